@@ -1,0 +1,170 @@
+"""Checkpoints: JSON (never pickle), written atomically, validated completely before anything is used.
+
+{"format": "microgpt-explorer checkpoint", "version": 1,
+ "config": GPTConfig fields, "uchars": [str], "state_dict": {name: [[float]]},
+ "step": steps trained, "seed": int, "train": TrainConfig fields,
+ "rng_state": random.Random state for sampling (optional), "adam": {"m": {...}, "v": {...}} (optional)}
+"""
+
+import json
+import math
+import random
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from .errors import CheckpointError, ConfigError
+from .files import write_atomic
+from .model import GPTConfig, Model, param_shapes
+from .tokenizer import Tokenizer
+from .train import TrainConfig
+
+FORMAT = 'microgpt-explorer checkpoint'
+VERSION = 1
+MAX_BYTES = 256 * 1024 * 1024  # far above any model this engine can train in a lifetime
+
+
+@dataclass
+class Checkpoint:
+    model: Model
+    step: int = 0                 # training steps behind these weights
+    seed: int = 42
+    train_config: TrainConfig = None
+    rng_state: tuple = None       # random.Random.getstate() to continue sampling from, if saved
+    adam_m: list = None           # Adam's first moments, flat in model.params order, if saved
+    adam_v: list = None
+
+
+def _nested(model, flat):
+    """{name: [[float]]} from a flat list in params order."""
+    out, i = {}, 0
+    for name, mat in model.state_dict.items():
+        out[name] = []
+        for row in mat:
+            out[name].append(list(flat[i:i + len(row)]))
+            i += len(row)
+    return out
+
+
+def to_json(ckpt):
+    model = ckpt.model
+    obj = {'format': FORMAT, 'version': VERSION, 'config': model.config.to_dict(),
+           'uchars': model.tokenizer.uchars, 'state_dict': model.floats(),
+           'step': ckpt.step, 'seed': ckpt.seed}
+    if ckpt.train_config is not None:
+        obj['train'] = ckpt.train_config.to_dict()
+    if ckpt.rng_state is not None:
+        version, internal, gauss_next = ckpt.rng_state
+        obj['rng_state'] = [version, list(internal), gauss_next]
+    if ckpt.adam_m is not None:
+        obj['adam'] = {'m': _nested(model, ckpt.adam_m), 'v': _nested(model, ckpt.adam_v)}
+    return json.dumps(obj, separators=(',', ':')) + '\n'
+
+
+def save(path, ckpt):
+    write_atomic(path, to_json(ckpt))
+
+
+def load(path):
+    """A Checkpoint from a file; CheckpointError with one sentence if anything about it is wrong."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise CheckpointError(f'{path.name} is {size // 2**20} MB, too large to be a microgpt checkpoint.')
+        text = path.read_bytes().decode('utf-8')
+    except CheckpointError:
+        raise
+    except FileNotFoundError:
+        raise CheckpointError(f'The checkpoint {path} does not exist.') from None
+    except IsADirectoryError:
+        raise CheckpointError(f'The checkpoint {path} is a folder, not a file.') from None
+    except OSError as e:
+        raise CheckpointError(f'The checkpoint {path} cannot be read ({e.strerror or e}).') from None
+    except UnicodeDecodeError:
+        raise CheckpointError(f'{path.name} is not a checkpoint: it is not JSON text.') from None
+    return from_json(text, path.name)
+
+
+def from_json(text, name='checkpoint'):
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise CheckpointError(f'{name} is not a checkpoint: it is not valid JSON ({str(e).split(":")[0]}).') from None
+    try:
+        return _parse(obj)
+    except CheckpointError as e:
+        raise CheckpointError(f'{name} is not a valid checkpoint: {e}') from None
+
+
+def _parse(obj):
+    def need(cond, why):
+        if not cond:
+            raise CheckpointError(why)
+
+    need(isinstance(obj, dict) and obj.get('format') == FORMAT, 'it is not a microgpt-explorer checkpoint.')
+    need(obj.get('version') == VERSION, f'its format version {obj.get("version")!r} is not {VERSION}.')
+    config = obj.get('config')
+    need(isinstance(config, dict) and set(config) == {f.name for f in fields(GPTConfig)},
+         'its config does not list exactly ' + ', '.join(f.name for f in fields(GPTConfig)) + '.')
+    try:
+        config = GPTConfig(**config)
+    except ConfigError as e:
+        raise CheckpointError(str(e)[0].lower() + str(e)[1:]) from None
+    uchars = obj.get('uchars')
+    need(isinstance(uchars, list) and all(isinstance(c, str) and len(c) == 1 for c in uchars),
+         'its vocabulary (uchars) is not a list of single characters.')
+    need(len(uchars) > 0 and uchars == sorted(set(uchars)), 'its vocabulary (uchars) is empty, unsorted or repeats a character.')
+    tokenizer = Tokenizer(uchars)
+    shapes = param_shapes(config, tokenizer.vocab_size)
+    floats = _matrices(obj.get('state_dict'), shapes, 'state_dict')
+    for key in ('step', 'seed'):
+        need(isinstance(obj.get(key), int) and not isinstance(obj.get(key), bool), f'its {key} is not a whole number.')
+    need(obj['step'] >= 0, 'its step is negative.')
+    train_config = None
+    if 'train' in obj:
+        need(isinstance(obj['train'], dict) and set(obj['train']) == {f.name for f in fields(TrainConfig)},
+             'its train settings do not list exactly ' + ', '.join(f.name for f in fields(TrainConfig)) + '.')
+        try:
+            train_config = TrainConfig(**obj['train'])
+        except (ConfigError, TypeError) as e:
+            raise CheckpointError(f'its train settings are invalid ({e})') from None
+    rng_state = None
+    if obj.get('rng_state') is not None:
+        state = obj['rng_state']
+        try:
+            rng_state = (state[0], tuple(state[1]), state[2])
+            random.Random().setstate(rng_state)
+        except (TypeError, ValueError, IndexError, KeyError, OverflowError):
+            raise CheckpointError('its rng_state is not a random generator state.') from None
+    model = Model.from_floats(config, tokenizer, floats)
+    adam_m = adam_v = None
+    if 'adam' in obj:
+        adam = obj['adam']
+        need(isinstance(adam, dict) and set(adam) == {'m', 'v'}, 'its adam section must hold exactly m and v.')
+        adam_m = [x for mat in _matrices(adam['m'], shapes, 'adam m').values() for row in mat for x in row]
+        adam_v = [x for mat in _matrices(adam['v'], shapes, 'adam v').values() for row in mat for x in row]
+    return Checkpoint(model, obj['step'], obj['seed'], train_config, rng_state, adam_m, adam_v)
+
+
+def _matrices(state, shapes, what):
+    """{name: [[float]]} checked against the shapes the config implies, every number finite."""
+    if not isinstance(state, dict) or set(state) != set(shapes):
+        raise CheckpointError(f'its {what} does not hold exactly the matrices ' + ', '.join(shapes) + '.')
+    out = {}
+    for name, (rows, cols) in shapes.items():
+        mat = state[name]
+        if not (isinstance(mat, list) and len(mat) == rows and
+                all(isinstance(row, list) and len(row) == cols for row in mat)):
+            raise CheckpointError(f'{what} {name} is not a {rows}×{cols} matrix.')
+        for row in mat:
+            for x in row:
+                if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+                    raise CheckpointError(f'{what} {name} holds {x!r}, which is not a finite number.')
+        out[name] = [[float(x) for x in row] for row in mat]
+    return out
+
+
+def from_trainer(trainer):
+    """A Checkpoint of a Trainer as it stands: weights, Adam moments and the RNG to sample from next."""
+    return Checkpoint(trainer.model, trainer.step, trainer.config.seed, trainer.config,
+                      trainer.rng.getstate(), list(trainer.optimizer.m), list(trainer.optimizer.v))

@@ -1,0 +1,138 @@
+"""The headless commands: train, sample, trace. Bad input: one line on stderr, exit code 2."""
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+from . import checkpoint as ckpt_io
+from .backprop import Stepper
+from .data import default_names_path, load_docs
+from .errors import EngineError, TrainingDiverged
+from .files import write_atomic
+from .model import GPTConfig
+from .trace import record
+from .train import TrainConfig, Trainer, check_temperature, samples
+
+ASSETS = Path(__file__).resolve().parent.parent / 'assets'
+DEFAULT_CHECKPOINT = ASSETS / 'microgpt-names.json'  # made by `train --out` with the defaults on names.txt
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line in one line (no usage dump) with exit code 2."""
+
+    def error(self, message):
+        raise UsageError(f'{self.prog}: {message}')
+
+
+def build_parser():
+    parser = Parser(prog='main.py', description='microgpt explorer: train, sample and record microgpt.')
+    commands = parser.add_subparsers(dest='command', required=True, parser_class=Parser)
+
+    train = commands.add_parser('train', help="train microgpt and print what microgpt prints")
+    train.add_argument('--data', help='UTF-8 text file, one document per line (default: names.txt, fetched once)')
+    d, t = GPTConfig(), TrainConfig()
+    train.add_argument('--steps', type=int, default=t.num_steps)
+    train.add_argument('--seed', type=int, default=t.seed)
+    train.add_argument('--n-layer', type=int, default=d.n_layer)
+    train.add_argument('--n-embd', type=int, default=d.n_embd)
+    train.add_argument('--n-head', type=int, default=d.n_head)
+    train.add_argument('--block-size', type=int, default=d.block_size)
+    train.add_argument('--lr', type=float, default=t.learning_rate)
+    train.add_argument('--temperature', type=float, default=0.5)
+    train.add_argument('--num-samples', type=int, default=20)
+    train.add_argument('--out', metavar='CHECKPOINT', help='write the trained weights here (JSON)')
+
+    sample = commands.add_parser('sample', help='generate documents from a checkpoint')
+    sample.add_argument('--checkpoint', required=True)
+    sample.add_argument('--num-samples', type=int, default=20)
+    sample.add_argument('--temperature', type=float, default=0.5)
+    sample.add_argument('--seed', type=int, help='seed the sampler (default: continue from the saved state)')
+
+    trace = commands.add_parser('trace', help='record one forward pass and its full backward pass as JSON')
+    trace.add_argument('--doc', required=True)
+    trace.add_argument('--checkpoint', default=str(DEFAULT_CHECKPOINT))
+    trace.add_argument('--json', required=True, metavar='OUT')
+    return parser
+
+
+def check_count(name, value):
+    if value < 0:
+        raise EngineError(f'{name} must be 0 or more, not {value}.')
+
+
+def cmd_train(args, out):
+    model_config = GPTConfig(n_layer=args.n_layer, n_embd=args.n_embd, n_head=args.n_head, block_size=args.block_size)
+    train_config = TrainConfig(num_steps=args.steps, learning_rate=args.lr, seed=args.seed)
+    check_temperature(args.temperature)
+    check_count('--num-samples', args.num_samples)
+    data = args.data or default_names_path()
+    docs = load_docs(data)
+    print(f'num docs: {len(docs)}', file=out)
+    trainer = Trainer(docs, model_config, train_config)
+    print(f'vocab size: {trainer.model.tokenizer.vocab_size}', file=out)
+    print(f'num params: {len(trainer.model.params)}', file=out)
+    end = '\r' if out.isatty() else '\n'  # one line rewriting itself on a terminal, as microgpt does
+    try:
+        for r in trainer.run():
+            print(f'step {r.step:4d} / {r.num_steps:4d} | loss {r.loss:.4f}', end=end, file=out, flush=end == '\r')
+    except TrainingDiverged as e:
+        if args.out:
+            ckpt_io.save(args.out, ckpt_io.from_trainer(trainer))
+            raise TrainingDiverged(f'{e} The weights of step {trainer.step} were kept in {args.out}.') from None
+        raise
+    if args.out:
+        ckpt_io.save(args.out, ckpt_io.from_trainer(trainer))
+    print('\n--- inference (new, hallucinated names) ---', file=out)
+    for i, s in enumerate(samples(trainer.model, trainer.rng, args.num_samples, args.temperature)):
+        print(f'sample {i+1:2d}: {s}', file=out)
+    if args.out:
+        print(f'saved {args.out}', file=sys.stderr)
+
+
+def cmd_sample(args, out):
+    check_temperature(args.temperature)
+    check_count('--num-samples', args.num_samples)
+    ckpt = ckpt_io.load(args.checkpoint)
+    rng = random.Random(args.seed if args.seed is not None else 42)
+    if args.seed is None and ckpt.rng_state is not None:
+        rng.setstate(ckpt.rng_state)
+    for i, s in enumerate(samples(ckpt.model, rng, args.num_samples, args.temperature)):
+        print(f'sample {i+1:2d}: {s}', file=out)
+
+
+def cmd_trace(args, out):
+    model = ckpt_io.load(args.checkpoint).model
+    trace = record(model, args.doc)
+    if trace.truncated:
+        print(f'note: {args.doc!r} is longer than block_size {model.config.block_size}; '
+              f'recorded its first {trace.n} positions, as microgpt trains it.', file=sys.stderr)
+    stepper = Stepper(trace)
+    stepper.run_to_end()
+    write_atomic(args.json, json.dumps(trace.to_json(stepper.grads)))
+    print(f'{len(trace)} nodes, loss {trace.loss:.4f}, written to {args.json}', file=out)
+
+
+COMMANDS = {'train': cmd_train, 'sample': cmd_sample, 'trace': cmd_trace}
+
+
+def main(argv=None, out=None):
+    out = out or sys.stdout
+    try:
+        args = build_parser().parse_args(argv)
+        COMMANDS[args.command](args, out)
+    except (UsageError, EngineError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    except OSError as e:  # e.g. --out in a folder that does not exist
+        print(f'error: {e.strerror or e}: {e.filename or ""}'.rstrip(': '), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print('interrupted', file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,79 @@
+"""The dataset: a UTF-8 text file with one document per line, as microgpt reads `input.txt`."""
+
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from .errors import DataError
+
+# microgpt fetches names.txt from karpathy/makemore; pinned to the commit the published figures come from.
+NAMES_URL = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
+NAMES_ENV = 'MICROGPT_NAMES'
+
+
+def parse_docs(text):
+    """Documents of a text, exactly as microgpt splits them: stripped lines, blank ones skipped."""
+    return [line.strip() for line in text.strip().split('\n') if line.strip()]
+
+
+def load_docs(path):
+    """The documents of a dataset file; a `DataError` with one sentence if it cannot be used."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f'The dataset {path} does not exist.') from None
+    except IsADirectoryError:
+        raise DataError(f'The dataset {path} is a folder, not a text file.') from None
+    except OSError as e:
+        raise DataError(f'The dataset {path} cannot be read ({e.strerror or e}).') from None
+    if b'\0' in raw:
+        raise DataError(f'The dataset {path} is a binary file, not UTF-8 text with one document per line.')
+    try:
+        text = raw.decode('utf-8')
+    except UnicodeDecodeError as e:
+        raise DataError(f'The dataset {path} is not UTF-8 text (bad byte at offset {e.start}).') from None
+    docs = parse_docs(text)
+    if not docs:
+        raise DataError(f'The dataset {path} has no documents (it is empty or only blank lines).')
+    return docs
+
+
+def cache_dir():
+    """Where downloads are kept: $XDG_CACHE_HOME (or ~/.cache) / microgpt-explorer."""
+    base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+    return Path(base) / 'microgpt-explorer'
+
+
+def cached_names_path():
+    return cache_dir() / 'names.txt'
+
+
+def find_names():
+    """A names.txt that is already on this machine ($MICROGPT_NAMES, then the download cache), or None."""
+    candidates = [os.environ.get(NAMES_ENV), cached_names_path()]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def download_names(dest=None, timeout=30):
+    """Fetch names.txt once into the cache (written atomically); returns its path."""
+    dest = Path(dest) if dest else cached_names_path()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + '.part')
+    try:
+        with urllib.request.urlopen(NAMES_URL, timeout=timeout) as response:
+            tmp.write_bytes(response.read())
+    except (urllib.error.URLError, OSError) as e:
+        tmp.unlink(missing_ok=True)
+        raise DataError(f'Could not download names.txt ({getattr(e, "reason", e)}); pass --data FILE.') from None
+    os.replace(tmp, dest)
+    return dest
+
+
+def default_names_path():
+    """names.txt from the environment or the cache, downloading it the first time, as microgpt does."""
+    return find_names() or download_names()

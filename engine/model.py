@@ -1,0 +1,227 @@
+"""microgpt's GPT: configuration, parameters and the forward pass, written once for two backends.
+
+The forward pass is microgpt's `gpt()` line for line. What differs between training and recording is
+only *how* a sum of Values is built and whether scopes are named, so those go through an `ops` object:
+- `FAST` (training) builds each dot product or sum as one fused node. It performs the same float
+  operations in the same order as microgpt's chain of `*` and `+` nodes and its backward pass sends
+  the same contributions to every child in the same order (tests/engine/test_exactness.py proves it
+  bit for bit), with a fifth of the Python objects. Naming scopes costs it nothing.
+- `engine.trace.TraceOps` (recording) builds the literal scalar graph, node for node, with scopes.
+"""
+
+import contextlib
+import math
+from dataclasses import asdict, dataclass
+
+from .errors import ConfigError
+from .tokenizer import Tokenizer
+from .value import Value
+
+
+@dataclass(frozen=True)
+class GPTConfig:
+    n_layer: int = 1       # depth of the transformer (number of layers)
+    n_embd: int = 16       # width of the network (embedding dimension)
+    n_head: int = 4        # number of attention heads
+    block_size: int = 16   # maximum context length (the longest name is 15 characters)
+    init_std: float = 0.08 # standard deviation of the Gaussian initial weights
+
+    def __post_init__(self):
+        for name in ('n_layer', 'n_embd', 'n_head', 'block_size'):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ConfigError(f'{name} must be a positive whole number, not {value!r}.')
+        if self.n_embd % self.n_head:
+            raise ConfigError(f'n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head}).')
+        if not (isinstance(self.init_std, (int, float)) and math.isfinite(self.init_std) and self.init_std >= 0):
+            raise ConfigError(f'init_std must be a finite number ≥ 0, not {self.init_std!r}.')
+
+    @property
+    def head_dim(self):
+        return self.n_embd // self.n_head
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def param_shapes(config, vocab_size):
+    """Parameter names and shapes (rows, columns) in microgpt's order: the order of its random draws."""
+    e, shapes = config.n_embd, {'wte': (vocab_size, config.n_embd),
+                                'wpe': (config.block_size, config.n_embd),
+                                'lm_head': (vocab_size, config.n_embd)}
+    for i in range(config.n_layer):
+        shapes[f'layer{i}.attn_wq'] = (e, e)
+        shapes[f'layer{i}.attn_wk'] = (e, e)
+        shapes[f'layer{i}.attn_wv'] = (e, e)
+        shapes[f'layer{i}.attn_wo'] = (e, e)
+        shapes[f'layer{i}.mlp_fc1'] = (4 * e, e)
+        shapes[f'layer{i}.mlp_fc2'] = (e, 4 * e)
+    return shapes
+
+
+class FastOps:
+    """Training backend: fused sums, scopes ignored."""
+
+    _no_scope = contextlib.nullcontext()
+
+    def scope(self, name):
+        return self._no_scope
+
+    def dot(self, a, b, name=None, index=None):
+        """sum(ai * bi): one node whose children are a0, b0, a1, b1, ..., as microgpt's chain visits them."""
+        data = 0
+        children = []
+        local_grads = []
+        for ai, bi in zip(a, b):
+            data += ai.data * bi.data
+            children += (ai, bi)
+            local_grads += (bi.data, ai.data)
+        return Value(data, tuple(children), tuple(local_grads), 'dot')
+
+    def total(self, xs, name=None):
+        """sum(xs) as one node."""
+        data = 0
+        for x in xs:
+            data += x.data
+        return Value(data, tuple(xs), (1,) * len(xs), 'sum')
+
+    def attention(self, layer, head, weights):
+        pass
+
+
+FAST = FastOps()
+
+
+# The model, as microgpt writes it. [n] marks a list of n Values.
+
+def linear(x, w, ops, name):
+    with ops.scope(name):
+        return [ops.dot(wo, x, name, i) for i, wo in enumerate(w)]  # [len(w)]
+
+
+def softmax(logits, ops):
+    with ops.scope('softmax'):
+        max_val = max(val.data for val in logits)
+        exps = [(val - max_val).exp() for val in logits]
+        total = ops.total(exps, 'sum')
+        return [e / total for e in exps]
+
+
+def rmsnorm(x, ops):
+    with ops.scope('rmsnorm'):
+        ms = ops.dot(x, x, 'sum of squares') / len(x)
+        scale = (ms + 1e-5) ** -0.5
+        return [xi * scale for xi in x]
+
+
+def gpt(token_id, pos_id, keys, values, state_dict, config, ops=FAST):
+    """Logits [vocab_size] for the next token; appends this position's keys and values to the KV cache."""
+    n_head, head_dim = config.n_head, config.head_dim
+    with ops.scope('embedding'):
+        tok_emb = state_dict['wte'][token_id]  # [n_embd]
+        pos_emb = state_dict['wpe'][pos_id]    # [n_embd]
+        with ops.scope('tok + pos'):
+            x = [t + p for t, p in zip(tok_emb, pos_emb)]
+        x = rmsnorm(x, ops)  # not redundant: the residual stream starts here
+
+    for li in range(config.n_layer):
+        with ops.scope(f'layer {li}'):
+            with ops.scope('attention'):
+                x_residual = x
+                x = rmsnorm(x, ops)
+                q = linear(x, state_dict[f'layer{li}.attn_wq'], ops, 'q')  # [n_embd]
+                k = linear(x, state_dict[f'layer{li}.attn_wk'], ops, 'k')
+                v = linear(x, state_dict[f'layer{li}.attn_wv'], ops, 'v')
+                keys[li].append(k)    # [T][n_embd]
+                values[li].append(v)
+                x_attn = []
+                for h in range(n_head):
+                    with ops.scope(f'head {h}'):
+                        hs = h * head_dim
+                        q_h = q[hs:hs+head_dim]                         # [head_dim]
+                        k_h = [ki[hs:hs+head_dim] for ki in keys[li]]   # [T][head_dim]
+                        v_h = [vi[hs:hs+head_dim] for vi in values[li]] # [T][head_dim]
+                        with ops.scope('scores'):
+                            attn_logits = [ops.dot(q_h, k_h[t], 'q·k', t) / head_dim**0.5 for t in range(len(k_h))]
+                        attn_weights = softmax(attn_logits, ops)        # [T]
+                        ops.attention(li, h, attn_weights)
+                        with ops.scope('weighted sum'):
+                            head_out = [ops.dot(attn_weights, [vt[j] for vt in v_h], 'out', j) for j in range(head_dim)]
+                        x_attn.extend(head_out)
+                x = linear(x_attn, state_dict[f'layer{li}.attn_wo'], ops, 'wo')
+                with ops.scope('residual'):
+                    x = [a + b for a, b in zip(x, x_residual)]
+            with ops.scope('mlp'):
+                x_residual = x
+                x = rmsnorm(x, ops)
+                x = linear(x, state_dict[f'layer{li}.mlp_fc1'], ops, 'fc1')  # [4 * n_embd]
+                with ops.scope('relu'):
+                    x = [xi.relu() for xi in x]
+                x = linear(x, state_dict[f'layer{li}.mlp_fc2'], ops, 'fc2')  # [n_embd]
+                with ops.scope('residual'):
+                    x = [a + b for a, b in zip(x, x_residual)]
+
+    return linear(x, state_dict['lm_head'], ops, 'lm_head')  # [vocab_size]
+
+
+class Model:
+    """A configuration, a tokenizer and the parameters, as Values ready for a forward pass."""
+
+    def __init__(self, config, tokenizer, state_dict):
+        self.config = config
+        self.tokenizer = tokenizer
+        self.state_dict = state_dict  # {name: [rows][cols] Value}
+        self.params = [p for mat in state_dict.values() for row in mat for p in row]
+
+    @classmethod
+    def init(cls, config, tokenizer, rng):
+        """Fresh weights drawn from rng.gauss(0, init_std), in microgpt's order."""
+        std = config.init_std
+        state_dict = {name: [[Value(rng.gauss(0, std)) for _ in range(nin)] for _ in range(nout)]
+                      for name, (nout, nin) in param_shapes(config, tokenizer.vocab_size).items()}
+        return cls(config, tokenizer, state_dict)
+
+    @classmethod
+    def from_floats(cls, config, tokenizer, floats, value_type=Value):
+        """A model from {name: [[float]]} (shapes already checked)."""
+        state_dict = {name: [[value_type(x) for x in row] for row in floats[name]]
+                      for name in param_shapes(config, tokenizer.vocab_size)}
+        return cls(config, tokenizer, state_dict)
+
+    def floats(self):
+        """{name: [[float]]}: the weights as plain numbers."""
+        return {name: [[p.data for p in row] for row in mat] for name, mat in self.state_dict.items()}
+
+    def positions(self, doc):
+        """Tokens of a document and how many positions are trained: microgpt cuts at block_size."""
+        tokens = self.tokenizer.encode(doc)
+        return tokens, min(self.config.block_size, len(tokens) - 1)
+
+    def loss(self, tokens, n, ops=FAST):
+        """Mean of -log p(target) over the first n positions: microgpt's training forward pass."""
+        return finish(self.iter_loss(tokens, n, ops))
+
+    def iter_loss(self, tokens, n, ops=FAST):
+        """`loss` as a generator: yields each position as it is done, returns the loss Value."""
+        keys, values = [[] for _ in range(self.config.n_layer)], [[] for _ in range(self.config.n_layer)]
+        losses = []
+        for pos_id in range(n):
+            token_id, target_id = tokens[pos_id], tokens[pos_id + 1]
+            with ops.scope(f'pos {pos_id}'):
+                logits = gpt(token_id, pos_id, keys, values, self.state_dict, self.config, ops)
+                probs = softmax(logits, ops)
+                with ops.scope('-log p'):
+                    loss_t = -probs[target_id].log()
+            losses.append(loss_t)
+            yield pos_id
+        with ops.scope('loss'):
+            return (1 / n) * ops.total(losses, 'sum')  # May yours be low.
+
+
+def finish(generator):
+    """Run a progress generator to its end and return what it returns."""
+    while True:
+        try:
+            next(generator)
+        except StopIteration as stop:
+            return stop.value

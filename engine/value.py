@@ -1,0 +1,67 @@
+"""The scalar autograd engine: microgpt's `Value`, plus an op label for the graph."""
+
+import math
+
+
+class Value:
+    """A scalar node: its data, its gradient, its children and the local gradients to them."""
+
+    __slots__ = ('data', 'grad', '_children', '_local_grads', '_op')
+
+    def __init__(self, data, children=(), local_grads=(), op=''):
+        self.data = data                # scalar value computed in the forward pass
+        self.grad = 0                   # d(loss)/d(this node), accumulated in the backward pass
+        self._children = children       # the nodes this one was computed from
+        self._local_grads = local_grads # d(this node)/d(child), one per child
+        self._op = op                   # what made it: '+', '*', '**-1', 'log', 'exp', 'relu'; '' for a leaf
+
+    # Primitive ops. `type(self)` keeps a recording subclass recording; for `Value` it is `Value`.
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else type(self)(other)
+        return type(self)(self.data + other.data, (self, other), (1, 1), '+')
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else type(self)(other)
+        return type(self)(self.data * other.data, (self, other), (other.data, self.data), '*')
+
+    def __pow__(self, other): return type(self)(self.data**other, (self,), (other * self.data**(other-1),), f'**{other}')
+    def log(self): return type(self)(math.log(self.data), (self,), (1/self.data,), 'log')
+    def exp(self): return type(self)(math.exp(self.data), (self,), (math.exp(self.data),), 'exp')
+    def relu(self): return type(self)(max(0, self.data), (self,), (float(self.data > 0),), 'relu')
+
+    # Derived ops, exactly as microgpt composes them.
+    def __neg__(self): return self * -1
+    def __radd__(self, other): return self + other
+    def __sub__(self, other): return self + (-other)
+    def __rsub__(self, other): return other + (-self)
+    def __rmul__(self, other): return self * other
+    def __truediv__(self, other): return self * other**-1
+    def __rtruediv__(self, other): return other * self**-1
+
+    def __repr__(self):
+        return f'Value(data={self.data!r}, grad={self.grad!r}, op={self._op!r})'
+
+    def backward(self):
+        """Apply the chain rule from this node back to every leaf, in microgpt's order."""
+        self.grad = 1
+        for v in reversed(topological_order(self)):
+            for child, local_grad in zip(v._children, v._local_grads):
+                child.grad += local_grad * v.grad
+
+
+def topological_order(root):
+    """Children before parents, in the order of microgpt's recursive `build_topo` (without its recursion limit)."""
+    topo = []
+    visited = {root}
+    stack = [(root, iter(root._children))]
+    while stack:
+        node, children = stack[-1]
+        for child in children:
+            if child not in visited:
+                visited.add(child)
+                stack.append((child, iter(child._children)))
+                break
+        else:
+            stack.pop()
+            topo.append(node)
+    return topo

@@ -1,0 +1,124 @@
+"""microgpt explorer.
+
+    python3 main.py                 open the app (first run: sets up .venv, then opens)
+    python3 main.py test [ARGS]     set up .venv with the test tools and run pytest
+    python3 main.py train|sample|trace ...   headless commands (no Qt needed)
+
+The first run makes `.venv` beside this file, installs the project into it with pip (Graphviz comes
+inside the pygraphviz wheel), installs the system libraries Qt needs when it can (root or sudo), and
+then runs the same command again inside `.venv`. Later runs only check and go.
+"""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / '.venv'
+ENGINE_COMMANDS = {'train', 'sample', 'trace'}
+APP_COMMANDS = {'test'}  # anything else that is not an option is a typo
+# The Debian/Ubuntu packages Qt 6 lists for Linux (xcb for a real window, EGL/GL, fonts, keyboard).
+QT_SYSTEM_PACKAGES = [
+    'libegl1', 'libgl1', 'libfontconfig1', 'libglib2.0-0', 'libdbus-1-3', 'libxkbcommon0',
+    'libxkbcommon-x11-0', 'libx11-xcb1', 'libxcb-cursor0', 'libxcb-icccm4', 'libxcb-image0',
+    'libxcb-keysyms1', 'libxcb-randr0', 'libxcb-render-util0', 'libxcb-shape0', 'libxcb-xinerama0',
+    'libxcb-xkb1', 'libxcb-xfixes0', 'libxcb-sync1', 'libxcb-shm0',
+]
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] and argv[0] in ENGINE_COMMANDS | {'-h', '--help'}:
+        from engine.cli import main as engine_main  # pure Python: runs anywhere, starts fast
+        return engine_main(argv)
+    if argv[:1] and not argv[0].startswith('-') and argv[0] not in APP_COMMANDS:
+        commands = ', '.join(sorted(ENGINE_COMMANDS | APP_COMMANDS))
+        print(f"error: main.py: unknown command {argv[0]!r} (choose from {commands}, or none to open the app)",
+              file=sys.stderr)
+        return 2
+    testing = argv[:1] == ['test']
+    if not _in_venv():
+        return _bootstrap(argv, testing)
+    if testing:
+        return subprocess.call([sys.executable, '-m', 'pytest', *argv[1:]], cwd=ROOT)
+    from explorer.app import main as app_main
+    return app_main(argv)
+
+
+def _in_venv():
+    return Path(sys.prefix).resolve() == VENV.resolve()
+
+
+def _say(message):
+    print(f'[setup] {message}', file=sys.stderr, flush=True)
+
+
+def _run(cmd, **kwargs):
+    _say(' '.join(str(c) for c in cmd))
+    return subprocess.run(cmd, **kwargs).returncode == 0
+
+
+def _as_root(cmd):
+    """cmd as root: directly when we are root, with sudo when it needs no password, else None."""
+    if hasattr(os, 'geteuid') and os.geteuid() == 0:
+        return cmd
+    if shutil.which('sudo') and subprocess.run(['sudo', '-n', 'true'], capture_output=True).returncode == 0:
+        return ['sudo', '-n', *cmd]
+    return None
+
+
+def _apt_install(packages):
+    missing = [p for p in packages
+               if subprocess.run(['dpkg', '-s', p], capture_output=True).returncode != 0]
+    if not missing or not shutil.which('apt-get'):
+        return True
+    update, install = _as_root(['apt-get', 'update', '-qq']), _as_root(['apt-get', 'install', '-y', '-qq', *missing])
+    if install is None:
+        _say('please install: sudo apt-get install ' + ' '.join(missing))
+        return False
+    env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+    return _run(update, env=env) and _run(install, env=env)
+
+
+def _python_in_venv():
+    return VENV / ('Scripts/python.exe' if os.name == 'nt' else 'bin/python')
+
+
+def _bootstrap(argv, testing):
+    python = _python_in_venv()
+    if not python.exists():
+        if not _run([sys.executable, '-m', 'venv', str(VENV)]):
+            shutil.rmtree(VENV, ignore_errors=True)  # Debian ships venv without ensurepip
+            minor = f'python{sys.version_info.major}.{sys.version_info.minor}-venv'
+            if not (_apt_install([minor]) and _run([sys.executable, '-m', 'venv', str(VENV)])):
+                _say('could not create .venv; install python3-venv and run this again')
+                return 2
+    stamp = VENV / '.installed'
+    want = hashlib.sha256((ROOT / 'pyproject.toml').read_bytes()).hexdigest()
+    if not stamp.exists() or stamp.read_text() != want:
+        if not _run([str(python), '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check',
+                     '-e', f'{ROOT}[test]'], cwd=ROOT):
+            _say('pip could not install the project; see the messages above')
+            return 2
+        stamp.write_text(want)
+    if sys.platform.startswith('linux') and not _qt_loads(python):
+        _apt_install(QT_SYSTEM_PACKAGES)
+    os.chdir(ROOT)
+    return subprocess.call([str(python), str(ROOT / 'main.py'), *argv])
+
+
+def _qt_loads(python):
+    """Whether Qt's libraries and its window plugin find every system library they need."""
+    probe = ('import PySide6, pathlib, subprocess, sys; q = pathlib.Path(PySide6.__file__).parent / "Qt";'
+             'libs = ["plugins/platforms/libqxcb.so", "plugins/platforms/libqoffscreen.so"] + [f"lib/libQt6{m}.so.6"'
+             ' for m in ("Core", "Gui", "Widgets", "Charts", "Svg", "OpenGL", "OpenGLWidgets", "XcbQpa")];'
+             'out = subprocess.run(["ldd", *(str(q / l) for l in libs)], capture_output=True, text=True).stdout;'
+             'sys.exit("not found" in out)')
+    return subprocess.run([str(python), '-c', probe], capture_output=True).returncode == 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

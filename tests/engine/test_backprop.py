@@ -1,0 +1,95 @@
+"""The stepper: microgpt's backward order, one node at a time, undoable bit for bit."""
+
+import random
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from engine.backprop import Stepper
+from engine.model import GPTConfig, Model
+from engine.tokenizer import Tokenizer
+from engine.trace import Recorder, TraceOps, record
+
+
+@pytest.fixture(scope='module')
+def trace():
+    model = Model.init(GPTConfig(n_embd=8, n_head=2, block_size=8), Tokenizer('abcdem'), random.Random(7))
+    return record(model, 'emma')
+
+
+def backward_on_values(trace):
+    """Rebuild the recorded graph as Values and call microgpt's own loss.backward() on it."""
+    from engine.value import Value
+    vals = []
+    for i in range(len(trace)):
+        vals.append(Value(trace.data[i], tuple(vals[c] for c in trace.children[i]), trace.local_grads[i]))
+    vals[trace.loss_id].backward()
+    return [v.grad for v in vals]
+
+
+def test_run_to_end_equals_loss_backward(trace):
+    stepper = Stepper(trace)
+    stepper.run_to_end()
+    assert stepper.grads == backward_on_values(trace)
+    assert stepper.at_end and stepper.step() is None
+
+
+def test_single_steps_equal_seek_and_loss_backward(trace):
+    one, jump = Stepper(trace), Stepper(trace)
+    while one.step():
+        pass
+    jump.seek(jump.total)
+    assert one.grads == jump.grads == backward_on_values(trace)
+
+
+def test_first_step_seeds_the_loss_then_chain_rule_per_child(trace):
+    stepper = Stepper(trace)
+    assert stepper.current_node() == trace.loss_id and stepper.grads[trace.loss_id] == 0
+    seed = stepper.step()
+    assert seed.seed and seed.node == trace.loss_id and stepper.grads[trace.loss_id] == 1
+    rec = stepper.step()
+    assert rec.node == trace.loss_id and not rec.seed
+    for c, child, local in zip(rec.contributions, trace.children[rec.node], trace.local_grads[rec.node]):
+        assert (c.child, c.local_grad) == (child, local)
+        assert c.contribution == local * rec.node_grad
+        assert c.grad_after == c.grad_before + c.contribution
+
+
+def test_arrivals_count_contributions(trace):
+    stepper = Stepper(trace)
+    stepper.run_to_end()
+    assert stepper.arrived == [len(p) for p in trace.parents]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_back_restores_every_earlier_state_exactly(trace, data):
+    stepper = Stepper(trace)
+    a = data.draw(st.integers(0, stepper.total))
+    b = data.draw(st.integers(a, stepper.total))
+    stepper.seek(a)
+    snapshot = (list(stepper.grads), list(stepper.arrived))
+    stepper.seek(b)
+    for _ in range(b - a):
+        stepper.back()
+    assert (stepper.grads, stepper.arrived, stepper.position) == (*snapshot, a)
+
+
+def test_back_at_start_and_reset(trace):
+    stepper = Stepper(trace)
+    assert stepper.back() is None
+    stepper.seek(100)
+    stepper.reset()
+    assert stepper.position == 0 and not any(stepper.grads) and not any(stepper.arrived)
+
+
+def test_a_node_used_twice_by_one_parent(trace):
+    """x * x in rmsnorm: both contributions land, and one back() undoes both."""
+    square = next(i for i, ch in enumerate(trace.children) if len(ch) == 2 and ch[0] == ch[1])
+    stepper = Stepper(trace)
+    stepper.seek(trace.backward_order.index(square) + 1)
+    before = stepper.grads[trace.children[square][0]]
+    rec = stepper.step()
+    assert rec.node == square and rec.contributions[1].grad_before == rec.contributions[0].grad_after
+    stepper.back()
+    assert stepper.grads[trace.children[square][0]] == before

@@ -1,0 +1,119 @@
+"""Checkpoints: exact round trip, atomic writes, and one clear sentence for every kind of bad file."""
+
+import json
+import os
+import random
+
+import pytest
+
+from engine import checkpoint as ckpt_io
+from engine.cli import DEFAULT_CHECKPOINT
+from engine.errors import CheckpointError
+from engine.model import GPTConfig, Model
+from engine.tokenizer import Tokenizer
+from engine.train import TrainConfig, Trainer
+
+
+@pytest.fixture
+def trainer():
+    t = Trainer(['emma', 'ava', 'olivia'], GPTConfig(n_embd=8, n_head=2, block_size=8), TrainConfig(num_steps=3, seed=3))
+    for _ in t.run():
+        pass
+    return t
+
+
+def test_round_trip_is_exact(tmp_path, trainer):
+    path = tmp_path / 'c.json'
+    ckpt_io.save(path, ckpt_io.from_trainer(trainer))
+    loaded = ckpt_io.load(path)
+    assert loaded.model.floats() == trainer.model.floats()
+    assert loaded.model.tokenizer == trainer.model.tokenizer and loaded.model.config == trainer.model.config
+    assert (loaded.step, loaded.seed, loaded.train_config) == (3, 3, trainer.config)
+    assert loaded.adam_m == trainer.optimizer.m and loaded.adam_v == trainer.optimizer.v
+    assert random.Random().setstate(loaded.rng_state) is None
+    r1, r2 = random.Random(), random.Random()
+    r1.setstate(loaded.rng_state)
+    r2.setstate(trainer.rng.getstate())
+    assert r1.random() == r2.random()
+    assert ckpt_io.to_json(loaded) == path.read_text()
+
+
+def test_committed_checkpoint_loads():
+    ckpt = ckpt_io.load(DEFAULT_CHECKPOINT)
+    assert ckpt.step == 1000 and len(ckpt.model.params) == 4192 and ckpt.model.tokenizer.vocab_size == 27
+
+
+def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, trainer, monkeypatch):
+    path = tmp_path / 'c.json'
+    path.write_text('old')
+
+    def boom(*args):
+        raise OSError('disk full')
+    monkeypatch.setattr(os, 'replace', boom)
+    with pytest.raises(OSError):
+        ckpt_io.save(path, ckpt_io.from_trainer(trainer))
+    assert path.read_text() == 'old' and os.listdir(tmp_path) == ['c.json']
+
+
+def valid():
+    return json.loads(DEFAULT_CHECKPOINT.read_text())
+
+
+def corrupt(mutate):
+    obj = valid()
+    mutate(obj)
+    return json.dumps(obj)
+
+
+BAD = {
+    'not json': ('{"format": ', 'not valid JSON'),
+    'a list': ('[1, 2]', 'not a microgpt-explorer checkpoint'),
+    'other format': (corrupt(lambda o: o.update(format='pickle')), 'not a microgpt-explorer checkpoint'),
+    'future version': (corrupt(lambda o: o.update(version=99)), 'version 99'),
+    'config key missing': (corrupt(lambda o: o['config'].pop('n_head')), 'config'),
+    'impossible config': (corrupt(lambda o: o['config'].update(n_head=5)), 'divisible'),
+    'negative size': (corrupt(lambda o: o['config'].update(n_layer=-1)), 'n_layer'),
+    'huge config': (corrupt(lambda o: o['config'].update(n_embd=2**40, n_head=1)), 'matrix'),
+    'wrong shape': (corrupt(lambda o: o['state_dict']['wte'].pop()), 'wte is not a 27×16 matrix'),
+    'ragged row': (corrupt(lambda o: o['state_dict']['lm_head'][3].append(0.0)), 'lm_head'),
+    'missing matrix': (corrupt(lambda o: o['state_dict'].pop('layer0.mlp_fc2')), 'exactly the matrices'),
+    'NaN weight': (corrupt(lambda o: o['state_dict']['wpe'][0].__setitem__(0, float('nan'))), 'nan'),
+    'string weight': (corrupt(lambda o: o['state_dict']['wpe'][0].__setitem__(0, '1.0')), "'1.0'"),
+    'bool weight': (corrupt(lambda o: o['state_dict']['wpe'][0].__setitem__(0, True)), 'True'),
+    'unsorted vocabulary': (corrupt(lambda o: o['uchars'].reverse()), 'unsorted'),
+    'multi-char token': (corrupt(lambda o: o['uchars'].__setitem__(0, 'ab')), 'single characters'),
+    'bad rng state': (corrupt(lambda o: o.update(rng_state=[3, [1, 2], None])), 'rng_state'),
+    'bad adam': (corrupt(lambda o: o['adam'].pop('v')), 'adam'),
+    'infinite adam': (corrupt(lambda o: o['adam']['m']['wte'][0].__setitem__(0, 1e999)), 'finite'),
+    'deep nesting': ('[' * 100000 + ']' * 100000, 'not'),
+    'bad step': (corrupt(lambda o: o.update(step='many')), 'step'),
+}
+
+
+@pytest.mark.parametrize('case', BAD)
+def test_bad_checkpoints_fail_with_one_sentence(tmp_path, case):
+    text, expected = BAD[case]
+    path = tmp_path / 'bad.json'
+    path.write_text(text)
+    with pytest.raises(CheckpointError) as e:
+        ckpt_io.load(path)
+    message = str(e.value)
+    assert expected in message and '\n' not in message and message.startswith('bad.json')
+
+
+def test_binary_and_missing_files(tmp_path):
+    binary = tmp_path / 'weights.bin'
+    binary.write_bytes(bytes(range(256)))
+    with pytest.raises(CheckpointError, match='not JSON text'):
+        ckpt_io.load(binary)
+    with pytest.raises(CheckpointError, match='does not exist'):
+        ckpt_io.load(tmp_path / 'nope.json')
+    with pytest.raises(CheckpointError, match='folder'):
+        ckpt_io.load(tmp_path)
+
+
+def test_model_from_checkpoint_matches_a_fresh_model_shape():
+    model = ckpt_io.load(DEFAULT_CHECKPOINT).model
+    fresh = Model.init(GPTConfig(), Tokenizer(model.tokenizer.uchars), random.Random(42))
+    assert {k: (len(v), len(v[0])) for k, v in model.state_dict.items()} == \
+           {k: (len(v), len(v[0])) for k, v in fresh.state_dict.items()}

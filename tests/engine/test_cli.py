@@ -1,0 +1,160 @@
+"""The headless commands as a user types them; bad input gives one line on stderr and exit code 2."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from engine import data as data_mod
+from engine.cli import DEFAULT_CHECKPOINT, main
+from engine.errors import DataError
+
+
+def run(*args, timeout=120):
+    return subprocess.run([sys.executable, str(ROOT / 'main.py'), *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=timeout)
+
+
+@pytest.fixture
+def tiny_data(tmp_path):
+    path = tmp_path / 'tiny.txt'
+    path.write_text('emma\n\n  ava \nolivia\nmia\n')
+    return path
+
+
+def test_train_short_run_writes_a_checkpoint_that_samples_the_same(tmp_path, tiny_data):
+    out = tmp_path / 'model.json'
+    proc = run('train', '--data', str(tiny_data), '--steps', '5', '--n-embd', '8', '--n-head', '2',
+               '--num-samples', '3', '--out', str(out))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    # vocabulary a e i l m o v + BOS; 8*8 wte + 16*8 wpe + 8*8 lm_head + 4*8*8 attention + 2*32*8 mlp
+    assert lines[:3] == ['num docs: 4', 'vocab size: 8', 'num params: 1024']
+    assert [line[:16] for line in lines[3:8]] == [f'step {i:4d} /    5' for i in range(1, 6)]
+    sampled = run('sample', '--checkpoint', str(out), '--num-samples', '3')
+    assert sampled.stdout.splitlines() == lines[-3:]
+
+
+def test_trace_exports_graph_grads_and_attention(tmp_path):
+    out = tmp_path / 'emma.json'
+    proc = run('trace', '--doc', 'emma', '--json', str(out))
+    assert proc.returncode == 0, proc.stderr
+    trace = json.loads(out.read_text())
+    assert len(trace['nodes']) == 43091 and trace['loss'] == trace['nodes'][trace['loss_id']]['data']
+    assert set(trace['param_grads']) == {'wte', 'wpe', 'lm_head', 'layer0.attn_wq', 'layer0.attn_wk',
+                                         'layer0.attn_wv', 'layer0.attn_wo', 'layer0.mlp_fc1', 'layer0.mlp_fc2'}
+    assert trace['param_grads']['wte'][1] == [0.0] * 16  # 'b' is not in emma
+    node = next(n for n in trace['nodes'] if n.get('param') == 'layer0.attn_wq[3][5]')
+    assert trace['param_grads']['layer0.attn_wq'][3][5] == node['grad'] != 0
+    assert trace['scopes'][node['scope']]['path'] == 'params / layer0.attn_wq'
+    assert len(trace['attention'][0][2][4]) == 5
+
+
+def test_trace_of_an_over_long_document_says_it_was_cut(tmp_path):
+    proc = run('trace', '--doc', 'a' * 20, '--json', str(tmp_path / 't.json'))
+    assert proc.returncode == 0 and 'first 16 positions' in proc.stderr
+
+
+BAD_CASES = ['unknown character', 'missing dataset', 'empty dataset', 'binary dataset', 'not UTF-8',
+             'heads do not divide', 'zero layers', 'negative block', 'zero steps', 'negative lr', 'not a number',
+             'zero temperature', 'negative samples', 'corrupt checkpoint', 'missing checkpoint', 'unknown command',
+             'unwritable output']
+
+
+def bad_cases(tmp_path):
+    """Each case's arguments and what stderr must say; makes the bad files it needs in tmp_path."""
+    binary = tmp_path / 'data.bin'
+    binary.write_bytes(b'\x00\x01\x02abc')
+    latin = tmp_path / 'latin.txt'
+    latin.write_bytes('zoë\n'.encode('latin-1'))
+    empty = tmp_path / 'empty.txt'
+    empty.write_text('\n \n')
+    corrupt = tmp_path / 'corrupt.json'
+    corrupt.write_text('{"format": "microgpt-explorer checkpoint"')
+    ckpt = str(DEFAULT_CHECKPOINT)
+    return {
+        'unknown character': (['trace', '--doc', 'zoë', '--json', str(tmp_path / 'x.json')], "'ë' is not in the vocabulary"),
+        'missing dataset': (['train', '--data', str(tmp_path / 'none.txt')], 'does not exist'),
+        'empty dataset': (['train', '--data', str(empty)], 'no documents'),
+        'binary dataset': (['train', '--data', str(binary)], 'binary file'),
+        'not UTF-8': (['train', '--data', str(latin)], 'not UTF-8'),
+        'heads do not divide': (['train', '--n-embd', '10', '--n-head', '4'], 'divisible'),
+        'zero layers': (['train', '--n-layer', '0'], 'n_layer must be a positive'),
+        'negative block': (['train', '--block-size', '-3'], 'block_size'),
+        'zero steps': (['train', '--steps', '0'], 'steps'),
+        'negative lr': (['train', '--lr', '-1'], 'learning rate'),
+        'not a number': (['train', '--steps', 'ten'], "invalid int value: 'ten'"),
+        'zero temperature': (['sample', '--checkpoint', ckpt, '--temperature', '0'], 'temperature'),
+        'negative samples': (['sample', '--checkpoint', ckpt, '--num-samples', '-1'], '--num-samples'),
+        'corrupt checkpoint': (['sample', '--checkpoint', str(corrupt)], 'not valid JSON'),
+        'missing checkpoint': (['trace', '--doc', 'a', '--checkpoint', str(tmp_path / 'no.json'), '--json', 'x'], 'does not exist'),
+        'unknown command': (['fly'], "unknown command 'fly'"),
+        'unwritable output': (['trace', '--doc', 'a', '--json', str(tmp_path / 'no' / 'dir' / 'x.json')], 'No such file'),
+    }
+
+
+def test_bad_case_list_is_complete(tmp_path):
+    assert list(bad_cases(tmp_path)) == BAD_CASES
+
+
+@pytest.mark.parametrize('case', BAD_CASES)
+def test_bad_input_one_line_exit_2_nothing_written(tmp_path, case):
+    args, expected = bad_cases(tmp_path)[case]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    proc = run(*args)
+    assert proc.returncode == 2
+    assert expected in proc.stderr and proc.stderr.count('\n') == 1 and 'Traceback' not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_divergence_stops_and_keeps_the_last_good_weights(tmp_path, tiny_data):
+    out = tmp_path / 'kept.json'
+    proc = run('train', '--data', str(tiny_data), '--steps', '20', '--lr', '1e6', '--out', str(out))
+    assert proc.returncode == 2 and 'diverged at step' in proc.stderr and 'lower learning rate' in proc.stderr
+    assert proc.stderr.count('\n') == 1
+    kept = json.loads(out.read_text())
+    assert kept['step'] >= 1 and 'weights of step' in proc.stderr
+
+
+def test_without_data_it_uses_the_cache_or_says_pass_data(monkeypatch, capsys):
+    monkeypatch.delenv(data_mod.NAMES_ENV, raising=False)
+
+    def offline(*args, **kwargs):
+        raise data_mod.urllib.error.URLError('no network')
+    monkeypatch.setattr(data_mod.urllib.request, 'urlopen', offline)
+    assert main(['train', '--steps', '1']) == 2
+    assert 'pass --data FILE' in capsys.readouterr().err
+
+
+def test_download_goes_to_the_cache_once(monkeypatch, tmp_path):
+    monkeypatch.delenv(data_mod.NAMES_ENV, raising=False)
+    calls = []
+
+    class Response:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            pass
+
+        def read(self):
+            return b'emma\nava\n'
+
+    def fake(url, timeout):
+        calls.append(url)
+        return Response()
+    monkeypatch.setattr(data_mod.urllib.request, 'urlopen', fake)
+    first = data_mod.default_names_path()
+    second = data_mod.default_names_path()
+    assert first == second == data_mod.cached_names_path() and calls == [data_mod.NAMES_URL]
+    assert data_mod.load_docs(first) == ['emma', 'ava']
+
+
+def test_docs_are_split_as_microgpt_splits_them(tmp_path):
+    path = tmp_path / 'd.txt'
+    path.write_text('\n\n a b \r\nc\n\n\t\nd')
+    assert data_mod.load_docs(path) == ['a b', 'c', 'd']
+    with pytest.raises(DataError, match='folder'):
+        data_mod.load_docs(tmp_path)

@@ -1,0 +1,125 @@
+"""microgpt reproduced exactly: the published figures, the committed checkpoint, and the fused
+training path against the literal scalar graph, bit for bit."""
+
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from conftest import ROOT
+from engine import checkpoint as ckpt_io
+from engine.backprop import Stepper
+from engine.cli import DEFAULT_CHECKPOINT
+from engine.model import GPTConfig, Model
+from engine.tokenizer import Tokenizer
+from engine.trace import TraceOps, Recorder, record
+from engine.train import Adam, TrainConfig
+
+# Published by microgpt (the engine issue): the first losses, then the 20 samples after 1000 steps.
+PUBLISHED_LOSSES = ['3.3660', '3.4243', '3.1778', '3.0664', '3.2209', '2.9452', '3.2894', '3.3245',
+                    '2.8990', '3.2229', '2.7964', '2.9345', '3.0544']
+PUBLISHED_SAMPLES = ['kamon', 'ann', 'karai', 'jaire', 'vialan', 'karia', 'yeran', 'anna', 'areli', 'kaina',
+                     'konna', 'keylen', 'liole', 'alerin', 'earan', 'lenne', 'kana', 'lara', 'alela', 'anton']
+
+
+@pytest.fixture(scope='session')
+def full_run(names_file, tmp_path_factory):
+    """`python main.py train` with the defaults, as a user runs it: its stdout and its checkpoint."""
+    out = tmp_path_factory.mktemp('train') / 'trained.json'
+    proc = subprocess.run([sys.executable, str(ROOT / 'main.py'), 'train', '--data', str(names_file),
+                           '--out', str(out)], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.splitlines(), out
+
+
+@pytest.mark.slow
+def test_train_prints_what_microgpt_prints(full_run):
+    lines, _ = full_run
+    assert lines[:3] == ['num docs: 32033', 'vocab size: 27', 'num params: 4192']
+    steps = lines[3:1003]
+    assert [line.split('loss ')[1] for line in steps[:len(PUBLISHED_LOSSES)]] == PUBLISHED_LOSSES
+    assert steps[0] == 'step    1 / 1000 | loss 3.3660'
+    assert steps[-1].startswith('step 1000 / 1000 | loss ')
+    assert lines[1003:1005] == ['', '--- inference (new, hallucinated names) ---']
+    assert lines[1005:] == [f'sample {i+1:2d}: {s}' for i, s in enumerate(PUBLISHED_SAMPLES)]
+
+
+@pytest.mark.slow
+def test_retraining_reproduces_the_committed_checkpoint(full_run):
+    _, out = full_run
+    assert json.loads(out.read_text()) == json.loads(DEFAULT_CHECKPOINT.read_text())
+
+
+def test_committed_checkpoint_samples_the_published_names():
+    proc = subprocess.run([sys.executable, str(ROOT / 'main.py'), 'sample', '--checkpoint', str(DEFAULT_CHECKPOINT)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [f'sample {i+1:2d}: {s}' for i, s in enumerate(PUBLISHED_SAMPLES)]
+
+
+def test_engine_never_imports_qt():
+    code = ('import sys, engine.cli, engine.trace, engine.backprop, engine.checkpoint, engine.data;'
+            'bad = [m for m in sys.modules if m.split(".")[0] in ("PySide6", "shiboken6", "explorer")];'
+            'print(",".join(bad)); sys.exit(bool(bad))')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, f'engine imported {proc.stdout.strip()} {proc.stderr}'
+
+
+# The fused training path against the literal scalar graph.
+
+def literal_loss(model, doc):
+    """The loss built node for node as microgpt builds it (the recording backend), and its Values."""
+    recorder = Recorder()
+    Traced = recorder.value_type
+    state = {name: [[Traced(p.data) for p in row] for row in mat] for name, mat in model.state_dict.items()}
+    literal = Model(model.config, model.tokenizer, state)
+    tokens, n = literal.positions(doc)
+    return literal.loss(tokens, n, TraceOps(recorder, model.config.n_layer, model.config.n_head)), literal
+
+
+configs = st.builds(lambda layers, heads, per_head, block: GPTConfig(layers, heads * per_head, heads, block),
+                    st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.integers(1, 6))
+docs = st.text(alphabet='abcde', max_size=8)
+
+
+@settings(max_examples=25, deadline=None)
+@given(configs, st.lists(docs, min_size=1, max_size=3), st.integers(0, 2**32))
+def test_fused_training_equals_literal_graph_bit_for_bit(config, doc_list, seed):
+    """Losses, every gradient and every Adam update agree exactly over a few steps."""
+    tok = Tokenizer('abcde')
+    fast = Model.init(config, tok, random.Random(seed))
+    slow = Model.from_floats(config, tok, fast.floats())
+    fast_adam = Adam(fast.params, TrainConfig())
+    for step, doc in enumerate(doc_list):
+        tokens, n = fast.positions(doc)
+        loss = fast.loss(tokens, n)
+        loss.backward()
+        lit_loss, literal = literal_loss(slow, doc)
+        lit_loss.backward()
+        assert loss.data == lit_loss.data
+        assert [p.grad for p in fast.params] == [p.grad for p in literal.params]
+        fast_adam.update(step, len(doc_list))
+        slow = Model.from_floats(config, tok, fast.floats())
+
+
+def test_stepper_gives_the_gradients_of_the_fused_path(default_model):
+    trace = record(default_model, 'emma')
+    stepper = Stepper(trace)
+    stepper.run_to_end()
+    tokens, n = default_model.positions('emma')
+    loss = default_model.loss(tokens, n)
+    loss.backward()
+    assert loss.data == trace.loss
+    by_index = {where: stepper.grads[node] for node, where in trace.params.items()}
+    for name, mat in default_model.state_dict.items():
+        for r, row in enumerate(mat):
+            for c, p in enumerate(row):
+                assert by_index.get((name, r, c), 0) == p.grad
+
+
+@pytest.fixture(scope='module')
+def default_model():
+    return ckpt_io.load(DEFAULT_CHECKPOINT).model
