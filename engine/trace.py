@@ -175,7 +175,10 @@ def iter_record(model, doc):
     with recorder.scope(PARAMS_SCOPE):
         for name, mat in model.state_dict.items():
             with recorder.scope(name):
-                state_dict[name] = [[Traced(p.data, op='param') for p in row] for row in mat]
+                state_dict[name] = []
+                for r, row in enumerate(mat):  # a row per group: opening a matrix stays small
+                    with recorder.scope(f'{name}[{r}]'):
+                        state_dict[name].append([Traced(p.data, op='param') for p in row])
     param_at = {state_dict[name][r][c].index: (name, r, c)
                 for name, mat in state_dict.items() for r, row in enumerate(mat) for c in range(len(row))}
 

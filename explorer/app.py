@@ -1,12 +1,93 @@
-"""The explorer application: a minimal window until the graph view lands (issue 3)."""
+"""The explorer application: `python main.py [--doc NAME] [--checkpoint FILE] [--screenshot OUT.png]`."""
 
+import argparse
+import os
 import sys
+import time
+
+from engine.cli import DEFAULT_CHECKPOINT, Parser, UsageError
+
+PROCESS_START = time.time()
+
+
+def parse(argv):
+    parser = Parser(prog='main.py', description='microgpt explorer')
+    parser.add_argument('--doc', default='emma', help='the document to record (default: emma)')
+    parser.add_argument('--checkpoint', default=str(DEFAULT_CHECKPOINT), help='weights to load (JSON)')
+    parser.add_argument('--screenshot', metavar='OUT.png', help='render the window offscreen to a PNG and exit')
+    parser.add_argument('--open', action='append', default=[], metavar='SCOPE',
+                        help="open a scope path, e.g. 'pos 2 / layer 0 / attention / head 1' (repeatable)")
+    return parser.parse_args(argv)
 
 
 def main(argv):
-    from PySide6.QtWidgets import QApplication, QLabel
+    try:
+        args = parse(argv)
+    except UsageError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    if args.screenshot:
+        os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+    from .session import Session
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    label = QLabel('microgpt explorer')
-    label.resize(640, 400)
-    label.show()
-    return app.exec()
+    app.setOrganizationName('microgpt-explorer')
+    app.setApplicationName('microgpt explorer')
+    app.setStyle('Fusion')
+    session = Session()
+    settings = None
+    if args.screenshot:  # the same picture on every machine: default size, user settings untouched
+        from PySide6.QtCore import QSettings
+        import tempfile
+        settings = QSettings(os.path.join(tempfile.mkdtemp(), 'screenshot.ini'), QSettings.IniFormat)
+    window = MainWindow(session, settings)
+    if not session.load_checkpoint(args.checkpoint):
+        if args.checkpoint == str(DEFAULT_CHECKPOINT) or not session.load_checkpoint(DEFAULT_CHECKPOINT):
+            return 2
+    window.show()
+    pending = list(args.open)
+
+    def on_view():
+        trace = session.trace
+        while pending:
+            path = pending.pop(0)
+            matches = [s for s, scope in enumerate(trace.scopes) if scope.path == path]
+            if not matches:
+                print(f'error: no scope {path!r} in the recording', file=sys.stderr)
+                continue
+            session.open_group(matches[0])
+            return  # wait for that layout
+        session.view_changed.disconnect(on_view)
+        if args.screenshot:
+            QTimer.singleShot(50, take_screenshot)
+        else:
+            report_first_paint()
+
+    def take_screenshot():
+        if args.open:
+            window.graph.zoom_to_selection()
+        window.grab().save(args.screenshot)
+        report_first_paint()
+        window.close()
+        app.quit()
+    session.view_changed.connect(on_view)
+    session.record_failed.connect(lambda message: print(f'error: {message}', file=sys.stderr))
+    if not session.record(args.doc):
+        session.record('emma')
+    code = app.exec()
+    session.worker.wait()
+    del window, session  # before the interpreter tears Qt down
+    return code
+
+
+def report_first_paint():
+    """For `bench`: the time from process start to the first painted graph, when asked for."""
+    target = os.environ.get('MICROGPT_BENCH_REPORT')
+    if target:
+        import resource
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        with open(target, 'w') as f:
+            f.write(f'{time.time()} {rss_mb}\n')

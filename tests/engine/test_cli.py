@@ -48,7 +48,7 @@ def test_trace_exports_graph_grads_and_attention(tmp_path):
     assert trace['param_grads']['wte'][1] == [0.0] * 16  # 'b' is not in emma
     node = next(n for n in trace['nodes'] if n.get('param') == 'layer0.attn_wq[3][5]')
     assert trace['param_grads']['layer0.attn_wq'][3][5] == node['grad'] != 0
-    assert trace['scopes'][node['scope']]['path'] == 'params / layer0.attn_wq'
+    assert trace['scopes'][node['scope']]['path'] == 'params / layer0.attn_wq / layer0.attn_wq[3]'
     assert len(trace['attention'][0][2][4]) == 5
 
 

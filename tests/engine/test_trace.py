@@ -69,7 +69,7 @@ def test_parameters_are_named_and_indexed(emma, model):
     assert 'layer0.attn_wq[3][5]' in names and 'lm_head[26][15]' in names
     node = next(i for i in emma.params if emma.param_name(i) == 'layer0.attn_wq[3][5]')
     assert emma.data[node] == model.state_dict['layer0.attn_wq'][3][5].data
-    assert emma.op[node] == 'param' and emma.scope_path(node) == 'params / layer0.attn_wq'
+    assert emma.op[node] == 'param' and emma.scope_path(node) == 'params / layer0.attn_wq / layer0.attn_wq[3]'
     # only the embedding rows the document uses: BOS, e, m, a
     assert {r for (name, r, c) in emma.params.values() if name == 'wte'} == {0, 4, 12, 26}
 

@@ -1,0 +1,165 @@
+"""The dock widgets beside the graph: the scope tree and the node inspector."""
+
+import math
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
+from PySide6.QtWidgets import QHeaderView, QTextBrowser, QTreeView
+
+from .graph_view import fmt
+
+class ScopeModel(QAbstractItemModel):
+    """The recording's scope tree as a Qt item model; an index's internal id is its scope id."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.trace, self.hierarchy = None, None
+
+    def set_recording(self, recorded):
+        self.beginResetModel()
+        self.trace, self.hierarchy = recorded.trace, recorded.hierarchy
+        self.endResetModel()
+
+    def scope_index(self, scope, column=0):
+        parent = self.trace.scopes[scope].parent
+        return self.createIndex(self.hierarchy.children[parent].index(scope), column, scope)
+
+    def index(self, row, column, parent=QModelIndex()):
+        if self.trace is None:
+            return QModelIndex()
+        children = self.hierarchy.children[parent.internalId() if parent.isValid() else 0]
+        if not (0 <= row < len(children) and 0 <= column < 2):
+            return QModelIndex()
+        return self.createIndex(row, column, children[row])
+
+    def parent(self, index):
+        if not index.isValid():
+            return QModelIndex()
+        parent = self.trace.scopes[index.internalId()].parent
+        return QModelIndex() if parent <= 0 else self.scope_index(parent)
+
+    def rowCount(self, parent=QModelIndex()):
+        if self.trace is None or (parent.isValid() and parent.column() != 0):
+            return 0
+        return len(self.hierarchy.children[parent.internalId() if parent.isValid() else 0])
+
+    def columnCount(self, parent=QModelIndex()):
+        return 2
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        scope = index.internalId()
+        if role == Qt.DisplayRole:
+            return self.trace.scopes[scope].name if index.column() == 0 else f'{self.hierarchy.size[scope]:,}'
+        if role == Qt.ToolTipRole:
+            return f'{self.trace.scopes[scope].path} — {self.hierarchy.size[scope]:,} scalars'
+        if role == Qt.TextAlignmentRole and index.column() == 1:
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        return None
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+            return ('scope', 'scalars')[section]
+        return None
+
+
+class ScopeTree(QTreeView):
+    """Every scope of the recording; click one to open the graph down to it and select it."""
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.setUniformRowHeights(True)
+        self.scopes = ScopeModel(self)
+        self.setModel(self.scopes)
+        self.clicked.connect(self._on_activated)
+        self.activated.connect(self._on_activated)
+        session.recorded.connect(self._on_recorded)
+        session.selection_changed.connect(self._on_selection_changed)
+
+    def _on_recorded(self):
+        self.scopes.set_recording(self.session.current)
+        self.header().setStretchLastSection(False)
+        self.header().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.header().setSectionResizeMode(1, QHeaderView.ResizeToContents)
+
+    def _on_activated(self, index):
+        if index.isValid():
+            self.session.reveal(f'g{index.internalId()}')
+
+    def _on_selection_changed(self):
+        key, trace = self.session.selected, self.session.trace
+        if not key or trace is None:
+            return
+        scope = int(key[1:]) if key[0] == 'g' else trace.scope_of[int(key[1:])]
+        if scope > 0:
+            index = self.scopes.scope_index(scope)
+            self.setCurrentIndex(index)
+            self.scrollTo(index)
+
+
+class Inspector(QTextBrowser):
+    """What the selected box is: op, scope, data, grad, children with local gradients, parents."""
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.setOpenLinks(False)
+        self.anchorClicked.connect(lambda url: session.reveal(url.toString()))
+        session.selection_changed.connect(self.refresh)
+        session.recorded.connect(self.refresh)
+        self.setPlaceholderText('Click a box in the graph to inspect it.')
+
+    def refresh(self):
+        key, rec = self.session.selected, self.session.current
+        if not key or rec is None:
+            self.clear()
+            return
+        self.setHtml(self._node_html(int(key[1:])) if key[0] == 'n' else self._group_html(int(key[1:])))
+
+    def _link(self, node):
+        trace = self.session.trace
+        label = trace.param_name(node) or f'{trace.op[node]} #{node}'
+        return f'<a href="n{node}">{label}</a>'
+
+    def _node_html(self, node):
+        trace, grads = self.session.trace, self.session.current.grads
+        rows = [('op', trace.op[node]), ('id', node), ('scope', trace.scope_path(node)),
+                ('data', repr(trace.data[node])), ('grad', repr(grads[node]))]
+        if node in trace.params:
+            rows.insert(0, ('parameter', trace.param_name(node)))
+        html = ['<table cellspacing="2">'] + [f'<tr><td><b>{k}</b></td><td>{v}</td></tr>' for k, v in rows] + ['</table>']
+        children = trace.children[node]
+        if children:
+            html.append('<p><b>children</b> (local gradient ∂node/∂child)</p><table cellspacing="2">')
+            for child, local in zip(children, trace.local_grads[node]):
+                html.append(f'<tr><td>{self._link(child)}</td><td>data {fmt(trace.data[child])}</td>'
+                            f'<td>local {fmt(local)}</td></tr>')
+            html.append('</table>')
+        parents = trace.parents[node]
+        if parents:
+            html.append(f'<p><b>parents</b> ({len(parents)})</p><p>')
+            html.append(', '.join(self._link(p) for p in parents[:40]) + (' …' if len(parents) > 40 else ''))
+            html.append('</p>')
+        return ''.join(html)
+
+    def _group_html(self, scope):
+        trace, h, grads = self.session.trace, self.session.current.hierarchy, self.session.current.grads
+        nodes = h.nodes_in(scope)
+        values = [trace.data[n] for n in nodes if trace.op[n] != 'const']
+        g = [grads[n] for n in nodes]
+        summary = lambda xs: (f'min {fmt(min(xs))} · max {fmt(max(xs))} · mean {fmt(math.fsum(xs) / len(xs))}'  # noqa: E731
+                              if xs else '—')
+        rows = [('group', trace.scopes[scope].name), ('scope', trace.scopes[scope].path),
+                ('scalars', f'{len(nodes):,} ({sum(1 for n in nodes if trace.op[n] == "const"):,} constants)'),
+                ('data', summary(values)), ('grad', summary(g))]
+        ops = {}
+        for n in nodes:
+            ops[trace.op[n]] = ops.get(trace.op[n], 0) + 1
+        rows.append(('ops', ', '.join(f'{op} ×{c}' for op, c in sorted(ops.items(), key=lambda kv: -kv[1]))))
+        subgroups = h.children[scope]
+        html = ['<table cellspacing="2">'] + [f'<tr><td><b>{k}</b></td><td>{v}</td></tr>' for k, v in rows] + ['</table>']
+        if subgroups:
+            html.append('<p><b>inside</b>: ' + ', '.join(f'<a href="g{s}">{trace.scopes[s].name}</a>'
+                                                        for s in subgroups[:60]) + '</p>')
+        return ''.join(html)

@@ -1,0 +1,369 @@
+"""The main window: document field, model indicator, graph, scope tree, inspector, menus, status bar."""
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QRectF, QSettings, QSize, Qt
+from PySide6.QtGui import QAction, QImage, QKeySequence, QPainter
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
+                               QMainWindow, QMessageBox, QVBoxLayout, QWidget)
+
+from engine.files import write_atomic
+
+from .docks import Inspector, ScopeTree
+from .graph_view import GraphView
+from .session import LARGE_VIEW
+from .theme import DARK, LIGHT, palette
+
+
+class DocumentBar(QWidget):
+    """The document field with its error line beneath it."""
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.field = QLineEdit()
+        self.field.setPlaceholderText('a name, e.g. emma')
+        self.field.setToolTip('The document whose forward pass is shown; Enter records it')
+        self.field.setMaximumWidth(220)
+        self.field.returnPressed.connect(lambda: session.record(self.field.text()))
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(1)
+        row = QHBoxLayout()
+        row.addWidget(QLabel('Document:'))
+        row.addWidget(self.field)
+        layout.addLayout(row)
+        layout.addWidget(self.message)
+        session.record_failed.connect(self._on_failed)
+        session.recorded.connect(self._on_recorded)
+
+    def _on_failed(self, message):
+        self.message.setStyleSheet('color: #d9480f;')
+        self.message.setText(message)
+
+    def _on_recorded(self):
+        trace = self.session.trace
+        self.field.setText(trace.doc)
+        if trace.truncated:
+            self.message.setStyleSheet('color: #b08900;')
+            self.message.setText(f'Cut to its first {trace.n} positions (block_size {trace.config.block_size}), '
+                                 'as microgpt trains it.')
+        else:
+            self.message.clear()
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session, settings=None):
+        super().__init__()
+        self.session = session
+        self.settings = settings or QSettings()
+        self.setWindowTitle('microgpt explorer')
+        self.graph = GraphView(session, self)
+        self.setCentralWidget(self._central())
+        self.scope_tree = ScopeTree(session)
+        self.inspector = Inspector(session)
+        self.create_actions()
+        self.create_menus()
+        self.create_tool_bars()
+        self.create_docks()
+        self.create_status_bar()
+        self.graph.open_requested.connect(self._on_open_requested)
+        self.graph.close_requested.connect(session.close_group)
+        self.graph.box_clicked.connect(session.select)
+        session.checkpoint_changed.connect(self._on_checkpoint_changed)
+        session.recording_started.connect(lambda doc: self.statusBar().showMessage(f'Recording {doc!r}…'))
+        session.layout_started.connect(lambda: self.statusBar().showMessage('Laying out…'))
+        session.view_changed.connect(self._on_view_changed)
+        session.selection_changed.connect(self._on_selection_changed)
+        session.error.connect(lambda message: QMessageBox.warning(self, 'microgpt explorer', message))
+        self._search_hits, self._search_at = [], -1
+        self.read_settings()
+
+    def _central(self):
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.breadcrumb = QLabel()
+        self.breadcrumb.setTextFormat(Qt.RichText)
+        self.breadcrumb.setContentsMargins(8, 3, 8, 3)
+        self.breadcrumb.linkActivated.connect(self._on_breadcrumb)
+        layout.addWidget(self.breadcrumb)
+        layout.addWidget(self.graph, 1)
+        return box
+
+    # Qt's application.py shape: actions, menus, tool bars, status bar.
+
+    def _action(self, text, slot, shortcut=None, tip='', checkable=False):
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.setToolTip(tip)
+        action.setCheckable(checkable)
+        action.triggered.connect(slot)
+        return action
+
+    def create_actions(self):
+        s = self.session
+        self.open_act = self._action('&Open checkpoint…', self.open_checkpoint, QKeySequence.Open,
+                                     'Load the weights of a checkpoint (JSON)')
+        self.save_act = self._action('&Save checkpoint as…', self.save_checkpoint, QKeySequence.SaveAs,
+                                     'Write the current weights to a checkpoint file')
+        self.export_svg_act = self._action('Export view as &SVG…', lambda: self.export('svg'), None,
+                                           'Save the graph as it is shown, as SVG')
+        self.export_png_act = self._action('Export view as &PNG…', lambda: self.export('png'), None,
+                                           'Save the graph as it is shown, as PNG')
+        self.export_dot_act = self._action('Export view as &DOT…', lambda: self.export('dot'), None,
+                                           'Save the Graphviz DOT text of the current view')
+        self.quit_act = self._action('&Quit', self.close, QKeySequence.Quit, 'Quit the explorer')
+        self.fit_act = self._action('&Fit', self.graph.fit, 'F', 'Fit the whole graph in the window')
+        self.zoom_in_act = self._action('Zoom &in', lambda: self.graph.zoom(1.25), QKeySequence.ZoomIn, 'Zoom in')
+        self.zoom_out_act = self._action('Zoom &out', lambda: self.graph.zoom(0.8), QKeySequence.ZoomOut, 'Zoom out')
+        self.zoom_sel_act = self._action('Zoom to &selection', self.graph.zoom_to_selection, 'Z',
+                                         'Zoom to the selected box')
+        self.open_sel_act = self._action('Open &group', lambda: self._open_selected(False), 'Return',
+                                         'Open the selected group where it stands')
+        self.open_scalars_act = self._action('Open to s&calars', lambda: self._open_selected(True), 'Shift+Return',
+                                             'Open the selected group and everything inside it')
+        self.close_sel_act = self._action('&Close group', self._close_selected, 'Backspace',
+                                          'Close the group the selection is in')
+        self.collapse_act = self._action('Collapse &all', lambda: s.collapse_all(), 'Ctrl+Shift+A',
+                                         'Back to the model overview')
+        self.constants_act = self._action('Show &constants', lambda on: s.set_show_constants(on), 'Ctrl+K',
+                                          'Show literal constants (1e-5, 1/sqrt(head_dim), the 0 that starts a sum)',
+                                          checkable=True)
+        self.dark_act = self._action('&Dark theme', self.set_dark, 'Ctrl+Shift+D', 'Switch light and dark colours',
+                                     checkable=True)
+        self.find_act = self._action('&Find…', self.focus_search, QKeySequence.Find,
+                                     'Find by parameter name, scope, op or value')
+        self.find_next_act = self._action('Find &next', self.find_next, QKeySequence.FindNext, 'Next match')
+        self.about_act = self._action('&About', self.about, None, 'About microgpt explorer')
+
+    def view_actions(self):
+        return [self.open_sel_act, self.open_scalars_act, self.close_sel_act, self.collapse_act, self.fit_act,
+                self.zoom_sel_act]
+
+    def create_menus(self):
+        bar = self.menuBar()
+        file_menu = bar.addMenu('&File')
+        for a in (self.open_act, self.save_act, None, self.export_svg_act, self.export_png_act,
+                  self.export_dot_act, None, self.quit_act):
+            file_menu.addSeparator() if a is None else file_menu.addAction(a)
+        view_menu = bar.addMenu('&View')
+        for a in (*self.view_actions(), self.zoom_in_act, self.zoom_out_act, None, self.constants_act,
+                  self.dark_act, None, self.find_act, self.find_next_act):
+            view_menu.addSeparator() if a is None else view_menu.addAction(a)
+        self.docks_menu = view_menu.addMenu('&Panels')
+        bar.addMenu('&Help').addAction(self.about_act)
+
+    def create_tool_bars(self):
+        doc_bar = self.addToolBar('Document')
+        doc_bar.setObjectName('document_toolbar')
+        self.document = DocumentBar(self.session)
+        doc_bar.addWidget(self.document)
+        self.model_label = QLabel()
+        self.model_label.setContentsMargins(10, 0, 10, 0)
+        self.model_label.setToolTip('The checkpoint whose weights are shown (File › Open checkpoint…)')
+        doc_bar.addWidget(self.model_label)
+        view_bar = self.addToolBar('View')
+        view_bar.setObjectName('view_toolbar')
+        for a in (self.fit_act, self.collapse_act, self.open_sel_act, self.close_sel_act, self.constants_act):
+            view_bar.addAction(a)
+        self.search_field = QLineEdit()
+        self.search_field.setPlaceholderText('Find (Ctrl+F): wq[3][5], head 1, exp, 0.25')
+        self.search_field.setMaximumWidth(260)
+        self.search_field.returnPressed.connect(self.find_next)
+        self.search_field.textChanged.connect(lambda _: setattr(self, '_search_hits', None))
+        view_bar.addWidget(self.search_field)
+
+    def create_docks(self):
+        for title, widget, name, area in (('Scopes', self.scope_tree, 'scopes_dock', Qt.LeftDockWidgetArea),
+                                          ('Inspector', self.inspector, 'inspector_dock', Qt.RightDockWidgetArea)):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(name)
+            dock.setWidget(widget)
+            self.addDockWidget(area, dock)
+            self.docks_menu.addAction(dock.toggleViewAction())
+        self.resizeDocks([self.findChild(QDockWidget, 'scopes_dock'), self.findChild(QDockWidget, 'inspector_dock')],
+                         [260, 320], Qt.Horizontal)
+
+    def create_status_bar(self):
+        self.stats_label = QLabel()
+        self.statusBar().addPermanentWidget(self.stats_label)
+        self.statusBar().showMessage('Ready')
+
+    # Settings
+
+    def read_settings(self):
+        geometry = self.settings.value('geometry', QByteArray())
+        if geometry:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(QSize(1400, 860))
+        state = self.settings.value('window_state', QByteArray())
+        if state:
+            self.restoreState(state)
+        self.dark_act.setChecked(self.settings.value('dark', False, type=bool))
+        self.set_dark(self.dark_act.isChecked())
+
+    def closeEvent(self, event):
+        self.settings.setValue('geometry', self.saveGeometry())
+        self.settings.setValue('window_state', self.saveState())
+        self.settings.setValue('dark', self.dark_act.isChecked())
+        self.session.worker.wait(5000)
+        event.accept()
+
+    def set_dark(self, dark):
+        colors = DARK if dark else LIGHT
+        QApplication.instance().setPalette(palette(colors))
+        self.graph.set_colors(colors)
+
+    # Handlers
+
+    def _on_checkpoint_changed(self):
+        path = self.session.checkpoint_path
+        self.model_label.setText(f'Model: <b>{path.name}</b>')
+        self.model_label.setToolTip(str(path))
+
+    def _on_view_changed(self):
+        trace, lay = self.session.trace, self.session.layout
+        self.stats_label.setText(f'{trace.doc!r} · {len(trace):,} scalars · {len(lay.boxes)} boxes · '
+                                 f'loss {trace.loss:.4f}')
+        self.statusBar().showMessage('Double-click a box to open it; double-click a frame title to close it.', 8000)
+        self._on_selection_changed()
+
+    def _on_selection_changed(self):
+        key, trace = self.session.selected, self.session.trace
+        if trace is None:
+            return
+        parts = ['<a href="collapse">model</a>']
+        if key:
+            scope = int(key[1:]) if key[0] == 'g' else trace.scope_of[int(key[1:])]
+            chain = list(reversed(self.session.current.hierarchy.ancestors(scope)))
+            parts += [f'<a href="g{s}">{trace.scopes[s].name}</a>' for s in chain]
+            if key[0] == 'n':
+                parts.append(f'<b>{trace.param_name(int(key[1:])) or trace.op[int(key[1:])]}</b>')
+        self.breadcrumb.setText(' › '.join(parts))
+
+    def _on_breadcrumb(self, link):
+        if link == 'collapse':
+            self.session.collapse_all()
+        else:
+            self.session.close_group(int(link[1:]))
+
+    def _on_open_requested(self, scope, to_scalars):
+        s = self.session
+        h = s.current.hierarchy
+        extra = h.descendants(scope) if to_scalars else [scope]
+        count = s.boxes_if_opened(s.opened | set(extra))
+        if count > LARGE_VIEW:
+            answer = QMessageBox.question(
+                self, 'Large view', f'This view would have {count:,} boxes; Graphviz needs several seconds '
+                f'for that many. Open {s.trace.scopes[scope].name} anyway?', QMessageBox.Open | QMessageBox.Cancel)
+            if answer != QMessageBox.Open:
+                return
+        s.open_group(scope, to_scalars)
+
+    def _open_selected(self, to_scalars):
+        key = self.session.selected
+        if key and key[0] == 'g':
+            self._on_open_requested(int(key[1:]), to_scalars)
+
+    def _close_selected(self):
+        key, trace = self.session.selected, self.session.trace
+        if not key:
+            return
+        scope = int(key[1:]) if key[0] == 'g' else trace.scope_of[int(key[1:])]
+        if key[0] == 'g' and scope not in self.session.opened:
+            scope = trace.scopes[scope].parent
+        if scope > 0:
+            self.session.close_group(scope)
+
+    def focus_search(self):
+        self.search_field.setFocus()
+        self.search_field.selectAll()
+
+    def find_next(self):
+        if self._search_hits is None or self._search_at < 0 and not self._search_hits:
+            self._search_hits, self._search_at = self.session.search(self.search_field.text()), -1
+        if not self._search_hits:
+            self.statusBar().showMessage(f'Nothing matches {self.search_field.text()!r}.', 5000)
+            return
+        self._search_at = (self._search_at + 1) % len(self._search_hits)
+        self.statusBar().showMessage(f'Match {self._search_at + 1} of {len(self._search_hits)}', 5000)
+        self.session.reveal(self._search_hits[self._search_at])
+
+    def open_checkpoint(self):
+        path, _ = QFileDialog.getOpenFileName(self, 'Open checkpoint', str(self._last_dir()), 'Checkpoints (*.json)')
+        if path:
+            self.settings.setValue('last_dir', str(Path(path).parent))
+            self.session.load_checkpoint(path)
+
+    def save_checkpoint(self):
+        from engine import checkpoint as ckpt_io
+        path, _ = QFileDialog.getSaveFileName(self, 'Save checkpoint', str(self._last_dir() / 'checkpoint.json'),
+                                              'Checkpoints (*.json)')
+        if path:
+            try:
+                ckpt_io.save(path, ckpt_io.load(self.session.checkpoint_path))
+            except (OSError, ckpt_io.CheckpointError) as e:
+                QMessageBox.warning(self, 'Save checkpoint', f'Could not save {path}: {e}')
+
+    def _last_dir(self):
+        return Path(self.settings.value('last_dir', str(Path.home())))
+
+    def export(self, fmt):
+        path, _ = QFileDialog.getSaveFileName(self, f'Export view as {fmt.upper()}',
+                                              str(self._last_dir() / f'{self.session.doc}.{fmt}'), f'*.{fmt}')
+        if path:
+            try:
+                export_view(self.graph, self.session.layout, path, fmt)
+            except OSError as e:
+                QMessageBox.warning(self, 'Export', f'Could not write {path}: {e.strerror or e}')
+            else:
+                self.statusBar().showMessage(f'Saved {path}', 5000)
+
+    def about(self):
+        QMessageBox.about(self, 'About microgpt explorer',
+                          '<p><b>microgpt explorer</b> shows microgpt — Karpathy\'s 200-line GPT — as it runs: '
+                          'the computation graph of one forward pass, recorded from its own Value engine and laid '
+                          'out by Graphviz.</p>')
+
+
+def export_view(view, lay, path, fmt):
+    """Write the current view: DOT text as laid out, or the scene as drawn (SVG or PNG)."""
+    if fmt == 'dot':
+        write_atomic(path, lay.dot)
+        return
+    scene = view.scene()
+    rect = scene.sceneRect()
+    if fmt == 'svg':
+        from PySide6.QtCore import QBuffer, QIODevice
+        from PySide6.QtSvg import QSvgGenerator
+        buffer = QBuffer()
+        buffer.open(QIODevice.WriteOnly)
+        gen = QSvgGenerator()
+        gen.setOutputDevice(buffer)
+        gen.setSize(rect.size().toSize())
+        gen.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
+        gen.setTitle('microgpt explorer')
+        painter = QPainter(gen)
+        scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
+        painter.end()
+        write_atomic(path, bytes(buffer.data()))
+        return
+    scale = min(2.0, 12000 / max(rect.width(), rect.height()))
+    image = QImage((rect.size() * scale).toSize(), QImage.Format_ARGB32)
+    image.fill(Qt.white)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.Antialiasing)
+    scene.render(painter, QRectF(image.rect()), rect)
+    painter.end()
+    from PySide6.QtCore import QBuffer, QIODevice
+    buffer = QBuffer()
+    buffer.open(QIODevice.WriteOnly)
+    image.save(buffer, 'PNG')
+    write_atomic(path, bytes(buffer.data()))

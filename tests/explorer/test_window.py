@@ -1,0 +1,120 @@
+"""The explorer window, offscreen, driven as a user drives it (pytest-qt)."""
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from explorer.main_window import MainWindow, export_view
+from explorer.session import Session
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    session = Session()
+    win = MainWindow(session, QSettings(str(tmp_path / 'settings.ini'), QSettings.IniFormat))
+    qtbot.addWidget(win)
+    assert session.load_checkpoint()
+    win.show()
+    with qtbot.waitSignal(session.view_changed, timeout=20000):
+        session.record('emma')
+    yield win
+    session.worker.wait()
+
+
+def scope_id(session, path):
+    return next(s for s, scope in enumerate(session.trace.scopes) if scope.path == path)
+
+
+def test_window_opens_on_the_overview(window):
+    s = window.session
+    assert s.trace.doc == 'emma' and len(s.trace) == 43091
+    assert 30 <= len(s.layout.boxes) <= 150
+    titles = {b.title for b in s.visible.boxes}
+    assert {'embedding', 'attention', 'mlp', 'lm_head', 'softmax', '-log p', 'wte', 'lm_head'} <= titles
+    assert window.graph.items_by_key.keys() >= s.layout.boxes.keys()
+    assert 'microgpt-names.json' in window.model_label.text()
+
+
+def test_typing_a_document_records_it(window, qtbot):
+    s = window.session
+    window.document.field.setText('ava')
+    with qtbot.waitSignal(s.view_changed, timeout=20000):
+        window.document.field.returnPressed.emit()
+    assert s.trace.doc == 'ava' and s.trace.n == 4
+    assert 'ava' in window.stats_label.text()
+
+
+def test_bad_character_keeps_the_graph_and_says_why(window):
+    s = window.session
+    before = s.trace
+    window.document.field.setText('zoë')
+    window.document.field.returnPressed.emit()
+    assert s.trace is before
+    assert "'ë' is not in the vocabulary" in window.document.message.text()
+    assert 'abcdefghijklmnopqrstuvwxyz' in window.document.message.text()
+
+
+def test_over_long_document_is_cut_with_a_notice(window, qtbot):
+    with qtbot.waitSignal(window.session.view_changed, timeout=30000):
+        window.session.record('a' * 20)
+    assert 'first 16 positions' in window.document.message.text()
+
+
+def test_open_down_to_one_attention_score_and_close_again(window, qtbot):
+    s = window.session
+    for path in ['pos 2 / layer 0 / attention', 'pos 2 / layer 0 / attention / head 1',
+                 'pos 2 / layer 0 / attention / head 1 / scores',
+                 'pos 2 / layer 0 / attention / head 1 / scores / q·k[0]']:
+        with qtbot.waitSignal(s.view_changed, timeout=20000):
+            s.open_group(scope_id(s, path))
+    score = scope_id(s, 'pos 2 / layer 0 / attention / head 1 / scores / q·k[0]')
+    scalars = [b for b in s.visible.boxes if b.node >= 0 and b.scope == score]
+    assert sorted(b.title for b in scalars) == ['*'] * 4 + ['+'] * 4  # the 0 that starts sum() is hidden
+    assert score in s.layout.clusters
+    with qtbot.waitSignal(s.view_changed, timeout=20000):
+        s.close_group(scope_id(s, 'pos 2 / layer 0 / attention'))
+    assert f"g{scope_id(s, 'pos 2 / layer 0 / attention')}" in s.layout.boxes
+    with qtbot.waitSignal(s.view_changed, timeout=20000):
+        s.set_show_constants(True)
+    assert any(b.title == 'const' for b in s.visible.boxes)  # e.g. the 1/n of the mean loss
+
+
+def test_inspector_shows_a_known_parameter(window, qtbot):
+    s = window.session
+    node = next(i for i in s.trace.params if s.trace.param_name(i) == 'layer0.attn_wq[3][5]')
+    with qtbot.waitSignal(s.view_changed, timeout=20000):
+        s.reveal(f'n{node}')
+    html = window.inspector.toPlainText()
+    assert 'layer0.attn_wq[3][5]' in html and repr(s.trace.data[node]) in html
+    assert repr(s.current.grads[node]) in html
+    assert f'n{node}' in s.layout.boxes
+
+
+def test_search_finds_a_parameter(window, qtbot):
+    window.search_field.setText('attn_wk[2][7]')
+    with qtbot.waitSignal(window.session.view_changed, timeout=20000):
+        window.find_next()
+    assert window.session.trace.param_name(int(window.session.selected[1:])) == 'layer0.attn_wk[2][7]'
+
+
+def test_exports_are_valid_files(window, tmp_path):
+    for fmt, magic in (('svg', b'<?xml'), ('png', b'\x89PNG'), ('dot', b'digraph')):
+        path = tmp_path / f'view.{fmt}'
+        export_view(window.graph, window.session.layout, path, fmt)
+        assert path.read_bytes().startswith(magic)
+
+
+def test_corrupt_checkpoint_keeps_the_model(window, tmp_path, qtbot, monkeypatch):
+    s = window.session
+    shown = []
+    monkeypatch.setattr('explorer.main_window.QMessageBox.warning', lambda *a: shown.append(a[2]))
+    bad = tmp_path / 'bad.json'
+    bad.write_text('{"nope": 1}')
+    model = s.model
+    assert not s.load_checkpoint(bad)
+    assert s.model is model and shown and 'not a microgpt-explorer checkpoint' in shown[0]
+
+
+def test_settings_remember_geometry(window, tmp_path):
+    window.resize(900, 600)
+    window.close()
+    assert window.settings.value('geometry') is not None
