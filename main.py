@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / '.venv'
-ENGINE_COMMANDS = {'train', 'sample', 'trace'}
+ENGINE_COMMANDS = {'train', 'sample', 'trace', 'graph'}
 APP_COMMANDS = {'test', 'bench'}  # anything else that is not an option is a typo
 # The Debian/Ubuntu packages Qt 6 lists for Linux (xcb for a real window, EGL/GL, fonts, keyboard).
 QT_SYSTEM_PACKAGES = [

@@ -58,7 +58,33 @@ def build_parser():
     trace.add_argument('--doc', required=True)
     trace.add_argument('--checkpoint', default=str(DEFAULT_CHECKPOINT))
     trace.add_argument('--json', required=True, metavar='OUT')
+
+    graph = commands.add_parser('graph', help='export the graph view of a document as SVG, PNG or DOT')
+    graph.add_argument('--doc', required=True)
+    graph.add_argument('--checkpoint', default=str(DEFAULT_CHECKPOINT))
+    graph.add_argument('--open', action='append', default=[], metavar='SCOPE',
+                       help="also open this scope path, e.g. 'pos 2 / layer 0 / attention / head 1'")
+    graph.add_argument('-o', '--output', required=True, metavar='OUT.svg|.png|.dot')
     return parser
+
+
+def cmd_graph(args, out):
+    from .grouping import Hierarchy
+    from .layout import render, to_dot  # Graphviz only for this command
+    fmt = Path(args.output).suffix.lower().lstrip('.')
+    if fmt not in ('svg', 'png', 'dot'):
+        raise EngineError(f'The output must end in .svg, .png or .dot, not {args.output!r}.')
+    trace = record(ckpt_io.load(args.checkpoint).model, args.doc)
+    hierarchy = Hierarchy(trace)
+    paths = {scope.path: s for s, scope in enumerate(trace.scopes)}
+    opened = hierarchy.overview()
+    for path in args.open:
+        if path not in paths:
+            raise EngineError(f'There is no scope {path!r} in the recording of {args.doc!r}.')
+        opened = hierarchy.open_path(paths[path], opened) | {paths[path]}
+    dot = to_dot(hierarchy.visible(opened))
+    write_atomic(args.output, dot if fmt == 'dot' else render(dot, fmt))
+    print(f'written to {args.output}', file=out)
 
 
 def check_count(name, value):
@@ -118,7 +144,7 @@ def cmd_trace(args, out):
     print(f'{len(trace)} nodes, loss {trace.loss:.4f}, written to {args.json}', file=out)
 
 
-COMMANDS = {'train': cmd_train, 'sample': cmd_sample, 'trace': cmd_trace}
+COMMANDS = {'train': cmd_train, 'sample': cmd_sample, 'trace': cmd_trace, 'graph': cmd_graph}
 
 
 def main(argv=None, out=None):

@@ -112,3 +112,8 @@ def layout(vg, rankdir='LR'):
         pts = tuple(flip(x, y) for x, y in _points(' '.join(spline)))
         edges.append((src, dst, counts.get((src, dst), 1), pts, tip))
     return Layout(urx - llx, ury - lly, boxes, tuple(edges), clusters, dot)
+
+
+def render(dot, fmt):
+    """Graphviz's own drawing of DOT text as 'svg' or 'png' bytes (headless export)."""
+    return pygraphviz.AGraph(string=dot).draw(format=fmt, prog='dot')

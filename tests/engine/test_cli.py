@@ -158,3 +158,24 @@ def test_docs_are_split_as_microgpt_splits_them(tmp_path):
     assert data_mod.load_docs(path) == ['a b', 'c', 'd']
     with pytest.raises(DataError, match='folder'):
         data_mod.load_docs(tmp_path)
+
+
+@pytest.mark.parametrize('fmt,magic', [('svg', b'<?xml'), ('png', b'\x89PNG'), ('dot', b'digraph')])
+def test_graph_export_headless(tmp_path, fmt, magic):
+    out = tmp_path / f'emma.{fmt}'
+    proc = subprocess.run([sys.executable, str(ROOT / 'main.py'), 'graph', '--doc', 'emma',
+                           '--open', 'pos 2 / layer 0 / attention', '-o', str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes().startswith(magic)
+    if fmt == 'dot':
+        assert 'cluster_' in out.read_text() and 'head 1' in out.read_text()
+
+
+def test_graph_export_unknown_scope_and_format(tmp_path):
+    bad_scope = subprocess.run([sys.executable, str(ROOT / 'main.py'), 'graph', '--doc', 'emma', '--open', 'pos 9',
+                                '-o', str(tmp_path / 'x.svg')], capture_output=True, text=True, cwd=ROOT)
+    assert bad_scope.returncode == 2 and "no scope 'pos 9'" in bad_scope.stderr
+    bad_fmt = subprocess.run([sys.executable, str(ROOT / 'main.py'), 'graph', '--doc', 'emma', '-o', 'x.gif'],
+                             capture_output=True, text=True, cwd=ROOT)
+    assert bad_fmt.returncode == 2 and '.svg, .png or .dot' in bad_fmt.stderr
