@@ -165,6 +165,16 @@ def param_grads(trace, grads):
     return out
 
 
+def literal_loss(model, doc):
+    """The loss of `doc` built node for node as microgpt builds it, without scopes kept: (loss, literal model)."""
+    recorder = Recorder()
+    Traced = recorder.value_type
+    state = {name: [[Traced(p.data) for p in row] for row in mat] for name, mat in model.state_dict.items()}
+    literal = type(model)(model.config, model.tokenizer, state)
+    tokens, n = literal.positions(doc)
+    return literal.loss(tokens, n, TraceOps(recorder, model.config.n_layer, model.config.n_head)), literal
+
+
 def iter_record(model, doc):
     """Record `doc` through `model`: yields the fraction done after each position, returns the Trace."""
     tokens, n = model.positions(doc)

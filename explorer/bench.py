@@ -13,8 +13,8 @@ from engine import checkpoint as ckpt_io
 from engine.cli import DEFAULT_CHECKPOINT
 from engine.grouping import Hierarchy
 from engine.layout import layout
-from engine.model import FAST, Model
-from engine.trace import TraceOps, Recorder, record
+from engine.model import FAST
+from engine.trace import literal_loss, record
 
 ROOT = Path(__file__).resolve().parent.parent
 LONG_NAME = 'abcdefghijklmno'  # 15 letters: the longest names in names.txt
@@ -39,11 +39,7 @@ def training_step_ms(model, doc, literal):
 
     def step():
         if literal:
-            recorder = Recorder()
-            Traced = recorder.value_type
-            state = {k: [[Traced(p.data) for p in row] for row in m] for k, m in model.state_dict.items()}
-            lit = Model(model.config, model.tokenizer, state)
-            loss = lit.loss(tokens, n, TraceOps(recorder, model.config.n_layer, model.config.n_head))
+            loss, _ = literal_loss(model, doc)
         else:
             loss = model.loss(tokens, n, FAST)
         loss.backward()

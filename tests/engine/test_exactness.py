@@ -15,7 +15,7 @@ from engine.backprop import Stepper
 from engine.cli import DEFAULT_CHECKPOINT
 from engine.model import GPTConfig, Model
 from engine.tokenizer import Tokenizer
-from engine.trace import TraceOps, Recorder, record
+from engine.trace import literal_loss, record
 from engine.train import Adam, TrainConfig
 
 # Published by microgpt (the engine issue): the first losses, then the 20 samples after 1000 steps.
@@ -69,16 +69,6 @@ def test_engine_never_imports_qt():
 
 
 # The fused training path against the literal scalar graph.
-
-def literal_loss(model, doc):
-    """The loss built node for node as microgpt builds it (the recording backend), and its Values."""
-    recorder = Recorder()
-    Traced = recorder.value_type
-    state = {name: [[Traced(p.data) for p in row] for row in mat] for name, mat in model.state_dict.items()}
-    literal = Model(model.config, model.tokenizer, state)
-    tokens, n = literal.positions(doc)
-    return literal.loss(tokens, n, TraceOps(recorder, model.config.n_layer, model.config.n_head)), literal
-
 
 configs = st.builds(lambda layers, heads, per_head, block: GPTConfig(layers, heads * per_head, heads, block),
                     st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.integers(1, 6))
