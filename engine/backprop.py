@@ -3,8 +3,13 @@
 The Stepper walks a Trace's `backward_order` (the order `Value.backward()` uses). Step 0 seeds
 `grad(loss) = 1`; step k ≥ 1 applies `child.grad += local_grad * node.grad` for every child of the
 k-th node. Each step remembers the grads it overwrote, so `back()` restores them bit for bit.
+
+`Schedule` says, for every node, at which position its own step is applied and at which position
+the gradient first reaches it, so that a group can be stepped over and a breakpoint found without
+stepping to look.
 """
 
+import bisect
 from dataclasses import dataclass
 
 
@@ -101,13 +106,33 @@ class Stepper:
         while self.position < position:  # the loop of step() without building records
             node = order[self.position - 1]
             node_grad = grads[node]
-            children = children_of[node]
-            before_log.append(tuple(grads[c] for c in children))
-            for child, local_grad in zip(children, local_grads_of[node]):
+            before = []
+            for child, local_grad in zip(children_of[node], local_grads_of[node]):
+                before.append(grads[child])  # read child by child: x*x updates x twice
                 grads[child] += local_grad * node_grad
                 arrived[child] += 1
+            before_log.append(tuple(before))
             self.position += 1
         return self.position
+
+    def last_record(self):
+        """The StepRecord of the last applied step, rebuilt from the state (None at the start)."""
+        if self.position == 0:
+            return None
+        if self.position == 1:
+            return StepRecord(1, self.trace.loss_id, 1, True, ())
+        node = self.order[self.position - 2]
+        node_grad = self.grads[node]  # final once applied: every parent came before it
+        contributions = tuple(
+            Contribution(child, local, local * node_grad, old, old + local * node_grad)
+            for child, local, old in zip(self.trace.children[node], self.trace.local_grads[node], self._before[-1]))
+        return StepRecord(self.position, node, node_grad, False, contributions)
+
+    def last_node(self):
+        """The node of the last applied step: the loss after the seed, None at the start."""
+        if self.position == 0:
+            return None
+        return self.trace.loss_id if self.position == 1 else self.order[self.position - 2]
 
     def reset(self):
         """Back to the start: every grad 0, the loss's grad of 1 not yet applied."""
@@ -118,3 +143,78 @@ class Stepper:
 
     def run_to_end(self):
         return self.seek(self.total)
+
+
+class Schedule:
+    """When each node's step is applied and when the gradient first reaches it, as stepper positions."""
+
+    def __init__(self, trace):
+        n = len(trace.op)
+        self.total = len(trace.backward_order) + 1
+        self.applied_at = [0] * n           # the position right after the node's own step
+        for i, node in enumerate(trace.backward_order):
+            self.applied_at[node] = i + 2   # position 1 is the seed
+        self.reached_at = [self.total + 1] * n  # the position after which the node holds a contribution
+        self.reached_at[trace.loss_id] = 1
+        for node, children in enumerate(trace.children):
+            at = self.applied_at[node]
+            for child in children:
+                if at < self.reached_at[child]:
+                    self.reached_at[child] = at
+        self.needed = [len(p) for p in trace.parents]  # contributions a node's grad is the sum of
+
+    def steps(self, nodes):
+        """The sorted positions at which `nodes` are applied, for `done_count`."""
+        return sorted(self.applied_at[n] for n in nodes)
+
+    @staticmethod
+    def done_count(steps, position):
+        """How many of a group's nodes (given by `steps`) are applied at `position`."""
+        return bisect.bisect_right(steps, position)
+
+    def reached(self, nodes):
+        """The first position at which any of `nodes` holds a gradient."""
+        return min(self.reached_at[n] for n in nodes)
+
+    def completions(self, box_of):
+        """{position: [boxes whose last scalar is applied there]}, for boxes named by `box_of[node]`.
+
+        Stepping by group goes from one completion to the next: where a box's scalars run in one
+        stretch, that is the whole box; where they wait on other parts (the loss's sum waits on every
+        position), the step ends at whichever box on screen is finished next, in backprop's own order.
+        """
+        last = {}
+        for node, box in enumerate(box_of):
+            if box is not None and self.applied_at[node] > last.get(box, 0):
+                last[box] = self.applied_at[node]
+        out = {1: []}  # the seed
+        for box, at in last.items():
+            out.setdefault(at, []).append(box)
+        return out
+
+
+def rule(op):
+    """The local gradient of an op, as a formula: 'mul: ∂(a·b)/∂a = b, ∂(a·b)/∂b = a'."""
+    if op.startswith('**'):
+        n = op[2:]
+        return f'pow: ∂(a^{n})/∂a = {n}·a^({n}-1)'
+    return RULES.get(op, f'{op}: a leaf; it passes nothing on')
+
+
+def local_symbol(op, i):
+    """The local gradient to child i in the terms of `rule`: 'b' for the first child of a mul."""
+    if op.startswith('**'):
+        return f'{op[2:]}·a^({op[2:]}-1)'
+    return LOCAL_SYMBOLS[op][i]
+
+
+LOCAL_SYMBOLS = {'+': ('1', '1'), '*': ('b', 'a'), 'exp': ('e^a',), 'log': ('1/a',), 'relu': ('1 if a>0',)}
+RULES = {
+    '+': 'add: ∂(a+b)/∂a = 1, ∂(a+b)/∂b = 1',
+    '*': 'mul: ∂(a·b)/∂a = b, ∂(a·b)/∂b = a',
+    'exp': 'exp: ∂(e^a)/∂a = e^a',
+    'log': 'log: ∂(log a)/∂a = 1/a',
+    'relu': 'relu: ∂relu(a)/∂a = 1 if a>0 else 0',
+    'param': 'param: a leaf; its grad is what Adam uses',
+    'const': 'const: a literal; its grad is computed and never used',
+}

@@ -16,7 +16,7 @@ from .errors import CheckpointError, ConfigError
 from .files import write_atomic
 from .model import GPTConfig, Model, param_shapes
 from .tokenizer import Tokenizer
-from .train import TrainConfig
+from .train import TrainConfig, adam_preview
 
 FORMAT = 'microgpt-explorer checkpoint'
 VERSION = 1
@@ -32,6 +32,20 @@ class Checkpoint:
     rng_state: tuple = None       # random.Random.getstate() to continue sampling from, if saved
     adam_m: list = None           # Adam's first moments, flat in model.params order, if saved
     adam_v: list = None
+
+    def adam_preview(self, name, row, col, grad):
+        """The update Adam would give parameter name[row][col] next, for this grad (fresh m, v if none saved)."""
+        model = self.model
+        index = 0
+        for mat_name, mat in model.state_dict.items():
+            if mat_name == name:
+                index += row * len(mat[0]) + col
+                break
+            index += len(mat) * len(mat[0])
+        m = self.adam_m[index] if self.adam_m is not None else 0.0
+        v = self.adam_v[index] if self.adam_v is not None else 0.0
+        return adam_preview(model.state_dict[name][row][col].data, grad, m, v, self.step,
+                            self.train_config or TrainConfig())
 
 
 def _nested(model, flat):

@@ -76,12 +76,12 @@ def cmd_graph(args, out):
         raise EngineError(f'The output must end in .svg, .png or .dot, not {args.output!r}.')
     trace = record(ckpt_io.load(args.checkpoint).model, args.doc)
     hierarchy = Hierarchy(trace)
-    paths = {scope.path: s for s, scope in enumerate(trace.scopes)}
     opened = hierarchy.overview()
     for path in args.open:
-        if path not in paths:
+        scope = trace.scope_id(path)
+        if scope is None:
             raise EngineError(f'There is no scope {path!r} in the recording of {args.doc!r}.')
-        opened = hierarchy.open_path(paths[path], opened) | {paths[path]}
+        opened = hierarchy.open_path(scope, opened) | {scope}
     dot = to_dot(hierarchy.visible(opened))
     write_atomic(args.output, dot if fmt == 'dot' else render(dot, fmt))
     print(f'written to {args.output}', file=out)

@@ -7,7 +7,16 @@ members (`count`). Open scopes that hold boxes become clusters, so the picture k
 
 from dataclasses import dataclass
 
+from .model import param_shapes
+from .trace import PARAMS_SCOPE
+
 ROOT = 0
+
+# What a group computes, by the name of its scope (a name with an index, 'q[3]', is one dot product).
+KINDS = {'q': 'linear', 'k': 'linear', 'v': 'linear', 'wo': 'linear', 'fc1': 'linear', 'fc2': 'linear',
+         'lm_head': 'linear', 'sum of squares': 'dot', 'weighted sum': 'weights·v', 'scores': 'q·k/√d',
+         'softmax': 'softmax', 'rmsnorm': 'rmsnorm', 'relu': 'relu', 'residual': 'add', 'tok + pos': 'add',
+         'sum': 'sum', '-log p': '-log', 'embedding': 'lookup'}
 
 
 @dataclass(frozen=True)
@@ -16,7 +25,7 @@ class Box:
     scope: int        # the group's scope, or the scope a scalar was made in
     node: int         # the scalar's id, -1 for a group
     title: str        # group name, or the scalar's op
-    detail: str       # '16→16 · 528 nodes' for a group; data for a scalar
+    detail: str       # 'linear 16→16 · 528 scalars' for a group; data for a scalar
     size: int         # scalars inside (1 for a scalar)
 
 
@@ -35,6 +44,7 @@ class VisibleGraph:
     clusters: tuple   # Cluster, parents before children
     open: frozenset   # the open scopes this was built from
     show_constants: bool
+    key_of: tuple     # [N] the key of the box that shows each scalar (None: a hidden constant)
 
     def box(self, key):
         return self._index[key]
@@ -160,8 +170,7 @@ class Hierarchy:
 
         for r in sorted(groups):
             ins, outs = len(groups[r]['in']), len(groups[r]['out'])
-            shape = f'{ins}→{outs}' if ins else f'{outs} out'
-            boxes.append(Box(f'g{r}', r, -1, scopes[r].name, f'{shape} · {self.size[r]} nodes', self.size[r]))
+            boxes.append(Box(f'g{r}', r, -1, scopes[r].name, self.describe(r, ins, outs), self.size[r]))
         boxes.sort(key=lambda b: (b.scope, b.node))
 
         # Clusters: open scopes (not the root) that hold a box, with their open ancestors.
@@ -175,4 +184,17 @@ class Hierarchy:
         clusters = tuple(Cluster(s, scopes[s].name, scopes[s].parent if scopes[s].parent > ROOT else -1,
                                  tuple(members.get(s, ()))) for s in sorted(needed))
         return VisibleGraph(tuple(boxes), tuple((s, d, c) for (s, d), c in edges.items()), clusters,
-                            opened, show_constants)
+                            opened, show_constants, tuple(key_of))
+
+    def describe(self, scope, ins, outs):
+        """A closed group's second line: 'linear 16→27 · 891 scalars', or '27×16 · 64 used' for a matrix."""
+        trace = self.trace
+        name = trace.scopes[scope].name
+        if trace.scopes[scope].path.startswith(PARAMS_SCOPE + ' /'):
+            if self.children[scope]:  # a matrix, whose rows are the groups inside
+                rows, cols = param_shapes(trace.config, len(trace.vocabulary) + 1)[name]
+                return f'{rows}×{cols} · {outs} used'
+            return f'row of {self.size[scope]} · {outs} used'
+        kind = 'dot' if name.endswith(']') else KINDS.get(name, '')
+        shape = f'{ins}→{outs}' if ins else f'{outs} out'
+        return f'{kind} {shape} · {self.size[scope]:,} scalars'.lstrip()

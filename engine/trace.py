@@ -125,6 +125,14 @@ class Trace:
     def scope_path(self, node):
         return self.scopes[self.scope_of[node]].path
 
+    def scope_id(self, path):
+        """The id of the scope with this path ('pos 2 / layer 0 / attention'), or None."""
+        return self._scope_ids.get(path)
+
+    @functools.cached_property
+    def _scope_ids(self):
+        return {scope.path: s for s, scope in enumerate(self.scopes)}
+
     def param_name(self, node):
         """'layer0.attn_wq[3][5]' for a parameter node, else None."""
         if node not in self.params:

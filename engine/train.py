@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from .errors import ConfigError, TrainingDiverged
 from .model import FAST, Model, softmax, gpt
 from .tokenizer import Tokenizer
+from .value import Value
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,31 @@ class Adam:
             v_hat = v[i] / (1 - beta2 ** (step + 1))
             p.data -= lr_t * m_hat / (v_hat ** 0.5 + eps_adam)
             p.grad = 0
+
+
+@dataclass(frozen=True)
+class AdamPreview:
+    """The next Adam update of one parameter, as `Adam.update` would compute it."""
+    step: int         # 0-based index of that update
+    lr_t: float       # the learning rate after linear decay
+    m: float          # first moment after the update
+    v: float          # second moment after the update
+    m_hat: float      # bias-corrected moments
+    v_hat: float
+    delta: float      # the change to the parameter (data_next - data)
+    data_next: float
+
+
+def adam_preview(data, grad, m, v, step, config):
+    """Run `Adam.update` on one parameter copy: the exact numbers its next update would give."""
+    p = Value(data)
+    p.grad = grad
+    adam = Adam([p], config, [m], [v])
+    adam.update(step, config.num_steps)
+    c = config
+    return AdamPreview(step, c.learning_rate * (1 - step / c.num_steps), adam.m[0], adam.v[0],
+                       adam.m[0] / (1 - c.beta1 ** (step + 1)), adam.v[0] / (1 - c.beta2 ** (step + 1)),
+                       p.data - data, p.data)
 
 
 class Trainer:

@@ -17,6 +17,10 @@ def parse(argv):
     parser.add_argument('--screenshot', metavar='OUT.png', help='render the window offscreen to a PNG and exit')
     parser.add_argument('--open', action='append', default=[], metavar='SCOPE',
                         help="open a scope path, e.g. 'pos 2 / layer 0 / attention / head 1' (repeatable)")
+    parser.add_argument('--step', type=int, default=0, metavar='K',
+                        help='run backprop to step K before showing (with --screenshot: before the picture)')
+    parser.add_argument('--theme', choices=('light', 'dark'), help='colours to use (default: as last time)')
+    parser.add_argument('--select', metavar='KEY', help="select a box by key, e.g. 'n43089' or 'g740'")
     return parser.parse_args(argv)
 
 
@@ -44,6 +48,9 @@ def main(argv):
         import tempfile
         settings = QSettings(os.path.join(tempfile.mkdtemp(), 'screenshot.ini'), QSettings.IniFormat)
     window = MainWindow(session, settings)
+    if args.theme:
+        window.dark_act.setChecked(args.theme == 'dark')
+        window.set_dark(args.theme == 'dark')
     if not session.load_checkpoint(args.checkpoint):
         if args.checkpoint == str(DEFAULT_CHECKPOINT) or not session.load_checkpoint(DEFAULT_CHECKPOINT):
             return 2
@@ -54,15 +61,19 @@ def main(argv):
         trace = session.trace
         while pending:
             path = pending.pop(0)
-            matches = [s for s, scope in enumerate(trace.scopes) if scope.path == path]
-            if not matches:
+            scope = trace.scope_id(path)
+            if scope is None:
                 print(f'error: no scope {path!r} in the recording', file=sys.stderr)
                 continue
-            session.open_group(matches[0])
+            session.open_group(scope)
             return  # wait for that layout
         session.view_changed.disconnect(on_view)
+        if args.step:
+            session.backprop.seek(args.step)
+        if args.select:
+            session.reveal(args.select)
         if args.screenshot:
-            QTimer.singleShot(50, take_screenshot)
+            QTimer.singleShot(250, take_screenshot)
         else:
             report_first_paint()
 

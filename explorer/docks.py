@@ -2,9 +2,10 @@
 
 import math
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, QTimer
 from PySide6.QtWidgets import QHeaderView, QTextBrowser, QTreeView
 
+from .backprop_panel import adam_html
 from .graph_view import fmt
 
 class ScopeModel(QAbstractItemModel):
@@ -108,7 +109,22 @@ class Inspector(QTextBrowser):
         self.anchorClicked.connect(lambda url: session.reveal(url.toString()))
         session.selection_changed.connect(self.refresh)
         session.recorded.connect(self.refresh)
+        session.backprop.moved.connect(self._on_moved)
+        self._later = QTimer(self)
+        self._later.setSingleShot(True)
+        self._later.setInterval(150)
+        self._later.timeout.connect(self.refresh)
         self.setPlaceholderText('Click a box in the graph to inspect it.')
+
+    def _on_moved(self, changed):
+        """Refresh when backprop changed the selected node; a group at most every 150 ms (it sums many)."""
+        key = self.session.selected
+        if not key:
+            return
+        if key[0] == 'g':
+            self._later.start()
+        elif changed is None or int(key[1:]) in changed:
+            self.refresh()
 
     def refresh(self):
         key, rec = self.session.selected, self.session.current
@@ -123,9 +139,12 @@ class Inspector(QTextBrowser):
         return f'<a href="n{node}">{label}</a>'
 
     def _node_html(self, node):
-        trace, grads = self.session.trace, self.session.current.grads
+        trace, bp = self.session.trace, self.session.backprop
+        got, needed = bp.arrived(node)
+        grad = (f'{bp.grads[node]!r} ({got} of {needed} contributions in)' if bp.reached(node)
+                else f'{bp.grads[node]!r} (not reached yet: step backprop to fill it)')
         rows = [('op', trace.op[node]), ('id', node), ('scope', trace.scope_path(node)),
-                ('data', repr(trace.data[node])), ('grad', repr(grads[node]))]
+                ('data', repr(trace.data[node])), ('grad', grad)]
         if node in trace.params:
             rows.insert(0, ('parameter', trace.param_name(node)))
         html = ['<table cellspacing="2">'] + [f'<tr><td><b>{k}</b></td><td>{v}</td></tr>' for k, v in rows] + ['</table>']
@@ -141,10 +160,12 @@ class Inspector(QTextBrowser):
             html.append(f'<p><b>parents</b> ({len(parents)})</p><p>')
             html.append(', '.join(self._link(p) for p in parents[:40]) + (' …' if len(parents) > 40 else ''))
             html.append('</p>')
+        if node in trace.params:
+            html.append(adam_html(self.session, node))
         return ''.join(html)
 
     def _group_html(self, scope):
-        trace, h, grads = self.session.trace, self.session.current.hierarchy, self.session.current.grads
+        trace, h, grads = self.session.trace, self.session.current.hierarchy, self.session.backprop.grads
         nodes = h.nodes_in(scope)
         values = [trace.data[n] for n in nodes if trace.op[n] != 'const']
         g = [grads[n] for n in nodes]
@@ -156,10 +177,29 @@ class Inspector(QTextBrowser):
         ops = {}
         for n in nodes:
             ops[trace.op[n]] = ops.get(trace.op[n], 0) + 1
+        done, size = self.session.backprop.group_progress(scope)
+        rows.append(('backprop', f'{done:,} of {size:,} scalars done'))
         rows.append(('ops', ', '.join(f'{op} ×{c}' for op, c in sorted(ops.items(), key=lambda kv: -kv[1]))))
         subgroups = h.children[scope]
         html = ['<table cellspacing="2">'] + [f'<tr><td><b>{k}</b></td><td>{v}</td></tr>' for k, v in rows] + ['</table>']
+        params = [n for n in nodes if n in trace.params]
+        if params and self.session.backprop.position:
+            html.append(self._param_updates(params))
         if subgroups:
             html.append('<p><b>inside</b>: ' + ', '.join(f'<a href="g{s}">{trace.scopes[s].name}</a>'
                                                         for s in subgroups[:60]) + '</p>')
+        return ''.join(html)
+
+    def _param_updates(self, params):
+        """The parameters of a group with the largest next Adam updates."""
+        trace, bp, ckpt = self.session.trace, self.session.backprop, self.session.checkpoint
+        updates = [(n, ckpt.adam_preview(*trace.params[n], bp.grads[n])) for n in params]
+        updates.sort(key=lambda nu: -abs(nu[1].delta))
+        html = ['<p><b>largest next Adam updates</b> (grad so far)</p><table cellspacing="2">']
+        for n, a in updates[:12]:
+            html.append(f'<tr><td>{self._link(n)}</td><td>grad {fmt(bp.grads[n])}</td><td>Δ {fmt(a.delta)}</td></tr>')
+        html.append('</table>')
+        if all(a.lr_t == 0 for _, a in updates):
+            html.append('<p>The learning rate has decayed to 0 at the end of the schedule, so every Δ is 0; '
+                        'see a parameter for m and v.</p>')
         return ''.join(html)

@@ -6,11 +6,18 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene, QGraphicsView, QMenu
 
-from .theme import LIGHT
+from .theme import LIGHT, grad_color
 
 
 def fmt(x):
-    return f'{x:.4f}' if abs(x) >= 1e-4 or x == 0 else f'{x:.2e}'
+    """Four decimals, or two significant digits below 1e-4; an exact zero is '0'."""
+    if x == 0:
+        return '0'
+    return f'{x:.4f}' if abs(x) >= 1e-4 else f'{x:.2e}'
+
+
+READABLE = 0.9   # the first view of a recording zooms no further out than this, so labels can be read
+TEXT_LOD = 0.35  # below this scale boxes are drawn without text (the minimap, a far zoom)
 
 
 class BoxItem(QGraphicsItem):
@@ -25,42 +32,96 @@ class BoxItem(QGraphicsItem):
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.PointingHandCursor)
         self.setZValue(2)
-        self.setToolTip(view.tooltip(box))
 
     def boundingRect(self):
         return self.rect.adjusted(-2, -2, 2, 2)
 
     def paint(self, painter, option, widget=None):
-        c, box = self.view.colors, self.box
-        is_param = self.view.is_param_box(box)
-        fill = c['param'] if is_param else (c['scalar'] if box.node >= 0 else c['group'])
+        view, box = self.view, self.box
+        c = view.colors
+        is_param = view.is_param_box(box)
         border = c['param_border'] if is_param else (c['scalar_border'] if box.node >= 0 else c['group_border'])
-        selected = self.view.selected_key == box.key
         painter.setRenderHint(QPainter.Antialiasing)
-        painter.setPen(QPen(QColor(c['selection'] if selected else border), 2.4 if selected else 1.0))
-        painter.setBrush(QColor(fill))
-        painter.drawRoundedRect(self.rect, 5, 5)
-        painter.setPen(QColor(c['text']))
         if box.node >= 0:
-            w = self.rect.width()
-            cells = [(0, 0.22, box.title, True), (0.22, 0.61, f'data {box.detail}', False),
-                     (0.61, 1.0, f'grad {fmt(self.view.grad_of(box.node))}', False)]
-            painter.setFont(self.view.small_font)
-            for a, b, text, bold in cells:
-                r = QRectF(a * w, 0, (b - a) * w, self.rect.height())
-                if a:
-                    painter.setPen(QColor(border))
-                    painter.drawLine(r.topLeft(), r.bottomLeft())
-                    painter.setPen(QColor(c['text']))
-                painter.setFont(self.view.bold_font if bold else self.view.small_font)
-                painter.drawText(r, Qt.AlignCenter, text)
+            self._paint_scalar(painter, c, border, is_param)
         else:
-            top = QRectF(0, 3, self.rect.width(), self.rect.height() / 2)
-            painter.setFont(self.view.bold_font)
-            painter.drawText(top, Qt.AlignCenter, box.title)
-            painter.setFont(self.view.small_font)
-            painter.setPen(QColor(c['muted']))
-            painter.drawText(top.translated(0, self.rect.height() / 2 - 5), Qt.AlignCenter, box.detail)
+            self._paint_group(painter, c, border, is_param)
+        if box.key == view.focus_key:  # the node backprop applied last
+            painter.setPen(QPen(QColor(c['current']), 3.2))
+            painter.setBrush(Qt.NoBrush)
+            painter.drawRoundedRect(self.rect.adjusted(-1.5, -1.5, 1.5, 1.5), 6, 6)
+        if view.selected_key == box.key:
+            painter.setPen(QPen(QColor(c['selection']), 2.2, Qt.DashLine if box.key == view.focus_key else Qt.SolidLine))
+            painter.setBrush(Qt.NoBrush)
+            painter.drawRoundedRect(self.rect, 5, 5)
+        if box.key in view.session.backprop.breakpoints:
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(QColor(c['breakpoint']))
+            painter.drawEllipse(QPointF(5, 5), 4, 4)
+
+    def _paint_scalar(self, painter, c, border, is_param):
+        bp, node = self.view.session.backprop, self.box.node
+        grad, reached = bp.grads[node], bp.reached(node)
+        if not reached:
+            fill, text = QColor(c['unreached']), QColor(c['unreached_text'])
+        elif grad == 0:
+            fill, text = QColor(c['param'] if is_param else c['scalar']), QColor(c['text'])
+        else:
+            fill, text = grad_color(grad, c), QColor(c['text'])
+        painter.setPen(QPen(QColor(border), 1.0))
+        painter.setBrush(fill)
+        painter.drawRoundedRect(self.rect, 5, 5)
+        if reached and grad == 0:  # exactly zero: hatched, so it never passes for a tiny gradient
+            painter.setBrush(QBrush(QColor(c['unreached_text']), Qt.BDiagPattern))
+            painter.drawRoundedRect(self.rect.adjusted(0.61 * self.rect.width(), 0, 0, 0), 5, 5)
+        if painter.worldTransform().m11() < TEXT_LOD:
+            return
+        w, h = self.rect.width(), self.rect.height()
+        cells = [(0, 0.22, self.box.title, True), (0.22, 0.61, f'data {self.box.detail}', False),
+                 (0.61, 1.0, f'grad {fmt(grad)}', False)]
+        for a, b, label, bold in cells:
+            r = QRectF(a * w, 0, (b - a) * w, h)
+            if a:
+                painter.setPen(QColor(border))
+                painter.drawLine(r.topLeft(), r.bottomLeft())
+            painter.setPen(text)
+            painter.setFont(self.view.bold_font if bold else self.view.small_font)
+            painter.drawText(r, Qt.AlignCenter, label)
+        got, needed = bp.arrived(node)
+        if needed > 1:  # a grad that is a sum: how many of its terms are in
+            painter.setFont(self.view.tiny_font)
+            painter.setPen(QColor(c['current'] if got < needed else c['muted']))
+            painter.drawText(QRectF(0.61 * w, 0, 0.39 * w - 3, h / 2), Qt.AlignRight | Qt.AlignTop, f'{got}/{needed}')
+
+    def _paint_group(self, painter, c, border, is_param):
+        bp, scope = self.view.session.backprop, self.box.scope
+        done, size = bp.group_progress(scope)
+        reached = bp.group_reached(scope)
+        fill = c['param'] if is_param else c['group']
+        painter.setPen(QPen(QColor(border), 1.0))
+        painter.setBrush(QColor(fill if reached else c['unreached']))
+        painter.drawRoundedRect(self.rect, 5, 5)
+        if done:  # how far backprop has got through its scalars, as a fill from the left
+            painter.save()
+            painter.setClipRect(QRectF(0, 0, self.rect.width() * done / size, self.rect.height()))
+            painter.setBrush(QColor(c['progress']))
+            painter.drawRoundedRect(self.rect, 5, 5)
+            painter.restore()
+        if painter.worldTransform().m11() < TEXT_LOD:
+            return
+        top = QRectF(0, 3, self.rect.width(), self.rect.height() / 2)
+        painter.setFont(self.view.bold_font)
+        painter.setPen(QColor(c['text'] if reached else c['unreached_text']))
+        painter.drawText(top, Qt.AlignCenter, self.box.title)
+        painter.setFont(self.view.small_font)
+        painter.setPen(QColor(c['muted'] if reached else c['unreached_text']))
+        detail = self.box.detail
+        if reached:
+            detail = f'{detail.rsplit(" · ", 1)[0]} · {done:,}/{size:,} done'
+        painter.drawText(top.translated(0, self.rect.height() / 2 - 5), Qt.AlignCenter, detail)
+
+    def hoverEnterEvent(self, event):
+        self.setToolTip(self.view.tooltip(self.box))  # grads change as backprop steps
 
     def mouseDoubleClickEvent(self, event):
         self.view.activate(self.box.key)
@@ -92,6 +153,8 @@ class ClusterItem(QGraphicsItem):
         painter.setPen(QPen(QColor(c['selection'] if selected else c['cluster_border']), 2 if selected else 1))
         painter.setBrush(QColor(c['cluster']))
         painter.drawRoundedRect(self.rect, 7, 7)
+        if painter.worldTransform().m11() < TEXT_LOD:
+            return
         painter.setPen(QColor(c['muted']))
         painter.setFont(self.view.bold_font)
         painter.drawText(self.rect.adjusted(8, 2, -8, 0), Qt.AlignLeft | Qt.AlignTop, self.title)
@@ -121,12 +184,90 @@ class EdgeItem(QGraphicsPathItem):
             right = QPointF(t.x() - 6 * ux - 3 * uy, t.y() - 6 * uy + 3 * ux)
             path.addPolygon(QPolygonF([t, left, right, t]))
         self.setPath(path)
+        self.view = view
         self.key = (src, dst)
+        self.start, self.start_dir = QPointF(*points[0]), QPointF(*points[1]) if len(points) > 1 else None
         width = 1.0 if count == 1 else min(4.0, 0.8 + math.sqrt(count) / 4)
-        self.setPen(QPen(QColor(view.colors['edge']), width))
+        color = QColor(view.colors['edge'])
+        if src.startswith('g') and view.is_param_box(view.session.visible.box(src)) or \
+                src.startswith('n') and int(src[1:]) in view.session.trace.params:
+            color.setAlpha(110)  # weights feed everything: lighter, so the data flow stands out
+        self.setPen(QPen(color, width))
         self.setZValue(1)
         if count > 1:
             self.setToolTip(f'{count} scalar edges')
+
+    def boundingRect(self):
+        return super().boundingRect().adjusted(-60, -16, 60, 16)  # room for the gradient label
+
+    def paint(self, painter, option, widget=None):
+        flow = self.view.flows.get(self.key)
+        if flow is None:
+            return super().paint(painter, option, widget)
+        total, count = flow
+        color = QColor(self.view.colors['flow'])
+        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setPen(QPen(color, 2.6))
+        painter.setBrush(Qt.NoBrush)
+        painter.drawPath(self.path())
+        if self.start_dir is not None:  # the gradient flows back, into the child: an arrow at this end
+            d = self.start - self.start_dir
+            length = math.hypot(d.x(), d.y()) or 1.0
+            ux, uy = d.x() / length, d.y() / length
+            t = self.start
+            painter.setBrush(color)
+            painter.drawPolygon(QPolygonF([t, QPointF(t.x() - 8 * ux + 4 * uy, t.y() - 8 * uy - 4 * ux),
+                                           QPointF(t.x() - 8 * ux - 4 * uy, t.y() - 8 * uy + 4 * ux)]))
+        if painter.worldTransform().m11() < TEXT_LOD:
+            return
+        label = f'∂ {fmt(total)}' if count == 1 else f'∂ Σ{count} {fmt(total)}'
+        mid = self.path().pointAtPercent(0.5)
+        painter.setFont(self.view.small_font)
+        r = QRectF(mid.x() - 55, mid.y() - 14, 110, 12)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(QColor(self.view.colors['background']))
+        painter.drawRoundedRect(r.adjusted(8, 0, -8, 0), 3, 3)
+        painter.setPen(color)
+        painter.drawText(r, Qt.AlignCenter, label)
+
+
+class Minimap(QGraphicsView):
+    """The whole view in small, with the part the graph shows framed; click or drag to go there."""
+
+    def __init__(self, main):
+        super().__init__(main.scene(), main)
+        self.main = main
+        self.setInteractive(False)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setFixedSize(220, 140)
+        self.setToolTip('Overview: click or drag to move the graph view')
+        self.setCursor(Qt.PointingHandCursor)
+        main.horizontalScrollBar().valueChanged.connect(self.viewport().update)
+        main.verticalScrollBar().valueChanged.connect(self.viewport().update)
+
+    def refresh(self):
+        """Fit the scene; shown only when the graph does not fit in its window."""
+        self.fitInView(self.scene().sceneRect(), Qt.KeepAspectRatio)
+        shown = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
+        self.setVisible(self.main.show_minimap and not shown.contains(self.scene().sceneRect().adjusted(40, 40, -40, -40)))
+        self.viewport().update()
+
+    def drawForeground(self, painter, rect):
+        shown = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
+        painter.setPen(QPen(QColor(self.main.colors['selection']), 0))
+        painter.setBrush(QColor(0, 0, 0, 0))
+        painter.drawRect(shown)
+
+    def mousePressEvent(self, event):
+        self.main.centerOn(self.mapToScene(event.position().toPoint()))
+
+    def mouseMoveEvent(self, event):
+        if event.buttons() & Qt.LeftButton:
+            self.main.centerOn(self.mapToScene(event.position().toPoint()))
+
+    def wheelEvent(self, event):
+        event.ignore()
 
 
 class GraphView(QGraphicsView):
@@ -148,12 +289,23 @@ class GraphView(QGraphicsView):
         self.small_font.setPointSizeF(7.5)
         self.bold_font = QFont(self.small_font)
         self.bold_font.setBold(True)
+        self.tiny_font = QFont(self.small_font)
+        self.tiny_font.setPointSizeF(6.0)
         self.items_by_key = {}
+        self.edges_by_key = {}
         self.selected_key = None
+        self.focus_key = None   # the box of the node backprop applied last
+        self.flows = {}         # (child box, node box) -> (gradient sent along it, scalar edges): the last step
+        self.follow = True      # centre the node being processed when it leaves the window
+        self.show_minimap = True
+        self.minimap = Minimap(self)
+        self.minimap.hide()
         self._fitted_once = False
         session.view_changed.connect(self._on_view_changed)
         session.selection_changed.connect(self._on_selection_changed)
         session.recorded.connect(self._on_recorded)
+        session.backprop.moved.connect(self._on_moved)
+        session.backprop.breakpoints_changed.connect(self.viewport().update)
 
     # What items ask of the view
 
@@ -165,16 +317,17 @@ class GraphView(QGraphicsView):
     def scope_path(self, scope):
         return self.session.trace.scopes[scope].path
 
-    def grad_of(self, node):
-        return self.session.current.grads[node]
-
     def tooltip(self, box):
-        trace = self.session.trace
+        trace, bp = self.session.trace, self.session.backprop
         if box.node >= 0:
             name = trace.param_name(box.node)
-            return (f'{name or trace.op[box.node]} — {trace.scope_path(box.node)}\n'
-                    f'data {trace.data[box.node]!r}\ngrad {self.grad_of(box.node)!r}')
-        return f'{self.scope_path(box.scope)}\n{box.detail}\ndouble-click to open'
+            got, needed = bp.arrived(box.node)
+            state = (f'grad {bp.grads[box.node]!r} ({got} of {needed} contributions in)' if bp.reached(box.node)
+                     else 'grad not reached yet')
+            return f'{name or trace.op[box.node]} — {trace.scope_path(box.node)}\ndata {trace.data[box.node]!r}\n{state}'
+        done, size = bp.group_progress(box.scope)
+        return (f'{self.scope_path(box.scope)}\n{box.detail}\nbackprop: {done:,} of {size:,} scalars done\n'
+                'double-click to open')
 
     def activate(self, key):
         if key[0] == 'g':
@@ -185,8 +338,49 @@ class GraphView(QGraphicsView):
     def _on_recorded(self):
         """The old items describe the old trace: drop them until the new layout arrives."""
         self.scene().clear()
-        self.items_by_key = {}
+        self.items_by_key, self.edges_by_key, self.flows, self.focus_key = {}, {}, {}, None
         self._fitted_once = False
+
+    def _on_moved(self, changed):
+        """Backprop moved: repaint the boxes and edges it touched (all of them after a jump)."""
+        visible = self.session.visible
+        if visible is None or not self.items_by_key:
+            return
+        old_focus, old_flows = self.focus_key, self.flows
+        self._update_backprop_marks()
+        if changed is None:
+            self.viewport().update()
+        else:
+            key_of = visible.key_of
+            keys = {key_of[n] for n in changed} | {old_focus, self.focus_key}
+            for key in keys:
+                item = self.items_by_key.get(key)
+                if item is not None:
+                    item.update()
+            for key in old_flows.keys() | self.flows.keys():
+                item = self.edges_by_key.get(key)
+                if item is not None:
+                    item.update()
+        if self.follow and self.focus_key != old_focus:
+            item = self.items_by_key.get(self.focus_key)
+            shown = self.mapToScene(self.viewport().rect()).boundingRect()
+            if item is not None and not shown.contains(item.sceneBoundingRect()):
+                self.centerOn(item)
+
+    def _update_backprop_marks(self):
+        """Which box is current and which edges carry the last step's gradient."""
+        bp, key_of = self.session.backprop, self.session.visible.key_of
+        self.focus_key = key_of[bp.focus_node()]
+        self.flows = {}
+        record = bp.stepper.last_record()
+        if record is None:
+            return
+        node_key = key_of[record.node]
+        for c in record.contributions:
+            child_key = key_of[c.child]
+            if child_key is not None and child_key != node_key:
+                total, count = self.flows.get((child_key, node_key), (0.0, 0))
+                self.flows[(child_key, node_key)] = (total + c.contribution, count + 1)
 
     def _on_view_changed(self):
         lay, visible = self.session.layout, self.session.visible
@@ -206,13 +400,17 @@ class GraphView(QGraphicsView):
             item = BoxItem(self, box, lay.boxes[box.key])
             scene.addItem(item)
             self.items_by_key[box.key] = item
+        self.edges_by_key = {}
         for edge in lay.edges:
-            scene.addItem(EdgeItem(self, edge))
+            item = EdgeItem(self, edge)
+            scene.addItem(item)
+            self.edges_by_key[item.key] = item
+        self._update_backprop_marks()
         scene.setSceneRect(QRectF(-40, -40, lay.width + 80, lay.height + 80))
         self.selected_key = self.session.selected
         if not self._fitted_once:
             self._fitted_once = True
-            self.fit()
+            self.first_view()
         elif focus and focus in self.items_by_key:
             target = self.items_by_key[focus].sceneBoundingRect().center()
             if anchor is not None:  # put it back under the same viewport point
@@ -222,6 +420,7 @@ class GraphView(QGraphicsView):
                 self.centerOn(target)
         if self.selected_key in self.items_by_key and self.selected_key != focus:
             self.ensureVisible(self.items_by_key[self.selected_key], 40, 40)
+        self.minimap.refresh()
 
     def _on_selection_changed(self):
         self.selected_key = self.session.selected
@@ -238,18 +437,43 @@ class GraphView(QGraphicsView):
 
     # Navigation
 
+    def first_view(self):
+        """Fit the graph, but no further out than READABLE: then show its end, the loss, where backprop starts."""
+        self.fit()
+        if self.transform().m11() < READABLE:
+            self.resetTransform()
+            self.scale(READABLE, READABLE)
+            loss = self.items_by_key.get(self.session.visible.key_of[self.session.trace.loss_id])
+            if loss is not None:
+                self.centerOn(loss.sceneBoundingRect().center() - QPointF(self.viewport().width() / 4 / READABLE, 0))
+        self.minimap.refresh()
+
     def fit(self):
         self.fitInView(self.scene().sceneRect(), Qt.KeepAspectRatio)
+        self.minimap.refresh()
 
     def zoom_to_selection(self):
         item = self.items_by_key.get(self.selected_key)
         if item is not None:
             self.fitInView(item.sceneBoundingRect().adjusted(-120, -80, 120, 80), Qt.KeepAspectRatio)
+            self.minimap.refresh()
 
     def zoom(self, factor):
         scale = self.transform().m11()
         factor = max(0.02 / scale, min(8.0 / scale, factor))
         self.scale(factor, factor)
+        self.minimap.refresh()
+
+    def set_minimap(self, on):
+        self.show_minimap = on
+        self.minimap.refresh()
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        margin = 8
+        self.minimap.move(self.viewport().width() - self.minimap.width() - margin,
+                          self.viewport().height() - self.minimap.height() - margin)
+        self.minimap.refresh()
 
     def wheelEvent(self, event):
         if event.modifiers() & Qt.ShiftModifier:  # shift+wheel scrolls sideways

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QHBoxLayo
 
 from engine.files import write_atomic
 
+from .backprop_panel import BackpropPanel, ChainRulePanel
 from .docks import Inspector, ScopeTree
 from .graph_view import GraphView
 from .session import LARGE_VIEW
@@ -135,12 +136,39 @@ class MainWindow(QMainWindow):
         self.constants_act = self._action('Show &constants', lambda on: s.set_show_constants(on), 'Ctrl+K',
                                           'Show literal constants (1e-5, 1/sqrt(head_dim), the 0 that starts a sum)',
                                           checkable=True)
+        self.minimap_act = self._action('&Minimap', self.graph.set_minimap, 'M',
+                                        'Show the whole graph in small in a corner when it does not fit', checkable=True)
+        self.minimap_act.setChecked(True)
         self.dark_act = self._action('&Dark theme', self.set_dark, 'Ctrl+Shift+D', 'Switch light and dark colours',
                                      checkable=True)
         self.find_act = self._action('&Find…', self.focus_search, QKeySequence.Find,
                                      'Find by parameter name, scope, op or value')
         self.find_next_act = self._action('Find &next', self.find_next, QKeySequence.FindNext, 'Next match')
         self.about_act = self._action('&About', self.about, None, 'About microgpt explorer')
+        self.create_backprop_actions()
+
+    def create_backprop_actions(self):
+        bp = self.session.backprop
+        self.reset_act = self._action('Reset', bp.reset, 'Home', 'Back to the start: every grad 0, the loss not yet seeded')
+        self.back_group_act = self._action('⇤ Group', bp.back_group, 'Shift+Left',
+                                           'Step back to before the box of the last step began')
+        self.back_act = self._action('← Back', bp.back, 'Left', 'Undo the last backprop step exactly')
+        self.play_act = self._action('Play', bp.toggle_play, 'Space', 'Play backprop at the chosen speed; Space pauses',
+                                     checkable=True)
+        self.step_act = self._action('Step →', bp.step, 'Right', "Apply the next node's chain rule to its children")
+        self.step_group_act = self._action('Group ⇥', bp.step_group, 'Shift+Right',
+                                           'Step until the box the next node is drawn in is done')
+        self.end_act = self._action('End', bp.run_to_end, 'End', 'Run backprop to the end, as loss.backward() does')
+        self.breakpoint_act = self._action('Toggle &breakpoint', self.toggle_breakpoint, 'F9',
+                                           'Mark or unmark the selected box: Play stops when the gradient reaches it')
+        self.clear_breakpoints_act = self._action('Clear breakpoints', bp.clear_breakpoints, 'Ctrl+Shift+F9',
+                                                  'Remove every breakpoint')
+        bp.playing_changed.connect(self._on_playing_changed)
+        bp.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+
+    def backprop_actions(self):
+        return [self.reset_act, self.back_group_act, self.back_act, self.play_act, self.step_act,
+                self.step_group_act, self.end_act]
 
     def view_actions(self):
         return [self.open_sel_act, self.open_scalars_act, self.close_sel_act, self.collapse_act, self.fit_act,
@@ -153,10 +181,13 @@ class MainWindow(QMainWindow):
                   self.export_dot_act, None, self.quit_act):
             file_menu.addSeparator() if a is None else file_menu.addAction(a)
         view_menu = bar.addMenu('&View')
-        for a in (*self.view_actions(), self.zoom_in_act, self.zoom_out_act, None, self.constants_act,
+        for a in (*self.view_actions(), self.zoom_in_act, self.zoom_out_act, self.minimap_act, None, self.constants_act,
                   self.dark_act, None, self.find_act, self.find_next_act):
             view_menu.addSeparator() if a is None else view_menu.addAction(a)
         self.docks_menu = view_menu.addMenu('&Panels')
+        backprop_menu = bar.addMenu('&Backprop')
+        for a in (*self.backprop_actions(), None, self.breakpoint_act, self.clear_breakpoints_act):
+            backprop_menu.addSeparator() if a is None else backprop_menu.addAction(a)
         bar.addMenu('&Help').addAction(self.about_act)
 
     def create_tool_bars(self):
@@ -178,10 +209,18 @@ class MainWindow(QMainWindow):
         self.search_field.returnPressed.connect(self.find_next)
         self.search_field.textChanged.connect(lambda _: setattr(self, '_search_hits', None))
         view_bar.addWidget(self.search_field)
+        backprop_bar = self.addToolBar('Backprop')
+        backprop_bar.setObjectName('backprop_toolbar')
+        for a in self.backprop_actions():
+            backprop_bar.addAction(a)
 
     def create_docks(self):
+        self.backprop_panel = BackpropPanel(self.session, self)
+        self.chain_rule = ChainRulePanel(self.session)
         for title, widget, name, area in (('Scopes', self.scope_tree, 'scopes_dock', Qt.LeftDockWidgetArea),
-                                          ('Inspector', self.inspector, 'inspector_dock', Qt.RightDockWidgetArea)):
+                                          ('Backprop', self.backprop_panel, 'backprop_dock', Qt.LeftDockWidgetArea),
+                                          ('Inspector', self.inspector, 'inspector_dock', Qt.RightDockWidgetArea),
+                                          ('Chain rule', self.chain_rule, 'chain_rule_dock', Qt.RightDockWidgetArea)):
             dock = QDockWidget(title, self)
             dock.setObjectName(name)
             dock.setWidget(widget)
@@ -213,6 +252,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue('geometry', self.saveGeometry())
         self.settings.setValue('window_state', self.saveState())
         self.settings.setValue('dark', self.dark_act.isChecked())
+        self.session.backprop.pause()
         self.session.worker.wait(5000)
         event.accept()
 
@@ -253,6 +293,17 @@ class MainWindow(QMainWindow):
             self.session.collapse_all()
         else:
             self.session.close_group(int(link[1:]))
+
+    def _on_playing_changed(self, playing):
+        self.play_act.setChecked(playing)
+        self.play_act.setText('Pause' if playing else 'Play')
+
+    def toggle_breakpoint(self):
+        key = self.session.selected
+        if key is None:
+            self.statusBar().showMessage('Select a box first, then toggle a breakpoint on it (F9).', 5000)
+            return
+        self.session.backprop.toggle_breakpoint(key)
 
     def _on_open_requested(self, scope, to_scalars):
         s = self.session

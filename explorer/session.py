@@ -9,26 +9,25 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from engine import checkpoint as ckpt_io
-from engine.backprop import Stepper
+from engine.backprop import Schedule
 from engine.cli import DEFAULT_CHECKPOINT
 from engine.grouping import ROOT, Hierarchy
 from engine.layout import layout
 from engine.trace import record
 
+from .stepping import Backprop
 from .worker import Worker
 
 LARGE_VIEW = 1500  # boxes; opening more than this asks first (dot needs ~2 s for 3,000)
 
 
 class Recorded:
-    """What one recording gives the views: the trace, its scope hierarchy and its final grads."""
+    """What one recording gives the views: the trace, its scope hierarchy and its backprop schedule."""
 
     def __init__(self, trace):
         self.trace = trace
         self.hierarchy = Hierarchy(trace)
-        stepper = Stepper(trace)
-        stepper.run_to_end()
-        self.grads = stepper.grads  # after a full loss.backward(); the stepper view (issue 4) replaces these
+        self.schedule = Schedule(trace)
 
 
 def _record(model, doc):
@@ -48,7 +47,9 @@ class Session(QObject):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.worker = Worker(self)
+        self.backprop = Backprop(self)   # first to hear of a new recording: it resets before views redraw
         self.checkpoint_path = None
+        self.checkpoint = None           # engine.checkpoint.Checkpoint: weights, training step, Adam state
         self.model = None
         self.doc = None
         self.current = None              # Recorded
@@ -69,7 +70,7 @@ class Session(QObject):
         except ckpt_io.CheckpointError as e:
             self.error.emit(str(e))
             return False
-        self.checkpoint_path, self.model = Path(path), ckpt.model
+        self.checkpoint_path, self.checkpoint, self.model = Path(path), ckpt, ckpt.model
         self.checkpoint_changed.emit()
         if self.doc is not None:
             self.record(self.doc)
@@ -90,6 +91,7 @@ class Session(QObject):
 
     def _on_recorded(self, doc, rec):
         self.doc, self.current = doc, rec
+        self.visible = self.layout = None  # they describe the previous trace until the new layout is in
         self._layouts.clear()
         self.selected = self.focus = None
         self.recorded.emit()

@@ -1,5 +1,7 @@
 """Light and dark palettes for the window, and the colours the graph draws with."""
 
+import math
+
 from PySide6.QtGui import QColor, QPalette
 
 LIGHT = {
@@ -7,13 +9,36 @@ LIGHT = {
     'group': '#e8eef8', 'group_border': '#7b8fb3', 'param': '#f3ead7', 'param_border': '#b89650',
     'scalar': '#ffffff', 'scalar_border': '#9aa5b1', 'cluster': '#f1f3f7', 'cluster_border': '#c5ccd6',
     'selection': '#e8590c',
+    'unreached': '#eceef2', 'unreached_text': '#a3a9b3', 'negative': '#1c64d9', 'positive': '#d9261c',
+    'progress': '#c3ecd0', 'current': '#7048e8', 'flow': '#7048e8', 'breakpoint': '#e03131',
 }
 DARK = {
     'background': '#1d2027', 'text': '#e6e8ee', 'muted': '#9aa3b2', 'edge': '#6f7a8c',
     'group': '#2b3445', 'group_border': '#6f86b3', 'param': '#3d3526', 'param_border': '#b89650',
     'scalar': '#262a33', 'scalar_border': '#6f7a8c', 'cluster': '#23262e', 'cluster_border': '#3c4350',
     'selection': '#ff922b',
+    'unreached': '#22252c', 'unreached_text': '#5d6472', 'negative': '#4d8ef7', 'positive': '#f0534a',
+    'progress': '#2a4a36', 'current': '#b197fc', 'flow': '#b197fc', 'breakpoint': '#ff6b6b',
 }
+
+GRAD_DECADES = 6  # the colour scale spans |grad| from 1e-6 (faint) to 1 and above (full)
+
+
+def grad_strength(grad):
+    """0 for exactly 0; otherwise 0.15..1 growing with log10|grad| from 1e-6 to 1."""
+    if grad == 0:
+        return 0.0
+    t = (math.log10(abs(grad)) + GRAD_DECADES) / GRAD_DECADES
+    return 0.15 + 0.85 * min(1.0, max(0.0, t))
+
+
+def grad_color(grad, colors):
+    """The diverging scale: the scalar background mixed towards blue (negative) or red (positive)."""
+    base, end = QColor(colors['scalar']), QColor(colors['negative' if grad < 0 else 'positive'])
+    t = grad_strength(grad) * 0.8  # never fully saturated, so black or white text stays readable
+    return QColor.fromRgbF(base.redF() + (end.redF() - base.redF()) * t,
+                           base.greenF() + (end.greenF() - base.greenF()) * t,
+                           base.blueF() + (end.blueF() - base.blueF()) * t)
 
 
 def palette(colors):

@@ -5,7 +5,7 @@ import random
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from engine.backprop import Stepper
+from engine.backprop import Schedule, Stepper, local_symbol, rule
 from engine.model import GPTConfig, Model
 from engine.tokenizer import Tokenizer
 from engine.trace import Recorder, TraceOps, record
@@ -93,3 +93,60 @@ def test_a_node_used_twice_by_one_parent(trace):
     assert rec.node == square and rec.contributions[1].grad_before == rec.contributions[0].grad_after
     stepper.back()
     assert stepper.grads[trace.children[square][0]] == before
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_last_record_rebuilds_the_step_that_was_applied(trace, data):
+    """After a step or a jump, the chain-rule panel's record is the one step() returned."""
+    stepper, probe = Stepper(trace), Stepper(trace)
+    position = data.draw(st.integers(1, stepper.total))
+    stepper.seek(position - 1)
+    applied = stepper.step()
+    probe.seek(position)
+    assert stepper.last_record() == probe.last_record() == applied
+    assert probe.last_node() == applied.node
+
+
+def test_schedule_matches_stepping(trace):
+    """applied_at: the position after a node's own step; reached_at: the first position its grad has a term."""
+    schedule, stepper = Schedule(trace), Stepper(trace)
+    first_reached = [None] * len(trace)
+    while stepper.step():
+        node = stepper.last_node()
+        assert schedule.applied_at[node] == stepper.position or stepper.position == 1
+        for n in {node, *trace.children[node]}:
+            if first_reached[n] is None and (stepper.arrived[n] or n == trace.loss_id):
+                first_reached[n] = stepper.position
+    assert first_reached == schedule.reached_at
+    assert schedule.needed == stepper.arrived
+    group = trace.backward_order[10:20]
+    steps = schedule.steps(group)
+    assert Schedule.done_count(steps, schedule.applied_at[group[4]]) == 5
+    assert schedule.reached(group) == min(first_reached[n] for n in group)
+
+
+def test_every_op_has_a_rule_and_a_symbol_per_child(trace):
+    for op in set(trace.op):
+        assert rule(op).split(':')[0] in {'add', 'mul', 'exp', 'log', 'relu', 'pow', 'param', 'const'}
+    for node, children in enumerate(trace.children):
+        for i in range(len(children)):
+            assert local_symbol(trace.op[node], i)
+    assert local_symbol('**-0.5', 0) == '-0.5·a^(-0.5-1)' and local_symbol('*', 0) == 'b'
+
+
+def test_completions_name_each_box_once_where_its_last_scalar_is_applied(trace):
+    from engine.grouping import Hierarchy
+    h = Hierarchy(trace)
+    vg = h.visible(h.overview())
+    schedule = Schedule(trace)
+    events = schedule.completions(vg.key_of)
+    keys = [k for boxes in events.values() for k in boxes]
+    assert sorted(keys) == sorted({k for k in vg.key_of if k})
+    stepper = Stepper(trace)
+    for at in sorted(events):
+        stepper.seek(at)
+        for key in events[at]:
+            members = [n for n, k in enumerate(vg.key_of) if k == key]
+            assert stepper.last_node() in members
+            assert all(schedule.applied_at[n] <= at for n in members)

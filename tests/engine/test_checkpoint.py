@@ -117,3 +117,24 @@ def test_model_from_checkpoint_matches_a_fresh_model_shape():
     fresh = Model.init(GPTConfig(), Tokenizer(model.tokenizer.uchars), random.Random(42))
     assert {k: (len(v), len(v[0])) for k, v in model.state_dict.items()} == \
            {k: (len(v), len(v[0])) for k, v in fresh.state_dict.items()}
+
+
+def test_adam_preview_is_the_update_training_would_apply(trainer):
+    """The inspector's next-update numbers are those of the optimizer's next step, bit for bit."""
+    from engine.train import TrainConfig as Cfg
+    trainer.config = trainer.optimizer.config = Cfg(num_steps=10, seed=3)  # room for a fourth update
+    ckpt = ckpt_io.from_trainer(trainer)
+    ckpt.train_config = trainer.config
+    doc = trainer.docs[trainer.step % len(trainer.docs)]
+    tokens, n = trainer.model.positions(doc)
+    trainer.model.loss(tokens, n).backward()
+    names = [(name, r, c) for name, mat in trainer.model.state_dict.items()
+             for r, row in enumerate(mat) for c in range(len(row))]
+    grads = [p.grad for p in trainer.model.params]
+    before = [p.data for p in trainer.model.params]
+    previews = [ckpt.adam_preview(name, r, c, g) for (name, r, c), g in zip(names, grads)]
+    trainer.optimizer.update(trainer.step, trainer.config.num_steps)
+    assert [p.data for p in trainer.model.params] == [a.data_next for a in previews]
+    assert trainer.optimizer.m == [a.m for a in previews] and trainer.optimizer.v == [a.v for a in previews]
+    assert [a.delta for a in previews] == [x - b for x, b in zip([p.data for p in trainer.model.params], before)]
+    assert any(a.delta for a in previews)

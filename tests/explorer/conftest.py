@@ -1,0 +1,21 @@
+"""The explorer window, offscreen, recorded on 'emma' with the trained checkpoint."""
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from explorer.main_window import MainWindow
+from explorer.session import Session
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    session = Session()
+    win = MainWindow(session, QSettings(str(tmp_path / 'settings.ini'), QSettings.IniFormat))
+    qtbot.addWidget(win)
+    assert session.load_checkpoint()
+    win.show()
+    with qtbot.waitSignal(session.view_changed, timeout=20000):
+        session.record('emma')
+    yield win
+    session.worker.wait()
+

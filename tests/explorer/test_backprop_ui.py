@@ -1,0 +1,146 @@
+"""Stepping through backprop in the window: the controls, the graph's marks, the chain-rule panel."""
+
+from PySide6.QtCore import QUrl
+
+from engine.trace import literal_loss
+
+
+def open_path(s, qtbot, path):
+    with qtbot.waitSignal(s.view_changed, timeout=20000):
+        s.open_group(s.trace.scope_id(path))
+
+
+def test_controls_step_back_and_reset(window, qtbot):
+    s, bp = window.session, window.session.backprop
+    assert bp.position == 0 and 'Nothing applied yet' in window.chain_rule.toPlainText()
+    window.step_act.trigger()
+    assert bp.position == 1 and bp.grads[s.trace.loss_id] == 1
+    assert 'Seed' in window.chain_rule.toPlainText()
+    snapshot = list(bp.grads)
+    for _ in range(30):
+        window.step_act.trigger()
+    assert window.backprop_panel.position_label.text() == f'step 31 of {bp.total:,}'
+    assert window.backprop_panel.timeline.value() == 31
+    for _ in range(30):
+        window.back_act.trigger()
+    assert bp.grads == snapshot and bp.position == 1
+    window.reset_act.trigger()
+    assert bp.position == 0 and not any(bp.grads)
+
+
+def test_run_to_end_equals_loss_backward(window):
+    """Every grad the window shows at the end is microgpt's own loss.backward(), bit for bit."""
+    s = window.session
+    window.end_act.trigger()
+    loss, literal = literal_loss(s.model, 'emma')
+    loss.backward()
+    for node, (name, row, col) in s.trace.params.items():
+        assert s.backprop.grads[node] == literal.state_dict[name][row][col].grad
+    assert 'Backprop is done' in window.chain_rule.toPlainText()
+
+
+def test_timeline_seeks_both_ways(window):
+    bp = window.session.backprop
+    window.backprop_panel.timeline.setValue(5000)
+    assert bp.position == 5000
+    at_5000 = list(bp.grads)
+    window.backprop_panel.timeline.setValue(20000)
+    window.backprop_panel.timeline.setValue(5000)
+    assert bp.grads == at_5000
+
+
+def test_chain_rule_panel_spells_out_a_multiplication(window, qtbot):
+    s, bp = window.session, window.session.backprop
+    while True:  # to the first '*' whose chain rule has been applied
+        record = bp.step()
+        if s.trace.op[record.node] == '*' and not record.seed:
+            break
+    text = window.chain_rule.toPlainText()
+    assert 'mul: ∂(a·b)/∂a = b' in text
+    a, b = record.contributions
+    assert f'local b = ' in text and f'local a = ' in text
+    assert a.local_grad == s.trace.data[b.child] and b.local_grad == s.trace.data[a.child]
+    window.chain_rule.anchorClicked.emit(QUrl(f'n{a.child}'))
+    assert s.selected == f'n{a.child}'
+
+
+def test_the_graph_marks_the_current_node_and_the_gradient_flowing(window, qtbot):
+    s, bp, graph = window.session, window.session.backprop, window.graph
+    open_path(s, qtbot, 'pos 4 / softmax')
+    bp.seek(8)  # the '*' of probs[target] = exp · total**-1 has just sent grads to both factors
+    record = bp.stepper.last_record()
+    assert s.trace.op[record.node] == '*' and s.trace.scope_path(record.node) == 'pos 4 / softmax'
+    assert graph.focus_key == f'n{record.node}'
+    flows = {key: total for key, (total, _) in graph.flows.items()}
+    assert flows == {(f'n{c.child}', f'n{record.node}'): c.contribution for c in record.contributions}
+    assert all(bp.reached(c.child) for c in record.contributions)
+    unreached = next(b.node for b in s.visible.boxes if b.node >= 0 and not bp.reached(b.node))
+    assert bp.grads[unreached] == 0
+
+
+def test_group_step_goes_from_one_finished_box_to_the_next(window):
+    """In the overview: the loss, then pos 4's -log p, softmax, lm_head, mlp, attention, embedding, ..."""
+    s, bp = window.session, window.session.backprop
+    window.step_act.trigger()  # the seed
+    finished = []
+    for _ in range(7):
+        window.step_group_act.trigger()
+        done = [k for k in s.layout.boxes if k[0] == 'g' and
+                bp.group_progress(int(k[1:]))[0] == bp.group_progress(int(k[1:]))[1]]
+        new = [k for k in done if k not in finished]
+        assert len(new) == 1 or (new == [] and s.visible.key_of[bp.stepper.last_node()][0] == 'n')
+        finished += new
+    paths = [s.trace.scopes[int(k[1:])].path for k in finished]
+    assert paths == ['pos 4 / -log p', 'pos 4 / softmax', 'pos 4 / lm_head', 'pos 4 / layer 0 / mlp',
+                     'pos 4 / layer 0 / attention', 'pos 4 / embedding']
+    assert 'Done: pos 4 / embedding' in window.statusBar().currentMessage()
+    position = bp.position
+    window.back_group_act.trigger()
+    assert bp.position < position and bp.group_progress(int(finished[-1][1:]))[0] < 70
+    window.step_group_act.trigger()
+    assert bp.position == position
+
+
+def test_breakpoint_stops_play_where_the_gradient_first_arrives(window, qtbot):
+    s, bp = window.session, window.session.backprop
+    target = s.trace.scope_id('pos 2 / lm_head')
+    s.select(f'g{target}')
+    window.breakpoint_act.trigger()
+    assert window.backprop_panel.breakpoints.count() == 1
+    window.backprop_panel.speed.setCurrentIndex(window.backprop_panel.speed.count() - 1)  # full speed
+    window.play_act.trigger()
+    qtbot.waitUntil(lambda: not bp.playing, timeout=30000)
+    assert bp.position == s.current.schedule.reached(s.current.hierarchy.nodes_in(target))
+    assert bp.group_reached(target)
+    assert 'Breakpoint' in window.statusBar().currentMessage()
+    window.clear_breakpoints_act.trigger()
+    assert not bp.breakpoints
+
+
+def test_play_at_full_speed_runs_every_step(window, qtbot):
+    bp = window.session.backprop
+    window.backprop_panel.speed.setCurrentIndex(window.backprop_panel.speed.count() - 1)
+    window.play_act.trigger()
+    assert window.play_act.text() == 'Pause'
+    qtbot.waitUntil(lambda: bp.stepper.at_end, timeout=60000)
+    assert not bp.playing and window.play_act.text() == 'Play'
+    assert bp.stepper.arrived == bp.schedule.needed
+
+
+def test_a_new_document_resets_the_stepper(window, qtbot):
+    s, bp = window.session, window.session.backprop
+    bp.seek(1000)
+    with qtbot.waitSignal(s.view_changed, timeout=20000):
+        s.record('ava')
+    assert bp.position == 0 and bp.total == len(s.trace) + 1 and not any(bp.grads)
+
+
+def test_parameter_shows_its_adam_update(window, qtbot):
+    s, bp = window.session, window.session.backprop
+    node = next(i for i in s.trace.params if s.trace.param_name(i) == 'wte[4][3]')
+    bp.run_to_end()
+    with qtbot.waitSignal(s.view_changed, timeout=20000):
+        s.reveal(f'n{node}')
+    text = window.inspector.toPlainText()
+    assert repr(bp.grads[node]) in text and 'Adam, next update' in text
+    assert f'{s.trace.data[node]:.4f} → {s.trace.data[node]:.4f}' in text  # lr has decayed to 0
