@@ -151,17 +151,20 @@ class Schedule:
     def __init__(self, trace):
         n = len(trace.op)
         self.total = len(trace.backward_order) + 1
-        self.applied_at = [0] * n           # the position right after the node's own step
-        for i, node in enumerate(trace.backward_order):
-            self.applied_at[node] = i + 2   # position 1 is the seed
-        self.reached_at = [self.total + 1] * n  # the position after which the node holds a contribution
-        self.reached_at[trace.loss_id] = 1
-        for node, children in enumerate(trace.children):
-            at = self.applied_at[node]
-            for child in children:
-                if at < self.reached_at[child]:
-                    self.reached_at[child] = at
-        self.needed = [len(p) for p in trace.parents]  # contributions a node's grad is the sum of
+        applied_at = [0] * n                # the position right after the node's own step
+        for i, node in enumerate(trace.backward_order, 2):  # position 1 is the seed
+            applied_at[node] = i
+        reached_at = [self.total + 1] * n   # the position after which the node holds a contribution
+        reached_at[trace.loss_id] = 1
+        needed = [0] * n                    # contributions a node's grad is the sum of
+        children_of = trace.children
+        for node in trace.backward_order:   # parents before children: the first parent to apply reaches it
+            at = applied_at[node]
+            for child in children_of[node]:
+                needed[child] += 1
+                if reached_at[child] > at:
+                    reached_at[child] = at
+        self.applied_at, self.reached_at, self.needed = applied_at, reached_at, needed
 
     def steps(self, nodes):
         """The sorted positions at which `nodes` are applied, for `done_count`."""

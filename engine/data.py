@@ -1,8 +1,6 @@
 """The dataset: a UTF-8 text file with one document per line, as microgpt reads `input.txt`."""
 
 import os
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from .errors import DataError
@@ -61,6 +59,8 @@ def find_names():
 
 def download_names(dest=None, timeout=30):
     """Fetch names.txt once into the cache (written atomically); returns its path."""
+    import urllib.error  # here, not at the top: the app starts faster without it
+    import urllib.request
     dest = Path(dest) if dest else cached_names_path()
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + '.part')

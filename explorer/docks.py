@@ -2,7 +2,7 @@
 
 import math
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, QTimer
+from PySide6.QtCore import QAbstractItemModel, QEvent, QModelIndex, Qt, QTimer
 from PySide6.QtWidgets import QHeaderView, QTextBrowser, QTreeView
 
 from .backprop_panel import adam_html
@@ -77,6 +77,14 @@ class ScopeTree(QTreeView):
         self.activated.connect(self._on_activated)
         session.recorded.connect(self._on_recorded)
         session.selection_changed.connect(self._on_selection_changed)
+
+    def event(self, event):
+        """Keep arrows, Home, End and Space for moving in the tree (elsewhere they step backprop)."""
+        if event.type() == QEvent.ShortcutOverride and event.key() in (
+                Qt.Key_Left, Qt.Key_Right, Qt.Key_Up, Qt.Key_Down, Qt.Key_Home, Qt.Key_End, Qt.Key_Space):
+            event.accept()
+            return True
+        return super().event(event)
 
     def _on_recorded(self):
         self.scopes.set_recording(self.session.current)

@@ -2,9 +2,9 @@
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene, QGraphicsView, QMenu
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene, QGraphicsView, QMenu, QWidget
 
 from .theme import LIGHT, grad_color
 
@@ -184,7 +184,6 @@ class EdgeItem(QGraphicsPathItem):
             right = QPointF(t.x() - 6 * ux - 3 * uy, t.y() - 6 * uy + 3 * ux)
             path.addPolygon(QPolygonF([t, left, right, t]))
         self.setPath(path)
-        self.view = view
         self.key = (src, dst)
         self.start, self.start_dir = QPointF(*points[0]), QPointF(*points[1]) if len(points) > 1 else None
         width = 1.0 if count == 1 else min(4.0, 0.8 + math.sqrt(count) / 4)
@@ -197,31 +196,38 @@ class EdgeItem(QGraphicsPathItem):
         if count > 1:
             self.setToolTip(f'{count} scalar edges')
 
+
+class FlowItem(QGraphicsItem):
+    """Drawn over an edge while the last step sends gradient along it: thick, an arrow into the
+    child, and the amount. Separate from EdgeItem so that plain edges paint natively."""
+
+    def __init__(self, view, edge, total, count):
+        super().__init__()
+        self.view, self.edge, self.total, self.count = view, edge, total, count
+        self.setZValue(1.5)
+        self.setAcceptedMouseButtons(Qt.NoButton)
+
     def boundingRect(self):
-        return super().boundingRect().adjusted(-60, -16, 60, 16)  # room for the gradient label
+        return self.edge.path().boundingRect().adjusted(-60, -16, 60, 16)  # room for the label
 
     def paint(self, painter, option, widget=None):
-        flow = self.view.flows.get(self.key)
-        if flow is None:
-            return super().paint(painter, option, widget)
-        total, count = flow
         color = QColor(self.view.colors['flow'])
         painter.setRenderHint(QPainter.Antialiasing)
         painter.setPen(QPen(color, 2.6))
         painter.setBrush(Qt.NoBrush)
-        painter.drawPath(self.path())
-        if self.start_dir is not None:  # the gradient flows back, into the child: an arrow at this end
-            d = self.start - self.start_dir
+        painter.drawPath(self.edge.path())
+        if self.edge.start_dir is not None:  # the gradient flows back, into the child: an arrow at this end
+            t = self.edge.start
+            d = t - self.edge.start_dir
             length = math.hypot(d.x(), d.y()) or 1.0
             ux, uy = d.x() / length, d.y() / length
-            t = self.start
             painter.setBrush(color)
             painter.drawPolygon(QPolygonF([t, QPointF(t.x() - 8 * ux + 4 * uy, t.y() - 8 * uy - 4 * ux),
                                            QPointF(t.x() - 8 * ux - 4 * uy, t.y() - 8 * uy + 4 * ux)]))
         if painter.worldTransform().m11() < TEXT_LOD:
             return
-        label = f'∂ {fmt(total)}' if count == 1 else f'∂ Σ{count} {fmt(total)}'
-        mid = self.path().pointAtPercent(0.5)
+        label = f'∂ {fmt(self.total)}' if self.count == 1 else f'∂ Σ{self.count} {fmt(self.total)}'
+        mid = self.edge.path().pointAtPercent(0.5)
         painter.setFont(self.view.small_font)
         r = QRectF(mid.x() - 55, mid.y() - 14, 110, 12)
         painter.setPen(Qt.NoPen)
@@ -231,43 +237,81 @@ class EdgeItem(QGraphicsPathItem):
         painter.drawText(r, Qt.AlignCenter, label)
 
 
-class Minimap(QGraphicsView):
-    """The whole view in small, with the part the graph shows framed; click or drag to go there."""
+class Minimap(QWidget):
+    """The whole view in small, with the part the graph shows framed; click or drag to go there.
+
+    It draws a picture of the scene, redrawn when the view changes and at most a few times a second
+    while backprop moves, so that it never doubles the cost of a step."""
 
     def __init__(self, main):
-        super().__init__(main.scene(), main)
+        super().__init__(main)
         self.main = main
-        self.setInteractive(False)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.picture = QPixmap()
+        self.source = QRectF()  # the scene rectangle the picture shows
         self.setFixedSize(220, 140)
         self.setToolTip('Overview: click or drag to move the graph view')
         self.setCursor(Qt.PointingHandCursor)
-        main.horizontalScrollBar().valueChanged.connect(self.viewport().update)
-        main.verticalScrollBar().valueChanged.connect(self.viewport().update)
+        self._later = QTimer(self)
+        self._later.setSingleShot(True)
+        self._later.setInterval(300)
+        self._later.timeout.connect(self.redraw)
+        main.horizontalScrollBar().valueChanged.connect(self.update)
+        main.verticalScrollBar().valueChanged.connect(self.update)
 
     def refresh(self):
-        """Fit the scene; shown only when the graph does not fit in its window."""
-        self.fitInView(self.scene().sceneRect(), Qt.KeepAspectRatio)
+        """Shown only when the graph does not fit in its window; redrawn now."""
+        scene = self.main.scene()
         shown = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
-        self.setVisible(self.main.show_minimap and not shown.contains(self.scene().sceneRect().adjusted(40, 40, -40, -40)))
-        self.viewport().update()
+        self.setVisible(self.main.show_minimap and not shown.contains(scene.sceneRect().adjusted(40, 40, -40, -40)))
+        self.redraw()
 
-    def drawForeground(self, painter, rect):
+    def redraw_soon(self):
+        if self.isVisible() and not self._later.isActive():
+            self._later.start()
+
+    def redraw(self):
+        if not self.isVisible():
+            return
+        scene = self.main.scene()
+        self.source = scene.sceneRect()
+        self.picture = QPixmap(self.size())
+        self.picture.fill(QColor(self.main.colors['background']))
+        painter = QPainter(self.picture)
+        scene.render(painter, QRectF(self.picture.rect()), self.source, Qt.KeepAspectRatio)
+        painter.end()
+        self.update()
+
+    def _to_widget(self):
+        """The transform the picture was drawn with (scene -> widget), as scale and offset."""
+        scale = min(self.width() / self.source.width(), self.height() / self.source.height())
+        dx = (self.width() - self.source.width() * scale) / 2 - self.source.left() * scale
+        dy = (self.height() - self.source.height() * scale) / 2 - self.source.top() * scale
+        return scale, dx, dy
+
+    def paintEvent(self, event):
+        if self.picture.isNull() or self.source.isEmpty():
+            return
+        painter = QPainter(self)
+        painter.drawPixmap(0, 0, self.picture)
+        scale, dx, dy = self._to_widget()
         shown = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
-        painter.setPen(QPen(QColor(self.main.colors['selection']), 0))
-        painter.setBrush(QColor(0, 0, 0, 0))
-        painter.drawRect(shown)
+        painter.setPen(QPen(QColor(self.main.colors['selection']), 1.5))
+        painter.drawRect(QRectF(shown.left() * scale + dx, shown.top() * scale + dy,
+                                shown.width() * scale, shown.height() * scale))
+        painter.setPen(QPen(QColor(self.main.colors['cluster_border']), 1))
+        painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
+        painter.end()
+
+    def _go(self, pos):
+        scale, dx, dy = self._to_widget()
+        self.main.centerOn(QPointF((pos.x() - dx) / scale, (pos.y() - dy) / scale))
 
     def mousePressEvent(self, event):
-        self.main.centerOn(self.mapToScene(event.position().toPoint()))
+        self._go(event.position())
 
     def mouseMoveEvent(self, event):
         if event.buttons() & Qt.LeftButton:
-            self.main.centerOn(self.mapToScene(event.position().toPoint()))
-
-    def wheelEvent(self, event):
-        event.ignore()
+            self._go(event.position())
 
 
 class GraphView(QGraphicsView):
@@ -284,7 +328,7 @@ class GraphView(QGraphicsView):
         self.setDragMode(QGraphicsView.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
-        self.setViewportUpdateMode(QGraphicsView.SmartViewportUpdate)
+        self.setViewportUpdateMode(QGraphicsView.MinimalViewportUpdate)  # a step repaints only its boxes
         self.small_font = QFont(self.font())
         self.small_font.setPointSizeF(7.5)
         self.bold_font = QFont(self.small_font)
@@ -296,6 +340,7 @@ class GraphView(QGraphicsView):
         self.selected_key = None
         self.focus_key = None   # the box of the node backprop applied last
         self.flows = {}         # (child box, node box) -> (gradient sent along it, scalar edges): the last step
+        self._flow_items = []   # the FlowItems drawing them
         self.follow = True      # centre the node being processed when it leaves the window
         self.show_minimap = True
         self.minimap = Minimap(self)
@@ -339,6 +384,7 @@ class GraphView(QGraphicsView):
         """The old items describe the old trace: drop them until the new layout arrives."""
         self.scene().clear()
         self.items_by_key, self.edges_by_key, self.flows, self.focus_key = {}, {}, {}, None
+        self._flow_items = []
         self._fitted_once = False
 
     def _on_moved(self, changed):
@@ -346,21 +392,19 @@ class GraphView(QGraphicsView):
         visible = self.session.visible
         if visible is None or not self.items_by_key:
             return
-        old_focus, old_flows = self.focus_key, self.flows
+        old_focus = self.focus_key
         self._update_backprop_marks()
-        if changed is None:
-            self.viewport().update()
+        if changed is None:  # boxes only: edges do not change, and repainting them all costs most
+            for key, item in self.items_by_key.items():
+                if key[0] == 'n' or isinstance(item, BoxItem):
+                    item.update()
         else:
             key_of = visible.key_of
-            keys = {key_of[n] for n in changed} | {old_focus, self.focus_key}
-            for key in keys:
+            for key in {key_of[n] for n in changed} | {old_focus, self.focus_key}:
                 item = self.items_by_key.get(key)
                 if item is not None:
                     item.update()
-            for key in old_flows.keys() | self.flows.keys():
-                item = self.edges_by_key.get(key)
-                if item is not None:
-                    item.update()
+        self.minimap.redraw_soon()
         if self.follow and self.focus_key != old_focus:
             item = self.items_by_key.get(self.focus_key)
             shown = self.mapToScene(self.viewport().rect()).boundingRect()
@@ -368,10 +412,12 @@ class GraphView(QGraphicsView):
                 self.centerOn(item)
 
     def _update_backprop_marks(self):
-        """Which box is current and which edges carry the last step's gradient."""
+        """Which box is current, and FlowItems over the edges that carry the last step's gradient."""
         bp, key_of = self.session.backprop, self.session.visible.key_of
         self.focus_key = key_of[bp.focus_node()]
-        self.flows = {}
+        for item in self._flow_items:
+            self.scene().removeItem(item)
+        self.flows, self._flow_items = {}, []
         record = bp.stepper.last_record()
         if record is None:
             return
@@ -381,6 +427,12 @@ class GraphView(QGraphicsView):
             if child_key is not None and child_key != node_key:
                 total, count = self.flows.get((child_key, node_key), (0.0, 0))
                 self.flows[(child_key, node_key)] = (total + c.contribution, count + 1)
+        for key, (total, count) in self.flows.items():
+            edge = self.edges_by_key.get(key)
+            if edge is not None:
+                item = FlowItem(self, edge, total, count)
+                self.scene().addItem(item)
+                self._flow_items.append(item)
 
     def _on_view_changed(self):
         lay, visible = self.session.layout, self.session.visible
@@ -390,7 +442,7 @@ class GraphView(QGraphicsView):
             anchor = self.mapFromScene(self.items_by_key[focus].sceneBoundingRect().center())
         scene = self.scene()
         scene.clear()
-        self.items_by_key = {}
+        self.items_by_key, self._flow_items = {}, []
         scene.setBackgroundBrush(QBrush(QColor(self.colors['background'])))
         for scope, rect in lay.clusters.items():
             item = ClusterItem(self, scope, rect)

@@ -75,7 +75,9 @@ class MainWindow(QMainWindow):
         self.graph.box_clicked.connect(session.select)
         session.checkpoint_changed.connect(self._on_checkpoint_changed)
         session.recording_started.connect(lambda doc: self.statusBar().showMessage(f'Recording {doc!r}…'))
-        session.layout_started.connect(lambda: self.statusBar().showMessage('Laying out…'))
+        session.layout_started.connect(lambda: self.statusBar().showMessage('Laying out… (Esc cancels)'))
+        session.layout_cancelled.connect(lambda: self.statusBar().showMessage('Layout cancelled; the view is as it was.',
+                                                                              5000))
         session.view_changed.connect(self._on_view_changed)
         session.selection_changed.connect(self._on_selection_changed)
         session.error.connect(lambda message: QMessageBox.warning(self, 'microgpt explorer', message))
@@ -145,6 +147,8 @@ class MainWindow(QMainWindow):
                                      'Find by parameter name, scope, op or value')
         self.find_next_act = self._action('Find &next', self.find_next, QKeySequence.FindNext, 'Next match')
         self.about_act = self._action('&About', self.about, None, 'About microgpt explorer')
+        self.cancel_layout_act = self._action('Cancel &layout', s.cancel_layout, 'Esc',
+                                              'Stop waiting for a layout that takes long; keep the view as it is')
         self.create_backprop_actions()
 
     def create_backprop_actions(self):
@@ -181,7 +185,8 @@ class MainWindow(QMainWindow):
                   self.export_dot_act, None, self.quit_act):
             file_menu.addSeparator() if a is None else file_menu.addAction(a)
         view_menu = bar.addMenu('&View')
-        for a in (*self.view_actions(), self.zoom_in_act, self.zoom_out_act, self.minimap_act, None, self.constants_act,
+        for a in (*self.view_actions(), self.cancel_layout_act, self.zoom_in_act, self.zoom_out_act, self.minimap_act,
+                  None, self.constants_act,
                   self.dark_act, None, self.find_act, self.find_next_act):
             view_menu.addSeparator() if a is None else view_menu.addAction(a)
         self.docks_menu = view_menu.addMenu('&Panels')

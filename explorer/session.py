@@ -41,6 +41,7 @@ class Session(QObject):
     record_failed = Signal(str)        # one sentence for the document field
     view_changed = Signal()            # a new layout is in place (open set or constants changed)
     layout_started = Signal()
+    layout_cancelled = Signal()
     selection_changed = Signal()
     error = Signal(str)                # one sentence for a message box
 
@@ -127,6 +128,15 @@ class Session(QObject):
             self._layouts.popitem(last=False)
         if key == (self.opened, self.show_constants):
             self._apply(*result)
+
+    def cancel_layout(self):
+        """Give up waiting for a layout: the view stays as it is shown; returns False if none was running."""
+        if not self.worker.pending('layout') or self.visible is None:
+            return False
+        self.worker.cancel('layout')
+        self.opened, self.focus = self.visible.open, None
+        self.layout_cancelled.emit()
+        return True
 
     def _apply(self, visible, lay):
         self.visible, self.layout = visible, lay

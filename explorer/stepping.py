@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from engine.backprop import Stepper
 
 SPEEDS = (1, 3, 10, 30, 100, 1000, 0)  # steps (or groups) per second; 0: as fast as the machine goes
-FRAME_S = 0.012                          # time spent stepping per tick at full speed, under one 60 Hz frame
+FRAME_S = 0.008                          # time spent stepping per tick at full speed, under one 60 Hz frame
 
 
 class Backprop(QObject):
@@ -153,6 +153,8 @@ class Backprop(QObject):
         """Step until the next box on screen has all its scalars done (one step where scalars are shown)."""
         if self.stepper is None or self.stepper.at_end:
             return
+        if self.session.visible is None:  # no view yet to group by
+            return self.step()
         events = self.completions()
         i = bisect.bisect_right(events, self.stepper.position)
         self.seek(events[i] if i < len(events) else self.total)
@@ -165,6 +167,8 @@ class Backprop(QObject):
         """Step back to where the previous box on screen was finished."""
         if self.stepper is None or self.stepper.position == 0:
             return
+        if self.session.visible is None:
+            return self.back()
         events = self.completions()
         i = bisect.bisect_left(events, self.stepper.position)
         self.seek(events[i - 1] if i > 0 else 0)

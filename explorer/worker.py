@@ -47,6 +47,14 @@ class Worker(QObject):
         self.pool.start(_Job(self._ticket, fn, self.signals))
         return self._ticket
 
+    def cancel(self, kind):
+        """Drop the result of the running job of this kind when it comes (the thread itself runs on)."""
+        self._latest.pop(kind, None)
+
+    def pending(self, kind):
+        """True while the latest job of this kind has not reported."""
+        return self._latest.get(kind) in self._callbacks
+
     def busy(self):
         return bool(self._callbacks)
 

@@ -3,6 +3,8 @@
 import json
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -122,8 +124,8 @@ def test_without_data_it_uses_the_cache_or_says_pass_data(monkeypatch, capsys):
     monkeypatch.delenv(data_mod.NAMES_ENV, raising=False)
 
     def offline(*args, **kwargs):
-        raise data_mod.urllib.error.URLError('no network')
-    monkeypatch.setattr(data_mod.urllib.request, 'urlopen', offline)
+        raise urllib.error.URLError('no network')
+    monkeypatch.setattr(urllib.request, 'urlopen', offline)
     assert main(['train', '--steps', '1']) == 2
     assert 'pass --data FILE' in capsys.readouterr().err
 
@@ -145,7 +147,7 @@ def test_download_goes_to_the_cache_once(monkeypatch, tmp_path):
     def fake(url, timeout):
         calls.append(url)
         return Response()
-    monkeypatch.setattr(data_mod.urllib.request, 'urlopen', fake)
+    monkeypatch.setattr(urllib.request, 'urlopen', fake)
     first = data_mod.default_names_path()
     second = data_mod.default_names_path()
     assert first == second == data_mod.cached_names_path() and calls == [data_mod.NAMES_URL]

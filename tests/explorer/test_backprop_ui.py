@@ -1,6 +1,6 @@
 """Stepping through backprop in the window: the controls, the graph's marks, the chain-rule panel."""
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 
 from engine.trace import literal_loss
 
@@ -144,3 +144,21 @@ def test_parameter_shows_its_adam_update(window, qtbot):
     text = window.inspector.toPlainText()
     assert repr(bp.grads[node]) in text and 'Adam, next update' in text
     assert f'{s.trace.data[node]:.4f} → {s.trace.data[node]:.4f}' in text  # lr has decayed to 0
+
+
+def test_keyboard_steps_in_the_graph_but_not_in_the_scope_tree(window, qtbot):
+    bp = window.session.backprop
+    window.activateWindow()
+    window.graph.setFocus()
+    qtbot.keyClick(window.graph, Qt.Key_Right)
+    qtbot.keyClick(window.graph, Qt.Key_Right)
+    assert bp.position == 2
+    qtbot.keyClick(window.graph, Qt.Key_Left)
+    assert bp.position == 1
+    qtbot.keyClick(window.graph, Qt.Key_End)
+    assert bp.stepper.at_end
+    qtbot.keyClick(window.graph, Qt.Key_Home)
+    assert bp.position == 0
+    window.scope_tree.setFocus()
+    qtbot.keyClick(window.scope_tree, Qt.Key_Down)
+    assert bp.position == 0

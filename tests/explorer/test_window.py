@@ -98,3 +98,15 @@ def test_settings_remember_geometry(window, tmp_path):
     window.resize(900, 600)
     window.close()
     assert window.settings.value('geometry') is not None
+
+
+def test_a_slow_layout_can_be_cancelled(window, qtbot):
+    s = window.session
+    shown = s.visible
+    s.open_group(s.trace.scope_id('pos 4 / lm_head'), to_scalars=True)
+    assert s.cancel_layout()
+    assert s.opened == shown.open and 'cancelled' in window.statusBar().currentMessage()
+    s.worker.wait()
+    qtbot.wait(50)  # the dropped result arrives and is ignored
+    assert s.visible is shown
+    assert not s.cancel_layout()  # nothing running any more
