@@ -203,8 +203,8 @@ def chain_rule_html(session):
         html.append(f'<p>{node_link(trace, node)} in <i>{escape(trace.scope_path(node))}</i><br>'
                     f'data {fmt(trace.data[node])} · <b>grad(node) = {fmt(record.node_grad)}</b>'
                     + (f' (the sum of all {needed} contributions)' if needed > 1 else '') + '</p>')
-        html.append(f'<p><code>{escape(rule(op))}</code></p>')
         if record.contributions:
+            html.append(f'<p><code>{escape(rule(op))}</code></p>')
             html.append('<p>per child: <code>child.grad += local_grad × grad(node)</code></p>')
             for i, c in enumerate(record.contributions):
                 html.append(
@@ -235,9 +235,15 @@ def adam_html(session, node):
     a = ckpt.adam_preview(name, row, col, grad)
     cfg = ckpt.train_config
     saved = ckpt.adam_m is not None
-    rows = [('update', f'{a.step + 1:,} of {cfg.num_steps:,} (lr decays linearly to 0)' if cfg else a.step + 1),
+    planned = cfg.num_steps if cfg else None
+    if planned and a.step < planned:
+        update = f'{a.step + 1:,} of {planned:,} (lr decays linearly to 0)'
+    else:
+        update = f'{a.step + 1:,}' + (f', past the {planned:,} the schedule planned' if planned else '')
+    rows = [('update', update),
             ('lr_t', fmt(a.lr_t)), ('m', f'{fmt(a.m)} (β1 m + (1-β1) grad)'), ('v', f'{fmt(a.v)} (β2 v + (1-β2) grad²)'),
-            ('m̂, v̂', f'{fmt(a.m_hat)}, {fmt(a.v_hat)}'), ('Δ data', f'−lr_t m̂ / (√v̂ + ε) = <b>{fmt(a.delta)}</b>'),
+            ('m_hat, v_hat', f'{fmt(a.m_hat)}, {fmt(a.v_hat)} (bias-corrected)'),
+            ('Δ data', f'−lr_t · m_hat / (√v_hat + ε) = <b>{fmt(a.delta)}</b>'),
             ('data', f'{fmt(trace.data[node])} → {fmt(a.data_next)}')]
     note = '' if saved else ' (the checkpoint has no Adam state: m = v = 0)'
     if a.lr_t == 0:
