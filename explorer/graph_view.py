@@ -258,12 +258,12 @@ class Minimap(QWidget):
         main.horizontalScrollBar().valueChanged.connect(self.update)
         main.verticalScrollBar().valueChanged.connect(self.update)
 
-    def refresh(self):
-        """Shown only when the graph does not fit in its window; redrawn now."""
+    def refresh(self, now=True):
+        """Shown only when the graph does not fit in its window; redrawn now (or soon, while resizing)."""
         scene = self.main.scene()
         shown = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
         self.setVisible(self.main.show_minimap and not shown.contains(scene.sceneRect().adjusted(40, 40, -40, -40)))
-        self.redraw()
+        self.redraw() if now else self.redraw_soon()
 
     def redraw_soon(self):
         if self.isVisible() and not self._later.isActive():
@@ -525,7 +525,7 @@ class GraphView(QGraphicsView):
         margin = 8
         self.minimap.move(self.viewport().width() - self.minimap.width() - margin,
                           self.viewport().height() - self.minimap.height() - margin)
-        self.minimap.refresh()
+        self.minimap.refresh(now=False)
 
     def wheelEvent(self, event):
         if event.modifiers() & Qt.ShiftModifier:  # shift+wheel scrolls sideways
