@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / '.venv'
 ENGINE_COMMANDS = {'train', 'sample', 'trace', 'graph'}
-APP_COMMANDS = {'test', 'bench'}  # anything else that is not an option is a typo
+APP_COMMANDS = {'test', 'bench', 'attention'}  # anything else that is not an option is a typo
 # The Debian/Ubuntu packages Qt 6 lists for Linux (xcb for a real window, EGL/GL, fonts, keyboard).
 QT_SYSTEM_PACKAGES = [
     'libegl1', 'libgl1', 'libfontconfig1', 'libglib2.0-0', 'libdbus-1-3', 'libxkbcommon0',
@@ -47,6 +47,9 @@ def main(argv=None):
     if argv[:1] == ['bench']:
         from explorer.bench import main as bench_main
         return bench_main(argv[1:])
+    if argv[:1] == ['attention']:
+        from explorer.heatmap import main as attention_main
+        return attention_main(argv[1:])
     from explorer.app import main as app_main
     return app_main(argv)
 

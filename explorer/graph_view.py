@@ -16,7 +16,7 @@ def fmt(x):
     return f'{x:.4f}' if abs(x) >= 1e-4 else f'{x:.2e}'
 
 
-READABLE = 0.9   # the first view of a recording zooms no further out than this, so labels can be read
+READABLE = 0.75  # the first view of a recording zooms no further out than this, so labels can be read
 TEXT_LOD = 0.35  # below this scale boxes are drawn without text (the minimap, a far zoom)
 
 
@@ -490,14 +490,20 @@ class GraphView(QGraphicsView):
     # Navigation
 
     def first_view(self):
-        """Fit the graph, but no further out than READABLE: then show its end, the loss, where backprop starts."""
+        """Fit the graph, but no further out than READABLE: then show the end of the forward pass (the
+        last position's softmax and -log p, and the loss), where backprop starts."""
         self.fit()
         if self.transform().m11() < READABLE:
             self.resetTransform()
             self.scale(READABLE, READABLE)
-            loss = self.items_by_key.get(self.session.visible.key_of[self.session.trace.loss_id])
-            if loss is not None:
-                self.centerOn(loss.sceneBoundingRect().center() - QPointF(self.viewport().width() / 4 / READABLE, 0))
+            trace, key_of = self.session.trace, self.session.visible.key_of
+            loss = self.items_by_key.get(key_of[trace.loss_id])
+            last = trace.scope_id(f'pos {trace.n - 1} / softmax')
+            softmax = self.items_by_key.get(f'g{last}')
+            if loss is not None and softmax is not None:
+                self.centerOn(softmax.sceneBoundingRect().center() * 0.7 + loss.sceneBoundingRect().center() * 0.3)
+            elif loss is not None:
+                self.centerOn(loss)
         self.minimap.refresh()
 
     def fit(self):

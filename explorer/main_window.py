@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QHBoxLayo
 
 from engine.files import write_atomic
 
+from .attention_panel import AttentionPanel
 from .backprop_panel import BackpropPanel, ChainRulePanel
 from .docks import Inspector, ScopeTree
 from .graph_view import GraphView
@@ -222,17 +223,26 @@ class MainWindow(QMainWindow):
     def create_docks(self):
         self.backprop_panel = BackpropPanel(self.session, self)
         self.chain_rule = ChainRulePanel(self.session)
+        self.attention = AttentionPanel(self.session, self)
         for title, widget, name, area in (('Scopes', self.scope_tree, 'scopes_dock', Qt.LeftDockWidgetArea),
                                           ('Backprop', self.backprop_panel, 'backprop_dock', Qt.LeftDockWidgetArea),
                                           ('Inspector', self.inspector, 'inspector_dock', Qt.RightDockWidgetArea),
-                                          ('Chain rule', self.chain_rule, 'chain_rule_dock', Qt.RightDockWidgetArea)):
+                                          ('Chain rule', self.chain_rule, 'chain_rule_dock', Qt.RightDockWidgetArea),
+                                          ('Attention', self.attention, 'attention_dock', Qt.RightDockWidgetArea)):
             dock = QDockWidget(title, self)
             dock.setObjectName(name)
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
             self.docks_menu.addAction(dock.toggleViewAction())
-        self.resizeDocks([self.findChild(QDockWidget, 'scopes_dock'), self.findChild(QDockWidget, 'inspector_dock')],
-                         [260, 320], Qt.Horizontal)
+        self.chain_rule_dock = self.findChild(QDockWidget, 'chain_rule_dock')
+        self.attention_dock = self.findChild(QDockWidget, 'attention_dock')
+        self.tabifyDockWidget(self.chain_rule_dock, self.attention_dock)
+        self.attention_dock.raise_()  # what a trained model learned, at a glance; stepping raises the chain rule
+        inspector_dock = self.findChild(QDockWidget, 'inspector_dock')
+        self.resizeDocks([self.findChild(QDockWidget, 'scopes_dock'), inspector_dock], [260, 340], Qt.Horizontal)
+        self.resizeDocks([inspector_dock, self.attention_dock], [260, 520], Qt.Vertical)
+        for action in self.backprop_actions():
+            action.triggered.connect(self._show_chain_rule)
 
     def create_status_bar(self):
         self.stats_label = QLabel()
@@ -298,6 +308,10 @@ class MainWindow(QMainWindow):
             self.session.collapse_all()
         else:
             self.session.close_group(int(link[1:]))
+
+    def _show_chain_rule(self):
+        if self.chain_rule_dock.isVisible() and self.chain_rule.visibleRegion().isEmpty():
+            self.chain_rule_dock.raise_()  # it was behind the Attention tab
 
     def _toggle_play(self):
         self.session.backprop.toggle_play()

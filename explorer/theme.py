@@ -11,6 +11,7 @@ LIGHT = {
     'selection': '#e8590c',
     'unreached': '#eceef2', 'unreached_text': '#a3a9b3', 'negative': '#1c64d9', 'positive': '#d9261c',
     'progress': '#c3ecd0', 'current': '#7048e8', 'flow': '#7048e8', 'breakpoint': '#e03131',
+    'attention': '#4c2db3',
 }
 DARK = {
     'background': '#1d2027', 'text': '#e6e8ee', 'muted': '#9aa3b2', 'edge': '#6f7a8c',
@@ -19,6 +20,7 @@ DARK = {
     'selection': '#ff922b',
     'unreached': '#22252c', 'unreached_text': '#5d6472', 'negative': '#4d8ef7', 'positive': '#f0534a',
     'progress': '#2a4a36', 'current': '#b197fc', 'flow': '#b197fc', 'breakpoint': '#ff6b6b',
+    'attention': '#c0a8ff',
 }
 
 GRAD_DECADES = 6  # the colour scale spans |grad| from 1e-6 (faint) to 1 and above (full)

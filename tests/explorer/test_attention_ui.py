@@ -1,0 +1,123 @@
+"""The attention heatmaps in the window: right values in the right cells, hover, links, gradients, compare, export."""
+
+import csv
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, Qt
+
+from engine.attention import cell_node, to_csv
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def center_of(grid, layer, head, q, k):
+    box = next(b for b in grid.boxes if (b.layer, b.head) == (layer, head))
+    return QPointF(box.cells.left() + (k + 0.5) * box.cell, box.cells.top() + (q + 0.5) * box.cell)
+
+
+def shown(window, qtbot):
+    panel = window.attention
+    window.attention_dock.raise_()
+    qtbot.waitUntil(lambda: bool(panel.grid.boxes), timeout=5000)
+    return panel
+
+
+def test_known_weights_are_in_their_cells_and_the_mask_is_blank(window, qtbot):
+    panel, trace = shown(window, qtbot), window.session.trace
+    grid = panel.grid
+    assert len(grid.boxes) == trace.config.n_layer * trace.config.n_head == 4
+    for q in range(trace.n):
+        for k in range(trace.n):
+            box = next(b for b in grid.boxes if (b.layer, b.head) == (0, 2))
+            hit = box.cell_at(center_of(grid, 0, 2, q, k))
+            assert hit == ((q, k) if k <= q else None)  # keys after the query are no cells at all
+            if k <= q:
+                assert grid.value(0, 2, q, k) == trace.attention[0][2][q][k]
+
+
+def test_hover_names_the_tokens_and_the_exact_weight(window, qtbot):
+    panel, trace = shown(window, qtbot), window.session.trace
+    text = panel.grid.describe(0, 2, 3, 1)
+    assert "query 3 'm' (predicting 'a') → key 1 'e'" in text
+    assert repr(trace.attention[0][2][3][1]) in text
+
+
+def test_clicking_a_cell_opens_the_graph_down_to_that_weight(window, qtbot):
+    panel, s = shown(window, qtbot), window.session
+    node = cell_node(s.trace, 0, 2, 3, 1)
+    with qtbot.waitSignal(s.view_changed, timeout=20000):
+        qtbot.mouseClick(panel.grid, Qt.LeftButton, pos=center_of(panel.grid, 0, 2, 3, 1).toPoint())
+    assert s.selected == f'n{node}' and f'n{node}' in s.layout.boxes
+    assert s.trace.scope_path(node) == 'pos 3 / layer 0 / attention / head 2 / softmax'
+    place = panel.selected_place(s.trace)
+    assert (place.layer, place.head, place.query, place.key) == (0, 2, 3, 1)
+
+
+def test_selecting_inside_a_head_frames_its_row(window, qtbot):
+    panel, s = shown(window, qtbot), window.session
+    s.select(f"g{s.trace.scope_id('pos 2 / layer 0 / attention / head 1 / scores')}")
+    place = panel.selected_place(s.trace)
+    assert (place.layer, place.head, place.query, place.key) == (0, 1, 2, -1)
+    s.select(f'n{s.trace.loss_id}')
+    assert panel.selected_place(s.trace) is None
+
+
+def test_gradients_follow_the_stepper(window, qtbot):
+    panel, s = shown(window, qtbot), window.session
+    panel.mode.setCurrentIndex(1)
+    assert panel.grid.value(0, 0, 4, 0) is None  # not reached before backprop
+    window.end_act.trigger()
+    node = cell_node(s.trace, 0, 0, 4, 0)
+    assert panel.grid.value(0, 0, 4, 0) == s.backprop.grads[node] != 0
+    assert '∂loss/∂weight' in panel.grid.describe(0, 0, 4, 0)
+
+
+def test_compare_with_fresh_random_weights(window, qtbot):
+    panel = shown(window, qtbot)
+    panel.compare.setCurrentIndex(1)
+    with qtbot.waitSignal(window.session.worker.signals.done, timeout=20000):
+        panel.compare.activated.emit(1)  # as choosing the item does
+    assert panel.other_grid.isVisible() and panel.other_trace is not None
+    assert panel.other_trace.doc == 'emma'
+    assert panel.other_trace.attention != window.session.trace.attention
+    assert 'fresh random (seed 42)' in panel.other_grid.title
+    panel._on_compare(0)
+    assert not panel.other_grid.isVisible()
+
+
+def test_head_alone_and_back(window, qtbot):
+    panel = shown(window, qtbot)
+    header = panel.grid.boxes[3].header.center().toPoint()
+    qtbot.mouseClick(panel.grid, Qt.LeftButton, pos=header)
+    panel.grid.repaint()
+    assert panel.only == (0, 3) and len(panel.grid.boxes) == 1 and panel.all_heads.isVisible()
+    panel.all_heads.click()
+    panel.grid.repaint()
+    assert panel.only is None and len(panel.grid.boxes) == 4
+
+
+def test_exports_from_the_window(window, qtbot, tmp_path):
+    panel = shown(window, qtbot)
+    panel.write(tmp_path / 'a.csv', 'csv')
+    panel.write(tmp_path / 'a.png', 'png')
+    panel.write(tmp_path / 'h.png', 'png', only=(0, 1))
+    assert (tmp_path / 'a.csv').read_text() == to_csv(window.session.trace)
+    assert (tmp_path / 'a.png').read_bytes().startswith(b'\x89PNG')
+    assert (tmp_path / 'h.png').read_bytes().startswith(b'\x89PNG')
+
+
+def test_headless_attention_command(tmp_path):
+    out_csv, out_png = tmp_path / 'w.csv', tmp_path / 'w.png'
+    for out in (out_csv, out_png):
+        proc = subprocess.run([sys.executable, str(ROOT / 'main.py'), 'attention', '--doc', 'emma', '-o', str(out)],
+                              capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert proc.returncode == 0, proc.stderr
+    table = list(csv.reader(io.StringIO(out_csv.read_text())))
+    assert table[0] == ['layer', 'head', 'query', 'key', 'query_token', 'key_token', 'weight']
+    assert len(table) == 1 + 4 * 15 and out_png.read_bytes().startswith(b'\x89PNG')
+    bad = subprocess.run([sys.executable, str(ROOT / 'main.py'), 'attention', '--doc', 'zoë', '-o', str(out_csv)],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert bad.returncode == 2 and bad.stderr.count('\n') == 1 and "'ë'" in bad.stderr
