@@ -121,3 +121,20 @@ def test_headless_attention_command(tmp_path):
     bad = subprocess.run([sys.executable, str(ROOT / 'main.py'), 'attention', '--doc', 'zoë', '-o', str(out_csv)],
                          capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert bad.returncode == 2 and bad.stderr.count('\n') == 1 and "'ë'" in bad.stderr
+
+
+def test_two_layers_of_eight_heads(window, qtbot, tmp_path):
+    import random
+
+    from engine import checkpoint as ckpt_io
+    from engine.model import GPTConfig, Model
+    s = window.session
+    wide = Model.init(GPTConfig(n_layer=2, n_embd=16, n_head=8), s.model.tokenizer, random.Random(1))
+    ckpt_io.save(tmp_path / 'wide.json', ckpt_io.Checkpoint(wide))
+    with qtbot.waitSignal(s.view_changed, timeout=30000):
+        assert s.load_checkpoint(tmp_path / 'wide.json')
+    panel = shown(window, qtbot)
+    panel.grid.repaint()
+    assert sorted((b.layer, b.head) for b in panel.grid.boxes) == [(l, h) for l in range(2) for h in range(8)]
+    assert panel.grid.value(1, 7, 4, 2) == s.trace.attention[1][7][4][2]
+    assert s.backprop.position == 0 and s.backprop.total == len(s.trace) + 1  # a new model resets backprop
