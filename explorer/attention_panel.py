@@ -212,7 +212,7 @@ class AttentionPanel(QWidget):
 
     def _show(self):
         trace = self.session.trace
-        name = self.session.checkpoint_path.name if self.session.checkpoint_path else ''
+        name = self.session.checkpoint_name
         self.grid.show_trace(trace, self._value(trace), f'{trace.doc!r} · {name}' if self.other else None,
                              self.gradients)
         if self.other_trace is not None:
@@ -295,7 +295,7 @@ class AttentionPanel(QWidget):
 
     def _panels(self):
         trace = self.session.trace
-        name = self.session.checkpoint_path.name
+        name = self.session.checkpoint_name
         panels = [(trace, self._value(trace), f'{trace.doc!r} · {name}', self.gradients)]
         if self.other_trace is not None:
             panels.append((self.other_trace, self._value(self.other_trace),

@@ -130,10 +130,55 @@ def window_figures(doc):
         window.attention.grid.repaint()
         paints.append(time.perf_counter() - t)
     out['heatmap_paint_ms'] = ms(sorted(paints)[len(paints) // 2])
+    out.update(training_figures(app, window, Path(tmp.name)))
+    session.unsaved = False  # the bench's trained weights are not worth a question
     window.close()
     session.worker.wait()
     tmp.cleanup()
     return out
+
+
+def training_figures(app, window, tmp, steps=200):
+    """Training in the window (a child process) against the same steps run as `main.py train` runs them,
+    and the longest the window's event loop waited meanwhile (a 10 ms timer's worst lateness)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from engine.data import find_names, load_docs
+    from engine.model import GPTConfig
+    from engine.train import TrainConfig, Trainer
+    data = find_names() or (ROOT.parent / 'shared' / 'data' / 'names.txt')
+    if not data.is_file():
+        data = tmp / 'names.txt'
+        data.write_text('\n'.join(['emma', 'olivia', 'ava', 'isabella', 'sophia', 'mia', 'charlotte']) + '\n')
+    trainer = Trainer(load_docs(data), GPTConfig(), TrainConfig(num_steps=steps))
+    t = time.perf_counter()
+    for _ in trainer.run():
+        pass
+    cli_rate = steps / (time.perf_counter() - t)
+
+    panel = window.training
+    panel.set_dataset(str(data))
+    panel.fields['steps'].setValue(steps)
+    times, lateness = [], []
+    clock = [time.perf_counter()]
+
+    def probe():
+        now = time.perf_counter()
+        lateness.append(now - clock[0] - 0.010)
+        clock[0] = now
+    timer = QTimer()
+    timer.timeout.connect(probe)
+    done = QEventLoop()
+    panel.start()
+    panel.run.step.connect(lambda *_: times.append(time.perf_counter()))
+    panel.run.finished.connect(lambda *_: done.quit())
+    panel.run.failed.connect(lambda *_: done.quit())
+    timer.start(10)
+    done.exec()
+    timer.stop()
+    app_rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+    return {'train_app_steps_per_s': round(app_rate, 1), 'train_cli_steps_per_s': round(cli_rate, 1),
+            'train_app_vs_cli': round(app_rate / cli_rate, 2), 'train_max_stall_ms': ms(max(lateness, default=0))}
 
 
 def main(argv=()):

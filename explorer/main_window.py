@@ -15,6 +15,7 @@ from .docks import Inspector, ScopeTree
 from .graph_view import GraphView
 from .session import LARGE_VIEW
 from .theme import DARK, LIGHT, palette
+from .training import SamplingPanel, TrainingPanel
 
 
 class DocumentBar(QWidget):
@@ -61,7 +62,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.session = session
         self.settings = settings or QSettings()
-        self.setWindowTitle('microgpt explorer')
+        self.setWindowTitle('microgpt explorer[*]')
         self.graph = GraphView(session, self)
         self.setCentralWidget(self._central())
         self.scope_tree = ScopeTree(session)
@@ -112,9 +113,9 @@ class MainWindow(QMainWindow):
 
     def create_actions(self):
         s = self.session
-        self.open_act = self._action('&Open checkpoint…', self.open_checkpoint, QKeySequence.Open,
+        self.open_act = self._action('&Open checkpoint…', lambda: self.open_checkpoint(), QKeySequence.Open,
                                      'Load the weights of a checkpoint (JSON)')
-        self.save_act = self._action('&Save checkpoint as…', self.save_checkpoint, QKeySequence.SaveAs,
+        self.save_act = self._action('&Save checkpoint as…', self.save_checkpoint, QKeySequence.Save,
                                      'Write the current weights to a checkpoint file')
         self.export_svg_act = self._action('Export view as &SVG…', lambda: self.export('svg'), None,
                                            'Save the graph as it is shown, as SVG')
@@ -182,8 +183,11 @@ class MainWindow(QMainWindow):
     def create_menus(self):
         bar = self.menuBar()
         file_menu = bar.addMenu('&File')
-        for a in (self.open_act, self.save_act, None, self.export_svg_act, self.export_png_act,
-                  self.export_dot_act, None, self.quit_act):
+        file_menu.addAction(self.open_act)
+        self.recent_menu = file_menu.addMenu('Open &recent')
+        self._fill_recent()
+        for a in (self.save_act, None, self.export_svg_act, self.export_png_act, self.export_dot_act, None,
+                  self.quit_act):
             file_menu.addSeparator() if a is None else file_menu.addAction(a)
         view_menu = bar.addMenu('&View')
         for a in (*self.view_actions(), self.cancel_layout_act, self.zoom_in_act, self.zoom_out_act, self.minimap_act,
@@ -224,11 +228,15 @@ class MainWindow(QMainWindow):
         self.backprop_panel = BackpropPanel(self.session, self)
         self.chain_rule = ChainRulePanel(self.session)
         self.attention = AttentionPanel(self.session, self)
+        self.training = TrainingPanel(self.session, self)
+        self.sampling = SamplingPanel(self.session)
         for title, widget, name, area in (('Scopes', self.scope_tree, 'scopes_dock', Qt.LeftDockWidgetArea),
                                           ('Backprop', self.backprop_panel, 'backprop_dock', Qt.LeftDockWidgetArea),
                                           ('Inspector', self.inspector, 'inspector_dock', Qt.RightDockWidgetArea),
                                           ('Chain rule', self.chain_rule, 'chain_rule_dock', Qt.RightDockWidgetArea),
-                                          ('Attention', self.attention, 'attention_dock', Qt.RightDockWidgetArea)):
+                                          ('Attention', self.attention, 'attention_dock', Qt.RightDockWidgetArea),
+                                          ('Training', self.training, 'training_dock', Qt.LeftDockWidgetArea),
+                                          ('Sampling', self.sampling, 'sampling_dock', Qt.LeftDockWidgetArea)):
             dock = QDockWidget(title, self)
             dock.setObjectName(name)
             dock.setWidget(widget)
@@ -237,6 +245,10 @@ class MainWindow(QMainWindow):
         self.chain_rule_dock = self.findChild(QDockWidget, 'chain_rule_dock')
         self.attention_dock = self.findChild(QDockWidget, 'attention_dock')
         self.tabifyDockWidget(self.chain_rule_dock, self.attention_dock)
+        backprop_dock = self.findChild(QDockWidget, 'backprop_dock')
+        self.tabifyDockWidget(backprop_dock, self.findChild(QDockWidget, 'training_dock'))
+        self.tabifyDockWidget(backprop_dock, self.findChild(QDockWidget, 'sampling_dock'))
+        backprop_dock.raise_()
         self.attention_dock.raise_()  # what a trained model learned, at a glance; stepping raises the chain rule
         inspector_dock = self.findChild(QDockWidget, 'inspector_dock')
         self.resizeDocks([self.findChild(QDockWidget, 'scopes_dock'), inspector_dock], [260, 340], Qt.Horizontal)
@@ -264,6 +276,16 @@ class MainWindow(QMainWindow):
         self.set_dark(self.dark_act.isChecked())
 
     def closeEvent(self, event):
+        if self.training.run is not None:
+            answer = QMessageBox.question(self, 'Training', 'A model is training. Stop it and keep the weights '
+                                          'reached so far?', QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Cancel)
+            if answer != QMessageBox.Yes:
+                event.ignore()
+                return
+            self.training.run.wait()  # brings the weights in, unsaved
+        if not self.maybe_save():
+            event.ignore()
+            return
         self.settings.setValue('geometry', self.saveGeometry())
         self.settings.setValue('window_state', self.saveState())
         self.settings.setValue('dark', self.dark_act.isChecked())
@@ -279,9 +301,13 @@ class MainWindow(QMainWindow):
     # Handlers
 
     def _on_checkpoint_changed(self):
-        path = self.session.checkpoint_path
-        self.model_label.setText(f'Model: <b>{path.name}</b>')
-        self.model_label.setToolTip(str(path))
+        s = self.session
+        self.model_label.setText(f'Model: <b>{s.checkpoint_name}</b>' + (' (unsaved)' if s.unsaved else ''))
+        self.model_label.setToolTip(str(s.checkpoint_path) if s.checkpoint_path else
+                                    'Trained in this window and not saved yet (File › Save checkpoint as…)')
+        self.setWindowModified(s.unsaved)
+        if s.checkpoint_path:
+            self.add_recent(s.checkpoint_path)
 
     def _on_view_changed(self):
         trace, lay = self.session.trace, self.session.layout
@@ -370,21 +396,51 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f'Match {self._search_at + 1} of {len(self._search_hits)}', 5000)
         self.session.reveal(self._search_hits[self._search_at])
 
-    def open_checkpoint(self):
-        path, _ = QFileDialog.getOpenFileName(self, 'Open checkpoint', str(self._last_dir()), 'Checkpoints (*.json)')
+    def open_checkpoint(self, path=None):
+        if not self.maybe_save():
+            return
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(self, 'Open checkpoint', str(self._last_dir()),
+                                                  'Checkpoints (*.json)')
         if path:
             self.settings.setValue('last_dir', str(Path(path).parent))
             self.session.load_checkpoint(path)
 
     def save_checkpoint(self):
-        from engine import checkpoint as ckpt_io
+        """Ask where, then write the weights in use; True if they were written."""
         path, _ = QFileDialog.getSaveFileName(self, 'Save checkpoint', str(self._last_dir() / 'checkpoint.json'),
                                               'Checkpoints (*.json)')
-        if path:
-            try:
-                ckpt_io.save(path, ckpt_io.load(self.session.checkpoint_path))
-            except (OSError, ckpt_io.CheckpointError) as e:
-                QMessageBox.warning(self, 'Save checkpoint', f'Could not save {path}: {e}')
+        if not path:
+            return False
+        try:
+            self.session.save_checkpoint(path)
+        except OSError as e:
+            QMessageBox.warning(self, 'Save checkpoint', f'Could not save {path}: {e.strerror or e}')
+            return False
+        self.statusBar().showMessage(f'Saved {path}', 5000)
+        return True
+
+    def maybe_save(self):
+        """Before trained weights would be lost: save, discard or cancel. True to go on."""
+        if not self.session.unsaved:
+            return True
+        answer = QMessageBox.question(
+            self, 'Unsaved weights', f'The model trained here ({self.session.checkpoint_name}) is not saved. '
+            'Save it first?', QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+        if answer == QMessageBox.Save:
+            return self.save_checkpoint()
+        return answer == QMessageBox.Discard
+
+    def add_recent(self, path):
+        recent = [p for p in self.settings.value('recent', [], type=list) if p != str(path)]
+        self.settings.setValue('recent', [str(path), *recent][:8])
+        self._fill_recent()
+
+    def _fill_recent(self):
+        self.recent_menu.clear()
+        for p in self.settings.value('recent', [], type=list):
+            self.recent_menu.addAction(Path(p).name, lambda p=p: self.open_checkpoint(p)).setStatusTip(p)
+        self.recent_menu.setEnabled(not self.recent_menu.isEmpty())
 
     def _last_dir(self):
         return Path(self.settings.value('last_dir', str(Path.home())))

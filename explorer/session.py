@@ -51,6 +51,7 @@ class Session(QObject):
         self.backprop = Backprop(self)   # first to hear of a new recording: it resets before views redraw
         self.checkpoint_path = None
         self.checkpoint = None           # engine.checkpoint.Checkpoint: weights, training step, Adam state
+        self.unsaved = False             # the weights came from training in the app and are in no file yet
         self.model = None
         self.doc = None
         self.current = None              # Recorded
@@ -71,12 +72,29 @@ class Session(QObject):
         except ckpt_io.CheckpointError as e:
             self.error.emit(str(e))
             return False
-        self.checkpoint_path, self.checkpoint, self.model = Path(path), ckpt, ckpt.model
-        self.checkpoint_changed.emit()
-        if self.doc is not None:
-            self.record(self.doc)
+        self._use(ckpt, Path(path), unsaved=False)
         return True
 
+    def use_trained(self, ckpt):
+        """Weights trained in the app: in use at once, unsaved until save_checkpoint."""
+        self._use(ckpt, None, unsaved=True)
+
+    def save_checkpoint(self, path):
+        """Write the weights in use (atomically); raises OSError. They are saved from then on."""
+        ckpt_io.save(path, self.checkpoint)
+        self.checkpoint_path, self.unsaved = Path(path), False
+        self.checkpoint_changed.emit()
+
+    @property
+    def checkpoint_name(self):
+        return self.checkpoint_path.name if self.checkpoint_path else f'trained, step {self.checkpoint.step:,}'
+
+    def _use(self, ckpt, path, unsaved):
+        self.checkpoint_path, self.checkpoint, self.model, self.unsaved = path, ckpt, ckpt.model, unsaved
+        self.checkpoint_changed.emit()
+        if self.doc is not None:
+            if not self.record(self.doc):  # the new vocabulary cannot read it
+                self.record(self.model.tokenizer.uchars[0] if self.model.tokenizer.uchars else '')
     def record(self, doc):
         """Record `doc` in the background; a bad document leaves everything as it was."""
         try:

@@ -11,11 +11,14 @@ from explorer.session import Session
 def window(qtbot, tmp_path):
     session = Session()
     win = MainWindow(session, QSettings(str(tmp_path / 'settings.ini'), QSettings.IniFormat))
-    qtbot.addWidget(win)
     assert session.load_checkpoint()
     win.show()
     with qtbot.waitSignal(session.view_changed, timeout=20000):
         session.record('emma')
     yield win
+    if win.training.run is not None:  # a test left a run going: stop it without asking
+        win.training.run.wait()
+    session.unsaved = False           # closing must not wait on a "save the trained weights?" box
+    win.close()                       # here, not in pytest-qt's teardown, which would come first
     session.worker.wait()
 

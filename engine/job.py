@@ -1,0 +1,43 @@
+"""A training run in its own process, talking through a queue (no Qt: the child never loads it).
+
+`train_process` is the child's whole life: load the dataset, build microgpt's Trainer, then one step
+at a time, checking the pause and stop events between steps, and report every step. When it ends —
+finished, stopped, diverged — it sends the checkpoint of the weights it reached, as JSON text, so
+nothing is ever half-written by the child. Messages are tuples:
+
+    ('started', num_docs, vocab_size, num_params)
+    ('step', step, num_steps, loss, doc)
+    ('done', why, checkpoint_json)      why: 'finished', 'stopped' or a sentence (diverged)
+    ('failed', sentence)                nothing was trained (bad dataset or configuration)
+"""
+
+from . import checkpoint as ckpt_io
+from .data import load_docs
+from .errors import EngineError, TrainingDiverged
+from .model import GPTConfig
+from .train import TrainConfig, Trainer
+
+
+def train_process(data_path, model_config, train_config, messages, pause, stop):
+    """Run in a child process; model_config and train_config are dicts of GPTConfig and TrainConfig."""
+    try:
+        docs = load_docs(data_path)
+        trainer = Trainer(docs, GPTConfig(**model_config), TrainConfig(**train_config))
+    except EngineError as e:
+        messages.put(('failed', str(e)))
+        return
+    messages.put(('started', len(docs), trainer.model.tokenizer.vocab_size, len(trainer.model.params)))
+    why = 'finished'
+    try:
+        while trainer.step < trainer.config.num_steps:
+            if stop.is_set():
+                why = 'stopped'
+                break
+            if pause.is_set():
+                stop.wait(0.05)  # paused: sleep, still hearing Stop
+                continue
+            r = trainer.train_step()
+            messages.put(('step', r.step, r.num_steps, r.loss, r.doc))
+    except TrainingDiverged as e:
+        why = str(e)
+    messages.put(('done', why, ckpt_io.to_json(ckpt_io.from_trainer(trainer))))

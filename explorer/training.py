@@ -1,0 +1,452 @@
+"""Training inside the app: a run in a second process (engine.job), its panel, and the sampling panel.
+
+The child process uses the second core and can never stall the window; the window reads its queue
+on a timer. When a run ends, its checkpoint goes into the Session as unsaved weights, and the graph,
+heatmaps and stepper move to them.
+"""
+
+import math
+import multiprocessing
+import queue
+import random
+import time
+
+from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
+from PySide6.QtCore import QObject, QTimer, Qt, Signal
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QListWidget, QProgressBar, QPushButton, QSpinBox, QTextBrowser,
+                               QVBoxLayout, QWidget)
+
+from engine import checkpoint as ckpt_io
+from engine.data import default_names_path, find_names, load_docs
+from engine.errors import ConfigError, EngineError
+from engine.job import train_process
+from engine.model import FAST, GPTConfig, gpt, softmax
+from engine.tokenizer import Tokenizer
+from engine.train import TrainConfig, check_temperature, samples
+
+SMOOTHING = 0.95  # the smoothed loss curve: an exponential moving average
+
+
+class TrainingRun(QObject):
+    """One training run in a child process; `step` per step, `finished` with the checkpoint at the end."""
+
+    started = Signal(int, int, int)          # docs, vocab size, params
+    step = Signal(int, int, float, str)      # step, num_steps, loss, doc
+    finished = Signal(object, str)           # Checkpoint, why ('finished', 'stopped' or a sentence)
+    failed = Signal(str)
+
+    def __init__(self, data_path, model_config, train_config, parent=None):
+        super().__init__(parent)
+        ctx = multiprocessing.get_context('spawn')  # a fresh interpreter: no Qt state copied into it
+        self.messages = ctx.Queue()
+        self.pause_event, self.stop_event = ctx.Event(), ctx.Event()
+        self.process = ctx.Process(target=train_process, daemon=True,
+                                   args=(str(data_path), model_config.to_dict(), train_config.to_dict(),
+                                         self.messages, self.pause_event, self.stop_event))
+        self.timer = QTimer(self)
+        self.timer.setInterval(30)
+        self.timer.timeout.connect(self._poll)
+        self.running = False
+
+    def start(self):
+        self.process.start()
+        self.running = True
+        self.timer.start()
+
+    def pause(self, paused=True):
+        self.pause_event.set() if paused else self.pause_event.clear()
+
+    @property
+    def paused(self):
+        return self.pause_event.is_set()
+
+    def stop(self):
+        """Ask the child to stop after its current step; `finished` still brings the weights."""
+        self.stop_event.set()
+        self.pause_event.clear()
+
+    def wait(self, timeout=10.0):
+        """Stop and wait for the weights (closing the window while training)."""
+        self.stop()
+        end = time.monotonic() + timeout
+        while self.running and time.monotonic() < end:
+            self._poll(block=True)
+        if self.process.is_alive():
+            self.process.terminate()
+
+    def _poll(self, block=False):
+        deadline = time.monotonic() + 0.015  # read for at most 15 ms per tick: the window stays smooth
+        while time.monotonic() < deadline or block:
+            try:
+                message = self.messages.get(timeout=0.1) if block else self.messages.get_nowait()
+            except queue.Empty:
+                if block and not self.process.is_alive():
+                    self._end()
+                return
+            kind = message[0]
+            if kind == 'started':
+                self.started.emit(*message[1:])
+            elif kind == 'step':
+                self.step.emit(*message[1:])
+            elif kind == 'done':
+                self._end()
+                self.finished.emit(ckpt_io.from_json(message[2]), message[1])
+                return
+            elif kind == 'failed':
+                self._end()
+                self.failed.emit(message[1])
+                return
+        if not self.process.is_alive() and self.messages.empty() and self.running:
+            self._end()
+            self.failed.emit('The training process ended without a word; nothing was changed.')
+
+    def _end(self):
+        self.running = False
+        self.timer.stop()
+
+
+class TrainingPanel(QWidget):
+    """Dataset, hyperparameters checked as you type, Start/Pause/Stop, progress, and the loss curve."""
+
+    def __init__(self, session, window, parent=None):
+        super().__init__(parent)
+        self.session, self.window = session, window
+        self.run = None
+        self.data_path = find_names()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+
+        row = QHBoxLayout()
+        self.dataset = QLabel()
+        self.dataset.setWordWrap(True)
+        choose = QPushButton('Dataset…')
+        choose.setToolTip('Any UTF-8 text file, one document per line (default: names.txt)')
+        choose.clicked.connect(self.choose_dataset)
+        row.addWidget(self.dataset, 1)
+        row.addWidget(choose)
+        layout.addLayout(row)
+
+        form = QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        d, t = GPTConfig(), TrainConfig()
+        self.fields = {}
+        for name, value, low, high in (('steps', t.num_steps, 1, 1_000_000), ('seed', t.seed, -2**31, 2**31 - 1),
+                                       ('n_layer', d.n_layer, 1, 12), ('n_embd', d.n_embd, 1, 512),
+                                       ('n_head', d.n_head, 1, 64), ('block_size', d.block_size, 1, 256)):
+            box = QSpinBox()
+            box.setRange(low, high)
+            box.setValue(value)
+            box.valueChanged.connect(self.validate)
+            self.fields[name] = box
+            form.addRow(name, box)
+        lr = QDoubleSpinBox()
+        lr.setDecimals(5)
+        lr.setRange(0.00001, 10.0)
+        lr.setSingleStep(0.001)
+        lr.setValue(t.learning_rate)
+        lr.valueChanged.connect(self.validate)
+        self.fields['learning_rate'] = lr
+        form.addRow('learning rate', lr)
+        layout.addLayout(form)
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet('color: #d9480f;')
+        layout.addWidget(self.problem)
+
+        buttons = QHBoxLayout()
+        self.start_button = QPushButton('Start')
+        self.start_button.setToolTip('Train a new model in a separate process (the window stays free)')
+        self.start_button.clicked.connect(self.start)
+        self.pause_button = QPushButton('Pause')
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button = QPushButton('Stop')
+        self.stop_button.setToolTip('Stop after the current step and keep the weights reached so far')
+        self.stop_button.clicked.connect(self.stop)
+        for b in (self.start_button, self.pause_button, self.stop_button):
+            buttons.addWidget(b)
+        layout.addLayout(buttons)
+        self.progress = QProgressBar()
+        self.progress.setFormat('%v / %m')
+        layout.addWidget(self.progress)
+        self.status = QLabel('Not training.')
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+
+        self.raw = QLineSeries()
+        self.raw.setName('loss')
+        self.smooth = QLineSeries()
+        self.smooth.setName('smoothed')
+        chart = QChart()
+        chart.addSeries(self.raw)
+        chart.addSeries(self.smooth)
+        self.x_axis, self.y_axis = QValueAxis(), QValueAxis()
+        self.x_axis.setTitleText('step')
+        self.x_axis.setLabelFormat('%d')
+        self.y_axis.setTitleText('loss')
+        for axis, side in ((self.x_axis, Qt.AlignBottom), (self.y_axis, Qt.AlignLeft)):
+            chart.addAxis(axis, side)
+            self.raw.attachAxis(axis)
+            self.smooth.attachAxis(axis)
+        chart.legend().setAlignment(Qt.AlignTop)
+        chart.setMargins(chart.margins() * 0)
+        self.chart = QChartView(chart)
+        self.chart.setRenderHint(QPainter.Antialiasing)
+        self.chart.setMinimumHeight(180)
+        layout.addWidget(self.chart, 1)
+        self._ema = None
+        self._t0 = 0.0
+        self._show_dataset()
+        self.validate()
+        self._set_running(False)
+
+    # Dataset and hyperparameters
+
+    def choose_dataset(self):
+        path, _ = QFileDialog.getOpenFileName(self, 'Dataset: one document per line', str(self.window._last_dir()),
+                                              'Text files (*.txt);;All files (*)')
+        if path:
+            self.set_dataset(path)
+
+    def set_dataset(self, path):
+        """Use a dataset file; if it cannot be used, say why and keep the previous one."""
+        try:
+            docs = load_docs(path)
+        except EngineError as e:
+            self.problem.setText(str(e))
+            return False
+        self.data_path = path
+        self._show_dataset(docs)
+        self.validate()
+        return True
+
+    def _show_dataset(self, docs=None):
+        if self.data_path is None:
+            self.dataset.setText('Dataset: names.txt (fetched once into the cache when you press Start)')
+            return
+        if docs is None:
+            try:
+                docs = load_docs(self.data_path)
+            except EngineError as e:
+                self.dataset.setText(str(e))
+                return
+        vocab = Tokenizer.from_docs(docs).vocabulary_text()
+        longest = max(docs, key=len)
+        self.dataset.setText(f'<b>{self.data_path}</b><br>{len(docs):,} documents · vocabulary {len(vocab)}: '
+                             f'<code>{vocab[:60]}</code> · longest {len(longest)}: {longest[:30]!r}')
+        self.dataset.setToolTip(str(self.data_path))
+
+    def configs(self):
+        """(GPTConfig, TrainConfig) from the fields; raises ConfigError with the reason."""
+        f = {name: box.value() for name, box in self.fields.items()}
+        model = GPTConfig(n_layer=f['n_layer'], n_embd=f['n_embd'], n_head=f['n_head'], block_size=f['block_size'])
+        train = TrainConfig(num_steps=f['steps'], learning_rate=f['learning_rate'], seed=f['seed'])
+        return model, train
+
+    def validate(self):
+        try:
+            self.configs()
+        except ConfigError as e:
+            self.problem.setText(str(e))
+            self.start_button.setEnabled(False)
+            return False
+        self.problem.clear()
+        self.start_button.setEnabled(self.run is None)
+        return True
+
+    # Running
+
+    def start(self):
+        if self.run is not None or not self.validate() or not self.window.maybe_save():
+            return  # (weights trained before and not saved would be replaced at the end: asked first)
+        if self.data_path is None:
+            self.status.setText('Fetching names.txt once into the cache…')
+            self.status.repaint()
+            try:
+                self.data_path = default_names_path()
+            except EngineError as e:
+                self.problem.setText(str(e))
+                self.status.setText('Not training.')
+                return
+            self._show_dataset()
+        model, train = self.configs()
+        self.raw.clear()
+        self.smooth.clear()
+        self._ema = None
+        self.x_axis.setRange(1, train.num_steps)
+        self.y_axis.setRange(0, 4)
+        self.progress.setRange(0, train.num_steps)
+        self.progress.setValue(0)
+        self.run = TrainingRun(self.data_path, model, train, self)
+        self.run.started.connect(self._on_started)
+        self.run.step.connect(self._on_step)
+        self.run.finished.connect(self._on_finished)
+        self.run.failed.connect(self._on_failed)
+        self._t0 = time.monotonic()
+        self._steps0 = 0
+        self.run.start()
+        self._set_running(True)
+        self.status.setText('Starting the training process…')
+
+    def toggle_pause(self):
+        if self.run is None:
+            return
+        self.run.pause(not self.run.paused)
+        self.pause_button.setText('Resume' if self.run.paused else 'Pause')
+        if self.run.paused:
+            self.status.setText(f'Paused at step {self.progress.value():,}.')
+        else:
+            self._t0, self._steps0 = time.monotonic(), self.progress.value()
+
+    def stop(self):
+        if self.run is not None:
+            self.run.stop()
+            self.status.setText('Stopping after this step…')
+
+    def _set_running(self, running):
+        self.start_button.setEnabled(not running and not self.problem.text())
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        self.pause_button.setText('Pause')
+        for box in self.fields.values():
+            box.setEnabled(not running)
+
+    def _on_started(self, docs, vocab, params):
+        self.status.setText(f'{docs:,} documents · vocabulary {vocab} · {params:,} parameters')
+
+    def _on_step(self, step, num_steps, loss, doc):
+        self.raw.append(step, loss)
+        self._ema = loss if self._ema is None else SMOOTHING * self._ema + (1 - SMOOTHING) * loss
+        self.smooth.append(step, self._ema)
+        if step == 1 or loss > self.y_axis.max():
+            self.y_axis.setRange(0, math.ceil(max(loss, self.y_axis.max())))
+        self.progress.setValue(step)
+        elapsed = time.monotonic() - self._t0
+        rate = (step - self._steps0) / elapsed if elapsed > 0 else 0.0
+        left = (num_steps - step) / rate if rate else 0
+        self.status.setText(f'step {step:,} of {num_steps:,} · loss {loss:.4f} · {rate:.0f} steps/s · '
+                            f'{left:.0f} s left · document {doc!r}')
+        self.steps_per_second = rate
+
+    def _on_finished(self, ckpt, why):
+        self.run = None
+        self._set_running(False)
+        step = ckpt.step
+        if why == 'finished':
+            self.status.setText(f'Finished {step:,} steps. The graph, heatmaps and stepper now use these weights '
+                                '(unsaved: File › Save checkpoint).')
+        elif why == 'stopped':
+            self.status.setText(f'Stopped at step {step:,}; the weights reached so far are in use (unsaved).')
+        else:
+            self.status.setText(why)
+            self.window.statusBar().showMessage(why, 10000)
+        self.session.use_trained(ckpt)
+
+    def _on_failed(self, message):
+        self.run = None
+        self._set_running(False)
+        self.problem.setText(message)
+        self.status.setText('Not training.')
+
+
+class SamplingPanel(QWidget):
+    """Generate documents; see the next-token distribution at each position of one; record it."""
+
+    TOP_K = 5
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        form = QFormLayout()
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.01, 10.0)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setValue(0.5)
+        self.count = QSpinBox()
+        self.count.setRange(1, 500)
+        self.count.setValue(20)
+        self.seed = QLineEdit()
+        self.seed.setPlaceholderText("from the checkpoint's saved state")
+        self.seed.setToolTip('A whole number, or empty to continue the random stream the checkpoint saved '
+                             '(as `main.py sample` does)')
+        form.addRow('temperature', self.temperature)
+        form.addRow('samples', self.count)
+        form.addRow('seed', self.seed)
+        layout.addLayout(form)
+        self.problem = QLabel()
+        self.problem.setStyleSheet('color: #d9480f;')
+        layout.addWidget(self.problem)
+        row = QHBoxLayout()
+        generate = QPushButton('Generate')
+        generate.clicked.connect(self.generate)
+        self.record_button = QPushButton('Record in graph')
+        self.record_button.setToolTip('Show the forward pass of the chosen sample in the graph view')
+        self.record_button.clicked.connect(self.record_selected)
+        row.addWidget(generate)
+        row.addWidget(self.record_button)
+        layout.addLayout(row)
+        self.list = QListWidget()
+        self.list.currentTextChanged.connect(self.show_distribution)
+        layout.addWidget(self.list, 1)
+        self.distribution = QTextBrowser()
+        layout.addWidget(self.distribution, 2)
+
+    def seed_value(self):
+        text = self.seed.text().strip()
+        if not text:
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(f'The seed must be a whole number, not {text!r}.') from None
+
+    def generate(self):
+        try:
+            seed = self.seed_value()
+            check_temperature(self.temperature.value())
+        except ConfigError as e:
+            self.problem.setText(str(e))
+            return
+        self.problem.clear()
+        ckpt = self.session.checkpoint
+        rng = random.Random(seed if seed is not None else 42)
+        if seed is None and ckpt.rng_state is not None:
+            rng.setstate(ckpt.rng_state)
+        self.names = samples(ckpt.model, rng, self.count.value(), self.temperature.value())
+        self.list.clear()
+        self.list.addItems(self.names)
+        self.list.setCurrentRow(0)
+
+    def show_distribution(self, doc):
+        """At each position of the sample, the top-k next-token probabilities as bars."""
+        if not doc and self.list.currentRow() < 0:
+            self.distribution.clear()
+            return
+        model = self.session.model
+        tok = model.tokenizer
+        config = model.config
+        keys, values = [[] for _ in range(config.n_layer)], [[] for _ in range(config.n_layer)]
+        html = [f'<p><b>{doc!r}</b>: the next-token distribution at each position '
+                f'(temperature {self.temperature.value():g})</p>']
+        tokens = tok.encode(doc)
+        for pos, (token_id, chosen) in enumerate(zip(tokens[:config.block_size], tokens[1:])):
+            logits = gpt(token_id, pos, keys, values, model.state_dict, config, FAST)
+            probs = softmax([l / self.temperature.value() for l in logits], FAST)
+            top = sorted(range(tok.vocab_size), key=lambda i: -probs[i].data)[:self.TOP_K]
+            html.append(f'<p style="margin:2px">after <code>{tok.token_text(token_id)}</code>:</p><table>')
+            for i in top:
+                p = probs[i].data
+                mark = ' ◀' if i == chosen else ''
+                html.append(f'<tr><td><code>{tok.token_text(i)}</code></td><td>'
+                            f'<span style="background:#7048e8">{"&nbsp;" * max(1, round(p * 40))}</span></td>'
+                            f'<td>{p:.3f}{mark}</td></tr>')
+            html.append('</table>')
+        self.distribution.setHtml(''.join(html))
+
+    def record_selected(self):
+        item = self.list.currentItem()
+        if item is not None:
+            self.session.record(item.text())
