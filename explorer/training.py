@@ -321,6 +321,7 @@ class TrainingPanel(QWidget):
         self.smooth.append(step, self._ema)
         if step == 1 or loss > self.y_axis.max():
             self.y_axis.setRange(0, math.ceil(max(loss, self.y_axis.max())))
+            self.y_axis.applyNiceNumbers()  # ticks at round numbers
         self.progress.setValue(step)
         elapsed = time.monotonic() - self._t0
         rate = (step - self._steps0) / elapsed if elapsed > 0 else 0.0
