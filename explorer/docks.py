@@ -1,11 +1,11 @@
 """The dock widgets beside the graph: the scope tree and the node inspector."""
 
 import math
+from html import escape
 
 from PySide6.QtCore import QAbstractItemModel, QEvent, QModelIndex, Qt, QTimer
 from PySide6.QtWidgets import QHeaderView, QTextBrowser, QTreeView
 
-from .backprop_panel import adam_html
 from .graph_view import fmt
 
 class ScopeModel(QAbstractItemModel):
@@ -107,14 +107,21 @@ class ScopeTree(QTreeView):
             self.scrollTo(index)
 
 
-class Inspector(QTextBrowser):
-    """What the selected box is: op, scope, data, grad, children with local gradients, parents."""
+class LinkBrowser(QTextBrowser):
+    """Rich text whose links ('n123', 'g45') reveal and select that box in the graph."""
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
         self.setOpenLinks(False)
         self.anchorClicked.connect(lambda url: session.reveal(url.toString()))
+
+
+class Inspector(LinkBrowser):
+    """What the selected box is: op, scope, data, grad, children with local gradients, parents."""
+
+    def __init__(self, session, parent=None):
+        super().__init__(session, parent)
         session.selection_changed.connect(self.refresh)
         session.recorded.connect(self.refresh)
         session.backprop.moved.connect(self._on_moved)
@@ -141,11 +148,6 @@ class Inspector(QTextBrowser):
             return
         self.setHtml(self._node_html(int(key[1:])) if key[0] == 'n' else self._group_html(int(key[1:])))
 
-    def _link(self, node):
-        trace = self.session.trace
-        label = trace.param_name(node) or f'{trace.op[node]} #{node}'
-        return f'<a href="n{node}">{label}</a>'
-
     def _node_html(self, node):
         trace, bp = self.session.trace, self.session.backprop
         got, needed = bp.arrived(node)
@@ -160,13 +162,13 @@ class Inspector(QTextBrowser):
         if children:
             html.append('<p><b>children</b> (local gradient ∂node/∂child)</p><table cellspacing="2">')
             for child, local in zip(children, trace.local_grads[node]):
-                html.append(f'<tr><td>{self._link(child)}</td><td>data {fmt(trace.data[child])}</td>'
+                html.append(f'<tr><td>{node_link(trace, child)}</td><td>data {fmt(trace.data[child])}</td>'
                             f'<td>local {fmt(local)}</td></tr>')
             html.append('</table>')
         parents = trace.parents[node]
         if parents:
             html.append(f'<p><b>parents</b> ({len(parents)})</p><p>')
-            html.append(', '.join(self._link(p) for p in parents[:40]) + (' …' if len(parents) > 40 else ''))
+            html.append(', '.join(node_link(trace, p) for p in parents[:40]) + (' …' if len(parents) > 40 else ''))
             html.append('</p>')
         if node in trace.params:
             html.append(adam_html(self.session, node))
@@ -205,9 +207,39 @@ class Inspector(QTextBrowser):
         updates.sort(key=lambda nu: -abs(nu[1].delta))
         html = ['<p><b>largest next Adam updates</b> (grad so far)</p><table cellspacing="2">']
         for n, a in updates[:12]:
-            html.append(f'<tr><td>{self._link(n)}</td><td>grad {fmt(bp.grads[n])}</td><td>Δ {fmt(a.delta)}</td></tr>')
+            html.append(f'<tr><td>{node_link(trace, n)}</td><td>grad {fmt(bp.grads[n])}</td><td>Δ {fmt(a.delta)}</td></tr>')
         html.append('</table>')
         if all(a.lr_t == 0 for _, a in updates):
             html.append('<p>The learning rate has decayed to 0 at the end of the schedule, so every Δ is 0; '
                         'see a parameter for m and v.</p>')
         return ''.join(html)
+
+
+def node_link(trace, node):
+    label = trace.param_name(node) or f'{trace.op[node]} #{node}'
+    return f'<a href="n{node}">{escape(label)}</a>'
+
+
+def adam_html(session, node):
+    """The update Adam would give a parameter next, from the checkpoint's m, v and step."""
+    trace, ckpt = session.trace, session.checkpoint
+    name, row, col = trace.params[node]
+    grad = session.backprop.grads[node]
+    a = ckpt.adam_preview(name, row, col, grad)
+    cfg = ckpt.train_config
+    saved = ckpt.adam_m is not None
+    planned = cfg.num_steps if cfg else None
+    if planned and a.step < planned:
+        update = f'{a.step + 1:,} of {planned:,} (lr decays linearly to 0)'
+    else:
+        update = f'{a.step + 1:,}' + (f', past the {planned:,} the schedule planned' if planned else '')
+    rows = [('update', update),
+            ('lr_t', fmt(a.lr_t)), ('m', f'{fmt(a.m)} (β1 m + (1-β1) grad)'), ('v', f'{fmt(a.v)} (β2 v + (1-β2) grad²)'),
+            ('m_hat, v_hat', f'{fmt(a.m_hat)}, {fmt(a.v_hat)} (bias-corrected)'),
+            ('Δ data', f'−lr_t · m_hat / (√v_hat + ε) = <b>{fmt(a.delta)}</b>'),
+            ('data', f'{fmt(trace.data[node])} → {fmt(a.data_next)}')]
+    note = '' if saved else ' (the checkpoint has no Adam state: m = v = 0)'
+    if a.lr_t == 0:
+        note += ' The learning rate has decayed to 0 at the end of the schedule, so the step is 0.'
+    return ('<p><b>Adam, next update</b>' + escape(note) + '</p><table cellspacing="2">'
+            + ''.join(f'<tr><td>{k}</td><td>{v}</td></tr>' for k, v in rows) + '</table>')
