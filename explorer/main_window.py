@@ -253,6 +253,7 @@ class MainWindow(QMainWindow):
         inspector_dock = self.findChild(QDockWidget, 'inspector_dock')
         self.resizeDocks([self.findChild(QDockWidget, 'scopes_dock'), inspector_dock], [260, 340], Qt.Horizontal)
         self.resizeDocks([inspector_dock, self.attention_dock], [260, 520], Qt.Vertical)
+        self.resizeDocks([self.findChild(QDockWidget, 'scopes_dock'), backprop_dock], [320, 460], Qt.Vertical)
         for action in self.backprop_actions():
             action.triggered.connect(self._show_chain_rule)
 
