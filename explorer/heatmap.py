@@ -10,7 +10,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QLinearGradient, QPainter, QPen
 
 from .theme import GRAD_DECADES, LIGHT, grad_color

@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 from engine.backprop import Schedule, Stepper, local_symbol, rule
 from engine.model import GPTConfig, Model
 from engine.tokenizer import Tokenizer
-from engine.trace import Recorder, TraceOps, record
+from engine.trace import record
 
 
 @pytest.fixture(scope='module')

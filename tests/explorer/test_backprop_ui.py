@@ -58,7 +58,7 @@ def test_chain_rule_panel_spells_out_a_multiplication(window, qtbot):
     text = window.chain_rule.toPlainText()
     assert 'mul: ∂(a·b)/∂a = b' in text
     a, b = record.contributions
-    assert f'local b = ' in text and f'local a = ' in text
+    assert 'local b = ' in text and 'local a = ' in text
     assert a.local_grad == s.trace.data[b.child] and b.local_grad == s.trace.data[a.child]
     window.chain_rule.anchorClicked.emit(QUrl(f'n{a.child}'))
     assert s.selected == f'n{a.child}'
