@@ -135,8 +135,7 @@ def _bootstrap(argv):
         stamp.write_text(want)
     if sys.platform.startswith('linux') and not _qt_loads(python):
         _apt_install(QT_SYSTEM_PACKAGES)
-    os.chdir(ROOT)
-    return subprocess.call([str(python), str(ROOT / 'main.py'), *argv])
+    return subprocess.call([str(python), str(ROOT / 'main.py'), *argv])  # in the user's folder: their paths
 
 
 def _qt_loads(python):
