@@ -2,14 +2,16 @@
 
     python3 main.py                 open the app (first run: sets up .venv, then opens)
     python3 main.py test [ARGS]     set up .venv with the test tools and run pytest
-    python3 main.py train|sample|trace ...   headless commands (no Qt needed)
+    python3 main.py --help          every command, and whether it sets up .venv (the COMMANDS table)
 
-The first run makes `.venv` beside this file, installs the project into it with pip (Graphviz comes
-inside the pygraphviz wheel), installs the system libraries Qt needs when it can (root or sudo), and
-then runs the same command again inside `.venv`. Later runs only check and go.
+The first run of a command that needs `.venv` makes it beside this file, installs the project into it
+with pip (Graphviz comes inside the pygraphviz wheel), installs the system libraries Qt needs when it
+can (root or sudo), and then runs the same command again inside `.venv`. Later runs only check and go.
+`train`, `sample` and `trace` are pure Python and run at once with any python3.
 """
 
 import hashlib
+import importlib
 import os
 import shutil
 import subprocess
@@ -18,8 +20,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / '.venv'
-ENGINE_COMMANDS = {'train', 'sample', 'trace', 'graph'}
-APP_COMMANDS = {'test', 'bench', 'attention'}  # anything else that is not an option is a typo
+APP = None  # the command of `python3 main.py [OPTIONS]`: the window
+# command: (needs .venv, 'module:function' called with the arguments after the command, one-line help)
+COMMANDS = {
+    'train': (False, 'engine.cli:train_main', "train microgpt and print what microgpt prints"),
+    'sample': (False, 'engine.cli:sample_main', 'generate documents from a checkpoint'),
+    'trace': (False, 'engine.cli:trace_main', 'write one forward and backward pass of a document as JSON'),
+    'graph': (True, 'engine.cli:graph_main', 'export the graph view of a document as SVG, PNG or DOT (Graphviz)'),
+    'attention': (True, 'explorer.heatmap:main', 'export the attention heatmaps of a document as PNG or CSV'),
+    'bench': (True, 'explorer.bench:main', 'print one JSON line of timings and memory'),
+    'test': (True, 'main:run_tests', 'run the tests; extra arguments go to pytest'),
+    APP: (True, 'explorer.app:main', 'open the app (--doc, --checkpoint, --open, --step, --select, --theme, '
+                                     '--screenshot)'),
+}
 # The Debian/Ubuntu packages Qt 6 lists for Linux (xcb for a real window, EGL/GL, fonts, keyboard).
 QT_SYSTEM_PACKAGES = [
     'libegl1', 'libgl1', 'libfontconfig1', 'libglib2.0-0', 'libdbus-1-3', 'libxkbcommon0',
@@ -31,27 +44,37 @@ QT_SYSTEM_PACKAGES = [
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] and argv[0] in ENGINE_COMMANDS | {'-h', '--help'}:
-        from engine.cli import main as engine_main  # pure Python: runs anywhere, starts fast
-        return engine_main(argv)
-    if argv[:1] and not argv[0].startswith('-') and argv[0] not in APP_COMMANDS:
-        commands = ', '.join(sorted(ENGINE_COMMANDS | APP_COMMANDS))
-        print(f"error: main.py: unknown command {argv[0]!r} (choose from {commands}, or none to open the app)",
+    if argv[:1] in (['-h'], ['--help']):
+        print(usage())
+        return 0
+    name = argv[0] if argv and not argv[0].startswith('-') else APP
+    if name not in COMMANDS:
+        commands = ', '.join(c for c in COMMANDS if c is not APP)
+        print(f"error: main.py: unknown command {name!r} (choose from {commands}, or none to open the app)",
               file=sys.stderr)
         return 2
-    testing = argv[:1] == ['test']
-    if not _in_venv():
-        return _bootstrap(argv, testing)
-    if testing:
-        return subprocess.call([sys.executable, '-m', 'pytest', *argv[1:]], cwd=ROOT)
-    if argv[:1] == ['bench']:
-        from explorer.bench import main as bench_main
-        return bench_main(argv[1:])
-    if argv[:1] == ['attention']:
-        from explorer.heatmap import main as attention_main
-        return attention_main(argv[1:])
-    from explorer.app import main as app_main
-    return app_main(argv)
+    needs_venv, target, _ = COMMANDS[name]
+    if needs_venv and not _in_venv():
+        return _bootstrap(argv)
+    return _function(target)(argv if name is APP else argv[1:])
+
+
+def usage():
+    """`main.py --help`: the COMMANDS table as text."""
+    lines = ['usage: python3 main.py [COMMAND] [ARGS]      python3 main.py COMMAND --help: its options', '']
+    for name, (needs_venv, _, help_text) in COMMANDS.items():
+        lines.append(f"  {name or '(none)':10} {'.venv' if needs_venv else '':6}{help_text}")
+    lines += ['', '.venv: sets up .venv beside main.py on its first run; the others need only python3.']
+    return '\n'.join(lines)
+
+
+def _function(target):
+    module, function = target.split(':')
+    return globals()[function] if module == 'main' else getattr(importlib.import_module(module), function)
+
+
+def run_tests(argv):
+    return subprocess.call([sys.executable, '-m', 'pytest', *argv], cwd=ROOT)
 
 
 def _in_venv():
@@ -93,7 +116,7 @@ def _python_in_venv():
     return VENV / ('Scripts/python.exe' if os.name == 'nt' else 'bin/python')
 
 
-def _bootstrap(argv, testing):
+def _bootstrap(argv):
     python = _python_in_venv()
     if not python.exists():
         if not _run([sys.executable, '-m', 'venv', str(VENV)]):
@@ -112,8 +135,7 @@ def _bootstrap(argv, testing):
         stamp.write_text(want)
     if sys.platform.startswith('linux') and not _qt_loads(python):
         _apt_install(QT_SYSTEM_PACKAGES)
-    os.chdir(ROOT)
-    return subprocess.call([str(python), str(ROOT / 'main.py'), *argv])
+    return subprocess.call([str(python), str(ROOT / 'main.py'), *argv])  # in the user's folder: their paths
 
 
 def _qt_loads(python):

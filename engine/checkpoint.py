@@ -16,7 +16,7 @@ from .errors import CheckpointError, ConfigError
 from .files import write_atomic
 from .model import GPTConfig, Model, param_shapes
 from .tokenizer import Tokenizer
-from .train import TrainConfig, adam_preview
+from .train import MAX_STEPS, TrainConfig, adam_preview
 
 FORMAT = 'microgpt-explorer checkpoint'
 VERSION = 1
@@ -123,12 +123,13 @@ def _parse(obj):
     try:
         config = GPTConfig(**config)
     except ConfigError as e:
-        raise CheckpointError(str(e)[0].lower() + str(e)[1:]) from None
+        raise CheckpointError(_lower_first(str(e))) from None
     uchars = obj.get('uchars')
     need(isinstance(uchars, list) and all(isinstance(c, str) and len(c) == 1 for c in uchars),
          'its vocabulary (uchars) is not a list of single characters.')
     need(len(uchars) > 0 and uchars == sorted(set(uchars)), 'its vocabulary (uchars) is empty, unsorted or repeats a character.')
     tokenizer = Tokenizer(uchars)
+    _check_config_fits(config, obj.get('state_dict'))  # before building anything
     shapes = param_shapes(config, tokenizer.vocab_size)
     floats = _matrices(obj.get('state_dict'), shapes, 'state_dict')
     for key in ('step', 'seed'):
@@ -140,8 +141,11 @@ def _parse(obj):
              'its train settings do not list exactly ' + ', '.join(f.name for f in fields(TrainConfig)) + '.')
         try:
             train_config = TrainConfig(**obj['train'])
-        except (ConfigError, TypeError) as e:
-            raise CheckpointError(f'its train settings are invalid ({e})') from None
+        except ConfigError as e:
+            raise CheckpointError(f'in its train settings, {_lower_first(str(e))}') from None
+    most = train_config.num_steps if train_config else MAX_STEPS
+    need(obj['step'] <= most, f'its step is more than {"its num_steps" if train_config else "the most steps a run can have"} '
+                              f'({most:,}), where training stops.')
     rng_state = None
     if obj.get('rng_state') is not None:
         state = obj['rng_state']
@@ -158,6 +162,32 @@ def _parse(obj):
         adam_m = [x for mat in _matrices(adam['m'], shapes, 'adam m').values() for row in mat for x in row]
         adam_v = [x for mat in _matrices(adam['v'], shapes, 'adam v').values() for row in mat for x in row]
     return Checkpoint(model, obj['step'], obj['seed'], train_config, rng_state, adam_m, adam_v)
+
+
+def _lower_first(sentence):
+    return sentence[:1].lower() + sentence[1:]
+
+
+def _check_config_fits(config, state):
+    """The config against the state_dict's own sizes, so that a config claiming 10**9 layers is refused
+    before param_shapes (or anything else) allocates for it. The exact shapes are checked after."""
+    def rows_cols(name):
+        mat = state.get(name)
+        if isinstance(mat, list) and mat and isinstance(mat[0], list):
+            return len(mat), len(mat[0])
+        raise CheckpointError(f'its state_dict has no {name} matrix.')
+
+    if not isinstance(state, dict):
+        raise CheckpointError('its state_dict is not a set of named matrices.')
+    layers = sum(1 for name in state if isinstance(name, str) and name.endswith('.attn_wq'))
+    if config.n_layer != layers:
+        raise CheckpointError(f'its config says n_layer {config.n_layer} but its state_dict holds {layers} layer(s).')
+    _, n_embd = rows_cols('wte')
+    if config.n_embd != n_embd:
+        raise CheckpointError(f'its config says n_embd {config.n_embd} but its wte matrix has {n_embd} columns.')
+    block_size, _ = rows_cols('wpe')
+    if config.block_size != block_size:
+        raise CheckpointError(f'its config says block_size {config.block_size} but its wpe matrix has {block_size} rows.')
 
 
 def _matrices(state, shapes, what):

@@ -1,33 +1,24 @@
-"""The headless commands: train, sample, trace. Bad input: one line on stderr, exit code 2."""
+"""The headless commands: train, sample, trace, graph. Bad input: one line on stderr, exit code 2, nothing written."""
 
-import argparse
-import json
+import os
 import random
+import signal
 import sys
 from pathlib import Path
 
 from . import checkpoint as ckpt_io
 from .backprop import Stepper
+from .cli_parsing import Parser, UsageError
 from .data import default_names_path, load_docs
 from .errors import EngineError, TrainingDiverged
-from .files import write_atomic
+from .files import check_output, write_atomic
 from .model import GPTConfig
-from .trace import record
-from .train import TrainConfig, Trainer, check_temperature, samples
+from .paths import DEFAULT_CHECKPOINT
+from .trace import dumps, record, truncation_note
+from .train import TrainConfig, Trainer, check_temperature, check_trainable, iter_samples
 
-ASSETS = Path(__file__).resolve().parent.parent / 'assets'
-DEFAULT_CHECKPOINT = ASSETS / 'microgpt-names.json'  # made by `train --out` with the defaults on names.txt
-
-
-class UsageError(Exception):
-    pass
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse that reports a bad command line in one line (no usage dump) with exit code 2."""
-
-    def error(self, message):
-        raise UsageError(f'{self.prog}: {message}')
+WARN_SECONDS = 300     # `train` says what a run will cost (stderr) when it takes longer than this
+WARN_BYTES = 2**30     # or needs more memory than this
 
 
 def build_parser():
@@ -70,10 +61,11 @@ def build_parser():
 
 def cmd_graph(args, out):
     from .grouping import Hierarchy
-    from .layout import render, to_dot  # Graphviz only for this command
+    from .layout import render, to_dot  # Graphviz only for this command (main.py runs it in .venv)
     fmt = Path(args.output).suffix.lower().lstrip('.')
     if fmt not in ('svg', 'png', 'dot'):
         raise EngineError(f'The output must end in .svg, .png or .dot, not {args.output!r}.')
+    check_output(args.output)
     trace = record(ckpt_io.load(args.checkpoint).model, args.doc)
     hierarchy = Hierarchy(trace)
     opened = hierarchy.overview()
@@ -97,8 +89,13 @@ def cmd_train(args, out):
     train_config = TrainConfig(num_steps=args.steps, learning_rate=args.lr, seed=args.seed)
     check_temperature(args.temperature)
     check_count('--num-samples', args.num_samples)
+    if args.out:
+        check_output(args.out)  # before the run, not after it
     data = args.data or default_names_path()
     docs = load_docs(data)
+    cost = check_trainable(model_config, len(set(''.join(docs))) + 1, docs)
+    if cost.seconds_per_step * train_config.num_steps > WARN_SECONDS or cost.bytes > WARN_BYTES:
+        print(f'note: {cost.describe(train_config.num_steps)}.', file=sys.stderr, flush=True)
     print(f'num docs: {len(docs)}', file=out)
     trainer = Trainer(docs, model_config, train_config)
     print(f'vocab size: {trainer.model.tokenizer.vocab_size}', file=out)
@@ -115,7 +112,7 @@ def cmd_train(args, out):
     if args.out:
         ckpt_io.save(args.out, ckpt_io.from_trainer(trainer))
     print('\n--- inference (new, hallucinated names) ---', file=out)
-    for i, s in enumerate(samples(trainer.model, trainer.rng, args.num_samples, args.temperature)):
+    for i, s in enumerate(iter_samples(trainer.model, trainer.rng, args.num_samples, args.temperature)):
         print(f'sample {i+1:2d}: {s}', file=out)
     if args.out:
         print(f'saved {args.out}', file=sys.stderr)
@@ -128,19 +125,19 @@ def cmd_sample(args, out):
     rng = random.Random(args.seed if args.seed is not None else 42)
     if args.seed is None and ckpt.rng_state is not None:
         rng.setstate(ckpt.rng_state)
-    for i, s in enumerate(samples(ckpt.model, rng, args.num_samples, args.temperature)):
+    for i, s in enumerate(iter_samples(ckpt.model, rng, args.num_samples, args.temperature)):
         print(f'sample {i+1:2d}: {s}', file=out)
 
 
 def cmd_trace(args, out):
+    check_output(args.json)
     model = ckpt_io.load(args.checkpoint).model
     trace = record(model, args.doc)
     if trace.truncated:
-        print(f'note: {args.doc!r} is longer than block_size {model.config.block_size}; '
-              f'recorded its first {trace.n} positions, as microgpt trains it.', file=sys.stderr)
+        print(f'note: {truncation_note(trace)}', file=sys.stderr)
     stepper = Stepper(trace)
     stepper.run_to_end()
-    write_atomic(args.json, json.dumps(trace.to_json(stepper.grads)))
+    write_atomic(args.json, dumps(trace.to_json(stepper.grads)))
     print(f'{len(trace)} nodes, loss {trace.loss:.4f}, written to {args.json}', file=out)
 
 
@@ -148,17 +145,40 @@ COMMANDS = {'train': cmd_train, 'sample': cmd_sample, 'trace': cmd_trace, 'graph
 
 
 def main(argv=None, out=None):
+    """Run `main.py COMMAND ARGS` (argv starts with the command); the exit code."""
     out = out or sys.stdout
     try:
         args = build_parser().parse_args(argv)
         COMMANDS[args.command](args, out)
+        out.flush()  # here, where a closed pipe can still be answered quietly
     except (UsageError, EngineError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
-    except OSError as e:  # e.g. --out in a folder that does not exist
-        print(f'error: {e.strerror or e}: {e.filename or ""}'.rstrip(': '), file=sys.stderr)
+    except BrokenPipeError:  # `main.py train | head`: stop quietly, as Unix tools do
+        if out is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+        return 128 + signal.SIGPIPE if hasattr(signal, 'SIGPIPE') else 1
+    except OSError as e:  # reading or writing failed in a way the checks before could not see
+        print(f'error: {e.strerror or e}: {e.filename or ""}'.rstrip(': ') + '.', file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)
         return 130
     return 0
+
+
+# main.py's COMMANDS table calls these with the arguments after the command name.
+def train_main(argv):
+    return main(['train', *argv])
+
+
+def sample_main(argv):
+    return main(['sample', *argv])
+
+
+def trace_main(argv):
+    return main(['trace', *argv])
+
+
+def graph_main(argv):
+    return main(['graph', *argv])

@@ -11,7 +11,11 @@ NAMES_ENV = 'MICROGPT_NAMES'
 
 
 def parse_docs(text):
-    """Documents of a text, exactly as microgpt splits them: stripped lines, blank ones skipped."""
+    """Documents of a text, exactly as microgpt splits them: stripped lines, blank ones skipped.
+
+    microgpt opens input.txt in text mode, whose universal newlines turn '\r\n' and a lone '\r' into '\n'.
+    """
+    text = text.replace('\r\n', '\n').replace('\r', '\n')
     return [line.strip() for line in text.strip().split('\n') if line.strip()]
 
 

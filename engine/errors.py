@@ -23,3 +23,12 @@ class CheckpointError(EngineError):
 
 class TrainingDiverged(EngineError):
     """The loss or the weights stopped being finite numbers."""
+
+
+class OutputError(EngineError, OSError):
+    """A file that cannot be written. Also an OSError, so `except OSError` around a save still catches it;
+    `strerror` holds the reason alone, for messages that name the path themselves."""
+
+    def __init__(self, path, reason):
+        super().__init__(f'Cannot write {path}: {reason}.')
+        self.strerror = reason

@@ -1,23 +1,112 @@
-"""Writing files the user cares about: to a temp file beside the target, then renamed over it."""
+"""Writing files the user cares about: checked before any work, written to a temp file beside the target
+and renamed over it. A symlink is written through to its target; a device, FIFO or socket is refused.
+
+Temp files are named `.NAME.PID.XXXXXXXX.tmp`; one whose process is gone (a save killed mid-write) is
+removed by the next save of NAME.
+"""
 
 import os
 import stat
 import tempfile
+import time
 from pathlib import Path
+
+from .errors import OutputError
+
+LEGACY_TEMP_AGE = 3600  # seconds: a temp file named without a PID (older versions) is stale after this
+
+_SPECIAL = ((stat.S_ISFIFO, 'a named pipe (FIFO)'), (stat.S_ISCHR, 'a device'), (stat.S_ISBLK, 'a device'),
+            (stat.S_ISSOCK, 'a socket'))
+
+
+def check_output(path):
+    """Where `path` is written (a symlink followed to its target), or an OutputError saying why it cannot be."""
+    shown = os.fspath(path)
+    if not shown:
+        raise OutputError("''", 'the path is empty')
+    target = Path(os.path.realpath(shown))
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as e:
+        raise OutputError(shown, _reason(e)) from None
+    if mode is not None:
+        if stat.S_ISDIR(mode):
+            raise OutputError(shown, 'it is a folder')
+        for is_kind, kind in _SPECIAL:
+            if is_kind(mode):
+                raise OutputError(shown, f'it is {kind}, not a regular file')
+    folder = target.parent
+    shown_folder = folder if Path(shown).is_symlink() else (os.path.dirname(shown) or '.')
+    if not folder.is_dir():
+        raise OutputError(shown, f'the folder {shown_folder} does not exist')
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(shown, f'the folder {shown_folder} is not writable')
+    return target
 
 
 def write_atomic(path, content):
     """Write str or bytes to `path` so that a reader sees the old file or the whole new one, never half."""
-    path = Path(path)
+    shown = os.fspath(path)
+    target = check_output(path)
     data = content.encode('utf-8') if isinstance(content, str) else content
-    fd, tmp = tempfile.mkstemp(dir=path.parent or '.', prefix=f'.{path.name}.', suffix='.tmp')
+    remove_stale_temp_files(target)
     try:
-        os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644)  # mkstemp makes 0600
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f'.{target.name}.{os.getpid()}.', suffix='.tmp')
+    except OSError as e:
+        raise OutputError(shown, _reason(e)) from None
+    try:
+        os.chmod(tmp, stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o644)  # mkstemp makes 0600
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        os.replace(tmp, target)
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise OutputError(shown, _reason(e)) from None
         raise
+
+
+def remove_stale_temp_files(target):
+    """Remove temp files of saves of `target` that were killed mid-write (their process is gone)."""
+    prefix = f'.{target.name}.'
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return
+    for entry in entries:
+        if not (entry.name.startswith(prefix) and entry.name.endswith('.tmp')):
+            continue
+        parts = entry.name[len(prefix):-len('.tmp')].split('.')
+        try:
+            if len(parts) == 2 and parts[0].isdigit() and len(parts[1]) == 8:
+                stale = not _process_alive(int(parts[0]))
+            elif len(parts) == 1 and len(parts[0]) == 8:  # mkstemp's name alone, as older versions made it
+                stale = time.time() - entry.stat(follow_symlinks=False).st_mtime > LEGACY_TEMP_AGE
+            else:
+                continue
+            if stale and entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+        except OSError:
+            pass  # gone already, or not ours to remove: the save goes on
+
+
+def _process_alive(pid):
+    if pid == os.getpid() or os.name == 'nt':  # os.kill would end the process on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, under another user
+    return True
+
+
+def _reason(e):
+    """An OSError as the words after 'Cannot write PATH: ' (never the temp file's name)."""
+    text = (e.strerror or str(e)).rstrip('.')
+    return text[:1].lower() + text[1:]

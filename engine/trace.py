@@ -8,8 +8,11 @@ data with integer node ids in creation order, deterministic from run to run.
 
 import contextlib
 import functools
+import json
+import math
 from dataclasses import dataclass
 
+from .errors import EngineError
 from .model import finish, param_shapes
 from .value import Value, topological_order
 
@@ -203,13 +206,17 @@ def iter_record(model, doc):
     ops = TraceOps(recorder, config.n_layer, config.n_head)
     traced_model = type(model)(config, model.tokenizer, state_dict)
     positions = traced_model.iter_loss(tokens, n, ops)
+    done = 0  # positions recorded so far
     while True:
         try:
             pos = next(positions)
         except StopIteration as stop:
             loss = stop.value
             break
-        yield (pos + 1) / (n + 1)
+        except (ValueError, OverflowError, ZeroDivisionError) as e:  # math.log(0), float overflow
+            raise not_evaluable(model, doc, tokens, done, e) from None
+        done = pos + 1
+        yield done / (n + 1)
 
     # Keep what the loss depends on, renumbered in creation order.
     topo = topological_order(loss)
@@ -257,6 +264,47 @@ def iter_record(model, doc):
     )
     yield 1.0
     return trace
+
+
+def not_evaluable(model, doc, tokens, pos, error):
+    """The EngineError for weights whose forward pass of `doc` fails at position `pos` (a diverged run's)."""
+    target = model.tokenizer.token_text(tokens[pos + 1])
+    what = repr(target) if target != 'BOS' else 'the end'
+    if isinstance(error, ValueError):
+        why = f'The probability of {what} at position {pos} of {doc!r} is 0'
+    else:
+        why = f'A number overflows at position {pos} of {doc!r}'
+    return EngineError(f'{why}: these weights cannot be evaluated.')
+
+
+def truncation_note(trace):
+    """What block_size cut from a document, as one sentence (None if nothing was cut)."""
+    if not trace.truncated:
+        return None
+    doc, n = trace.doc, trace.n
+    cut = doc[n:]  # characters never predicted; the end of the document is never predicted either
+    lost = f'{cut!r} and the end of the document' if cut else 'the end of the document'
+    return (f'block_size {trace.config.block_size} cuts {doc!r} ({len(doc)} characters): recorded its first '
+            f'{n} positions, as microgpt trains it; not predicted: {lost}.')
+
+
+def dumps(obj):
+    """Standard JSON text (RFC 8259). A non-finite float, which JSON cannot hold, is written as the
+    string "NaN", "Infinity" or "-Infinity"."""
+    try:
+        return json.dumps(obj, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(obj), allow_nan=False)
+
+
+def _finite(obj):
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return 'NaN' if obj != obj else ('Infinity' if obj > 0 else '-Infinity')
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def record(model, doc):

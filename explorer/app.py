@@ -5,7 +5,8 @@ import os
 import sys
 import time
 
-from engine.cli import DEFAULT_CHECKPOINT, Parser, UsageError
+from engine.cli_parsing import Parser, UsageError
+from engine.paths import DEFAULT_CHECKPOINT
 
 PROCESS_START = time.time()
 

@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 from engine import checkpoint as ckpt_io
-from engine.cli import DEFAULT_CHECKPOINT
 from engine.grouping import Hierarchy
 from engine.layout import layout
 from engine.model import FAST
+from engine.paths import DEFAULT_CHECKPOINT
 from engine.trace import literal_loss, record
 
 ROOT = Path(__file__).resolve().parent.parent

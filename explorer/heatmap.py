@@ -201,9 +201,10 @@ def main(argv):
     """`main.py attention --doc emma [--checkpoint F] -o OUT.png|.csv`: the heatmaps or the weights, headless."""
     from engine import checkpoint as ckpt_io
     from engine.attention import to_csv
-    from engine.cli import DEFAULT_CHECKPOINT, Parser, UsageError
+    from engine.cli_parsing import Parser, UsageError
     from engine.errors import EngineError
     from engine.files import write_atomic
+    from engine.paths import DEFAULT_CHECKPOINT
     from engine.trace import record
 
     parser = Parser(prog='main.py attention', description='attention weights of one document, as PNG or CSV')

@@ -10,9 +10,9 @@ from PySide6.QtCore import QObject, Signal
 
 from engine import checkpoint as ckpt_io
 from engine.backprop import Schedule
-from engine.cli import DEFAULT_CHECKPOINT
 from engine.grouping import ROOT, Hierarchy
 from engine.layout import layout
+from engine.paths import DEFAULT_CHECKPOINT
 from engine.trace import record
 
 from .stepping import Backprop

@@ -93,7 +93,7 @@ def bad_cases(tmp_path):
         'corrupt checkpoint': (['sample', '--checkpoint', str(corrupt)], 'not valid JSON'),
         'missing checkpoint': (['trace', '--doc', 'a', '--checkpoint', str(tmp_path / 'no.json'), '--json', 'x'], 'does not exist'),
         'unknown command': (['fly'], "unknown command 'fly'"),
-        'unwritable output': (['trace', '--doc', 'a', '--json', str(tmp_path / 'no' / 'dir' / 'x.json')], 'No such file'),
+        'unwritable output': (['trace', '--doc', 'a', '--json', str(tmp_path / 'no' / 'dir' / 'x.json')], 'folder'),
     }
 
 

@@ -1,0 +1,14 @@
+"""Command-line parsing shared by every command: argparse that reports a bad command line in one line."""
+
+import argparse
+
+
+class UsageError(Exception):
+    """A command line that cannot be parsed; the message is one line naming the program."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line in one line (no usage dump) with exit code 2."""
+
+    def error(self, message):
+        raise UsageError(f'{self.prog}: {message}')
