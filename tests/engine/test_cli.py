@@ -9,9 +9,12 @@ import urllib.request
 import pytest
 
 from conftest import ROOT
+from engine import checkpoint as ckpt_io
 from engine import data as data_mod
 from engine.cli import DEFAULT_CHECKPOINT, main
-from engine.errors import DataError
+from engine.errors import DataError, TrainingDiverged
+from engine.model import GPTConfig
+from engine.train import TrainConfig, Trainer
 
 
 def run(*args, timeout=120):
@@ -111,13 +114,41 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path, case):
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
-def test_divergence_stops_and_keeps_the_last_good_weights(tmp_path, tiny_data):
+# Two ways a run diverges: with --lr 1e6 the step-2 forward pass overflows (nothing was updated yet);
+# with --lr 1e200 the step-2 forward pass is still finite but Adam's update makes weights infinite,
+# so the weights and Adam's m and v must be put back as they were before that step.
+DIVERGENCES = {'1e6': 'a probability fell to 0', '1e200': 'a weight stopped being a finite number'}
+
+
+@pytest.mark.parametrize('lr', DIVERGENCES)
+def test_divergence_stops_and_keeps_the_last_good_weights(tmp_path, tiny_data, lr):
     out = tmp_path / 'kept.json'
-    proc = run('train', '--data', str(tiny_data), '--steps', '20', '--lr', '1e6', '--out', str(out))
-    assert proc.returncode == 2 and 'diverged at step' in proc.stderr and 'lower learning rate' in proc.stderr
-    assert proc.stderr.count('\n') == 1
-    kept = json.loads(out.read_text())
-    assert kept['step'] >= 1 and 'weights of step' in proc.stderr
+    proc = run('train', '--data', str(tiny_data), '--steps', '20', '--lr', lr, '--out', str(out))
+    assert proc.returncode == 2 and 'diverged at step 2' in proc.stderr and 'lower learning rate' in proc.stderr
+    assert DIVERGENCES[lr] in proc.stderr and proc.stderr.count('\n') == 1
+    assert f'weights of step 1 were kept in {out}' in proc.stderr
+    kept = ckpt_io.load(out)  # a checkpoint that loads: every weight and moment finite
+    # The last finite weights are those of a run that stops after step 1, bit for bit, with its Adam state.
+    good = Trainer(data_mod.load_docs(tiny_data), GPTConfig(), TrainConfig(num_steps=20, learning_rate=float(lr)))
+    good.train_step()
+    assert kept.step == good.step == 1
+    assert kept.model.floats() == good.model.floats()
+    assert (kept.adam_m, kept.adam_v) == (good.optimizer.m, good.optimizer.v)
+    assert kept.rng_state == good.rng.getstate()
+
+
+def test_a_diverged_step_restores_the_weights_and_adams_moments():
+    """Adam's update makes weights infinite: the step is undone bit for bit and nothing counts it."""
+    trainer = Trainer(['emma', 'ava', 'olivia', 'mia'], GPTConfig(n_embd=8, n_head=2, block_size=8),
+                      TrainConfig(num_steps=20, learning_rate=1e200))
+    trainer.train_step()  # weights near 1e200, still finite; m and v no longer 0
+    weights, m, v = trainer.model.floats(), list(trainer.optimizer.m), list(trainer.optimizer.v)
+    assert any(m) and any(v)
+    with pytest.raises(TrainingDiverged, match='step 2: a weight stopped being a finite number'):
+        trainer.train_step()
+    assert trainer.step == 1
+    assert trainer.model.floats() == weights
+    assert trainer.optimizer.m == m and trainer.optimizer.v == v
 
 
 def test_without_data_it_uses_the_cache_or_says_pass_data(monkeypatch, capsys):
