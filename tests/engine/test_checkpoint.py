@@ -8,7 +8,7 @@ import pytest
 
 from engine import checkpoint as ckpt_io
 from engine.cli import DEFAULT_CHECKPOINT
-from engine.errors import CheckpointError
+from engine.errors import CheckpointError, ConfigError
 from engine.model import GPTConfig, Model
 from engine.tokenizer import Tokenizer
 from engine.train import TrainConfig, Trainer
@@ -81,6 +81,7 @@ BAD = {
     'string weight': (corrupt(lambda o: o['state_dict']['wpe'][0].__setitem__(0, '1.0')), "'1.0'"),
     'bool weight': (corrupt(lambda o: o['state_dict']['wpe'][0].__setitem__(0, True)), 'True'),
     'unsorted vocabulary': (corrupt(lambda o: o['uchars'].reverse()), 'unsorted'),
+    'repeated character': (corrupt(lambda o: o['uchars'].__setitem__(1, 'a')), 'repeats a character'),  # a a c d …
     'multi-char token': (corrupt(lambda o: o['uchars'].__setitem__(0, 'ab')), 'single characters'),
     'bad rng state': (corrupt(lambda o: o.update(rng_state=[3, [1, 2], None])), 'rng_state'),
     'bad adam': (corrupt(lambda o: o['adam'].pop('v')), 'adam'),
@@ -99,6 +100,13 @@ def test_bad_checkpoints_fail_with_one_sentence(tmp_path, case):
         ckpt_io.load(path)
     message = str(e.value)
     assert expected in message and '\n' not in message and message.startswith('bad.json')
+
+
+def test_a_vocabulary_that_repeats_a_character_is_refused():
+    with pytest.raises(ConfigError) as e:
+        Tokenizer('abca')
+    assert str(e.value) == "A vocabulary lists each character once; 'a' is there more than once."
+    assert Tokenizer.from_docs(['abca', 'cab']).uchars == ['a', 'b', 'c']
 
 
 def test_binary_and_missing_files(tmp_path):
