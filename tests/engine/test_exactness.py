@@ -61,14 +61,6 @@ def test_committed_checkpoint_samples_the_published_names():
     assert proc.stdout.splitlines() == [f'sample {i+1:2d}: {s}' for i, s in enumerate(PUBLISHED_SAMPLES)]
 
 
-def test_engine_never_imports_qt():
-    code = ('import sys, engine.cli, engine.trace, engine.backprop, engine.checkpoint, engine.data;'
-            'bad = [m for m in sys.modules if m.split(".")[0] in ("PySide6", "shiboken6", "explorer")];'
-            'print(",".join(bad)); sys.exit(bool(bad))')
-    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
-    assert proc.returncode == 0, f'engine imported {proc.stdout.strip()} {proc.stderr}'
-
-
 def test_adam_update_is_microgpts_formula():
     """p -= lr_t * m_hat / (v_hat ** 0.5 + eps): Adam.update against numbers worked out by hand."""
     p, q = Value(0.5), Value(-0.25)
