@@ -1,13 +1,19 @@
 """The headless commands as a user types them; bad input gives one line on stderr and exit code 2."""
 
+import functools
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
+import main as main_py
 from conftest import ROOT
 from engine import checkpoint as ckpt_io
 from engine import data as data_mod
@@ -193,12 +199,43 @@ def test_docs_are_split_as_microgpt_splits_them(tmp_path):
         data_mod.load_docs(tmp_path)
 
 
+@functools.cache
+def plain_python3():
+    """The `python3` the README's commands are typed with: found on PATH with .venv's folders left out,
+    and checked not to be .venv's interpreter (which has Graphviz; the plain one usually has not)."""
+    venv = (ROOT / '.venv').resolve()
+    path = os.pathsep.join(d for d in os.environ.get('PATH', '').split(os.pathsep)
+                           if d and not Path(d).resolve().is_relative_to(venv))
+    exe = shutil.which('python3', path=path)
+    if exe is None:
+        pytest.skip('no python3 on PATH')
+    prefix = subprocess.run([exe, '-c', 'import sys; print(sys.prefix)'], capture_output=True, text=True,
+                            env=plain_env()).stdout.strip()
+    assert Path(prefix).resolve() != venv, f'{exe} is the .venv interpreter'
+    return exe
+
+
+def plain_env():
+    return {k: v for k, v in os.environ.items() if k not in ('VIRTUAL_ENV', 'PYTHONHOME', 'PYTHONPATH')}
+
+
+def run_as_readme(*args, timeout=300):
+    """`python3 main.py ARGS` with the plain interpreter, as the README shows it."""
+    proc = subprocess.run([plain_python3(), str(ROOT / 'main.py'), *args], capture_output=True, text=True,
+                          cwd=ROOT, env=plain_env(), timeout=timeout)
+    # B1: `graph` needs Graphviz, which is in .venv only, but main.py runs it in the plain interpreter.
+    # The change that makes `graph` set up and use .venv is on another branch (main.py's command table);
+    # until it is merged this is the expected failure. After it, the assertions below apply in full.
+    if proc.returncode != 0 and 'graph' in getattr(main_py, 'ENGINE_COMMANDS', ()) and \
+            re.search(r"No module named '(py)?graphviz'", proc.stderr):
+        pytest.xfail('B1: python3 main.py graph runs outside .venv, where graphviz is not installed')
+    return proc
+
+
 @pytest.mark.parametrize('fmt,magic', [('svg', b'<?xml'), ('png', b'\x89PNG'), ('dot', b'digraph')])
 def test_graph_export_headless(tmp_path, fmt, magic):
     out = tmp_path / f'emma.{fmt}'
-    proc = subprocess.run([sys.executable, str(ROOT / 'main.py'), 'graph', '--doc', 'emma',
-                           '--open', 'pos 2 / layer 0 / attention', '-o', str(out)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    proc = run_as_readme('graph', '--doc', 'emma', '--open', 'pos 2 / layer 0 / attention', '-o', str(out))
     assert proc.returncode == 0, proc.stderr
     assert out.read_bytes().startswith(magic)
     if fmt == 'dot':
@@ -206,9 +243,7 @@ def test_graph_export_headless(tmp_path, fmt, magic):
 
 
 def test_graph_export_unknown_scope_and_format(tmp_path):
-    bad_scope = subprocess.run([sys.executable, str(ROOT / 'main.py'), 'graph', '--doc', 'emma', '--open', 'pos 9',
-                                '-o', str(tmp_path / 'x.svg')], capture_output=True, text=True, cwd=ROOT)
+    bad_scope = run_as_readme('graph', '--doc', 'emma', '--open', 'pos 9', '-o', str(tmp_path / 'x.svg'))
     assert bad_scope.returncode == 2 and "no scope 'pos 9'" in bad_scope.stderr
-    bad_fmt = subprocess.run([sys.executable, str(ROOT / 'main.py'), 'graph', '--doc', 'emma', '-o', 'x.gif'],
-                             capture_output=True, text=True, cwd=ROOT)
+    bad_fmt = run_as_readme('graph', '--doc', 'emma', '-o', 'x.gif')
     assert bad_fmt.returncode == 2 and '.svg, .png or .dot' in bad_fmt.stderr
