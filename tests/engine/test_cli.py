@@ -53,6 +53,7 @@ def test_trace_exports_graph_grads_and_attention(tmp_path):
     proc = run('trace', '--doc', 'emma', '--json', str(out))
     assert proc.returncode == 0, proc.stderr
     trace = json.loads(out.read_text())
+    # 43,091: the nodes the original microgpt.py's own Value builds for 'emma' (see test_trace.py)
     assert len(trace['nodes']) == 43091 and trace['loss'] == trace['nodes'][trace['loss_id']]['data']
     assert set(trace['param_grads']) == {'wte', 'wpe', 'lm_head', 'layer0.attn_wq', 'layer0.attn_wk',
                                          'layer0.attn_wv', 'layer0.attn_wo', 'layer0.mlp_fc1', 'layer0.mlp_fc2'}
