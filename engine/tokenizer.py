@@ -1,6 +1,6 @@
 """Characters to token ids and back: sorted unique characters are 0..n-1, BOS is n."""
 
-from .errors import DocumentError
+from .errors import ConfigError, DocumentError
 
 
 class Tokenizer:
@@ -8,6 +8,9 @@ class Tokenizer:
 
     def __init__(self, uchars):
         self.uchars = list(uchars)           # unique characters, sorted: ids 0..n-1
+        if len(set(self.uchars)) != len(self.uchars):
+            repeated = next(ch for i, ch in enumerate(self.uchars) if ch in self.uchars[:i])
+            raise ConfigError(f'A vocabulary lists each character once; {repeated!r} is there more than once.')
         self.BOS = len(self.uchars)          # Beginning (and end) Of Sequence token
         self.vocab_size = len(self.uchars) + 1
         self._ids = {ch: i for i, ch in enumerate(self.uchars)}

@@ -8,7 +8,7 @@ import pytest
 
 from engine import checkpoint as ckpt_io
 from engine.cli import DEFAULT_CHECKPOINT
-from engine.errors import CheckpointError
+from engine.errors import CheckpointError, ConfigError
 from engine.model import GPTConfig, Model
 from engine.tokenizer import Tokenizer
 from engine.train import TrainConfig, Trainer
@@ -30,16 +30,17 @@ def test_round_trip_is_exact(tmp_path, trainer):
     assert loaded.model.tokenizer == trainer.model.tokenizer and loaded.model.config == trainer.model.config
     assert (loaded.step, loaded.seed, loaded.train_config) == (3, 3, trainer.config)
     assert loaded.adam_m == trainer.optimizer.m and loaded.adam_v == trainer.optimizer.v
-    assert random.Random().setstate(loaded.rng_state) is None
+    assert loaded.rng_state == trainer.rng.getstate()  # version, all 625 words and gauss_next
     r1, r2 = random.Random(), random.Random()
     r1.setstate(loaded.rng_state)
     r2.setstate(trainer.rng.getstate())
-    assert r1.random() == r2.random()
+    assert [r1.random() for _ in range(3)] + [r1.gauss(0, 1)] == [r2.random() for _ in range(3)] + [r2.gauss(0, 1)]
     assert ckpt_io.to_json(loaded) == path.read_text()
 
 
 def test_committed_checkpoint_loads():
     ckpt = ckpt_io.load(DEFAULT_CHECKPOINT)
+    # 4192 and 27: what the original microgpt.py prints for names.txt ('num params: 4192', 'vocab size: 27')
     assert ckpt.step == 1000 and len(ckpt.model.params) == 4192 and ckpt.model.tokenizer.vocab_size == 27
 
 
@@ -81,6 +82,7 @@ BAD = {
     'string weight': (corrupt(lambda o: o['state_dict']['wpe'][0].__setitem__(0, '1.0')), "'1.0'"),
     'bool weight': (corrupt(lambda o: o['state_dict']['wpe'][0].__setitem__(0, True)), 'True'),
     'unsorted vocabulary': (corrupt(lambda o: o['uchars'].reverse()), 'unsorted'),
+    'repeated character': (corrupt(lambda o: o['uchars'].__setitem__(1, 'a')), 'repeats a character'),  # a a c d …
     'multi-char token': (corrupt(lambda o: o['uchars'].__setitem__(0, 'ab')), 'single characters'),
     'bad rng state': (corrupt(lambda o: o.update(rng_state=[3, [1, 2], None])), 'rng_state'),
     'bad adam': (corrupt(lambda o: o['adam'].pop('v')), 'adam'),
@@ -101,6 +103,13 @@ def test_bad_checkpoints_fail_with_one_sentence(tmp_path, case):
     assert expected in message and '\n' not in message and message.startswith('bad.json')
 
 
+def test_a_vocabulary_that_repeats_a_character_is_refused():
+    with pytest.raises(ConfigError) as e:
+        Tokenizer('abca')
+    assert str(e.value) == "A vocabulary lists each character once; 'a' is there more than once."
+    assert Tokenizer.from_docs(['abca', 'cab']).uchars == ['a', 'b', 'c']
+
+
 def test_binary_and_missing_files(tmp_path):
     binary = tmp_path / 'weights.bin'
     binary.write_bytes(bytes(range(256)))
@@ -119,22 +128,36 @@ def test_model_from_checkpoint_matches_a_fresh_model_shape():
            {k: (len(v), len(v[0])) for k, v in fresh.state_dict.items()}
 
 
-def test_adam_preview_is_the_update_training_would_apply(trainer):
-    """The inspector's next-update numbers are those of the optimizer's next step, bit for bit."""
-    from engine.train import TrainConfig as Cfg
-    trainer.config = trainer.optimizer.config = Cfg(num_steps=10, seed=3)  # room for a fourth update
+def microgpt_adam(data, grad, m, v, step, c):
+    """One parameter's Adam update written out from microgpt's source: m, v, m_hat, v_hat, lr_t, new data."""
+    lr_t = c.learning_rate * (1 - step / c.num_steps)
+    m = c.beta1 * m + (1 - c.beta1) * grad
+    v = c.beta2 * v + (1 - c.beta2) * grad ** 2
+    m_hat = m / (1 - c.beta1 ** (step + 1))
+    v_hat = v / (1 - c.beta2 ** (step + 1))
+    return m, v, m_hat, v_hat, lr_t, data - lr_t * m_hat / (v_hat ** 0.5 + c.eps)
+
+
+def test_adam_preview_is_the_update_training_would_apply():
+    """The inspector's next-update numbers are microgpt's formula, and what the next training step does, bit for bit."""
+    trainer = Trainer(['emma', 'ava', 'olivia'], GPTConfig(n_embd=8, n_head=2, block_size=8),
+                      TrainConfig(num_steps=10, seed=3))
+    for _ in range(3):  # m and v no longer 0, learning rate part decayed
+        trainer.train_step()
     ckpt = ckpt_io.from_trainer(trainer)
-    ckpt.train_config = trainer.config
-    doc = trainer.docs[trainer.step % len(trainer.docs)]
-    tokens, n = trainer.model.positions(doc)
-    trainer.model.loss(tokens, n).backward()
-    names = [(name, r, c) for name, mat in trainer.model.state_dict.items()
-             for r, row in enumerate(mat) for c in range(len(row))]
-    grads = [p.grad for p in trainer.model.params]
-    before = [p.data for p in trainer.model.params]
+    # The next step's gradients, on a copy so that the trainer's own step starts from grads of 0.
+    model = trainer.model
+    copy = Model.from_floats(model.config, model.tokenizer, model.floats())
+    copy.loss(*copy.positions(trainer.docs[trainer.step % len(trainer.docs)])).backward()
+    names = [(name, r, c) for name, mat in model.state_dict.items() for r, row in enumerate(mat) for c in range(len(row))]
+    grads = [p.grad for p in copy.params]
+    before = [p.data for p in model.params]
     previews = [ckpt.adam_preview(name, r, c, g) for (name, r, c), g in zip(names, grads)]
-    trainer.optimizer.update(trainer.step, trainer.config.num_steps)
-    assert [p.data for p in trainer.model.params] == [a.data_next for a in previews]
+    expected = [microgpt_adam(x, g, m, v, 3, trainer.config)
+                for x, g, m, v in zip(before, grads, trainer.optimizer.m, trainer.optimizer.v)]
+    assert [(a.m, a.v, a.m_hat, a.v_hat, a.lr_t, a.data_next) for a in previews] == expected
+    assert [a.delta for a in previews] == [e[-1] - x for e, x in zip(expected, before)]
+    assert any(a.delta for a in previews) and all(a.step == 3 for a in previews)
+    trainer.train_step()
+    assert [p.data for p in model.params] == [a.data_next for a in previews]
     assert trainer.optimizer.m == [a.m for a in previews] and trainer.optimizer.v == [a.v for a in previews]
-    assert [a.delta for a in previews] == [x - b for x, b in zip([p.data for p in trainer.model.params], before)]
-    assert any(a.delta for a in previews)

@@ -1,17 +1,26 @@
 """The headless commands as a user types them; bad input gives one line on stderr and exit code 2."""
 
+import functools
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
+import main as main_py
 from conftest import ROOT
+from engine import checkpoint as ckpt_io
 from engine import data as data_mod
 from engine.cli import DEFAULT_CHECKPOINT, main
-from engine.errors import DataError
+from engine.errors import DataError, TrainingDiverged
+from engine.model import GPTConfig
+from engine.train import TrainConfig, Trainer
 
 
 def run(*args, timeout=120):
@@ -44,6 +53,7 @@ def test_trace_exports_graph_grads_and_attention(tmp_path):
     proc = run('trace', '--doc', 'emma', '--json', str(out))
     assert proc.returncode == 0, proc.stderr
     trace = json.loads(out.read_text())
+    # 43,091: the nodes the original microgpt.py's own Value builds for 'emma' (see test_trace.py)
     assert len(trace['nodes']) == 43091 and trace['loss'] == trace['nodes'][trace['loss_id']]['data']
     assert set(trace['param_grads']) == {'wte', 'wpe', 'lm_head', 'layer0.attn_wq', 'layer0.attn_wk',
                                          'layer0.attn_wv', 'layer0.attn_wo', 'layer0.mlp_fc1', 'layer0.mlp_fc2'}
@@ -111,13 +121,41 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path, case):
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
-def test_divergence_stops_and_keeps_the_last_good_weights(tmp_path, tiny_data):
+# Two ways a run diverges: with --lr 1e6 the step-2 forward pass overflows (nothing was updated yet);
+# with --lr 1e200 the step-2 forward pass is still finite but Adam's update makes weights infinite,
+# so the weights and Adam's m and v must be put back as they were before that step.
+DIVERGENCES = {'1e6': 'a probability fell to 0', '1e200': 'a weight stopped being a finite number'}
+
+
+@pytest.mark.parametrize('lr', DIVERGENCES)
+def test_divergence_stops_and_keeps_the_last_good_weights(tmp_path, tiny_data, lr):
     out = tmp_path / 'kept.json'
-    proc = run('train', '--data', str(tiny_data), '--steps', '20', '--lr', '1e6', '--out', str(out))
-    assert proc.returncode == 2 and 'diverged at step' in proc.stderr and 'lower learning rate' in proc.stderr
-    assert proc.stderr.count('\n') == 1
-    kept = json.loads(out.read_text())
-    assert kept['step'] >= 1 and 'weights of step' in proc.stderr
+    proc = run('train', '--data', str(tiny_data), '--steps', '20', '--lr', lr, '--out', str(out))
+    assert proc.returncode == 2 and 'diverged at step 2' in proc.stderr and 'lower learning rate' in proc.stderr
+    assert DIVERGENCES[lr] in proc.stderr and proc.stderr.count('\n') == 1
+    assert f'weights of step 1 were kept in {out}' in proc.stderr
+    kept = ckpt_io.load(out)  # a checkpoint that loads: every weight and moment finite
+    # The last finite weights are those of a run that stops after step 1, bit for bit, with its Adam state.
+    good = Trainer(data_mod.load_docs(tiny_data), GPTConfig(), TrainConfig(num_steps=20, learning_rate=float(lr)))
+    good.train_step()
+    assert kept.step == good.step == 1
+    assert kept.model.floats() == good.model.floats()
+    assert (kept.adam_m, kept.adam_v) == (good.optimizer.m, good.optimizer.v)
+    assert kept.rng_state == good.rng.getstate()
+
+
+def test_a_diverged_step_restores_the_weights_and_adams_moments():
+    """Adam's update makes weights infinite: the step is undone bit for bit and nothing counts it."""
+    trainer = Trainer(['emma', 'ava', 'olivia', 'mia'], GPTConfig(n_embd=8, n_head=2, block_size=8),
+                      TrainConfig(num_steps=20, learning_rate=1e200))
+    trainer.train_step()  # weights near 1e200, still finite; m and v no longer 0
+    weights, m, v = trainer.model.floats(), list(trainer.optimizer.m), list(trainer.optimizer.v)
+    assert any(m) and any(v)
+    with pytest.raises(TrainingDiverged, match='step 2: a weight stopped being a finite number'):
+        trainer.train_step()
+    assert trainer.step == 1
+    assert trainer.model.floats() == weights
+    assert trainer.optimizer.m == m and trainer.optimizer.v == v
 
 
 def test_without_data_it_uses_the_cache_or_says_pass_data(monkeypatch, capsys):
@@ -162,12 +200,43 @@ def test_docs_are_split_as_microgpt_splits_them(tmp_path):
         data_mod.load_docs(tmp_path)
 
 
+@functools.cache
+def plain_python3():
+    """The `python3` the README's commands are typed with: found on PATH with .venv's folders left out,
+    and checked not to be .venv's interpreter (which has Graphviz; the plain one usually has not)."""
+    venv = (ROOT / '.venv').resolve()
+    path = os.pathsep.join(d for d in os.environ.get('PATH', '').split(os.pathsep)
+                           if d and not Path(d).resolve().is_relative_to(venv))
+    exe = shutil.which('python3', path=path)
+    if exe is None:
+        pytest.skip('no python3 on PATH')
+    prefix = subprocess.run([exe, '-c', 'import sys; print(sys.prefix)'], capture_output=True, text=True,
+                            env=plain_env()).stdout.strip()
+    assert Path(prefix).resolve() != venv, f'{exe} is the .venv interpreter'
+    return exe
+
+
+def plain_env():
+    return {k: v for k, v in os.environ.items() if k not in ('VIRTUAL_ENV', 'PYTHONHOME', 'PYTHONPATH')}
+
+
+def run_as_readme(*args, timeout=300):
+    """`python3 main.py ARGS` with the plain interpreter, as the README shows it."""
+    proc = subprocess.run([plain_python3(), str(ROOT / 'main.py'), *args], capture_output=True, text=True,
+                          cwd=ROOT, env=plain_env(), timeout=timeout)
+    # B1: `graph` needs Graphviz, which is in .venv only, but main.py runs it in the plain interpreter.
+    # The change that makes `graph` set up and use .venv is on another branch (main.py's command table);
+    # until it is merged this is the expected failure. After it, the assertions below apply in full.
+    if proc.returncode != 0 and 'graph' in getattr(main_py, 'ENGINE_COMMANDS', ()) and \
+            re.search(r"No module named '(py)?graphviz'", proc.stderr):
+        pytest.xfail('B1: python3 main.py graph runs outside .venv, where graphviz is not installed')
+    return proc
+
+
 @pytest.mark.parametrize('fmt,magic', [('svg', b'<?xml'), ('png', b'\x89PNG'), ('dot', b'digraph')])
 def test_graph_export_headless(tmp_path, fmt, magic):
     out = tmp_path / f'emma.{fmt}'
-    proc = subprocess.run([sys.executable, str(ROOT / 'main.py'), 'graph', '--doc', 'emma',
-                           '--open', 'pos 2 / layer 0 / attention', '-o', str(out)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    proc = run_as_readme('graph', '--doc', 'emma', '--open', 'pos 2 / layer 0 / attention', '-o', str(out))
     assert proc.returncode == 0, proc.stderr
     assert out.read_bytes().startswith(magic)
     if fmt == 'dot':
@@ -175,9 +244,7 @@ def test_graph_export_headless(tmp_path, fmt, magic):
 
 
 def test_graph_export_unknown_scope_and_format(tmp_path):
-    bad_scope = subprocess.run([sys.executable, str(ROOT / 'main.py'), 'graph', '--doc', 'emma', '--open', 'pos 9',
-                                '-o', str(tmp_path / 'x.svg')], capture_output=True, text=True, cwd=ROOT)
+    bad_scope = run_as_readme('graph', '--doc', 'emma', '--open', 'pos 9', '-o', str(tmp_path / 'x.svg'))
     assert bad_scope.returncode == 2 and "no scope 'pos 9'" in bad_scope.stderr
-    bad_fmt = subprocess.run([sys.executable, str(ROOT / 'main.py'), 'graph', '--doc', 'emma', '-o', 'x.gif'],
-                             capture_output=True, text=True, cwd=ROOT)
+    bad_fmt = run_as_readme('graph', '--doc', 'emma', '-o', 'x.gif')
     assert bad_fmt.returncode == 2 and '.svg, .png or .dot' in bad_fmt.stderr

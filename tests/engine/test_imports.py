@@ -1,0 +1,30 @@
+"""engine never imports Qt or explorer: every module in engine/, found by listing the folder."""
+
+import subprocess
+import sys
+
+from conftest import ROOT
+
+ENGINE_MODULES = sorted(f'engine.{p.stem}' for p in (ROOT / 'engine').glob('*.py') if p.stem != '__init__')
+
+# Run in a fresh interpreter: import each module in turn, name the first one after which a PySide6,
+# shiboken6 or explorer module is loaded.
+PROBE = '''
+import importlib, sys
+for module in sys.argv[1:]:
+    importlib.import_module(module)
+    bad = sorted(m for m in sys.modules if m.split(".")[0] in ("PySide6", "shiboken6", "explorer"))
+    if bad:
+        sys.exit(f"{module} imported {', '.join(bad)}")
+print(len(sys.argv) - 1)
+'''
+
+
+def test_every_engine_module_is_listed():
+    assert len(ENGINE_MODULES) >= 15 and {'engine.cli', 'engine.layout', 'engine.job'} <= set(ENGINE_MODULES)
+
+
+def test_engine_never_imports_qt():
+    proc = subprocess.run([sys.executable, '-c', PROBE, *ENGINE_MODULES], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [str(len(ENGINE_MODULES))]
