@@ -1,8 +1,9 @@
-"""The one place that talks to Graphviz: VisibleGraph -> DOT text -> `dot`, in-process -> Layout.
+"""The one place that talks to Graphviz: VisibleGraph -> DOT text -> `dot` (pygraphviz) -> Layout.
 
 DOT is built with the `graphviz` package (its quoting, `cluster_*` subgraphs); pygraphviz, whose
 wheel carries Graphviz's libraries, lays it out without any system `dot`. The Layout is plain data in
-points with y pointing down, for whatever draws it.
+points with y pointing down, for whatever draws it. A layout holds the interpreter for as long as
+Graphviz runs (minutes for ~8,000 boxes): the app calls `layout` only in engine.layout_process's child.
 """
 
 import json

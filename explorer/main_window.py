@@ -77,6 +77,9 @@ class MainWindow(QMainWindow):
         self.graph.box_clicked.connect(session.select)
         session.checkpoint_changed.connect(self._on_checkpoint_changed)
         session.recording_started.connect(lambda doc: self.statusBar().showMessage(f'Recording {doc!r}…'))
+        session.recording_progress.connect(self.statusBar().showMessage)
+        session.recording_cancelled.connect(lambda: self.statusBar().showMessage(
+            'Recording stopped; the graph is as it was.', 5000))
         session.layout_started.connect(lambda: self.statusBar().showMessage('Laying out… (Esc cancels)'))
         session.layout_cancelled.connect(lambda: self.statusBar().showMessage('Layout cancelled; the view is as it was.',
                                                                               5000))
@@ -149,8 +152,8 @@ class MainWindow(QMainWindow):
                                      'Find by parameter name, scope, op or value')
         self.find_next_act = self._action('Find &next', self.find_next, QKeySequence.FindNext, 'Next match')
         self.about_act = self._action('&About', self.about, None, 'About microgpt explorer')
-        self.cancel_layout_act = self._action('Cancel &layout', s.cancel_layout, 'Esc',
-                                              'Stop waiting for a layout that takes long; keep the view as it is')
+        self.cancel_layout_act = self._action('Cancel &layout', s.cancel, 'Esc',
+                                              'Stop a layout or recording that takes long; keep the view as it is')
         self.create_backprop_actions()
 
     def create_backprop_actions(self):
@@ -292,6 +295,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue('dark', self.dark_act.isChecked())
         self.session.backprop.pause()
         self.session.worker.wait(5000)
+        self.session.close()
         event.accept()
 
     def set_dark(self, dark):

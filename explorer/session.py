@@ -1,24 +1,27 @@
-"""The explorer's model (no widgets): the checkpoint, the recorded document, what is open, what is selected.
+"""The explorer's session as Qt sees it: the checkpoint, recording in the background, and signals.
 
+What the session decides (the open set, layouts, selection, search) is explorer.session_model's
+SessionModel, plain Python; this adapter owns the Qt parts — the worker thread that records, the
+timer that brings layouts in from the layout process — and re-emits the model's events as signals.
 Views take a Session, listen to its signals and change it only through its methods.
 """
 
-from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine import checkpoint as ckpt_io
 from engine.backprop import Schedule
-from engine.grouping import ROOT, Hierarchy
-from engine.layout import layout
+from engine.grouping import Hierarchy
+from engine.layout_process import LayoutClient
 from engine.paths import DEFAULT_CHECKPOINT
-from engine.trace import record
+from engine.trace import iter_record
 
+from .session_model import LARGE_VIEW, SessionModel  # noqa: F401  LARGE_VIEW: the views ask for it here
 from .stepping import Backprop
 from .worker import Worker
 
-LARGE_VIEW = 1500  # boxes; opening more than this asks first (dot needs ~2 s for 3,000)
+POLL_MS = 15  # how often a pending layout is looked for: the UI thread never waits on the child
 
 
 class Recorded:
@@ -31,12 +34,22 @@ class Recorded:
 
 
 def _record(model, doc):
-    return Recorded(record(model, doc))
+    """Record `doc`, yielding the fraction done; returns the Recorded (a Worker generator job)."""
+    trace = yield from iter_record(model, doc)
+    return Recorded(trace)
+
+
+def _delegate(name, writable=False):
+    get = lambda self: getattr(self.model_state, name)  # noqa: E731
+    put = (lambda self, value: setattr(self.model_state, name, value)) if writable else None
+    return property(get, put, doc=f"SessionModel.{name}")
 
 
 class Session(QObject):
     checkpoint_changed = Signal()      # a new model was loaded
     recording_started = Signal(str)    # doc
+    recording_progress = Signal(str)   # one line for the status bar: how far the recording is
+    recording_cancelled = Signal()     # the recording was abandoned; the old one stays
     recorded = Signal()                # a new trace is in place
     record_failed = Signal(str)        # one sentence for the document field
     view_changed = Signal()            # a new layout is in place (open set or constants changed)
@@ -45,23 +58,35 @@ class Session(QObject):
     selection_changed = Signal()
     error = Signal(str)                # one sentence for a message box
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, layouter=None):
         super().__init__(parent)
         self.worker = Worker(self)
+        self.layouter = layouter or LayoutClient()
+        self.layouter.start()            # Graphviz loads in the child while the window and recording get ready
+        self.model_state = m = SessionModel(self.layouter)
         self.backprop = Backprop(self)   # first to hear of a new recording: it resets before views redraw
+        for event in ('recorded', 'view_changed', 'layout_started', 'layout_cancelled', 'selection_changed',
+                      'error'):
+            m.connect(event, getattr(self, event).emit)
+        m.connect('layout_started', self._poll_soon)
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._on_poll)
         self.checkpoint_path = None
         self.checkpoint = None           # engine.checkpoint.Checkpoint: weights, training step, Adam state
         self.unsaved = False             # the weights came from training in the app and are in no file yet
         self.model = None
-        self.doc = None
-        self.current = None              # Recorded
-        self.opened = frozenset({ROOT})
-        self.show_constants = False
-        self.layout = None               # engine.layout.Layout of the current view
-        self.visible = None              # engine.grouping.VisibleGraph of the current view
-        self.selected = None             # box key ('g12' / 'n345') or None
-        self.focus = None                # box key the view should keep in place across a relayout
-        self._layouts = OrderedDict()    # (opened, show_constants) -> (visible, layout), most recent last
+        self.recording = None            # the document being recorded, or None
+
+    doc = _delegate('doc')
+    current = _delegate('current')
+    trace = _delegate('trace')
+    opened = _delegate('opened')
+    show_constants = _delegate('show_constants')
+    layout = _delegate('layout')
+    visible = _delegate('visible')
+    selected = _delegate('selected')
+    focus = _delegate('focus', writable=True)
 
     # Model and document
 
@@ -95,136 +120,95 @@ class Session(QObject):
         if self.doc is not None:
             if not self.record(self.doc):  # the new vocabulary cannot read it
                 self.record(self.model.tokenizer.uchars[0] if self.model.tokenizer.uchars else '')
+
     def record(self, doc):
-        """Record `doc` in the background; a bad document leaves everything as it was."""
+        """Record `doc` in the background, abandoning a recording still running; a bad document leaves
+        everything as it was."""
         try:
             self.model.tokenizer.encode(doc)
         except ValueError as e:
             self.record_failed.emit(str(e))
             return False
+        self.recording = doc
         self.recording_started.emit(doc)
         self.worker.submit('record', lambda m=self.model: _record(m, doc),
-                           lambda rec: self._on_recorded(doc, rec),
-                           lambda e: self.record_failed.emit(str(e)))
+                           lambda rec: self._on_recorded(doc, rec), self._on_record_failed,
+                           lambda done: self.recording_progress.emit(f'Recording {doc!r}… {done:.0%} (Esc stops)'))
         return True
 
     def _on_recorded(self, doc, rec):
-        self.doc, self.current = doc, rec
-        self.visible = self.layout = None  # they describe the previous trace until the new layout is in
-        self._layouts.clear()
-        self.selected = self.focus = None
-        self.recorded.emit()
-        self.selection_changed.emit()
-        self.set_open(rec.hierarchy.overview())
+        self.recording = None
+        self.model_state.use_recording(doc, rec)
 
-    @property
-    def trace(self):
-        return self.current.trace if self.current else None
+    def _on_record_failed(self, error):
+        self.recording = None
+        self.record_failed.emit(str(error))
 
-    # What is open
-
-    def set_open(self, opened, focus=None):
-        opened = frozenset(opened) | {ROOT}
-        key = (opened, self.show_constants)
-        self.opened, self.focus = opened, focus
-        if key in self._layouts:
-            self._layouts.move_to_end(key)
-            self._apply(*self._layouts[key])
-            return
-        hierarchy, show = self.current.hierarchy, self.show_constants
-        self.layout_started.emit()
-
-        def compute():
-            visible = hierarchy.visible(opened, show)
-            return visible, layout(visible)
-        self.worker.submit('layout', compute, lambda result: self._on_layout(key, result),
-                           lambda e: self.error.emit(f'The layout failed: {e}'))
-
-    def _on_layout(self, key, result):
-        self._layouts[key] = result
-        while len(self._layouts) > 24:
-            self._layouts.popitem(last=False)
-        if key == (self.opened, self.show_constants):
-            self._apply(*result)
-
-    def cancel_layout(self):
-        """Give up waiting for a layout: the view stays as it is shown; returns False if none was running."""
-        if not self.worker.pending('layout') or self.visible is None:
+    def cancel_recording(self):
+        """Abandon the recording under way (its result is dropped); False if none was."""
+        if self.recording is None or not self.worker.cancel('record'):
             return False
-        self.worker.cancel('layout')
-        self.opened, self.focus = self.visible.open, None
-        self.layout_cancelled.emit()
+        self.recording = None
+        self.recording_cancelled.emit()
         return True
 
-    def _apply(self, visible, lay):
-        self.visible, self.layout = visible, lay
-        if self.selected and self.selected not in lay.boxes and \
-                not (self.selected[0] == 'g' and int(self.selected[1:]) in lay.clusters):
-            self.selected = None
-            self.selection_changed.emit()
-        self.view_changed.emit()
+    def cancel(self):
+        """Esc: stop whatever long work the user is waiting for (a layout, a recording)."""
+        return self.cancel_layout() | self.cancel_recording()
+
+    # Layouts come back from the layout process; the timer only looks, it never waits.
+
+    def _poll_soon(self):
+        if not self._poll.isActive():
+            self._poll.start()
+
+    def _on_poll(self):
+        self.model_state.take_results()
+        if not self.layouter.pending():
+            self._poll.stop()
+
+    def cancel_layout(self):
+        """Give up a layout: the child running Graphviz is killed, the view stays as it is shown;
+        returns False if none was running. A fresh layout process starts right after."""
+        if not self.model_state.cancel_layout():
+            return False
+        QTimer.singleShot(0, self.layouter.start)
+        return True
+
+    def close(self):
+        """Stop the layout process (the window is closing)."""
+        self._poll.stop()
+        self.layouter.close()
+
+    # What the views ask and do (SessionModel)
+
+    @property
+    def layout_pending(self):
+        return self.model_state.layout_pending
+
+    def set_open(self, opened, focus=None):
+        self.model_state.set_open(opened, focus)
 
     def boxes_if_opened(self, opened):
-        return self.current.hierarchy.count_boxes(frozenset(opened) | {ROOT})
+        return self.model_state.boxes_if_opened(opened)
 
     def open_group(self, scope, to_scalars=False):
-        """Open a group (and every group inside it if to_scalars) where it stands."""
-        h = self.current.hierarchy
-        extra = h.descendants(scope) if to_scalars else [scope]
-        self.selected = f'g{scope}'
-        self.selection_changed.emit()
-        self.set_open(self.opened | set(extra) | set(h.ancestors(scope)), focus=f'g{scope}')
+        self.model_state.open_group(scope, to_scalars)
 
     def close_group(self, scope):
-        """Close a group and everything inside it, so it is one box again."""
-        inside = set(self.current.hierarchy.descendants(scope))
-        self.selected = f'g{scope}'
-        self.set_open(self.opened - inside, focus=f'g{scope}')
-        self.selection_changed.emit()
+        self.model_state.close_group(scope)
 
     def collapse_all(self):
-        self.set_open(self.current.hierarchy.overview())
+        self.model_state.collapse_all()
 
     def reveal(self, key):
-        """Open whatever hides box `key` (a scope 'g..' or scalar 'n..') and select it."""
-        h, trace = self.current.hierarchy, self.trace
-        if key[0] == 'n':
-            opened = self.opened | set(h.ancestors(trace.scope_of[int(key[1:])]))
-        else:
-            opened = h.open_path(int(key[1:]), self.opened) - {int(key[1:])}
-        self.selected = key
-        self.selection_changed.emit()
-        if opened != self.opened:
-            self.set_open(opened, focus=key)
-        else:
-            self.view_changed.emit()
+        self.model_state.reveal(key)
 
     def set_show_constants(self, show):
-        if show != self.show_constants:
-            self.show_constants = show
-            self.set_open(self.opened, focus=self.selected)
+        self.model_state.set_show_constants(show)
 
     def select(self, key):
-        if key != self.selected:
-            self.selected = key
-            self.selection_changed.emit()
-
-    # Search
+        self.model_state.select(key)
 
     def search(self, text):
-        """Box keys matching text: a parameter name, a scope path, an op, or a value (closest first)."""
-        trace, text = self.trace, text.strip()
-        if not text:
-            return []
-        try:
-            value = float(text)
-        except ValueError:
-            value = None
-        if value is not None:
-            return [f'n{i}' for i in sorted(range(len(trace)), key=lambda i: abs(trace.data[i] - value))[:50]]
-        low = text.lower()
-        hits = [f'n{i}' for i in trace.params if low in trace.param_name(i).lower()]
-        hits += [f'g{s}' for s, scope in enumerate(trace.scopes) if s and low in scope.path.lower()]
-        if not hits:
-            hits = [f'n{i}' for i, op in enumerate(trace.op) if op == text][:500]
-        return hits
+        return self.model_state.search(text)

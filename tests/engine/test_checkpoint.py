@@ -7,7 +7,7 @@ import random
 import pytest
 
 from engine import checkpoint as ckpt_io
-from engine.cli import DEFAULT_CHECKPOINT
+from engine.paths import DEFAULT_CHECKPOINT
 from engine.errors import CheckpointError, ConfigError
 from engine.model import GPTConfig, Model
 from engine.tokenizer import Tokenizer

@@ -17,7 +17,8 @@ import main as main_py
 from conftest import ROOT
 from engine import checkpoint as ckpt_io
 from engine import data as data_mod
-from engine.cli import DEFAULT_CHECKPOINT, main
+from engine.cli import main
+from engine.paths import DEFAULT_CHECKPOINT
 from engine.errors import DataError, TrainingDiverged
 from engine.model import GPTConfig
 from engine.train import TrainConfig, Trainer

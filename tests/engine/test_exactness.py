@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 from conftest import ROOT
 from engine import checkpoint as ckpt_io
 from engine.backprop import Stepper
-from engine.cli import DEFAULT_CHECKPOINT
+from engine.paths import DEFAULT_CHECKPOINT
 from engine.model import GPTConfig, Model
 from engine.tokenizer import Tokenizer
 from engine.trace import literal_loss, record

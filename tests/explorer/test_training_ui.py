@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from engine import checkpoint as ckpt_io
-from engine.cli import DEFAULT_CHECKPOINT
+from engine.paths import DEFAULT_CHECKPOINT
 from engine.cli import main as cli_main
 
 NAMES = ['emma', 'olivia', 'ava', 'isabella', 'sophia', 'mia', 'charlotte', 'amelia', 'harper', 'evelyn',

@@ -1,0 +1,191 @@
+"""What the explorer shows and decides, without Qt: the recording in use, what is open, the layouts
+of the views seen lately, what is selected, and search.
+
+`SessionModel` takes a layouter (engine.layout_process.LayoutClient, or anything with `set_trace`,
+`submit`, `cancel`, `pending` and `poll`) and tells its listeners what changed through plain events
+(`model.connect('view_changed', fn)`); explorer.session is the thin Qt adapter that turns them into
+signals. A test drives it with a fake layouter and no event loop.
+"""
+
+from collections import OrderedDict
+
+from engine.grouping import ROOT
+
+LARGE_VIEW = 1500    # boxes; opening more than this asks first (dot needs ~2 s for 3,000)
+CACHED_LAYOUTS = 24  # views whose layout is kept, most recent last
+
+EVENTS = ('recorded', 'view_changed', 'layout_started', 'layout_cancelled', 'selection_changed', 'error')
+
+
+class SessionModel:
+    def __init__(self, layouter):
+        self.layouter = layouter
+        self._listeners = {name: [] for name in EVENTS}
+        self.doc = None
+        self.current = None              # explorer.session.Recorded: trace, hierarchy, schedule
+        self.opened = frozenset({ROOT})
+        self.show_constants = False
+        self.layout = None               # engine.layout.Layout of the current view
+        self.visible = None              # engine.grouping.VisibleGraph of the current view
+        self.selected = None             # box key ('g12' / 'n345') or None
+        self.focus = None                # box key the view should keep in place across a relayout
+        self._layouts = OrderedDict()    # (opened, show_constants) -> (visible, layout), most recent last
+        self._asked = {}                 # key -> boxes, for layouts asked of the layouter and not back yet
+
+    # Events
+
+    def connect(self, event, fn):
+        self._listeners[event].append(fn)
+
+    def _emit(self, event, *args):
+        for fn in list(self._listeners[event]):
+            fn(*args)
+
+    # The recording
+
+    @property
+    def trace(self):
+        return self.current.trace if self.current else None
+
+    def use_recording(self, doc, rec):
+        """A new recording is in place: forget the old views, show the overview."""
+        self.doc, self.current = doc, rec
+        self.visible = self.layout = None  # they describe the previous trace until the new layout is in
+        self._layouts.clear()
+        self._asked.clear()
+        self.layouter.set_trace(rec.trace)
+        self.selected = self.focus = None
+        self._emit('recorded')
+        self._emit('selection_changed')
+        self.set_open(rec.hierarchy.overview())
+
+    # What is open
+
+    @property
+    def layout_pending(self):
+        """True while the view asked for last is being laid out."""
+        return (self.opened, self.show_constants) in self._asked
+
+    def set_open(self, opened, focus=None):
+        opened = frozenset(opened) | {ROOT}
+        key = (opened, self.show_constants)
+        self.opened, self.focus = opened, focus
+        if key in self._layouts:
+            self._layouts.move_to_end(key)
+            self._apply(*self._layouts[key])
+            return
+        if key in self._asked:
+            return
+        if any(boxes > LARGE_VIEW for boxes in self._asked.values()):
+            self.layouter.cancel()  # a big layout nobody waits for any more would hold up this one
+            self._asked.clear()
+        self._asked[key] = self.boxes_if_opened(opened)
+        self.layouter.submit(opened, self.show_constants)
+        self._emit('layout_started')
+
+    def take_results(self, timeout=0):
+        """Bring in what the layouter has finished (the Qt adapter calls this from a timer)."""
+        for kind, key, *rest in self.layouter.poll(timeout):
+            self._asked.pop(key, None)
+            if kind == 'done':
+                self.layout_done(key, *rest)
+            else:
+                self.layout_failed(key, *rest)
+
+    def layout_done(self, key, visible, lay):
+        self._layouts[key] = (visible, lay)
+        while len(self._layouts) > CACHED_LAYOUTS:
+            self._layouts.popitem(last=False)
+        if key == (self.opened, self.show_constants):
+            self._apply(visible, lay)
+
+    def layout_failed(self, key, sentence):
+        """The view asked for could not be laid out: the one shown stays, and `error` says why."""
+        if key != (self.opened, self.show_constants):
+            return
+        if self.visible is not None:
+            self.opened, self.focus = self.visible.open, None
+        self._emit('error', sentence)
+
+    def cancel_layout(self):
+        """Stop the layout being waited for: the view stays as it is shown; False if none was running."""
+        if not self._asked or self.visible is None:
+            return False
+        self.layouter.cancel()
+        self._asked.clear()
+        self.opened, self.focus = self.visible.open, None
+        self._emit('layout_cancelled')
+        return True
+
+    def _apply(self, visible, lay):
+        self.visible, self.layout = visible, lay
+        if self.selected and self.selected not in lay.boxes and \
+                not (self.selected[0] == 'g' and int(self.selected[1:]) in lay.clusters):
+            self.selected = None
+            self._emit('selection_changed')
+        self._emit('view_changed')
+
+    def boxes_if_opened(self, opened):
+        return self.current.hierarchy.count_boxes(frozenset(opened) | {ROOT})
+
+    def open_group(self, scope, to_scalars=False):
+        """Open a group (and every group inside it if to_scalars) where it stands."""
+        h = self.current.hierarchy
+        extra = h.descendants(scope) if to_scalars else [scope]
+        self.selected = f'g{scope}'
+        self._emit('selection_changed')
+        self.set_open(self.opened | set(extra) | set(h.ancestors(scope)), focus=f'g{scope}')
+
+    def close_group(self, scope):
+        """Close a group and everything inside it, so it is one box again."""
+        inside = set(self.current.hierarchy.descendants(scope))
+        self.selected = f'g{scope}'
+        self.set_open(self.opened - inside, focus=f'g{scope}')
+        self._emit('selection_changed')
+
+    def collapse_all(self):
+        self.set_open(self.current.hierarchy.overview())
+
+    def reveal(self, key):
+        """Open whatever hides box `key` (a scope 'g..' or scalar 'n..') and select it."""
+        h, trace = self.current.hierarchy, self.trace
+        if key[0] == 'n':
+            opened = self.opened | set(h.ancestors(trace.scope_of[int(key[1:])]))
+        else:
+            opened = h.open_path(int(key[1:]), self.opened) - {int(key[1:])}
+        self.selected = key
+        self._emit('selection_changed')
+        if opened != self.opened:
+            self.set_open(opened, focus=key)
+        else:
+            self._emit('view_changed')
+
+    def set_show_constants(self, show):
+        if show != self.show_constants:
+            self.show_constants = show
+            self.set_open(self.opened, focus=self.selected)
+
+    def select(self, key):
+        if key != self.selected:
+            self.selected = key
+            self._emit('selection_changed')
+
+    # Search
+
+    def search(self, text):
+        """Box keys matching text: a parameter name, a scope path, an op, or a value (closest first)."""
+        trace, text = self.trace, text.strip()
+        if not text:
+            return []
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+        if value is not None:
+            return [f'n{i}' for i in sorted(range(len(trace)), key=lambda i: abs(trace.data[i] - value))[:50]]
+        low = text.lower()
+        hits = [f'n{i}' for i in trace.params if low in trace.param_name(i).lower()]
+        hits += [f'g{s}' for s, scope in enumerate(trace.scopes) if s and low in scope.path.lower()]
+        if not hits:
+            hits = [f'n{i}' for i, op in enumerate(trace.op) if op == text][:500]
+        return hits

@@ -1,0 +1,102 @@
+"""The layout process: Graphviz in a child that answers, fails in one sentence, and can be killed."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine import checkpoint as ckpt_io
+from engine.paths import DEFAULT_CHECKPOINT
+from engine.grouping import Hierarchy
+from engine.layout_process import LayoutClient, explain
+from engine.trace import record
+
+import layout_faults
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@pytest.fixture(scope='module')
+def emma():
+    trace = record(ckpt_io.load(DEFAULT_CHECKPOINT).model, 'emma')
+    return trace, Hierarchy(trace)
+
+
+@pytest.fixture
+def client_of():
+    clients = []
+
+    def make(**kw):
+        clients.append(LayoutClient(**kw))
+        return clients[-1]
+    yield make
+    for c in clients:
+        c.close()
+
+
+def test_the_overview_comes_back_laid_out(emma, client_of):
+    trace, h = emma
+    client = client_of()
+    client.set_trace(trace)
+    key = client.submit(h.overview())
+    assert client.pending()
+    [(kind, got, visible, lay)] = client.poll(timeout=60)
+    assert (kind, got) == ('done', key) and not client.pending()
+    assert visible.open == key[0] and set(lay.boxes) == {b.key for b in visible.boxes}
+    assert lay.width > 0 and lay.dot.startswith('digraph')
+
+
+def test_graphviz_errors_come_back_as_one_sentence(emma, client_of, capfd):
+    trace, h = emma
+    client = client_of(layout_fn=layout_faults.graphviz_error)
+    client.set_trace(trace)
+    key = client.submit(h.overview())
+    [(kind, got, sentence)] = client.poll(timeout=60)
+    assert (kind, got) == ('failed', key)
+    assert sentence.startswith('Graphviz could not lay out these ') and 'syntax error' in sentence
+    assert '\n' not in sentence and sentence.endswith('open fewer groups.')
+    assert 'syntax error' not in capfd.readouterr().err  # nothing dumped on the terminal
+
+
+def test_cancel_kills_the_child_and_the_next_request_gets_a_fresh_one(emma, client_of):
+    trace, h = emma
+    client = client_of(layout_fn=layout_faults.hangs)
+    client.set_trace(trace)
+    client.submit(h.overview())
+    assert client.poll(timeout=0.5) == []
+    stuck = client._child.process
+    assert client.cancel() and not client.pending()
+    stuck.join(10)
+    assert stuck.exitcode == -9  # SIGKILL: nothing else stops Graphviz
+    assert not client.cancel()   # nothing running any more
+    client.layout_fn = LayoutClient().layout_fn
+    key = client.submit(h.overview())
+    [(kind, got, *_)] = client.poll(timeout=60)
+    assert (kind, got) == ('done', key) and client._child.process.pid != stuck.pid
+
+
+def test_results_about_an_older_recording_are_dropped(emma, client_of):
+    trace, h = emma
+    client = client_of()
+    client.set_trace(trace)
+    client.submit(h.overview())
+    client.set_trace(trace)  # a new recording (the same one will do): the running layout is not wanted
+    assert not client.pending() and client.poll(timeout=1) == []
+
+
+def test_explain_takes_graphvizs_first_error_line():
+    dump = 'Warning: graph has 7657 nodes...layout may take a long time.\n' + \
+        'Error: trouble in init_rank\n\tpos 2 1\n' * 9000
+    sentence = explain(ValueError('Graphviz raised a layout error.'), dump, 7928)
+    assert sentence == 'Graphviz could not lay out these 7,928 boxes (trouble in init_rank); open fewer groups.'
+    assert explain(MemoryError('out of memory'), '', 12) == \
+        'Graphviz could not lay out these 12 boxes (out of memory); open fewer groups.'
+
+
+def test_the_layout_process_never_loads_qt():
+    code = ('import sys, engine.layout_process;'
+            'bad = [m for m in sys.modules if m.split(".")[0] in ("PySide6", "shiboken6", "explorer")];'
+            'print(",".join(bad)); sys.exit(bool(bad))')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, f'engine.layout_process imported {proc.stdout.strip()} {proc.stderr}'

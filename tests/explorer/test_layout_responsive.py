@@ -1,0 +1,105 @@
+"""A layout never holds the window: Graphviz runs in a child process that Esc kills (pytest-qt)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, QTimer
+
+from engine.layout_process import LayoutClient
+from explorer.main_window import MainWindow
+from explorer.session import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'engine'))
+import layout_faults  # noqa: E402
+
+
+def test_opening_a_position_to_scalars_keeps_the_window_answering_and_esc_keeps_the_view(window, qtbot):
+    s = window.session
+    shown, opened = s.visible, s.opened
+    items = dict(window.graph.items_by_key)
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(s.layout_pending))
+    timer.start(5)
+    s.open_group(s.trace.scope_id('pos 2'), to_scalars=True)  # 7,923 boxes: dot runs for minutes
+    assert s.layout_pending
+    qtbot.waitUntil(lambda: ticks.count(True) >= 40, timeout=20000)  # the event loop runs meanwhile
+    child = s.layouter._child.process
+    assert child.is_alive()
+    window.cancel_layout_act.trigger()  # Esc
+    assert not s.layout_pending and 'cancelled' in window.statusBar().currentMessage()
+    ticks.clear()
+    qtbot.waitUntil(lambda: len(ticks) >= 10, timeout=5000)
+    timer.stop()
+    child.join(10)
+    assert child.exitcode is not None  # killed: it would have run on, holding memory
+    assert s.visible is shown and s.opened == opened and window.graph.items_by_key.keys() == items.keys()
+    head = s.trace.scope_id('pos 2 / layer 0 / attention / head 1')
+    with qtbot.waitSignal(s.view_changed, timeout=30000):  # a fresh layout process takes the next view
+        s.open_group(head)
+    assert head in s.layout.clusters and f'g{head}' in window.graph.items_by_key
+
+
+def test_an_opened_head_is_laid_out_and_drawn(window, qtbot):
+    s = window.session
+    head = s.trace.scope_id('pos 2 / layer 0 / attention / head 1')
+    with qtbot.waitSignal(s.view_changed, timeout=30000):
+        s.open_group(head)
+    inside = {b.title for b in s.visible.boxes if b.node < 0 and s.trace.scopes[b.scope].parent == head}
+    assert inside == {'scores', 'softmax', 'weighted sum'}
+    assert set(s.layout.boxes) == {b.key for b in s.visible.boxes}
+    assert window.graph.items_by_key.keys() >= set(s.layout.boxes) | {f'g{head}'}
+    assert f'{len(s.layout.boxes)} boxes' in window.stats_label.text()
+
+
+@pytest.fixture
+def failing_window(qtbot, tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr('explorer.main_window.QMessageBox.warning', lambda *a: shown.append(a[2]))
+    session = Session(layouter=LayoutClient(layout_fn=layout_faults.graphviz_error))
+    win = MainWindow(session, QSettings(str(tmp_path / 'settings.ini'), QSettings.IniFormat))
+    assert session.load_checkpoint()
+    win.show()
+    win.shown_messages = shown
+    yield win
+    win.close()
+    session.worker.wait()
+
+
+def test_a_graphviz_failure_is_one_sentence_and_nothing_changes(failing_window, qtbot, capfd):
+    s = failing_window.session
+    with qtbot.waitSignal(s.error, timeout=30000) as failed:
+        s.record('emma')
+    [sentence] = failed.args
+    assert sentence.startswith('Graphviz could not lay out these ') and 'syntax error' in sentence
+    assert '\n' not in sentence and failing_window.shown_messages == [sentence]
+    assert 'syntax error' not in capfd.readouterr().err  # Graphviz's own output stays off the terminal
+    assert not s.layout_pending
+
+
+def test_recording_reports_progress_and_esc_drops_it(window, qtbot):
+    s = window.session
+    before = s.trace
+    progress = []
+    s.recording_progress.connect(progress.append)
+    with qtbot.waitSignal(s.view_changed, timeout=30000):
+        s.record('isabella')
+    assert progress and progress[-1].startswith("Recording 'isabella'… 100%")
+    s.record('abcdefghijklmno')
+    with qtbot.waitSignal(s.recording_cancelled, timeout=5000):
+        window.cancel_layout_act.trigger()  # Esc
+    s.worker.wait()
+    qtbot.wait(50)  # whatever the abandoned job sent is delivered, and ignored
+    assert s.trace.doc == 'isabella' and s.trace is not before and not s.layout_pending
+    assert 'Recording stopped' in window.statusBar().currentMessage()
+
+
+def test_a_new_recording_abandons_the_one_running(window, qtbot):
+    s = window.session
+    with qtbot.waitSignal(s.view_changed, timeout=30000):
+        s.record('abcdefghijklmno')
+        s.record('ava')
+    s.worker.wait()
+    qtbot.wait(50)
+    assert s.trace.doc == 'ava'
