@@ -48,7 +48,7 @@ def main(argv=None):
         from explorer.bench import main as bench_main
         return bench_main(argv[1:])
     if argv[:1] == ['attention']:
-        from explorer.heatmap import main as attention_main
+        from explorer.attention_export import main as attention_main
         return attention_main(argv[1:])
     from explorer.app import main as app_main
     return app_main(argv)

@@ -10,9 +10,9 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QListW
 
 from engine.backprop import local_symbol, rule
 
-from .docks import LinkBrowser, adam_html, node_link
+from .backprop_player import SPEEDS
 from .graph_view import fmt
-from .stepping import SPEEDS
+from .rich_text import LinkBrowser, adam_html, node_link
 from .theme import GRAD_DECADES, grad_color
 
 

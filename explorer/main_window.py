@@ -11,11 +11,13 @@ from engine.files import write_atomic
 
 from .attention_panel import AttentionPanel
 from .backprop_panel import BackpropPanel, ChainRulePanel
-from .docks import Inspector, ScopeTree
 from .graph_view import GraphView
+from .inspector import Inspector
+from .sampling_panel import SamplingPanel
+from .scope_tree import ScopeTree
 from .session import LARGE_VIEW
 from .theme import DARK, LIGHT, palette
-from .training import SamplingPanel, TrainingPanel
+from .training_panel import TrainingPanel
 
 
 class DocumentBar(QWidget):

@@ -1,110 +1,27 @@
-"""Training inside the app: a run in a second process (engine.job), its panel, and the sampling panel.
+"""The Training panel: dataset, hyperparameters checked as you type, Start/Pause/Stop, the loss curve.
 
-The child process uses the second core and can never stall the window; the window reads its queue
-on a timer. When a run ends, its checkpoint goes into the Session as unsaved weights, and the graph,
-heatmaps and stepper move to them.
+When a run ends, its checkpoint goes into the Session as unsaved weights, and the graph, heatmaps and
+stepper move to them.
 """
 
 import math
-import multiprocessing
-import queue
-import random
 import time
 
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
-from PySide6.QtCore import QObject, QTimer, Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QProgressBar, QPushButton, QSpinBox, QTextBrowser,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from engine import checkpoint as ckpt_io
 from engine.data import default_names_path, find_names, load_docs
 from engine.errors import ConfigError, EngineError
-from engine.job import train_process
-from engine.model import FAST, GPTConfig, gpt, softmax
+from engine.model import GPTConfig
 from engine.tokenizer import Tokenizer
-from engine.train import TrainConfig, check_temperature, samples
+from engine.train import TrainConfig
+
+from .training_run import TrainingRun
 
 SMOOTHING = 0.95  # the smoothed loss curve: an exponential moving average
-
-
-class TrainingRun(QObject):
-    """One training run in a child process; `step` per step, `finished` with the checkpoint at the end."""
-
-    started = Signal(int, int, int)          # docs, vocab size, params
-    step = Signal(int, int, float, str)      # step, num_steps, loss, doc
-    finished = Signal(object, str)           # Checkpoint, why ('finished', 'stopped' or a sentence)
-    failed = Signal(str)
-
-    def __init__(self, data_path, model_config, train_config, parent=None):
-        super().__init__(parent)
-        ctx = multiprocessing.get_context('spawn')  # a fresh interpreter: no Qt state copied into it
-        self.messages = ctx.Queue()
-        self.pause_event, self.stop_event = ctx.Event(), ctx.Event()
-        self.process = ctx.Process(target=train_process, daemon=True,
-                                   args=(str(data_path), model_config.to_dict(), train_config.to_dict(),
-                                         self.messages, self.pause_event, self.stop_event))
-        self.timer = QTimer(self)
-        self.timer.setInterval(30)
-        self.timer.timeout.connect(self._poll)
-        self.running = False
-
-    def start(self):
-        self.process.start()
-        self.running = True
-        self.timer.start()
-
-    def pause(self, paused=True):
-        self.pause_event.set() if paused else self.pause_event.clear()
-
-    @property
-    def paused(self):
-        return self.pause_event.is_set()
-
-    def stop(self):
-        """Ask the child to stop after its current step; `finished` still brings the weights."""
-        self.stop_event.set()
-        self.pause_event.clear()
-
-    def wait(self, timeout=10.0):
-        """Stop and wait for the weights (closing the window while training)."""
-        self.stop()
-        end = time.monotonic() + timeout
-        while self.running and time.monotonic() < end:
-            self._poll(block=True)
-        if self.process.is_alive():
-            self.process.terminate()
-
-    def _poll(self, block=False):
-        deadline = time.monotonic() + 0.015  # read for at most 15 ms per tick: the window stays smooth
-        while time.monotonic() < deadline or block:
-            try:
-                message = self.messages.get(timeout=0.1) if block else self.messages.get_nowait()
-            except queue.Empty:
-                if block and not self.process.is_alive():
-                    self._end()
-                return
-            kind = message[0]
-            if kind == 'started':
-                self.started.emit(*message[1:])
-            elif kind == 'step':
-                self.step.emit(*message[1:])
-            elif kind == 'done':
-                self._end()
-                self.finished.emit(ckpt_io.from_json(message[2]), message[1])
-                return
-            elif kind == 'failed':
-                self._end()
-                self.failed.emit(message[1])
-                return
-        if not self.process.is_alive() and self.messages.empty() and self.running:
-            self._end()
-            self.failed.emit('The training process ended without a word; nothing was changed.')
-
-    def _end(self):
-        self.running = False
-        self.timer.stop()
 
 
 class TrainingPanel(QWidget):
@@ -349,105 +266,3 @@ class TrainingPanel(QWidget):
         self._set_running(False)
         self.problem.setText(message)
         self.status.setText('Not training.')
-
-
-class SamplingPanel(QWidget):
-    """Generate documents; see the next-token distribution at each position of one; record it."""
-
-    TOP_K = 5
-
-    def __init__(self, session, parent=None):
-        super().__init__(parent)
-        self.session = session
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        form = QFormLayout()
-        self.temperature = QDoubleSpinBox()
-        self.temperature.setRange(0.01, 10.0)
-        self.temperature.setSingleStep(0.1)
-        self.temperature.setValue(0.5)
-        self.count = QSpinBox()
-        self.count.setRange(1, 500)
-        self.count.setValue(20)
-        self.seed = QLineEdit()
-        self.seed.setPlaceholderText("from the checkpoint's saved state")
-        self.seed.setToolTip('A whole number, or empty to continue the random stream the checkpoint saved '
-                             '(as `main.py sample` does)')
-        form.addRow('temperature', self.temperature)
-        form.addRow('samples', self.count)
-        form.addRow('seed', self.seed)
-        layout.addLayout(form)
-        self.problem = QLabel()
-        self.problem.setStyleSheet('color: #d9480f;')
-        layout.addWidget(self.problem)
-        row = QHBoxLayout()
-        generate = QPushButton('Generate')
-        generate.clicked.connect(self.generate)
-        self.record_button = QPushButton('Record in graph')
-        self.record_button.setToolTip('Show the forward pass of the chosen sample in the graph view')
-        self.record_button.clicked.connect(self.record_selected)
-        row.addWidget(generate)
-        row.addWidget(self.record_button)
-        layout.addLayout(row)
-        self.list = QListWidget()
-        self.list.currentTextChanged.connect(self.show_distribution)
-        layout.addWidget(self.list, 1)
-        self.distribution = QTextBrowser()
-        layout.addWidget(self.distribution, 2)
-
-    def seed_value(self):
-        text = self.seed.text().strip()
-        if not text:
-            return None
-        try:
-            return int(text)
-        except ValueError:
-            raise ConfigError(f'The seed must be a whole number, not {text!r}.') from None
-
-    def generate(self):
-        try:
-            seed = self.seed_value()
-            check_temperature(self.temperature.value())
-        except ConfigError as e:
-            self.problem.setText(str(e))
-            return
-        self.problem.clear()
-        ckpt = self.session.checkpoint
-        rng = random.Random(seed if seed is not None else 42)
-        if seed is None and ckpt.rng_state is not None:
-            rng.setstate(ckpt.rng_state)
-        self.names = samples(ckpt.model, rng, self.count.value(), self.temperature.value())
-        self.list.clear()
-        self.list.addItems(self.names)
-        self.list.setCurrentRow(0)
-
-    def show_distribution(self, doc):
-        """At each position of the sample, the top-k next-token probabilities as bars."""
-        if not doc and self.list.currentRow() < 0:
-            self.distribution.clear()
-            return
-        model = self.session.model
-        tok = model.tokenizer
-        config = model.config
-        keys, values = [[] for _ in range(config.n_layer)], [[] for _ in range(config.n_layer)]
-        html = [f'<p><b>{doc!r}</b>: the next-token distribution at each position '
-                f'(temperature {self.temperature.value():g})</p>']
-        tokens = tok.encode(doc)
-        for pos, (token_id, chosen) in enumerate(zip(tokens[:config.block_size], tokens[1:])):
-            logits = gpt(token_id, pos, keys, values, model.state_dict, config, FAST)
-            probs = softmax([l / self.temperature.value() for l in logits], FAST)
-            top = sorted(range(tok.vocab_size), key=lambda i: -probs[i].data)[:self.TOP_K]
-            html.append(f'<p style="margin:2px">after <code>{tok.token_text(token_id)}</code>:</p><table>')
-            for i in top:
-                p = probs[i].data
-                mark = ' ◀' if i == chosen else ''
-                html.append(f'<tr><td><code>{tok.token_text(i)}</code></td><td>'
-                            f'<span style="background:#7048e8">{"&nbsp;" * max(1, round(p * 40))}</span></td>'
-                            f'<td>{p:.3f}{mark}</td></tr>')
-            html.append('</table>')
-        self.distribution.setHtml(''.join(html))
-
-    def record_selected(self):
-        item = self.list.currentItem()
-        if item is not None:
-            self.session.record(item.text())

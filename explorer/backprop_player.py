@@ -1,0 +1,269 @@
+"""The backprop player: backprop as the learner drives it (no widgets): step, back, by group, play, breakpoints.
+
+`BackpropPlayer` owns the engine `Stepper` of the current recording. Views read its state (grads, what has
+been reached, what is done) and listen to `moved`, which names the nodes a single step touched so
+that only their boxes repaint; after a jump it carries None and views refresh everything.
+"""
+
+import bisect
+import time
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from engine.backprop import Stepper
+
+SPEEDS = (1, 3, 10, 30, 100, 1000, 0)  # steps (or groups) per second; 0: as fast as the machine goes
+FRAME_S = 0.008                          # time spent stepping per tick at full speed, under one 60 Hz frame
+
+
+class BackpropPlayer(QObject):
+    """Plays an engine `Stepper` for the views: steps, jumps, groups, play at a speed, breakpoints."""
+
+    moved = Signal(object)            # set of node ids whose state changed, or None after a jump
+    playing_changed = Signal(bool)
+    breakpoints_changed = Signal()
+    message = Signal(str)             # a sentence for the status bar
+
+    def __init__(self, session):
+        super().__init__(session)
+        self.session = session
+        self.stepper = None
+        self.schedule = None
+        self.speed = 30
+        self.by_group = False
+        self.breakpoints = {}         # box key -> position at which the gradient first reaches it
+        self._ranges = {}             # per group: sorted positions its scalars are applied at; reach
+        self._completions = (None, [], {})  # (the view they are for, positions, {position: boxes})
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._tick)
+        self._credit = 0.0            # steps owed to the play speed since the last tick
+        self._last_tick = 0.0
+        session.recorded.connect(self._on_recorded)
+
+    # State the views read
+
+    @property
+    def position(self):
+        return self.stepper.position if self.stepper else 0
+
+    @property
+    def total(self):
+        return self.stepper.total if self.stepper else 0
+
+    @property
+    def grads(self):
+        return self.stepper.grads
+
+    @property
+    def playing(self):
+        return self._timer.isActive()
+
+    def reached(self, node):
+        """True once the node's grad holds at least one contribution (the loss: once seeded)."""
+        return self.stepper.position >= self.schedule.reached_at[node]
+
+    def arrived(self, node):
+        """(contributions arrived, contributions its grad is the sum of)."""
+        return self.stepper.arrived[node], self.schedule.needed[node]
+
+    def focus_node(self):
+        """The node whose step was applied last (the loss, to be seeded, at the start)."""
+        node = self.stepper.last_node()
+        return self.session.trace.loss_id if node is None else node
+
+    def group_progress(self, scope):
+        """(scalars applied, scalars) of a group at the current position."""
+        steps = self._group_steps(scope)
+        return self.schedule.done_count(steps, self.stepper.position), len(steps)
+
+    def group_reached(self, scope):
+        return self.stepper.position >= self._reach_of(f'g{scope}')
+
+    def _group_steps(self, scope):
+        key = ('steps', scope)
+        if key not in self._ranges:
+            self._ranges[key] = self.schedule.steps(self.session.current.hierarchy.nodes_in(scope))
+        return self._ranges[key]
+
+    def _reach_of(self, key):
+        if key[0] == 'n':
+            return self.schedule.reached_at[int(key[1:])]
+        cache = ('reach', key)
+        if cache not in self._ranges:
+            self._ranges[cache] = self.schedule.reached(self.session.current.hierarchy.nodes_in(int(key[1:])))
+        return self._ranges[cache]
+
+    # Moving
+
+    def _on_recorded(self):
+        """A new document or checkpoint: a new stepper at the start, breakpoints cleared."""
+        self.pause()
+        rec = self.session.current
+        self.stepper, self.schedule = Stepper(rec.trace), rec.schedule
+        self._ranges = {}
+        self._completions = (None, [], {})
+        had_breakpoints = bool(self.breakpoints)
+        self.breakpoints = {}
+        if had_breakpoints:
+            self.breakpoints_changed.emit()
+        self.moved.emit(None)
+
+    def step(self):
+        """One step: the next node's chain rule (the seed first)."""
+        if self.stepper is None or self.stepper.at_end:
+            return None
+        before = self.stepper.last_node()
+        record = self.stepper.step()
+        changed = {record.node, *(c.child for c in record.contributions)}
+        if before is not None:
+            changed.add(before)
+        self.moved.emit(changed)
+        return record
+
+    def back(self):
+        if self.stepper is None or self.stepper.position == 0:
+            return
+        record = self.stepper.last_record()
+        self.stepper.back()
+        after = self.stepper.last_node()
+        changed = {record.node, *(c.child for c in record.contributions)}
+        if after is not None:
+            changed.add(after)
+        self.moved.emit(changed)
+
+    def seek(self, position):
+        if self.stepper is None:
+            return
+        position = max(0, min(self.total, position))
+        if position == self.stepper.position + 1:
+            self.step()
+        elif position == self.stepper.position - 1:
+            self.back()
+        elif position != self.stepper.position:
+            self.stepper.seek(position)
+            self.moved.emit(None)
+
+    def completions(self):
+        """Sorted positions at which a box of the current view is finished (see Schedule.completions)."""
+        visible = self.session.visible
+        if self._completions[0] is not visible:
+            done = self.schedule.completions(visible.key_of)
+            self._completions = (visible, sorted(done), done)
+        return self._completions[1]
+
+    def step_group(self):
+        """Step until the next box on screen has all its scalars done (one step where scalars are shown)."""
+        if self.stepper is None or self.stepper.at_end:
+            return
+        if self.session.visible is None:  # no view yet to group by
+            return self.step()
+        events = self.completions()
+        i = bisect.bisect_right(events, self.stepper.position)
+        self.seek(events[i] if i < len(events) else self.total)
+        finished = self._completions[2].get(self.stepper.position, ())
+        if finished:
+            self.message.emit('Done: ' + ', '.join(self.describe(k) for k in finished[:3])
+                              + (' …' if len(finished) > 3 else ''))
+
+    def back_group(self):
+        """Step back to where the previous box on screen was finished."""
+        if self.stepper is None or self.stepper.position == 0:
+            return
+        if self.session.visible is None:
+            return self.back()
+        events = self.completions()
+        i = bisect.bisect_left(events, self.stepper.position)
+        self.seek(events[i - 1] if i > 0 else 0)
+
+    def reset(self):
+        self.pause()
+        self.seek(0)
+
+    def run_to_end(self):
+        self.pause()
+        self.seek(self.total)
+
+    # Playing
+
+    def set_speed(self, speed):
+        self.speed = speed
+
+    def set_by_group(self, by_group):
+        self.by_group = by_group
+
+    def toggle_play(self):
+        self.pause() if self.playing else self.play()
+
+    def play(self):
+        if self.stepper is None or self.playing:
+            return
+        if self.stepper.at_end:
+            self.seek(0)
+        self._credit, self._last_tick = 1.0, time.perf_counter()
+        slow = self.speed and self.speed < 60
+        self._timer.start(int(1000 / self.speed) if slow else 16)
+        self.playing_changed.emit(True)
+
+    def pause(self):
+        if self._timer.isActive():
+            self._timer.stop()
+            self.playing_changed.emit(False)
+
+    def _tick(self):
+        now = time.perf_counter()
+        start = self.stepper.position
+        stop_at = self._next_breakpoint()
+        if self.by_group:
+            self.step_group()
+        elif self.speed and self.speed < 60:
+            self.step()
+        else:
+            if self.speed:
+                self._credit += self.speed * (now - self._last_tick)
+                target = start + int(self._credit)
+                self._credit -= int(self._credit)
+            else:  # as fast as possible, but hand the frame back to the window
+                target = start
+                while time.perf_counter() - now < FRAME_S and target < self.total:
+                    target = self.stepper.seek(min(self.total, target + 400, stop_at or self.total))
+                    if stop_at is not None and target >= stop_at:
+                        break
+            if stop_at is not None:
+                target = min(target, stop_at)
+            if target != start:
+                self.stepper.seek(target)
+                self.moved.emit(None)
+        self._last_tick = now
+        if stop_at is not None and start < stop_at <= self.stepper.position:
+            if self.stepper.position > stop_at:  # a group step ran past it: go back to the moment it arrived
+                self.seek(stop_at)
+            self.pause()
+            key = min((k for k, at in self.breakpoints.items() if at == stop_at))
+            self.message.emit(f'Breakpoint: the gradient reached {self.describe(key)} at step {stop_at:,}.')
+        elif self.stepper.at_end:
+            self.pause()
+            self.message.emit('Backprop done: every grad now equals what loss.backward() gives.')
+
+    # Breakpoints
+
+    def _next_breakpoint(self):
+        ahead = [at for at in self.breakpoints.values() if at > self.stepper.position]
+        return min(ahead) if ahead else None
+
+    def toggle_breakpoint(self, key):
+        if key in self.breakpoints:
+            del self.breakpoints[key]
+        else:
+            self.breakpoints[key] = self._reach_of(key)
+        self.breakpoints_changed.emit()
+
+    def clear_breakpoints(self):
+        self.breakpoints = {}
+        self.breakpoints_changed.emit()
+
+    def describe(self, key):
+        trace = self.session.trace
+        if key[0] == 'g':
+            return trace.scopes[int(key[1:])].path
+        node = int(key[1:])
+        return trace.param_name(node) or f'{trace.op[node]} #{node} in {trace.scope_path(node)}'
