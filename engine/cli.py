@@ -2,7 +2,6 @@
 
 import argparse
 import json
-import random
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from .errors import EngineError, TrainingDiverged
 from .files import write_atomic
 from .model import GPTConfig
 from .trace import record
-from .train import TrainConfig, Trainer, check_temperature, samples
+from .train import TrainConfig, Trainer, check_temperature, samples, sampling_rng
 
 ASSETS = Path(__file__).resolve().parent.parent / 'assets'
 DEFAULT_CHECKPOINT = ASSETS / 'microgpt-names.json'  # made by `train --out` with the defaults on names.txt
@@ -125,9 +124,7 @@ def cmd_sample(args, out):
     check_temperature(args.temperature)
     check_count('--num-samples', args.num_samples)
     ckpt = ckpt_io.load(args.checkpoint)
-    rng = random.Random(args.seed if args.seed is not None else 42)
-    if args.seed is None and ckpt.rng_state is not None:
-        rng.setstate(ckpt.rng_state)
+    rng = sampling_rng(ckpt.rng_state, args.seed)
     for i, s in enumerate(samples(ckpt.model, rng, args.num_samples, args.temperature)):
         print(f'sample {i+1:2d}: {s}', file=out)
 

@@ -1,24 +1,33 @@
 """The Sampling panel: generate documents as `main.py sample` does, see the next-token distribution
 at each position of one, and record it in the graph."""
 
-import random
-
+from PySide6.QtCore import QThreadPool, Signal
 from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                QPushButton, QSpinBox, QTextBrowser, QVBoxLayout, QWidget)
 
 from engine.errors import ConfigError
-from engine.model import FAST, gpt, softmax
-from engine.train import check_temperature, samples
+from engine.train import check_temperature, iter_samples, next_token_distributions, sampling_rng
+
+from .background import BackgroundJob
 
 
 class SamplingPanel(QWidget):
-    """Generate documents; see the next-token distribution at each position of one; record it."""
+    """Generate documents; see the next-token distribution at each position of one; record it.
+
+    Both run on a thread of their own (500 samples take seconds): samples appear as they come,
+    Generate again or close the window and the running job stops after its current sample."""
 
     TOP_K = 5
+    samples_done = Signal()         # every sample asked for is in `names`
+    distribution_done = Signal()    # the distribution of the chosen sample is shown
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
+        self.names = []
+        self.sampling = self.distributing = None   # the BackgroundJobs running, if any
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         form = QFormLayout()
@@ -35,11 +44,14 @@ class SamplingPanel(QWidget):
                              '(as `main.py sample` does)')
         form.addRow('temperature', self.temperature)
         form.addRow('samples', self.count)
+        self.seed.returnPressed.connect(self.generate)
         form.addRow('seed', self.seed)
         layout.addLayout(form)
         self.problem = QLabel()
         self.problem.setStyleSheet('color: #d9480f;')
         layout.addWidget(self.problem)
+        self.status = QLabel()
+        layout.addWidget(self.status)
         row = QHBoxLayout()
         generate = QPushButton('Generate')
         generate.clicked.connect(self.generate)
@@ -72,40 +84,67 @@ class SamplingPanel(QWidget):
             self.problem.setText(str(e))
             return
         self.problem.clear()
-        ckpt = self.session.checkpoint
-        rng = random.Random(seed if seed is not None else 42)
-        if seed is None and ckpt.rng_state is not None:
-            rng.setstate(ckpt.rng_state)
-        self.names = samples(ckpt.model, rng, self.count.value(), self.temperature.value())
+        self.cancel()
+        ckpt, count, temperature = self.session.checkpoint, self.count.value(), self.temperature.value()
+        rng = sampling_rng(ckpt.rng_state, seed)
+        self.names = []
         self.list.clear()
-        self.list.addItems(self.names)
-        self.list.setCurrentRow(0)
+        self.status.setText(f'Sampling 0 of {count}…')
+        self.sampling = BackgroundJob(lambda: iter_samples(ckpt.model, rng, count, temperature), self).start(
+            self._pool, on_yielded=lambda name: self._on_sample(name, count), on_returned=self._on_sampled,
+            on_failed=self._on_failed)
+
+    def _on_sample(self, name, count):
+        self.names.append(name)
+        self.list.addItem(name)
+        if len(self.names) == 1:
+            self.list.setCurrentRow(0)
+        self.status.setText(f'Sampling {len(self.names)} of {count}…')
+
+    def _on_sampled(self, _):
+        self.sampling = None
+        self.status.setText(f'{len(self.names)} samples (temperature {self.temperature.value():g}).')
+        self.samples_done.emit()
+
+    def _on_failed(self, error):
+        self.sampling = self.distributing = None
+        self.problem.setText(str(error))
+
+    def cancel(self):
+        """Stop what is running (it ends after its current sample or position)."""
+        for job in (self.sampling, self.distributing):
+            if job is not None:
+                job.abort()
+        self.sampling = self.distributing = None
 
     def show_distribution(self, doc):
         """At each position of the sample, the top-k next-token probabilities as bars."""
+        if self.distributing is not None:
+            self.distributing.abort()
+            self.distributing = None
         if not doc and self.list.currentRow() < 0:
             self.distribution.clear()
             return
-        model = self.session.model
-        tok = model.tokenizer
-        config = model.config
-        keys, values = [[] for _ in range(config.n_layer)], [[] for _ in range(config.n_layer)]
-        html = [f'<p><b>{doc!r}</b>: the next-token distribution at each position '
-                f'(temperature {self.temperature.value():g})</p>']
-        tokens = tok.encode(doc)
-        for pos, (token_id, chosen) in enumerate(zip(tokens[:config.block_size], tokens[1:])):
-            logits = gpt(token_id, pos, keys, values, model.state_dict, config, FAST)
-            probs = softmax([l / self.temperature.value() for l in logits], FAST)
-            top = sorted(range(tok.vocab_size), key=lambda i: -probs[i].data)[:self.TOP_K]
-            html.append(f'<p style="margin:2px">after <code>{tok.token_text(token_id)}</code>:</p><table>')
+        model, temperature = self.session.model, self.temperature.value()
+        self.distributing = BackgroundJob(lambda: list(next_token_distributions(model, doc, temperature)), self).start(
+            self._pool, on_returned=lambda steps: self._on_distribution(model.tokenizer, doc, temperature, steps),
+            on_failed=self._on_failed)
+
+    def _on_distribution(self, tok, doc, temperature, steps):
+        self.distributing = None
+        html = [f'<p><b>{doc!r}</b>: the next-token distribution at each position (temperature {temperature:g})</p>']
+        for step in steps:
+            probs = step.probs
+            top = sorted(range(len(probs)), key=lambda i: -probs[i])[:self.TOP_K]
+            html.append(f'<p style="margin:2px">after <code>{tok.token_text(step.token)}</code>:</p><table>')
             for i in top:
-                p = probs[i].data
-                mark = ' ◀' if i == chosen else ''
+                mark = ' ◀' if i == step.following else ''
                 html.append(f'<tr><td><code>{tok.token_text(i)}</code></td><td>'
-                            f'<span style="background:#7048e8">{"&nbsp;" * max(1, round(p * 40))}</span></td>'
-                            f'<td>{p:.3f}{mark}</td></tr>')
+                            f'<span style="background:#7048e8">{"&nbsp;" * max(1, round(probs[i] * 40))}</span></td>'
+                            f'<td>{probs[i]:.3f}{mark}</td></tr>')
             html.append('</table>')
         self.distribution.setHtml(''.join(html))
+        self.distribution_done.emit()
 
     def record_selected(self):
         item = self.list.currentItem()
