@@ -6,32 +6,43 @@ stepper move to them.
 
 import math
 import time
+from pathlib import Path
 
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QThreadPool, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from engine.data import default_names_path, find_names, load_docs
+from engine.data import DownloadFailed, download_names, find_names, load_docs
 from engine.errors import ConfigError, EngineError
 from engine.model import GPTConfig
 from engine.tokenizer import Tokenizer
 from engine.train import TrainConfig
 
+from .background import BackgroundJob
 from .training_run import TrainingRun
 
 SMOOTHING = 0.95  # the smoothed loss curve: an exponential moving average
 
 
 class TrainingPanel(QWidget):
-    """Dataset, hyperparameters checked as you type, Start/Pause/Stop, progress, and the loss curve."""
+    """Dataset, hyperparameters checked as you type, Start/Pause/Stop, progress, and the loss curve.
 
-    def __init__(self, session, window, parent=None):
+    `dataset` is the file chosen last time (the window keeps it in its settings and hears of a new
+    choice through `dataset_chosen`); without one, names.txt where the CLI looks ($MICROGPT_NAMES,
+    the download cache), else it is fetched off the UI thread when Start is pressed."""
+
+    dataset_chosen = Signal(str)
+
+    def __init__(self, session, host, dataset=None, parent=None):
         super().__init__(parent)
-        self.session, self.window = session, window
+        self.session, self.host = session, host
         self.run = None
-        self.data_path = find_names()
+        self.fetch = None                # the names.txt download, while it runs
+        self._pool = QThreadPool(self)
+        self._finished = None            # (checkpoint trained here, what to say about it once saved)
+        self.data_path = Path(dataset) if dataset and Path(dataset).is_file() else find_names()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
 
@@ -117,14 +128,15 @@ class TrainingPanel(QWidget):
         self._show_dataset()
         self.validate()
         self._set_running(False)
+        session.checkpoint_changed.connect(self._on_checkpoint_changed)
 
     # Dataset and hyperparameters
 
     def choose_dataset(self):
-        path, _ = QFileDialog.getOpenFileName(self, 'Dataset: one document per line', str(self.window._last_dir()),
+        path, _ = QFileDialog.getOpenFileName(self, 'Dataset: one document per line', str(self.host.last_dir()),
                                               'Text files (*.txt);;All files (*)')
-        if path:
-            self.set_dataset(path)
+        if path and self.set_dataset(path):
+            self.dataset_chosen.emit(str(path))
 
     def set_dataset(self, path):
         """Use a dataset file; if it cannot be used, say why and keep the previous one."""
@@ -140,7 +152,8 @@ class TrainingPanel(QWidget):
 
     def _show_dataset(self, docs=None):
         if self.data_path is None:
-            self.dataset.setText('Dataset: names.txt (fetched once into the cache when you press Start)')
+            self.dataset.setText('Dataset: names.txt (fetched once into the cache when you press Start), '
+                                 'or choose a file with Dataset…')
             return
         if docs is None:
             try:
@@ -161,6 +174,13 @@ class TrainingPanel(QWidget):
         train = TrainConfig(num_steps=f['steps'], learning_rate=f['learning_rate'], seed=f['seed'])
         return model, train
 
+    def validate_quietly(self):
+        try:
+            self.configs()
+        except ConfigError:
+            return False
+        return True
+
     def validate(self):
         try:
             self.configs()
@@ -169,24 +189,43 @@ class TrainingPanel(QWidget):
             self.start_button.setEnabled(False)
             return False
         self.problem.clear()
-        self.start_button.setEnabled(self.run is None)
+        self.start_button.setEnabled(self.run is None and self.fetch is None)
         return True
 
     # Running
 
     def start(self):
-        if self.run is not None or not self.validate() or not self.window.maybe_save():
+        if self.run is not None or self.fetch is not None or not self.validate() or not self.host.maybe_save():
             return  # (weights trained before and not saved would be replaced at the end: asked first)
         if self.data_path is None:
             self.status.setText('Fetching names.txt once into the cache…')
-            self.status.repaint()
-            try:
-                self.data_path = default_names_path()
-            except EngineError as e:
-                self.problem.setText(str(e))
-                self.status.setText('Not training.')
-                return
-            self._show_dataset()
+            self.start_button.setEnabled(False)
+            self.fetch = BackgroundJob(download_names, self).start(
+                self._pool, on_returned=self._on_fetched, on_failed=self._on_fetch_failed)
+            return
+        self._start_run()
+
+    def _on_fetched(self, path):
+        self.fetch = None
+        self.data_path = path
+        self._show_dataset()
+        self._start_run()
+
+    def _on_fetch_failed(self, error):
+        self.fetch = None
+        reason = error.reason if isinstance(error, DownloadFailed) else error
+        self.problem.setText(f'Could not download names.txt ({reason}); choose a file with Dataset… '
+                             '(any UTF-8 text file, one document per line).')
+        self.status.setText('Not training.')
+        self._set_running(False)
+
+    def cancel(self):
+        """The window is closing: stop waiting for a download (a training run is the window's to ask about)."""
+        if self.fetch is not None:
+            self.fetch.abort()
+            self.fetch = None
+
+    def _start_run(self):
         model, train = self.configs()
         self.raw.clear()
         self.smooth.clear()
@@ -222,7 +261,7 @@ class TrainingPanel(QWidget):
             self.status.setText('Stopping after this step…')
 
     def _set_running(self, running):
-        self.start_button.setEnabled(not running and not self.problem.text())
+        self.start_button.setEnabled(not running and self.fetch is None and self.validate_quietly())
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
         self.pause_button.setText('Pause')
@@ -252,14 +291,24 @@ class TrainingPanel(QWidget):
         self._set_running(False)
         step = ckpt.step
         if why == 'finished':
-            self.status.setText(f'Finished {step:,} steps. The graph, heatmaps and stepper now use these weights '
-                                '(unsaved: File › Save checkpoint).')
+            done = f'Finished {step:,} steps. The graph, heatmaps and stepper now use these weights'
+            self.status.setText(f'{done} (unsaved: File › Save checkpoint).')
         elif why == 'stopped':
-            self.status.setText(f'Stopped at step {step:,}; the weights reached so far are in use (unsaved).')
+            done = f'Stopped at step {step:,}; the weights reached so far are in use'
+            self.status.setText(f'{done} (unsaved).')
         else:
+            done = why
             self.status.setText(why)
-            self.window.statusBar().showMessage(why, 10000)
+            self.host.show_message(why)
+        self._finished = (ckpt, done)
         self.session.use_trained(ckpt)
+
+    def _on_checkpoint_changed(self):
+        """Once the weights trained here are saved, say where instead of "unsaved"."""
+        if self._finished is None or self.session.checkpoint is not self._finished[0]:
+            return
+        if not self.session.unsaved:
+            self.status.setText(f'{self._finished[1].rstrip(".")}, saved as {self.session.checkpoint_name}.')
 
     def _on_failed(self, message):
         self.run = None
