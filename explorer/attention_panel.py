@@ -144,6 +144,9 @@ class AttentionPanel(QWidget):
         export_csv = QPushButton('CSV…')
         export_csv.setToolTip('Save every attention weight: layer,head,query,key,query_token,key_token,weight')
         export_csv.clicked.connect(lambda: self.export('csv'))
+        for combo in (self.mode, self.compare):  # narrow enough for a dock at 1280x720
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(9)
         for w in (self.mode, self.compare, self.all_heads):
             row.addWidget(w)
         row.addStretch(1)

@@ -88,10 +88,19 @@ class BackpropPanel(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         buttons = QHBoxLayout()
         buttons.setSpacing(2)
+        play_button = None
         for action in step_actions:
             button = QToolButton()
             button.setDefaultAction(action)
             button.setToolButtonStyle(Qt.ToolButtonTextOnly)
+            if action.isCheckable():  # Play goes beside its speed, so the rows of steps stay narrow
+                play_button = button
+                continue
+            if buttons.count() == 3:  # backward steps above, forward steps below
+                buttons.addStretch(1)
+                layout.addLayout(buttons)
+                buttons = QHBoxLayout()
+                buttons.setSpacing(2)
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
@@ -119,7 +128,10 @@ class BackpropPanel(QWidget):
         self.follow.setToolTip('Scroll the graph to the node being processed when it goes off screen')
         self.follow.toggled.connect(self.follow_toggled)
         row = QHBoxLayout()
-        row.addWidget(QLabel('Play:'))
+        if play_button is not None:
+            row.addWidget(play_button)
+        else:
+            row.addWidget(QLabel('Play:'))
         row.addWidget(self.speed)
         row.addWidget(self.by_group)
         row.addWidget(self.follow)
@@ -129,7 +141,9 @@ class BackpropPanel(QWidget):
         self.legend = GradLegend(colors)
         layout.addWidget(self.legend)
 
-        layout.addWidget(QLabel('Breakpoints (Play stops when the gradient first reaches one):'))
+        note = QLabel('Breakpoints (Play stops when the gradient first reaches one):')
+        note.setWordWrap(True)
+        layout.addWidget(note)
         self.breakpoints = QListWidget()
         self.breakpoints.setMaximumHeight(90)
         self.breakpoints.itemActivated.connect(lambda item: session.reveal(item.data(Qt.UserRole)))

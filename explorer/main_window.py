@@ -277,7 +277,7 @@ class MainWindow(QMainWindow):
         backprop_dock.raise_()
         self.attention_dock.raise_()  # what a trained model learned, at a glance; stepping raises the chain rule
         inspector_dock = self.findChild(QDockWidget, 'inspector_dock')
-        self.resizeDocks([self.findChild(QDockWidget, 'scopes_dock'), inspector_dock], [260, 340], Qt.Horizontal)
+        self.resizeDocks([self.findChild(QDockWidget, 'scopes_dock'), inspector_dock], [300, 360], Qt.Horizontal)
         self.resizeDocks([inspector_dock, self.attention_dock], [260, 520], Qt.Vertical)
         self.resizeDocks([self.findChild(QDockWidget, 'scopes_dock'), backprop_dock], [320, 460], Qt.Vertical)
         for action in self.backprop_actions():
@@ -300,14 +300,18 @@ class MainWindow(QMainWindow):
         screen = self.screen().availableGeometry()
         if not geometry:
             self.setGeometry(first_geometry(screen))
-        if not state:  # toolbars in two rows rather than buttons hidden behind the overflow arrow
-            bars = [self.findChild(QToolBar, name) for name in ('document_toolbar', 'view_toolbar', 'backprop_toolbar')]
-            if sum(bar.sizeHint().width() for bar in bars) + 24 > self.width():
-                self.insertToolBarBreak(self.backprop_bar)
+
         elif not screen.contains(self.frameGeometry()):  # saved on a bigger screen
             self.setGeometry(self.geometry().intersected(screen.marginsRemoved(QMargins(0, 0, 0, 40))))
         self.dark_act.setChecked(self.settings.value('dark', False, type=bool))
         self.set_dark(self.dark_act.isChecked())
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        bars = [self.findChild(QToolBar, name) for name in ('document_toolbar', 'view_toolbar', 'backprop_toolbar')]
+        one_row = all(self.toolBarArea(bar) == Qt.TopToolBarArea and not self.toolBarBreak(bar) for bar in bars)
+        if one_row and sum(bar.sizeHint().width() for bar in bars) + 24 > self.width():
+            self.insertToolBarBreak(self.backprop_bar)  # two rows rather than buttons behind the overflow arrow
 
     def closeEvent(self, event):
         if self.training.run is not None:
