@@ -1,7 +1,6 @@
 """The headless commands: train, sample, trace, graph. Bad input: one line on stderr, exit code 2, nothing written."""
 
 import os
-import random
 import signal
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ from .files import check_output, write_atomic
 from .model import GPTConfig
 from .paths import DEFAULT_CHECKPOINT
 from .trace import dumps, record, truncation_note
-from .train import TrainConfig, Trainer, check_temperature, check_trainable, iter_samples
+from .train import TrainConfig, Trainer, check_temperature, check_trainable, iter_samples, sampling_rng
 
 WARN_SECONDS = 300     # `train` says what a run will cost (stderr) when it takes longer than this
 WARN_BYTES = 2**30     # or needs more memory than this
@@ -122,9 +121,7 @@ def cmd_sample(args, out):
     check_temperature(args.temperature)
     check_count('--num-samples', args.num_samples)
     ckpt = ckpt_io.load(args.checkpoint)
-    rng = random.Random(args.seed if args.seed is not None else 42)
-    if args.seed is None and ckpt.rng_state is not None:
-        rng.setstate(ckpt.rng_state)
+    rng = sampling_rng(ckpt.rng_state, args.seed)
     for i, s in enumerate(iter_samples(ckpt.model, rng, args.num_samples, args.temperature)):
         print(f'sample {i+1:2d}: {s}', file=out)
 

@@ -10,6 +10,14 @@ NAMES_URL = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.t
 NAMES_ENV = 'MICROGPT_NAMES'
 
 
+class DownloadFailed(DataError):
+    """names.txt could not be fetched; `reason` says why, for callers that word the way out themselves."""
+
+    def __init__(self, reason):
+        super().__init__(f'Could not download names.txt ({reason}); pass --data FILE.')
+        self.reason = reason
+
+
 def parse_docs(text):
     """Documents of a text, exactly as microgpt splits them: stripped lines, blank ones skipped.
 
@@ -73,7 +81,7 @@ def download_names(dest=None, timeout=30):
             tmp.write_bytes(response.read())
     except (urllib.error.URLError, OSError) as e:
         tmp.unlink(missing_ok=True)
-        raise DataError(f'Could not download names.txt ({getattr(e, "reason", e)}); pass --data FILE.') from None
+        raise DownloadFailed(getattr(e, 'reason', e)) from None
     os.replace(tmp, dest)
     return dest
 

@@ -14,7 +14,6 @@ import math
 from dataclasses import asdict, dataclass
 
 from .errors import ConfigError
-from .tokenizer import Tokenizer
 from .value import Value
 
 

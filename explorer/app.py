@@ -1,12 +1,13 @@
 """The explorer application: `python main.py [--doc NAME] [--checkpoint FILE] [--screenshot OUT.png]`."""
 
-import argparse
 import os
 import sys
 import time
 
 from engine.cli_parsing import Parser, UsageError
 from engine.paths import DEFAULT_CHECKPOINT
+
+from .display import no_display_message, no_display_reason
 
 PROCESS_START = time.time()
 
@@ -33,6 +34,10 @@ def main(argv):
         return 2
     if args.screenshot:
         os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
+    reason = no_display_reason(os.environ)
+    if reason:
+        print(no_display_message(reason), file=sys.stderr)
+        return 2
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 

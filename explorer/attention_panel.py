@@ -20,6 +20,7 @@ from engine.model import Model
 from engine.trace import record
 
 from .heatmap import paint_heads, render
+from .theme import LIGHT
 
 
 class HeatmapGrid(QWidget):
@@ -113,9 +114,10 @@ class AttentionPanel(QWidget):
 
     MODES = ('weights', 'gradients')
 
-    def __init__(self, session, window, parent=None):
+    def __init__(self, session, host, colors=LIGHT, parent=None):
         super().__init__(parent)
-        self.session, self.window = session, window
+        self.session, self.host = session, host
+        self._colors = colors            # the graph's, set by the window when the theme changes
         self.gradients = False
         self.only = None                 # (layer, head) shown alone, or None for the grid
         self.other = None                # (label, model) compared with, or None
@@ -142,6 +144,9 @@ class AttentionPanel(QWidget):
         export_csv = QPushButton('CSV…')
         export_csv.setToolTip('Save every attention weight: layer,head,query,key,query_token,key_token,weight')
         export_csv.clicked.connect(lambda: self.export('csv'))
+        for combo in (self.mode, self.compare):  # narrow enough for a dock at 1280x720
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(9)
         for w in (self.mode, self.compare, self.all_heads):
             row.addWidget(w)
         row.addStretch(1)
@@ -175,7 +180,12 @@ class AttentionPanel(QWidget):
         self.grids.setDirection(QBoxLayout.TopToBottom if tall else QBoxLayout.LeftToRight)
 
     def colors(self):
-        return self.window.graph.colors
+        return self._colors
+
+    def set_colors(self, colors):
+        self._colors = colors
+        self.grid.update()
+        self.other_grid.update()
 
     def selected_place(self, trace):
         key = self.session.selected
@@ -232,7 +242,7 @@ class AttentionPanel(QWidget):
         if self.session.trace is not None:
             self._show()
         if self.gradients and self.session.backprop.position == 0:
-            self.window.statusBar().showMessage('No gradient yet: step backprop (→, or End for all of it).', 6000)
+            self.host.show_message('No gradient yet: step backprop (→, or End for all of it).')
 
     def show_only(self, head):
         self.only = head
@@ -242,7 +252,7 @@ class AttentionPanel(QWidget):
     def _on_cell_clicked(self, layer, head, q, k):
         grid = self.sender()
         if grid is self.other_grid:
-            self.window.statusBar().showMessage('That is the comparison model; its graph is not the one shown.', 5000)
+            self.host.show_message('That is the comparison model; its graph is not the one shown.')
             return
         self.session.reveal(f'n{cell_node(self.session.trace, layer, head, q, k)}')
 
@@ -260,7 +270,7 @@ class AttentionPanel(QWidget):
             self.other = (f'fresh random (seed {seed})',
                           Model.init(model.config, model.tokenizer, random.Random(seed)))
         else:
-            path, _ = QFileDialog.getOpenFileName(self, 'Compare with checkpoint', str(self.window._last_dir()),
+            path, _ = QFileDialog.getOpenFileName(self, 'Compare with checkpoint', str(self.host.last_dir()),
                                                   'Checkpoints (*.json)')
             if not path:
                 self.compare.setCurrentIndex(0 if self.other is None else self.compare.currentIndex())
@@ -307,7 +317,7 @@ class AttentionPanel(QWidget):
             return
         suffix = f'-l{only[0]}h{only[1]}' if only else ''
         path, _ = QFileDialog.getSaveFileName(self, f'Export attention as {fmt.upper()}', str(
-            self.window._last_dir() / f'{self.session.doc}-attention{suffix}.{fmt}'), f'*.{fmt}')
+            self.host.last_dir() / f'{self.session.doc}-attention{suffix}.{fmt}'), f'*.{fmt}')
         if path:
             self.write(path, fmt, only)
 
@@ -327,5 +337,5 @@ class AttentionPanel(QWidget):
         except OSError as e:
             QMessageBox.warning(self, 'Export', f'Could not write {path}: {e.strerror or e}')
         else:
-            self.window.statusBar().showMessage(f'Saved {path}', 5000)
+            self.host.show_message(f'Saved {path}')
 

@@ -3,25 +3,25 @@ chain-rule panel that spells out `child.grad += local_grad * node.grad` for the 
 
 from html import escape
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QLinearGradient, QPainter, QPen
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QPushButton, QSizePolicy, QSlider, QToolButton, QVBoxLayout, QWidget)
 
 from engine.backprop import local_symbol, rule
 
-from .docks import LinkBrowser, adam_html, node_link
+from .backprop_player import SPEEDS
 from .graph_view import fmt
-from .stepping import SPEEDS
-from .theme import GRAD_DECADES, grad_color
+from .rich_text import LinkBrowser, adam_html, node_link
+from .theme import GRAD_DECADES, LIGHT, grad_color
 
 
 class GradLegend(QWidget):
     """What the colours on the graph mean: the diverging grad scale and the three states."""
 
-    def __init__(self, view, parent=None):
+    def __init__(self, colors, parent=None):
         super().__init__(parent)
-        self.view = view  # for its colours, which follow the theme
+        self.colors = colors  # the graph's, which follow the theme
         self.setMinimumHeight(74)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
 
@@ -29,7 +29,7 @@ class GradLegend(QWidget):
         return QSize(260, 74)
 
     def paintEvent(self, event):
-        c = self.view.colors
+        c = self.colors
         p = QPainter(self)
         p.setRenderHint(QPainter.Antialiasing)
         font = self.font()
@@ -73,9 +73,14 @@ class GradLegend(QWidget):
 
 
 class BackpropPanel(QWidget):
-    """Step, back, play, the timeline, the speed, and the breakpoints."""
+    """Step, back, play, the timeline, the speed, and the breakpoints.
 
-    def __init__(self, session, window, parent=None):
+    `step_actions` are the window's Reset … End actions and `breakpoint_actions` its toggle and clear
+    (shown here as buttons, so menu, toolbar, keys and panel are one command each)."""
+
+    follow_toggled = Signal(bool)  # scroll the graph to the node being processed, or not
+
+    def __init__(self, session, step_actions, breakpoint_actions, colors=LIGHT, parent=None):
         super().__init__(parent)
         self.session = session
         self.backprop = bp = session.backprop
@@ -83,10 +88,19 @@ class BackpropPanel(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         buttons = QHBoxLayout()
         buttons.setSpacing(2)
-        for action in window.backprop_actions():
+        play_button = None
+        for action in step_actions:
             button = QToolButton()
             button.setDefaultAction(action)
             button.setToolButtonStyle(Qt.ToolButtonTextOnly)
+            if action.isCheckable():  # Play goes beside its speed, so the rows of steps stay narrow
+                play_button = button
+                continue
+            if buttons.count() == 3:  # backward steps above, forward steps below
+                buttons.addStretch(1)
+                layout.addLayout(buttons)
+                buttons = QHBoxLayout()
+                buttons.setSpacing(2)
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
@@ -112,26 +126,31 @@ class BackpropPanel(QWidget):
         self.follow = QCheckBox('follow')
         self.follow.setChecked(True)
         self.follow.setToolTip('Scroll the graph to the node being processed when it goes off screen')
-        self.follow.toggled.connect(lambda on: setattr(window.graph, 'follow', on))
+        self.follow.toggled.connect(self.follow_toggled)
         row = QHBoxLayout()
-        row.addWidget(QLabel('Play:'))
+        if play_button is not None:
+            row.addWidget(play_button)
+        else:
+            row.addWidget(QLabel('Play:'))
         row.addWidget(self.speed)
         row.addWidget(self.by_group)
         row.addWidget(self.follow)
         row.addStretch(1)
         layout.addLayout(row)
 
-        self.legend = GradLegend(window.graph)
+        self.legend = GradLegend(colors)
         layout.addWidget(self.legend)
 
-        layout.addWidget(QLabel('Breakpoints (Play stops when the gradient first reaches one):'))
+        note = QLabel('Breakpoints (Play stops when the gradient first reaches one):')
+        note.setWordWrap(True)
+        layout.addWidget(note)
         self.breakpoints = QListWidget()
         self.breakpoints.setMaximumHeight(90)
         self.breakpoints.itemActivated.connect(lambda item: session.reveal(item.data(Qt.UserRole)))
         self.breakpoints.itemClicked.connect(lambda item: session.reveal(item.data(Qt.UserRole)))
         layout.addWidget(self.breakpoints)
         row = QHBoxLayout()
-        for action in (window.breakpoint_act, window.clear_breakpoints_act):
+        for action in breakpoint_actions:
             button = QPushButton(action.text().replace('&', ''))
             button.setToolTip(action.statusTip())
             button.clicked.connect(action.trigger)
@@ -142,6 +161,10 @@ class BackpropPanel(QWidget):
         bp.moved.connect(self._on_moved)
         bp.breakpoints_changed.connect(self._on_breakpoints_changed)
         self._on_moved(None)
+
+    def set_colors(self, colors):
+        self.legend.colors = colors
+        self.legend.update()
 
     def _on_timeline(self, value):
         if value != self.backprop.position:

@@ -343,6 +343,7 @@ class GraphView(QGraphicsView):
         self._flow_items = []   # the FlowItems drawing them
         self.follow = True      # centre the node being processed when it leaves the window
         self.show_minimap = True
+        self.context_actions = []  # the window's view actions, below a box's own entries in the context menu
         self.minimap = Minimap(self)
         self.minimap.hide()
         self._fitted_once = False
@@ -522,6 +523,9 @@ class GraphView(QGraphicsView):
         self.scale(factor, factor)
         self.minimap.refresh()
 
+    def set_follow(self, on):
+        self.follow = on
+
     def set_minimap(self, on):
         self.show_minimap = on
         self.minimap.refresh()
@@ -551,6 +555,6 @@ class GraphView(QGraphicsView):
             if parent > 0:
                 menu.addAction(f'Close {self.session.trace.scopes[parent].name}', lambda: self.close_requested.emit(parent))
         menu.addSeparator()
-        for action in self.window().view_actions() if hasattr(self.window(), 'view_actions') else ():
+        for action in self.context_actions:
             menu.addAction(action)
         menu.exec(event.globalPos())

@@ -2,20 +2,27 @@
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QRectF, QSettings, QSize, Qt
+from PySide6.QtCore import QByteArray, QMargins, QPoint, QRect, QRectF, QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QImage, QKeySequence, QPainter
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
-                               QMainWindow, QMessageBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractScrollArea, QApplication, QDockWidget, QFileDialog, QFrame, QHBoxLayout,
+                               QLabel, QLineEdit, QMainWindow, QMessageBox, QScrollArea, QToolBar, QVBoxLayout,
+                               QWidget)
 
 from engine.files import write_atomic
 
 from .attention_panel import AttentionPanel
 from .backprop_panel import BackpropPanel, ChainRulePanel
-from .docks import Inspector, ScopeTree
 from .graph_view import GraphView
+from .host import Host
+from .inspector import Inspector
+from .sampling_panel import SamplingPanel
+from .scope_tree import ScopeTree
 from .session import LARGE_VIEW
 from .theme import DARK, LIGHT, palette
-from .training import SamplingPanel, TrainingPanel
+from .training_panel import TrainingPanel
+
+SCREEN_MARGIN = 8   # between a first window and the edges of the screen
+TITLE_BAR = 32      # room left for the window manager's title bar, which is not part of geometry()
 
 
 class DocumentBar(QWidget):
@@ -75,6 +82,8 @@ class MainWindow(QMainWindow):
         self.graph.open_requested.connect(self._on_open_requested)
         self.graph.close_requested.connect(session.close_group)
         self.graph.box_clicked.connect(session.select)
+        self.scope_tree.open_requested.connect(self._on_open_requested)
+        self.scope_tree.close_requested.connect(session.close_group)
         session.checkpoint_changed.connect(self._on_checkpoint_changed)
         session.recording_started.connect(lambda doc: self.statusBar().showMessage(f'Recording {doc!r}…'))
         session.recording_progress.connect(self.statusBar().showMessage)
@@ -155,6 +164,18 @@ class MainWindow(QMainWindow):
         self.cancel_layout_act = self._action('Cancel &layout', s.cancel, 'Esc',
                                               'Stop a layout or recording that takes long; keep the view as it is')
         self.create_backprop_actions()
+        self.graph.context_actions = self.view_actions()
+        self.bind_graph_keys()
+
+    def bind_graph_keys(self):
+        """Keys without Ctrl (Return, Backspace, arrows, Space, Home, End, F, Z, M) act only while the graph
+        or the scope tree has focus: in a text field, Return is that field's and Backspace deletes a
+        character. The menus and toolbars still show them and trigger them by mouse."""
+        for action in (self.fit_act, self.zoom_sel_act, self.minimap_act, self.open_sel_act, self.open_scalars_act,
+                       self.close_sel_act, *self.backprop_actions()):
+            action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+            self.graph.addAction(action)
+            self.scope_tree.addAction(action)
 
     def create_backprop_actions(self):
         bp = self.session.backprop
@@ -212,26 +233,31 @@ class MainWindow(QMainWindow):
         self.model_label.setContentsMargins(10, 0, 10, 0)
         self.model_label.setToolTip('The checkpoint whose weights are shown (File › Open checkpoint…)')
         doc_bar.addWidget(self.model_label)
-        view_bar = self.addToolBar('View')
-        view_bar.setObjectName('view_toolbar')
-        for a in (self.fit_act, self.collapse_act, self.open_sel_act, self.close_sel_act, self.constants_act):
-            view_bar.addAction(a)
-        self.search_field = QLineEdit()
+        self.search_field = QLineEdit()  # beside the document field: both are typed in, so they overflow last
         self.search_field.setPlaceholderText('Find (Ctrl+F): wq[3][5], head 1, exp, 0.25')
         self.search_field.setMaximumWidth(260)
         self.search_field.returnPressed.connect(self.find_next)
         self.search_field.textChanged.connect(lambda _: setattr(self, '_search_hits', None))
-        view_bar.addWidget(self.search_field)
-        backprop_bar = self.addToolBar('Backprop')
+        doc_bar.addWidget(self.search_field)
+        view_bar = self.addToolBar('View')
+        view_bar.setObjectName('view_toolbar')
+        for a in (self.fit_act, self.collapse_act, self.open_sel_act, self.close_sel_act, self.constants_act):
+            view_bar.addAction(a)
+        self.backprop_bar = backprop_bar = self.addToolBar('Backprop')
         backprop_bar.setObjectName('backprop_toolbar')
         for a in self.backprop_actions():
             backprop_bar.addAction(a)
 
     def create_docks(self):
-        self.backprop_panel = BackpropPanel(self.session, self)
+        host = Host(last_dir=self._last_dir, show_message=lambda text: self.statusBar().showMessage(text, 8000),
+                    maybe_save=self.maybe_save)
+        self.backprop_panel = BackpropPanel(self.session, self.backprop_actions(),
+                                            (self.breakpoint_act, self.clear_breakpoints_act), self.graph.colors)
+        self.backprop_panel.follow_toggled.connect(self.graph.set_follow)
         self.chain_rule = ChainRulePanel(self.session)
-        self.attention = AttentionPanel(self.session, self)
-        self.training = TrainingPanel(self.session, self)
+        self.attention = AttentionPanel(self.session, host, self.graph.colors)
+        self.training = TrainingPanel(self.session, host, self.settings.value('dataset', None))
+        self.training.dataset_chosen.connect(lambda path: self.settings.setValue('dataset', path))
         self.sampling = SamplingPanel(self.session)
         for title, widget, name, area in (('Scopes', self.scope_tree, 'scopes_dock', Qt.LeftDockWidgetArea),
                                           ('Backprop', self.backprop_panel, 'backprop_dock', Qt.LeftDockWidgetArea),
@@ -242,7 +268,7 @@ class MainWindow(QMainWindow):
                                           ('Sampling', self.sampling, 'sampling_dock', Qt.LeftDockWidgetArea)):
             dock = QDockWidget(title, self)
             dock.setObjectName(name)
-            dock.setWidget(widget)
+            dock.setWidget(widget if isinstance(widget, QAbstractScrollArea) else scrollable(widget))
             self.addDockWidget(area, dock)
             self.docks_menu.addAction(dock.toggleViewAction())
         self.chain_rule_dock = self.findChild(QDockWidget, 'chain_rule_dock')
@@ -254,7 +280,7 @@ class MainWindow(QMainWindow):
         backprop_dock.raise_()
         self.attention_dock.raise_()  # what a trained model learned, at a glance; stepping raises the chain rule
         inspector_dock = self.findChild(QDockWidget, 'inspector_dock')
-        self.resizeDocks([self.findChild(QDockWidget, 'scopes_dock'), inspector_dock], [260, 340], Qt.Horizontal)
+        self.resizeDocks([self.findChild(QDockWidget, 'scopes_dock'), inspector_dock], [300, 360], Qt.Horizontal)
         self.resizeDocks([inspector_dock, self.attention_dock], [260, 520], Qt.Vertical)
         self.resizeDocks([self.findChild(QDockWidget, 'scopes_dock'), backprop_dock], [320, 460], Qt.Vertical)
         for action in self.backprop_actions():
@@ -271,13 +297,24 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value('geometry', QByteArray())
         if geometry:
             self.restoreGeometry(geometry)
-        else:
-            self.resize(QSize(1400, 860))
         state = self.settings.value('window_state', QByteArray())
         if state:
             self.restoreState(state)
+        screen = self.screen().availableGeometry()
+        if not geometry:
+            self.setGeometry(first_geometry(screen))
+
+        elif not screen.contains(self.frameGeometry()):  # saved on a bigger screen
+            self.setGeometry(self.geometry().intersected(screen.marginsRemoved(QMargins(0, 0, 0, 40))))
         self.dark_act.setChecked(self.settings.value('dark', False, type=bool))
         self.set_dark(self.dark_act.isChecked())
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        bars = [self.findChild(QToolBar, name) for name in ('document_toolbar', 'view_toolbar', 'backprop_toolbar')]
+        one_row = all(self.toolBarArea(bar) == Qt.TopToolBarArea and not self.toolBarBreak(bar) for bar in bars)
+        if one_row and sum(bar.sizeHint().width() for bar in bars) + 24 > self.width():
+            self.insertToolBarBreak(self.backprop_bar)  # two rows rather than buttons behind the overflow arrow
 
     def closeEvent(self, event):
         if self.training.run is not None:
@@ -294,6 +331,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue('window_state', self.saveState())
         self.settings.setValue('dark', self.dark_act.isChecked())
         self.session.backprop.pause()
+        self.sampling.cancel()
+        self.training.cancel()
         self.session.worker.wait(5000)
         self.session.close()
         event.accept()
@@ -302,6 +341,8 @@ class MainWindow(QMainWindow):
         colors = DARK if dark else LIGHT
         QApplication.instance().setPalette(palette(colors))
         self.graph.set_colors(colors)
+        self.attention.set_colors(colors)
+        self.backprop_panel.set_colors(colors)
 
     # Handlers
 
@@ -466,6 +507,23 @@ class MainWindow(QMainWindow):
                           '<p><b>microgpt explorer</b> shows microgpt — Karpathy\'s 200-line GPT — as it runs: '
                           'the computation graph of one forward pass, recorded from its own Value engine and laid '
                           'out by Graphviz.</p>')
+
+
+def first_geometry(screen, preferred=QSize(1400, 900)):
+    """The first window: the preferred size, or less so that it and its title bar fit on the screen, centred."""
+    size = preferred.boundedTo(QSize(screen.width() - 2 * SCREEN_MARGIN, screen.height() - TITLE_BAR - 2 * SCREEN_MARGIN))
+    rect = QRect(QPoint(0, 0), size)
+    rect.moveCenter(screen.center() + QPoint(0, TITLE_BAR // 2))
+    return rect
+
+
+def scrollable(panel):
+    """A panel in a scroll area, so that its dock can be made smaller than the panel's minimum."""
+    area = QScrollArea()
+    area.setWidget(panel)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.NoFrame)
+    return area
 
 
 def export_view(view, lay, path, fmt):

@@ -18,7 +18,7 @@ from engine.paths import DEFAULT_CHECKPOINT
 from engine.trace import iter_record
 
 from .session_model import LARGE_VIEW, SessionModel  # noqa: F401  LARGE_VIEW: the views ask for it here
-from .stepping import Backprop
+from .backprop_player import BackpropPlayer
 from .worker import Worker
 
 POLL_MS = 15  # how often a pending layout is looked for: the UI thread never waits on the child
@@ -64,7 +64,7 @@ class Session(QObject):
         self.layouter = layouter or LayoutClient()
         self.layouter.start()            # Graphviz loads in the child while the window and recording get ready
         self.model_state = m = SessionModel(self.layouter)
-        self.backprop = Backprop(self)   # first to hear of a new recording: it resets before views redraw
+        self.backprop = BackpropPlayer(self)   # first to hear of a new recording: it resets before views redraw
         for event in ('recorded', 'view_changed', 'layout_started', 'layout_cancelled', 'selection_changed',
                       'error'):
             m.connect(event, getattr(self, event).emit)

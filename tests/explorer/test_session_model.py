@@ -10,7 +10,7 @@ import pytest
 
 from engine import checkpoint as ckpt_io
 from engine.paths import DEFAULT_CHECKPOINT
-from engine.grouping import ROOT, Hierarchy
+from engine.grouping import Hierarchy
 from engine.layout import Layout
 from engine.trace import record
 from explorer.session_model import CACHED_LAYOUTS, LARGE_VIEW, SessionModel

@@ -93,7 +93,9 @@ def test_sampling_reproduces_the_sample_command(window, qtbot):
     for seed, args in (('7', ['--seed', '7']), ('', [])):
         panel.seed.setText(seed)
         panel.count.setValue(5)
-        panel.generate()
+        with qtbot.waitSignal(panel.distribution_done, timeout=20000):  # the first sample's, shown once it is in
+            with qtbot.waitSignal(panel.samples_done, timeout=20000):
+                panel.generate()
         out = io.StringIO()
         assert cli_main(['sample', '--checkpoint', str(DEFAULT_CHECKPOINT), '--num-samples', '5', *args], out) == 0
         assert panel.names == re.findall(r'sample +\d+: (\S*)', out.getvalue())

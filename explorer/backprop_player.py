@@ -1,6 +1,6 @@
-"""Backprop as the learner drives it (no widgets): step, back, by group, play, breakpoints.
+"""The backprop player: backprop as the learner drives it (no widgets): step, back, by group, play, breakpoints.
 
-`Backprop` owns the engine `Stepper` of the current recording. Views read its state (grads, what has
+`BackpropPlayer` owns the engine `Stepper` of the current recording. Views read its state (grads, what has
 been reached, what is done) and listen to `moved`, which names the nodes a single step touched so
 that only their boxes repaint; after a jump it carries None and views refresh everything.
 """
@@ -16,7 +16,9 @@ SPEEDS = (1, 3, 10, 30, 100, 1000, 0)  # steps (or groups) per second; 0: as fas
 FRAME_S = 0.008                          # time spent stepping per tick at full speed, under one 60 Hz frame
 
 
-class Backprop(QObject):
+class BackpropPlayer(QObject):
+    """Plays an engine `Stepper` for the views: steps, jumps, groups, play at a speed, breakpoints."""
+
     moved = Signal(object)            # set of node ids whose state changed, or None after a jump
     playing_changed = Signal(bool)
     breakpoints_changed = Signal()
