@@ -13,11 +13,11 @@ import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 import main as main_py
-from conftest import ROOT
 from engine import checkpoint as ckpt_io
 from engine import cli, files
 from engine.cli import main
@@ -27,6 +27,8 @@ from engine.model import GPTConfig, Model
 from engine.paths import DEFAULT_CHECKPOINT
 from engine.tokenizer import Tokenizer
 from engine.train import TrainConfig, estimate_cost
+
+ROOT = Path(__file__).resolve().parents[2]  # the project folder
 
 BASE_PYTHON = getattr(sys, '_base_executable', sys.executable)
 

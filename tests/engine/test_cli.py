@@ -3,7 +3,6 @@
 import functools
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -13,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-import main as main_py
-from conftest import ROOT
 from engine import checkpoint as ckpt_io
 from engine import data as data_mod
 from engine.cli import main
@@ -22,6 +19,8 @@ from engine.paths import DEFAULT_CHECKPOINT
 from engine.errors import DataError, TrainingDiverged
 from engine.model import GPTConfig
 from engine.train import TrainConfig, Trainer
+
+ROOT = Path(__file__).resolve().parents[2]  # the project folder
 
 
 def run(*args, timeout=120):
@@ -225,12 +224,6 @@ def run_as_readme(*args, timeout=300):
     """`python3 main.py ARGS` with the plain interpreter, as the README shows it."""
     proc = subprocess.run([plain_python3(), str(ROOT / 'main.py'), *args], capture_output=True, text=True,
                           cwd=ROOT, env=plain_env(), timeout=timeout)
-    # B1: `graph` needs Graphviz, which is in .venv only, but main.py runs it in the plain interpreter.
-    # The change that makes `graph` set up and use .venv is on another branch (main.py's command table);
-    # until it is merged this is the expected failure. After it, the assertions below apply in full.
-    if proc.returncode != 0 and 'graph' in getattr(main_py, 'ENGINE_COMMANDS', ()) and \
-            re.search(r"No module named '(py)?graphviz'", proc.stderr):
-        pytest.xfail('B1: python3 main.py graph runs outside .venv, where graphviz is not installed')
     return proc
 
 

@@ -5,11 +5,11 @@ import json
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from conftest import ROOT
 from engine import checkpoint as ckpt_io
 from engine.backprop import Stepper
 from engine.paths import DEFAULT_CHECKPOINT
@@ -18,6 +18,8 @@ from engine.tokenizer import Tokenizer
 from engine.trace import literal_loss, record
 from engine.train import Adam, TrainConfig
 from engine.value import Value
+
+ROOT = Path(__file__).resolve().parents[2]  # the project folder
 
 # Published by microgpt (the engine issue): the first losses, then the 20 samples after 1000 steps.
 PUBLISHED_LOSSES = ['3.3660', '3.4243', '3.1778', '3.0664', '3.2209', '2.9452', '3.2894', '3.3245',

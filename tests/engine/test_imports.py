@@ -2,8 +2,9 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
-from conftest import ROOT
+ROOT = Path(__file__).resolve().parents[2]  # the project folder
 
 ENGINE_MODULES = sorted(f'engine.{p.stem}' for p in (ROOT / 'engine').glob('*.py') if p.stem != '__init__')
 
@@ -11,6 +12,7 @@ ENGINE_MODULES = sorted(f'engine.{p.stem}' for p in (ROOT / 'engine').glob('*.py
 # shiboken6 or explorer module is loaded.
 PROBE = '''
 import importlib, sys
+
 for module in sys.argv[1:]:
     importlib.import_module(module)
     bad = sorted(m for m in sys.modules if m.split(".")[0] in ("PySide6", "shiboken6", "explorer"))

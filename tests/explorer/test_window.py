@@ -1,6 +1,5 @@
 """The explorer window, offscreen, driven as a user drives it (pytest-qt)."""
 
-import pytest
 
 from explorer.main_window import MainWindow, export_view
 from explorer.session import Session
@@ -97,15 +96,6 @@ def test_corrupt_checkpoint_keeps_the_model(window, tmp_path, qtbot, monkeypatch
     assert s.model is model and shown and 'not a microgpt-explorer checkpoint' in shown[0]
 
 
-# Fails today, for two reasons in explorer/main_window.py (not a test problem):
-# - the window cannot be narrower than 945 px (its minimum size hint), wider than the 800×800 offscreen
-#   screen, so 760×560 cannot even be set;
-# - read_settings() calls restoreGeometry() in __init__, before show(), while the window's minimum height
-#   is still 1035 px (the tabbed Training/Sampling docks), so any saved height below 1035 comes back as
-#   1035 — on a 1920×1200 screen too (checked with the offscreen plugin configured that large).
-# strict: once both are fixed this test passes, and the marker must go.
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason='window minimum size (945 wide; 1035 tall while restoring) defeats restoreGeometry')
 def test_settings_remember_geometry(window):
     """Closing saves size and place; a new window on the same settings opens exactly there."""
     window.resize(760, 560)
