@@ -19,6 +19,27 @@ KINDS = {'q': 'linear', 'k': 'linear', 'v': 'linear', 'wo': 'linear', 'fc1': 'li
          'sum': 'sum', '-log p': '-log', 'embedding': 'lookup'}
 
 
+def group_key(scope):
+    """The key of the box (or frame) that shows scope `scope`: 'g12'."""
+    return f'g{scope}'
+
+
+def node_key(node):
+    """The key of the box that shows scalar `node` by itself: 'n345'."""
+    return f'n{node}'
+
+
+def split_key(key):
+    """('g', scope) or ('n', node) from a box key."""
+    return key[0], int(key[1:])
+
+
+def key_scope(trace, key):
+    """The scope a box is about: a group's own scope, or the scope its scalar was made in."""
+    kind, index = split_key(key)
+    return index if kind == 'g' else trace.scope_of[index]
+
+
 @dataclass(frozen=True)
 class Box:
     key: str          # 'g<scope id>' for a group, 'n<node id>' for a scalar
@@ -110,7 +131,7 @@ class Hierarchy:
         for s in self.ancestors(self.trace.scope_of[node]):
             if s not in opened:
                 top = s
-        return f'g{top}' if top is not None else f'n{node}'
+        return group_key(top) if top is not None else node_key(node)
 
     def count_boxes(self, opened):
         """How many boxes `opened` would show, without building them (to warn before a huge layout)."""
@@ -142,13 +163,13 @@ class Hierarchy:
         for node in range(len(op)):
             r = rep[scope_of[node]]
             if r >= 0:
-                key = f'g{r}'
+                key = group_key(r)
                 if r not in groups:
                     groups[r] = {'in': set(), 'out': set()}
             elif op[node] == 'const' and not show_constants:
                 continue
             else:
-                key = f'n{node}'
+                key = node_key(node)
                 boxes.append(Box(key, scope_of[node], node, op[node], f'{trace.data[node]:.4f}', 1))
             key_of[node] = key
 
@@ -170,7 +191,7 @@ class Hierarchy:
 
         for r in sorted(groups):
             ins, outs = len(groups[r]['in']), len(groups[r]['out'])
-            boxes.append(Box(f'g{r}', r, -1, scopes[r].name, self.describe(r, ins, outs), self.size[r]))
+            boxes.append(Box(group_key(r), r, -1, scopes[r].name, self.describe(r, ins, outs), self.size[r]))
         boxes.sort(key=lambda b: (b.scope, b.node))
 
         # Clusters: open scopes (not the root) that hold a box, with their open ancestors.

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QBoxLayout, QComboBox, QFileDialog, QHBoxLayout, 
 from engine import checkpoint as ckpt_io
 from engine.attention import cell_node, place_of, to_csv
 from engine.files import write_atomic
+from engine.grouping import node_key, split_key
 from engine.model import Model
 from engine.trace import record
 
@@ -191,7 +192,8 @@ class AttentionPanel(QWidget):
         key = self.session.selected
         if trace is not self.session.trace or not key:
             return None
-        return place_of(trace, node=int(key[1:])) if key[0] == 'n' else place_of(trace, scope=int(key[1:]))
+        kind, index = split_key(key)
+        return place_of(trace, node=index) if kind == 'n' else place_of(trace, scope=index)
 
     def _value(self, trace):
         """Weights, or for the recording backprop steps through and in gradient mode, its gradients."""
@@ -254,7 +256,7 @@ class AttentionPanel(QWidget):
         if grid is self.other_grid:
             self.host.show_message('That is the comparison model; its graph is not the one shown.')
             return
-        self.session.reveal(f'n{cell_node(self.session.trace, layer, head, q, k)}')
+        self.session.reveal(node_key(cell_node(self.session.trace, layer, head, q, k)))
 
     # Comparing
 

@@ -11,6 +11,7 @@ import time
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.backprop import Stepper
+from engine.grouping import group_key, split_key
 
 SPEEDS = (1, 3, 10, 30, 100, 1000, 0)  # steps (or groups) per second; 0: as fast as the machine goes
 FRAME_S = 0.008                          # time spent stepping per tick at full speed, under one 60 Hz frame
@@ -77,7 +78,7 @@ class BackpropPlayer(QObject):
         return self.schedule.done_count(steps, self.stepper.position), len(steps)
 
     def group_reached(self, scope):
-        return self.stepper.position >= self._reach_of(f'g{scope}')
+        return self.stepper.position >= self._reach_of(group_key(scope))
 
     def _group_steps(self, scope):
         key = ('steps', scope)
@@ -86,11 +87,12 @@ class BackpropPlayer(QObject):
         return self._ranges[key]
 
     def _reach_of(self, key):
-        if key[0] == 'n':
-            return self.schedule.reached_at[int(key[1:])]
+        kind, index = split_key(key)
+        if kind == 'n':
+            return self.schedule.reached_at[index]
         cache = ('reach', key)
         if cache not in self._ranges:
-            self._ranges[cache] = self.schedule.reached(self.session.current.hierarchy.nodes_in(int(key[1:])))
+            self._ranges[cache] = self.schedule.reached(self.session.current.hierarchy.nodes_in(index))
         return self._ranges[cache]
 
     # Moving
@@ -263,7 +265,7 @@ class BackpropPlayer(QObject):
 
     def describe(self, key):
         trace = self.session.trace
-        if key[0] == 'g':
-            return trace.scopes[int(key[1:])].path
-        node = int(key[1:])
+        kind, node = split_key(key)
+        if kind == 'g':
+            return trace.scopes[node].path
         return trace.param_name(node) or f'{trace.op[node]} #{node} in {trace.scope_path(node)}'

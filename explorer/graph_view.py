@@ -6,6 +6,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene, QGraphicsView, QMenu, QWidget
 
+from engine.grouping import group_key, split_key
+
 from .theme import LIGHT, grad_color
 
 
@@ -149,7 +151,7 @@ class ClusterItem(QGraphicsItem):
     def paint(self, painter, option, widget=None):
         c = self.view.colors
         painter.setRenderHint(QPainter.Antialiasing)
-        selected = self.view.selected_key == f'g{self.scope}'
+        selected = self.view.selected_key == group_key(self.scope)
         painter.setPen(QPen(QColor(c['selection'] if selected else c['cluster_border']), 2 if selected else 1))
         painter.setBrush(QColor(c['cluster']))
         painter.drawRoundedRect(self.rect, 7, 7)
@@ -163,7 +165,7 @@ class ClusterItem(QGraphicsItem):
         self.view.close_requested.emit(self.scope)
 
     def mousePressEvent(self, event):
-        self.view.box_clicked.emit(f'g{self.scope}')
+        self.view.box_clicked.emit(group_key(self.scope))
 
 
 class EdgeItem(QGraphicsPathItem):
@@ -189,7 +191,7 @@ class EdgeItem(QGraphicsPathItem):
         width = 1.0 if count == 1 else min(4.0, 0.8 + math.sqrt(count) / 4)
         color = QColor(view.colors['edge'])
         if src.startswith('g') and view.is_param_box(view.session.visible.box(src)) or \
-                src.startswith('n') and int(src[1:]) in view.session.trace.params:
+                src.startswith('n') and split_key(src)[1] in view.session.trace.params:
             color.setAlpha(110)  # weights feed everything: lighter, so the data flow stands out
         self.setPen(QPen(color, width))
         self.setZValue(1)
@@ -376,8 +378,9 @@ class GraphView(QGraphicsView):
                 'double-click to open')
 
     def activate(self, key):
-        if key[0] == 'g':
-            self.open_requested.emit(int(key[1:]), False)
+        kind, scope = split_key(key)
+        if kind == 'g':
+            self.open_requested.emit(scope, False)
 
     # Session -> items
 
@@ -448,7 +451,7 @@ class GraphView(QGraphicsView):
         for scope, rect in lay.clusters.items():
             item = ClusterItem(self, scope, rect)
             scene.addItem(item)
-            self.items_by_key[f'g{scope}'] = item
+            self.items_by_key[group_key(scope)] = item
         for box in visible.boxes:
             item = BoxItem(self, box, lay.boxes[box.key])
             scene.addItem(item)
@@ -500,7 +503,7 @@ class GraphView(QGraphicsView):
             trace, key_of = self.session.trace, self.session.visible.key_of
             loss = self.items_by_key.get(key_of[trace.loss_id])
             last = trace.scope_id(f'pos {trace.n - 1} / softmax')
-            softmax = self.items_by_key.get(f'g{last}')
+            softmax = self.items_by_key.get(group_key(last))
             if loss is not None and softmax is not None:
                 self.centerOn(softmax.sceneBoundingRect().center() * 0.7 + loss.sceneBoundingRect().center() * 0.3)
             elif loss is not None:

@@ -4,6 +4,8 @@ import math
 
 from PySide6.QtCore import QTimer
 
+from engine.grouping import split_key
+
 from .graph_view import fmt
 from .rich_text import LinkBrowser, adam_html, node_link
 
@@ -27,9 +29,10 @@ class Inspector(LinkBrowser):
         key = self.session.selected
         if not key:
             return
-        if key[0] == 'g':
+        kind, index = split_key(key)
+        if kind == 'g':
             self._later.start()
-        elif changed is None or int(key[1:]) in changed:
+        elif changed is None or index in changed:
             self.refresh()
 
     def refresh(self):
@@ -37,7 +40,8 @@ class Inspector(LinkBrowser):
         if not key or rec is None:
             self.clear()
             return
-        self.setHtml(self._node_html(int(key[1:])) if key[0] == 'n' else self._group_html(int(key[1:])))
+        kind, index = split_key(key)
+        self.setHtml(self._node_html(index) if kind == 'n' else self._group_html(index))
 
     def _node_html(self, node):
         trace, bp = self.session.trace, self.session.backprop

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QAbstractScrollArea, QApplication, QDockWidget, Q
                                QWidget)
 
 from engine.files import write_atomic
+from engine.grouping import group_key, key_scope, split_key
 
 from .attention_panel import AttentionPanel
 from .backprop_panel import BackpropPanel, ChainRulePanel
@@ -368,18 +369,18 @@ class MainWindow(QMainWindow):
             return
         parts = ['<a href="collapse">model</a>']
         if key:
-            scope = int(key[1:]) if key[0] == 'g' else trace.scope_of[int(key[1:])]
-            chain = list(reversed(self.session.current.hierarchy.ancestors(scope)))
-            parts += [f'<a href="g{s}">{trace.scopes[s].name}</a>' for s in chain]
-            if key[0] == 'n':
-                parts.append(f'<b>{trace.param_name(int(key[1:])) or trace.op[int(key[1:])]}</b>')
+            chain = list(reversed(self.session.current.hierarchy.ancestors(key_scope(trace, key))))
+            parts += [f'<a href="{group_key(s)}">{trace.scopes[s].name}</a>' for s in chain]
+            kind, node = split_key(key)
+            if kind == 'n':
+                parts.append(f'<b>{trace.param_name(node) or trace.op[node]}</b>')
         self.breadcrumb.setText(' › '.join(parts))
 
     def _on_breadcrumb(self, link):
         if link == 'collapse':
             self.session.collapse_all()
         else:
-            self.session.close_group(int(link[1:]))
+            self.session.close_group(split_key(link)[1])
 
     def _show_chain_rule(self):
         if self.chain_rule_dock.isVisible() and self.chain_rule.visibleRegion().isEmpty():
@@ -415,15 +416,15 @@ class MainWindow(QMainWindow):
 
     def _open_selected(self, to_scalars):
         key = self.session.selected
-        if key and key[0] == 'g':
-            self._on_open_requested(int(key[1:]), to_scalars)
+        if key and split_key(key)[0] == 'g':
+            self._on_open_requested(split_key(key)[1], to_scalars)
 
     def _close_selected(self):
         key, trace = self.session.selected, self.session.trace
         if not key:
             return
-        scope = int(key[1:]) if key[0] == 'g' else trace.scope_of[int(key[1:])]
-        if key[0] == 'g' and scope not in self.session.opened:
+        scope = key_scope(trace, key)
+        if split_key(key)[0] == 'g' and scope not in self.session.opened:
             scope = trace.scopes[scope].parent
         if scope > 0:
             self.session.close_group(scope)

@@ -3,6 +3,8 @@
 from PySide6.QtCore import QAbstractItemModel, QEvent, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import QHeaderView, QTreeView
 
+from engine.grouping import group_key, key_scope
+
 
 class ScopeModel(QAbstractItemModel):
     """The recording's scope tree as a Qt item model; an index's internal id is its scope id."""
@@ -126,7 +128,7 @@ class ScopeTree(QTreeView):
     def currentChanged(self, current, previous):
         super().currentChanged(current, previous)
         if current.isValid() and not self._following and self.session.current is not None:
-            self.session.select(f'g{current.internalId()}')
+            self.session.select(group_key(current.internalId()))
 
     def _on_recorded(self):
         self.scopes.set_recording(self.session.current)
@@ -138,7 +140,7 @@ class ScopeTree(QTreeView):
         key, trace = self.session.selected, self.session.trace
         if not key or trace is None:
             return
-        scope = int(key[1:]) if key[0] == 'g' else trace.scope_of[int(key[1:])]
+        scope = key_scope(trace, key)
         if scope > 0:
             index = self.scopes.scope_index(scope)
             self._following = True

@@ -9,7 +9,7 @@ signals. A test drives it with a fake layouter and no event loop.
 
 from collections import OrderedDict
 
-from engine.grouping import ROOT
+from engine.grouping import ROOT, group_key, node_key, split_key
 
 LARGE_VIEW = 1500    # boxes; opening more than this asks first (dot needs ~2 s for 3,000)
 CACHED_LAYOUTS = 24  # views whose layout is kept, most recent last
@@ -120,7 +120,7 @@ class SessionModel:
     def _apply(self, visible, lay):
         self.visible, self.layout = visible, lay
         if self.selected and self.selected not in lay.boxes and \
-                not (self.selected[0] == 'g' and int(self.selected[1:]) in lay.clusters):
+                not (split_key(self.selected)[0] == 'g' and split_key(self.selected)[1] in lay.clusters):
             self.selected = None
             self._emit('selection_changed')
         self._emit('view_changed')
@@ -132,15 +132,15 @@ class SessionModel:
         """Open a group (and every group inside it if to_scalars) where it stands."""
         h = self.current.hierarchy
         extra = h.descendants(scope) if to_scalars else [scope]
-        self.selected = f'g{scope}'
+        self.selected = group_key(scope)
         self._emit('selection_changed')
-        self.set_open(self.opened | set(extra) | set(h.ancestors(scope)), focus=f'g{scope}')
+        self.set_open(self.opened | set(extra) | set(h.ancestors(scope)), focus=group_key(scope))
 
     def close_group(self, scope):
         """Close a group and everything inside it, so it is one box again."""
         inside = set(self.current.hierarchy.descendants(scope))
-        self.selected = f'g{scope}'
-        self.set_open(self.opened - inside, focus=f'g{scope}')
+        self.selected = group_key(scope)
+        self.set_open(self.opened - inside, focus=group_key(scope))
         self._emit('selection_changed')
 
     def collapse_all(self):
@@ -149,10 +149,11 @@ class SessionModel:
     def reveal(self, key):
         """Open whatever hides box `key` (a scope 'g..' or scalar 'n..') and select it."""
         h, trace = self.current.hierarchy, self.trace
-        if key[0] == 'n':
-            opened = self.opened | set(h.ancestors(trace.scope_of[int(key[1:])]))
+        kind, index = split_key(key)
+        if kind == 'n':
+            opened = self.opened | set(h.ancestors(trace.scope_of[index]))
         else:
-            opened = h.open_path(int(key[1:]), self.opened) - {int(key[1:])}
+            opened = h.open_path(index, self.opened) - {index}
         self.selected = key
         self._emit('selection_changed')
         if opened != self.opened:
@@ -182,10 +183,10 @@ class SessionModel:
         except ValueError:
             value = None
         if value is not None:
-            return [f'n{i}' for i in sorted(range(len(trace)), key=lambda i: abs(trace.data[i] - value))[:50]]
+            return [node_key(i) for i in sorted(range(len(trace)), key=lambda i: abs(trace.data[i] - value))[:50]]
         low = text.lower()
-        hits = [f'n{i}' for i in trace.params if low in trace.param_name(i).lower()]
-        hits += [f'g{s}' for s, scope in enumerate(trace.scopes) if s and low in scope.path.lower()]
+        hits = [node_key(i) for i in trace.params if low in trace.param_name(i).lower()]
+        hits += [group_key(s) for s, scope in enumerate(trace.scopes) if s and low in scope.path.lower()]
         if not hits:
-            hits = [f'n{i}' for i, op in enumerate(trace.op) if op == text][:500]
+            hits = [node_key(i) for i, op in enumerate(trace.op) if op == text][:500]
         return hits
