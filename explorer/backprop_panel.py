@@ -9,6 +9,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QListW
                                QPushButton, QSizePolicy, QSlider, QToolButton, QVBoxLayout, QWidget)
 
 from engine.backprop import local_symbol, rule
+from engine.group_steps import num, summary
+from engine.grouping import group_key
 
 from .backprop_player import SPEEDS
 from .graph_view import fmt
@@ -121,7 +123,7 @@ class BackpropPanel(QWidget):
         self.speed.setToolTip('How fast Play steps (steps, or groups when playing by group, per second)')
         self.speed.currentIndexChanged.connect(lambda i: bp.set_speed(self.speed.itemData(i)))
         self.by_group = QCheckBox('by group')
-        self.by_group.setToolTip('Play one box of the current view at a time (as Step group does)')
+        self.by_group.setToolTip('Play one unit of the model at a time (a softmax, a linear, a head, …), as Group ⇥ does')
         self.by_group.toggled.connect(bp.set_by_group)
         self.follow = QCheckBox('follow')
         self.follow.setChecked(True)
@@ -202,10 +204,41 @@ class ChainRulePanel(LinkBrowser):
         self.setHtml(chain_rule_html(self.session))
 
 
+def summary_html(session, unit_list):
+    """What the units a group step just completed did in backward: identities, numbers, the check."""
+    bp, trace = session.backprop, session.trace
+    html = []
+    for unit in unit_list:
+        s = summary(trace, bp.grads, unit, session.current.hierarchy)
+        html.append(f'<p><b>{escape(s.title)}</b><br><a href="{group_key(unit.scope)}">{escape(unit.path)}</a>: '
+                    'its backward pass is done.</p>')
+        html.append('<p>' + '<br>'.join(f'<code>{escape(f)}</code>' for f in s.formulas) + '</p>')
+        html.extend(f'<p>{escape(note)}</p>' for note in s.notes)
+        for table in s.tables:
+            html.append(f'<p style="margin-bottom:0"><i>{escape(table.title)}</i></p>'
+                        '<table cellspacing="0" cellpadding="2" border="0"><tr>'
+                        + ''.join(f'<th align="right">{escape(h)}</th>' for h in table.header) + '</tr>')
+            for i, row in enumerate(table.rows):
+                style = ' style="background-color:#e5dbff"' if i == table.highlight else ''
+                html.append(f'<tr{style}>' + ''.join(f'<td align="right">{escape(num(v))}</td>' for v in row)
+                            + '</tr>')
+            html.append('</table>')
+        for check in s.checks:
+            verdict = 'agrees' if check.agrees else '<b style="color:#d9261c">disagrees</b>'
+            html.append(f'<p style="color:gray">check <code>{escape(check.what)}</code> against the stepper: '
+                        f'{verdict}, max difference {check.max_diff:.1e} over {len(check.stepper)} numbers.</p>')
+    return ''.join(html)
+
+
 def chain_rule_html(session):
     bp, trace = session.backprop, session.trace
     stepper = bp.stepper
     html = [f'<p><b>Step {stepper.position:,} of {stepper.total:,}</b></p>']
+    if bp.landed:  # after a group step: what the group did, rather than its last node
+        html.append(summary_html(session, bp.landed))
+        html.append(f'<p style="color:gray">last node applied: {node_link(trace, stepper.last_node())}; '
+                    '→ steps on node by node from here.</p>')
+        return ''.join(html)
     record = stepper.last_record()
     if record is None:
         html.append('<p>Nothing applied yet: every grad is 0. Step (→) seeds <code>grad(loss) = 1</code>, '

@@ -182,13 +182,13 @@ class MainWindow(QMainWindow):
         bp = self.session.backprop
         self.reset_act = self._action('Reset', bp.reset, 'Home', 'Back to the start: every grad 0, the loss not yet seeded')
         self.back_group_act = self._action('⇤ Group', bp.back_group, 'Shift+Left',
-                                           'Step back to where the previous box on screen was finished')
+                                           'Step back to where the previous unit of the model (a softmax, a linear, a head, …) was done')
         self.back_act = self._action('← Back', bp.back, 'Left', 'Undo the last backprop step exactly')
         self.play_act = self._action('Play', self._toggle_play, 'Space', 'Play backprop at the chosen speed; Space pauses',
                                      checkable=True)
         self.step_act = self._action('Step →', bp.step, 'Right', "Apply the next node's chain rule to its children")
         self.step_group_act = self._action('Group ⇥', bp.step_group, 'Shift+Right',
-                                           'Step until the next box on screen has all its scalars done')
+                                           'Step until the next unit of the model (a softmax, a linear, a head, …) has its backward done; the Chain rule panel sums it up')
         self.end_act = self._action('End', bp.run_to_end, 'End', 'Run backprop to the end, as loss.backward() does')
         self.breakpoint_act = self._action('Toggle &breakpoint', self.toggle_breakpoint, 'F9',
                                            'Mark or unmark the selected box: Play stops when the gradient reaches it')
