@@ -168,7 +168,7 @@ def num(x):
         return str(x)
     if x == 0:
         return '0'
-    return f'{x:.4f}' if abs(x) >= 1e-3 else f'{x:.3e}'
+    return f'{x:.4f}' if abs(x) >= 1e-3 else f'{x:.2e}'.replace('e-0', 'e-')  # 2.05e-4
 
 
 class _Unit:
@@ -296,7 +296,7 @@ def _softmax(u):
     inv = next(m for m in u.nodes if trace.op[m] == '**-1')
     probs = [trace.data[e] * trace.data[inv] for e in exps]  # e / total, as microgpt computes it
     target_id = trace.tokens[pos + 1]
-    onehot = [1.0 if i == target_id else 0.0 for i in range(len(logits))]
+    onehot = [1 if i == target_id else 0 for i in range(len(logits))]
     loss_grad = 1 / n
     expected = [(p - y) * loss_grad for p, y in zip(probs, onehot)]
     got = u.grad(logits)
@@ -343,9 +343,9 @@ def _linear(u):
                           [(i, x[i], wt_gy[i], got_x[i]) for i in shown]))
     big = sorted(sorted(range(len(dW)), key=lambda k: -abs(dW[k]))[:4])
     s.tables.append(Table(f'∂L/∂W += ∂L/∂y·xᵀ (the 4 largest of {n_out * n_in})',
-                          ('entry', '∂L/∂y[j]', 'x[i]', 'product', 'stepper sent', f'{matrix} grad so far'),
+                          ('W[j][i]', '∂L/∂y[j]', 'x[i]', '∂L/∂y·x', 'grad so far'),
                           [(trace.param_name(w_nodes[k // n_in][k % n_in]), gy[k // n_in], x[k % n_in], dW[k],
-                            got_W[k], float(u.grads[w_nodes[k // n_in][k % n_in]])) for k in big]))
+                            float(u.grads[w_nodes[k // n_in][k % n_in]])) for k in big]))
     s.checks = [Check('∂L/∂x = Wᵀ·∂L/∂y', wt_gy, got_x), Check('∂L/∂W += ∂L/∂y·xᵀ', dW, got_W)]
     return s
 

@@ -21,31 +21,36 @@ from .theme import GRAD_DECADES, LIGHT, grad_color
 # Every mark the graph paints, as (what is drawn, the theme colours it uses, what it means). The legend
 # draws one swatch per entry; tests check that every colour graph_view paints with is named here.
 LEGEND = (
-    ('fill', ('unreached', 'unreached_text'), 'not reached yet: no gradient has arrived (grey)'),
-    ('hatched', ('scalar', 'unreached_text'), 'grad exactly 0 (hatched, never a tiny gradient)'),
-    ('frame', ('current',), 'the node the last step applied (violet frame)'),
-    ('done', ('group', 'progress'), 'a group fills green from the left as its scalars are done'),
-    ('counter', ('current', 'muted'), '3/5: contributions a grad has received of those it sums'),
-    ('flow', ('flow',), '∂ 0.012: the gradient the last step sent along an edge, arrow into the child'),
-    ('dot', ('breakpoint',), 'breakpoint (F9): Play stops when the gradient first reaches it'),
-    ('outline', ('selection',), 'the selected box (dashed when it is also the last step)'),
-    ('fill', ('scalar', 'scalar_border'), 'a scalar: op | data | grad, as micrograd draws it'),
-    ('fill', ('group', 'group_border'), 'a closed group: its name, what it computes, scalars done'),
-    ('fill', ('param', 'param_border'), 'a weight (a parameter) or a group of them'),
-    ('fill', ('cluster', 'cluster_border'), 'an open group: a frame with its name (double-click it to close)'),
-    ('edge', ('edge',), 'an edge: a value flows into the box it points to (weights\' edges paler)'),
+    ('fill', ('unreached', 'unreached_text'), 'not reached yet (grey)', 'not reached yet: no gradient has arrived'),
+    ('hatched', ('scalar', 'unreached_text'), 'grad exactly 0 (hatched)',
+     'grad exactly 0: hatched, so it never passes for a tiny gradient'),
+    ('frame', ('current',), 'last step applied (violet)', 'the node the last step applied: a violet frame'),
+    ('done', ('group', 'progress'), 'group: part done (green)',
+     'a group fills green from the left as its scalars are done'),
+    ('counter', ('current', 'muted'), 'contributions in / needed',
+     '3/5: the contributions a grad has received of those it is the sum of'),
+    ('flow', ('flow',), '∂ 0.01: gradient just sent',
+     '∂ 0.012: the gradient the last step sent along an edge, with an arrow into the child'),
+    ('dot', ('breakpoint',), 'breakpoint (F9)', 'breakpoint (F9): Play stops when the gradient first reaches it'),
+    ('outline', ('selection',), 'selected', 'the selected box (dashed when it is also the last step)'),
+    ('fill', ('scalar', 'scalar_border'), 'scalar: op | data | grad', 'a scalar: op | data | grad, as micrograd draws it'),
+    ('fill', ('group', 'group_border'), 'closed group', 'a closed group: its name, what it computes, scalars done'),
+    ('fill', ('param', 'param_border'), 'weight (parameter)', 'a weight (a parameter) or a group of them'),
+    ('fill', ('cluster', 'cluster_border'), 'open group (frame)',
+     'an open group: a frame with its name; double-click the name to close it'),
+    ('edge', ('edge',), 'edge: a value flows in', "an edge: a value flows into the box it points to (weights' paler)"),
 )
 GRAD_SCALE = ('negative', 'positive', 'scalar')  # the bar at the top of the legend
 
 
 def legend_texts():
     """What the legend says, one line per mark, the grad scale first."""
-    return ['grad: blue negative, red positive, log scale from 1e-6 to 1'] + [text for _, _, text in LEGEND]
+    return ['grad: blue negative, red positive, log scale from 1e-6 to 1'] + [text for *_, text in LEGEND]
 
 
 def legend_colors():
     """Every theme colour the legend explains."""
-    return set(GRAD_SCALE) | {key for _, keys, _ in LEGEND for key in keys}
+    return set(GRAD_SCALE) | {key for _, keys, *_ in LEGEND for key in keys}
 
 
 class GradLegend(QWidget):
@@ -60,7 +65,7 @@ class GradLegend(QWidget):
         height = self.TOP + self.ROW * len(LEGEND) + 4
         self.setMinimumHeight(height)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
-        self.setToolTip('\n'.join(legend_texts()))
+        self.setToolTip('\n'.join(legend_texts()))  # the long form of each row
 
     def sizeHint(self):
         return QSize(300, self.minimumHeight())
@@ -91,8 +96,8 @@ class GradLegend(QWidget):
         for frac, text in ((0, '−1'), (0.25, '−1e-3'), (0.5, '0'), (0.75, '1e-3'), (1, '1')):
             x = bar.left() + frac * bar.width()
             p.drawText(QRectF(x - 24, bar.bottom() + 1, 48, 12), Qt.AlignCenter, text)
-        p.drawText(QRectF(8, 29, w, 14), Qt.AlignLeft, legend_texts()[0])
-        for row, (kind, keys, text) in enumerate(LEGEND):
+        p.drawText(QRectF(8, 29, w, 14), Qt.AlignLeft, 'grad: blue −, red +, log scale')
+        for row, (kind, keys, text, _) in enumerate(LEGEND):
             y = self.TOP + row * self.ROW
             self._swatch(p, kind, keys, QRectF(8, y, 26, 13))
             p.setPen(text_color)
@@ -296,10 +301,15 @@ def summary_html(session, unit_list):
         for table in s.tables:
             html.append(f'<p style="margin-bottom:0"><i>{escape(table.title)}</i></p>'
                         '<table cellspacing="0" cellpadding="2" border="0"><tr>'
-                        + ''.join(f'<th align="right">{escape(h)}</th>' for h in table.header) + '</tr>')
-            for i, row in enumerate(table.rows):
+                        + ''.join(f'<th align="right"><small>{escape(h)}</small></th>' for h in table.header) + '</tr>')
+            order = list(range(len(table.rows)))
+            if table.highlight >= 0:  # the target first, where it is seen without scrolling
+                order.insert(0, order.pop(table.highlight))
+            for i in order:
+                row = table.rows[i]
                 style = ' style="background-color:#e5dbff"' if i == table.highlight else ''
-                html.append(f'<tr{style}>' + ''.join(f'<td align="right">{escape(num(v))}</td>' for v in row)
+                html.append(f'<tr{style}>' + ''.join(f'<td align="right" style="white-space:nowrap">{escape(num(v))}</td>'
+                                                for v in row)
                             + '</tr>')
             html.append('</table>')
         for check in s.checks:

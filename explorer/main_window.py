@@ -512,12 +512,13 @@ class MainWindow(QMainWindow):
             else:
                 self.statusBar().showMessage(f'Saved {path}', 5000)
 
-    def _help_dialog(self, title, html):
+    def _help_dialog(self, title, html, activate=True):
         dialog = self._help.get(title)
         if dialog is None:
             dialog = self._help[title] = HelpDialog(title, html, self)
         else:
             dialog.set_html(html)
+        dialog.setAttribute(Qt.WA_ShowWithoutActivating, not activate)
         dialog.show()
         dialog.raise_()
         return dialog
@@ -539,7 +540,10 @@ class MainWindow(QMainWindow):
         if offscreen or self.settings.value('how_to_read_shown', False, type=bool):
             return None
         self.settings.setValue('how_to_read_shown', True)
-        return self.show_how_to_read()
+        dialog = self._help_dialog('How to read this picture', HOW_TO_READ, activate=False)  # keys stay on the graph
+        frame = self.frameGeometry()  # over the right-hand panels, not over the graph
+        dialog.move(max(frame.left(), frame.right() - dialog.width() - 16), frame.top() + 90)
+        return dialog
 
     def about(self):
         QMessageBox.about(self, 'About microgpt explorer',
