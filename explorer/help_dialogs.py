@@ -72,7 +72,8 @@ def shortcuts_html(menus):
             '<p style="color:gray">Keys without Ctrl act while the graph or the scope tree has the focus.</p>']
     for title, rows in shortcut_rows(menus):
         html.append(f'<p><b>{escape(title)}</b></p><table cellspacing="0" cellpadding="2">')
-        html.extend(f'<tr><td width="70"><code>{escape(k)}</code></td><td>{escape(t)}</td></tr>' for t, k in rows)
+        html.extend(f'<tr><td width="130" style="white-space:nowrap"><code>{escape(k)}</code></td>'
+                    f'<td>{escape(t)}</td></tr>' for t, k in rows)
         html.append('</table>')
     html.append('<p><b>Mouse</b></p><table cellspacing="0" cellpadding="2">')
     html.extend(f'<tr><td>{escape(a)}</td><td>{escape(b)}</td></tr>' for a, b in MOUSE)
