@@ -179,22 +179,6 @@ class Schedule:
         """The first position at which any of `nodes` holds a gradient."""
         return min(self.reached_at[n] for n in nodes)
 
-    def completions(self, box_of):
-        """{position: [boxes whose last scalar is applied there]}, for boxes named by `box_of[node]`.
-
-        Stepping by group goes from one completion to the next: where a box's scalars run in one
-        stretch, that is the whole box; where they wait on other parts (the loss's sum waits on every
-        position), the step ends at whichever box on screen is finished next, in backprop's own order.
-        """
-        last = {}
-        for node, box in enumerate(box_of):
-            if box is not None and self.applied_at[node] > last.get(box, 0):
-                last[box] = self.applied_at[node]
-        out = {1: []}  # the seed
-        for box, at in last.items():
-            out.setdefault(at, []).append(box)
-        return out
-
 
 def rule(op):
     """The local gradient of an op, as a formula: 'mul: ∂(a·b)/∂a = b, ∂(a·b)/∂b = a'."""

@@ -9,6 +9,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QListW
                                QPushButton, QSizePolicy, QSlider, QToolButton, QVBoxLayout, QWidget)
 
 from engine.backprop import local_symbol, rule
+from engine.group_steps import num, summary
+from engine.grouping import group_key
 
 from .backprop_player import SPEEDS
 from .graph_view import fmt
@@ -16,25 +18,66 @@ from .rich_text import LinkBrowser, adam_html, node_link
 from .theme import GRAD_DECADES, LIGHT, grad_color
 
 
+# Every mark the graph paints, as (what is drawn, the theme colours it uses, what it means). The legend
+# draws one swatch per entry; tests check that every colour graph_view paints with is named here.
+LEGEND = (
+    ('fill', ('unreached', 'unreached_text'), 'not reached yet (grey)', 'not reached yet: no gradient has arrived'),
+    ('hatched', ('scalar', 'unreached_text'), 'grad exactly 0 (hatched)',
+     'grad exactly 0: hatched, so it never passes for a tiny gradient'),
+    ('frame', ('current',), 'last step applied (violet)', 'the node the last step applied: a violet frame'),
+    ('done', ('group', 'progress'), 'group: part done (green)',
+     'a group fills green from the left as its scalars are done'),
+    ('counter', ('current', 'muted'), 'contributions in / needed',
+     '3/5: the contributions a grad has received of those it is the sum of'),
+    ('flow', ('flow',), '∂ 0.01: gradient just sent',
+     '∂ 0.012: the gradient the last step sent along an edge, with an arrow into the child'),
+    ('dot', ('breakpoint',), 'breakpoint (F9)', 'breakpoint (F9): Play stops when the gradient first reaches it'),
+    ('outline', ('selection',), 'selected', 'the selected box (dashed when it is also the last step)'),
+    ('fill', ('scalar', 'scalar_border'), 'scalar: op | data | grad', 'a scalar: op | data | grad, as micrograd draws it'),
+    ('fill', ('group', 'group_border'), 'closed group', 'a closed group: its name, what it computes, scalars done'),
+    ('fill', ('param', 'param_border'), 'weight (parameter)', 'a weight (a parameter) or a group of them'),
+    ('fill', ('cluster', 'cluster_border'), 'open group (frame)',
+     'an open group: a frame with its name; double-click the name to close it'),
+    ('edge', ('edge',), 'edge: a value flows in', "an edge: a value flows into the box it points to (weights' paler)"),
+)
+GRAD_SCALE = ('negative', 'positive', 'scalar')  # the bar at the top of the legend
+
+
+def legend_texts():
+    """What the legend says, one line per mark, the grad scale first."""
+    return ['grad: blue negative, red positive, log scale from 1e-6 to 1'] + [text for *_, text in LEGEND]
+
+
+def legend_colors():
+    """Every theme colour the legend explains."""
+    return set(GRAD_SCALE) | {key for _, keys, *_ in LEGEND for key in keys}
+
+
 class GradLegend(QWidget):
-    """What the colours on the graph mean: the diverging grad scale and the three states."""
+    """What every colour, fill and mark on the graph means: the diverging grad scale, then one row per mark."""
+
+    ROW = 17
+    TOP = 46
 
     def __init__(self, colors, parent=None):
         super().__init__(parent)
         self.colors = colors  # the graph's, which follow the theme
-        self.setMinimumHeight(74)
+        height = self.TOP + self.ROW * len(LEGEND) + 4
+        self.setMinimumHeight(height)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        self.setToolTip('\n'.join(legend_texts()))  # the long form of each row
 
     def sizeHint(self):
-        return QSize(260, 74)
+        return QSize(300, self.minimumHeight())
 
     def paintEvent(self, event):
         c = self.colors
         p = QPainter(self)
         p.setRenderHint(QPainter.Antialiasing)
         font = self.font()
-        font.setPointSizeF(7.5)
+        font.setPointSizeF(max(7.5, font.pointSizeF() - 1))
         p.setFont(font)
+        text_color = self.palette().windowText().color()
         w = self.width() - 16
         bar = QRectF(8, 4, w, 12)
         gradient = QLinearGradient(bar.topLeft(), bar.topRight())
@@ -49,27 +92,70 @@ class GradLegend(QWidget):
         p.setPen(QPen(QColor(c['scalar_border']), 1))
         p.setBrush(QBrush(gradient))
         p.drawRect(bar)
-        p.setPen(QColor(self.palette().windowText().color()))
+        p.setPen(text_color)
         for frac, text in ((0, '−1'), (0.25, '−1e-3'), (0.5, '0'), (0.75, '1e-3'), (1, '1')):
             x = bar.left() + frac * bar.width()
             p.drawText(QRectF(x - 24, bar.bottom() + 1, 48, 12), Qt.AlignCenter, text)
-        p.drawText(QRectF(8, 30, w, 12), Qt.AlignLeft, 'grad: blue negative, red positive, log scale')
-        swatches = [(QColor(c['unreached']), QColor(c['unreached_text']), 'not reached'),
-                    (QColor(c['scalar']), None, 'exactly 0'),
-                    (None, QColor(c['current']), 'last step')]
-        x = 8
-        for fill, border, text in swatches:
-            r = QRectF(x, 48, 16, 12)
-            p.setPen(QPen(border or QColor(c['scalar_border']), 2.5 if fill is None else 1))
-            p.setBrush(fill if fill is not None else Qt.NoBrush)
-            p.drawRoundedRect(r, 3, 3)
-            if text == 'exactly 0':
-                p.setBrush(QBrush(QColor(c['unreached_text']), Qt.BDiagPattern))
-                p.drawRoundedRect(r, 3, 3)
-            p.setPen(self.palette().windowText().color())
-            p.drawText(QPointF(x + 20, 58), text)
-            x += 24 + p.fontMetrics().horizontalAdvance(text) + 10
+        p.drawText(QRectF(8, 29, w, 14), Qt.AlignLeft, 'grad: blue −, red +, log scale')
+        for row, (kind, keys, text, _) in enumerate(LEGEND):
+            y = self.TOP + row * self.ROW
+            self._swatch(p, kind, keys, QRectF(8, y, 26, 13))
+            p.setPen(text_color)
+            p.drawText(QRectF(42, y - 1, w - 34, self.ROW), Qt.AlignLeft | Qt.AlignVCenter, text)
         p.end()
+
+    def _swatch(self, p, kind, keys, r):
+        c = self.colors
+        col = [QColor(c[k]) for k in keys]
+        p.save()
+        if kind == 'fill':
+            p.setPen(QPen(col[1], 1))
+            p.setBrush(col[0])
+            p.drawRoundedRect(r, 3, 3)
+        elif kind == 'hatched':
+            p.setPen(QPen(QColor(c['scalar_border']), 1))
+            p.setBrush(col[0])
+            p.drawRoundedRect(r, 3, 3)
+            p.setBrush(QBrush(col[1], Qt.BDiagPattern))
+            p.drawRoundedRect(r, 3, 3)
+        elif kind == 'frame':
+            p.setPen(QPen(col[0], 2.5))
+            p.setBrush(QColor(c['scalar']))
+            p.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3)
+        elif kind == 'done':
+            p.setPen(QPen(QColor(c['group_border']), 1))
+            p.setBrush(col[0])
+            p.drawRoundedRect(r, 3, 3)
+            p.setClipRect(QRectF(r.left(), r.top(), r.width() * 0.6, r.height()))
+            p.setBrush(col[1])
+            p.drawRoundedRect(r, 3, 3)
+        elif kind == 'counter':
+            p.setPen(col[0])
+            p.drawText(r, Qt.AlignCenter, '3/5')
+        elif kind == 'flow':
+            p.setPen(QPen(col[0], 2.6))
+            p.drawLine(QPointF(r.left() + 6, r.center().y()), QPointF(r.right(), r.center().y()))
+            p.setBrush(col[0])
+            y = r.center().y()
+            p.drawPolygon([QPointF(r.left(), y), QPointF(r.left() + 7, y - 4), QPointF(r.left() + 7, y + 4)])
+        elif kind == 'dot':
+            p.setPen(QPen(QColor(c['group_border']), 1))
+            p.setBrush(QColor(c['group']))
+            p.drawRoundedRect(r, 3, 3)
+            p.setPen(Qt.NoPen)
+            p.setBrush(col[0])
+            p.drawEllipse(QPointF(r.left() + 5, r.top() + 5), 4, 4)
+        elif kind == 'outline':
+            p.setPen(QPen(col[0], 2.2))
+            p.setBrush(QColor(c['group']))
+            p.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3)
+        elif kind == 'edge':
+            p.setPen(QPen(col[0], 1.2))
+            y = r.center().y()
+            p.drawLine(QPointF(r.left(), y), QPointF(r.right() - 2, y))
+            p.setBrush(col[0])
+            p.drawPolygon([QPointF(r.right(), y), QPointF(r.right() - 6, y - 3), QPointF(r.right() - 6, y + 3)])
+        p.restore()
 
 
 class BackpropPanel(QWidget):
@@ -121,7 +207,7 @@ class BackpropPanel(QWidget):
         self.speed.setToolTip('How fast Play steps (steps, or groups when playing by group, per second)')
         self.speed.currentIndexChanged.connect(lambda i: bp.set_speed(self.speed.itemData(i)))
         self.by_group = QCheckBox('by group')
-        self.by_group.setToolTip('Play one box of the current view at a time (as Step group does)')
+        self.by_group.setToolTip('Play one unit of the model at a time (a softmax, a linear, a head, …), as Group ⇥ does')
         self.by_group.toggled.connect(bp.set_by_group)
         self.follow = QCheckBox('follow')
         self.follow.setChecked(True)
@@ -152,7 +238,7 @@ class BackpropPanel(QWidget):
         row = QHBoxLayout()
         for action in breakpoint_actions:
             button = QPushButton(action.text().replace('&', ''))
-            button.setToolTip(action.statusTip())
+            button.setToolTip(action.toolTip())  # with its key
             button.clicked.connect(action.trigger)
             row.addWidget(button)
         layout.addLayout(row)
@@ -202,10 +288,46 @@ class ChainRulePanel(LinkBrowser):
         self.setHtml(chain_rule_html(self.session))
 
 
+def summary_html(session, unit_list):
+    """What the units a group step just completed did in backward: identities, numbers, the check."""
+    bp, trace = session.backprop, session.trace
+    html = []
+    for unit in unit_list:
+        s = summary(trace, bp.grads, unit, session.current.hierarchy)
+        html.append(f'<p><b>{escape(s.title)}</b><br><a href="{group_key(unit.scope)}">{escape(unit.path)}</a>: '
+                    'its backward pass is done.</p>')
+        html.append('<p>' + '<br>'.join(f'<code>{escape(f)}</code>' for f in s.formulas) + '</p>')
+        html.extend(f'<p>{escape(note)}</p>' for note in s.notes)
+        for table in s.tables:
+            html.append(f'<p style="margin-bottom:0"><i>{escape(table.title)}</i></p>'
+                        '<table cellspacing="0" cellpadding="2" border="0"><tr>'
+                        + ''.join(f'<th align="right"><small>{escape(h)}</small></th>' for h in table.header) + '</tr>')
+            order = list(range(len(table.rows)))
+            if table.highlight >= 0:  # the target first, where it is seen without scrolling
+                order.insert(0, order.pop(table.highlight))
+            for i in order:
+                row = table.rows[i]
+                style = ' style="background-color:#e5dbff"' if i == table.highlight else ''
+                html.append(f'<tr{style}>' + ''.join(f'<td align="right" style="white-space:nowrap">{escape(num(v))}</td>'
+                                                for v in row)
+                            + '</tr>')
+            html.append('</table>')
+        for check in s.checks:
+            verdict = 'agrees' if check.agrees else '<b style="color:#d9261c">disagrees</b>'
+            html.append(f'<p style="color:gray">check <code>{escape(check.what)}</code> against the stepper: '
+                        f'{verdict}, max difference {check.max_diff:.1e} over {len(check.stepper)} numbers.</p>')
+    return ''.join(html)
+
+
 def chain_rule_html(session):
     bp, trace = session.backprop, session.trace
     stepper = bp.stepper
     html = [f'<p><b>Step {stepper.position:,} of {stepper.total:,}</b></p>']
+    if bp.landed:  # after a group step: what the group did, rather than its last node
+        html.append(summary_html(session, bp.landed))
+        html.append(f'<p style="color:gray">last node applied: {node_link(trace, stepper.last_node())}; '
+                    '→ steps on node by node from here.</p>')
+        return ''.join(html)
     record = stepper.last_record()
     if record is None:
         html.append('<p>Nothing applied yet: every grad is 0. Step (→) seeds <code>grad(loss) = 1</code>, '

@@ -5,12 +5,12 @@ been reached, what is done) and listen to `moved`, which names the nodes a singl
 that only their boxes repaint; after a jump it carries None and views refresh everything.
 """
 
-import bisect
 import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.backprop import Stepper
+from engine.group_steps import UnitSteps, units
 from engine.grouping import group_key, split_key
 
 SPEEDS = (1, 3, 10, 30, 100, 1000, 0)  # steps (or groups) per second; 0: as fast as the machine goes
@@ -34,7 +34,8 @@ class BackpropPlayer(QObject):
         self.by_group = False
         self.breakpoints = {}         # box key -> position at which the gradient first reaches it
         self._ranges = {}             # per group: sorted positions its scalars are applied at; reach
-        self._completions = (None, [], {})  # (the view they are for, positions, {position: boxes})
+        self._unit_steps = None       # engine.group_steps.UnitSteps of the recording, made when first needed
+        self.landed = ()              # the units a group step just completed (their summary is shown), or ()
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
         self._credit = 0.0            # steps owed to the play speed since the last tick
@@ -103,7 +104,8 @@ class BackpropPlayer(QObject):
         rec = self.session.current
         self.stepper, self.schedule = Stepper(rec.trace), rec.schedule
         self._ranges = {}
-        self._completions = (None, [], {})
+        self._unit_steps = None
+        self.landed = ()
         had_breakpoints = bool(self.breakpoints)
         self.breakpoints = {}
         if had_breakpoints:
@@ -112,6 +114,10 @@ class BackpropPlayer(QObject):
 
     def step(self):
         """One step: the next node's chain rule (the seed first)."""
+        self.landed = ()
+        return self._step()
+
+    def _step(self):
         if self.stepper is None or self.stepper.at_end:
             return None
         before = self.stepper.last_node()
@@ -123,6 +129,10 @@ class BackpropPlayer(QObject):
         return record
 
     def back(self):
+        self.landed = ()
+        self._back()
+
+    def _back(self):
         if self.stepper is None or self.stepper.position == 0:
             return
         record = self.stepper.last_record()
@@ -134,48 +144,50 @@ class BackpropPlayer(QObject):
         self.moved.emit(changed)
 
     def seek(self, position):
+        self.landed = ()
+        self._go(position)
+
+    def _go(self, position):
         if self.stepper is None:
             return
         position = max(0, min(self.total, position))
         if position == self.stepper.position + 1:
-            self.step()
+            self._step()
         elif position == self.stepper.position - 1:
-            self.back()
+            self._back()
         elif position != self.stepper.position:
             self.stepper.seek(position)
             self.moved.emit(None)
 
-    def completions(self):
-        """Sorted positions at which a box of the current view is finished (see Schedule.completions)."""
-        visible = self.session.visible
-        if self._completions[0] is not visible:
-            done = self.schedule.completions(visible.key_of)
-            self._completions = (visible, sorted(done), done)
-        return self._completions[1]
+    def unit_steps(self):
+        """The structural units of this recording (engine.group_steps), made once per recording."""
+        if self._unit_steps is None:
+            rec = self.session.current
+            self._unit_steps = UnitSteps(units(rec.trace, rec.schedule, rec.hierarchy))
+        return self._unit_steps
 
     def step_group(self):
-        """Step until the next box on screen has all its scalars done (one step where scalars are shown)."""
+        """Step to where the next unit of the model (a softmax, a linear, a head, …) has its backward done."""
         if self.stepper is None or self.stepper.at_end:
             return
-        if self.session.visible is None:  # no view yet to group by
-            return self.step()
-        events = self.completions()
-        i = bisect.bisect_right(events, self.stepper.position)
-        self.seek(events[i] if i < len(events) else self.total)
-        finished = self._completions[2].get(self.stepper.position, ())
-        if finished:
-            self.message.emit('Done: ' + ', '.join(self.describe(k) for k in finished[:3])
-                              + (' …' if len(finished) > 3 else ''))
+        steps = self.unit_steps()
+        end = steps.next_end(self.stepper.position)
+        self._land(end if end is not None else self.total)
 
     def back_group(self):
-        """Step back to where the previous box on screen was finished."""
+        """Step back to where the previous unit of the model was done (the start before the first)."""
         if self.stepper is None or self.stepper.position == 0:
             return
-        if self.session.visible is None:
-            return self.back()
-        events = self.completions()
-        i = bisect.bisect_left(events, self.stepper.position)
-        self.seek(events[i - 1] if i > 0 else 0)
+        end = self.unit_steps().previous_end(self.stepper.position)
+        self._land(end if end is not None else 0)
+
+    def _land(self, position):
+        """Go to `position` by a group step: the units done there are what the chain-rule panel summarises."""
+        self.landed = tuple(self.unit_steps().ending_at(position))
+        self._go(position)
+        if self.landed:
+            self.message.emit('Done: ' + ', '.join(u.path for u in self.landed)
+                              + ' — its backward pass is summarised in the Chain rule panel.')
 
     def reset(self):
         self.pause()
@@ -213,6 +225,8 @@ class BackpropPlayer(QObject):
 
     def _tick(self):
         now = time.perf_counter()
+        if not self.by_group:
+            self.landed = ()
         start = self.stepper.position
         stop_at = self._next_breakpoint()
         if self.by_group:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QMargins, QPoint, QRect, QRectF, QSettings, QSize, Qt
+from PySide6.QtCore import QByteArray, QMargins, QPoint, QRect, QRectF, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import (QAbstractScrollArea, QApplication, QDockWidget, QFileDialog, QFrame, QHBoxLayout,
                                QLabel, QLineEdit, QMainWindow, QMessageBox, QScrollArea, QToolBar, QVBoxLayout,
@@ -14,6 +14,7 @@ from engine.grouping import group_key, key_scope, split_key
 from .attention_panel import AttentionPanel
 from .backprop_panel import BackpropPanel, ChainRulePanel
 from .graph_view import GraphView
+from .help_dialogs import HOW_TO_READ, HelpDialog, shortcuts_html, with_key
 from .host import Host
 from .inspector import Inspector
 from .sampling_panel import SamplingPanel
@@ -98,6 +99,8 @@ class MainWindow(QMainWindow):
         session.error.connect(lambda message: QMessageBox.warning(self, 'microgpt explorer', message))
         self._search_hits, self._search_at = [], -1
         self.read_settings()
+        self._help = {}  # title -> HelpDialog, made when first asked for
+        QTimer.singleShot(0, self.maybe_show_intro)
 
     def _central(self):
         box = QWidget()
@@ -119,7 +122,7 @@ class MainWindow(QMainWindow):
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         action.setStatusTip(tip)
-        action.setToolTip(tip)
+        action.setToolTip(with_key(tip, action))  # 'Undo the last backprop step exactly (←)'
         action.setCheckable(checkable)
         action.triggered.connect(slot)
         return action
@@ -162,6 +165,10 @@ class MainWindow(QMainWindow):
                                      'Find by parameter name, scope, op or value')
         self.find_next_act = self._action('Find &next', self.find_next, QKeySequence.FindNext, 'Next match')
         self.about_act = self._action('&About', self.about, None, 'About microgpt explorer')
+        self.how_to_read_act = self._action('How to &read this picture', self.show_how_to_read, 'F1',
+                                            'What frames, edges, the loss and the weight grids stand for')
+        self.shortcuts_act = self._action('&Keyboard shortcuts', self.show_shortcuts, 'Ctrl+/',
+                                          'Every action with its key')
         self.cancel_layout_act = self._action('Cancel &layout', s.cancel, 'Esc',
                                               'Stop a layout or recording that takes long; keep the view as it is')
         self.create_backprop_actions()
@@ -182,13 +189,13 @@ class MainWindow(QMainWindow):
         bp = self.session.backprop
         self.reset_act = self._action('Reset', bp.reset, 'Home', 'Back to the start: every grad 0, the loss not yet seeded')
         self.back_group_act = self._action('⇤ Group', bp.back_group, 'Shift+Left',
-                                           'Step back to where the previous box on screen was finished')
+                                           'Step back to where the previous unit of the model (a softmax, a linear, a head, …) was done')
         self.back_act = self._action('← Back', bp.back, 'Left', 'Undo the last backprop step exactly')
         self.play_act = self._action('Play', self._toggle_play, 'Space', 'Play backprop at the chosen speed; Space pauses',
                                      checkable=True)
         self.step_act = self._action('Step →', bp.step, 'Right', "Apply the next node's chain rule to its children")
         self.step_group_act = self._action('Group ⇥', bp.step_group, 'Shift+Right',
-                                           'Step until the next box on screen has all its scalars done')
+                                           'Step until the next unit of the model (a softmax, a linear, a head, …) has its backward done; the Chain rule panel sums it up')
         self.end_act = self._action('End', bp.run_to_end, 'End', 'Run backprop to the end, as loss.backward() does')
         self.breakpoint_act = self._action('Toggle &breakpoint', self.toggle_breakpoint, 'F9',
                                            'Mark or unmark the selected box: Play stops when the gradient reaches it')
@@ -223,7 +230,9 @@ class MainWindow(QMainWindow):
         backprop_menu = bar.addMenu('&Backprop')
         for a in (*self.backprop_actions(), None, self.breakpoint_act, self.clear_breakpoints_act):
             backprop_menu.addSeparator() if a is None else backprop_menu.addAction(a)
-        bar.addMenu('&Help').addAction(self.about_act)
+        help_menu = bar.addMenu('&Help')
+        for a in (self.how_to_read_act, self.shortcuts_act, None, self.about_act):
+            help_menu.addSeparator() if a is None else help_menu.addAction(a)
 
     def create_tool_bars(self):
         doc_bar = self.addToolBar('Document')
@@ -502,6 +511,39 @@ class MainWindow(QMainWindow):
                 QMessageBox.warning(self, 'Export', f'Could not write {path}: {e.strerror or e}')
             else:
                 self.statusBar().showMessage(f'Saved {path}', 5000)
+
+    def _help_dialog(self, title, html, activate=True):
+        dialog = self._help.get(title)
+        if dialog is None:
+            dialog = self._help[title] = HelpDialog(title, html, self)
+        else:
+            dialog.set_html(html)
+        dialog.setAttribute(Qt.WA_ShowWithoutActivating, not activate)
+        dialog.show()
+        dialog.raise_()
+        return dialog
+
+    def show_how_to_read(self):
+        return self._help_dialog('How to read this picture', HOW_TO_READ)
+
+    def show_shortcuts(self):
+        return self._help_dialog('Keyboard shortcuts', shortcuts_html(self.menus()))
+
+    def menus(self):
+        """The menus of the menu bar, in order (for the shortcut list)."""
+        return [a.menu() for a in self.menuBar().actions() if a.menu() is not None]
+
+    def maybe_show_intro(self, offscreen=None):
+        """On first start, 'how to read this picture', non-modal; never offscreen (tests, --screenshot)."""
+        if offscreen is None:
+            offscreen = QApplication.platformName() == 'offscreen'
+        if offscreen or self.settings.value('how_to_read_shown', False, type=bool):
+            return None
+        self.settings.setValue('how_to_read_shown', True)
+        dialog = self._help_dialog('How to read this picture', HOW_TO_READ, activate=False)  # keys stay on the graph
+        frame = self.frameGeometry()  # over the right-hand panels, not over the graph
+        dialog.move(max(frame.left(), frame.right() - dialog.width() - 16), frame.top() + 90)
+        return dialog
 
     def about(self):
         QMessageBox.about(self, 'About microgpt explorer',

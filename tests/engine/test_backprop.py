@@ -133,20 +133,3 @@ def test_every_op_has_a_rule_and_a_symbol_per_child(trace):
         for i in range(len(children)):
             assert local_symbol(trace.op[node], i)
     assert local_symbol('**-0.5', 0) == '-0.5·a^(-0.5-1)' and local_symbol('*', 0) == 'b'
-
-
-def test_completions_name_each_box_once_where_its_last_scalar_is_applied(trace):
-    from engine.grouping import Hierarchy
-    h = Hierarchy(trace)
-    vg = h.visible(h.overview())
-    schedule = Schedule(trace)
-    events = schedule.completions(vg.key_of)
-    keys = [k for boxes in events.values() for k in boxes]
-    assert sorted(keys) == sorted({k for k in vg.key_of if k})
-    stepper = Stepper(trace)
-    for at in sorted(events):
-        stepper.seek(at)
-        for key in events[at]:
-            members = [n for n, k in enumerate(vg.key_of) if k == key]
-            assert stepper.last_node() in members
-            assert all(schedule.applied_at[n] <= at for n in members)

@@ -78,29 +78,6 @@ def test_the_graph_marks_the_current_node_and_the_gradient_flowing(window, qtbot
     assert bp.grads[unreached] == 0
 
 
-def test_group_step_goes_from_one_finished_box_to_the_next(window):
-    """In the overview: the loss, then pos 4's -log p, softmax, lm_head, mlp, attention, embedding, ..."""
-    s, bp = window.session, window.session.backprop
-    window.step_act.trigger()  # the seed
-    finished = []
-    for _ in range(7):
-        window.step_group_act.trigger()
-        done = [k for k in s.layout.boxes if k[0] == 'g' and
-                bp.group_progress(int(k[1:]))[0] == bp.group_progress(int(k[1:]))[1]]
-        new = [k for k in done if k not in finished]
-        assert len(new) == 1 or (new == [] and s.visible.key_of[bp.stepper.last_node()][0] == 'n')
-        finished += new
-    paths = [s.trace.scopes[int(k[1:])].path for k in finished]
-    assert paths == ['pos 4 / -log p', 'pos 4 / softmax', 'pos 4 / lm_head', 'pos 4 / layer 0 / mlp',
-                     'pos 4 / layer 0 / attention', 'pos 4 / embedding']
-    assert 'Done: pos 4 / embedding' in window.statusBar().currentMessage()
-    position = bp.position
-    window.back_group_act.trigger()
-    assert bp.position < position and bp.group_progress(int(finished[-1][1:]))[0] < 70
-    window.step_group_act.trigger()
-    assert bp.position == position
-
-
 def test_breakpoint_stops_play_where_the_gradient_first_arrives(window, qtbot):
     s, bp = window.session, window.session.backprop
     target = s.trace.scope_id('pos 2 / lm_head')

@@ -1,0 +1,103 @@
+"""Help: "how to read this picture" (shown once on first start, and from Help), the keyboard shortcuts
+(built from the window's own actions, so the list cannot go stale) and the key text in tooltips."""
+
+from html import escape
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout
+
+ARROWS = {'Right': '→', 'Left': '←', 'Up': '↑', 'Down': '↓'}
+
+HOW_TO_READ = '''
+<h3>How to read this picture</h3>
+<p>The graph is one forward pass of microgpt on one document, recorded scalar by scalar from its own
+<code>Value</code> engine, then folded into boxes by where each scalar was made in the code.</p>
+<ul>
+<li><b>A frame is one position of the document</b> (<code>pos 0</code> reads BOS and predicts the first
+letter, <code>pos 1</code> reads that letter and predicts the next, …). Inside it the stages run in code
+order: embedding, attention, mlp, lm_head, softmax, −log p.</li>
+<li><b>Edges into a later position's attention carry keys and values from earlier ones</b>: the KV cache.
+Position t attends to positions 0…t, so its heads read the k and v every earlier position computed.</li>
+<li><b>The loss is the mean of −log p over positions</b>: each position's −log p(target) is summed and
+divided by n; that is where backprop starts (∂L/∂L = 1, then 1/n to every position).</li>
+<li><b>The grids are the weights, shared by every position</b>: wte, wpe, the attention and mlp matrices and
+lm_head are drawn once; every position reads the same numbers, and their gradients add up over positions.</li>
+<li>Double-click a box to open it in place (Return; Shift+Return down to scalars); double-click a frame's
+title to close it (Backspace). A scalar reads <code>op | data | grad</code>.</li>
+<li>Backprop: → applies one node's chain rule, Shift+→ one unit of the model (a softmax, a linear, a head, …)
+and sums up what it did; the Backprop panel's legend explains every colour and mark.</li>
+</ul>
+<p style="color:gray">Shown once on first start; Help › How to read this picture brings it back.</p>
+'''
+
+MOUSE = (('Double-click a box', 'open it where it stands'), ('Double-click a frame title', 'close that group'),
+         ('Click a link in a panel', 'select that box in the graph'), ('Wheel', 'zoom'),
+         ('Drag', 'pan'))
+
+
+def key_text(sequence):
+    """A shortcut as the learner reads it: 'Shift+→', 'Ctrl+F', 'Space'."""
+    text = QKeySequence(sequence).toString(QKeySequence.NativeText)
+    parts = text.split('+')
+    return '+'.join(ARROWS.get(p, p) for p in parts) if text != '+' else text
+
+
+def with_key(tip, action):
+    """A tooltip that ends with the action's key: 'Undo the last backprop step exactly (←)'."""
+    keys = action.shortcuts()
+    if not keys or keys[0].isEmpty():
+        return tip
+    return f'{tip} ({key_text(keys[0])})'
+
+
+def shortcut_rows(menus):
+    """[(menu title, [(action text, key)])] for every action with a shortcut, menu by menu."""
+    out = []
+    for menu in menus:
+        rows = []
+        for action in menu.actions():
+            if action.menu() is not None:
+                continue
+            keys = [k for k in action.shortcuts() if not k.isEmpty()]
+            if keys:
+                rows.append((action.text().replace('&', ''), ', '.join(key_text(k) for k in keys)))
+        if rows:
+            out.append((menu.title().replace('&', ''), rows))
+    return out
+
+
+def shortcuts_html(menus):
+    html = ['<h3>Keyboard shortcuts</h3>',
+            '<p style="color:gray">Keys without Ctrl act while the graph or the scope tree has the focus.</p>']
+    for title, rows in shortcut_rows(menus):
+        html.append(f'<p><b>{escape(title)}</b></p><table cellspacing="0" cellpadding="2">')
+        html.extend(f'<tr><td width="130" style="white-space:nowrap"><code>{escape(k)}</code></td>'
+                    f'<td>{escape(t)}</td></tr>' for t, k in rows)
+        html.append('</table>')
+    html.append('<p><b>Mouse</b></p><table cellspacing="0" cellpadding="2">')
+    html.extend(f'<tr><td>{escape(a)}</td><td>{escape(b)}</td></tr>' for a, b in MOUSE)
+    html.append('</table>')
+    return ''.join(html)
+
+
+class HelpDialog(QDialog):
+    """A small non-modal window of rich text: it never blocks the window behind it."""
+
+    def __init__(self, title, html, parent=None, size=(520, 520)):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setModal(False)
+        self.setAttribute(Qt.WA_DeleteOnClose, False)
+        self.text = QTextBrowser()
+        self.text.setOpenExternalLinks(False)
+        self.text.setHtml(html)
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        layout.addWidget(buttons)
+        self.resize(*size)
+
+    def set_html(self, html):
+        self.text.setHtml(html)

@@ -1,0 +1,69 @@
+"""Every mark explained: the legend names every colour the graph paints; Help shows how to read the
+picture (once on first start, never blocking) and every shortcut; every tooltip carries its key."""
+
+import re
+from pathlib import Path
+
+from PySide6.QtGui import QAction
+
+from explorer.backprop_panel import legend_colors, legend_texts
+from explorer.help_dialogs import key_text
+
+GRAPH_VIEW = Path(__file__).resolve().parents[2] / 'explorer' / 'graph_view.py'
+PLAIN = {'background', 'text', 'muted'}  # the page and its writing, not marks
+
+
+def test_the_legend_names_every_colour_the_graph_paints():
+    painted = set(re.findall(r"(?:\bc|colors)\['(\w+)'\]", GRAPH_VIEW.read_text()))
+    assert painted - PLAIN, 'found no colours in graph_view.py: the pattern is stale'
+    assert painted - PLAIN <= legend_colors(), f'not in the legend: {sorted(painted - PLAIN - legend_colors())}'
+
+
+def test_the_legend_says_what_each_mark_means(window):
+    text = '\n'.join(legend_texts())
+    for mark in ('blue negative, red positive', 'not reached', 'exactly 0', 'hatched', 'last step applied',
+                 'green', '3/5', '∂', 'breakpoint', 'selected', 'weight', 'open group'):
+        assert mark in text, mark
+    legend = window.backprop_panel.legend
+    assert legend.toolTip() == text and legend.minimumHeight() >= 17 * 13
+
+
+def shortcut_actions(window):
+    return [a for a in window.findChildren(QAction) if a.shortcuts() and not a.shortcut().isEmpty()]
+
+
+def test_every_action_tooltip_carries_its_key(window):
+    actions = shortcut_actions(window)
+    assert len(actions) >= 25
+    for action in actions:
+        assert action.toolTip().endswith(f'({key_text(action.shortcut())})'), action.text()
+    assert window.step_group_act.toolTip().endswith('(Shift+→)')
+    assert window.back_act.toolTip().endswith('(←)')
+
+
+def test_keyboard_shortcuts_lists_every_shortcut_action(window):
+    assert window.shortcuts_act in window.menus()[-1].actions()
+    dialog = window.show_shortcuts()
+    assert dialog.isVisible() and not dialog.isModal()
+    text = dialog.text.toPlainText()
+    for action in shortcut_actions(window):
+        line = f'{key_text(action.shortcut())}\t{action.text().replace("&", "")}'
+        assert action.text().replace('&', '') in text and key_text(action.shortcut()) in text, line
+    assert 'Shift+→' in text and 'Double-click a box' in text
+
+
+def test_how_to_read_shows_once_on_first_start_and_never_offscreen(window):
+    assert window.maybe_show_intro() is None  # offscreen, as tests and --screenshot run: never shown
+    assert not window.settings.value('how_to_read_shown', False, type=bool)
+    dialog = window.maybe_show_intro(offscreen=False)
+    assert dialog is not None and dialog.isVisible() and not dialog.isModal()
+    text = dialog.text.toPlainText()
+    for phrase in ('A frame is one position of the document', 'keys and values from earlier ones',
+                   'The loss is the mean of −log p over positions', 'The grids are the weights, shared by every position'):
+        assert phrase in text
+    dialog.close()
+    assert window.settings.value('how_to_read_shown', False, type=bool)
+    assert window.maybe_show_intro(offscreen=False) is None  # remembered
+    window.how_to_read_act.trigger()  # Help brings it back
+    assert dialog.isVisible()
+    assert window.how_to_read_act in window.menus()[-1].actions()
