@@ -343,28 +343,46 @@ def layout(vg, rankdir='LR'):
                 size_of[k] = (max(w, CHAR_WIDTH * len(title(k)) + 16) + 2 * PAD, h + TITLE + PAD)
         return size_of[k]
 
-    widest = {}   # stage name path -> the widest instance's width
+    # The weights stand above the stage that uses them, in that stage's column: stacks of matrices.
+    stacks = {}   # stage name path -> keys of the matrices shown above it, in order
+    weights = items.get(next((c.scope for c in vg.clusters if c.title == 'params' and c.parent < 0), None), [])
+    for k in weights:
+        stacks.setdefault(_stage_of_weight(title(k)), []).append(k)
+    stage_keys = {}
+
+    def instances(s):
+        if not stage_keys:
+            for k in parent:
+                stage_keys.setdefault(slot(k), []).append(k)
+        return stage_keys.get(s, [])
+
+    widest = {}   # stage name path -> the widest instance's width (or of the weights above it)
 
     def slot_width(k):
         s = slot(k)
         if s not in widest:
-            same = [x for x in slot_of_all() if slot(x) == s]
-            widest[s] = max(item_size(x)[0] for x in same)
+            widest[s] = max([item_size(x)[0] for x in instances(s)] + [item_size(x)[0] for x in stacks.get(s, ())])
         return widest[s]
 
-    all_keys = []
-
-    def slot_of_all():
-        if not all_keys:
-            all_keys.extend(parent)
-        return all_keys
+    def column_x(s):
+        """Where stage s starts, from the left of the model, or None if no open position shows it."""
+        if s is None or s[:1] != ('pos',) or not instances(s):
+            return None
+        k, x = instances(s)[0], 0.0
+        while parent[k] >= 0:
+            x += inner(parent[k])[2][k][0] + PAD
+            k = f'g{parent[k]}'
+        return x
 
     def inner(scope):
         if scope in local:
             return local[scope]
         keys = items[scope]
         sizes = [item_size(k) for k in keys]
-        if scope >= 0 and SEQUENCES.fullmatch(clusters[scope].title):
+        name = clusters[scope].title if scope >= 0 else ''
+        if scope >= 0 and name == 'params' and clusters[scope].parent < 0:
+            result = _weights(keys, sizes, [column_x(_stage_of_weight(title(k))) for k in keys])
+        elif scope >= 0 and SEQUENCES.fullmatch(name):
             result = _row(keys, sizes, [slot_width(k) for k in keys])
         elif scope < 0:
             result = _model(keys, sizes, [title(k) for k in keys])
@@ -413,26 +431,115 @@ def layout(vg, rankdir='LR'):
     return Layout(width, height, out_boxes, tuple(out_edges), out_clusters, to_dot(vg, rankdir), take_runs())
 
 
+def _stage_of_weight(name):
+    """The stage a weight matrix is used in, as a stage name path: 'layer0.attn_wq' -> attention."""
+    m = re.fullmatch(r'layer(\d+)\.(attn|mlp)_\w+', name)
+    if m:
+        return ('pos', f'layer {m.group(1)}', 'attention' if m.group(2) == 'attn' else 'mlp')
+    return {'wte': ('pos', 'embedding'), 'wpe': ('pos', 'embedding'), 'lm_head': ('pos', 'lm_head')}.get(name)
+
+
 def _row(keys, sizes, slots):
-    """Items left to right in order, each centred in its slot's width, centred on one line."""
+    """Items left to right in order, each at the left of its slot's width, centred on one line."""
     height = max((h for _, h in sizes), default=0.0)
     corners, x = {}, 0.0
     for k, (w, h), sw in zip(keys, sizes, slots):
-        corners[k] = (x + (sw - w) / 2, (height - h) / 2)
+        corners[k] = (x, (height - h) / 2)
         x += sw + STAGE_GAP
     return max(0.0, x - STAGE_GAP), height, corners, {}
 
 
+def _weights(keys, sizes, columns):
+    """The weight matrices: each stacked in the column of the stage that uses it (`columns`: x from
+    the model's left; None: no open position shows it, then in a row after the others). The i-th
+    matrix of every column stands in one row, so one that grows pushes the rows below it down in
+    every column and nothing passes anything."""
+    stack_of, rows = {}, []
+    for i, x in enumerate(columns):
+        if x is not None:
+            depth = stack_of.setdefault(x, [])
+            if len(depth) == len(rows):
+                rows.append(0.0)
+            rows[len(depth)] = max(rows[len(depth)], sizes[i][1])
+            depth.append(i)
+    tops, y = [], 0.0
+    for h in rows:
+        tops.append(y)
+        y += h + GRID_GAP[1]
+    corners, right = {}, 0.0
+    for x, members in stack_of.items():
+        for row, i in enumerate(members):
+            corners[keys[i]] = (max(0.0, x - PAD), tops[row])  # the frame's content starts PAD in, like a position's
+            right = max(right, max(0.0, x - PAD) + sizes[i][0])
+    height = max(0.0, y - GRID_GAP[1])
+    for i, x in enumerate(columns):
+        if x is None:
+            x = right + STAGE_GAP if right else 0.0
+            corners[keys[i]] = (x, 0.0)
+            right = x + sizes[i][0]
+            height = max(height, sizes[i][1])
+    return right, height, corners, {}
+
+
 def _model(keys, sizes, titles):
-    """The model level: the weights first, then one row per item in order, the loss at the right end."""
-    order = sorted(range(len(keys)), key=lambda i: (titles[i] != 'params', i))
-    width = max((w for w, _ in sizes), default=0.0)
-    corners, y = {}, 0.0
+    """The model level: the weights first, then one row per item in order; the loss at the end, right
+    of everything, level with the last row."""
+    order = sorted(range(len(keys)), key=lambda i: (titles[i] != 'params', titles[i] == 'loss', i))
+    corners, y, last_y = {}, 0.0, 0.0
+    width = max((sizes[i][0] for i in order if titles[i] != 'loss'), default=0.0)
+    right = width
     for i in order:
         w, h = sizes[i]
-        corners[keys[i]] = (width - w if titles[i] == 'loss' else 0.0, y)
+        if titles[i] == 'loss':
+            corners[keys[i]] = (width + STAGE_GAP, last_y)
+            right = max(right, width + STAGE_GAP + w)
+            y = max(y, last_y + h + ROW_GAP)
+            continue
+        corners[keys[i]] = (0.0, y)
+        last_y = y
         y += h + ROW_GAP
-    return width, max(0.0, y - ROW_GAP), corners, {}
+    return right, max(0.0, y - ROW_GAP), corners, {}
+
+
+def order_flips(before, after):
+    """Pairs of boxes or frames in both Layouts, one of which was wholly left of (or above) the other in
+    `before` and is not any more in `after`; 0 when a view grew in place."""
+    def rects(lay):
+        out = dict(lay.boxes)
+        out.update({f'g{s}': r[:4] for s, r in lay.clusters.items()})
+        return out
+
+    def side(a, b, axis):
+        if a[axis] + a[axis + 2] <= b[axis] + 0.5:
+            return -1
+        if b[axis] + b[axis + 2] <= a[axis] + 0.5:
+            return 1
+        return 0
+    a, b = rects(before), rects(after)
+    keys = sorted(a.keys() & b.keys())
+    flips = 0
+    for i, p in enumerate(keys):
+        for q in keys[i + 1:]:
+            for axis in (0, 1):
+                was = side(a[p], a[q], axis)
+                if was and side(b[p], b[q], axis) != was:
+                    flips += 1
+    return flips
+
+
+def as_json(lay, vg, scopes):
+    """The layout as the window draws it, as plain JSON-able data: boxes, edges and frames, each box
+    and frame with its scope path (`scopes`: the trace's Scope list), x and y its top-left corner."""
+    def rect(x, y, w, h):
+        return {'x': round(x, 2), 'y': round(y, 2), 'width': round(w, 2), 'height': round(h, 2)}
+    return {
+        'boxes': [{'key': b.key, 'scope': scopes[b.scope].path, 'label': b.title, **rect(*lay.boxes[b.key])}
+                  for b in vg.boxes],
+        'edges': [{'source': s, 'target': d, 'count': c} for s, d, c, *_ in lay.edges],
+        'clusters': [{'key': f'g{scope}', 'scope': scopes[scope].path, 'title': r[4], **rect(*r[:4])}
+                     for scope, r in sorted(lay.clusters.items())],
+        'width': round(lay.width, 2), 'height': round(lay.height, 2),
+    }
 
 
 def render(dot, fmt):
