@@ -1,5 +1,6 @@
 """The headless commands: train, sample, trace, graph. Bad input: one line on stderr, exit code 2, nothing written."""
 
+import json
 import os
 import signal
 import sys
@@ -49,21 +50,22 @@ def build_parser():
     trace.add_argument('--checkpoint', default=str(DEFAULT_CHECKPOINT))
     trace.add_argument('--json', required=True, metavar='OUT')
 
-    graph = commands.add_parser('graph', help='export the graph view of a document as SVG, PNG or DOT')
+    graph = commands.add_parser('graph', help='export the graph view of a document as JSON (the layout the window '
+                                'draws), SVG, PNG or DOT')
     graph.add_argument('--doc', required=True)
     graph.add_argument('--checkpoint', default=str(DEFAULT_CHECKPOINT))
     graph.add_argument('--open', action='append', default=[], metavar='SCOPE',
                        help="also open this scope path, e.g. 'pos 2 / layer 0 / attention / head 1'")
-    graph.add_argument('-o', '--output', required=True, metavar='OUT.svg|.png|.dot')
+    graph.add_argument('-o', '--output', required=True, metavar='OUT.json|.svg|.png|.dot')
     return parser
 
 
 def cmd_graph(args, out):
     from .grouping import Hierarchy
-    from .layout import render, to_dot  # Graphviz only for this command (main.py runs it in .venv)
+    from .layout import as_json, layout, render, to_dot  # Graphviz only for this command (main.py runs it in .venv)
     fmt = Path(args.output).suffix.lower().lstrip('.')
-    if fmt not in ('svg', 'png', 'dot'):
-        raise EngineError(f'The output must end in .svg, .png or .dot, not {args.output!r}.')
+    if fmt not in ('json', 'svg', 'png', 'dot'):
+        raise EngineError(f'The output must end in .json, .svg, .png or .dot, not {args.output!r}.')
     check_output(args.output)
     trace = record(ckpt_io.load(args.checkpoint).model, args.doc)
     hierarchy = Hierarchy(trace)
@@ -73,8 +75,12 @@ def cmd_graph(args, out):
         if scope is None:
             raise EngineError(f'There is no scope {path!r} in the recording of {args.doc!r}.')
         opened = hierarchy.open_path(scope, opened) | {scope}
-    dot = to_dot(hierarchy.visible(opened))
-    write_atomic(args.output, dot if fmt == 'dot' else render(dot, fmt))
+    visible = hierarchy.visible(opened)
+    if fmt == 'json':  # exactly what the window draws: the same function, the same view
+        write_atomic(args.output, json.dumps(as_json(layout(visible), visible, trace.scopes), indent=1))
+    else:
+        dot = to_dot(visible)
+        write_atomic(args.output, dot if fmt == 'dot' else render(dot, fmt))
     print(f'written to {args.output}', file=out)
 
 

@@ -1,12 +1,27 @@
-"""The one place that talks to Graphviz: VisibleGraph -> DOT text -> `dot` (pygraphviz) -> Layout.
+"""The one place that talks to Graphviz: VisibleGraph -> Layout (boxes, frames, edge routes).
 
-DOT is built with the `graphviz` package (its quoting, `cluster_*` subgraphs); pygraphviz, whose
-wheel carries Graphviz's libraries, lays it out without any system `dot`. The Layout is plain data in
-points with y pointing down, for whatever draws it. A layout holds the interpreter for as long as
-Graphviz runs (minutes for ~8,000 boxes): the app calls `layout` only in engine.layout_process's child.
+A view is laid out by composition, so opening a group grows it in place and no Graphviz run is large:
+- each open group's inside is laid out on its own, from its direct children only (closed groups and
+  scalars as boxes, open subgroups as boxes of their own inner layout's size plus a title band);
+- the model level is a fixed arrangement, no Graphviz: the weights in a row at the top, then one row
+  per position in order, the loss at the end; inside a position (and a layer) the stages stand in a
+  row in order, each stage in a column as wide as its widest instance, so the same stage of every
+  position is aligned;
+- any other group is a small `dot` run: ranks computed here (longest path over the group's own
+  edges), each rank a `rank=same` subgraph chained by invisible flat edges in index order (so heads,
+  dot products and scalars come in index order), consecutive ranks chained so their order is fixed;
+  a group with no edges inside is a grid in index order, without Graphviz;
+- `dot` runs are cached by what they depend on (the sizes of the children and the edges among them),
+  so the same structure in another position or view costs nothing;
+- an edge is laid out by the group that holds both ends as direct children; one whose end is inside
+  an open subgroup, or that crosses the model-level arrangement, is a simple curve between its boxes.
+DOT is built with the `graphviz` package; pygraphviz, whose wheel carries Graphviz's libraries, lays
+it out without any system `dot`. The Layout is plain data in points with y pointing down. The app
+calls `layout` only in engine.layout_process's child, which Esc can kill.
 """
 
 import json
+import re
 from dataclasses import dataclass
 
 import graphviz
@@ -18,6 +33,15 @@ GROUP_HEIGHT = 38.0
 SCALAR_HEIGHT = 24.0
 SCALAR_WIDTH = 168.0      # op | data | grad
 
+PAD = 10.0                # inside an open group's frame, around its content
+TITLE = 22.0              # the band at the top of a frame that holds its title
+STAGE_GAP = 40.0          # between the stages of a position (room for the arrows)
+ROW_GAP = 30.0            # between positions
+GRID_ROWS = 16            # a group without edges inside: columns of this many boxes
+GRID_GAP = (16.0, 8.0)
+NODESEP, RANKSEP = 0.18, 0.45  # inches, inside dot-laid groups
+CACHE_LIMIT = 4000        # dot layouts kept (per process)
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -26,7 +50,8 @@ class Layout:
     boxes: dict       # key -> (x, y, w, h): top-left corner and size, points, y down
     edges: tuple      # (source key, target key, count, ((x, y), ...) cubic B-spline points, arrow tip or None)
     clusters: dict    # scope id -> (x, y, w, h, title)
-    dot: str          # the DOT text that was laid out
+    dot: str          # DOT text of the whole view (what "Export DOT" writes)
+    runs: tuple = ()  # boxes in each Graphviz run this layout needed (cached runs not counted)
 
 
 def box_size(box):
@@ -78,41 +103,443 @@ def _points(text):
     return tuple(tuple(float(v) for v in p.split(',')) for p in text.split())
 
 
-def layout(vg, rankdir='LR'):
-    """Lay out a VisibleGraph with Graphviz `dot` in-process."""
-    dot = to_dot(vg, rankdir)
-    agraph = pygraphviz.AGraph(string=dot)
-    out = json.loads(agraph.draw(format='json0', prog='dot'))
+# One group's inside, by dot: cached by (child sizes, edges among children, rankdir).
+
+_cache = {}
+_runs = []   # boxes per Graphviz run since the last take_runs()
+
+
+def clear_cache():
+    """Forget every cached group layout (tests and the bench measure cold layouts with this)."""
+    _cache.clear()
+
+
+def take_runs():
+    """The sizes of the Graphviz runs made since the last call, and forget them."""
+    out = tuple(_runs)
+    _runs.clear()
+    return out
+
+
+def ranks_of(count, edges):
+    """Longest-path rank of each of `count` items over edges (i, j); an item in a cycle keeps the
+    rank it has when the cycle is reached (index order breaks ties)."""
+    succ = [[] for _ in range(count)]
+    indeg = [0] * count
+    for i, j in edges:
+        succ[i].append(j)
+        indeg[j] += 1
+    rank = [0] * count
+    ready = [i for i in range(count) if indeg[i] == 0]
+    seen = 0
+    done = [False] * count
+    while seen < count:
+        if not ready:  # a cycle: take the first item not done
+            ready = [next(i for i in range(count) if not done[i])]
+        ready.sort(reverse=True)
+        i = ready.pop()
+        if done[i]:
+            continue
+        done[i] = True
+        seen += 1
+        for j in succ[i]:
+            if not done[j]:
+                rank[j] = max(rank[j], rank[i] + 1)
+                indeg[j] -= 1
+                if indeg[j] == 0:
+                    ready.append(j)
+    return rank
+
+
+def dot_group(sizes, edges, rankdir='LR'):
+    """Lay out items of `sizes` [(w, h)] in index order with edges [(i, j)] among them by `dot`:
+    (width, height, top-left corners [(x, y)], {(i, j): (spline points, tip)})."""
+    key = (tuple(sizes), tuple(sorted(set(edges))), rankdir)
+    hit = _cache.get(key)
+    if hit is not None:
+        return hit
+    sizes, edges = key[0], key[1]
+    rank = ranks_of(len(sizes), edges)
+    by_rank = {}
+    for i, r in enumerate(rank):
+        by_rank.setdefault(r, []).append(i)
+    g = graphviz.Digraph('group')
+    g.attr(rankdir=rankdir, nodesep=str(NODESEP), ranksep=str(RANKSEP), newrank='true')
+    g.attr('node', shape='box', fixedsize='true', label='')
+    g.attr('edge', arrowsize='0.5')
+    for i, (w, h) in enumerate(sizes):
+        g.node(f'i{i}', width=f'{w / POINTS_PER_INCH:.4f}', height=f'{h / POINTS_PER_INCH:.4f}')
+    for r in sorted(by_rank):
+        members = by_rank[r]
+        with g.subgraph() as same:
+            same.attr(rank='same')
+            for i in members:
+                same.node(f'i{i}')
+            for a, b in zip(members, members[1:]):  # a flat edge puts a before b: index order in the rank
+                same.edge(f'i{a}', f'i{b}', style='invis')
+    firsts = [by_rank[r][0] for r in sorted(by_rank)]
+    for a, b in zip(firsts, firsts[1:]):            # and the ranks stay in their order
+        g.edge(f'i{a}', f'i{b}', style='invis', weight='0')
+    for i, j in edges:
+        g.edge(f'i{i}', f'i{j}')
+    _runs.append(len(sizes))
+    out = json.loads(pygraphviz.AGraph(string=g.source).draw(format='json0', prog='dot'))
     llx, lly, urx, ury = (float(v) for v in out['bb'].split(','))
     flip = lambda x, y: (x - llx, ury - y)  # noqa: E731  Graphviz's y points up
 
-    boxes, clusters, names = {}, {}, {}
+    corners, index = [None] * len(sizes), {}
     for obj in out.get('objects', ()):
-        if 'nodes' in obj or obj['name'].startswith('cluster_'):
-            if 'bb' in obj:
-                x0, y0, x1, y1 = (float(v) for v in obj['bb'].split(','))
-                x, y = flip(x0, y1)
-                clusters[int(obj['name'][len('cluster_'):])] = (x, y, x1 - x0, y1 - y0, obj.get('label', ''))
+        m = re.fullmatch(r'i(\d+)', obj.get('name', ''))
+        if not m or 'pos' not in obj:
             continue
-        cx, cy = (float(v) for v in obj['pos'].split(','))
-        w, h = float(obj['width']) * POINTS_PER_INCH, float(obj['height']) * POINTS_PER_INCH
-        x, y = flip(cx, cy)
-        boxes[obj['name']] = (x - w / 2, y - h / 2, w, h)
-        names[obj['_gvid']] = obj['name']
-
-    counts = {(s, d): c for s, d, c in vg.edges}
-    edges = []
+        i = int(m.group(1))
+        cx, cy = flip(*(float(v) for v in obj['pos'].split(',')))
+        w, h = sizes[i]
+        corners[i] = (cx - w / 2, cy - h / 2)
+        index[obj['_gvid']] = i
+    splines = {}
     for e in out.get('edges', ()):
-        src, dst = names[e['tail']], names[e['head']]
+        if e.get('style') == 'invis' or 'pos' not in e:
+            continue
         tip, spline = None, e['pos'].split()
         if spline and spline[0].startswith('e,'):
             tip = flip(*(float(v) for v in spline[0][2:].split(',')))
             spline = spline[1:]
         elif spline and spline[0].startswith('s,'):
             spline = spline[1:]
-        pts = tuple(flip(x, y) for x, y in _points(' '.join(spline)))
-        edges.append((src, dst, counts.get((src, dst), 1), pts, tip))
-    return Layout(urx - llx, ury - lly, boxes, tuple(edges), clusters, dot)
+        splines[(index[e['tail']], index[e['head']])] = (tuple(flip(x, y) for x, y in _points(' '.join(spline))), tip)
+    result = (urx - llx, ury - lly, tuple(corners), splines)
+    if len(_cache) >= CACHE_LIMIT:
+        _cache.clear()
+    _cache[key] = result
+    return result
+
+
+def grid_group(sizes):
+    """Items with no edges among them in columns of GRID_ROWS, in index order down each column."""
+    corners, x, width, height = [], 0.0, 0.0, 0.0
+    for start in range(0, len(sizes), GRID_ROWS):
+        column = sizes[start:start + GRID_ROWS]
+        y = 0.0
+        colw = max(w for w, _ in column)
+        for w, h in column:
+            corners.append((x + (colw - w) / 2, y))
+            y += h + GRID_GAP[1]
+        height = max(height, y - GRID_GAP[1])
+        width = x + colw
+        x += colw + GRID_GAP[0]
+    return width, height, tuple(corners), {}
+
+
+# Simple routes for edges no group layout drew: between two boxes anywhere in the picture.
+
+def route(a, b):
+    """A cubic curve from box a to box b (x, y, w, h): (points, tip)."""
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    if bx >= ax + aw + 6:        # b to the right: out of a's right side, into b's left side
+        p0, tip = (ax + aw, ay + ah / 2), (bx, by + bh / 2)
+        d = max(18.0, (tip[0] - p0[0]) / 2)
+        p3 = (tip[0] - 5, tip[1])
+        return (p0, (p0[0] + d, p0[1]), (p3[0] - d, p3[1]), p3), tip
+    if by >= ay + ah + 6:        # below: out of the bottom, into the top
+        p0, tip = (ax + aw / 2, ay + ah), (bx + bw / 2, by)
+        d = max(18.0, (tip[1] - p0[1]) / 2)
+        p3 = (tip[0], tip[1] - 5)
+        return (p0, (p0[0], p0[1] + d), (p3[0], p3[1] - d), p3), tip
+    if by + bh + 6 <= ay:        # above: out of the top, into the bottom
+        p0, tip = (ax + aw / 2, ay), (bx + bw / 2, by + bh)
+        d = max(18.0, (p0[1] - tip[1]) / 2)
+        p3 = (tip[0], tip[1] + 5)
+        return (p0, (p0[0], p0[1] - d), (p3[0], p3[1] + d), p3), tip
+    p0, tip = (ax + aw, ay + ah / 2), (bx, by + bh / 2)   # behind: a loop round
+    p3 = (tip[0] - 5, tip[1])
+    return (p0, (p0[0] + 60, p0[1] + 40), (p3[0] - 60, p3[1] + 40), p3), tip
+
+
+# The composition.
+
+SEQUENCES = re.compile(r'(pos \d+|layer \d+|params)$')  # stages in a row, aligned across positions
+
+
+def _slot(title):
+    """What makes two items the same stage: their title, without the position's number."""
+    return 'pos' if re.fullmatch(r'pos \d+', title) else title
+
+
+def layout(vg, rankdir='LR'):
+    """Lay out a VisibleGraph by composing small layouts (see the module's docstring)."""
+    take_runs()
+    boxes = {b.key: b for b in vg.boxes}
+    clusters = {c.scope: c for c in vg.clusters}
+    parent = {}                                  # key -> the scope of the frame it is directly in, -1: none
+    items = {-1: []}                             # frame scope -> keys directly inside ('g<scope>' for frames)
+    for c in vg.clusters:
+        items.setdefault(c.scope, [])
+        items.setdefault(c.parent, []).append(f'g{c.scope}')
+        parent[f'g{c.scope}'] = c.parent
+        for key in c.boxes:
+            parent[key] = c.scope
+            items[c.scope].append(key)
+    for b in vg.boxes:
+        if b.key not in parent:
+            parent[b.key] = -1
+            items[-1].append(b.key)
+    first = {}                                   # key -> the first scalar it shows: creation order
+    for node, key in enumerate(vg.key_of):
+        if key is not None and key not in first:
+            first[key] = node
+    for c in reversed(vg.clusters):              # children after parents: fold frames up
+        k = f'g{c.scope}'
+        first[k] = min((first.get(x, 1 << 60) for x in items[c.scope]), default=1 << 60)
+    for scope in items:
+        items[scope].sort(key=lambda k: (first.get(k, 1 << 60), k))
+
+    def title(k):
+        return boxes[k].title if k in boxes else clusters[int(k[1:])].title
+
+    slot_of = {}                                 # key -> its stage's name path, positions' numbers left out
+
+    def slot(k):
+        if k not in slot_of:
+            up = parent[k]
+            slot_of[k] = (slot(f'g{up}') if up >= 0 else ()) + (_slot(title(k)),)
+        return slot_of[k]
+
+    # Item edges: each visible edge is laid out by the frame that holds both ends (their lowest common one).
+    def chain(k):
+        out = []
+        while k in parent and parent[k] >= 0:
+            out.append(parent[k])
+            k = f'g{parent[k]}'
+        return out[::-1]
+
+    chains = {}
+    inner_edges = {}                              # frame scope -> {(item a, item b): count}
+    direct = set()                                # visible edges whose both ends are the items themselves
+    for src, dst, count in vg.edges:
+        ca = chains.get(src) or chains.setdefault(src, chain(src))
+        cb = chains.get(dst) or chains.setdefault(dst, chain(dst))
+        depth = 0
+        while depth < min(len(ca), len(cb)) and ca[depth] == cb[depth]:
+            depth += 1
+        frame = ca[depth - 1] if depth else -1
+        a = f'g{ca[depth]}' if depth < len(ca) else src
+        b = f'g{cb[depth]}' if depth < len(cb) else dst
+        pair = inner_edges.setdefault(frame, {})
+        pair[(a, b)] = pair.get((a, b), 0) + count
+        if a == src and b == dst:
+            direct.add((src, dst))
+
+    local = {}    # frame scope -> (width, height, {key: (x, y)} of its items, {(a, b): (points, tip)})
+    size_of = {}  # key -> (w, h) of the item as its parent sees it
+
+    def item_size(k):
+        if k not in size_of:
+            if k in boxes:
+                size_of[k] = box_size(boxes[k])
+            else:
+                w, h = inner(int(k[1:]))[:2]
+                size_of[k] = (max(w, CHAR_WIDTH * len(title(k)) + 16) + 2 * PAD, h + TITLE + PAD)
+        return size_of[k]
+
+    # The weights stand above the stage that uses them, in that stage's column: stacks of matrices.
+    stacks = {}   # stage name path -> keys of the matrices shown above it, in order
+    weights = items.get(next((c.scope for c in vg.clusters if c.title == 'params' and c.parent < 0), None), [])
+    for k in weights:
+        stacks.setdefault(_stage_of_weight(title(k)), []).append(k)
+    stage_keys = {}
+
+    def instances(s):
+        if not stage_keys:
+            for k in parent:
+                stage_keys.setdefault(slot(k), []).append(k)
+        return stage_keys.get(s, [])
+
+    widest = {}   # stage name path -> the widest instance's width (or of the weights above it)
+
+    def slot_width(k):
+        s = slot(k)
+        if s not in widest:
+            widest[s] = max([item_size(x)[0] for x in instances(s)] + [item_size(x)[0] for x in stacks.get(s, ())])
+        return widest[s]
+
+    def column_x(s):
+        """Where stage s starts, from the left of the model, or None if no open position shows it."""
+        if s is None or s[:1] != ('pos',) or not instances(s):
+            return None
+        k, x = instances(s)[0], 0.0
+        while parent[k] >= 0:
+            x += inner(parent[k])[2][k][0] + PAD
+            k = f'g{parent[k]}'
+        return x
+
+    def inner(scope):
+        if scope in local:
+            return local[scope]
+        keys = items[scope]
+        sizes = [item_size(k) for k in keys]
+        name = clusters[scope].title if scope >= 0 else ''
+        if scope >= 0 and name == 'params' and clusters[scope].parent < 0:
+            result = _weights(keys, sizes, [column_x(_stage_of_weight(title(k))) for k in keys])
+        elif scope >= 0 and SEQUENCES.fullmatch(name):
+            result = _row(keys, sizes, [slot_width(k) for k in keys])
+        elif scope < 0:
+            result = _model(keys, sizes, [title(k) for k in keys])
+        else:
+            index = {k: i for i, k in enumerate(keys)}
+            pairs = inner_edges.get(scope, {})
+            edges = [(index[a], index[b]) for a, b in pairs]
+            if not edges:
+                w, h, corners, _ = grid_group(sizes)
+                result = (w, h, dict(zip(keys, corners)), {})
+            else:
+                w, h, corners, splines = dot_group(sizes, edges, rankdir)
+                drawn = {(keys[i], keys[j]): s for (i, j), s in splines.items()
+                         if (keys[i], keys[j]) in direct}
+                result = (w, h, dict(zip(keys, corners)), drawn)
+        local[scope] = result
+        return result
+
+    # Top-down: absolute corners.
+    out_boxes, out_clusters, out_edges = {}, {}, []
+    shift = lambda p, dx, dy: (p[0] + dx, p[1] + dy)  # noqa: E731
+
+    def place(scope, ox, oy):
+        w, h, corners, splines = inner(scope)
+        for k, (x, y) in corners.items():
+            if k in boxes:
+                bw, bh = size_of[k]
+                out_boxes[k] = (ox + x, oy + y, bw, bh)
+            else:
+                s = int(k[1:])
+                fw, fh = size_of[k]
+                out_clusters[s] = (ox + x, oy + y, fw, fh, clusters[s].title)
+                place(s, ox + x + PAD, oy + y + TITLE)
+        counts = inner_edges.get(scope, {})
+        for (a, b), (pts, tip) in splines.items():
+            out_edges.append((a, b, counts[(a, b)], tuple(shift(p, ox, oy) for p in pts),
+                              shift(tip, ox, oy) if tip else None))
+
+    width, height = inner(-1)[:2]
+    place(-1, 0.0, 0.0)
+    drawn = {(a, b) for a, b, *_ in out_edges}
+    for src, dst, count in vg.edges:
+        if (src, dst) not in drawn:
+            pts, tip = route(out_boxes[src], out_boxes[dst])
+            out_edges.append((src, dst, count, pts, tip))
+    return Layout(width, height, out_boxes, tuple(out_edges), out_clusters, to_dot(vg, rankdir), take_runs())
+
+
+def _stage_of_weight(name):
+    """The stage a weight matrix is used in, as a stage name path: 'layer0.attn_wq' -> attention."""
+    m = re.fullmatch(r'layer(\d+)\.(attn|mlp)_\w+', name)
+    if m:
+        return ('pos', f'layer {m.group(1)}', 'attention' if m.group(2) == 'attn' else 'mlp')
+    return {'wte': ('pos', 'embedding'), 'wpe': ('pos', 'embedding'), 'lm_head': ('pos', 'lm_head')}.get(name)
+
+
+def _row(keys, sizes, slots):
+    """Items left to right in order, each at the left of its slot's width, centred on one line."""
+    height = max((h for _, h in sizes), default=0.0)
+    corners, x = {}, 0.0
+    for k, (w, h), sw in zip(keys, sizes, slots):
+        corners[k] = (x, (height - h) / 2)
+        x += sw + STAGE_GAP
+    return max(0.0, x - STAGE_GAP), height, corners, {}
+
+
+def _weights(keys, sizes, columns):
+    """The weight matrices: each stacked in the column of the stage that uses it (`columns`: x from
+    the model's left; None: no open position shows it, then in a row after the others). The i-th
+    matrix of every column stands in one row, so one that grows pushes the rows below it down in
+    every column and nothing passes anything."""
+    stack_of, rows = {}, []
+    for i, x in enumerate(columns):
+        if x is not None:
+            depth = stack_of.setdefault(x, [])
+            if len(depth) == len(rows):
+                rows.append(0.0)
+            rows[len(depth)] = max(rows[len(depth)], sizes[i][1])
+            depth.append(i)
+    tops, y = [], 0.0
+    for h in rows:
+        tops.append(y)
+        y += h + GRID_GAP[1]
+    corners, right = {}, 0.0
+    for x, members in stack_of.items():
+        for row, i in enumerate(members):
+            corners[keys[i]] = (max(0.0, x - PAD), tops[row])  # the frame's content starts PAD in, like a position's
+            right = max(right, max(0.0, x - PAD) + sizes[i][0])
+    height = max(0.0, y - GRID_GAP[1])
+    for i, x in enumerate(columns):
+        if x is None:
+            x = right + STAGE_GAP if right else 0.0
+            corners[keys[i]] = (x, 0.0)
+            right = x + sizes[i][0]
+            height = max(height, sizes[i][1])
+    return right, height, corners, {}
+
+
+def _model(keys, sizes, titles):
+    """The model level: the weights first, then one row per item in order; the loss at the end, right
+    of everything, level with the last row."""
+    order = sorted(range(len(keys)), key=lambda i: (titles[i] != 'params', titles[i] == 'loss', i))
+    corners, y, last_y = {}, 0.0, 0.0
+    width = max((sizes[i][0] for i in order if titles[i] != 'loss'), default=0.0)
+    right = width
+    for i in order:
+        w, h = sizes[i]
+        if titles[i] == 'loss':
+            corners[keys[i]] = (width + STAGE_GAP, last_y)
+            right = max(right, width + STAGE_GAP + w)
+            y = max(y, last_y + h + ROW_GAP)
+            continue
+        corners[keys[i]] = (0.0, y)
+        last_y = y
+        y += h + ROW_GAP
+    return right, max(0.0, y - ROW_GAP), corners, {}
+
+
+def order_flips(before, after):
+    """Pairs of boxes or frames in both Layouts, one of which was wholly left of (or above) the other in
+    `before` and is not any more in `after`; 0 when a view grew in place."""
+    def rects(lay):
+        out = dict(lay.boxes)
+        out.update({f'g{s}': r[:4] for s, r in lay.clusters.items()})
+        return out
+
+    def side(a, b, axis):
+        if a[axis] + a[axis + 2] <= b[axis] + 0.5:
+            return -1
+        if b[axis] + b[axis + 2] <= a[axis] + 0.5:
+            return 1
+        return 0
+    a, b = rects(before), rects(after)
+    keys = sorted(a.keys() & b.keys())
+    flips = 0
+    for i, p in enumerate(keys):
+        for q in keys[i + 1:]:
+            for axis in (0, 1):
+                was = side(a[p], a[q], axis)
+                if was and side(b[p], b[q], axis) != was:
+                    flips += 1
+    return flips
+
+
+def as_json(lay, vg, scopes):
+    """The layout as the window draws it, as plain JSON-able data: boxes, edges and frames, each box
+    and frame with its scope path (`scopes`: the trace's Scope list), x and y its top-left corner."""
+    def rect(x, y, w, h):
+        return {'x': round(x, 2), 'y': round(y, 2), 'width': round(w, 2), 'height': round(h, 2)}
+    return {
+        'boxes': [{'key': b.key, 'scope': scopes[b.scope].path, 'label': b.title, **rect(*lay.boxes[b.key])}
+                  for b in vg.boxes],
+        'edges': [{'source': s, 'target': d, 'count': c} for s, d, c, *_ in lay.edges],
+        'clusters': [{'key': f'g{scope}', 'scope': scopes[scope].path, 'title': r[4], **rect(*r[:4])}
+                     for scope, r in sorted(lay.clusters.items())],
+        'width': round(lay.width, 2), 'height': round(lay.height, 2),
+    }
 
 
 def render(dot, fmt):
