@@ -17,6 +17,7 @@ from .paths import DEFAULT_CHECKPOINT
 from .trace import dumps, record, truncation_note
 from .train import TrainConfig, Trainer, check_temperature, check_trainable, iter_samples, sampling_rng
 
+SMALLEST_VOCAB = 2     # one character and BOS: the least any dataset gives
 WARN_SECONDS = 300     # `train` says what a run will cost (stderr) when it takes longer than this
 WARN_BYTES = 2**30     # or needs more memory than this
 
@@ -96,6 +97,7 @@ def cmd_train(args, out):
     check_count('--num-samples', args.num_samples)
     if args.out:
         check_output(args.out)  # before the run, not after it
+    check_trainable(model_config, SMALLEST_VOCAB)  # a size no dataset could make trainable: say so before fetching one
     data = args.data or default_names_path()
     docs = load_docs(data)
     cost = check_trainable(model_config, len(set(''.join(docs))) + 1, docs)

@@ -81,9 +81,23 @@ def download_names(dest=None, timeout=30):
             tmp.write_bytes(response.read())
     except (urllib.error.URLError, OSError) as e:
         tmp.unlink(missing_ok=True)
-        raise DownloadFailed(getattr(e, 'reason', e)) from None
+        raise DownloadFailed(_download_reason(e)) from None
     os.replace(tmp, dest)
     return dest
+
+
+def _download_reason(error):
+    """Why a download failed, in words rather than an errno."""
+    import socket
+    import urllib.error
+    reason = getattr(error, 'reason', error)
+    if isinstance(error, urllib.error.HTTPError):
+        return f'the server answered {error.code} {error.reason}'
+    if isinstance(reason, socket.gaierror):
+        return 'this machine cannot reach the internet'
+    if isinstance(reason, TimeoutError):
+        return 'the server did not answer in time'
+    return str(reason)
 
 
 def default_names_path():

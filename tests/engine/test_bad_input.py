@@ -13,6 +13,8 @@ import stat
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ import pytest
 import main as main_py
 from engine import checkpoint as ckpt_io
 from engine import cli, files
+from engine import data as data_mod
 from engine.cli import main
 from engine.data import load_docs
 from engine.errors import CheckpointError, OutputError
@@ -129,6 +132,32 @@ def test_b3_sizes_that_cannot_be_trained_are_refused_with_the_reason(tiny_data, 
     code, out, err = run_cli('train', '--data', str(tiny_data), *args, capsys=capsys)
     assert code == 2 and one_sentence(err) and out == ''
     assert 'cannot be trained here' in err and 'parameters need about' in err and 'this machine has' in err
+
+
+def test_b3_an_impossible_size_is_refused_before_any_dataset_is_fetched(monkeypatch, capsys):
+    """Without --data and without names.txt on the machine, the size is still what gets reported."""
+    monkeypatch.delenv(data_mod.NAMES_ENV, raising=False)
+
+    def download(*a, **k):
+        raise AssertionError('names.txt was fetched before the size was checked')
+    monkeypatch.setattr(data_mod, 'download_names', download)
+    monkeypatch.setattr(cli, 'default_names_path', lambda: data_mod.find_names() or data_mod.download_names())
+    code, out, err = run_cli('train', '--n-layer', '1000000000', capsys=capsys)
+    assert code == 2 and one_sentence(err) and 'cannot be trained here' in err
+
+
+@pytest.mark.parametrize('error,words', [
+    (urllib.error.URLError(socket.gaierror(-2, 'Name or service not known')), 'cannot reach the internet'),
+    (urllib.error.URLError(TimeoutError('timed out')), 'did not answer in time'),
+    (urllib.error.HTTPError(data_mod.NAMES_URL, 404, 'Not Found', {}, None), 'answered 404 Not Found'),
+])
+def test_a_failed_download_says_why_in_words(monkeypatch, error, words):
+    def urlopen(*a, **k):
+        raise error
+    monkeypatch.setattr(urllib.request, 'urlopen', urlopen)
+    with pytest.raises(data_mod.DownloadFailed) as failed:
+        data_mod.download_names()
+    assert words in str(failed.value) and 'Errno' not in str(failed.value)
 
 
 def test_b3_the_apps_training_process_refuses_them_too(tiny_data, monkeypatch):
