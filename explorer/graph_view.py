@@ -18,7 +18,7 @@ def fmt(x):
     return f'{x:.4f}' if abs(x) >= 1e-4 else f'{x:.2e}'
 
 
-DATA_CELL, GRAD_CELL = 0.40, 0.69  # where a scalar box's op-and-data and grad cells start (fractions of its width)
+DATA_CELL, GRAD_CELL = 0.44, 0.70  # where a scalar box's op-and-data and grad cells start (fractions of its width)
 READABLE = 0.75  # the first view of a recording zooms no further out than this, so labels can be read
 TEXT_LOD = 0.35  # below this scale boxes are drawn without text (the minimap, a far zoom)
 
@@ -80,17 +80,24 @@ class BoxItem(QGraphicsItem):
         if painter.worldTransform().m11() < TEXT_LOD:
             return
         w, h = self.rect.width(), self.rect.height()
-        op = self.view.session.trace.op[node]
-        cells = [(0, DATA_CELL, self.box.title, True), (DATA_CELL, GRAD_CELL, f'{op} {self.box.detail}', False),
+        cells = [(0, DATA_CELL, self.box.title, True), (DATA_CELL, GRAD_CELL, self.box.detail, False),
                  (GRAD_CELL, 1.0, f'grad {fmt(grad)}', False)]
-        for a, b, label, bold in cells:  # name (from the code) | op and data | grad
+        for a, b, label, bold in cells:  # name (from the code) | data | grad
             r = QRectF(a * w, 0, (b - a) * w, h)
             if a:
                 painter.setPen(QColor(border))
                 painter.drawLine(r.topLeft(), r.bottomLeft())
             painter.setPen(text)
-            painter.setFont(self.view.bold_font if bold else self.view.small_font)
+            fonts = (self.view.bold_font, self.view.small_font, self.view.tiny_font) if bold else (self.view.small_font,)
+            for font in fonts:  # a long name ('attn_weights[2]·values[2][5]') steps down a size before it is cut
+                painter.setFont(font)
+                if painter.fontMetrics().horizontalAdvance(label) <= r.width() - 4:
+                    break
             painter.drawText(r, Qt.AlignCenter, painter.fontMetrics().elidedText(label, Qt.ElideRight, r.width() - 4))
+        painter.setFont(self.view.tiny_font)  # the op that made it, in the corner of its data
+        painter.setPen(QColor(c['muted']))
+        painter.drawText(QRectF(DATA_CELL * w + 2, 0, (GRAD_CELL - DATA_CELL) * w, h / 2), Qt.AlignLeft | Qt.AlignTop,
+                         self.view.session.trace.op[node])
         got, needed = bp.arrived(node)
         if needed > 1:  # a grad that is a sum: how many of its terms are in
             painter.setFont(self.view.tiny_font)
