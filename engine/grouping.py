@@ -45,7 +45,7 @@ class Box:
     key: str          # 'g<scope id>' for a group, 'n<node id>' for a scalar
     scope: int        # the group's scope, or the scope a scalar was made in
     node: int         # the scalar's id, -1 for a group
-    title: str        # group name, or the scalar's op
+    title: str        # group name, or the scalar's name in the code ('q[3]', 'exps[2]')
     detail: str       # 'linear 16→16 · 528 scalars' for a group; data for a scalar
     size: int         # scalars inside (1 for a scalar)
 
@@ -170,7 +170,7 @@ class Hierarchy:
                 continue
             else:
                 key = node_key(node)
-                boxes.append(Box(key, scope_of[node], node, op[node], f'{trace.data[node]:.4f}', 1))
+                boxes.append(Box(key, scope_of[node], node, trace.name(node), f'{trace.data[node]:.4f}', 1))
             key_of[node] = key
 
         params = trace.params

@@ -1,12 +1,16 @@
 """microgpt's GPT: configuration, parameters and the forward pass, written once for two backends.
 
 The forward pass is microgpt's `gpt()` line for line. What differs between training and recording is
-only *how* a sum of Values is built and whether scopes are named, so those go through an `ops` object:
+only *how* a sum of Values is built and whether scopes and values are named, so those go through an
+`ops` object:
 - `FAST` (training) builds each dot product or sum as one fused node. It performs the same float
   operations in the same order as microgpt's chain of `*` and `+` nodes and its backward pass sends
   the same contributions to every child in the same order (tests/engine/test_exactness.py proves it
-  bit for bit), with a fifth of the Python objects. Naming scopes costs it nothing.
-- `engine.trace.TraceOps` (recording) builds the literal scalar graph, node for node, with scopes.
+  bit for bit), with a fifth of the Python objects. Naming scopes and values costs it nothing.
+- `engine.trace.TraceOps` (recording) builds the literal scalar graph, node for node, with scopes, and
+  names every scalar by what the code calls it: `ops.vector('exps', exps)` names `exps[0]`, `exps[1]`, …
+  and the nodes inside each expression (`logits[2] - max_val`); a dot product names its products and
+  running sums.
 """
 
 import contextlib
@@ -59,14 +63,23 @@ def param_shapes(config, vocab_size):
 
 
 class FastOps:
-    """Training backend: fused sums, scopes ignored."""
+    """Training backend: fused sums, scopes and names ignored."""
 
     _no_scope = contextlib.nullcontext()
 
     def scope(self, name):
         return self._no_scope
 
-    def dot(self, a, b, name=None, index=None):
+    def vector(self, name, values, *consts):
+        """Name values `name[i]` (and the constants inside them, in order): nothing to do here."""
+
+    def name(self, name, value, *consts):
+        """Name one value (and the constants inside it): nothing to do here."""
+
+    def alias(self, name, values):
+        """How later code refers to values (`keys[t][j]`, `x_attn[i]`): nothing to do here."""
+
+    def dot(self, a, b, name=None, index=None, out=None):
         """sum(ai * bi): one node whose children are a0, b0, a1, b1, ..., as microgpt's chain visits them."""
         data = 0
         children = []
@@ -77,7 +90,7 @@ class FastOps:
             local_grads += (bi.data, ai.data)
         return Value(data, tuple(children), tuple(local_grads), 'dot')
 
-    def total(self, xs, name=None):
+    def total(self, xs, name=None, out=None):
         """sum(xs) as one node."""
         data = 0
         for x in xs:
@@ -93,24 +106,30 @@ FAST = FastOps()
 
 # The model, as microgpt writes it. [n] marks a list of n Values.
 
-def linear(x, w, ops, name):
+def linear(x, w, ops, name, out):
+    """`out` is what the caller calls the result (`q`, `x`, `logits`): its scalars are `out[i]`."""
     with ops.scope(name):
-        return [ops.dot(wo, x, name, i) for i, wo in enumerate(w)]  # [len(w)]
+        return [ops.dot(wo, x, name, i, out) for i, wo in enumerate(w)]  # [len(w)]
 
 
 def softmax(logits, ops):
     with ops.scope('softmax'):
         max_val = max(val.data for val in logits)
         exps = [(val - max_val).exp() for val in logits]
-        total = ops.total(exps, 'sum')
-        return [e / total for e in exps]
+        ops.vector('exps', exps, '-max_val')
+        total = ops.total(exps, 'sum', 'total')
+        return [e / total for e in exps]  # the caller names them (probs, attn_weights)
 
 
 def rmsnorm(x, ops):
     with ops.scope('rmsnorm'):
-        ms = ops.dot(x, x, 'sum of squares') / len(x)
+        ms = ops.dot(x, x, 'sum of squares', None, 'x·x') / len(x)
+        ops.name('ms', ms, '1/len(x)')
         scale = (ms + 1e-5) ** -0.5
-        return [xi * scale for xi in x]
+        ops.name('scale', scale, '1e-5')
+        x = [xi * scale for xi in x]
+        ops.vector('x', x)
+        return x
 
 
 def gpt(token_id, pos_id, keys, values, state_dict, config, ops=FAST):
@@ -121,6 +140,7 @@ def gpt(token_id, pos_id, keys, values, state_dict, config, ops=FAST):
         pos_emb = state_dict['wpe'][pos_id]    # [n_embd]
         with ops.scope('tok + pos'):
             x = [t + p for t, p in zip(tok_emb, pos_emb)]
+            ops.vector('x', x)
         x = rmsnorm(x, ops)  # not redundant: the residual stream starts here
 
     for li in range(config.n_layer):
@@ -128,11 +148,13 @@ def gpt(token_id, pos_id, keys, values, state_dict, config, ops=FAST):
             with ops.scope('attention'):
                 x_residual = x
                 x = rmsnorm(x, ops)
-                q = linear(x, state_dict[f'layer{li}.attn_wq'], ops, 'q')  # [n_embd]
-                k = linear(x, state_dict[f'layer{li}.attn_wk'], ops, 'k')
-                v = linear(x, state_dict[f'layer{li}.attn_wv'], ops, 'v')
+                q = linear(x, state_dict[f'layer{li}.attn_wq'], ops, 'q', 'q')  # [n_embd]
+                k = linear(x, state_dict[f'layer{li}.attn_wk'], ops, 'k', 'k')
+                v = linear(x, state_dict[f'layer{li}.attn_wv'], ops, 'v', 'v')
                 keys[li].append(k)    # [T][n_embd]
                 values[li].append(v)
+                ops.alias('keys', keys[li])
+                ops.alias('values', values[li])
                 x_attn = []
                 for h in range(n_head):
                     with ops.scope(f'head {h}'):
@@ -141,26 +163,32 @@ def gpt(token_id, pos_id, keys, values, state_dict, config, ops=FAST):
                         k_h = [ki[hs:hs+head_dim] for ki in keys[li]]   # [T][head_dim]
                         v_h = [vi[hs:hs+head_dim] for vi in values[li]] # [T][head_dim]
                         with ops.scope('scores'):
-                            attn_logits = [ops.dot(q_h, k_h[t], 'q·k', t) / head_dim**0.5 for t in range(len(k_h))]
+                            attn_logits = [ops.dot(q_h, k_h[t], 'q·k', t, 'q·k') / head_dim**0.5 for t in range(len(k_h))]
+                            ops.vector('attn_logits', attn_logits, '1/√head_dim')
                         attn_weights = softmax(attn_logits, ops)        # [T]
+                        ops.vector('attn_weights', attn_weights)
                         ops.attention(li, h, attn_weights)
                         with ops.scope('weighted sum'):
-                            head_out = [ops.dot(attn_weights, [vt[j] for vt in v_h], 'out', j) for j in range(head_dim)]
+                            head_out = [ops.dot(attn_weights, [vt[j] for vt in v_h], 'out', j, 'head_out') for j in range(head_dim)]
                         x_attn.extend(head_out)
-                x = linear(x_attn, state_dict[f'layer{li}.attn_wo'], ops, 'wo')
+                ops.alias('x_attn', x_attn)
+                x = linear(x_attn, state_dict[f'layer{li}.attn_wo'], ops, 'wo', 'x')
                 with ops.scope('residual'):
                     x = [a + b for a, b in zip(x, x_residual)]
+                    ops.vector('x', x)
             with ops.scope('mlp'):
                 x_residual = x
                 x = rmsnorm(x, ops)
-                x = linear(x, state_dict[f'layer{li}.mlp_fc1'], ops, 'fc1')  # [4 * n_embd]
+                x = linear(x, state_dict[f'layer{li}.mlp_fc1'], ops, 'fc1', 'x')  # [4 * n_embd]
                 with ops.scope('relu'):
                     x = [xi.relu() for xi in x]
-                x = linear(x, state_dict[f'layer{li}.mlp_fc2'], ops, 'fc2')  # [n_embd]
+                    ops.vector('x', x)
+                x = linear(x, state_dict[f'layer{li}.mlp_fc2'], ops, 'fc2', 'x')  # [n_embd]
                 with ops.scope('residual'):
                     x = [a + b for a, b in zip(x, x_residual)]
+                    ops.vector('x', x)
 
-    return linear(x, state_dict['lm_head'], ops, 'lm_head')  # [vocab_size]
+    return linear(x, state_dict['lm_head'], ops, 'lm_head', 'logits')  # [vocab_size]
 
 
 class Model:
@@ -209,12 +237,17 @@ class Model:
             with ops.scope(f'pos {pos_id}'):
                 logits = gpt(token_id, pos_id, keys, values, self.state_dict, self.config, ops)
                 probs = softmax(logits, ops)
+                ops.name('probs[target]', probs[target_id])
+                ops.vector('probs', probs)
                 with ops.scope('-log p'):
                     loss_t = -probs[target_id].log()
+                    ops.name('loss_t', loss_t)
             losses.append(loss_t)
             yield pos_id
         with ops.scope('loss'):
-            return (1 / n) * ops.total(losses, 'sum')  # May yours be low.
+            loss = (1 / n) * ops.total(losses, 'sum', 'sum(losses)')
+            ops.name('loss', loss, '1/n')
+            return loss  # May yours be low.
 
 
 def finish(generator):

@@ -2,10 +2,19 @@
 
 `record(model, doc)` runs microgpt's forward pass to the mean loss with `TraceOps`, which builds every
 `*`, `+` and constant exactly as microgpt's own code does, and names where each node was made
-(`pos 2 / layer 0 / attention / head 1 / scores / q·k[0]`). The result is a `Trace`: plain, immutable
-data with integer node ids in creation order, deterministic from run to run.
+(`pos 2 / layer 0 / attention / head 1 / scores / q·k[0]`) and what the code calls it:
+- a vector's scalars by the vector's name in microgpt: `q[3]`, `exps[2]`, `probs[4]`, `x[7]`;
+- a parameter by its matrix: `wte[4][3]`, `layer0.attn_wq[3][5]`;
+- inside a dot product or a sum, the products by their operands (`wq[3][5]·x[5]`, `q[5]·keys[0][5]`),
+  the running sums by how far they got (`q[3] (Σ 0..5)`), the 0 that `sum` starts from as `0`;
+- a node inside an expression by the expression (`logits[2] - max_val`, `1/total`, `ms + 1e-5`), and
+  constants by what they are (`1e-5`, `1/√head_dim`, `-max_val`, `-1`).
+Names repeat across positions; `Trace.qualified_name` adds the position (`pos 2 · q[3]`).
+The result is a `Trace`: plain, immutable data with integer node ids in creation order, deterministic
+from run to run.
 """
 
+import bisect
 import contextlib
 import functools
 import json
@@ -22,7 +31,7 @@ PARAMS_SCOPE = 'params'
 class TracedValue(Value):
     """A Value that registers itself, and the scope it was made in, with the recorder of its class."""
 
-    __slots__ = ('index', 'scope')
+    __slots__ = ('index', 'scope', 'name')
     _recorder = None  # set on the per-recording subclass made by Recorder
 
     def __init__(self, data, children=(), local_grads=(), op=''):
@@ -30,6 +39,7 @@ class TracedValue(Value):
         recorder = self._recorder
         self.index = len(recorder.nodes)
         self.scope = recorder.current_scope
+        self.name = None  # what the code calls it, given by TraceOps once the code has made it
         recorder.nodes.append(self)
 
 
@@ -60,23 +70,93 @@ class Recorder:
 
 
 class TraceOps:
-    """Recording backend for engine.model: microgpt's own `sum(...)`, each in a named scope."""
+    """Recording backend for engine.model: microgpt's own `sum(...)`, each in a named scope, and every
+    value named by what the code calls it (with names=False, as `literal_loss` wants, no names)."""
 
-    def __init__(self, recorder, n_layer, n_head):
+    def __init__(self, recorder, n_layer, n_head, names=True):
         self.recorder = recorder
         self.scope = recorder.scope
         self.attention_values = [[[] for _ in range(n_head)] for _ in range(n_layer)]  # [layer][head][query][key]
+        self.refs = {}  # node index -> how later code refers to it, where that differs from its name
+        self.sums = []  # (first node index, last, products?) of each sum(...) built: see Trace.name
+        if not names:
+            self.vector = self.name = self.alias = lambda *args: None
+        self.names = names
 
-    def dot(self, a, b, name=None, index=None):
+    def dot(self, a, b, name=None, index=None, out=None):
         with self.scope(name if index is None else f'{name}[{index}]'):
-            return sum(ai * bi for ai, bi in zip(a, b))
+            result = sum(ai * bi for ai, bi in zip(a, b))
+        if self.names:  # p0, 0, s0, p1, s1, …: 2n + 1 nodes in a row, named when asked (Trace.name)
+            result.name = out if index is None else f'{out}[{index}]'
+            self.sums.append((result.index - 2 * len(a), result.index, True))
+        return result
 
-    def total(self, xs, name=None):
+    def total(self, xs, name=None, out=None):
         with self.scope(name):
-            return sum(xs)
+            result = sum(xs)
+        if self.names:  # 0, s0, s1, …: n + 1 nodes in a row
+            result.name = out
+            self.sums.append((result.index - len(xs), result.index, False))
+        return result
+
+    def vector(self, name, values, *consts):
+        for i, v in enumerate(values):
+            if v.name is None:
+                v.name = f'{name}[{i}]'
+                self._name_inside(v, iter(consts))
+
+    def name(self, name, value, *consts):
+        if value.name is None:
+            value.name = name
+            self._name_inside(value, iter(consts))
+
+    def alias(self, name, values):
+        refs = self.refs
+        for t, row in enumerate(values):
+            if isinstance(row, list):
+                for j, v in enumerate(row):
+                    refs.setdefault(v.index, f'{name}[{t}][{j}]')
+            else:
+                refs.setdefault(row.index, f'{name}[{t}]')
+
+    def _name_inside(self, node, consts):
+        """Name the unnamed nodes inside a just-named one by their expression; constants from `consts`."""
+        for child in node._children:
+            if child.name is None:
+                expression_name(child, consts)
 
     def attention(self, layer, head, weights):
         self.attention_values[layer][head].append(weights)
+
+
+def _operand(name):
+    return f'({name})' if ' ' in name else name
+
+
+def expression_name(node, consts=iter(())):
+    """Name an unnamed node (and the unnamed ones under it) by its expression: `logits[2] - max_val`,
+    `1/total`, `log(probs[target])`; a constant by the next of `consts`, else by its value."""
+    for child in node._children:
+        if child.name is None:
+            expression_name(child, consts)
+    op, children = node._op, node._children
+    if not children:
+        node.name = next(consts, None) or f'{node.data:g}'
+        return node.name
+    a = children[0].name
+    if op == '+':
+        b = children[1].name
+        node.name = f'{a} - {b[1:]}' if b.startswith('-') else f'{a} + {b}'
+    elif op == '*':
+        b = children[1].name
+        node.name = f'-{_operand(a)}' if b == '-1' else f'{_operand(a)}·{_operand(b)}'
+    elif op == '**-1':
+        node.name = f'1/{_operand(a)}'
+    elif op.startswith('**'):
+        node.name = f'{_operand(a)}{op}'
+    else:
+        node.name = f'{op}({a})'
+    return node.name
 
 
 @dataclass(frozen=True)
@@ -104,6 +184,9 @@ class Trace:
     scope_of: tuple           # [N] scope id
     scopes: tuple             # [S] Scope; 0 is the root
     params: dict              # node id -> (parameter name, row, column)
+    names: tuple              # [N] what the code calls each node ('q[3]', 'exps[2]', '1/total'), None inside a sum
+    sums: tuple               # (first id, last id, products?) of each sum(...): its nodes, named by Trace.name
+    refs: dict                # node id -> how a later product refers to it ('keys[0][5]', 'x_attn[7]')
     loss_id: int
     backward_order: tuple     # node ids in the order Value.backward() applies the chain rule
     attention: tuple          # [n_layer][n_head][query][key] softmax weights
@@ -136,6 +219,77 @@ class Trace:
     def _scope_ids(self):
         return {scope.path: s for s, scope in enumerate(self.scopes)}
 
+    def name(self, node):
+        """What the model code calls this node: 'q[3]', 'wq[3][5]·x[5]', 'total', 'layer0.attn_wq[3][5]'."""
+        name = self.names[node]
+        return name if name is not None else self._sum_names.get(node) or self._name_in_sum(node)
+
+    @functools.cached_property
+    def _sum_names(self):
+        return {}
+
+    @functools.cached_property
+    def _sum_starts(self):
+        return [first for first, _, _ in self.sums]
+
+    def _name_in_sum(self, node):
+        """A node of microgpt's `sum(...)`, built in a row: [a0·b0,] 0, s0, [a1·b1,] s1, … The 0 that
+        sum starts from is `0`; the running sums `q[3] (Σ 0..k)` (the last is `q[3]`); the products
+        `wq[3][5]·x[5]`, each operand as the code refers to it."""
+        i = bisect.bisect_right(self._sum_starts, node) - 1
+        first, last, products = self.sums[i] if i >= 0 else (0, -1, False)
+        if node >= last:  # not inside a sum: every node the code makes is named, so this is only a net
+            return self.op[node]
+        offset = node - first
+        if products:
+            kind, k = (('product', 0), ('zero', 0), ('sum', 0))[offset] if offset < 3 else \
+                (('product', 'sum')[(offset - 3) % 2], (offset - 3) // 2 + 1)
+        else:
+            kind, k = ('zero', 0) if offset == 0 else ('sum', offset - 1)
+        if kind == 'zero':
+            name = '0'
+        elif kind == 'sum':
+            name = f'{self.names[last]} (Σ 0..{k})'
+        else:
+            a, b = self.children[node]
+            name = f'{self._ref(a)}·{self._ref(b)}'
+        self._sum_names[node] = name
+        return name
+
+    def _ref(self, node):
+        """How a product's code refers to an operand: `wq[3][5]` (in its layer), `keys[0][5]`, or its name."""
+        if node in self.refs:
+            return self.refs[node]
+        if node in self.params:
+            matrix, row, col = self.params[node]
+            return f'{short_param_name(matrix)}[{row}][{col}]'
+        return self.name(node)
+
+    @functools.cached_property
+    def all_names(self):
+        """[N] every node's name (search reads them all)."""
+        return tuple(self.name(i) for i in range(len(self.op)))
+
+    def position(self, node):
+        """The position whose forward pass made this node, or None (parameters, the mean loss)."""
+        return self._position_of_scope[self.scope_of[node]]
+
+    @functools.cached_property
+    def _position_of_scope(self):
+        out = []
+        for scope in self.scopes:
+            top = scope.path.split(' / ', 1)[0]
+            out.append(int(top[4:]) if top.startswith('pos ') and top[4:].isdigit() else None)
+        return tuple(out)
+
+    def qualified_name(self, node, context=None):
+        """The name with its position where the context does not give it: 'pos 2 · q[3]'. `context` is a
+        node whose position the reader already knows (its position is then left out)."""
+        pos = self.position(node)
+        if pos is None or (context is not None and self.position(context) == pos):
+            return self.name(node)
+        return f'pos {pos} · {self.name(node)}'
+
     def param_name(self, node):
         """'layer0.attn_wq[3][5]' for a parameter node, else None."""
         if node not in self.params:
@@ -149,6 +303,7 @@ class Trace:
         for i in range(len(self.op)):
             node = {'id': i, 'op': self.op[i], 'data': self.data[i], 'children': list(self.children[i]),
                     'local_grads': list(self.local_grads[i]), 'scope': self.scope_of[i]}
+            node['name'] = self.name(i)
             if i in self.params:
                 node['param'] = self.param_name(i)
             if grads is not None:
@@ -167,6 +322,16 @@ class Trace:
         return out
 
 
+def short_param_name(name):
+    """'layer0.attn_wq' -> 'wq', 'layer0.mlp_fc1' -> 'fc1', 'wte' -> 'wte': a matrix as microgpt's
+    `linear(x, w)` reads it, inside its layer."""
+    name = name.rsplit('.', 1)[-1]
+    for prefix in ('attn_', 'mlp_'):
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
 def param_grads(trace, grads):
     """{name: [[float]]}: the gradient of every parameter (0.0 for those the document does not use)."""
     out = {name: [[0.0] * cols for _ in range(rows)]
@@ -183,7 +348,7 @@ def literal_loss(model, doc):
     state = {name: [[Traced(p.data) for p in row] for row in mat] for name, mat in model.state_dict.items()}
     literal = type(model)(model.config, model.tokenizer, state)
     tokens, n = literal.positions(doc)
-    return literal.loss(tokens, n, TraceOps(recorder, model.config.n_layer, model.config.n_head)), literal
+    return literal.loss(tokens, n, TraceOps(recorder, model.config.n_layer, model.config.n_head, names=False)), literal
 
 
 def iter_record(model, doc):
@@ -200,10 +365,13 @@ def iter_record(model, doc):
                 for r, row in enumerate(mat):  # a row per group: opening a matrix stays small
                     with recorder.scope(f'{name}[{r}]'):
                         state_dict[name].append([Traced(p.data, op='param') for p in row])
-    param_at = {state_dict[name][r][c].index: (name, r, c)
-                for name, mat in state_dict.items() for r, row in enumerate(mat) for c in range(len(row))}
-
     ops = TraceOps(recorder, config.n_layer, config.n_head)
+    param_at = {}
+    for name, mat in state_dict.items():
+        for r, row in enumerate(mat):
+            for c, p in enumerate(row):
+                param_at[p.index] = (name, r, c)
+                p.name = f'{name}[{r}][{c}]'
     traced_model = type(model)(config, model.tokenizer, state_dict)
     positions = traced_model.iter_loss(tokens, n, ops)
     done = 0  # positions recorded so far
@@ -223,9 +391,10 @@ def iter_record(model, doc):
     kept = sorted(v.index for v in topo)
     new_id = {old: new for new, old in enumerate(kept)}
     nodes = recorder.nodes
-    op, data, children, local_grads, scope_of = [], [], [], [], []
+    op, data, children, local_grads, scope_of, names = [], [], [], [], [], []
     for old in kept:
         v = nodes[old]
+        names.append(v.name)
         op.append(v._op or ('param' if old in param_at else 'const'))
         data.append(v.data)
         children.append(tuple(new_id[c.index] for c in v._children))
@@ -248,6 +417,14 @@ def iter_record(model, doc):
         scopes.append(Scope(name, new_parent, path))
 
     tok = model.tokenizer
+    in_sums = set()
+    sums = []
+    for first, last, products in ops.sums:
+        if last in new_id:  # a sum's nodes are all kept (they are what its last one is made of) or none
+            sums.append((new_id[first], new_id[last], products))
+            in_sums.update(range(new_id[first], new_id[last]))
+    for i in in_sums:
+        names[i] = None
     trace = Trace(
         doc=doc, tokens=tuple(tokens), n=n, truncated=len(tokens) - 1 > n,
         token_texts=tuple(tok.token_text(t) for t in tokens), config=config,
@@ -255,6 +432,8 @@ def iter_record(model, doc):
         op=tuple(op), data=tuple(data), children=tuple(children), local_grads=tuple(local_grads),
         scope_of=tuple(new_scope[s] for s in scope_of), scopes=tuple(scopes),
         params={new_id[old]: where for old, where in param_at.items() if old in new_id},
+        names=tuple(names), sums=tuple(sums),
+        refs={new_id[old]: ref for old, ref in ops.refs.items() if old in new_id},
         loss_id=new_id[loss.index],
         backward_order=tuple(new_id[v.index] for v in reversed(topo)),
         attention=tuple(tuple(tuple(tuple(w.data for w in row) for row in head) for head in layer)

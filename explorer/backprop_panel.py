@@ -346,7 +346,7 @@ def chain_rule_html(session):
             html.append('<p>per child: <code>child.grad += local_grad × grad(node)</code></p>')
             for i, c in enumerate(record.contributions):
                 html.append(
-                    f'<p style="margin-left:6px">{node_link(trace, c.child)} · local {escape(local_symbol(op, i))} = '
+                    f'<p style="margin-left:6px">{node_link(trace, c.child, node)} · local {escape(local_symbol(op, i))} = '
                     f'{fmt(c.local_grad)}<br><code>&nbsp;&nbsp;{fmt(c.grad_before)} + {fmt(c.local_grad)} × '
                     f'{fmt(record.node_grad)}</code><br><code>&nbsp;&nbsp;= {fmt(c.grad_before)} + '
                     f'{fmt(c.contribution)} → <b>{fmt(c.grad_after)}</b></code></p>')

@@ -282,4 +282,4 @@ class BackpropPlayer(QObject):
         kind, node = split_key(key)
         if kind == 'g':
             return trace.scopes[node].path
-        return trace.param_name(node) or f'{trace.op[node]} #{node} in {trace.scope_path(node)}'
+        return trace.qualified_name(node)

@@ -18,6 +18,7 @@ def fmt(x):
     return f'{x:.4f}' if abs(x) >= 1e-4 else f'{x:.2e}'
 
 
+DATA_CELL, GRAD_CELL = 0.44, 0.70  # where a scalar box's op-and-data and grad cells start (fractions of its width)
 READABLE = 0.75  # the first view of a recording zooms no further out than this, so labels can be read
 TEXT_LOD = 0.35  # below this scale boxes are drawn without text (the minimap, a far zoom)
 
@@ -75,25 +76,34 @@ class BoxItem(QGraphicsItem):
         painter.drawRoundedRect(self.rect, 5, 5)
         if reached and grad == 0:  # exactly zero: hatched, so it never passes for a tiny gradient
             painter.setBrush(QBrush(QColor(c['unreached_text']), Qt.BDiagPattern))
-            painter.drawRoundedRect(self.rect.adjusted(0.61 * self.rect.width(), 0, 0, 0), 5, 5)
+            painter.drawRoundedRect(self.rect.adjusted(GRAD_CELL * self.rect.width(), 0, 0, 0), 5, 5)
         if painter.worldTransform().m11() < TEXT_LOD:
             return
         w, h = self.rect.width(), self.rect.height()
-        cells = [(0, 0.22, self.box.title, True), (0.22, 0.61, f'data {self.box.detail}', False),
-                 (0.61, 1.0, f'grad {fmt(grad)}', False)]
-        for a, b, label, bold in cells:
+        cells = [(0, DATA_CELL, self.box.title, True), (DATA_CELL, GRAD_CELL, self.box.detail, False),
+                 (GRAD_CELL, 1.0, f'grad {fmt(grad)}', False)]
+        for a, b, label, bold in cells:  # name (from the code) | data | grad
             r = QRectF(a * w, 0, (b - a) * w, h)
             if a:
                 painter.setPen(QColor(border))
                 painter.drawLine(r.topLeft(), r.bottomLeft())
             painter.setPen(text)
-            painter.setFont(self.view.bold_font if bold else self.view.small_font)
-            painter.drawText(r, Qt.AlignCenter, label)
+            fonts = (self.view.bold_font, self.view.small_font, self.view.tiny_font) if bold else (self.view.small_font,)
+            for font in fonts:  # a long name ('attn_weights[2]·values[2][5]') steps down a size before it is cut
+                painter.setFont(font)
+                if painter.fontMetrics().horizontalAdvance(label) <= r.width() - 4:
+                    break
+            painter.drawText(r, Qt.AlignCenter, painter.fontMetrics().elidedText(label, Qt.ElideRight, r.width() - 4))
+        painter.setFont(self.view.tiny_font)  # the op that made it, in the corner of its data
+        painter.setPen(QColor(c['muted']))
+        painter.drawText(QRectF(DATA_CELL * w + 2, 0, (GRAD_CELL - DATA_CELL) * w, h / 2), Qt.AlignLeft | Qt.AlignTop,
+                         self.view.session.trace.op[node])
         got, needed = bp.arrived(node)
         if needed > 1:  # a grad that is a sum: how many of its terms are in
             painter.setFont(self.view.tiny_font)
             painter.setPen(QColor(c['current'] if got < needed else c['muted']))
-            painter.drawText(QRectF(0.61 * w, 0, 0.39 * w - 3, h / 2), Qt.AlignRight | Qt.AlignTop, f'{got}/{needed}')
+            painter.drawText(QRectF(GRAD_CELL * w, 0, (1 - GRAD_CELL) * w - 3, h / 2), Qt.AlignRight | Qt.AlignTop,
+                             f'{got}/{needed}')
 
     def _paint_group(self, painter, c, border, is_param):
         bp, scope = self.view.session.backprop, self.box.scope
@@ -368,11 +378,11 @@ class GraphView(QGraphicsView):
     def tooltip(self, box):
         trace, bp = self.session.trace, self.session.backprop
         if box.node >= 0:
-            name = trace.param_name(box.node)
             got, needed = bp.arrived(box.node)
             state = (f'grad {bp.grads[box.node]!r} ({got} of {needed} contributions in)' if bp.reached(box.node)
                      else 'grad not reached yet')
-            return f'{name or trace.op[box.node]} — {trace.scope_path(box.node)}\ndata {trace.data[box.node]!r}\n{state}'
+            return (f'{trace.name(box.node)} = {trace.op[box.node]} — {trace.scope_path(box.node)}\n'
+                    f'data {trace.data[box.node]!r}\n{state}')
         done, size = bp.group_progress(box.scope)
         return (f'{self.scope_path(box.scope)}\n{box.detail}\nbackprop: {done:,} of {size:,} scalars done\n'
                 'double-click to open')

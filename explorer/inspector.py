@@ -1,6 +1,7 @@
-"""The inspector: what the selected box is — op, scope, data, grad, children, parents, Adam's next update."""
+"""The inspector: what the selected box is — name, op, scope, data, grad, children, parents, Adam's next update."""
 
 import math
+from html import escape
 
 from PySide6.QtCore import QTimer
 
@@ -48,22 +49,20 @@ class Inspector(LinkBrowser):
         got, needed = bp.arrived(node)
         grad = (f'{bp.grads[node]!r} ({got} of {needed} contributions in)' if bp.reached(node)
                 else f'{bp.grads[node]!r} (not reached yet: step backprop to fill it)')
-        rows = [('op', trace.op[node]), ('id', node), ('scope', trace.scope_path(node)),
-                ('data', repr(trace.data[node])), ('grad', grad)]
-        if node in trace.params:
-            rows.insert(0, ('parameter', trace.param_name(node)))
+        rows = [('name', escape(trace.name(node))), ('op', escape(trace.op[node])), ('scope', trace.scope_path(node)),
+                ('data', repr(trace.data[node])), ('grad', grad), ('id', node)]
         html = ['<table cellspacing="2">'] + [f'<tr><td><b>{k}</b></td><td>{v}</td></tr>' for k, v in rows] + ['</table>']
         children = trace.children[node]
         if children:
             html.append('<p><b>children</b> (local gradient ∂node/∂child)</p><table cellspacing="2">')
             for child, local in zip(children, trace.local_grads[node]):
-                html.append(f'<tr><td>{node_link(trace, child)}</td><td>data {fmt(trace.data[child])}</td>'
+                html.append(f'<tr><td>{node_link(trace, child, node)}</td><td>data {fmt(trace.data[child])}</td>'
                             f'<td>local {fmt(local)}</td></tr>')
             html.append('</table>')
         parents = trace.parents[node]
         if parents:
             html.append(f'<p><b>parents</b> ({len(parents)})</p><p>')
-            html.append(', '.join(node_link(trace, p) for p in parents[:40]) + (' …' if len(parents) > 40 else ''))
+            html.append(', '.join(node_link(trace, p, node) for p in parents[:40]) + (' …' if len(parents) > 40 else ''))
             html.append('</p>')
         if node in trace.params:
             html.append(adam_html(self.session, node))

@@ -1,5 +1,6 @@
 """The main window: document field, model indicator, graph, scope tree, inspector, menus, status bar."""
 
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QMargins, QPoint, QRect, QRectF, QSettings, QSize, Qt, QTimer
@@ -162,7 +163,8 @@ class MainWindow(QMainWindow):
         self.dark_act = self._action('&Dark theme', self.set_dark, 'Ctrl+Shift+D', 'Switch light and dark colours',
                                      checkable=True)
         self.find_act = self._action('&Find…', self.focus_search, QKeySequence.Find,
-                                     'Find by parameter name, scope, op or value')
+                                     'Find a scalar by its name in the code (q[3], pos 2 · total), a parameter, '
+                                     'scope, op or value')
         self.find_next_act = self._action('Find &next', self.find_next, QKeySequence.FindNext, 'Next match')
         self.about_act = self._action('&About', self.about, None, 'About microgpt explorer')
         self.how_to_read_act = self._action('How to &read this picture', self.show_how_to_read, 'F1',
@@ -244,7 +246,7 @@ class MainWindow(QMainWindow):
         self.model_label.setToolTip('The checkpoint whose weights are shown (File › Open checkpoint…)')
         doc_bar.addWidget(self.model_label)
         self.search_field = QLineEdit()  # beside the document field: both are typed in, so they overflow last
-        self.search_field.setPlaceholderText('Find (Ctrl+F): wq[3][5], head 1, exp, 0.25')
+        self.search_field.setPlaceholderText('Find (Ctrl+F): q[3], total, wq[3][5], head 1, exp, 0.25')
         self.search_field.setMaximumWidth(260)
         self.search_field.returnPressed.connect(self.find_next)
         self.search_field.textChanged.connect(lambda _: setattr(self, '_search_hits', None))
@@ -382,7 +384,7 @@ class MainWindow(QMainWindow):
             parts += [f'<a href="{group_key(s)}">{trace.scopes[s].name}</a>' for s in chain]
             kind, node = split_key(key)
             if kind == 'n':
-                parts.append(f'<b>{trace.param_name(node) or trace.op[node]}</b>')
+                parts.append(f'<b>{escape(trace.name(node))}</b>')
         self.breadcrumb.setText(' › '.join(parts))
 
     def _on_breadcrumb(self, link):
@@ -449,8 +451,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f'Nothing matches {self.search_field.text()!r}.', 5000)
             return
         self._search_at = (self._search_at + 1) % len(self._search_hits)
-        self.statusBar().showMessage(f'Match {self._search_at + 1} of {len(self._search_hits)}', 5000)
-        self.session.reveal(self._search_hits[self._search_at])
+        key = self._search_hits[self._search_at]
+        self.statusBar().showMessage(f'Match {self._search_at + 1} of {len(self._search_hits)}: '
+                                     f'{self.session.backprop.describe(key)}', 5000)
+        self.session.reveal(key)
 
     def open_checkpoint(self, path=None):
         if not self.maybe_save():

@@ -18,9 +18,9 @@ class LinkBrowser(QTextBrowser):
         self.anchorClicked.connect(lambda url: session.reveal(url.toString()))
 
 
-def node_link(trace, node):
-    label = trace.param_name(node) or f'{trace.op[node]} #{node}'
-    return f'<a href="n{node}">{escape(label)}</a>'
+def node_link(trace, node, context=None):
+    """A link to a scalar, by its name in the code; with its position unless `context` (a node) shares it."""
+    return f'<a href="n{node}">{escape(trace.qualified_name(node, context))}</a>'
 
 
 def adam_html(session, node):

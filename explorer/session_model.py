@@ -7,6 +7,7 @@ of the views seen lately, what is selected, and search.
 signals. A test drives it with a fake layouter and no event loop.
 """
 
+import re
 from collections import OrderedDict
 
 from engine.grouping import ROOT, group_key, node_key, split_key
@@ -14,6 +15,7 @@ from engine.grouping import ROOT, group_key, node_key, split_key
 LARGE_VIEW = 1500    # boxes; opening more than this asks first (dot needs ~2 s for 3,000)
 CACHED_LAYOUTS = 24  # views whose layout is kept, most recent last
 
+SEARCH_POSITION = re.compile(r'pos\s*(\d+)\s*[·:]\s*(.+)')  # 'pos 2 · q[3]': a name at one position
 EVENTS = ('recorded', 'view_changed', 'layout_started', 'layout_cancelled', 'selection_changed', 'error')
 
 
@@ -174,7 +176,8 @@ class SessionModel:
     # Search
 
     def search(self, text):
-        """Box keys matching text: a parameter name, a scope path, an op, or a value (closest first)."""
+        """Box keys matching text: an op (`exp`), a scalar's name in the code (`q[3]`, `total`; `pos 2 · q[3]`
+        for one position's; exact names first, then names that start with it), a parameter, a scope path, or a value (closest first)."""
         trace, text = self.trace, text.strip()
         if not text:
             return []
@@ -184,9 +187,16 @@ class SessionModel:
             value = None
         if value is not None:
             return [node_key(i) for i in sorted(range(len(trace)), key=lambda i: abs(trace.data[i] - value))[:50]]
-        low = text.lower()
-        hits = [node_key(i) for i in trace.params if low in trace.param_name(i).lower()]
-        hits += [group_key(s) for s, scope in enumerate(trace.scopes) if s and low in scope.path.lower()]
-        if not hits:
-            hits = [node_key(i) for i, op in enumerate(trace.op) if op == text][:500]
-        return hits
+        hits = [node_key(i) for i, op in enumerate(trace.op) if op == text][:500]
+        low, pos = text.lower(), None
+        qualified = SEARCH_POSITION.match(low)
+        if qualified:
+            pos, low = int(qualified[1]), qualified[2]
+        exact, starts, inside = [], [], []  # q[3]; q[3] (Σ 0..5); wq[3][5]·x[5]
+        for i, name in enumerate(trace.all_names):
+            name = name.lower()
+            if low in name and (pos is None or trace.position(i) == pos):
+                (exact if name == low else starts if name.startswith(low) else inside).append(node_key(i))
+        hits += exact + (starts + inside)[:500]
+        hits += [group_key(s) for s, scope in enumerate(trace.scopes) if s and text.lower() in scope.path.lower()]
+        return list(dict.fromkeys(hits))  # an exp found by its op and by its name `exps[2]` is one hit

@@ -49,14 +49,16 @@ def test_open_down_to_one_attention_score_and_close_again(window, qtbot):
             s.open_group(s.trace.scope_id(path))
     score = s.trace.scope_id('pos 2 / layer 0 / attention / head 1 / scores / q·k[0]')
     scalars = [b for b in s.visible.boxes if b.node >= 0 and b.scope == score]
-    assert sorted(b.title for b in scalars) == ['*'] * 4 + ['+'] * 4  # the 0 that starts sum() is hidden
+    assert [b.title for b in sorted(scalars, key=lambda b: b.node)] == [  # named as in the code; sum()'s 0 is hidden
+        'q[4]·keys[0][4]', 'q·k[0] (Σ 0..0)', 'q[5]·keys[0][5]', 'q·k[0] (Σ 0..1)',
+        'q[6]·keys[0][6]', 'q·k[0] (Σ 0..2)', 'q[7]·keys[0][7]', 'q·k[0]']
     assert score in s.layout.clusters
     with qtbot.waitSignal(s.view_changed, timeout=20000):
         s.close_group(s.trace.scope_id('pos 2 / layer 0 / attention'))
     assert f"g{s.trace.scope_id('pos 2 / layer 0 / attention')}" in s.layout.boxes
     with qtbot.waitSignal(s.view_changed, timeout=20000):
         s.set_show_constants(True)
-    assert any(b.title == 'const' for b in s.visible.boxes)  # e.g. the 1/n of the mean loss
+    assert any(b.title == '1/n' for b in s.visible.boxes)  # the constant of the mean loss
 
 
 def test_inspector_shows_a_known_parameter(window, qtbot):
