@@ -89,7 +89,7 @@ def test_heads_dot_products_and_scalars_come_in_index_order(emma):
 
     dot = trace.scope_id('pos 2 / layer 0 / attention / q / q[3]')
     vg, lay = view(h, opening(trace, h, 'pos 2 / layer 0 / attention / q / q[3]'))
-    muls = [b.key for b in vg.boxes if b.node >= 0 and b.scope == dot and b.title == '*']
+    muls = [b.key for b in vg.boxes if b.node >= 0 and b.scope == dot and trace.op[b.node] == '*']
     ys = [lay.boxes[k][1] for k in muls]  # node order is index order: w[3][0]*x[0], w[3][1]*x[1], ...
     assert len(muls) == 16 and ys == sorted(ys) and len({lay.boxes[k][0] for k in muls}) == 1
 

@@ -25,7 +25,7 @@ def test_a_scalar_is_called_by_its_name_everywhere(window, qtbot):
 
 
 def test_the_chain_rule_names_the_node_and_its_children(window, qtbot):
-    s, bp, trace = window.session, window.session.backprop, window.session.trace
+    bp, trace = window.session.backprop, window.session.trace
     bp.seek(2)  # the seed, then loss = sum(losses) · 1/n
     text = window.chain_rule.toPlainText()
     assert 'loss in loss' in text and 'sum(losses) · local' in text and '1/n · local' in text
