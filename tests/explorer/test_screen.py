@@ -115,8 +115,8 @@ def test_first_view_fits_the_whole_graph_when_it_is_readable_so(make_window):
     win = make_window(1400, 900)
     view = win.graph
     lay = view.session.layout
-    need_w = (lay.width + 60) * view.readable_scale() - view.viewport().width()
-    need_h = (lay.height + 60) * view.readable_scale() - view.viewport().height()
+    need_w = (lay.width + 100) * view.readable_scale() - view.viewport().width()
+    need_h = (lay.height + 100) * view.readable_scale() - view.viewport().height()
     win.resize(win.width() + max(0, int(need_w)), win.height() + max(0, int(need_h)))
     view.first_view()
     assert view.smallest_label_px() >= MIN_LABEL_PX
