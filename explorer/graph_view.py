@@ -600,31 +600,40 @@ class GraphView(QGraphicsView):
 
     def _best_topleft(self, content, scale):
         """Of the viewport positions that put a landmark against an edge, the one that shows the loss, then
-        the most titles, then the most boxes; ties go to the start of the graph (top, then left)."""
-        must, titles, boxes = self._landmarks()
+        the most titles, then the most boxes, clear of the edges and the minimap; ties go to the start of
+        the graph (top, then left)."""
+        must, titles, boxes = ([r.getCoords() for r in rects] for rects in self._landmarks())
         vw, vh = self.viewport().width() / scale, self.viewport().height() / scale
         m = EDGE_MARGIN / scale
         corner = self._minimap_corner(scale) or QSizeF(0, 0)
+        cw, ch = corner.width() / scale, corner.height() / scale
         lo_x, hi_x = content.left() - m, max(content.left() - m, content.right() + m - vw)
         lo_y, hi_y = content.top() - m, max(content.top() - m, content.bottom() + m - vh)
         xs, ys = {lo_x, hi_x}, {lo_y, hi_y}
-        for r in must + titles:
-            xs |= {r.left() - m, r.right() + m - vw, r.right() + (corner.width() + EDGE_MARGIN) / scale - vw}
-            ys |= {r.top() - m, r.bottom() + m - vh, r.bottom() + (corner.height() + EDGE_MARGIN) / scale - vh}
+        for x1, y1, x2, y2 in must + titles + boxes:  # a landmark against an edge (or beside the minimap)
+            xs |= {x1 - m, x2 + m - vw, x2 + cw + m - vw}
+            ys |= {y1 - m, y2 + m - vh, y2 + ch + m - vh}
+        for x1, y1, x2, y2 in must:  # only positions that can show the loss
+            xs = {x for x in xs if x2 + m - vw <= x <= x1 - m} or xs
+            ys = {y for y in ys if y2 + m - vh <= y <= y1 - m} or ys
         xs = sorted({min(hi_x, max(lo_x, x)) for x in xs})
         ys = sorted({min(hi_y, max(lo_y, y)) for y in ys})
-        best, best_score = QPointF(lo_x, lo_y), None
+
+        def seen(rects, x, y):
+            left, top, right, bottom = x + m, y + m, x + vw - m, y + vh - m
+            mx, my = x + vw - cw, y + vh - ch  # the minimap's corner, when there is one
+            return sum(1 for x1, y1, x2, y2 in rects if left <= x1 and top <= y1 and x2 <= right and y2 <= bottom
+                       and not (cw and x2 > mx and y2 > my))
+        best, best_score = (lo_x, lo_y), None
         for y in ys:
             for x in xs:
-                at = QPointF(x, y)
-                seen = lambda rects: sum(self._in_clear_view(r, at, scale) for r in rects)  # noqa: E731
-                score = (seen(must), seen(titles))
+                score = (seen(must, x, y), seen(titles, x, y))
                 if best_score is not None and score < best_score[:2]:
                     continue
-                score += (seen(boxes), -y, -x)
+                score += (seen(boxes, x, y), -y, -x)
                 if best_score is None or score > best_score:
-                    best, best_score = at, score
-        return best
+                    best, best_score = (x, y), score
+        return QPointF(*best)
 
     def fit(self):
         self.fitInView(self.scene().sceneRect(), Qt.KeepAspectRatio)
