@@ -27,7 +27,7 @@ TITLE_PX = 11      # box and frame titles, bold
 BADGE_PX = 8       # the '3/5' count in a scalar's corner, a badge beside its grad
 MIN_LABEL_PX = 10  # device pixels: no navigation zooms out so far that a label is smaller than this
 TEXT_LOD = 0.35    # below this scale boxes are drawn without text (the minimap, a far zoom)
-MAX_FIT = 2.0      # the first view and Z magnify no more than this (times the readable scale)
+MAX_FIT = 1.5      # the first view and Z magnify no more than this (times the readable scale): context stays
 EDGE_MARGIN = 24   # screen pixels kept clear around what the view brings into sight
 MINIMAP_MARGIN = 8  # between the minimap and the viewport's corner
 
