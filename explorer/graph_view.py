@@ -35,6 +35,8 @@ MINIMAP_MARGIN = 8  # between the minimap and the viewport's corner
 class BoxItem(QGraphicsItem):
     """A group (name, shape, count) or a scalar drawn micrograd-style as op | data | grad."""
 
+    label_px = LABEL_PX  # its smallest text (the badge aside), for smallest_label_px
+
     def __init__(self, view, box, rect):
         super().__init__()
         self.view, self.box, self.rect = view, box, QRectF(*rect)
@@ -145,6 +147,8 @@ class BoxItem(QGraphicsItem):
 
 class ClusterItem(QGraphicsItem):
     """An open group: a frame with its name; double-click the name to close it."""
+
+    label_px = TITLE_PX
 
     def __init__(self, view, scope, rect):
         super().__init__()
@@ -529,10 +533,10 @@ class GraphView(QGraphicsView):
 
     def smallest_label_px(self):
         """The height in device pixels of the smallest label on screen now (0 if the scale is so small that
-        boxes are drawn without text), or None if no labelled item is in view."""
+        boxes are drawn without text), or None if no labelled item is in view. An item class tells the size
+        of its smallest text, in scene units, as `label_px`."""
         shown = self.mapToScene(self.viewport().rect()).boundingRect()
-        sizes = [LABEL_PX if isinstance(item, BoxItem) else TITLE_PX for item in self.items_by_key.values()
-                 if item.sceneBoundingRect().intersects(shown)]
+        sizes = [item.label_px for item in self.scene().items(shown) if getattr(item, 'label_px', None)]
         if not sizes:
             return None
         scale = self.transform().m11()
