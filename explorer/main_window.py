@@ -300,6 +300,8 @@ class MainWindow(QMainWindow):
                                        'Hide every panel so the graph has the whole window, or bring them back')
         self.docks_menu.addAction(self.panels_act)
         self._hidden_docks = []
+        for dock in self.docks.values():  # a panel brought back from the menu: the action says Hide again
+            dock.visibilityChanged.connect(self._update_panels_act)
 
     def arrange_docks(self):
         """The panel column's width and its split, for the window's size: narrow, so the graph keeps most
@@ -324,7 +326,10 @@ class MainWindow(QMainWindow):
         else:
             for dock in self._hidden_docks or self.docks.values():
                 dock.show()
-        self.panels_act.setText('Show &panels' if shown else 'Hide &panels')
+
+    def _update_panels_act(self):
+        hidden = not any(dock.isVisible() for dock in self.docks.values())
+        self.panels_act.setText('Show &panels' if hidden else 'Hide &panels')
 
     def create_status_bar(self):
         self.stats_label = QLabel()

@@ -231,3 +231,14 @@ def test_label_colours_have_contrast_on_their_fills(colors):
            if contrast(colors[t], colors[f]) < 4.5}
     assert not low, f'below 4.5:1: {low}'
 
+
+
+def test_panels_hide_and_come_back(make_window, qtbot):
+    win = make_window(1280, 720, record=False)
+    shown = [d for d in win.findChildren(QDockWidget) if d.isVisible()]
+    win.panels_act.trigger()
+    qtbot.wait(10)
+    assert not any(d.isVisible() for d in shown) and graph_fraction(win) > 0.8
+    assert 'Show' in win.panels_act.text()
+    win.panels_act.trigger()
+    assert all(d.isVisible() for d in shown) and 'Hide' in win.panels_act.text()
