@@ -74,6 +74,7 @@ def window_figures(doc):
     tmp = tempfile.TemporaryDirectory()
     session = Session()
     window = MainWindow(session, QSettings(str(Path(tmp.name) / 'bench.ini'), QSettings.IniFormat))
+    window.resize(1400, 900)
     window.show()
     session.load_checkpoint()
     loop = QEventLoop()
@@ -81,6 +82,7 @@ def window_figures(doc):
     session.record(doc)
     loop.exec()
     app.processEvents()
+    screen = screen_figures(app, window, Path(tmp.name))
     expand = expand_position_figures(app, window)
     bp = session.backprop
     steps = []
@@ -90,7 +92,7 @@ def window_figures(doc):
         app.processEvents()  # delivers the repaint of what the step changed
         steps.append(time.perf_counter() - t)
     steps.sort()
-    out = {**expand, 'backprop_step_ms_p50': ms(steps[len(steps) // 2]), 'backprop_step_ms_p95': ms(steps[len(steps) * 95 // 100])}
+    out = {**screen, **expand, 'backprop_step_ms_p50': ms(steps[len(steps) // 2]), 'backprop_step_ms_p95': ms(steps[len(steps) * 95 // 100])}
 
     for by_group in (False, True):
         bp.reset()
@@ -136,6 +138,64 @@ def window_figures(doc):
     window.close()
     session.worker.wait()
     tmp.cleanup()
+    return out
+
+
+def graph_fraction(window):
+    viewport = window.graph.viewport()
+    return round(viewport.width() * viewport.height() / (window.width() * window.height()), 3)
+
+
+def screen_figures(app, window, tmp, frames=80):
+    """The 1400×900 window just recorded: the graph's share of it and the smallest label of the first view
+    (device pixels); a fresh 1280×720 window's share; then, with `pos 2` open (to scalars if that is laid
+    out within 20 s, else to the vector level), the 95th percentile of a pan frame: scroll 40 px, paint."""
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+
+    from .main_window import MainWindow
+    from .session import Session
+    out = {'graph_area_fraction': graph_fraction(window),
+           'first_paint_min_label_px': round(window.graph.smallest_label_px() or 0, 1)}
+    small = MainWindow(Session(), QSettings(str(tmp / 'small.ini'), QSettings.IniFormat))
+    small.session.load_checkpoint()  # the model's name in the tool bar, as in use
+    small.resize(1280, 720)
+    small.show()
+    app.processEvents()
+    out['graph_area_fraction_small'] = graph_fraction(small)
+    small.close()
+
+    session, view = window.session, window.graph
+    shown = session.visible
+    pos2 = session.trace.scope_id('pos 2')
+    h = session.current.hierarchy
+    inside = [s for s in h.descendants(pos2) if h.descendants(s) != [s]]  # groups that hold groups
+    def wait_view(change, limit_ms):
+        """Make a change, then wait for the view it asks for (it may come at once, from the cache)."""
+        seen, done = [], QEventLoop()
+        on_view = lambda: (seen.append(1), done.quit())  # noqa: E731
+        session.view_changed.connect(on_view)
+        QTimer.singleShot(limit_ms, done.quit)
+        change()
+        if not seen:
+            done.exec()
+        session.view_changed.disconnect(on_view)
+    for scopes, limit_ms in ((h.descendants(pos2), 20000), (inside, 60000)):
+        wait_view(lambda: session.set_open(session.opened | set(scopes) | {pos2}, focus=f'g{pos2}'), limit_ms)
+        if session.visible is not shown:
+            break
+        session.cancel_layout()
+    app.processEvents()
+    out['pan_view_boxes'] = len(session.layout.boxes)
+    bar, times = view.horizontalScrollBar(), []
+    for i in range(frames):
+        t = time.perf_counter()
+        bar.setValue(bar.value() + (40 if (i // 20) % 2 == 0 else -40))
+        app.processEvents()
+        times.append(time.perf_counter() - t)
+    times.sort()
+    out['pan_frame_ms_p95'] = ms(times[len(times) * 95 // 100])
+    wait_view(session.collapse_all, 20000)  # back to the overview for the figures that follow
+    app.processEvents()
     return out
 
 

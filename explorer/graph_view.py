@@ -2,8 +2,9 @@
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt, QTimer, Signal
+from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPixmap, QPolygonF,
+                           QTransform)
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene, QGraphicsView, QMenu, QWidget
 
 from engine.grouping import group_key, split_key
@@ -19,12 +20,23 @@ def fmt(x):
 
 
 DATA_CELL, GRAD_CELL = 0.44, 0.70  # where a scalar box's op-and-data and grad cells start (fractions of its width)
-READABLE = 0.75  # the first view of a recording zooms no further out than this, so labels can be read
-TEXT_LOD = 0.35  # below this scale boxes are drawn without text (the minimap, a far zoom)
+# Text in the graph is sized in scene units, which are the layout's points (engine.layout sizes a box for
+# a 10 px font), so labels fit their boxes whatever the screen's DPI; what the learner sees is that size
+# times the view's scale times the device pixel ratio.
+LABEL_PX = 10      # data, grad, a group's detail line: the smallest text a learner reads
+TITLE_PX = 11      # box and frame titles, bold
+BADGE_PX = 8       # the '3/5' count in a scalar's corner, a badge beside its grad
+MIN_LABEL_PX = 10  # device pixels: no navigation zooms out so far that a label is smaller than this
+TEXT_LOD = 0.35    # below this scale boxes are drawn without text (the minimap, a far zoom)
+MAX_FIT = 1.5      # the first view and Z magnify no more than this (times the readable scale): context stays
+EDGE_MARGIN = 24   # screen pixels kept clear around what the view brings into sight
+MINIMAP_MARGIN = 8  # between the minimap and the viewport's corner
 
 
 class BoxItem(QGraphicsItem):
     """A group (name, shape, count) or a scalar drawn micrograd-style as op | data | grad."""
+
+    label_px = LABEL_PX  # its smallest text (the badge aside), for smallest_label_px
 
     def __init__(self, view, box, rect):
         super().__init__()
@@ -146,6 +158,8 @@ class BoxItem(QGraphicsItem):
 class ClusterItem(QGraphicsItem):
     """An open group: a frame with its name; double-click the name to close it."""
 
+    label_px = TITLE_PX
+
     def __init__(self, view, scope, rect):
         super().__init__()
         x, y, w, h, title = rect
@@ -168,8 +182,13 @@ class ClusterItem(QGraphicsItem):
         if painter.worldTransform().m11() < TEXT_LOD:
             return
         painter.setPen(QColor(c['muted']))
-        painter.setFont(self.view.bold_font)
-        painter.drawText(self.rect.adjusted(8, 2, -8, 0), Qt.AlignLeft | Qt.AlignTop, self.title)
+        painter.setFont(self.view.title_font)
+        painter.drawText(self.title_rect(), Qt.AlignLeft | Qt.AlignTop, self.title)
+
+    def title_rect(self):
+        """Where the title is drawn, in item coordinates: what must be on screen for the frame to be named."""
+        width = self.view.title_metrics.horizontalAdvance(self.title) + 4
+        return QRectF(8, 2, min(width, self.rect.width() - 16), TITLE_PX + 5)
 
     def mouseDoubleClickEvent(self, event):
         self.view.close_requested.emit(self.scope)
@@ -342,11 +361,14 @@ class GraphView(QGraphicsView):
         self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
         self.setViewportUpdateMode(QGraphicsView.MinimalViewportUpdate)  # a step repaints only its boxes
         self.small_font = QFont(self.font())
-        self.small_font.setPointSizeF(7.5)
+        self.small_font.setPixelSize(LABEL_PX)
         self.bold_font = QFont(self.small_font)
+        self.bold_font.setPixelSize(TITLE_PX)
         self.bold_font.setBold(True)
+        self.title_font = self.bold_font  # frame titles
+        self.title_metrics = QFontMetricsF(self.title_font)
         self.tiny_font = QFont(self.small_font)
-        self.tiny_font.setPointSizeF(6.0)
+        self.tiny_font.setPixelSize(BADGE_PX)
         self.items_by_key = {}
         self.edges_by_key = {}
         self.selected_key = None
@@ -420,9 +442,9 @@ class GraphView(QGraphicsView):
                     item.update()
         self.minimap.redraw_soon()
         if self.follow and self.focus_key != old_focus:
-            item = self.items_by_key.get(self.focus_key)
-            shown = self.mapToScene(self.viewport().rect()).boundingRect()
-            if item is not None and not shown.contains(item.sceneBoundingRect()):
+            item = self.items_by_key.get(self.focus_key)  # kept clear of the edges and the minimap
+            if item is not None and not self._in_clear_view(item.sceneBoundingRect(), self._topleft(),
+                                                            self.transform().m11()):
                 self.centerOn(item)
 
     def _update_backprop_marks(self):
@@ -473,6 +495,7 @@ class GraphView(QGraphicsView):
             self.edges_by_key[item.key] = item
         self._update_backprop_marks()
         scene.setSceneRect(QRectF(-40, -40, lay.width + 80, lay.height + 80))
+        self._update_scroll_area()
         self.selected_key = self.session.selected
         if not self._fitted_once:
             self._fitted_once = True
@@ -484,6 +507,7 @@ class GraphView(QGraphicsView):
                 self.centerOn(target - delta)
             else:
                 self.centerOn(target)
+            self.bring_into_view(self.items_by_key[focus].sceneBoundingRect())  # what was opened, readable
         if self.selected_key in self.items_by_key and self.selected_key != focus:
             self.ensureVisible(self.items_by_key[self.selected_key], 40, 40)
         self.minimap.refresh()
@@ -503,32 +527,176 @@ class GraphView(QGraphicsView):
 
     # Navigation
 
+    def readable_scale(self):
+        """The smallest scale at which every label is MIN_LABEL_PX device pixels high or more."""
+        return MIN_LABEL_PX / (LABEL_PX * self.devicePixelRatioF())
+
+    def _update_scroll_area(self):
+        """Let the view scroll half a window (at the readable scale) past the graph's edges, so that a box at
+        an edge can be centred, or moved out from under the minimap."""
+        scale = self.readable_scale()
+        pad_x, pad_y = self.viewport().width() / 2 / scale, self.viewport().height() / 2 / scale
+        self.setSceneRect(self.scene().sceneRect().adjusted(-pad_x, -pad_y, pad_x, pad_y))
+
+    def _set_scale(self, scale):
+        self.setTransform(QTransform.fromScale(scale, scale))
+
+    def smallest_label_px(self):
+        """The height in device pixels of the smallest label on screen now (0 if the scale is so small that
+        boxes are drawn without text), or None if no labelled item is in view. An item class tells the size
+        of its smallest text, in scene units, as `label_px`."""
+        shown = self.mapToScene(self.viewport().rect()).boundingRect()
+        sizes = [item.label_px for item in self.scene().items(shown) if getattr(item, 'label_px', None)]
+        if not sizes:
+            return None
+        scale = self.transform().m11()
+        return 0.0 if scale < TEXT_LOD else min(sizes) * scale * self.devicePixelRatioF()
+
+    def _minimap_corner(self, scale):
+        """The viewport's bottom-right corner the minimap covers (with a margin), in screen pixels from the
+        viewport's bottom-right, or None when the minimap will not show at this scale."""
+        if not self.show_minimap:
+            return None
+        scene = self.scene().sceneRect().adjusted(40, 40, -40, -40)
+        if scene.width() * scale <= self.viewport().width() and scene.height() * scale <= self.viewport().height():
+            return None
+        return QSizeF(self.minimap.width() + 2 * MINIMAP_MARGIN, self.minimap.height() + 2 * MINIMAP_MARGIN)
+
+    def _clear_rects(self, topleft, scale):
+        """At this scale with the viewport's top-left at scene point `topleft`: the scene rectangle on screen
+        minus EDGE_MARGIN, and the minimap's corner (or None)."""
+        vw, vh = self.viewport().width() / scale, self.viewport().height() / scale
+        m = EDGE_MARGIN / scale
+        shown = QRectF(topleft.x() + m, topleft.y() + m, vw - 2 * m, vh - 2 * m)
+        corner = self._minimap_corner(scale)
+        if corner is None:
+            return shown, None
+        cw, ch = corner.width() / scale, corner.height() / scale
+        return shown, QRectF(topleft.x() + vw - cw, topleft.y() + vh - ch, cw, ch)
+
+    def _in_clear_view(self, rect, topleft, scale):
+        shown, minimap = self._clear_rects(topleft, scale)
+        return shown.contains(rect) and (minimap is None or not minimap.intersects(rect))
+
+    def _show_at(self, topleft, scale):
+        """Scale, and put scene point `topleft` at the viewport's top-left corner."""
+        self._set_scale(scale)
+        size = QSizeF(self.viewport().width() / scale, self.viewport().height() / scale)
+        self.centerOn(QRectF(topleft, size).center())
+
+    def _topleft(self):
+        return self.mapToScene(self.viewport().rect()).boundingRect().topLeft()
+
     def first_view(self):
-        """Fit the graph, but no further out than READABLE: then show the end of the forward pass (the
-        last position's softmax and -log p, and the loss), where backprop starts."""
-        self.fit()
-        if self.transform().m11() < READABLE:
-            self.resetTransform()
-            self.scale(READABLE, READABLE)
-            trace, key_of = self.session.trace, self.session.visible.key_of
-            loss = self.items_by_key.get(key_of[trace.loss_id])
-            last = trace.scope_id(f'pos {trace.n - 1} / softmax')
-            softmax = self.items_by_key.get(group_key(last))
-            if loss is not None and softmax is not None:
-                self.centerOn(softmax.sceneBoundingRect().center() * 0.7 + loss.sceneBoundingRect().center() * 0.3)
-            elif loss is not None:
-                self.centerOn(loss)
+        """The whole graph if it fits at a readable scale (fonts MIN_LABEL_PX high or more); otherwise the
+        readable scale, placed to show the loss, then as many frame titles, then as many boxes as it can."""
+        readable = self.readable_scale()
+        lay = self.session.layout
+        content = QRectF(0, 0, lay.width, lay.height)
+        vw, vh = self.viewport().width(), self.viewport().height()
+        fit = min((vw - 2 * EDGE_MARGIN) / max(content.width(), 1), (vh - 2 * EDGE_MARGIN) / max(content.height(), 1))
+        if fit >= readable:
+            self._set_scale(min(fit, MAX_FIT * readable))
+            self.centerOn(content.center())
+            self.minimap.refresh()
+            return
+        self._show_at(self._best_topleft(content, readable), readable)
         self.minimap.refresh()
+
+    def _landmarks(self):
+        """What the first view tries to show, most important first: the loss box, frame titles, boxes."""
+        trace, key_of = self.session.trace, self.session.visible.key_of
+        loss = self.items_by_key.get(key_of[trace.loss_id])
+        titles = [item.title_rect().translated(item.pos()) for item in self.items_by_key.values()
+                  if isinstance(item, ClusterItem)]
+        boxes = [item.sceneBoundingRect() for item in self.items_by_key.values() if isinstance(item, BoxItem)]
+        return ([loss.sceneBoundingRect()] if loss is not None else []), titles, boxes
+
+    def _best_topleft(self, content, scale):
+        """Of the viewport positions that put a landmark against an edge, the one that shows the loss, then
+        the most titles, then the most boxes, clear of the edges and the minimap; ties go to the start of
+        the graph (top, then left)."""
+        must, titles, boxes = ([r.getCoords() for r in rects] for rects in self._landmarks())
+        vw, vh = self.viewport().width() / scale, self.viewport().height() / scale
+        m = EDGE_MARGIN / scale
+        corner = self._minimap_corner(scale) or QSizeF(0, 0)
+        cw, ch = corner.width() / scale, corner.height() / scale
+        lo_x, hi_x = content.left() - m, max(content.left() - m, content.right() + m - vw)
+        lo_y, hi_y = content.top() - m, max(content.top() - m, content.bottom() + m - vh)
+        xs, ys = {lo_x, hi_x}, {lo_y, hi_y}
+        for x1, y1, x2, y2 in must + titles + boxes:  # a landmark against an edge (or beside the minimap)
+            xs |= {x1 - m, x2 + m - vw, x2 + cw + m - vw}
+            ys |= {y1 - m, y2 + m - vh, y2 + ch + m - vh}
+        for x1, y1, x2, y2 in must:  # only positions that can show the loss
+            xs = {x for x in xs if x2 + m - vw <= x <= x1 - m} or xs
+            ys = {y for y in ys if y2 + m - vh <= y <= y1 - m} or ys
+        xs = sorted({min(hi_x, max(lo_x, x)) for x in xs})
+        ys = sorted({min(hi_y, max(lo_y, y)) for y in ys})
+
+        def seen(rects, x, y):
+            left, top, right, bottom = x + m, y + m, x + vw - m, y + vh - m
+            mx, my = x + vw - cw, y + vh - ch  # the minimap's corner, when there is one
+            return sum(1 for x1, y1, x2, y2 in rects if left <= x1 and top <= y1 and x2 <= right and y2 <= bottom
+                       and not (cw and x2 > mx and y2 > my))
+        best, best_score = (lo_x, lo_y), None
+        for y in ys:
+            for x in xs:
+                score = (seen(must, x, y), seen(titles, x, y))
+                if best_score is not None and score < best_score[:2]:
+                    continue
+                score += (seen(boxes, x, y), -y, -x)
+                if best_score is None or score > best_score:
+                    best, best_score = (x, y), score
+        return QPointF(*best)
 
     def fit(self):
         self.fitInView(self.scene().sceneRect(), Qt.KeepAspectRatio)
         self.minimap.refresh()
 
     def zoom_to_selection(self):
+        """The selection as large as fits (up to MAX_FIT times the readable scale), never below the readable
+        scale; centred, or if it is larger than the window at that scale, its top-left corner (its title)
+        in view."""
         item = self.items_by_key.get(self.selected_key)
         if item is not None:
-            self.fitInView(item.sceneBoundingRect().adjusted(-120, -80, 120, 80), Qt.KeepAspectRatio)
-            self.minimap.refresh()
+            self.bring_into_view(item.sceneBoundingRect(), zoom_in=True)
+
+    def bring_into_view(self, rect, zoom_in=False):
+        """Make scene rectangle `rect` visible at a readable scale, clear of the edges and the minimap.
+        Without zoom_in: zoom out only if it needs room (never below the readable scale) and move as little
+        as needed; with zoom_in: as large as fits, up to MAX_FIT times the readable scale, centred. When it
+        is larger than the window even at the readable scale, its top-left corner (its title) is shown."""
+        readable, now = self.readable_scale(), self.transform().m11()
+        room_w = self.viewport().width() - 2 * EDGE_MARGIN
+        room_h = self.viewport().height() - 2 * EDGE_MARGIN
+        fit = min(room_w / max(rect.width(), 1), room_h / max(rect.height(), 1))
+        scale = max(readable, min(fit, MAX_FIT * readable) if zoom_in else min(now, fit))
+        if rect.width() * scale > room_w or rect.height() * scale > room_h:
+            m = EDGE_MARGIN / scale
+            self._show_at(QPointF(rect.left() - m, rect.top() - m), scale)
+        elif zoom_in:
+            self._set_scale(scale)
+            self.centerOn(rect.center())
+        else:
+            if abs(scale - now) > 1e-9:
+                centre = self.mapToScene(self.viewport().rect().center())
+                self._set_scale(scale)
+                self.centerOn(centre)
+            topleft = self._topleft()
+            if not self._in_clear_view(rect, topleft, scale):
+                self._show_at(self._nearest_topleft(rect, topleft, scale), scale)
+        self.minimap.refresh()
+
+    def _nearest_topleft(self, rect, topleft, scale):
+        """The smallest move of the viewport's top-left that puts rect in clear view (beside the minimap)."""
+        vw, vh = self.viewport().width() / scale, self.viewport().height() / scale
+        m = EDGE_MARGIN / scale
+        x = min(max(topleft.x(), rect.right() + m - vw), rect.left() - m)
+        y = min(max(topleft.y(), rect.bottom() + m - vh), rect.top() - m)
+        at = QPointF(x, y)
+        if self._in_clear_view(rect, at, scale):
+            return at
+        return QPointF(rect.center().x() - vw / 2, rect.center().y() - vh / 2)  # the centre is clear of the minimap
 
     def zoom(self, factor):
         scale = self.transform().m11()
@@ -545,9 +713,9 @@ class GraphView(QGraphicsView):
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
-        margin = 8
-        self.minimap.move(self.viewport().width() - self.minimap.width() - margin,
-                          self.viewport().height() - self.minimap.height() - margin)
+        self.minimap.move(self.viewport().width() - self.minimap.width() - MINIMAP_MARGIN,
+                          self.viewport().height() - self.minimap.height() - MINIMAP_MARGIN)
+        self._update_scroll_area()
         self.minimap.refresh(now=False)
 
     def wheelEvent(self, event):

@@ -26,6 +26,7 @@ from .training_panel import TrainingPanel
 
 SCREEN_MARGIN = 8   # between a first window and the edges of the screen
 TITLE_BAR = 32      # room left for the window manager's title bar, which is not part of geometry()
+STATE_VERSION = 2   # of saveState: 2 is one narrow column of tabbed panels on the right
 
 
 class DocumentBar(QWidget):
@@ -41,6 +42,7 @@ class DocumentBar(QWidget):
         self.field.returnPressed.connect(lambda: session.record(self.field.text()))
         self.message = QLabel()
         self.message.setWordWrap(True)
+        self.message.hide()  # shown only with something to say, so the tool bar stays one line high
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         layout.setSpacing(1)
@@ -55,6 +57,7 @@ class DocumentBar(QWidget):
     def _on_failed(self, message):
         self.message.setStyleSheet('color: #d9480f;')
         self.message.setText(message)
+        self.message.show()
 
     def _on_recorded(self):
         trace = self.session.trace
@@ -63,8 +66,10 @@ class DocumentBar(QWidget):
             self.message.setStyleSheet('color: #b08900;')
             self.message.setText(f'Cut to its first {trace.n} positions (block_size {trace.config.block_size}), '
                                  'as microgpt trains it.')
+            self.message.show()
         else:
             self.message.clear()
+            self.message.hide()
 
 
 class MainWindow(QMainWindow):
@@ -271,32 +276,71 @@ class MainWindow(QMainWindow):
         self.training = TrainingPanel(self.session, host, self.settings.value('dataset', None))
         self.training.dataset_chosen.connect(lambda path: self.settings.setValue('dataset', path))
         self.sampling = SamplingPanel(self.session)
-        for title, widget, name, area in (('Scopes', self.scope_tree, 'scopes_dock', Qt.LeftDockWidgetArea),
-                                          ('Backprop', self.backprop_panel, 'backprop_dock', Qt.LeftDockWidgetArea),
-                                          ('Inspector', self.inspector, 'inspector_dock', Qt.RightDockWidgetArea),
-                                          ('Chain rule', self.chain_rule, 'chain_rule_dock', Qt.RightDockWidgetArea),
-                                          ('Attention', self.attention, 'attention_dock', Qt.RightDockWidgetArea),
-                                          ('Training', self.training, 'training_dock', Qt.LeftDockWidgetArea),
-                                          ('Sampling', self.sampling, 'sampling_dock', Qt.LeftDockWidgetArea)):
+        # One column on the right, two tab groups: what drives the picture (Backprop, Scopes, Training,
+        # Sampling) above what explains it (Inspector, Chain rule, Attention). The graph gets the rest.
+        self.docks = {}
+        for title, widget, name in (('Backprop', self.backprop_panel, 'backprop_dock'),
+                                    ('Scopes', self.scope_tree, 'scopes_dock'),
+                                    ('Training', self.training, 'training_dock'),
+                                    ('Sampling', self.sampling, 'sampling_dock'),
+                                    ('Inspector', self.inspector, 'inspector_dock'),
+                                    ('Chain rule', self.chain_rule, 'chain_rule_dock'),
+                                    ('Attention', self.attention, 'attention_dock')):
             dock = QDockWidget(title, self)
             dock.setObjectName(name)
             dock.setWidget(widget if isinstance(widget, QAbstractScrollArea) else scrollable(widget))
-            self.addDockWidget(area, dock)
+            self.addDockWidget(Qt.RightDockWidgetArea, dock)
             self.docks_menu.addAction(dock.toggleViewAction())
-        self.chain_rule_dock = self.findChild(QDockWidget, 'chain_rule_dock')
-        self.attention_dock = self.findChild(QDockWidget, 'attention_dock')
-        self.tabifyDockWidget(self.chain_rule_dock, self.attention_dock)
-        backprop_dock = self.findChild(QDockWidget, 'backprop_dock')
-        self.tabifyDockWidget(backprop_dock, self.findChild(QDockWidget, 'training_dock'))
-        self.tabifyDockWidget(backprop_dock, self.findChild(QDockWidget, 'sampling_dock'))
-        backprop_dock.raise_()
+            self.docks[name] = dock
+        d = self.docks
+        self.inspector_dock, self.chain_rule_dock, self.attention_dock = (
+            d['inspector_dock'], d['chain_rule_dock'], d['attention_dock'])
+        self.splitDockWidget(d['backprop_dock'], self.inspector_dock, Qt.Vertical)
+        for name in ('scopes_dock', 'training_dock', 'sampling_dock'):
+            self.tabifyDockWidget(d['backprop_dock'], d[name])
+        for dock in (self.chain_rule_dock, self.attention_dock):
+            self.tabifyDockWidget(self.inspector_dock, dock)
+        d['backprop_dock'].raise_()
         self.attention_dock.raise_()  # what a trained model learned, at a glance; stepping raises the chain rule
-        inspector_dock = self.findChild(QDockWidget, 'inspector_dock')
-        self.resizeDocks([self.findChild(QDockWidget, 'scopes_dock'), inspector_dock], [300, 360], Qt.Horizontal)
-        self.resizeDocks([inspector_dock, self.attention_dock], [260, 520], Qt.Vertical)
-        self.resizeDocks([self.findChild(QDockWidget, 'scopes_dock'), backprop_dock], [320, 460], Qt.Vertical)
+        self._docks_arranged = False  # sized to the window when it first shows, unless a saved state was restored
         for action in self.backprop_actions():
             action.triggered.connect(self._show_chain_rule)
+        self.graph.box_clicked.connect(lambda _key: self._raise(self.inspector_dock))
+        self.docks_menu.addSeparator()
+        self.panels_act = self._action('Hide &panels', self.toggle_panels, 'Ctrl+Shift+P',
+                                       'Hide every panel so the graph has the whole window, or bring them back')
+        self.docks_menu.addAction(self.panels_act)
+        self._hidden_docks = []
+        for dock in self.docks.values():  # a panel brought back from the menu: the action says Hide again
+            dock.visibilityChanged.connect(self._update_panels_act)
+
+    def arrange_docks(self):
+        """The panel column's width and its split, for the window's size: narrow, so the graph keeps most
+        of the window (over 60% at 1400×900, 55% at 1280×720)."""
+        d = self.docks
+        self.resizeDocks([d['backprop_dock']], [dock_width(self.width())], Qt.Horizontal)
+        column = d['backprop_dock'].height() + self.inspector_dock.height()
+        top = min(self.backprop_panel.sizeHint().height() + 40, int(column * 0.5))
+        self.resizeDocks([d['backprop_dock'], self.inspector_dock], [top, max(column - top, 1)], Qt.Vertical)
+
+    def _raise(self, dock):
+        """Bring a panel to the front of its tabs when the learner needs it (unless they closed it)."""
+        if dock.isVisible() and dock.widget().visibleRegion().isEmpty():
+            dock.raise_()
+
+    def toggle_panels(self):
+        shown = [dock for dock in self.docks.values() if dock.isVisible()]
+        if shown:
+            self._hidden_docks = shown
+            for dock in shown:
+                dock.hide()
+        else:
+            for dock in self._hidden_docks or self.docks.values():
+                dock.show()
+
+    def _update_panels_act(self):
+        hidden = not any(dock.isVisible() for dock in self.docks.values())
+        self.panels_act.setText('Show &panels' if hidden else 'Hide &panels')
 
     def create_status_bar(self):
         self.stats_label = QLabel()
@@ -310,8 +354,8 @@ class MainWindow(QMainWindow):
         if geometry:
             self.restoreGeometry(geometry)
         state = self.settings.value('window_state', QByteArray())
-        if state:
-            self.restoreState(state)
+        # A state saved by an older arrangement (wide docks left and right) has another version: ignored.
+        self._docks_arranged = bool(state) and self.restoreState(state, STATE_VERSION)
         screen = self.screen().availableGeometry()
         if not geometry:
             self.setGeometry(first_geometry(screen))
@@ -323,6 +367,9 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event):
         super().showEvent(event)
+        if not self._docks_arranged:
+            self._docks_arranged = True
+            self.arrange_docks()
         bars = [self.findChild(QToolBar, name) for name in ('document_toolbar', 'view_toolbar', 'backprop_toolbar')]
         one_row = all(self.toolBarArea(bar) == Qt.TopToolBarArea and not self.toolBarBreak(bar) for bar in bars)
         if one_row and sum(bar.sizeHint().width() for bar in bars) + 24 > self.width():
@@ -340,7 +387,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.settings.setValue('geometry', self.saveGeometry())
-        self.settings.setValue('window_state', self.saveState())
+        self.settings.setValue('window_state', self.saveState(STATE_VERSION))
         self.settings.setValue('dark', self.dark_act.isChecked())
         self.session.backprop.pause()
         self.sampling.cancel()
@@ -394,8 +441,7 @@ class MainWindow(QMainWindow):
             self.session.close_group(split_key(link)[1])
 
     def _show_chain_rule(self):
-        if self.chain_rule_dock.isVisible() and self.chain_rule.visibleRegion().isEmpty():
-            self.chain_rule_dock.raise_()  # it was behind the Attention tab
+        self._raise(self.chain_rule_dock)  # it was behind the Inspector or Attention tab
 
     def _toggle_play(self):
         self.session.backprop.toggle_play()
@@ -562,6 +608,11 @@ def first_geometry(screen, preferred=QSize(1400, 900)):
     rect = QRect(QPoint(0, 0), size)
     rect.moveCenter(screen.center() + QPoint(0, TITLE_BAR // 2))
     return rect
+
+
+def dock_width(window_width):
+    """The panel column: about a quarter of the window, 300 to 420 px."""
+    return max(300, min(420, round(window_width * 0.27)))
 
 
 def scrollable(panel):

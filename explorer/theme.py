@@ -5,23 +5,26 @@ import math
 from PySide6.QtGui import QColor, QPalette
 
 LIGHT = {
-    'background': '#fbfbfd', 'text': '#1f2430', 'muted': '#6b7280', 'edge': '#8b95a5',
+    'background': '#fbfbfd', 'text': '#1f2430', 'muted': '#555d6b', 'edge': '#8b95a5',
     'group': '#e8eef8', 'group_border': '#7b8fb3', 'param': '#f3ead7', 'param_border': '#b89650',
     'scalar': '#ffffff', 'scalar_border': '#9aa5b1', 'cluster': '#f1f3f7', 'cluster_border': '#c5ccd6',
     'selection': '#e8590c',
-    'unreached': '#eceef2', 'unreached_text': '#a3a9b3', 'negative': '#1c64d9', 'positive': '#d9261c',
+    'unreached': '#eceef2', 'unreached_text': '#5f6673', 'negative': '#1c64d9', 'positive': '#d9261c',
     'progress': '#c3ecd0', 'current': '#7048e8', 'flow': '#7048e8', 'breakpoint': '#e03131',
     'attention': '#4c2db3',
 }
 DARK = {
-    'background': '#1d2027', 'text': '#e6e8ee', 'muted': '#9aa3b2', 'edge': '#6f7a8c',
+    'background': '#1d2027', 'text': '#e6e8ee', 'muted': '#b0b8c5', 'edge': '#6f7a8c',
     'group': '#2b3445', 'group_border': '#6f86b3', 'param': '#3d3526', 'param_border': '#b89650',
     'scalar': '#262a33', 'scalar_border': '#6f7a8c', 'cluster': '#23262e', 'cluster_border': '#3c4350',
     'selection': '#ff922b',
-    'unreached': '#22252c', 'unreached_text': '#5d6472', 'negative': '#4d8ef7', 'positive': '#f0534a',
+    'unreached': '#22252c', 'unreached_text': '#8d95a3', 'negative': '#4d8ef7', 'positive': '#f0534a',
     'progress': '#2a4a36', 'current': '#b197fc', 'flow': '#b197fc', 'breakpoint': '#ff6b6b',
     'attention': '#c0a8ff',
 }
+
+# Text colours keep a contrast of 4.5:1 or more (WCAG AA) on the fills they are drawn on: 'text' on every
+# fill, 'muted' on groups, weights, frames and the done fill, 'unreached_text' on 'unreached'.
 
 GRAD_DECADES = 6  # the colour scale spans |grad| from 1e-6 (faint) to 1 and above (full)
 

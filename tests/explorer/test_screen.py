@@ -1,0 +1,244 @@
+"""The graph is the main thing on screen, readable from the first view, and the view goes where the
+learner goes (opening, Z, following backprop). Offscreen, pytest-qt; sizes in device pixels."""
+
+import pytest
+from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtWidgets import QDockWidget
+
+from engine.grouping import group_key
+from explorer.graph_view import MIN_LABEL_PX, BoxItem, ClusterItem
+from explorer.main_window import MainWindow
+from explorer.session import Session
+from explorer.theme import DARK, LIGHT
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    """make_window(w, h, settings=None, record=True): a window of that size on fresh settings."""
+    made = []
+
+    def make(width, height, settings=None, record=True):
+        session = Session()
+        win = MainWindow(session, settings or QSettings(str(tmp_path / f'{len(made)}.ini'), QSettings.IniFormat))
+        made.append(win)
+        win.resize(width, height)
+        assert session.load_checkpoint()
+        win.show()
+        if record:
+            with qtbot.waitSignal(session.view_changed, timeout=20000):
+                session.record('emma')
+        else:
+            qtbot.wait(20)
+        assert win.size().toTuple() == (width, height)
+        return win
+    yield make
+    for win in made:
+        win.session.unsaved = False
+        win.close()
+        win.session.worker.wait()
+
+
+def graph_fraction(win):
+    viewport = win.graph.viewport()
+    return viewport.width() * viewport.height() / (win.width() * win.height())
+
+
+def on_screen(view, scene_rect):
+    """The part of the viewport a scene rectangle covers, in viewport pixels."""
+    return view.mapFromScene(scene_rect).boundingRect()
+
+
+def in_viewport(view, scene_rect):
+    return view.viewport().rect().contains(on_screen(view, scene_rect))
+
+
+def put_at(view, scene_point, viewport_point):
+    """Scroll so that scene_point shows at viewport_point."""
+    scale = view.transform().m11()
+    centre = QPointF(view.viewport().rect().center())
+    view.centerOn(scene_point - (viewport_point - centre) / scale)
+
+
+def loss_item(view):
+    s = view.session
+    return view.items_by_key[s.visible.key_of[s.trace.loss_id]]
+
+
+def cluster_titles(view):
+    return [(item.title, item.title_rect().translated(item.pos())) for item in view.items_by_key.values()
+            if isinstance(item, ClusterItem)]
+
+
+# The graph's share of the window
+
+@pytest.mark.parametrize('width, height, share', [(1400, 900, 0.6), (1280, 720, 0.55)])
+def test_the_graph_gets_most_of_the_window(make_window, width, height, share):
+    win = make_window(width, height, record=False)
+    assert graph_fraction(win) >= share, f'{graph_fraction(win):.3f} of {width}×{height}'
+    docks = [d for d in win.findChildren(QDockWidget) if d.isVisible() and not d.isFloating()]
+    assert {win.dockWidgetArea(d) for d in docks} == {Qt.RightDockWidgetArea}  # one column, tabbed
+
+
+def test_a_state_saved_by_the_old_wide_arrangement_is_not_restored(make_window, tmp_path):
+    settings = QSettings(str(tmp_path / 'old.ini'), QSettings.IniFormat)
+    old = make_window(1280, 720, settings, record=False)
+    for dock in old.findChildren(QDockWidget):  # docks left and right, wide, as the first version had them
+        old.addDockWidget(Qt.LeftDockWidgetArea if 'scope' in dock.objectName() else Qt.RightDockWidgetArea, dock)
+    old.resizeDocks([old.findChild(QDockWidget, 'scopes_dock')], [300], Qt.Horizontal)
+    settings.setValue('window_state', old.saveState())  # version 0
+    settings.setValue('geometry', old.saveGeometry())
+    again = make_window(1280, 720, settings, record=False)
+    assert graph_fraction(again) >= 0.55
+
+
+# The first view
+
+def test_first_view_labels_are_readable_and_the_loss_is_in_view(make_window):
+    view = make_window(1400, 900).graph
+    assert view.smallest_label_px() >= MIN_LABEL_PX
+    assert in_viewport(view, loss_item(view).sceneBoundingRect())
+
+
+@pytest.mark.xfail(strict=True, reason='needs the compact overview (rows of positions, stages in columns) from the '
+                   'layout work: the Graphviz overview is ~2,100×1,240 pt, wider than the graph at a readable scale')
+def test_first_view_shows_the_whole_overview_with_every_frame_titled(make_window):
+    view = make_window(1400, 900).graph
+    assert view.smallest_label_px() >= MIN_LABEL_PX
+    assert in_viewport(view, loss_item(view).sceneBoundingRect())
+    cut = [title for title, rect in cluster_titles(view) if not in_viewport(view, rect)]
+    assert not cut, f'frame titles off screen: {cut}'
+
+
+def test_first_view_fits_the_whole_graph_when_it_is_readable_so(make_window):
+    """Whatever the arrangement: given a graph area the overview fits at the readable scale, the first view
+    shows all of it, every title and the loss, with labels of 10 px or more."""
+    win = make_window(1400, 900)
+    view = win.graph
+    lay = view.session.layout
+    need_w = (lay.width + 100) * view.readable_scale() - view.viewport().width()
+    need_h = (lay.height + 100) * view.readable_scale() - view.viewport().height()
+    win.resize(win.width() + max(0, int(need_w)), win.height() + max(0, int(need_h)))
+    view.first_view()
+    assert view.smallest_label_px() >= MIN_LABEL_PX
+    assert in_viewport(view, loss_item(view).sceneBoundingRect())
+    assert all(in_viewport(view, rect) for _, rect in cluster_titles(view))
+    assert all(in_viewport(view, item.sceneBoundingRect()) for item in view.items_by_key.values()
+               if isinstance(item, BoxItem))
+
+
+# Z, opening, following
+
+def test_z_on_a_small_box_zooms_to_a_readable_scale(make_window):
+    view = make_window(1280, 720).graph
+    view.session.select(view.session.visible.key_of[view.session.trace.loss_id])
+    view.zoom(0.2)
+    assert view.smallest_label_px() < MIN_LABEL_PX
+    view.zoom_to_selection()
+    assert view.transform().m11() >= view.readable_scale()
+    assert view.smallest_label_px() >= MIN_LABEL_PX
+    rect = on_screen(view, loss_item(view).sceneBoundingRect())
+    assert view.viewport().rect().contains(rect)
+    assert abs(rect.center().x() - view.viewport().rect().center().x()) <= 2  # centred
+
+
+def test_z_on_a_frame_larger_than_the_window_shows_its_title_readably(make_window, qtbot):
+    win = make_window(1280, 720)
+    view, s = win.graph, win.session
+    pos0 = s.trace.scope_id('pos 0')
+    with qtbot.waitSignal(s.view_changed, timeout=20000):
+        s.open_group(s.trace.scope_id('pos 0 / layer 0 / attention'))
+    s.select(group_key(pos0))
+    view.zoom(0.3)
+    view.zoom_to_selection()
+    assert view.smallest_label_px() >= MIN_LABEL_PX
+    frame = view.items_by_key[group_key(pos0)]
+    assert in_viewport(view, frame.title_rect().translated(frame.pos()))
+
+
+@pytest.mark.parametrize('path', ['pos 2 / layer 0 / attention', 'pos 3 / layer 0 / mlp', 'pos 0 / lm_head'])
+def test_after_opening_a_group_it_is_in_view_at_a_readable_scale(make_window, qtbot, path):
+    win = make_window(1280, 720)
+    view, s = win.graph, win.session
+    scope = s.trace.scope_id(path)
+    box = view.items_by_key[group_key(scope)]
+    view.zoom(0.6)  # further out than readable, and the box in the bottom-right corner, under the minimap
+    put_at(view, box.sceneBoundingRect().center(), QPointF(view.minimap.geometry().center()))
+    assert view.minimap.isVisible()
+    with qtbot.waitSignal(s.view_changed, timeout=20000):
+        s.open_group(scope)
+    frame = view.items_by_key[group_key(scope)]
+    assert isinstance(frame, ClusterItem)
+    assert view.transform().m11() >= view.readable_scale()
+    assert view.smallest_label_px() >= MIN_LABEL_PX
+    rect = frame.sceneBoundingRect()
+    if on_screen(view, rect).size().boundedTo(view.viewport().size()) == on_screen(view, rect).size():
+        assert in_viewport(view, rect)  # it fits: all of it
+    else:
+        assert in_viewport(view, frame.title_rect().translated(frame.pos()))
+    if view.minimap.isVisible():
+        assert not view.minimap.geometry().intersects(on_screen(view, frame.title_rect().translated(frame.pos())))
+
+
+def test_follow_keeps_the_last_step_clear_of_the_minimap(make_window, qtbot):
+    win = make_window(1280, 720)
+    view, bp = win.graph, win.session.backprop
+    view.zoom(0.6)  # the whole graph does not fit: the minimap shows
+    bp.step()
+    first = view.focus_key
+    while view.focus_key in (None, first):  # the step that first moves to another box
+        bp.step()
+    target = view.items_by_key[view.focus_key]
+    bp.back()
+    assert view.focus_key != target.box.key
+    assert view.minimap.isVisible()
+    put_at(view, target.sceneBoundingRect().center(), QPointF(view.minimap.geometry().center()))
+    assert view.minimap.geometry().intersects(on_screen(view, target.sceneBoundingRect()))
+    bp.step()
+    assert view.focus_key == target.box.key
+    shown = on_screen(view, target.sceneBoundingRect())
+    assert view.viewport().rect().contains(shown) and not view.minimap.geometry().intersects(shown)
+
+
+# Panels raised when needed
+
+def test_a_click_in_the_graph_raises_the_inspector_and_a_step_the_chain_rule(make_window, qtbot):
+    win = make_window(1280, 720)
+    loss_key = win.session.visible.key_of[win.session.trace.loss_id]
+    win.graph.box_clicked.emit(loss_key)
+    qtbot.wait(10)
+    assert not win.inspector.visibleRegion().isEmpty()
+    win.step_act.trigger()
+    qtbot.wait(10)
+    assert not win.chain_rule.visibleRegion().isEmpty()
+
+
+# Colours
+
+def contrast(a, b):
+    def lum(hex_color):
+        c = [int(hex_color[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        c = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in c]
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.mark.parametrize('colors', [LIGHT, DARK], ids=['light', 'dark'])
+def test_label_colours_have_contrast_on_their_fills(colors):
+    pairs = [('text', f) for f in ('group', 'param', 'scalar', 'cluster', 'progress', 'unreached')]
+    pairs += [('muted', f) for f in ('group', 'param', 'cluster', 'progress')] + [('unreached_text', 'unreached')]
+    low = {(t, f): round(contrast(colors[t], colors[f]), 2) for t, f in pairs
+           if contrast(colors[t], colors[f]) < 4.5}
+    assert not low, f'below 4.5:1: {low}'
+
+
+
+def test_panels_hide_and_come_back(make_window, qtbot):
+    win = make_window(1280, 720, record=False)
+    shown = [d for d in win.findChildren(QDockWidget) if d.isVisible()]
+    win.panels_act.trigger()
+    qtbot.wait(10)
+    assert not any(d.isVisible() for d in shown) and graph_fraction(win) > 0.8
+    assert 'Show' in win.panels_act.text()
+    win.panels_act.trigger()
+    assert all(d.isVisible() for d in shown) and 'Hide' in win.panels_act.text()
