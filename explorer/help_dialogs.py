@@ -51,19 +51,23 @@ def with_key(tip, action):
     return f'{tip} ({key_text(keys[0])})'
 
 
-def shortcut_rows(menus):
-    """[(menu title, [(action text, key)])] for every action with a shortcut, menu by menu."""
+def shortcut_rows(menus, within=''):
+    """[(menu title, [(action text, key)])] for every action with a shortcut, menu by menu; a submenu
+    after its menu, titled by its path ('View › Panels')."""
     out = []
     for menu in menus:
-        rows = []
+        title = within + menu.title().replace('&', '')
+        rows, submenus = [], []
         for action in menu.actions():
             if action.menu() is not None:
+                submenus.append(action.menu())
                 continue
             keys = [k for k in action.shortcuts() if not k.isEmpty()]
             if keys:
                 rows.append((action.text().replace('&', ''), ', '.join(key_text(k) for k in keys)))
         if rows:
-            out.append((menu.title().replace('&', ''), rows))
+            out.append((title, rows))
+        out.extend(shortcut_rows(submenus, title + ' › '))
     return out
 
 
