@@ -237,6 +237,8 @@ def expand_position_figures(app, window, esc_after_s=0.15):
     session.open_group(pos2, to_scalars=True)
     if session.layout_pending:
         drawn.exec()
+    while window.graph.building():  # every item made, the view placed: what the learner waits for
+        app.processEvents(QEventLoop.WaitForMoreEvents, 50)
     opened_s = time.perf_counter() - t
     session.view_changed.disconnect(drawn.quit)
     app.processEvents()

@@ -1,6 +1,7 @@
 """The graph view: a Layout drawn as QGraphicsItems. Selecting and hovering never re-run the layout."""
 
 import math
+import time
 
 from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt, QTimer, Signal
 from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPixmap, QPolygonF,
@@ -31,6 +32,7 @@ TEXT_LOD = 0.35    # below this scale boxes are drawn without text (the minimap,
 MAX_FIT = 1.5      # the first view and Z magnify no more than this (times the readable scale): context stays
 EDGE_MARGIN = 24   # screen pixels kept clear around what the view brings into sight
 MINIMAP_MARGIN = 8  # between the minimap and the viewport's corner
+BUILD_SLICE_S = 0.025  # making items for a big layout: at most this long per turn of the event loop
 
 
 class BoxItem(QGraphicsItem):
@@ -301,15 +303,29 @@ class Minimap(QWidget):
             self._later.start()
 
     def redraw(self):
+        """Frames and boxes as plain rectangles from the layout: a few milliseconds however many boxes
+        there are (rendering the scene's items would paint every label of thousands of boxes)."""
         if not self.isVisible():
             return
-        scene = self.main.scene()
-        self.source = scene.sceneRect()
+        main = self.main
+        lay, c = main.session.layout, main.colors
+        self.source = main.scene().sceneRect()
         self.picture = QPixmap(self.size())
-        self.picture.fill(QColor(self.main.colors['background']))
-        painter = QPainter(self.picture)
-        scene.render(painter, QRectF(self.picture.rect()), self.source, Qt.KeepAspectRatio)
-        painter.end()
+        self.picture.fill(QColor(c['background']))
+        if lay is not None and not self.source.isEmpty():
+            scale, dx, dy = self._to_widget()
+            rect = lambda x, y, w, h: QRectF(x * scale + dx, y * scale + dy, max(w * scale, 1), max(h * scale, 1))  # noqa: E731
+            painter = QPainter(self.picture)
+            painter.setPen(QPen(QColor(c['cluster_border']), 1))
+            painter.setBrush(QColor(c['cluster']))
+            for x, y, w, h, _title in lay.clusters.values():
+                painter.drawRect(rect(x, y, w, h))
+            painter.setPen(Qt.NoPen)
+            for kind, color in (('box', c['group_border']), ('focus', c['current'])):
+                painter.setBrush(QColor(color))
+                keys = [main.focus_key] if kind == 'focus' else lay.boxes
+                painter.drawRects([rect(*lay.boxes[k]) for k in keys if k in lay.boxes])
+            painter.end()
         self.update()
 
     def _to_widget(self):
@@ -381,6 +397,11 @@ class GraphView(QGraphicsView):
         self.minimap = Minimap(self)
         self.minimap.hide()
         self._fitted_once = False
+        self._building = iter(())  # what is left of making the items of the last layout
+        self._build_timer = QTimer(self)
+        self._build_timer.setSingleShot(True)
+        self._build_timer.setInterval(0)
+        self._build_timer.timeout.connect(self._continue_build)
         session.view_changed.connect(self._on_view_changed)
         session.selection_changed.connect(self._on_selection_changed)
         session.recorded.connect(self._on_recorded)
@@ -418,6 +439,8 @@ class GraphView(QGraphicsView):
 
     def _on_recorded(self):
         """The old items describe the old trace: drop them until the new layout arrives."""
+        self._build_timer.stop()
+        self._building = iter(())
         self.scene().clear()
         self.items_by_key, self.edges_by_key, self.flows, self.focus_key = {}, {}, {}, None
         self._flow_items = []
@@ -471,32 +494,61 @@ class GraphView(QGraphicsView):
                 self._flow_items.append(item)
 
     def _on_view_changed(self):
+        """A new layout: items are made in slices of at most BUILD_SLICE_S per turn of the event loop,
+        frames and boxes first, then the view is placed, then edges, so thousands of boxes never hold
+        the window (a later layout abandons an unfinished build)."""
         lay, visible = self.session.layout, self.session.visible
         focus = self.session.focus
         anchor = None  # where the focused group is on screen now: it stays there after the relayout
         if focus in self.items_by_key:
             anchor = self.mapFromScene(self.items_by_key[focus].sceneBoundingRect().center())
+        self._build_timer.stop()
         scene = self.scene()
         scene.clear()
-        self.items_by_key, self._flow_items = {}, []
+        self.items_by_key, self.edges_by_key, self._flow_items = {}, {}, []
         scene.setBackgroundBrush(QBrush(QColor(self.colors['background'])))
+        scene.setSceneRect(QRectF(-40, -40, lay.width + 80, lay.height + 80))
+        self._update_scroll_area()
+        self.selected_key = self.session.selected
+        self._building = self._build(lay, visible, focus, anchor)
+        self._continue_build()
+
+    def _continue_build(self):
+        deadline = time.perf_counter() + BUILD_SLICE_S
+        for _ in self._building:
+            if time.perf_counter() > deadline:
+                self._build_timer.start()  # the rest after the window has had its turn
+                return
+        self._building = iter(())
+
+    def building(self):
+        """True while the items of the last layout are still being made."""
+        return self._build_timer.isActive()
+
+    def _build(self, lay, visible, focus, anchor):
+        scene = self.scene()
         for scope, rect in lay.clusters.items():
             item = ClusterItem(self, scope, rect)
             scene.addItem(item)
             self.items_by_key[group_key(scope)] = item
+            yield
         for box in visible.boxes:
             item = BoxItem(self, box, lay.boxes[box.key])
             scene.addItem(item)
             self.items_by_key[box.key] = item
-        self.edges_by_key = {}
+            yield
+        self._place(focus, anchor)
+        yield
         for edge in lay.edges:
             item = EdgeItem(self, edge)
             scene.addItem(item)
             self.edges_by_key[item.key] = item
+            yield
         self._update_backprop_marks()
-        scene.setSceneRect(QRectF(-40, -40, lay.width + 80, lay.height + 80))
-        self._update_scroll_area()
-        self.selected_key = self.session.selected
+        self.minimap.refresh()
+
+    def _place(self, focus, anchor):
+        """Where the view goes once the boxes are in: the first view, or the focused group kept in place."""
         if not self._fitted_once:
             self._fitted_once = True
             self.first_view()

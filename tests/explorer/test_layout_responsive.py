@@ -22,7 +22,7 @@ def test_opening_a_position_to_scalars_keeps_the_window_answering_and_esc_keeps_
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(s.layout_pending))
     timer.start(5)
-    s.open_group(s.trace.scope_id('pos 2'), to_scalars=True)  # 7,923 boxes: dot runs for minutes
+    s.open_group(s.trace.scope_id('pos 2'), to_scalars=True)  # ~7,700 boxes: a second or more of small dot runs
     assert s.layout_pending
     qtbot.waitUntil(lambda: ticks.count(True) >= 40, timeout=20000)  # the event loop runs meanwhile
     child = s.layouter._child.process
@@ -39,6 +39,26 @@ def test_opening_a_position_to_scalars_keeps_the_window_answering_and_esc_keeps_
     with qtbot.waitSignal(s.view_changed, timeout=30000):  # a fresh layout process takes the next view
         s.open_group(head)
     assert head in s.layout.clusters and f'g{head}' in window.graph.items_by_key
+
+
+def test_thousands_of_boxes_are_drawn_in_slices_while_the_window_answers(window, qtbot):
+    """pos 2 to scalars, laid out to the end: its items are made a slice per turn of the event loop,
+    and in the end every frame, box and edge of the layout has its item."""
+    s, graph = window.session, window.graph
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(graph.building()))
+    timer.start(1)
+    with qtbot.waitSignal(s.view_changed, timeout=60000):
+        s.open_group(s.trace.scope_id('pos 2'), to_scalars=True)
+    assert graph.building()  # the first slice is in; the rest comes after the window's next turns
+    qtbot.waitUntil(lambda: not graph.building(), timeout=30000)
+    timer.stop()
+    assert ticks.count(True) >= 3  # the timer fired between slices
+    lay = s.layout
+    assert len(lay.boxes) > 5000
+    assert graph.items_by_key.keys() == set(lay.boxes) | {f'g{c}' for c in lay.clusters}
+    assert len(graph.edges_by_key) == len({(e[0], e[1]) for e in lay.edges})
 
 
 def test_an_opened_head_is_laid_out_and_drawn(window, qtbot):
