@@ -10,13 +10,15 @@ it waits on the child: a thread writes requests (a trace is ~1.6 MB) and a threa
 caller on a UI thread only ever looks at a queue. Cancelling kills the child; a fresh one is started
 by the next request (or `start`). Messages, child to parent:
 
-    ('done', token, key, visible, layout)
+    ('done', token, key, visible part, layout part, [edge parts])   pickled pieces (to_parts); the
+                                   reader thread turns them back into (visible, layout)
     ('failed', token, key, sentence)
 """
 
 import dataclasses
 import multiprocessing
 import os
+import pickle
 import queue
 import re
 import sys
@@ -79,7 +81,30 @@ def serve(conn, layout_fn=graphviz_layout):
             boxes = len(visible.boxes) if visible is not None else 0
             conn.send(('failed', token, key, explain(e, text, boxes)))
         else:
-            conn.send(('done', token, key, visible, lay))
+            conn.send(('done', token, key, *to_parts(visible, lay)))
+
+
+EDGE_CHUNK = 2000  # edges per pickled part: unpickling one holds the parent's interpreter ~5 ms
+
+
+def to_parts(visible, lay):
+    """A result as pickled parts, so the parent unpickles it in short pieces (one pickle.loads of a
+    7,000-box view holds the interpreter ~70 ms, which the window would feel)."""
+    edges = lay.edges
+    return (pickle.dumps(visible), pickle.dumps(dataclasses.replace(lay, edges=())),
+            [pickle.dumps(edges[i:i + EDGE_CHUNK]) for i in range(0, len(edges), EDGE_CHUNK)])
+
+
+def from_parts(visible_part, layout_part, edge_parts):
+    """(visible, layout) from to_parts, letting other threads run between the pieces."""
+    visible = pickle.loads(visible_part)
+    time.sleep(0)
+    lay = pickle.loads(layout_part)
+    edges = []
+    for part in edge_parts:
+        time.sleep(0)
+        edges.extend(pickle.loads(part))
+    return visible, dataclasses.replace(lay, edges=tuple(edges))
 
 
 class _Child:
@@ -121,6 +146,8 @@ class _Child:
             except Exception as e:  # noqa: BLE001  an unreadable result is a failed layout, not a lost one
                 self.results.put((self, ('died', str(e))))
                 return
+            if message[0] == 'done':
+                message = (*message[:3], *from_parts(*message[3:]))
             self.results.put((self, message))
 
     def kill(self):

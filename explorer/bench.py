@@ -82,8 +82,8 @@ def window_figures(doc):
     session.record(doc)
     loop.exec()
     app.processEvents()
+    expand = expand_position_figures(app, window)  # first: nothing of pos 2 is laid out or cached yet
     screen = screen_figures(app, window, Path(tmp.name))
-    expand = expand_position_figures(app, window)
     bp = session.backprop
     steps = []
     for _ in range(400):
@@ -246,6 +246,7 @@ def expand_position_figures(app, window, esc_after_s=0.15):
     gaps = [b - a for a, b in zip(ticks, ticks[1:])]
     session.collapse_all()
     app.processEvents()
+    window.graph.first_view()  # as the recording first showed it, for the screen figures that follow
     return {'expand_position_boxes': boxes,
             'expand_position_window_ms': ms(opened_s),
             'expand_position_max_stall_ms': ms(max(gaps, default=0.005) - 0.005),
