@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QAbstractScrollArea, QApplication, QDockWidget, Q
                                QWidget)
 
 from engine.files import write_atomic
+from engine.trace import truncation_note
 from engine.grouping import group_key, key_scope, split_key
 
 from .attention_panel import AttentionPanel
@@ -30,7 +31,10 @@ STATE_VERSION = 2   # of saveState: 2 is one narrow column of tabbed panels on t
 
 
 class DocumentBar(QWidget):
-    """The document field with its error line beneath it."""
+    """The document field with its message beside it, on the same line: a message never makes the tool
+    bar taller, so the graph below does not jump. A long message is cut with … and whole in its tooltip."""
+
+    MESSAGE_WIDTH = 420  # pixels of message beside the field
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
@@ -41,34 +45,34 @@ class DocumentBar(QWidget):
         self.field.setMaximumWidth(220)
         self.field.returnPressed.connect(lambda: session.record(self.field.text()))
         self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.hide()  # shown only with something to say, so the tool bar stays one line high
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 2, 4, 2)
-        layout.setSpacing(1)
-        row = QHBoxLayout()
+        self.message.hide()  # shown only with something to say
+        row = QHBoxLayout(self)
+        row.setContentsMargins(4, 2, 4, 2)
         row.addWidget(QLabel('Document:'))
         row.addWidget(self.field)
-        layout.addLayout(row)
-        layout.addWidget(self.message)
+        row.addWidget(self.message)
         session.record_failed.connect(self._on_failed)
         session.recorded.connect(self._on_recorded)
 
-    def _on_failed(self, message):
-        self.message.setStyleSheet('color: #d9480f;')
-        self.message.setText(message)
+    def say(self, text, color):
+        """Show one sentence beside the field (cut to MESSAGE_WIDTH, whole in the tooltip)."""
+        self.message.setStyleSheet(f'color: {color};')
+        self.message.setText(self.message.fontMetrics().elidedText(text, Qt.ElideRight, self.MESSAGE_WIDTH))
+        self.message.setToolTip(text)
         self.message.show()
+
+    def _on_failed(self, message):
+        self.say(message, '#d9480f')
 
     def _on_recorded(self):
         trace = self.session.trace
         self.field.setText(trace.doc)
-        if trace.truncated:
-            self.message.setStyleSheet('color: #b08900;')
-            self.message.setText(f'Cut to its first {trace.n} positions (block_size {trace.config.block_size}), '
-                                 'as microgpt trains it.')
-            self.message.show()
+        note = truncation_note(trace)
+        if note:
+            self.say(note, '#b08900')
         else:
             self.message.clear()
+            self.message.setToolTip('')
             self.message.hide()
 
 

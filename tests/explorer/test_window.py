@@ -27,17 +27,23 @@ def test_typing_a_document_records_it(window, qtbot):
 def test_bad_character_keeps_the_graph_and_says_why(window):
     s = window.session
     before = s.trace
+    bar_height = window.document.height()
     window.document.field.setText('zoë')
     window.document.field.returnPressed.emit()
     assert s.trace is before
-    assert "'ë' is not in the vocabulary" in window.document.message.text()
-    assert 'abcdefghijklmnopqrstuvwxyz' in window.document.message.text()
+    assert "'ë' is not in the vocabulary" in window.document.message.toolTip()
+    assert 'abcdefghijklmnopqrstuvwxyz' in window.document.message.toolTip()
+    assert window.document.message.text().startswith("'ë' is not in the vocabulary")
+    window.document.layout().activate()
+    assert window.document.sizeHint().height() <= bar_height  # beside the field: the tool bar keeps its height
 
 
 def test_over_long_document_is_cut_with_a_notice(window, qtbot):
     with qtbot.waitSignal(window.session.view_changed, timeout=30000):
         window.session.record('a' * 20)
-    assert 'first 16 positions' in window.document.message.text()
+    assert window.document.message.toolTip() == ("block_size 16 cuts 'aaaaaaaaaaaaaaaaaaaa' (20 characters): "
+                                                 "recorded its first 16 positions, as microgpt trains it; "
+                                                 "not predicted: 'aaaa' and the end of the document.")
 
 
 def test_open_down_to_one_attention_score_and_close_again(window, qtbot):
