@@ -2,18 +2,14 @@
 
 import pytest
 
-from engine import checkpoint
 from engine.backprop import Schedule, Stepper
 from engine.group_steps import UnitSteps, summary, unit_nodes, units
 from engine.grouping import Hierarchy
-from engine.paths import DEFAULT_CHECKPOINT
-from engine.trace import record
 
 
 @pytest.fixture(scope='module')
-def emma():
-    trace = record(checkpoint.load(DEFAULT_CHECKPOINT).model, 'emma')
-    return trace, Hierarchy(trace), Schedule(trace)
+def emma(emma):
+    return emma, Hierarchy(emma), Schedule(emma)
 
 
 @pytest.fixture(scope='module')

@@ -9,11 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import checkpoint as ckpt_io
 from engine import layout as L
 from engine.grouping import Hierarchy, group_key
-from engine.paths import DEFAULT_CHECKPOINT
-from engine.trace import record
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 STAGES = ('embedding', 'layer 0 / attention', 'layer 0 / mlp', 'lm_head', 'softmax', '-log p')
@@ -21,9 +18,8 @@ HEAD = 'pos 2 / layer 0 / attention / head 1'
 
 
 @pytest.fixture(scope='module')
-def emma():
-    trace = record(ckpt_io.load(DEFAULT_CHECKPOINT).model, 'emma')
-    return trace, Hierarchy(trace)
+def emma(emma):
+    return emma, Hierarchy(emma)
 
 
 def view(h, opened):

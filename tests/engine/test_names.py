@@ -3,24 +3,11 @@
 import json
 import random
 
-import pytest
 
-from engine import checkpoint as ckpt_io
 from engine.cli import main as cli_main
 from engine.model import GPTConfig, Model
-from engine.paths import DEFAULT_CHECKPOINT
 from engine.tokenizer import Tokenizer
 from engine.trace import record
-
-
-@pytest.fixture(scope='module')
-def model():
-    return ckpt_io.load(DEFAULT_CHECKPOINT).model
-
-
-@pytest.fixture(scope='module')
-def emma(model):
-    return record(model, 'emma')
 
 
 def in_scope(trace, path):

@@ -5,22 +5,10 @@ import random
 
 import pytest
 
-from engine import checkpoint as ckpt_io
-from engine.paths import DEFAULT_CHECKPOINT
 from engine.errors import DocumentError
 from engine.model import GPTConfig, Model
 from engine.tokenizer import Tokenizer
 from engine.trace import record
-
-
-@pytest.fixture(scope='module')
-def model():
-    return ckpt_io.load(DEFAULT_CHECKPOINT).model
-
-
-@pytest.fixture(scope='module')
-def emma(model):
-    return record(model, 'emma')
 
 
 # Where these figures come from: the original single-file microgpt.py's own `Value`, run on one
