@@ -469,8 +469,8 @@ class MainWindow(QMainWindow):
         count = s.boxes_if_opened(s.opened | set(extra))
         if count > LARGE_VIEW:
             answer = QMessageBox.question(
-                self, 'Large view', f'This view would have {count:,} boxes; Graphviz needs several seconds '
-                f'for that many. Open {s.trace.scopes[scope].name} anyway?', QMessageBox.Open | QMessageBox.Cancel)
+                self, 'Large view', f'This view would have {count:,} boxes: they take a few seconds to lay out '
+                f'and draw (Esc stops it), and the view pans slowly. Open {s.trace.scopes[scope].name} anyway?', QMessageBox.Open | QMessageBox.Cancel)
             if answer != QMessageBox.Open:
                 return
         s.open_group(scope, to_scalars)
