@@ -242,8 +242,9 @@ def grid_group(sizes):
 
 # Simple routes for edges no group layout drew: between two boxes anywhere in the picture.
 
-FLOW_X = 0.22   # vertical edges leave and enter a box this far along its width (its top right holds a badge)
-KV_X = 0.41     # key/value arcs between positions' columns leave and enter tops here: between the frame's
+FLOW_X = 0.35   # vertical edges leave and enter a box this far along its width (its top right holds a badge)
+KV_LIFT = 17.0  # and run this far above them: over the frame titles (MODEL_TITLE), under the stage above
+KV_X = 0.43     # key/value arcs between positions' columns leave and enter tops here: between the frame's
                 # title at the left and the badge at the right
 
 
@@ -251,11 +252,12 @@ def route(a, b):
     """A cubic curve from box a to box b (x, y, w, h): (points, tip)."""
     ax, ay, aw, ah = a
     bx, by, bw, bh = b
-    if bx >= ax + aw + 6 and abs(ay - by) < 1:  # the same stage of a later position: an arc over the tops,
+    if bx >= ax + aw + 6 and abs(ay - by) < 1:  # the same stage of a later position: a bus over the tops,
         p0, tip = (ax + KV_X * aw, ay), (bx + KV_X * bw, by)  # above the frames' titles, below the row above
-        lift = 17.0 + min(6.0, 0.01 * (tip[0] - p0[0]))
+        top = ay - KV_LIFT - min(4.5, 1.5 * int((tip[0] - p0[0]) / max(aw, 1.0) - 0.5))  # farther: higher
         p3 = (tip[0], tip[1] - 5)
-        return (p0, (p0[0] + 6, p0[1] - 1.33 * lift), (p3[0] - 6, p3[1] - 1.33 * lift), p3), tip
+        a, b = (p0[0] + 6, top), (p3[0] - 6, top)  # up, across, down
+        return (p0, (p0[0], top), (p0[0], top), a, a, b, b, (p3[0], top), (p3[0], top), p3), tip
     if by >= ay + ah + 6:        # below: out of the bottom, into the top
         p0, tip = (ax + FLOW_X * aw, ay + ah), (bx + FLOW_X * bw, by)
         d = max(6.0, (tip[1] - p0[1]) / 2)
