@@ -29,6 +29,9 @@ class WeightCells:
                        for name, mat in state_dict.items() if name in shapes}
         self.largest = {name: max((abs(v) for row in mat for v in row), default=0.0) or 1.0
                         for name, mat in self.values.items()}
+        self.used = {}  # name -> [(row, column, node)]: the cells backprop can change
+        for name, mat in self.nodes.items():
+            self.used[name] = [(r, c, n) for r, row in enumerate(mat) for c, n in enumerate(row) if n is not None]
 
     def shape(self, name):
         return len(self.nodes[name]), len(self.nodes[name][0])
@@ -116,15 +119,36 @@ def grid_image(cells, name, bp, colors):
     return image
 
 
+def grid_state(cells, name, bp):
+    """What each used cell shows now: its grad once reached, else None (its value)."""
+    grads, reached = bp.grads, bp.reached
+    return [grads[n] if reached(n) else None for _, _, n in cells.used[name]]
+
+
+def update_grid_image(image, old, cells, name, bp, colors):
+    """Redraw only the cells whose state changed since `old` (a backprop step touches a few); the new state."""
+    new = grid_state(cells, name, bp)
+    transposed = grid_geometry(*cells.shape(name))[0]
+    for (r, c, _), was, now in zip(cells.used[name], old, new):
+        if was != now:
+            x, y = (r, c) if transposed else (c, r)
+            image.setPixel(x, y, cell_color(cells, name, r, c, bp, colors).rgb())
+    return new
+
+
 def paint_grid(item, painter):
     """Paint a weight box as its matrix's grid: the short name above, the cells below, the selected
     parameter and the one backprop applied last outlined."""
     view, box = item.view, item.box
     c, name, cells = view.colors, box.title, view.weight_cells()
     bp = view.session.backprop
-    key = (bp.position, c['scalar'], c['background'])
-    if getattr(item, '_grid_key', None) != key:
-        item._grid_key, item._grid_image = key, grid_image(cells, name, bp, c)
+    theme = (c['scalar'], c['background'], c['value_negative'])
+    if getattr(item, '_grid_theme', None) != theme:  # the whole grid once, then the cells that change
+        item._grid_theme, item._grid_image = theme, grid_image(cells, name, bp, c)
+        item._grid_state, item._grid_at = grid_state(cells, name, bp), bp.position
+    elif item._grid_at != bp.position:
+        item._grid_state = update_grid_image(item._grid_image, item._grid_state, cells, name, bp, c)
+        item._grid_at = bp.position
     grid, transposed, across, down, cw, ch = cell_rects(item, name, cells)
     painter.save()
     painter.setRenderHint(QPainter.SmoothPixmapTransform, False)

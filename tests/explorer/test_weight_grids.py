@@ -113,3 +113,15 @@ def test_weight_edges_are_hidden_until_the_toggle_shows_them(window, view):
     assert all(view.edges_by_key[k].isVisible() for k in weight)
     window.weight_edges_act.trigger()
     assert not any(view.edges_by_key[k].isVisible() for k in weight)
+
+
+def test_a_grid_redrawn_step_by_step_is_the_grid_drawn_afresh(view):
+    """The grid item keeps its image and redraws only the cells a step changed: the same picture."""
+    s, bp = view.session, view.session.backprop
+    cells, colors, name = view.weight_cells(), view.colors, 'lm_head'
+    image = weight_grid.grid_image(cells, name, bp, colors)
+    state = weight_grid.grid_state(cells, name, bp)
+    for position in (2000, 2500, 30000, 1200):
+        bp.seek(position)
+        state = weight_grid.update_grid_image(image, state, cells, name, bp, colors)
+        assert image == weight_grid.grid_image(cells, name, bp, colors), position
