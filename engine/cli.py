@@ -58,6 +58,8 @@ def build_parser():
     graph.add_argument('--open', action='append', default=[], metavar='SCOPE',
                        help="also open this scope path, e.g. 'pos 2 / layer 0 / attention / head 1'")
     graph.add_argument('-o', '--output', required=True, metavar='OUT.json|.svg|.png|.dot')
+    graph.add_argument('--weight-edges', action='store_true',
+                       help='JSON: include the edges out of the weights (View › Weight edges); left out by default')
     return parser
 
 
@@ -78,7 +80,7 @@ def cmd_graph(args, out):
         opened = hierarchy.open_path(scope, opened) | {scope}
     visible = hierarchy.visible(opened)
     if fmt == 'json':  # exactly what the window draws: the same function, the same view
-        write_atomic(args.output, json.dumps(as_json(layout(visible), visible, trace.scopes), indent=1))
+        write_atomic(args.output, json.dumps(as_json(layout(visible), visible, trace.scopes, args.weight_edges), indent=1))
     else:
         dot = to_dot(visible)
         write_atomic(args.output, dot if fmt == 'dot' else render(dot, fmt))

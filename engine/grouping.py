@@ -93,6 +93,9 @@ class Hierarchy:
         self.depth = [0] * len(scopes)
         for s in range(1, len(scopes)):
             self.depth[s] = self.depth[scopes[s].parent] + 1
+        # A weight matrix is drawn as a grid of its parameters (hover and click a cell), so it is never
+        # opened into rows: it stays in its fixed place whatever is open.
+        self.grids = frozenset(s for s, scope in enumerate(scopes) if scope.path.startswith(PARAMS_SCOPE + ' / '))
 
     def ancestors(self, scope):
         """The scope and every scope above it, innermost first (root excluded)."""
@@ -140,7 +143,7 @@ class Hierarchy:
             s = stack.pop()
             count += len(self.direct[s])
             for c in self.children[s]:
-                if c in opened:
+                if c in opened and c not in self.grids:
                     stack.append(c)
                 else:
                     count += 1
@@ -150,12 +153,13 @@ class Hierarchy:
         """The VisibleGraph of an open set (ROOT is always open)."""
         trace = self.trace
         opened = frozenset(opened) | {ROOT}
+        shown_open = opened - self.grids
         scopes = trace.scopes
         # rep[s]: the outermost closed scope at or above s, or -1 if s and all above are open.
         rep = [-1] * len(scopes)
         for s in range(1, len(scopes)):
             up = rep[scopes[s].parent]
-            rep[s] = up if up >= 0 else (-1 if s in opened else s)
+            rep[s] = up if up >= 0 else (-1 if s in shown_open else s)
 
         op, scope_of = trace.op, trace.scope_of
         key_of = [None] * len(op)

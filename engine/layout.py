@@ -3,10 +3,11 @@
 A view is laid out by composition, so opening a group grows it in place and no Graphviz run is large:
 - each open group's inside is laid out on its own, from its direct children only (closed groups and
   scalars as boxes, open subgroups as boxes of their own inner layout's size plus a title band);
-- the model level is a fixed arrangement, no Graphviz: the weights in a row at the top, then one row
-  per position in order, the loss at the end; inside a position (and a layer) the stages stand in a
-  row in order, each stage in a column as wide as its widest instance, so the same stage of every
-  position is aligned;
+- the model level is a fixed arrangement, no Graphviz: the weights in a band at the top (each matrix
+  a grid of cells, see `weight_grid`, in the order of the stages that read them), then one column per
+  position, pos 0 leftmost, the loss below them at the left; inside a position (and a layer) the
+  stages stand top to bottom in order, each stage in a row as tall as its tallest instance, so the
+  same stage of every position is aligned and the key/value edges run sideways between columns;
 - any other group is a small `dot` run: ranks computed here (longest path over the group's own
   edges), each rank a `rank=same` subgraph chained by invisible flat edges in index order (so heads,
   dot products and scalars come in index order), consecutive ranks chained so their order is fixed;
@@ -35,8 +36,16 @@ SCALAR_WIDTH = 168.0      # op | data | grad
 
 PAD = 10.0                # inside an open group's frame, around its content
 TITLE = 22.0              # the band at the top of a frame that holds its title
-STAGE_GAP = 40.0          # between the stages of a position (room for the arrows)
-ROW_GAP = 30.0            # between positions
+MODEL_TITLE = 15.0        # the same at the model level (weights, positions, layers, loss): one 11 px line
+STAGE_GAP = 10.0          # between the stages of a position, top to bottom (room for the arrows)
+COLUMN_PAD = 4.0          # inside a position's or a layer's frame, left, right and bottom: columns stay narrow
+COLUMN_GAP = 8.0          # between positions' columns
+ROW_GAP = 7.0             # between the weights, the positions and the loss
+STAGE_WIDTH = 140.0       # a stage box in a position's column is at most this wide (its text is shorter)
+CELL = 2.0                # a weight grid's cell (points): attention's four 16×16 grids fit a position's column
+GRID_LABEL = 11.0         # the band above a weight grid that holds its name
+MAX_GRID_WIDTH = 70.0     # a wider matrix (fc1's 64 columns) gets narrower cells: fc1 and fc2 fit a column
+GRID_GAP_IN, GRID_GAP_OUT = 5.0, 16.0  # between grids read by one stage, and between stages' groups
 GRID_ROWS = 16            # a group without edges inside: columns of this many boxes
 GRID_GAP = (16.0, 8.0)
 NODESEP, RANKSEP = 0.18, 0.45  # inches, inside dot-laid groups
@@ -233,20 +242,32 @@ def grid_group(sizes):
 
 # Simple routes for edges no group layout drew: between two boxes anywhere in the picture.
 
+FLOW_X = 0.35   # vertical edges leave and enter a box this far along its width (its top right holds a badge)
+KV_LIFT = 17.0  # and run this far above them: over the frame titles (MODEL_TITLE), under the stage above
+KV_X = 0.43     # key/value arcs between positions' columns leave and enter tops here: between the frame's
+                # title at the left and the badge at the right
+
+
 def route(a, b):
     """A cubic curve from box a to box b (x, y, w, h): (points, tip)."""
     ax, ay, aw, ah = a
     bx, by, bw, bh = b
+    if bx >= ax + aw + 6 and abs(ay - by) < 1:  # the same stage of a later position: a bus over the tops,
+        p0, tip = (ax + KV_X * aw, ay), (bx + KV_X * bw, by)  # above the frames' titles, below the row above
+        top = ay - KV_LIFT - min(4.5, 1.5 * int((tip[0] - p0[0]) / max(aw, 1.0) - 0.5))  # farther: higher
+        p3 = (tip[0], tip[1] - 5)
+        a, b = (p0[0] + 6, top), (p3[0] - 6, top)  # up, across, down
+        return (p0, (p0[0], top), (p0[0], top), a, a, b, b, (p3[0], top), (p3[0], top), p3), tip
+    if by >= ay + ah + 6:        # below: out of the bottom, into the top
+        p0, tip = (ax + FLOW_X * aw, ay + ah), (bx + FLOW_X * bw, by)
+        d = max(6.0, (tip[1] - p0[1]) / 2)
+        p3 = (tip[0], tip[1] - 5)
+        return (p0, (p0[0], p0[1] + d), (p3[0], p3[1] - d), p3), tip
     if bx >= ax + aw + 6:        # b to the right: out of a's right side, into b's left side
         p0, tip = (ax + aw, ay + ah / 2), (bx, by + bh / 2)
         d = max(18.0, (tip[0] - p0[0]) / 2)
         p3 = (tip[0] - 5, tip[1])
         return (p0, (p0[0] + d, p0[1]), (p3[0] - d, p3[1]), p3), tip
-    if by >= ay + ah + 6:        # below: out of the bottom, into the top
-        p0, tip = (ax + aw / 2, ay + ah), (bx + bw / 2, by)
-        d = max(18.0, (tip[1] - p0[1]) / 2)
-        p3 = (tip[0], tip[1] - 5)
-        return (p0, (p0[0], p0[1] + d), (p3[0], p3[1] - d), p3), tip
     if by + bh + 6 <= ay:        # above: out of the top, into the bottom
         p0, tip = (ax + aw / 2, ay), (bx + bw / 2, by + bh)
         d = max(18.0, (p0[1] - tip[1]) / 2)
@@ -259,7 +280,8 @@ def route(a, b):
 
 # The composition.
 
-SEQUENCES = re.compile(r'(pos \d+|layer \d+|params)$')  # stages in a row, aligned across positions
+SEQUENCES = re.compile(r'(pos \d+|layer \d+)$')  # stages in a column, aligned across positions
+PARAMS = 'params'
 
 
 def _slot(title):
@@ -337,17 +359,31 @@ def layout(vg, rankdir='LR'):
     def item_size(k):
         if k not in size_of:
             if k in boxes:
-                size_of[k] = box_size(boxes[k])
+                shape = weight_shape(boxes[k]) if parent[k] == weights_scope else None
+                size_of[k] = weight_grid_size(*shape) if shape else box_size(boxes[k])
+                up = title(f'g{parent[k]}') if parent[k] >= 0 else ''
+                if SEQUENCES.fullmatch(up) and not shape:  # a position's column is narrow; a layer's inside it
+                    cap = STAGE_WIDTH + (2 * COLUMN_PAD if up.startswith('pos ') else 0)
+                    size_of[k] = (min(size_of[k][0], cap), size_of[k][1])
             else:
                 w, h = inner(int(k[1:]))[:2]
-                size_of[k] = (max(w, CHAR_WIDTH * len(title(k)) + 16) + 2 * PAD, h + TITLE + PAD)
+                pad = frame_pad(int(k[1:]))
+                size_of[k] = (max(w, CHAR_WIDTH * len(title(k)) + 16) + 2 * pad, h + frame_title(int(k[1:])) + pad)
         return size_of[k]
 
-    # The weights stand above the stage that uses them, in that stage's column: stacks of matrices.
-    stacks = {}   # stage name path -> keys of the matrices shown above it, in order
-    weights = items.get(next((c.scope for c in vg.clusters if c.title == 'params' and c.parent < 0), None), [])
-    for k in weights:
-        stacks.setdefault(_stage_of_weight(title(k)), []).append(k)
+    def frame_pad(scope):
+        """The model level's frames (weights, positions, layers, loss) have a narrow margin, so the overview
+        fits a laptop's window at a readable scale; frames inside a stage keep a wider one."""
+        return COLUMN_PAD if model_level(scope) else PAD
+
+    def frame_title(scope):
+        return MODEL_TITLE if model_level(scope) else TITLE
+
+    def model_level(scope):
+        c = clusters[scope]
+        return c.parent < 0 or bool(SEQUENCES.fullmatch(c.title))
+
+    weights_scope = next((c.scope for c in vg.clusters if c.title == PARAMS and c.parent < 0), None)
     stage_keys = {}
 
     def instances(s):
@@ -356,23 +392,22 @@ def layout(vg, rankdir='LR'):
                 stage_keys.setdefault(slot(k), []).append(k)
         return stage_keys.get(s, [])
 
-    widest = {}   # stage name path -> the widest instance's width (or of the weights above it)
+    def columns():
+        """Where each position's column starts, from the model's left (the weights' groups stand over them)."""
+        x, out = 0.0, []
+        for k in items[-1]:
+            if title(k) not in (PARAMS, 'loss'):
+                out.append(x)
+                x += item_size(k)[0] + COLUMN_GAP
+        return out
 
-    def slot_width(k):
+    tallest = {}  # stage name path -> the tallest instance's height: the height of that stage's row
+
+    def slot_height(k):
         s = slot(k)
-        if s not in widest:
-            widest[s] = max([item_size(x)[0] for x in instances(s)] + [item_size(x)[0] for x in stacks.get(s, ())])
-        return widest[s]
-
-    def column_x(s):
-        """Where stage s starts, from the left of the model, or None if no open position shows it."""
-        if s is None or s[:1] != ('pos',) or not instances(s):
-            return None
-        k, x = instances(s)[0], 0.0
-        while parent[k] >= 0:
-            x += inner(parent[k])[2][k][0] + PAD
-            k = f'g{parent[k]}'
-        return x
+        if s not in tallest:
+            tallest[s] = max(item_size(x)[1] for x in instances(s))
+        return tallest[s]
 
     def inner(scope):
         if scope in local:
@@ -380,10 +415,10 @@ def layout(vg, rankdir='LR'):
         keys = items[scope]
         sizes = [item_size(k) for k in keys]
         name = clusters[scope].title if scope >= 0 else ''
-        if scope >= 0 and name == 'params' and clusters[scope].parent < 0:
-            result = _weights(keys, sizes, [column_x(_stage_of_weight(title(k))) for k in keys])
+        if scope >= 0 and scope == weights_scope:
+            result = _weights(keys, sizes, [_stage_order(_stage_of_weight(title(k))) for k in keys], columns())
         elif scope >= 0 and SEQUENCES.fullmatch(name):
-            result = _row(keys, sizes, [slot_width(k) for k in keys])
+            result = _column(keys, sizes, [slot_height(k) for k in keys])
         elif scope < 0:
             result = _model(keys, sizes, [title(k) for k in keys])
         else:
@@ -393,6 +428,8 @@ def layout(vg, rankdir='LR'):
             if not edges:
                 w, h, corners, _ = grid_group(sizes)
                 result = (w, h, dict(zip(keys, corners)), {})
+            elif name == 'loss' and clusters[scope].parent < 0:  # the sum above the loss, left-aligned
+                result = _column(keys, sizes, [sz[1] for sz in sizes])
             else:
                 w, h, corners, splines = dot_group(sizes, edges, rankdir)
                 drawn = {(keys[i], keys[j]): s for (i, j), s in splines.items()
@@ -415,7 +452,7 @@ def layout(vg, rankdir='LR'):
                 s = int(k[1:])
                 fw, fh = size_of[k]
                 out_clusters[s] = (ox + x, oy + y, fw, fh, clusters[s].title)
-                place(s, ox + x + PAD, oy + y + TITLE)
+                place(s, ox + x + frame_pad(s), oy + y + frame_title(s))
         counts = inner_edges.get(scope, {})
         for (a, b), (pts, tip) in splines.items():
             out_edges.append((a, b, counts[(a, b)], tuple(shift(p, ox, oy) for p in pts),
@@ -439,66 +476,91 @@ def _stage_of_weight(name):
     return {'wte': ('pos', 'embedding'), 'wpe': ('pos', 'embedding'), 'lm_head': ('pos', 'lm_head')}.get(name)
 
 
-def _row(keys, sizes, slots):
-    """Items left to right in order, each at the left of its slot's width, centred on one line."""
-    height = max((h for _, h in sizes), default=0.0)
-    corners, x = {}, 0.0
-    for k, (w, h), sw in zip(keys, sizes, slots):
-        corners[k] = (x, (height - h) / 2)
-        x += sw + STAGE_GAP
-    return max(0.0, x - STAGE_GAP), height, corners, {}
+def _stage_order(stage):
+    """Where a stage comes in the model's reading order (for the weights' band): embedding, then each
+    layer's attention and mlp, then lm_head; a weight no stage reads comes last."""
+    if stage is None:
+        return 1 << 20
+    if stage[1:2] == ('embedding',):
+        return 0
+    if stage[1:2] == ('lm_head',):
+        return 1 << 19
+    return 1 + 2 * int(stage[1].split()[1]) + (stage[2] == 'mlp')
 
 
-def _weights(keys, sizes, columns):
-    """The weight matrices: each stacked in the column of the stage that uses it (`columns`: x from
-    the model's left; None: no open position shows it, then in a row after the others). The i-th
-    matrix of every column stands in one row, so one that grows pushes the rows below it down in
-    every column and nothing passes anything."""
-    stack_of, rows = {}, []
-    for i, x in enumerate(columns):
-        if x is not None:
-            depth = stack_of.setdefault(x, [])
-            if len(depth) == len(rows):
-                rows.append(0.0)
-            rows[len(depth)] = max(rows[len(depth)], sizes[i][1])
-            depth.append(i)
-    tops, y = [], 0.0
-    for h in rows:
-        tops.append(y)
-        y += h + GRID_GAP[1]
-    corners, right = {}, 0.0
-    for x, members in stack_of.items():
-        for row, i in enumerate(members):
-            corners[keys[i]] = (max(0.0, x - PAD), tops[row])  # the frame's content starts PAD in, like a position's
-            right = max(right, max(0.0, x - PAD) + sizes[i][0])
-    height = max(0.0, y - GRID_GAP[1])
-    for i, x in enumerate(columns):
-        if x is None:
-            x = right + STAGE_GAP if right else 0.0
-            corners[keys[i]] = (x, 0.0)
-            right = x + sizes[i][0]
-            height = max(height, sizes[i][1])
-    return right, height, corners, {}
+def weight_shape(box):
+    """(rows, columns) of a closed weight matrix's box ('27×16 · 64 used'), or None for any other box."""
+    m = re.match(r'(\d+)×(\d+) · ', box.detail) if box.node < 0 else None
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def grid_geometry(rows, cols):
+    """How a rows×cols matrix is drawn as a grid: (transposed, columns across, rows down, cell width,
+    cell height). A matrix with more rows than columns lies on its side (one column per row, so wte's
+    tokens run left to right), so every grid is as tall as n_embd cells; a wide one gets narrower cells."""
+    transposed = rows > cols
+    across, down = (rows, cols) if transposed else (cols, rows)
+    return transposed, across, down, min(CELL, MAX_GRID_WIDTH / across), CELL
+
+
+def weight_grid_size(rows, cols):
+    """Width and height (points) of a matrix's grid with its name above it."""
+    _, across, down, cw, ch = grid_geometry(rows, cols)
+    return across * cw, GRID_LABEL + down * ch
+
+
+def _column(keys, sizes, slots):
+    """Items top to bottom in order, each at the top of its slot's height (its stage's row), left-aligned."""
+    width = max((w for w, _ in sizes), default=0.0)
+    corners, y = {}, 0.0
+    for k, sh in zip(keys, slots):
+        corners[k] = (0.0, y)
+        y += sh + STAGE_GAP
+    return width, max(0.0, y - STAGE_GAP), corners, {}
+
+
+def _weights(keys, sizes, stages, columns):
+    """The weight matrices in a band, grouped by the stage that reads them, the groups in reading order,
+    the k-th group at the left of the k-th position's column (`columns`: their x), so that a column
+    that grows moves the groups right of it with it and nothing passes anything; groups beyond the last
+    column follow the one before."""
+    order = sorted(range(len(keys)), key=lambda i: (stages[i], i))
+    corners, x, last, group = {}, 0.0, None, -1
+    for i in order:
+        if stages[i] != last:
+            group += 1
+            start = columns[group] if group < len(columns) else x + GRID_GAP_OUT
+            x = max(start, x + GRID_GAP_OUT) if last is not None else start
+        else:
+            x += GRID_GAP_IN
+        corners[keys[i]] = (x, 0.0)
+        x += sizes[i][0]
+        last = stages[i]
+    return x, max((h for _, h in sizes), default=0.0), corners, {}
 
 
 def _model(keys, sizes, titles):
-    """The model level: the weights first, then one row per item in order; the loss at the end, right
-    of everything, level with the last row."""
-    order = sorted(range(len(keys)), key=lambda i: (titles[i] != 'params', titles[i] == 'loss', i))
-    corners, y, last_y = {}, 0.0, 0.0
-    width = max((sizes[i][0] for i in order if titles[i] != 'loss'), default=0.0)
-    right = width
-    for i in order:
-        w, h = sizes[i]
-        if titles[i] == 'loss':
-            corners[keys[i]] = (width + STAGE_GAP, last_y)
-            right = max(right, width + STAGE_GAP + w)
-            y = max(y, last_y + h + ROW_GAP)
-            continue
-        corners[keys[i]] = (0.0, y)
-        last_y = y
-        y += h + ROW_GAP
-    return right, max(0.0, y - ROW_GAP), corners, {}
+    """The model level: the weights' band at the top left, then the positions as columns left to right
+    in order, the loss below the last one: whatever grows, grows right or down, past nothing."""
+    corners, y = {}, 0.0
+    for i, t in enumerate(titles):
+        if t == PARAMS:
+            corners[keys[i]] = (0.0, 0.0)
+            y = sizes[i][1] + ROW_GAP
+    x, last_x, bottom = 0.0, 0.0, y
+    for i, t in enumerate(titles):
+        if t not in (PARAMS, 'loss'):
+            corners[keys[i]] = (x, y)
+            last_x = x
+            x += sizes[i][0] + COLUMN_GAP
+            bottom = max(bottom, y + sizes[i][1] + ROW_GAP)
+    right = max([0.0, x - COLUMN_GAP] + [sizes[i][0] for i, t in enumerate(titles) if t == PARAMS])
+    for i, t in enumerate(titles):
+        if t == 'loss':
+            corners[keys[i]] = (last_x, bottom)
+            right = max(right, last_x + sizes[i][0])
+    height = max([y - ROW_GAP if y else 0.0] + [corners[k][1] + sizes[i][1] for i, k in enumerate(keys)])
+    return right, height, corners, {}
 
 
 def order_flips(before, after):
@@ -527,15 +589,31 @@ def order_flips(before, after):
     return flips
 
 
-def as_json(lay, vg, scopes):
+def is_weight_box(box, scopes):
+    """True for a box that shows weights: a matrix, a row of one, or one parameter (scope `params / …`)."""
+    return scopes[box.scope].path.split(' / ')[0] == PARAMS
+
+
+def drawn_edges(lay, vg, scopes, weight_edges=False):
+    """The edges the window draws: without those out of the weights unless `weight_edges` (the grids and
+    the badges on the boxes that read them say the same thing without ~60 long edges)."""
+    if weight_edges:
+        return lay.edges
+    weights = {b.key for b in vg.boxes if is_weight_box(b, scopes)}
+    return tuple(e for e in lay.edges if e[0] not in weights)
+
+
+def as_json(lay, vg, scopes, weight_edges=False):
     """The layout as the window draws it, as plain JSON-able data: boxes, edges and frames, each box
-    and frame with its scope path (`scopes`: the trace's Scope list), x and y its top-left corner."""
+    and frame with its scope path (`scopes`: the trace's Scope list), x and y its top-left corner.
+    A weight matrix is a box with scope `params / <name>` (the window draws it as a grid of cells);
+    edges out of weights are left out unless `weight_edges`, as the window leaves them out."""
     def rect(x, y, w, h):
         return {'x': round(x, 2), 'y': round(y, 2), 'width': round(w, 2), 'height': round(h, 2)}
     return {
         'boxes': [{'key': b.key, 'scope': scopes[b.scope].path, 'label': b.title, **rect(*lay.boxes[b.key])}
                   for b in vg.boxes],
-        'edges': [{'source': s, 'target': d, 'count': c} for s, d, c, *_ in lay.edges],
+        'edges': [{'source': s, 'target': d, 'count': c} for s, d, c, *_ in drawn_edges(lay, vg, scopes, weight_edges)],
         'clusters': [{'key': f'g{scope}', 'scope': scopes[scope].path, 'title': r[4], **rect(*r[:4])}
                      for scope, r in sorted(lay.clusters.items())],
         'width': round(lay.width, 2), 'height': round(lay.height, 2),

@@ -15,7 +15,7 @@ from engine.grouping import group_key
 from .backprop_player import SPEEDS
 from .graph_view import fmt
 from .rich_text import LinkBrowser, adam_html, node_link
-from .theme import GRAD_DECADES, LIGHT, grad_color
+from .theme import GRAD_DECADES, LIGHT, grad_color, value_color
 
 
 # Every mark the graph paints, as (what is drawn, the theme colours it uses, what it means). The legend
@@ -36,6 +36,12 @@ LEGEND = (
     ('fill', ('scalar', 'scalar_border'), 'scalar: op | data | grad', 'a scalar: op | data | grad, as micrograd draws it'),
     ('fill', ('group', 'group_border'), 'closed group', 'a closed group: its name, what it computes, scalars done'),
     ('fill', ('param', 'param_border'), 'weight (parameter)', 'a weight (a parameter) or a group of them'),
+    ('grid', ('value_negative', 'value_positive'), 'weight grid: value, then grad',
+     'a weight matrix as a grid, a cell per parameter: its value (teal −, amber +, scaled to the matrix), '
+     'then its grad (the scale above) once backprop reaches it; hover a cell for wq[3][5], click to inspect it'),
+    ('badge', ('param', 'param_border'), 'wq wk: weights a box reads',
+     'a badge names the weight matrices a box reads (the weight edges are off: View › Weight edges, W); '
+     'hover a grid or a name to outline every box that reads it'),
     ('fill', ('cluster', 'cluster_border'), 'open group (frame)',
      'an open group: a frame with its name; double-click the name to close it'),
     ('edge', ('edge',), 'edge: a value flows in', "an edge: a value flows into the box it points to (weights' paler)"),
@@ -149,6 +155,24 @@ class GradLegend(QWidget):
             p.setPen(QPen(col[0], 2.2))
             p.setBrush(QColor(c['group']))
             p.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3)
+        elif kind == 'grid':
+            cells = 6
+            for i in range(cells):  # value, teal to amber, then the same cells reached: grad colours
+                v = (i - (cells - 1) / 2) / ((cells - 1) / 2)
+                color = value_color(v, 1.0, c) if i < 4 else grad_color(10 ** -3 * (1 if i == 5 else -1), c)
+                p.fillRect(QRectF(r.left() + i * r.width() / cells, r.top(), r.width() / cells, r.height()), color)
+            p.setPen(QPen(QColor(c['param_border']), 1))
+            p.setBrush(Qt.NoBrush)
+            p.drawRect(r)
+        elif kind == 'badge':
+            p.setPen(QPen(col[1], 1))
+            p.setBrush(col[0])
+            p.drawRoundedRect(r, 4, 4)
+            font = p.font()
+            font.setPointSizeF(max(6.5, font.pointSizeF() - 1.5))
+            p.setFont(font)
+            p.setPen(QColor(c['text']))
+            p.drawText(r, Qt.AlignCenter, 'wq')
         elif kind == 'edge':
             p.setPen(QPen(col[0], 1.2))
             y = r.center().y()

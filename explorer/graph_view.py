@@ -8,8 +8,9 @@ from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPainter, QPain
                            QTransform)
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene, QGraphicsView, QMenu, QWidget
 
-from engine.grouping import group_key, split_key
+from engine.grouping import group_key, node_key, split_key
 
+from . import weight_grid
 from .theme import LIGHT, grad_color
 
 
@@ -59,7 +60,9 @@ class BoxItem(QGraphicsItem):
         is_param = view.is_param_box(box)
         border = c['param_border'] if is_param else (c['scalar_border'] if box.node >= 0 else c['group_border'])
         painter.setRenderHint(QPainter.Antialiasing)
-        if box.node >= 0:
+        if is_param and weight_grid.matrix_of(box):  # a weight matrix: its grid of cells
+            weight_grid.paint_grid(self, painter)
+        elif box.node >= 0:
             self._paint_scalar(painter, c, border, is_param)
         else:
             self._paint_group(painter, c, border, is_param)
@@ -67,6 +70,10 @@ class BoxItem(QGraphicsItem):
             painter.setPen(QPen(QColor(c['current']), 3.2))
             painter.setBrush(Qt.NoBrush)
             painter.drawRoundedRect(self.rect.adjusted(-1.5, -1.5, 1.5, 1.5), 6, 6)
+        if box.key in view.highlighted_readers:  # reads the weight matrix the mouse is on
+            painter.setPen(QPen(QColor(c['param_border']), 3.0))
+            painter.setBrush(Qt.NoBrush)
+            painter.drawRoundedRect(self.rect.adjusted(-2.5, -2.5, 2.5, 2.5), 6, 6)
         if view.selected_key == box.key:
             painter.setPen(QPen(QColor(c['selection']), 2.2, Qt.DashLine if box.key == view.focus_key else Qt.SolidLine))
             painter.setBrush(Qt.NoBrush)
@@ -148,12 +155,29 @@ class BoxItem(QGraphicsItem):
 
     def hoverEnterEvent(self, event):
         self.setToolTip(self.view.tooltip(self.box))  # grads change as backprop steps
+        if weight_grid.matrix_of(self.box) and self.view.is_param_box(self.box):
+            self.view.highlight_weight(self.box.title)
+
+    def hoverMoveEvent(self, event):
+        name = weight_grid.matrix_of(self.box) if self.view.is_param_box(self.box) else None
+        if name:  # a cell: wq[3][5], data, grad
+            cell = weight_grid.cell_at(self, name, self.view.weight_cells(), event.pos())
+            self.setToolTip(weight_grid.cell_tooltip(self.view, name, *cell) if cell
+                            else weight_grid.matrix_tooltip(self.view, self.box))
+
+    def hoverLeaveEvent(self, event):
+        if weight_grid.matrix_of(self.box):
+            self.view.highlight_weight(None)
 
     def mouseDoubleClickEvent(self, event):
-        self.view.activate(self.box.key)
+        if not (weight_grid.matrix_of(self.box) and self.view.is_param_box(self.box)):  # a grid is read, not opened
+            self.view.activate(self.box.key)
 
     def mousePressEvent(self, event):
-        self.view.box_clicked.emit(self.box.key)
+        name = weight_grid.matrix_of(self.box) if self.view.is_param_box(self.box) else None
+        cell = weight_grid.cell_at(self, name, self.view.weight_cells(), event.pos()) if name else None
+        node = self.view.weight_cells().nodes[name][cell[0]][cell[1]] if cell else None
+        self.view.box_clicked.emit(node_key(node) if node is not None else self.box.key)  # a cell: that parameter
         super().mousePressEvent(event)
 
 
@@ -393,6 +417,13 @@ class GraphView(QGraphicsView):
         self._flow_items = []   # the FlowItems drawing them
         self.follow = True      # centre the node being processed when it leaves the window
         self.show_minimap = True
+        self.show_weight_edges = False  # edges out of the weights: off, the grids and badges say it
+        self.weight_readers = {}        # matrix name -> keys of the boxes that read it (this view)
+        self.highlighted_weights = frozenset()  # the matrix the mouse is on (a grid or a badge's name)
+        self.highlighted_readers = frozenset()  # and the boxes that read it
+        self._weight_cells = None
+        self._weight_keys = set()       # boxes that show weights, whose edges are the weight edges
+        self.badge_items = []
         self.context_actions = []  # the window's view actions, below a box's own entries in the context menu
         self.minimap = Minimap(self)
         self.minimap.hide()
@@ -417,6 +448,40 @@ class GraphView(QGraphicsView):
 
     def scope_path(self, scope):
         return self.session.trace.scopes[scope].path
+
+    def weight_cells(self):
+        """Which node, value and colour scale each parameter has, for the current recording."""
+        if self._weight_cells is None:
+            self._weight_cells = weight_grid.WeightCells(self.session.trace, self.session.model.state_dict)
+        return self._weight_cells
+
+    def selected_node(self):
+        """The selected scalar's node id (a parameter picked in a grid, say), or None."""
+        key = self.selected_key
+        return split_key(key)[1] if key and key[0] == 'n' else None
+
+    def highlight_weight(self, name):
+        """Outline matrix `name` and every box that reads it (None: nothing)."""
+        weights = frozenset([name]) if name else frozenset()
+        if weights == self.highlighted_weights:
+            return
+        keys = set(self.highlighted_readers)
+        self.highlighted_weights = weights
+        self.highlighted_readers = frozenset(self.weight_readers.get(name, ())) if name else frozenset()
+        for key in keys | self.highlighted_readers | {k for k, i in self.items_by_key.items()
+                                                       if isinstance(i, BoxItem) and weight_grid.matrix_of(i.box)}:
+            item = self.items_by_key.get(key)
+            if item is not None:
+                item.update()
+        for badge in self.badge_items:
+            badge.update()
+
+    def set_weight_edges(self, on):
+        """Show or hide the edges out of the weights (View › Weight edges)."""
+        self.show_weight_edges = on
+        for key, edge in self.edges_by_key.items():
+            if key[0] in self._weight_keys:
+                edge.setVisible(on)
 
     def tooltip(self, box):
         trace, bp = self.session.trace, self.session.backprop
@@ -445,6 +510,9 @@ class GraphView(QGraphicsView):
         self.items_by_key, self.edges_by_key, self.flows, self.focus_key = {}, {}, {}, None
         self._flow_items = []
         self._fitted_once = False
+        self._weight_cells = None
+        self.badge_items, self.weight_readers = [], {}
+        self.highlighted_weights = self.highlighted_readers = frozenset()
 
     def _on_moved(self, changed):
         """Backprop moved: repaint the boxes and edges it touched (all of them after a jump)."""
@@ -488,7 +556,7 @@ class GraphView(QGraphicsView):
                 self.flows[(child_key, node_key)] = (total + c.contribution, count + 1)
         for key, (total, count) in self.flows.items():
             edge = self.edges_by_key.get(key)
-            if edge is not None:
+            if edge is not None and edge.isVisible():  # not over a hidden weight edge
                 item = FlowItem(self, edge, total, count)
                 self.scene().addItem(item)
                 self._flow_items.append(item)
@@ -506,6 +574,11 @@ class GraphView(QGraphicsView):
         scene = self.scene()
         scene.clear()
         self.items_by_key, self.edges_by_key, self._flow_items = {}, {}, []
+        self.badge_items = []
+        self.highlighted_weights = self.highlighted_readers = frozenset()
+        scopes = self.session.trace.scopes
+        self._weight_keys = {b.key for b in visible.boxes if weight_grid.is_weight_box(b, scopes)}
+        self.weight_readers = weight_grid.readers(visible, scopes)
         scene.setBackgroundBrush(QBrush(QColor(self.colors['background'])))
         scene.setSceneRect(QRectF(-40, -40, lay.width + 80, lay.height + 80))
         self._update_scroll_area()
@@ -537,12 +610,18 @@ class GraphView(QGraphicsView):
             scene.addItem(item)
             self.items_by_key[box.key] = item
             yield
+        for key, names in weight_grid.badges(visible, self.session.trace.scopes).items():
+            badge = weight_grid.BadgeItem(self, key, names, lay.boxes[key])
+            scene.addItem(badge)
+            self.badge_items.append(badge)
         self._place(focus, anchor)
         yield
         for edge in lay.edges:
             item = EdgeItem(self, edge)
             scene.addItem(item)
             self.edges_by_key[item.key] = item
+            if edge[0] in self._weight_keys:
+                item.setVisible(self.show_weight_edges)
             yield
         self._update_backprop_marks()
         self.minimap.refresh()

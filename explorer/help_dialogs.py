@@ -15,14 +15,23 @@ HOW_TO_READ = '''
 <code>Value</code> engine, then folded into boxes by where each scalar was made in the code.</p>
 <ul>
 <li><b>A frame is one position of the document</b> (<code>pos 0</code> reads BOS and predicts the first
-letter, <code>pos 1</code> reads that letter and predicts the next, …). Inside it the stages run in code
-order: embedding, attention, mlp, lm_head, softmax, −log p.</li>
+letter, <code>pos 1</code> reads that letter and predicts the next, …). The positions stand side by side,
+<code>pos 0</code> on the left; inside each the stages run top to bottom in code order: embedding,
+attention, mlp, lm_head, softmax, −log p, so the same stage of every position is on one row.</li>
 <li><b>Edges into a later position's attention carry keys and values from earlier ones</b>: the KV cache.
 Position t attends to positions 0…t, so its heads read the k and v every earlier position computed.</li>
 <li><b>The loss is the mean of −log p over positions</b>: each position's −log p(target) is summed and
 divided by n; that is where backprop starts (∂L/∂L = 1, then 1/n to every position).</li>
 <li><b>The grids are the weights, shared by every position</b>: wte, wpe, the attention and mlp matrices and
-lm_head are drawn once; every position reads the same numbers, and their gradients add up over positions.</li>
+lm_head are drawn once, in the band at the top; every position reads the same numbers, and their gradients
+add up over positions. Each cell is one parameter, coloured by its value (teal negative, amber positive);
+once backprop reaches it, it takes the colour of its gradient (blue/red, as the boxes). A matrix with more
+rows than columns lies on its side (wte: one column per token). Hover a cell for its name
+(<code>wq[3][5]</code>), data and grad; click it to inspect that parameter (its grad and Adam's next
+update).</li>
+<li><b>Badges</b> on a box (<code>wq wk wv wo</code> on attention, <code>fc1 fc2</code> on mlp) name the
+matrices it reads. Hover a grid or a name in a badge: every box that reads that matrix is outlined. The
+edges out of the weights are not drawn; View › Weight edges (W) draws them.</li>
 <li>Double-click a box to open it in place (Return; Shift+Return down to scalars); double-click a frame's
 title to close it (Backspace). A scalar reads <code>op | data | grad</code>.</li>
 <li>Backprop: → applies one node's chain rule, Shift+→ one unit of the model (a softmax, a linear, a head, …)

@@ -169,6 +169,9 @@ class MainWindow(QMainWindow):
         self.minimap_act = self._action('&Minimap', self.graph.set_minimap, 'M',
                                         'Show the whole graph in small in a corner when it does not fit', checkable=True)
         self.minimap_act.setChecked(True)
+        self.weight_edges_act = self._action('&Weight edges', self.graph.set_weight_edges, 'W',
+                                             'Draw the edges out of the weight grids (off: badges name what each box '
+                                             'reads; hover one to see every use)', checkable=True)
         self.dark_act = self._action('&Dark theme', self.set_dark, 'Ctrl+Shift+D', 'Switch light and dark colours',
                                      checkable=True)
         self.find_act = self._action('&Find…', self.focus_search, QKeySequence.Find,
@@ -187,10 +190,11 @@ class MainWindow(QMainWindow):
         self.bind_graph_keys()
 
     def bind_graph_keys(self):
-        """Keys without Ctrl (Return, Backspace, arrows, Space, Home, End, F, Z, M) act only while the graph
+        """Keys without Ctrl (Return, Backspace, arrows, Space, Home, End, F, Z, M, W) act only while the graph
         or the scope tree has focus: in a text field, Return is that field's and Backspace deletes a
         character. The menus and toolbars still show them and trigger them by mouse."""
-        for action in (self.fit_act, self.zoom_sel_act, self.minimap_act, self.open_sel_act, self.open_scalars_act,
+        for action in (self.fit_act, self.zoom_sel_act, self.minimap_act, self.weight_edges_act, self.open_sel_act,
+                       self.open_scalars_act,
                        self.close_sel_act, *self.backprop_actions()):
             action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
             self.graph.addAction(action)
@@ -234,7 +238,7 @@ class MainWindow(QMainWindow):
             file_menu.addSeparator() if a is None else file_menu.addAction(a)
         view_menu = bar.addMenu('&View')
         for a in (*self.view_actions(), self.cancel_layout_act, self.zoom_in_act, self.zoom_out_act, self.minimap_act,
-                  None, self.constants_act,
+                  self.weight_edges_act, None, self.constants_act,
                   self.dark_act, None, self.find_act, self.find_next_act):
             view_menu.addSeparator() if a is None else view_menu.addAction(a)
         self.docks_menu = view_menu.addMenu('&Panels')

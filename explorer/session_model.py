@@ -121,8 +121,9 @@ class SessionModel:
 
     def _apply(self, visible, lay):
         self.visible, self.layout = visible, lay
-        if self.selected and self.selected not in lay.boxes and \
-                not (split_key(self.selected)[0] == 'g' and split_key(self.selected)[1] in lay.clusters):
+        kind, index = split_key(self.selected) if self.selected else ('', -1)
+        if self.selected and self.selected not in lay.boxes and not (kind == 'g' and index in lay.clusters) and \
+                not (kind == 'n' and index in self.trace.params and visible.key_of[index] in lay.boxes):  # in its grid
             self.selected = None
             self._emit('selection_changed')
         self._emit('view_changed')

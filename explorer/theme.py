@@ -11,7 +11,7 @@ LIGHT = {
     'selection': '#e8590c',
     'unreached': '#eceef2', 'unreached_text': '#5f6673', 'negative': '#1c64d9', 'positive': '#d9261c',
     'progress': '#c3ecd0', 'current': '#7048e8', 'flow': '#7048e8', 'breakpoint': '#e03131',
-    'attention': '#4c2db3',
+    'attention': '#4c2db3', 'value_negative': '#0b7a75', 'value_positive': '#c77800',
 }
 DARK = {
     'background': '#1d2027', 'text': '#e6e8ee', 'muted': '#b0b8c5', 'edge': '#6f7a8c',
@@ -20,7 +20,7 @@ DARK = {
     'selection': '#ff922b',
     'unreached': '#22252c', 'unreached_text': '#8d95a3', 'negative': '#4d8ef7', 'positive': '#f0534a',
     'progress': '#2a4a36', 'current': '#b197fc', 'flow': '#b197fc', 'breakpoint': '#ff6b6b',
-    'attention': '#c0a8ff',
+    'attention': '#c0a8ff', 'value_negative': '#2bb3a8', 'value_positive': '#f0a020',
 }
 
 # Text colours keep a contrast of 4.5:1 or more (WCAG AA) on the fills they are drawn on: 'text' on every
@@ -41,6 +41,16 @@ def grad_color(grad, colors):
     """The diverging scale: the scalar background mixed towards blue (negative) or red (positive)."""
     base, end = QColor(colors['scalar']), QColor(colors['negative' if grad < 0 else 'positive'])
     t = grad_strength(grad) * 0.8  # never fully saturated, so black or white text stays readable
+    return QColor.fromRgbF(base.redF() + (end.redF() - base.redF()) * t,
+                           base.greenF() + (end.greenF() - base.greenF()) * t,
+                           base.blueF() + (end.blueF() - base.blueF()) * t)
+
+
+def value_color(value, largest, colors):
+    """A weight's value on its own diverging scale (teal negative, amber positive, linear up to the
+    matrix's largest |value|), so a grid of values never passes for a grid of gradients."""
+    base, end = QColor(colors['scalar']), QColor(colors['value_negative' if value < 0 else 'value_positive'])
+    t = min(1.0, abs(value) / largest) * 0.9 if largest else 0.0
     return QColor.fromRgbF(base.redF() + (end.redF() - base.redF()) * t,
                            base.greenF() + (end.greenF() - base.greenF()) * t,
                            base.blueF() + (end.blueF() - base.blueF()) * t)

@@ -45,27 +45,27 @@ def rect_of(trace, lay, path):
     return lay.clusters[s][:4] if s in lay.clusters else lay.boxes[group_key(s)]
 
 
-def test_positions_in_order_down_one_column_and_stages_aligned(emma):
+def test_positions_in_order_left_to_right_and_stages_aligned_in_rows(emma):
     trace, h = emma
     for opened in (h.overview(), opening(trace, h, HEAD), opening(trace, h, 'pos 3 / layer 0 / mlp')):
         _, lay = view(h, opened)
         frames = [rect_of(trace, lay, f'pos {p}') for p in range(trace.n)]
-        assert all(a[1] + a[3] <= b[1] for a, b in zip(frames, frames[1:]))  # pos 0 on top, no overlap
-        assert len({f[0] for f in frames}) == 1
-        for stage in STAGES:  # the same stage of every position in one column
-            xs = {round(rect_of(trace, lay, f'pos {p} / {stage}')[0], 1) for p in range(trace.n)}
-            assert len(xs) == 1, (stage, xs)
-        row = [centre(rect_of(trace, lay, f'pos 0 / {stage}'))[0] for stage in STAGES]
-        assert row == sorted(row)  # and the stages left to right in the order they run
+        assert all(a[0] + a[2] <= b[0] for a, b in zip(frames, frames[1:]))  # pos 0 leftmost, no overlap
+        assert len({f[1] for f in frames}) == 1
+        for stage in STAGES:  # the same stage of every position in one row
+            ys = {round(rect_of(trace, lay, f'pos {p} / {stage}')[1], 1) for p in range(trace.n)}
+            assert len(ys) == 1, (stage, ys)
+        column = [centre(rect_of(trace, lay, f'pos 0 / {stage}'))[1] for stage in STAGES]
+        assert column == sorted(column)  # and the stages top to bottom in the order they run
         weights = rect_of(trace, lay, 'params')
-        assert weights[1] + weights[3] <= frames[0][1]  # the weights above everything
-        loss = rect_of(trace, lay, 'loss')  # the loss at the end: right of every position, by the last one
-        assert loss[0] >= max(f[0] + f[2] for f in frames) and loss[1] == frames[-1][1]
-        for name in ('wte', 'wpe', 'layer0.attn_wq', 'layer0.mlp_fc2', 'lm_head'):  # each weight above its stage
-            stage = {'wte': 'embedding', 'wpe': 'embedding', 'lm_head': 'lm_head'}.get(name) or \
-                ('layer 0 / attention' if 'attn' in name else 'layer 0 / mlp')
-            w, s = rect_of(trace, lay, f'params / {name}'), rect_of(trace, lay, f'pos 0 / {stage}')
-            assert w[0] == s[0] and w[1] + w[3] <= s[1], name
+        assert weights[1] + weights[3] <= frames[0][1] and weights[:2] == (0.0, 0.0)  # the weights above everything
+        loss = rect_of(trace, lay, 'loss')  # the loss below every position
+        assert loss[1] >= max(f[1] + f[3] for f in frames)
+        grids = [rect_of(trace, lay, f'params / {name}') for name in
+                 ('wte', 'wpe', 'layer0.attn_wq', 'layer0.attn_wk', 'layer0.attn_wv', 'layer0.attn_wo',
+                  'layer0.mlp_fc1', 'layer0.mlp_fc2', 'lm_head')]
+        assert [g[0] for g in grids] == sorted(g[0] for g in grids)  # in the order of the stages that read them
+        assert len({g[1] for g in grids}) == 1
 
 
 def test_heads_dot_products_and_scalars_come_in_index_order(emma):

@@ -201,7 +201,8 @@ def test_reveal_opens_what_hides_a_scalar_and_selects_it(model):
     assert m.selected == f'n{node}' and m.focus == f'n{node}'
     assert set(m.current.hierarchy.ancestors(m.trace.scope_of[node])) <= m.opened
     settle(m)
-    assert f'n{node}' in m.layout.boxes
+    assert m.visible.key_of[node] in m.layout.boxes  # a parameter is shown in its matrix's grid
+    assert m.selected == f'n{node}'  # and stays selected there
     m.events.clear()
     m.reveal(f'n{node}')  # already on screen: no layout, the view just goes there
     assert m.layouter.asked == [] and ('view_changed',) in m.events

@@ -76,7 +76,8 @@ def test_inspector_shows_a_known_parameter(window, qtbot):
     assert 'layer0.attn_wq[3][5]' in html and repr(s.trace.data[node]) in html
     assert 'not reached yet' in html  # backprop starts at step 0
     assert 'Adam, next update' in html and 'decayed to 0' in html  # the checkpoint ends its schedule
-    assert f'n{node}' in s.layout.boxes
+    assert s.visible.key_of[node] in s.layout.boxes  # in its matrix's grid, still selected
+    assert s.selected == f'n{node}'
 
 
 def test_search_finds_a_parameter(window, qtbot):

@@ -1,0 +1,100 @@
+"""The overview fits a laptop's window, the weights are grids in a fixed place (never opened, never moved
+by anything opened elsewhere), and the layout JSON leaves the weight edges out unless asked."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine import layout as L
+from engine.grouping import Hierarchy, group_key
+from engine.model import param_shapes
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+LAPTOP = (852, 484)  # points: the graph of a real 1280×720 window at the readable scale, less the edge margins
+
+
+@pytest.fixture(scope='module')
+def emma(emma):
+    h = Hierarchy(emma)
+    vg = h.visible(h.overview())
+    return emma, h, vg, L.layout(vg)
+
+
+def weight_boxes(trace, vg):
+    return [b for b in vg.boxes if trace.scopes[b.scope].path.startswith('params / ')]
+
+
+def column_of(trace, lay, rect):
+    """The position whose frame's x range holds the rectangle's left edge, and that frame's x."""
+    for p in range(trace.n):
+        x, _, w, _, _ = lay.clusters[trace.scope_id(f'pos {p}')]
+        if x <= rect[0] < x + w:
+            return p, x
+    return None, None
+
+
+def test_the_overview_fits_a_laptop_window_at_the_readable_scale(emma):
+    _, _, _, lay = emma
+    assert lay.width <= LAPTOP[0] and lay.height <= LAPTOP[1], (lay.width, lay.height)
+
+
+def test_every_weight_is_one_grid_box_in_the_band_above_the_positions(emma):
+    trace, _, vg, lay = emma
+    weights = weight_boxes(trace, vg)
+    assert sorted(b.title for b in weights) == sorted(param_shapes(trace.config, len(trace.vocabulary) + 1))
+    top = min(lay.clusters[trace.scope_id(f'pos {p}')][1] for p in range(trace.n))
+    for b in weights:
+        x, y, w, h = lay.boxes[b.key]
+        rows, cols = L.weight_shape(b)
+        assert (w, h) == pytest.approx(L.weight_grid_size(rows, cols)) and y + h <= top, b.title
+
+
+def test_every_weight_grid_keeps_its_place_when_any_group_is_opened(emma):
+    """Same row, same size, and the same place over the same position's column (a column that grows
+    left of it carries it along, so nothing passes it); opening a matrix changes nothing at all."""
+    trace, h, vg, before = emma
+    weights = weight_boxes(trace, vg)
+    where = {}
+    for b in weights:
+        p, x = column_of(trace, before, before.boxes[b.key])
+        where[b.key] = (p, before.boxes[b.key][0] - x if p is not None else None)
+    overview = h.overview()
+    for box in vg.boxes:
+        if box.node >= 0:
+            continue
+        after = L.layout(h.visible(overview | {box.scope}))
+        for b in weights:
+            r0, r1 = before.boxes[b.key], after.boxes[b.key]
+            assert r1[1:] == r0[1:], (trace.scopes[box.scope].path, b.title)
+            p, offset = where[b.key]
+            if p is not None:
+                x = after.clusters[trace.scope_id(f'pos {p}')][0]
+                assert r1[0] - x == pytest.approx(offset), (trace.scopes[box.scope].path, b.title)
+        if box in weights:  # a grid is never opened into rows: the same picture
+            assert after.boxes == before.boxes and after.clusters == before.clusters
+
+
+def graph_json(tmp_path, *args):
+    out = tmp_path / 'g.json'
+    proc = subprocess.run([sys.executable, str(ROOT / 'main.py'), 'graph', '--doc', 'emma', *args, '-o', str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(out.read_text())
+
+
+def test_the_json_has_no_edge_out_of_the_weights_unless_asked(tmp_path, emma):
+    trace, _, vg, lay = emma
+    for data, with_weights in ((graph_json(tmp_path), False), (graph_json(tmp_path, '--weight-edges'), True)):
+        scope = {b['key']: b['scope'] for b in data['boxes']}
+        out_of_weights = [e for e in data['edges'] if scope[e['source']].startswith('params /')]
+        assert bool(out_of_weights) == with_weights
+        assert {e['target'] for e in data['edges']} >= {group_key(trace.scope_id(f'pos {p} / layer 0 / attention'))
+                                                        for p in range(1, trace.n)}  # the KV cache stays
+        if with_weights:  # wq into every position's attention
+            wq = group_key(trace.scope_id('params / layer0.attn_wq'))
+            assert {e['target'] for e in out_of_weights if e['source'] == wq} == \
+                {group_key(trace.scope_id(f'pos {p} / layer 0 / attention')) for p in range(trace.n)}
+    assert L.as_json(lay, vg, trace.scopes)['edges'] == graph_json(tmp_path)['edges']  # the same function
