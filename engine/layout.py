@@ -32,6 +32,11 @@ CHAR_WIDTH = 6.6          # points per character of the 10 px UI font, generous
 GROUP_HEIGHT = 38.0
 SCALAR_HEIGHT = 24.0
 SCALAR_WIDTH = 168.0      # op | data | grad
+STRIP_HEIGHT = 12.0       # a closed group's output vector, a strip of cells under its two lines
+STRIP_ROOM = 14.0         # what the strip adds to a group box's height
+MIN_CELL = 4.0            # the narrowest cell of a strip: a box is widened so every cell gets this much
+VECTOR_CELL = (16.0, 12.0)  # a vector box's cells (width, height)
+VECTOR_TEXT = 30.0        # a vector box's two lines above its cells
 
 PAD = 10.0                # inside an open group's frame, around its content
 TITLE = 22.0              # the band at the top of a frame that holds its title
@@ -58,7 +63,13 @@ def box_size(box):
     """Width and height (points) a box needs for its text."""
     if box.node >= 0:
         return SCALAR_WIDTH, SCALAR_HEIGHT
-    return max(70.0, CHAR_WIDTH * max(len(box.title), len(box.detail)) + 18), GROUP_HEIGHT
+    text = CHAR_WIDTH * max(len(box.title), len(box.detail)) + 18
+    if box.key[0] == 'v':   # a vector box: its cells in rows under its name
+        cols = max(1, len(box.cells) // max(1, box.rows))
+        return max(70.0, text, cols * VECTOR_CELL[0] + 16), VECTOR_TEXT + box.rows * VECTOR_CELL[1] + 8
+    if box.cells:           # a closed group: room for the strip of its output vector
+        return max(70.0, text, len(box.cells) * MIN_CELL + 18), GROUP_HEIGHT + STRIP_ROOM
+    return max(70.0, text), GROUP_HEIGHT
 
 
 def to_dot(vg, rankdir='LR'):
@@ -95,7 +106,8 @@ def to_dot(vg, rankdir='LR'):
         if box.key not in in_cluster:
             node_stmt(g, box)
     for src, dst, count in vg.edges:
-        g.edge(src, dst, **({'penwidth': f'{min(4.0, 0.6 + count ** 0.5 / 4):.2f}'} if count > 1 else {}))
+        style = {'style': 'dashed', 'color': '#0c8599'} if (src, dst) in vg.kv_edges else {}  # the KV cache
+        g.edge(src, dst, **({'penwidth': f'{min(4.0, 0.6 + count ** 0.5 / 4):.2f}'} if count > 1 else {}), **style)
     return g.source
 
 
@@ -292,6 +304,11 @@ def layout(vg, rankdir='LR'):
     for c in reversed(vg.clusters):              # children after parents: fold frames up
         k = f'g{c.scope}'
         first[k] = min((first.get(x, 1 << 60) for x in items[c.scope]), default=1 << 60)
+    for c in vg.clusters:                        # a group's vector boxes come before what it makes, in order
+        vectors = [k for k in items[c.scope] if k[0] == 'v']
+        base = min((first.get(x, 1 << 60) for x in items[c.scope] if x[0] != 'v'), default=0)
+        for i, k in enumerate(vectors):
+            first[k] = base - 1 + 0.01 * i
     for scope in items:
         items[scope].sort(key=lambda k: (first.get(k, 1 << 60), k))
 
@@ -529,13 +546,17 @@ def order_flips(before, after):
 
 def as_json(lay, vg, scopes):
     """The layout as the window draws it, as plain JSON-able data: boxes, edges and frames, each box
-    and frame with its scope path (`scopes`: the trace's Scope list), x and y its top-left corner."""
+    and frame with its scope path (`scopes`: the trace's Scope list), x and y its top-left corner; a box
+    with cells (a closed group's output strip, a vector box) lists their names (and rows); `kv_edges`
+    are the edges that carry keys and values of the KV cache into a later position."""
     def rect(x, y, w, h):
         return {'x': round(x, 2), 'y': round(y, 2), 'width': round(w, 2), 'height': round(h, 2)}
     return {
-        'boxes': [{'key': b.key, 'scope': scopes[b.scope].path, 'label': b.title, **rect(*lay.boxes[b.key])}
+        'boxes': [{'key': b.key, 'scope': scopes[b.scope].path, 'label': b.title, **rect(*lay.boxes[b.key]),
+                   **({'cells': [name for _, name, _ in b.cells], 'rows': b.rows} if b.cells else {})}
                   for b in vg.boxes],
         'edges': [{'source': s, 'target': d, 'count': c} for s, d, c, *_ in lay.edges],
+        'kv_edges': [{'source': s, 'target': d} for s, d in sorted(vg.kv_edges)],
         'clusters': [{'key': f'g{scope}', 'scope': scopes[scope].path, 'title': r[4], **rect(*r[:4])}
                      for scope, r in sorted(lay.clusters.items())],
         'width': round(lay.width, 2), 'height': round(lay.height, 2),

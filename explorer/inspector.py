@@ -42,7 +42,7 @@ class Inspector(LinkBrowser):
             self.clear()
             return
         kind, index = split_key(key)
-        self.setHtml(self._node_html(index) if kind == 'n' else self._group_html(index))
+        self.setHtml(self._node_html(index) if kind == 'n' else self._group_html(index))  # a vector box: its group
 
     def _node_html(self, node):
         trace, bp = self.session.trace, self.session.backprop
