@@ -403,6 +403,8 @@ def layout(vg, rankdir='LR'):
             result = _row(keys, sizes, [slot_width(k) for k in keys])
         elif scope < 0:
             result = _model(keys, sizes, [title(k) for k in keys])
+        elif any(k[0] == 'v' for k in keys):
+            result = _vector_level(keys, sizes)
         else:
             index = {k: i for i, k in enumerate(keys)}
             pairs = inner_edges.get(scope, {})
@@ -464,6 +466,32 @@ def _row(keys, sizes, slots):
         corners[k] = (x, (height - h) / 2)
         x += sw + STAGE_GAP
     return max(0.0, x - STAGE_GAP), height, corners, {}
+
+
+def _vector_level(keys, sizes):
+    """A group at the vector level (an open head): the vectors it reads in a column on the left (q above
+    the keys above the values), then what it makes left to right in order on the keys' row. A grid of
+    rows and columns: an item that grows (scores opened to its dot products) makes its row taller and its
+    column wider and pushes the rows below and the columns right of it, so nothing passes anything."""
+    vectors = [i for i, k in enumerate(keys) if k[0] == 'v']
+    rest = [i for i, k in enumerate(keys) if k[0] != 'v']
+    middle = len(vectors) // 2
+    cell = {i: (r, 0) for r, i in enumerate(vectors)}
+    cell.update({i: (middle, c + 1) for c, i in enumerate(rest)})
+    rows = [0.0] * max(len(vectors), middle + 1)
+    cols = [0.0] * (len(rest) + 1)
+    for i, (r, c) in cell.items():
+        rows[r] = max(rows[r], sizes[i][1])
+        cols[c] = max(cols[c], sizes[i][0])
+    tops, lefts, y, x = [], [], 0.0, 0.0
+    for h in rows:
+        tops.append(y)
+        y += h + 2 * GRID_GAP[1]
+    for w in cols:
+        lefts.append(x)
+        x += w + STAGE_GAP
+    corners = {keys[i]: (lefts[c], tops[r] + (rows[r] - sizes[i][1]) / 2) for i, (r, c) in cell.items()}
+    return max(0.0, x - STAGE_GAP), max(0.0, y - 2 * GRID_GAP[1]), corners, {}
 
 
 def _weights(keys, sizes, columns):
