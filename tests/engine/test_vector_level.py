@@ -120,6 +120,8 @@ def test_opening_the_scores_shows_its_dot_products_and_nothing_else(emma):
     outside = {k for k in others if attention not in scope_chain(trace, k) and k != group_key(attention)}
     assert flips(a, b, others, 0) == []
     assert flips(a, b, sorted(in_head), 1) == [] and flips(a, b, sorted(outside), 1) == []
+    grown = sorted(in_head | {group_key(scores)})  # inside the head even the scores keeps its place
+    assert flips(a, b, grown, 0) == [] and flips(a, b, grown, 1) == []
     assert len(in_head) == 6 and len(outside) > 30  # the head frame, q, keys, values, softmax, output
 
 
