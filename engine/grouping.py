@@ -5,7 +5,7 @@ when every scope above it is open. Edges between boxes stand for the scalar edge
 members (`count`). Open scopes that hold boxes become clusters, so the picture keeps its structure.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .model import param_shapes
 from .trace import PARAMS_SCOPE
@@ -86,6 +86,7 @@ class VisibleGraph:
     show_constants: bool
     key_of: tuple     # [N] the key of the box that shows each scalar (None: a hidden constant)
     kv_edges: frozenset = frozenset()  # (source, target) edges that carry keys or values to a later position
+    vectors_of: dict = field(default_factory=dict)  # scalar -> keys of the vector boxes that show it too
 
     def box(self, key):
         return self._index[key]
@@ -309,8 +310,10 @@ class Hierarchy:
                     groups[rep[scope_of[node]]]['in'].add(child)
                 if src[0] == 'g':
                     groups[rep[scope_of[child]]]['out'].add(child)
+        vectors_of = {}
         for head, key, name, members, rows in vector_boxes:
             for m in members:
+                vectors_of.setdefault(m, []).append(key)
                 src = key_of[m]
                 if src is None:
                     continue
@@ -339,7 +342,7 @@ class Hierarchy:
         clusters = tuple(Cluster(s, scopes[s].name, scopes[s].parent if scopes[s].parent > ROOT else -1,
                                  tuple(members.get(s, ()))) for s in sorted(needed))
         return VisibleGraph(tuple(boxes), tuple((s, d, c) for (s, d), c in edges.items()), clusters,
-                            opened, show_constants, tuple(key_of), frozenset(kv))
+                            opened, show_constants, tuple(key_of), frozenset(kv), vectors_of)
 
     def _vector_detail(self, head, name, members, rows):
         """A vector box's second line: 'q[4:8] of pos 2', 'pos 0–2 · KV cache'."""

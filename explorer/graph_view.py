@@ -521,8 +521,9 @@ class GraphView(QGraphicsView):
                 if key[0] == 'n' or isinstance(item, BoxItem):
                     item.update()
         else:
-            key_of = visible.key_of
-            for key in {key_of[n] for n in changed} | {old_focus, self.focus_key}:
+            key_of, vectors_of = visible.key_of, visible.vectors_of
+            keys = {key_of[n] for n in changed} | {k for n in changed for k in vectors_of.get(n, ())}
+            for key in keys | {old_focus, self.focus_key}:
                 item = self.items_by_key.get(key)
                 if item is not None:
                     item.update()
@@ -544,11 +545,17 @@ class GraphView(QGraphicsView):
         if record is None:
             return
         node_key = key_of[record.node]
+        vectors_of = self.session.visible.vectors_of
         for c in record.contributions:
             child_key = key_of[c.child]
             if child_key is not None and child_key != node_key:
-                total, count = self.flows.get((child_key, node_key), (0.0, 0))
-                self.flows[(child_key, node_key)] = (total + c.contribution, count + 1)
+                hops = [(child_key, node_key)]
+                via = next((v for v in vectors_of.get(c.child, ()) if (v, node_key) in self.edges_by_key), None)
+                if via is not None:  # read through a vector box (q, keys, values in an open head)
+                    hops = [(child_key, via), (via, node_key)]
+                for hop in hops:
+                    total, count = self.flows.get(hop, (0.0, 0))
+                    self.flows[hop] = (total + c.contribution, count + 1)
         for key, (total, count) in self.flows.items():
             edge = self.edges_by_key.get(key)
             if edge is not None:

@@ -111,3 +111,23 @@ def test_the_legend_explains_strips_vector_boxes_and_kv_edges():
     assert 'KV cache' in text and 'dashed teal' in text
     assert "closed group's output vector" in text and 'purple negative, green positive' in text
     assert 'vector made elsewhere' in text
+
+
+def test_gradient_sent_through_a_vector_box_is_drawn_on_its_edges(window, qtbot):
+    s, view = window.session, window.graph
+    head = s.trace.scope_id(HEAD)
+    scores = s.trace.scope_id(f'{HEAD} / scores')
+    with qtbot.waitSignal(s.view_changed, timeout=20000):
+        s.open_group(scores)
+    wait_built(window, qtbot)
+    trace = s.trace
+    product = next(b.node for b in s.visible.boxes if b.node >= 0 and b.title == 'q[5]·keys[1][5]')
+    order = trace.backward_order
+    s.backprop.seek(order.index(product) + 2)  # the seed is a step of its own
+    record = s.backprop.stepper.last_record()
+    assert record.node == product
+    q5 = trace.children[product][0]
+    q_box = vector_key(head, 'q')
+    assert (q_box, node_key(product)) in view.flows and (s.visible.key_of[q5], q_box) in view.flows
+    total, count = view.flows[(q_box, node_key(product))]
+    assert count == 1 and total == next(c.contribution for c in record.contributions if c.child == q5)
