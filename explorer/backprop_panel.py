@@ -42,8 +42,8 @@ LEGEND = (
     ('kv', ('kv',), 'KV cache: keys/values (dashed)',
      'a dashed teal edge: keys and values of an earlier position flowing into a later position\'s attention '
      '(the KV cache)'),
-    ('strip', ('value_negative', 'value_positive'), 'cells: value (purple −, green +)',
-     "cells: a closed group's output vector (a strip) or a vector (q, keys, values); purple negative, green "
+    ('strip', ('value_negative', 'value_positive'), 'cells: value (purple −, orange +)',
+     "cells: a closed group's output vector (a strip) or a vector (q, keys, values); purple negative, orange "
      'positive, by value; blue/red by grad once backprop reaches it; hover a cell for its name'),
     ('vector', ('scalar', 'group_border'), 'vector read from elsewhere',
      "a dashed box in an open head: a vector made elsewhere that the head reads (its q; the keys and values "

@@ -1,6 +1,6 @@
 """The vector level drawn as cells, like llm-viz: a closed group's output vector as a strip under its
 two lines, and a vector box (q, the keys and values of the KV cache, shown in the head that reads them)
-as a grid of cells. A cell is coloured by its value (purple negative, green positive, scaled to the
+as a grid of cells. A cell is coloured by its value (purple negative, orange positive, scaled to the
 largest in its vector) until backprop reaches it, then by its gradient on the graph's grad scale.
 
 The geometry (which cell is where) and the text of a cell's tooltip are plain functions, so tests can
@@ -14,6 +14,7 @@ from engine.layout import GROUP_HEIGHT, STRIP_HEIGHT, VECTOR_CELL, VECTOR_TEXT
 from .theme import grad_color
 
 STRIP_INSET = 8.0  # the strip's margin from the box's sides
+MAX_STRIP_CELL = 14.0  # the widest cell of a strip
 
 
 def cell_rects(box, width):
@@ -28,8 +29,9 @@ def cell_rects(box, width):
         cw, ch = VECTOR_CELL
         left = (width - cols * cw) / 2
         return [(left + (i % cols) * cw, VECTOR_TEXT + (i // cols) * ch, cw, ch) for i in range(n)]
-    cw = (width - 2 * STRIP_INSET) / n
-    return [(STRIP_INSET + i * cw, GROUP_HEIGHT - 2, cw, STRIP_HEIGHT) for i in range(n)]
+    cw = min(MAX_STRIP_CELL, (width - 2 * STRIP_INSET) / n)
+    left = (width - n * cw) / 2  # centred: a short vector is a few cells, not a bar
+    return [(left + i * cw, GROUP_HEIGHT - 2, cw, STRIP_HEIGHT) for i in range(n)]
 
 
 def cell_at(box, width, x, y):
@@ -57,7 +59,7 @@ def cell_tooltip(trace, backprop, cell):
 
 
 def value_color(value, largest, colors):
-    """The value scale: the cell background mixed towards purple (negative) or green (positive), by
+    """The value scale: the cell background mixed towards purple (negative) or orange (positive), by
     |value| / |largest value in the vector|."""
     base = QColor(colors['scalar'])
     end = QColor(colors['value_negative' if value < 0 else 'value_positive'])

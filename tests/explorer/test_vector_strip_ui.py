@@ -109,7 +109,7 @@ def test_a_vector_box_key_reveals_and_closes_its_head(window, qtbot):
 def test_the_legend_explains_strips_vector_boxes_and_kv_edges():
     text = '\n'.join(legend_texts())
     assert 'KV cache' in text and 'dashed teal' in text
-    assert "closed group's output vector" in text and 'purple negative, green positive' in text
+    assert "closed group's output vector" in text and 'purple negative, orange positive' in text
     assert 'vector made elsewhere' in text
 
 
