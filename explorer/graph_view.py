@@ -51,6 +51,7 @@ class BoxItem(QGraphicsItem):
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.PointingHandCursor)
         self.setZValue(2)
+        self._cells = {}  # what painting its cells keeps between steps (vector_strip.paint_cells)
 
     def boundingRect(self):
         return self.rect.adjusted(-2, -2, 2, 2)
@@ -138,7 +139,7 @@ class BoxItem(QGraphicsItem):
             painter.drawRoundedRect(self.rect, 5, 5)
             painter.restore()
         if self.box.cells:  # its output vector, a strip of cells under its two lines
-            paint_cells(painter, self.box, self.rect.width(), bp, c)
+            paint_cells(painter, self.box, self.rect.width(), bp, c, self._cells)
         if painter.worldTransform().m11() < TEXT_LOD:
             return
         lines = GROUP_HEIGHT if self.box.cells else self.rect.height()  # the two lines above the strip
@@ -160,7 +161,7 @@ class BoxItem(QGraphicsItem):
         painter.setPen(pen)
         painter.setBrush(QColor(c['scalar']))
         painter.drawRoundedRect(self.rect, 5, 5)
-        paint_cells(painter, self.box, self.rect.width(), self.view.session.backprop, c)
+        paint_cells(painter, self.box, self.rect.width(), self.view.session.backprop, c, self._cells)
         if painter.worldTransform().m11() < TEXT_LOD:
             return
         painter.setFont(self.view.bold_font)

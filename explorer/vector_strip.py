@@ -6,8 +6,8 @@ largest in its vector) until backprop reaches it, then by its gradient on the gr
 The geometry (which cell is where) and the text of a cell's tooltip are plain functions, so tests can
 ask them without painting."""
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
 
 from engine.layout import GROUP_HEIGHT, STRIP_HEIGHT, VECTOR_CELL, VECTOR_TEXT
 
@@ -69,26 +69,34 @@ def value_color(value, largest, colors):
                            base.blueF() + (end.blueF() - base.blueF()) * t)
 
 
-def cell_color(cell, largest, backprop, colors):
-    node, _, data = cell
-    if node >= 0 and backprop.reached(node) and backprop.grads[node] != 0:
-        return grad_color(backprop.grads[node], colors)
-    return value_color(data, largest, colors)
-
-
-def paint_cells(painter, box, width, backprop, colors):
-    """The box's cells: a strip under a group's lines, or a vector box's grid with its row labels."""
-    rects = cell_rects(box, width)
+def paint_cells(painter, box, width, backprop, colors, cache):
+    """The box's cells: a strip under a group's lines, or a vector box's grid. `cache` (a dict the item
+    keeps) holds what does not change as backprop steps (the rectangles, the value colours), so a step
+    repaints a strip in a fraction of a millisecond."""
+    if cache.get('colors') is not colors:
+        rects = [QRectF(*r) for r in cell_rects(box, width)]
+        largest = max((abs(d) for _, _, d in box.cells), default=0.0)
+        cache.update(colors=colors, rects=rects, values=[value_color(d, largest, colors) for _, _, d in box.cells],
+                     outline=rects[0].united(rects[-1]) if rects else None,
+                     lines=QPen(QColor(colors['scalar_border']), 0.6), border=QPen(QColor(colors['scalar_border']), 0.8))
+    rects = cache['rects']
     if not rects:
         return
-    largest = max(abs(d) for _, _, d in box.cells)
-    thin = rects[0][2] < 5  # many narrow cells: no lines between them, they would hide the colours
-    painter.setPen(Qt.NoPen if thin else QPen(QColor(colors['scalar_border']), 0.6))
-    for cell, r in zip(box.cells, rects):
-        painter.setBrush(cell_color(cell, largest, backprop, colors))
-        painter.drawRect(QRectF(*r))
-    x0, y0 = rects[0][:2]
-    x1, y1 = rects[-1][0] + rects[-1][2], rects[-1][1] + rects[-1][3]
-    painter.setPen(QPen(QColor(colors['scalar_border']), 0.8))
+    painter.save()
+    painter.setRenderHint(QPainter.Antialiasing, False)
+    reached, grads = backprop.reached, backprop.grads
+    for (node, _, _), r, value in zip(box.cells, rects, cache['values']):
+        grad = grads[node] if node >= 0 else 0
+        painter.fillRect(r, grad_color(grad, colors) if grad != 0 and reached(node) else value)
+    if rects[0].width() >= 5:  # lines between cells, unless so narrow they would hide the colours
+        painter.setPen(cache['lines'])
+        for r in rects[1:]:
+            painter.drawLine(r.topLeft(), r.bottomLeft())
+        if box.rows > 1:
+            cols = len(rects) // box.rows
+            for r in rects[cols::cols]:
+                painter.drawLine(QPointF(cache['outline'].left(), r.top()), QPointF(cache['outline'].right(), r.top()))
+    painter.setPen(cache['border'])
     painter.setBrush(Qt.NoBrush)
-    painter.drawRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+    painter.drawRect(cache['outline'])
+    painter.restore()
