@@ -101,6 +101,9 @@ def test_a_vector_box_key_reveals_and_closes_its_head(window, qtbot):
         s.reveal(vector_key(head, 'q'))
     assert head in s.opened and s.selected == vector_key(head, 'q')
     assert s.backprop.describe(vector_key(head, 'q')) == f'{HEAD} / q'
+    text = window.inspector.toPlainText()  # the inspector lists its cells
+    assert 'vector\nq\n' in text and f'made in\n{ATTENTION} / q' in text
+    assert all(f'q[{j}]\ndata ' in text for j in range(4, 8))
     with qtbot.waitSignal(s.view_changed, timeout=20000):
         window._close_selected()  # Backspace on a vector box closes the head it stands in
     assert head not in s.opened
