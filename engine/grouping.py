@@ -345,14 +345,18 @@ class Hierarchy:
                             opened, show_constants, tuple(key_of), frozenset(kv), vectors_of)
 
     def _vector_detail(self, head, name, members, rows):
-        """A vector box's second line: 'q[4:8] of pos 2', 'pos 0–2 · KV cache'."""
+        """A vector box's second line: 'q[4:8] · 4 cells', 'keys[0][4:8] · 4 cells', '3×4 · pos 0–2 (KV cache)'."""
         trace = self.trace
         cols = len(members) // max(rows, 1)
         if rows > 1:
             first, last = trace.position(members[0]), trace.position(members[-1])
             return f'{rows}×{cols} · pos {first}–{last} (KV cache)'
-        index = trace._ref(members[0]).split('[')[-1].rstrip(']')
-        return f'{name}[{index}:{int(index) + cols if index.isdigit() else ""}] · {cols} cells'
+        ref = trace._ref(members[0])                  # 'q[4]', 'keys[0][4]'
+        cut = ref.rfind('[')
+        start = ref[cut + 1:-1]
+        if cut < 0 or not start.isdigit():
+            return f'{cols} cells'
+        return f'{ref[:cut]}[{start}:{int(start) + cols}] · {cols} cells'
 
     def describe(self, scope, ins, outs):
         """A closed group's second line: 'linear 16→27 · 891 scalars', or '27×16 · 64 used' for a matrix."""

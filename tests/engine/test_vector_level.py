@@ -89,6 +89,9 @@ def test_every_head_of_every_position_has_its_vector_level(emma):
             assert [(b.title, len(b.cells)) for b in boxes] == [
                 ('q', d), ('keys', (pos + 1) * d), ('values', (pos + 1) * d), ('scores', pos + 1),
                 ('softmax', pos + 1), ('weighted sum', d)], path
+            lo, hi = head * d, head * d + d
+            assert boxes[0].detail == f'q[{lo}:{hi}] · {d} cells'
+            assert boxes[1].detail == (f'{pos + 1}×{d} · pos 0–{pos} (KV cache)' if pos else f'keys[0][{lo}:{hi}] · {d} cells')
 
 
 def test_opening_the_scores_shows_its_dot_products_and_nothing_else(emma):
