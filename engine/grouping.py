@@ -118,9 +118,16 @@ class Hierarchy:
         self._vectors = {}   # head scope -> its vector boxes' (name, members, rows)
 
     def is_head(self, scope):
-        """An attention head ('head 1' in an attention): opened, it shows the vector level first."""
+        """An attention head ('head 1' in an attention)."""
         scopes = self.trace.scopes
         return scopes[scope].name.startswith('head ') and scopes[scopes[scope].parent].name == 'attention'
+
+    def shows_vectors(self, scope):
+        """Opened, it shows the vectors it reads as boxes of its own: an attention head (q, keys,
+        values) and a linear (its input x), not a matrix of weights."""
+        scopes = self.trace.scopes
+        return self.is_head(scope) or (KINDS.get(scopes[scope].name) == 'linear' and bool(self.children[scope])
+                                       and scopes[scope].path.split(' / ')[0] != PARAMS_SCOPE)
 
     def opening(self, scope):
         """The scopes to open to open `scope`: itself, and the dot products inside a `scores` or a
@@ -274,9 +281,9 @@ class Hierarchy:
                 boxes.append(Box(key, scope_of[node], node, trace.name(node), f'{trace.data[node]:.4f}', 1))
             key_of[node] = key
 
-        # Vector boxes: an open head (whose attention is open) shows the vectors it reads as boxes of
-        # its own; edges from those vectors' scalars into the head start at them.
-        heads = [s for s in opened if s != ROOT and rep[s] < 0 and self.is_head(s)]
+        # Vector boxes: an open head or linear shows the vectors it reads as boxes of its own; edges from
+        # those vectors' scalars into it start at them.
+        heads = [s for s in opened if s != ROOT and rep[s] < 0 and self.shows_vectors(s)]
         head_of, via, vector_boxes = {}, {}, []   # scope -> open head; head -> {member: vector key}
         for head in sorted(heads):
             for s in self.descendants(head):

@@ -37,6 +37,7 @@ STRIP_ROOM = 14.0         # what the strip adds to a group box's height
 MIN_CELL = 4.0            # the narrowest cell of a strip: a box is widened so every cell gets this much
 VECTOR_CELL = (16.0, 12.0)  # a vector box's cells (width, height)
 VECTOR_TEXT = 30.0        # a vector box's two lines above its cells
+VECTOR_WRAP = 16          # a vector box shows a long vector (fc1's 64) in lines of this many cells
 
 PAD = 10.0                # inside an open group's frame, around its content
 TITLE = 22.0              # the band at the top of a frame that holds its title
@@ -65,11 +66,21 @@ def box_size(box):
         return SCALAR_WIDTH, SCALAR_HEIGHT
     text = CHAR_WIDTH * max(len(box.title), len(box.detail)) + 18
     if box.key[0] == 'v':   # a vector box: its cells in rows under its name
-        cols = max(1, len(box.cells) // max(1, box.rows))
-        return max(70.0, text, cols * VECTOR_CELL[0] + 16), VECTOR_TEXT + box.rows * VECTOR_CELL[1] + 8
+        cols, lines = vector_grid(box)
+        return max(70.0, text, cols * VECTOR_CELL[0] + 16), VECTOR_TEXT + lines * VECTOR_CELL[1] + 8
     if box.cells:           # a closed group: room for the strip of its output vector
         return max(70.0, text, len(box.cells) * MIN_CELL + 18), GROUP_HEIGHT + STRIP_ROOM
     return max(70.0, text), GROUP_HEIGHT
+
+
+def vector_grid(box):
+    """(columns, lines) of a vector box's cells: a row per position (the KV cache's keys), or a long
+    vector in lines of VECTOR_WRAP."""
+    n, rows = len(box.cells), max(1, box.rows)
+    cols = max(1, n // rows)
+    if rows == 1 and cols > VECTOR_WRAP:
+        cols = VECTOR_WRAP
+    return cols, -(-n // cols)
 
 
 def to_dot(vg, rankdir='LR'):
@@ -404,7 +415,7 @@ def layout(vg, rankdir='LR'):
         elif scope < 0:
             result = _model(keys, sizes, [title(k) for k in keys])
         elif any(k[0] == 'v' for k in keys):
-            result = _vector_level(keys, sizes)
+            result = _vector_level(keys, sizes, down=not name.startswith('head '))
         else:
             index = {k: i for i, k in enumerate(keys)}
             pairs = inner_edges.get(scope, {})
@@ -468,18 +479,19 @@ def _row(keys, sizes, slots):
     return max(0.0, x - STAGE_GAP), height, corners, {}
 
 
-def _vector_level(keys, sizes):
-    """A group at the vector level (an open head): the vectors it reads in a column on the left (q above
-    the keys above the values), then what it makes left to right in order on the keys' row. A grid of
-    rows and columns: an item that grows (scores opened to its dot products) makes its row taller and its
-    column wider and pushes the rows below and the columns right of it, so nothing passes anything."""
+def _vector_level(keys, sizes, down=False):
+    """A group at the vector level: the vectors it reads in a column on the left (q above the keys above
+    the values), then what it makes in order, left to right on the keys' row (an open head), or with
+    `down` one under the other beside them (an open linear: its dot products). A grid of rows and
+    columns: an item that grows (scores opened to its dot products) makes its row taller and its column
+    wider and pushes the rows below and the columns right of it, so nothing passes anything."""
     vectors = [i for i, k in enumerate(keys) if k[0] == 'v']
     rest = [i for i, k in enumerate(keys) if k[0] != 'v']
     middle = len(vectors) // 2
     cell = {i: (r, 0) for r, i in enumerate(vectors)}
-    cell.update({i: (middle, c + 1) for c, i in enumerate(rest)})
-    rows = [0.0] * max(len(vectors), middle + 1)
-    cols = [0.0] * (len(rest) + 1)
+    cell.update({i: (r % GRID_ROWS, 1 + r // GRID_ROWS) if down else (middle, r + 1) for r, i in enumerate(rest)})
+    rows = [0.0] * max(len(vectors), min(len(rest), GRID_ROWS) if down else middle + 1)
+    cols = [0.0] * (1 + max(c for _, c in cell.values()))
     for i, (r, c) in cell.items():
         rows[r] = max(rows[r], sizes[i][1])
         cols[c] = max(cols[c], sizes[i][0])

@@ -9,7 +9,7 @@ ask them without painting."""
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
-from engine.layout import GROUP_HEIGHT, STRIP_HEIGHT, VECTOR_CELL, VECTOR_TEXT
+from engine.layout import GROUP_HEIGHT, STRIP_HEIGHT, VECTOR_CELL, VECTOR_TEXT, vector_grid
 
 from .theme import grad_color
 
@@ -24,8 +24,7 @@ def cell_rects(box, width):
     if not n:
         return []
     if box.is_vector:
-        rows = max(1, box.rows)
-        cols = max(1, n // rows)
+        cols, _ = vector_grid(box)
         cw, ch = VECTOR_CELL
         left = (width - cols * cw) / 2
         return [(left + (i % cols) * cw, VECTOR_TEXT + (i // cols) * ch, cw, ch) for i in range(n)]

@@ -208,3 +208,23 @@ def test_graph_json_shows_the_vector_level_and_the_kv_edges(tmp_path, emma):
     kv = {(e['source'], e['target']) for e in data['kv_edges']}
     assert any(d == vector_key(head, 'keys') for _, d in kv)
     assert kv <= {(e['source'], e['target']) for e in data['edges']}
+
+
+def test_an_open_linear_shows_its_input_vector_then_its_dot_products(emma):
+    trace, h = emma
+    for path, name, n_in, n_out in (('pos 2 / layer 0 / attention / q', 'x', 16, 16),
+                                    ('pos 2 / layer 0 / attention / wo', 'x_attn', 16, 16),
+                                    ('pos 2 / layer 0 / mlp / fc2', 'x', 64, 16), ('pos 2 / lm_head', 'x', 16, 27)):
+        scope = trace.scope_id(path)
+        vg = h.visible(opened(trace, h, path))
+        boxes = inside(trace, vg, scope)
+        vector, dots = boxes[0], boxes[1:]
+        assert vector.key == vector_key(scope, name) and vector.is_vector
+        assert [c[1] for c in vector.cells] == [f'{name}[{i}]' for i in range(n_in)]
+        assert all(trace.position(n) == 2 for n, _, _ in vector.cells)
+        assert [b.title for b in dots] == [f'{path.split(" / ")[-1]}[{i}]' for i in range(n_out)]
+        edges = {(s, d): c for s, d, c in vg.edges}
+        assert all(edges.get((vector.key, b.key)) == n_in for b in dots)   # each dot product reads all of x
+        assert not any(d == vector.key for _, d in vg.kv_edges)
+    assert h.visible(opened(trace, h, 'params / wte')).boxes  # a matrix of weights gets no vector box
+    assert not any(b.is_vector for b in h.visible(opened(trace, h, 'params / layer0.attn_wq')).boxes)
