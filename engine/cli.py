@@ -77,7 +77,7 @@ def cmd_graph(args, out):
         scope = trace.scope_id(path)
         if scope is None:
             raise EngineError(f'There is no scope {path!r} in the recording of {args.doc!r}.')
-        opened = hierarchy.open_path(scope, opened) | {scope}
+        opened = hierarchy.open_path(scope, opened) | set(hierarchy.opening(scope))
     visible = hierarchy.visible(opened)
     if fmt == 'json':  # exactly what the window draws: the same function, the same view
         write_atomic(args.output, json.dumps(as_json(layout(visible), visible, trace.scopes, args.weight_edges), indent=1))

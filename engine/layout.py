@@ -33,6 +33,12 @@ CHAR_WIDTH = 6.6          # points per character of the 10 px UI font, generous
 GROUP_HEIGHT = 38.0
 SCALAR_HEIGHT = 24.0
 SCALAR_WIDTH = 168.0      # op | data | grad
+STRIP_HEIGHT = 12.0       # a closed group's output vector, a strip of cells under its two lines
+STRIP_ROOM = 14.0         # what the strip adds to a group box's height
+MIN_CELL = 4.0            # the narrowest cell of a strip: a box is widened so every cell gets this much
+VECTOR_CELL = (16.0, 12.0)  # a vector box's cells (width, height)
+VECTOR_TEXT = 30.0        # a vector box's two lines above its cells
+VECTOR_WRAP = 16          # a vector box shows a long vector (fc1's 64) in lines of this many cells
 
 PAD = 10.0                # inside an open group's frame, around its content
 TITLE = 22.0              # the band at the top of a frame that holds its title
@@ -67,7 +73,23 @@ def box_size(box):
     """Width and height (points) a box needs for its text."""
     if box.node >= 0:
         return SCALAR_WIDTH, SCALAR_HEIGHT
-    return max(70.0, CHAR_WIDTH * max(len(box.title), len(box.detail)) + 18), GROUP_HEIGHT
+    text = CHAR_WIDTH * max(len(box.title), len(box.detail)) + 18
+    if box.key[0] == 'v':   # a vector box: its cells in rows under its name
+        cols, lines = vector_grid(box)
+        return max(70.0, text, cols * VECTOR_CELL[0] + 16), VECTOR_TEXT + lines * VECTOR_CELL[1] + 8
+    if box.cells:           # a closed group: room for the strip of its output vector
+        return max(70.0, text, len(box.cells) * MIN_CELL + 18), GROUP_HEIGHT + STRIP_ROOM
+    return max(70.0, text), GROUP_HEIGHT
+
+
+def vector_grid(box):
+    """(columns, lines) of a vector box's cells: a row per position (the KV cache's keys), or a long
+    vector in lines of VECTOR_WRAP."""
+    n, rows = len(box.cells), max(1, box.rows)
+    cols = max(1, n // rows)
+    if rows == 1 and cols > VECTOR_WRAP:
+        cols = VECTOR_WRAP
+    return cols, -(-n // cols)
 
 
 def to_dot(vg, rankdir='LR'):
@@ -104,7 +126,8 @@ def to_dot(vg, rankdir='LR'):
         if box.key not in in_cluster:
             node_stmt(g, box)
     for src, dst, count in vg.edges:
-        g.edge(src, dst, **({'penwidth': f'{min(4.0, 0.6 + count ** 0.5 / 4):.2f}'} if count > 1 else {}))
+        style = {'style': 'dashed', 'color': '#0c8599'} if (src, dst) in vg.kv_edges else {}  # the KV cache
+        g.edge(src, dst, **({'penwidth': f'{min(4.0, 0.6 + count ** 0.5 / 4):.2f}'} if count > 1 else {}), **style)
     return g.source
 
 
@@ -314,6 +337,11 @@ def layout(vg, rankdir='LR'):
     for c in reversed(vg.clusters):              # children after parents: fold frames up
         k = f'g{c.scope}'
         first[k] = min((first.get(x, 1 << 60) for x in items[c.scope]), default=1 << 60)
+    for c in vg.clusters:                        # a group's vector boxes come before what it makes, in order
+        vectors = [k for k in items[c.scope] if k[0] == 'v']
+        base = min((first.get(x, 1 << 60) for x in items[c.scope] if x[0] != 'v'), default=0)
+        for i, k in enumerate(vectors):
+            first[k] = base - 1 + 0.01 * i
     for scope in items:
         items[scope].sort(key=lambda k: (first.get(k, 1 << 60), k))
 
@@ -421,6 +449,8 @@ def layout(vg, rankdir='LR'):
             result = _column(keys, sizes, [slot_height(k) for k in keys])
         elif scope < 0:
             result = _model(keys, sizes, [title(k) for k in keys])
+        elif any(k[0] == 'v' for k in keys):
+            result = _vector_level(keys, sizes, down=not name.startswith('head '))
         else:
             index = {k: i for i, k in enumerate(keys)}
             pairs = inner_edges.get(scope, {})
@@ -539,6 +569,33 @@ def _weights(keys, sizes, stages, columns):
     return x, max((h for _, h in sizes), default=0.0), corners, {}
 
 
+def _vector_level(keys, sizes, down=False):
+    """A group at the vector level: the vectors it reads in a column on the left (q above the keys above
+    the values), then what it makes in order, left to right on the keys' row (an open head), or with
+    `down` one under the other beside them (an open linear: its dot products). A grid of rows and
+    columns: an item that grows (scores opened to its dot products) makes its row taller and its column
+    wider and pushes the rows below and the columns right of it, so nothing passes anything."""
+    vectors = [i for i, k in enumerate(keys) if k[0] == 'v']
+    rest = [i for i, k in enumerate(keys) if k[0] != 'v']
+    middle = len(vectors) // 2
+    cell = {i: (r, 0) for r, i in enumerate(vectors)}
+    cell.update({i: (r % GRID_ROWS, 1 + r // GRID_ROWS) if down else (middle, r + 1) for r, i in enumerate(rest)})
+    rows = [0.0] * max(len(vectors), min(len(rest), GRID_ROWS) if down else middle + 1)
+    cols = [0.0] * (1 + max(c for _, c in cell.values()))
+    for i, (r, c) in cell.items():
+        rows[r] = max(rows[r], sizes[i][1])
+        cols[c] = max(cols[c], sizes[i][0])
+    tops, lefts, y, x = [], [], 0.0, 0.0
+    for h in rows:
+        tops.append(y)
+        y += h + 2 * GRID_GAP[1]
+    for w in cols:
+        lefts.append(x)
+        x += w + STAGE_GAP
+    corners = {keys[i]: (lefts[c], tops[r] + (rows[r] - sizes[i][1]) / 2) for i, (r, c) in cell.items()}
+    return max(0.0, x - STAGE_GAP), max(0.0, y - 2 * GRID_GAP[1]), corners, {}
+
+
 def _model(keys, sizes, titles):
     """The model level: the weights' band at the top left, then the positions as columns left to right
     in order, the loss below the last one: whatever grows, grows right or down, past nothing."""
@@ -607,13 +664,17 @@ def as_json(lay, vg, scopes, weight_edges=False):
     """The layout as the window draws it, as plain JSON-able data: boxes, edges and frames, each box
     and frame with its scope path (`scopes`: the trace's Scope list), x and y its top-left corner.
     A weight matrix is a box with scope `params / <name>` (the window draws it as a grid of cells);
-    edges out of weights are left out unless `weight_edges`, as the window leaves them out."""
+    edges out of weights are left out unless `weight_edges`, as the window leaves them out. A box
+    with cells (a closed group's output strip, a vector box) lists their names (and rows); `kv_edges`
+    are the edges that carry keys and values of the KV cache into a later position."""
     def rect(x, y, w, h):
         return {'x': round(x, 2), 'y': round(y, 2), 'width': round(w, 2), 'height': round(h, 2)}
     return {
-        'boxes': [{'key': b.key, 'scope': scopes[b.scope].path, 'label': b.title, **rect(*lay.boxes[b.key])}
+        'boxes': [{'key': b.key, 'scope': scopes[b.scope].path, 'label': b.title, **rect(*lay.boxes[b.key]),
+                   **({'cells': [name for _, name, _ in b.cells], 'rows': b.rows} if b.cells else {})}
                   for b in vg.boxes],
         'edges': [{'source': s, 'target': d, 'count': c} for s, d, c, *_ in drawn_edges(lay, vg, scopes, weight_edges)],
+        'kv_edges': [{'source': s, 'target': d} for s, d in sorted(vg.kv_edges)],
         'clusters': [{'key': f'g{scope}', 'scope': scopes[scope].path, 'title': r[4], **rect(*r[:4])}
                      for scope, r in sorted(lay.clusters.items())],
         'width': round(lay.width, 2), 'height': round(lay.height, 2),

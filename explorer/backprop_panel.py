@@ -45,6 +45,15 @@ LEGEND = (
     ('fill', ('cluster', 'cluster_border'), 'open group (frame)',
      'an open group: a frame with its name; double-click the name to close it'),
     ('edge', ('edge',), 'edge: a value flows in', "an edge: a value flows into the box it points to (weights' paler)"),
+    ('kv', ('kv',), 'KV cache: keys/values (dashed)',
+     'a dashed teal edge: keys and values of an earlier position flowing into a later position\'s attention '
+     '(the KV cache)'),
+    ('strip', ('value_negative', 'value_positive'), 'cells: value (purple −, orange +)',
+     "cells: a closed group's output vector (a strip) or a vector (q, keys, values); purple negative, orange "
+     'positive, by value; blue/red by grad once backprop reaches it; hover a cell for its name'),
+    ('vector', ('scalar', 'group_border'), 'vector read from elsewhere',
+     "a dashed box in an open head: a vector made elsewhere that the head reads (its q; the keys and values "
+     'of positions so far, teal: from the KV cache)'),
 )
 GRAD_SCALE = ('negative', 'positive', 'scalar')  # the bar at the top of the legend
 
@@ -173,6 +182,20 @@ class GradLegend(QWidget):
             p.setFont(font)
             p.setPen(QColor(c['text']))
             p.drawText(r, Qt.AlignCenter, 'wq')
+        elif kind == 'kv':
+            p.setPen(QPen(col[0], 1.6, Qt.DashLine))
+            y = r.center().y()
+            p.drawLine(QPointF(r.left(), y), QPointF(r.right() - 2, y))
+        elif kind == 'strip':
+            for i in range(6):
+                p.setPen(Qt.NoPen)
+                p.setBrush(col[0] if i < 3 else col[1])
+                p.setOpacity(0.35 + 0.2 * abs(i - 2.5))
+                p.drawRect(QRectF(r.left() + i * r.width() / 6, r.top() + 2, r.width() / 6, r.height() - 4))
+        elif kind == 'vector':
+            p.setPen(QPen(col[1], 1.2, Qt.DashLine))
+            p.setBrush(col[0])
+            p.drawRoundedRect(r, 3, 3)
         elif kind == 'edge':
             p.setPen(QPen(col[0], 1.2))
             y = r.center().y()

@@ -282,4 +282,7 @@ class BackpropPlayer(QObject):
         kind, node = split_key(key)
         if kind == 'g':
             return trace.scopes[node].path
+        if kind == 'v':  # a vector box 'v12.keys': the vector in its group
+            return f'{trace.scopes[node].path} / {key.split(".", 1)[1]}'
+
         return trace.qualified_name(node)

@@ -9,9 +9,11 @@ from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPainter, QPain
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene, QGraphicsView, QMenu, QWidget
 
 from engine.grouping import group_key, node_key, split_key
+from engine.layout import GROUP_HEIGHT
 
 from . import weight_grid
 from .theme import LIGHT, grad_color
+from .vector_strip import cell_at, cell_rects, cell_tooltip, paint_cells
 
 
 def fmt(x):
@@ -50,6 +52,7 @@ class BoxItem(QGraphicsItem):
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.PointingHandCursor)
         self.setZValue(2)
+        self._cells = {}  # what painting its cells keeps between steps (vector_strip.paint_cells)
 
     def boundingRect(self):
         return self.rect.adjusted(-2, -2, 2, 2)
@@ -64,6 +67,8 @@ class BoxItem(QGraphicsItem):
             weight_grid.paint_grid(self, painter)
         elif box.node >= 0:
             self._paint_scalar(painter, c, border, is_param)
+        elif box.is_vector:
+            self._paint_vector(painter, c)
         else:
             self._paint_group(painter, c, border, is_param)
         if box.key == view.focus_key:  # the node backprop applied last
@@ -140,9 +145,12 @@ class BoxItem(QGraphicsItem):
             painter.setBrush(QColor(c['progress']))
             painter.drawRoundedRect(self.rect, 5, 5)
             painter.restore()
+        if self.box.cells:  # its output vector, a strip of cells under its two lines
+            paint_cells(painter, self.box, self.rect.width(), bp, c, self._cells)
         if painter.worldTransform().m11() < TEXT_LOD:
             return
-        top = QRectF(0, 3, self.rect.width(), self.rect.height() / 2)
+        lines = GROUP_HEIGHT if self.box.cells else self.rect.height()  # the two lines above the strip
+        top = QRectF(0, 3, self.rect.width(), lines / 2)
         painter.setFont(self.view.bold_font)
         painter.setPen(QColor(c['text'] if reached else c['unreached_text']))
         painter.drawText(top, Qt.AlignCenter, self.box.title)
@@ -151,33 +159,82 @@ class BoxItem(QGraphicsItem):
         detail = self.box.detail
         if reached:
             detail = f'{detail.rsplit(" · ", 1)[0]} · {done:,}/{size:,} done'
-        painter.drawText(top.translated(0, self.rect.height() / 2 - 5), Qt.AlignCenter, detail)
+        painter.drawText(top.translated(0, lines / 2 - 5), Qt.AlignCenter, detail)
+
+    def _paint_vector(self, painter, c):
+        """A vector made elsewhere, shown where it is read (q, the keys and values of the KV cache):
+        a dashed box, like TensorBoard's auxiliary nodes, with its cells in rows (row t: position t)."""
+        pen = QPen(QColor(c['kv'] if self.box.rows > 1 else c['group_border']), 1.2, Qt.DashLine)
+        painter.setPen(pen)
+        painter.setBrush(QColor(c['scalar']))
+        painter.drawRoundedRect(self.rect, 5, 5)
+        paint_cells(painter, self.box, self.rect.width(), self.view.session.backprop, c, self._cells)
+        if painter.worldTransform().m11() < TEXT_LOD:
+            return
+        painter.setFont(self.view.bold_font)
+        painter.setPen(QColor(c['text']))
+        painter.drawText(QRectF(0, 2, self.rect.width(), 14), Qt.AlignCenter, self.box.title)
+        painter.setFont(self.view.small_font)
+        painter.setPen(QColor(c['muted']))
+        painter.drawText(QRectF(0, 15, self.rect.width(), 13), Qt.AlignCenter, self.box.detail)
+        if self.box.rows > 1:  # row t is position t's: name the rows
+            cells = cell_rects(self.box, self.rect.width())
+            cols = len(cells) // self.box.rows
+            positions = [self.view.session.trace.position(node) for node, _, _ in self.box.cells[::cols]]
+            for pos, (x, y, _, h) in zip(positions, cells[::cols]):
+                painter.drawText(QRectF(0, y, x - 4, h), Qt.AlignRight | Qt.AlignVCenter, f'pos {pos}')
+
+    def _cell(self, pos):
+        """The cell (node, name, data) under an item point, or None."""
+        i = cell_at(self.box, self.rect.width(), pos.x(), pos.y())
+        return None if i is None else self.box.cells[i]
 
     def hoverEnterEvent(self, event):
-        self.setToolTip(self.view.tooltip(self.box))  # grads change as backprop steps
-        if weight_grid.matrix_of(self.box) and self.view.is_param_box(self.box):
+        self.hoverMoveEvent(event)
+        if self._grid_name():
             self.view.highlight_weight(self.box.title)
 
+    def _grid_name(self):
+        """The matrix's name when this box is a weight matrix drawn as a grid, else None."""
+        return weight_grid.matrix_of(self.box) if self.view.is_param_box(self.box) else None
+
     def hoverMoveEvent(self, event):
-        name = weight_grid.matrix_of(self.box) if self.view.is_param_box(self.box) else None
+        name = self._grid_name()
         if name:  # a cell: wq[3][5], data, grad
             cell = weight_grid.cell_at(self, name, self.view.weight_cells(), event.pos())
-            self.setToolTip(weight_grid.cell_tooltip(self.view, name, *cell) if cell
-                            else weight_grid.matrix_tooltip(self.view, self.box))
+            tip = (weight_grid.cell_tooltip(self.view, name, *cell) if cell
+                   else weight_grid.matrix_tooltip(self.view, self.box))
+        else:
+            cell = self._cell(event.pos()) if self.box.cells else None
+            tip = cell_tooltip(self.view.session.trace, self.view.session.backprop, cell) if cell else \
+                self.view.tooltip(self.box)  # grads change as backprop steps
+        if tip != self.toolTip():
+            self.setToolTip(tip)
 
     def hoverLeaveEvent(self, event):
         if weight_grid.matrix_of(self.box):
             self.view.highlight_weight(None)
 
     def mouseDoubleClickEvent(self, event):
-        if not (weight_grid.matrix_of(self.box) and self.view.is_param_box(self.box)):  # a grid is read, not opened
+        if self._grid_name():  # a grid is read, not opened
+            return
+        if self._cell(event.pos()) is None:
             self.view.activate(self.box.key)
 
     def mousePressEvent(self, event):
-        name = weight_grid.matrix_of(self.box) if self.view.is_param_box(self.box) else None
-        cell = weight_grid.cell_at(self, name, self.view.weight_cells(), event.pos()) if name else None
-        node = self.view.weight_cells().nodes[name][cell[0]][cell[1]] if cell else None
-        self.view.box_clicked.emit(node_key(node) if node is not None else self.box.key)  # a cell: that parameter
+        name = self._grid_name()
+        if name:
+            cell = weight_grid.cell_at(self, name, self.view.weight_cells(), event.pos())
+            node = self.view.weight_cells().nodes[name][cell[0]][cell[1]] if cell else None
+            self.view.box_clicked.emit(node_key(node) if node is not None else self.box.key)  # a cell: that parameter
+            super().mousePressEvent(event)
+            return
+        cell = self._cell(event.pos()) if self.box.cells else None
+        if cell is not None and cell[0] >= 0 and event.button() == Qt.LeftButton:
+            self.view.session.reveal(node_key(cell[0]))  # that scalar, opening what hides it (as Find does)
+            event.accept()
+            return
+        self.view.box_clicked.emit(self.box.key)
         super().mousePressEvent(event)
 
 
@@ -248,10 +305,25 @@ class EdgeItem(QGraphicsPathItem):
         if src.startswith('g') and view.is_param_box(view.session.visible.box(src)) or \
                 src.startswith('n') and split_key(src)[1] in view.session.trace.params:
             color.setAlpha(110)  # weights feed everything: lighter, so the data flow stands out
-        self.setPen(QPen(color, width))
+        self.kv = (src, dst) in view.session.visible.kv_edges
+        if self.kv:  # the KV cache: keys and values of an earlier position read by a later one's attention
+            pen = QPen(QColor(view.colors['kv']), max(1.4, width), Qt.DashLine)
+            self.setToolTip(kv_tooltip(view.session.trace, src, dst, count))
+        else:
+            pen = QPen(color, width)
+            if count > 1:
+                self.setToolTip(f'{count} scalar edges')
+        self.setPen(pen)
         self.setZValue(1)
-        if count > 1:
-            self.setToolTip(f'{count} scalar edges')
+
+
+def kv_tooltip(trace, src, dst, count):
+    """'keys/values of pos 0 → attention of pos 2 (KV cache, 8 scalars)' for a KV-cache edge."""
+    def position(key):
+        kind, index = split_key(key)
+        return trace.scopes[trace.scope_of[index] if kind == 'n' else index].path.split(' / ')[0]
+    return (f'keys/values of {position(src)} → attention of {position(dst)} '
+            f'(KV cache, {count} scalar edge{"s" * (count > 1)})')
 
 
 class FlowItem(QGraphicsItem):
@@ -526,8 +598,9 @@ class GraphView(QGraphicsView):
                 if key[0] == 'n' or isinstance(item, BoxItem):
                     item.update()
         else:
-            key_of = visible.key_of
-            for key in {key_of[n] for n in changed} | {old_focus, self.focus_key}:
+            key_of, vectors_of = visible.key_of, visible.vectors_of
+            keys = {key_of[n] for n in changed} | {k for n in changed for k in vectors_of.get(n, ())}
+            for key in keys | {old_focus, self.focus_key}:
                 item = self.items_by_key.get(key)
                 if item is not None:
                     item.update()
@@ -549,11 +622,17 @@ class GraphView(QGraphicsView):
         if record is None:
             return
         node_key = key_of[record.node]
+        vectors_of = self.session.visible.vectors_of
         for c in record.contributions:
             child_key = key_of[c.child]
             if child_key is not None and child_key != node_key:
-                total, count = self.flows.get((child_key, node_key), (0.0, 0))
-                self.flows[(child_key, node_key)] = (total + c.contribution, count + 1)
+                hops = [(child_key, node_key)]
+                via = next((v for v in vectors_of.get(c.child, ()) if (v, node_key) in self.edges_by_key), None)
+                if via is not None:  # read through a vector box (q, keys, values in an open head)
+                    hops = [(child_key, via), (via, node_key)]
+                for hop in hops:
+                    total, count = self.flows.get(hop, (0.0, 0))
+                    self.flows[hop] = (total + c.contribution, count + 1)
         for key, (total, count) in self.flows.items():
             edge = self.edges_by_key.get(key)
             if edge is not None and edge.isVisible():  # not over a hidden weight edge

@@ -20,6 +20,12 @@ letter, <code>pos 1</code> reads that letter and predicts the next, …). The po
 attention, mlp, lm_head, softmax, −log p, so the same stage of every position is on one row.</li>
 <li><b>Edges into a later position's attention carry keys and values from earlier ones</b>: the KV cache.
 Position t attends to positions 0…t, so its heads read the k and v every earlier position computed.</li>
+<li><b>A closed box shows its output as a strip of cells</b> (the 16 numbers of x after attention, the
+27 probs of a softmax, …), purple for negative and orange for positive values, blue and red for gradients
+once backprop reaches them; hover a cell for its name, data and grad, click it to select that scalar.
+<b>Opening a head shows its vectors first</b>: q, the keys and the values of every position so far (a row
+per position; the dashed teal edges into them come from earlier positions: the KV cache), the scores, the
+softmax and the output; open one of those to see its scalars.</li>
 <li><b>The loss is the mean of −log p over positions</b>: each position's −log p(target) is summed and
 divided by n; that is where backprop starts (∂L/∂L = 1, then 1/n to every position).</li>
 <li><b>The grids are the weights, shared by every position</b>: wte, wpe, the attention and mlp matrices and

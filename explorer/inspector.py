@@ -18,6 +18,7 @@ class Inspector(LinkBrowser):
         super().__init__(session, parent)
         session.selection_changed.connect(self.refresh)
         session.recorded.connect(self.refresh)
+        session.view_changed.connect(self._on_view_changed)
         session.backprop.moved.connect(self._on_moved)
         self._later = QTimer(self)
         self._later.setSingleShot(True)
@@ -36,12 +37,21 @@ class Inspector(LinkBrowser):
         elif changed is None or index in changed:
             self.refresh()
 
+    def _on_view_changed(self):
+        """A vector box exists only in the view that shows it: selected before that view came, it is
+        described once it is there."""
+        if (self.session.selected or '')[:1] == 'v':
+            self.refresh()
+
     def refresh(self):
         key, rec = self.session.selected, self.session.current
         if not key or rec is None:
             self.clear()
             return
         kind, index = split_key(key)
+        if kind == 'v' and self.session.visible is not None and key in self.session.visible._index:
+            self.setHtml(self._vector_html(self.session.visible.box(key)))
+            return
         self.setHtml(self._node_html(index) if kind == 'n' else self._group_html(index))
 
     def _node_html(self, node):
@@ -66,6 +76,21 @@ class Inspector(LinkBrowser):
             html.append('</p>')
         if node in trace.params:
             html.append(adam_html(self.session, node))
+        return ''.join(html)
+
+    def _vector_html(self, box):
+        """A vector box: where it stands and comes from, then each cell's name (a link), data and grad."""
+        trace, bp = self.session.trace, self.session.backprop
+        made = sorted({trace.scope_path(n).rsplit(' / ', 1)[0] for n, _, _ in box.cells})
+        rows = [('vector', escape(box.title)), ('in', trace.scopes[box.scope].path), ('shape', escape(box.detail)),
+                ('made in', '<br>'.join(made))]
+        html = ['<table cellspacing="2">'] + [f'<tr><td><b>{k}</b></td><td>{v}</td></tr>' for k, v in rows] + ['</table>']
+        html.append('<table cellspacing="2">')
+        for node, name, data in box.cells:
+            grad = fmt(bp.grads[node]) if bp.reached(node) else 'not reached'
+            html.append(f'<tr><td><a href="n{node}">{escape(name)}</a></td><td>data {fmt(data)}</td>'
+                        f'<td>grad {grad}</td></tr>')
+        html.append('</table>')
         return ''.join(html)
 
     def _group_html(self, scope):

@@ -469,7 +469,7 @@ class MainWindow(QMainWindow):
     def _on_open_requested(self, scope, to_scalars):
         s = self.session
         h = s.current.hierarchy
-        extra = h.descendants(scope) if to_scalars else [scope]
+        extra = h.descendants(scope) if to_scalars else h.opening(scope)
         count = s.boxes_if_opened(s.opened | set(extra))
         if count > LARGE_VIEW:
             answer = QMessageBox.question(

@@ -134,7 +134,7 @@ class SessionModel:
     def open_group(self, scope, to_scalars=False):
         """Open a group (and every group inside it if to_scalars) where it stands."""
         h = self.current.hierarchy
-        extra = h.descendants(scope) if to_scalars else [scope]
+        extra = h.descendants(scope) if to_scalars else h.opening(scope)
         self.selected = group_key(scope)
         self._emit('selection_changed')
         self.set_open(self.opened | set(extra) | set(h.ancestors(scope)), focus=group_key(scope))
@@ -155,6 +155,8 @@ class SessionModel:
         kind, index = split_key(key)
         if kind == 'n':
             opened = self.opened | set(h.ancestors(trace.scope_of[index]))
+        elif kind == 'v':  # a vector box: its group open
+            opened = h.open_path(index, self.opened) | {index}
         else:
             opened = h.open_path(index, self.opened) - {index}
         self.selected = key

@@ -11,7 +11,8 @@ LIGHT = {
     'selection': '#e8590c',
     'unreached': '#eceef2', 'unreached_text': '#5f6673', 'negative': '#1c64d9', 'positive': '#d9261c',
     'progress': '#c3ecd0', 'current': '#7048e8', 'flow': '#7048e8', 'breakpoint': '#e03131',
-    'attention': '#4c2db3', 'value_negative': '#0b7a75', 'value_positive': '#c77800',
+    'attention': '#4c2db3',
+    'kv': '#0c8599', 'value_negative': '#7b3294', 'value_positive': '#b35806',
 }
 DARK = {
     'background': '#1d2027', 'text': '#e6e8ee', 'muted': '#b0b8c5', 'edge': '#6f7a8c',
@@ -20,7 +21,8 @@ DARK = {
     'selection': '#ff922b',
     'unreached': '#22252c', 'unreached_text': '#8d95a3', 'negative': '#4d8ef7', 'positive': '#f0534a',
     'progress': '#2a4a36', 'current': '#b197fc', 'flow': '#b197fc', 'breakpoint': '#ff6b6b',
-    'attention': '#c0a8ff', 'value_negative': '#2bb3a8', 'value_positive': '#f0a020',
+    'attention': '#c0a8ff',
+    'kv': '#3bc9db', 'value_negative': '#c29ee0', 'value_positive': '#f1a340',
 }
 
 # Text colours keep a contrast of 4.5:1 or more (WCAG AA) on the fills they are drawn on: 'text' on every
