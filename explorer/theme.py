@@ -58,3 +58,15 @@ def palette(colors):
                         (QPalette.Link, QColor(colors['group_border']))]:
         p.setColor(role, color)
     return p
+
+
+# One colour per attention head, the same in every attention view (heatmap titles, token lines, one
+# query's steps) and in the graph (a head's frame). Tableau's 10 categorical colours, distinct and
+# readable on the light and the dark background; heads beyond 10 reuse them in order.
+HEAD_COLORS = ('#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7',
+               '#9c755f', '#bab0ac')
+
+
+def head_color(h):
+    """The colour of attention head h (as a QColor)."""
+    return QColor(HEAD_COLORS[h % len(HEAD_COLORS)])
