@@ -26,7 +26,7 @@ from engine.grouping import node_key, split_key
 from engine.model import Model
 from engine.trace import record
 
-from .heatmap import QUANTITIES, paint_heads, png_bytes, svg_bytes
+from .heatmap import QUANTITIES, minimum_size, paint_heads, png_bytes, svg_bytes
 from .query_steps import QuerySteps, steps_html
 from .theme import LIGHT
 from .token_lines import TokenLinesView
@@ -66,6 +66,8 @@ class HeatmapGrid(QWidget):
 
     def show_trace(self, trace, value, title, quantity='weight'):
         self.trace, self.value, self.title, self.quantity = trace, value, title, quantity
+        if trace is not None:  # never smaller than one readable head: the dock scrolls instead
+            self.setMinimumSize(*minimum_size(trace, self.font()))
         self.update()
 
     def paintEvent(self, event):
@@ -168,8 +170,9 @@ class AttentionPanel(QWidget):
         self.heads = QComboBox()
         self.heads.setToolTip('Every head, or one head large')
         self.heads.activated.connect(self._on_heads)
-        row.addWidget(self.mode, 1)
-        row.addWidget(self.heads, 1)
+        row.addWidget(self.mode)
+        row.addWidget(self.heads)
+        row.addStretch(1)
         layout.addLayout(row)
         row = QHBoxLayout()
         self.compare = QComboBox()
@@ -197,8 +200,9 @@ class AttentionPanel(QWidget):
         for combo in (self.mode, self.heads, self.compare, self.compare_how):  # narrow enough for a dock at 1280x720
             combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(6)
-        row.addWidget(self.compare, 1)
-        row.addWidget(self.compare_how, 1)
+        row.addWidget(self.compare)
+        row.addWidget(self.compare_how)
+        row.addStretch(1)
         row.addWidget(self.export_button)
         row.addWidget(self.pop_button)
         layout.addLayout(row)
@@ -251,6 +255,7 @@ class AttentionPanel(QWidget):
         side by side in a wide panel, one above the other in a tall one."""
         super().resizeEvent(event)
         self._arrange(self.width() >= 700)
+        self.hint.setVisible(self.height() >= 420)  # short: the heatmaps get the room, the tooltips say it
         tall = self.height() > self.width()
         self.grids.setDirection(QBoxLayout.TopToBottom if tall else QBoxLayout.LeftToRight)
 
@@ -264,6 +269,7 @@ class AttentionPanel(QWidget):
             self.split.addWidget(self.lines)
             self.split.setStretchFactor(0, 3)
             self.split.setStretchFactor(1, 2)
+            self.split.setSizes([self.width() * 3 // 5, self.width() * 2 // 5])
             self.tabs.setTabText(0, 'Heatmaps and token lines')
         else:
             self.tabs.insertTab(1, self.lines, 'Token lines')
@@ -356,7 +362,7 @@ class AttentionPanel(QWidget):
             return
         name = self.session.checkpoint_name
         mine = self._value(trace)
-        self.grid.show_trace(trace, mine, f'{trace.doc!r} · {name}' if self.other else None, self.quantity)
+        self.grid.show_trace(trace, mine, self._title(), self.quantity)
         if self.other_trace is not None:
             if self.gradients and not self._comparable():
                 self.other_grid.show_trace(None, None, f'{self.other[0]} has another shape: its gradients '
@@ -368,6 +374,14 @@ class AttentionPanel(QWidget):
                 self.other_grid.show_trace(self.other_trace, self._other_value(),
                                            f'{self.other_trace.doc!r} · {self.other[0]}', self.quantity)
         self._show_steps()
+
+    def _title(self):
+        """The title above the heatmaps: what model, and in gradient mode how far backprop has got."""
+        trace, name, bp = self.session.trace, self.session.checkpoint_name, self.session.backprop
+        parts = [f'{trace.doc!r} · {name}'] if self.other or self.gradients else []
+        if self.gradients:
+            parts.append(f'backprop step {bp.position:,} of {bp.total:,}')
+        return ' · '.join(parts) or None
 
     def _show_steps(self):
         trace = self.session.trace
@@ -392,6 +406,7 @@ class AttentionPanel(QWidget):
             if self.other_trace is not None:
                 self._show()
             else:
+                self.grid.title = self._title()
                 self.grid.update()
                 if self.tabs.currentWidget() is self.steps:
                     self._show_steps()
@@ -454,8 +469,14 @@ class AttentionPanel(QWidget):
             return
         floating = not dock.isFloating()
         dock.setFloating(floating)
-        if floating:
-            dock.resize(1000, 700)
+        if floating:  # a window of its own over the middle of the main window, inside the screen
+            screen = (dock.screen() or self.screen()).availableGeometry()
+            size = QSize(min(1100, screen.width() - 40), min(720, screen.height() - 60))
+            dock.resize(size)
+            home = dock.parentWidget().geometry() if dock.parentWidget() else screen
+            x = max(screen.left(), min(home.center().x() - size.width() // 2, screen.right() - size.width()))
+            y = max(screen.top(), min(home.center().y() - size.height() // 2, screen.bottom() - size.height()))
+            dock.move(x, y)
         self.pop_button.setText('Dock' if floating else 'Pop out')
 
     # Comparing

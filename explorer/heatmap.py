@@ -13,7 +13,7 @@ written in the cells whenever they fit. Keys after the query are left blank (cau
 import math
 from dataclasses import dataclass
 
-from PySide6.QtCore import QByteArray, QBuffer, QIODevice, QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QByteArray, QBuffer, QIODevice, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QLinearGradient, QPainter, QPen
 
 from engine.attention import token_label
@@ -75,11 +75,17 @@ def number(v):
     return f'{mantissa}e{int(exp)}'
 
 
-def cell_text(v, quantity):
-    """What a cell says: weights without the leading 0 ('.43', '1'), others as `number`."""
+def cell_texts(v, quantity):
+    """What a cell may say, longest first (the first that fits is written): weights without the leading
+    0 ('.43', '1'); others as `number`, then shorter ('-.02', '-2e-3')."""
     if quantity == 'weight':
-        return '1' if v >= 0.995 else f'{v:.2f}'.lstrip('0')
-    return number(v)
+        return ('1' if v >= 0.995 else f'{v:.2f}'.lstrip('0'),)
+    if v == 0:
+        return ('0',)
+    short = f'{v:.0e}'.replace('e-0', 'e-').replace('e+0', 'e')
+    if 0.01 <= abs(v) < 1:
+        return number(v), number(v).replace('0.', '.', 1), short
+    return number(v), short
 
 
 def scale_for(values, quantity):
@@ -114,7 +120,7 @@ class HeadBox:
             return None
         q = int((point.y() - self.cells.top()) // self.cell)
         k = int((point.x() - self.cells.left()) // self.cell)
-        return (q, k) if k <= q < self.n or (self.n == 0 and k <= q) else None
+        return (q, k) if k <= q < self.n else None
 
     def row_at(self, point):
         """The query whose label is under a point, or None."""
@@ -154,6 +160,14 @@ def _label_sizes(trace, font):
     fm = QFontMetricsF(label_font(font))
     widest = max(fm.horizontalAdvance(token_label(trace, i)) for i in range(trace.n))
     return widest + 6, fm.height() + 1
+
+
+def minimum_size(trace, font=None):
+    """(width, height) in which one head of `trace` is drawn with cells of MIN_CELL, labels, title and legend."""
+    label_w, line = _label_sizes(trace, font)
+    col_h = label_w if MIN_CELL < label_w else line
+    return (math.ceil(label_w + trace.n * MIN_CELL + GAP + 12) + 1,
+            math.ceil(2 * HEADER_H + 2 + col_h + trace.n * MIN_CELL + GAP + LEGEND_H + 8) + 1)
 
 
 def arrange(rect, trace, only=None, fallback=(0, 0), font=None):
@@ -261,8 +275,9 @@ def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', se
                               box.cell - 1)
                 painter.drawRect(cell)
                 if v is not None and box.cell >= LINE:
-                    label = cell_text(v, quantity)
-                    if fm.horizontalAdvance(label) <= box.cell - 2:  # written only where it fits
+                    label = next((t for t in cell_texts(v, quantity) if fm.horizontalAdvance(t) <= box.cell - 3),
+                                 None)
+                    if label is not None:  # written only where it fits
                         painter.setPen(QColor('#ffffff') if color.lightnessF() < 0.5 else text)
                         painter.drawText(cell, Qt.AlignCenter, label)
                         painter.setPen(Qt.NoPen)
@@ -300,9 +315,12 @@ def paint_legend(painter, bar, colors, quantity, scale, font):
     painter.drawRect(bar)
     painter.setFont(font)
     painter.setPen(QColor(colors['muted']))
-    for frac, tick in scale.ticks():
+    for frac, tick in scale.ticks():  # the ends aligned inwards, so they are never cut
         x = bar.left() + frac * bar.width()
-        painter.drawText(QRectF(x - 30, bar.bottom() + 1, 60, 11), Qt.AlignCenter, tick)
+        where = QRectF(x, bar.bottom() + 1, 70, 11) if frac == 0 else (
+            QRectF(x - 70, bar.bottom() + 1, 70, 11) if frac == 1 else QRectF(x - 35, bar.bottom() + 1, 70, 11))
+        align = Qt.AlignLeft if frac == 0 else (Qt.AlignRight if frac == 1 else Qt.AlignHCenter)
+        painter.drawText(where, align | Qt.AlignVCenter, tick)
     painter.drawText(QRectF(bar.left(), bar.top() - 14, bar.width() + 200, 12), Qt.AlignLeft | Qt.AlignVCenter,
                      label)
 
@@ -383,5 +401,3 @@ def table_of(trace, grads, quantity):
     field = 'weights' if quantity == 'grad_weight' else 'logits'
     return lambda l, h, q, k: float(grads[getattr(query_nodes(trace, l, h, q), field)[k]])
 
-
-__all__ = ['QPointF']  # re-exported for hit tests

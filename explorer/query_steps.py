@@ -33,8 +33,7 @@ def steps_html(trace, layer, head, query, grads=None, reached=None, colors=LIGHT
                f'{html.escape(text or name(node))}</a>'
 
     def vec(ids):
-        return '[' + ', '.join(f'<span title="{html.escape(name(i))} = {data[i]!r}">{number(data[i])}</span>'
-                               for i in ids) + ']'
+        return '[' + ', '.join(link(i, number(data[i])) for i in ids) + ']'
 
     def grad(node):
         if grads is None:
@@ -47,14 +46,13 @@ def steps_html(trace, layer, head, query, grads=None, reached=None, colors=LIGHT
            f'<p><b><span style="color:{color}">■</span> layer {layer} · head {head} · query '
            f'{html.escape(token_label(trace, query))}</b> '
            f'<span class="m">(predicting {html.escape(trace.token_texts[query + 1])!s})</span></p>']
-    out.append(f'<p><b>1 · q</b> = {link(nodes.q[0], "q")}[{hs}…{hs + d - 1}] '
-               f'(this query\'s slice of q): {vec(nodes.q)}</p>')
+    out.append(f'<p><b>1 · q</b>[{hs}…{hs + d - 1}] (this head\'s slice of the query\'s q): {vec(nodes.q)}</p>')
     out.append(f'<p><b>2 · keys</b> — k[{hs}…{hs + d - 1}] of each position up to the query:</p><table>')
     for t in range(query + 1):
-        out.append(f'<tr><td>{html.escape(token_label(trace, t))}</td><td>{link(nodes.keys[t][0], "k")}</td>'
-                   f'<td>{vec(nodes.keys[t])}</td></tr>')
+        out.append(f'<tr><td>{html.escape(token_label(trace, t))}</td><td>{vec(nodes.keys[t])}</td></tr>')
     out.append('</table>')
-    out.append(f'<p><b>3 · scores</b>: q·k, then ×1/√{d} = ÷{math.sqrt(d):.3g} gives attn_logits; '
+    out.append(f'<p><b>3 · scores</b>: q·k[t] = Σ<sub>j</sub> q[{hs}+j]·k[{hs}+j] of position t, '
+               f'then ×1/√{d} (÷{math.sqrt(d):.3g}) gives attn_logits[t]; '
                f'<b>4 · causal window</b>: keys after the query are masked (microgpt never computes them).</p>')
     header = '<tr><th>key</th><th>q·k</th><th>÷√d = attn_logits</th>'
     header += '<th>∂loss/∂score</th></tr>' if grads is not None else '</tr>'
@@ -87,7 +85,7 @@ def steps_html(trace, layer, head, query, grads=None, reached=None, colors=LIGHT
                '<table><tr><th>key</th><th>weight</th><th>v</th></tr>')
     for t in range(query + 1):
         out.append(f'<tr><td>{html.escape(token_label(trace, t))}</td><td>{number(data[nodes.weights[t]])}</td>'
-                   f'<td>{link(nodes.values[t][0], "v")} {vec(nodes.values[t])}</td></tr>')
+                   f'<td>{vec(nodes.values[t])}</td></tr>')
     out.append('</table>')
     outs = ', '.join(link(o, number(data[o])) for o in nodes.head_out)
     out.append(f'<p><b>= head_out</b> [{outs}]</p>')

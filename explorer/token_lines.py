@@ -21,10 +21,12 @@ def line_geometry(rect, n, font=None):
     """(left token rects, right token rects, line height) for n positions in rect."""
     f = QFont(font) if font is not None else QFont()
     f.setPointSizeF(FONT_PT)
-    line = min(22.0, max(8.0, rect.height() / max(1, n)))
-    width = min(110.0, rect.width() * 0.3)
-    left = [QRectF(rect.left(), rect.top() + i * line, width, line) for i in range(n)]
-    right = [QRectF(rect.right() - width, rect.top() + i * line, width, line) for i in range(n)]
+    line = min(40.0, max(8.0, rect.height() / max(1, n)))
+    width = min(100.0, rect.width() * 0.3)
+    span = min(rect.width(), 2 * width + 320)      # lines no longer than they need to be, centred
+    x0 = rect.left() + (rect.width() - span) / 2
+    left = [QRectF(x0, rect.top() + i * line, width, line) for i in range(n)]
+    right = [QRectF(x0 + span - width, rect.top() + i * line, width, line) for i in range(n)]
     return left, right, line
 
 
@@ -77,10 +79,11 @@ class TokenLines(QWidget):
         fm = QFontMetricsF(f)
         painter.setPen(QColor(c['muted']))
         top = QRectF(self.rect()).adjusted(6, 2, -6, 0)
-        painter.drawText(QRectF(top.left(), top.top(), top.width(), 16), Qt.AlignLeft | Qt.AlignVCenter,
-                         'query (predicting →)')
-        painter.drawText(QRectF(top.left(), top.top(), top.width(), 16), Qt.AlignRight | Qt.AlignVCenter, 'key')
         left, right, line = self.geometry_()
+        painter.drawText(QRectF(left[0].left(), top.top(), left[0].width(), 16), Qt.AlignRight | Qt.AlignVCenter,
+                         'query')
+        painter.drawText(QRectF(right[0].left(), top.top(), right[0].width(), 16), Qt.AlignLeft | Qt.AlignVCenter,
+                         'key')
         lanes = len(self.heads)
         for h, q, k, w in self.lines():
             lane = self.heads.index(h)
