@@ -26,7 +26,7 @@ from engine.grouping import node_key, split_key
 from engine.model import Model
 from engine.trace import record
 
-from .heatmap import QUANTITIES, minimum_size, paint_heads, png_bytes, svg_bytes
+from .heatmap import QUANTITIES, minimum_size, paint_heads, png_bytes, scale_for, svg_bytes
 from .query_steps import QuerySteps, steps_html
 from .theme import LIGHT
 from .token_lines import TokenLinesView
@@ -52,7 +52,8 @@ class HeatmapGrid(QWidget):
         self.quantity = 'weight'
         self.boxes = []
         self.squeezed = False      # one head shown because all would be unreadable
-        self.scale = None
+        self.scale = None          # the colour scale drawn last
+        self.shared_scale = None   # a scale given by the panel (two models side by side share one), or None
         self.setMouseTracking(True)
         self.setMinimumSize(120, 90)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
@@ -64,8 +65,9 @@ class HeatmapGrid(QWidget):
     def gradients(self):
         return self.quantity.startswith('grad') or self.quantity.startswith('diff_grad')
 
-    def show_trace(self, trace, value, title, quantity='weight'):
+    def show_trace(self, trace, value, title, quantity='weight', scale=None):
         self.trace, self.value, self.title, self.quantity = trace, value, title, quantity
+        self.shared_scale = scale
         if trace is not None:  # never smaller than one readable head: the dock scrolls instead
             self.setMinimumSize(*minimum_size(trace, self.font()))
         self.update()
@@ -78,7 +80,8 @@ class HeatmapGrid(QWidget):
         p = self.panel
         self.boxes, self.squeezed, self.scale = paint_heads(
             painter, self.rect().toRectF().adjusted(6, 4, -6, -4), self.trace, self.value, p.colors(),
-            self.quantity, p.selected_place(self.trace), p.only, self.title, self.font(), p.focus_head())
+            self.quantity, p.selected_place(self.trace), p.only, self.title, self.font(), p.focus_head(),
+            self.shared_scale)
         painter.end()
 
     def _hit(self, pos):
@@ -183,7 +186,7 @@ class AttentionPanel(QWidget):
         self.compare_how.addItems(['side by side', 'difference'])
         self.compare_how.setToolTip('The two models side by side, or this one minus the other')
         self.compare_how.activated.connect(self._on_compare_how)
-        self.compare_how.setEnabled(False)
+        self.compare_how.hide()  # shown while comparing
         self.export_button = QToolButton()
         self.export_button.setText('Export')
         self.export_button.setPopupMode(QToolButton.InstantPopup)
@@ -254,7 +257,10 @@ class AttentionPanel(QWidget):
         """Wide: the token lines beside the heatmaps; narrow: in a tab of their own. Two models compared:
         side by side in a wide panel, one above the other in a tall one."""
         super().resizeEvent(event)
-        self._arrange(self.width() >= 700)
+        self._relayout()
+
+    def _relayout(self):
+        self._arrange(self.width() >= (1300 if self.other is not None else 700))
         self.hint.setVisible(self.height() >= 420)  # short: the heatmaps get the room, the tooltips say it
         tall = self.height() > self.width()
         self.grids.setDirection(QBoxLayout.TopToBottom if tall else QBoxLayout.LeftToRight)
@@ -270,12 +276,12 @@ class AttentionPanel(QWidget):
             self.split.setStretchFactor(0, 3)
             self.split.setStretchFactor(1, 2)
             self.split.setSizes([self.width() * 3 // 5, self.width() * 2 // 5])
+            self.lines.show()  # a tab page it was, hidden unless current
             self.tabs.setTabText(0, 'Heatmaps and token lines')
         else:
             self.tabs.insertTab(1, self.lines, 'Token lines')
             self.tabs.setTabText(0, 'Heatmaps')
-        self.tabs.setCurrentWidget(self.split if current is self.lines else current)
-        self.lines.show()
+        self.tabs.setCurrentWidget(self.split if current is self.lines and wide else current)
 
     def colors(self):
         return self._colors
@@ -370,10 +376,24 @@ class AttentionPanel(QWidget):
             elif self.difference and self._comparable():
                 self.other_grid.show_trace(trace, self._difference(mine, self._other_value()),
                                            f'{trace.doc!r} · {name} − {self.other[0]}', 'diff_' + self.quantity)
-            else:
-                self.other_grid.show_trace(self.other_trace, self._other_value(),
-                                           f'{self.other_trace.doc!r} · {self.other[0]}', self.quantity)
+            else:  # the same quantity on one colour scale, so equal colours mean equal numbers
+                theirs = self._other_value()
+                scale = self._shared_scale(mine, theirs)
+                self.grid.shared_scale = scale
+                self.other_grid.show_trace(self.other_trace, theirs, f'{self.other_trace.doc!r} · {self.other[0]}',
+                                           self.quantity, scale)
         self._show_steps()
+
+    def _shared_scale(self, mine, theirs):
+        """One colour scale for both sides: the largest magnitude either shows."""
+        trace, other = self.session.trace, self.other_trace
+        cells = [(l, h, q, k) for l in range(trace.config.n_layer) for h in range(trace.config.n_head)
+                 for q in range(trace.n) for k in range(q + 1)]
+        values = [mine(*c) for c in cells]
+        if other.config.n_layer == trace.config.n_layer and other.config.n_head == trace.config.n_head \
+                and other.n == trace.n:
+            values += [theirs(*c) for c in cells]
+        return scale_for(values, self.quantity)
 
     def _title(self):
         """The title above the heatmaps: what model, and in gradient mode how far backprop has got."""
@@ -485,7 +505,8 @@ class AttentionPanel(QWidget):
         if index == 0:
             self.other, self.other_trace, self._other_stepper = None, None, None
             self.other_grid.hide()
-            self.compare_how.setEnabled(False)
+            self.compare_how.hide()
+            self._relayout()
             self._show()
             return
         model = self.session.model
@@ -533,8 +554,9 @@ class AttentionPanel(QWidget):
 
     def _on_other_recorded(self, trace):
         self.other_trace = trace
+        self._relayout()  # two models need the width the token lines had: they go to their tab
         self._other_stepper = Stepper(trace)
-        self.compare_how.setEnabled(self._comparable())
+        self.compare_how.setVisible(self._comparable())
         if not self._comparable():
             self.difference = False
             self.compare_how.setCurrentIndex(0)
@@ -551,8 +573,10 @@ class AttentionPanel(QWidget):
                 panels.append((trace, self._difference(panels[0][1], self._other_value()),
                                f'{trace.doc!r} · {name} − {self.other[0]}', 'diff_' + self.quantity))
             else:
-                panels.append((self.other_trace, self._other_value(), f'{self.other_trace.doc!r} · {self.other[0]}',
-                               self.quantity))
+                theirs = self._other_value()
+                scale = self._shared_scale(panels[0][1], theirs)
+                panels = [(*panels[0], scale), (self.other_trace, theirs,
+                                                 f'{self.other_trace.doc!r} · {self.other[0]}', self.quantity, scale)]
         return panels
 
     def export(self, fmt, only=None):

@@ -24,7 +24,9 @@ HEADER_H = 16    # 'layer 0 · head 2'
 LEGEND_H = 40
 GAP = 10
 MIN_CELL = 14.0  # below this, all heads at once are unreadable: one head is shown large instead
-MAX_CELL = 44.0
+MAX_CELL = 56.0
+SQUEEZED = {False: '', 'layer': 'layer {layer} only: space is short (a head of another layer in the list shows its layer)',
+            'head': 'one head: space is short (pick another in the list, or widen the panel)'}
 FONT_PT = 7.5
 
 QUANTITIES = {  # quantity -> (what the colour bar says, diverging?)
@@ -172,8 +174,9 @@ def minimum_size(trace, font=None):
 
 def arrange(rect, trace, only=None, fallback=(0, 0), font=None):
     """Place the heatmaps in rect: layers in rows, heads across (wrapping), the biggest cells that fit.
-    If every head at once would make cells smaller than MIN_CELL, only `fallback` is placed (large).
-    Returns (boxes, squeezed): squeezed says one head is shown because space is short."""
+    If every head at once would make cells smaller than MIN_CELL, the heads of `fallback`'s layer are
+    placed, or if those too would be too small, only `fallback` (large). Returns (boxes, squeezed):
+    squeezed is False, 'layer' or 'head', saying what is shown because space is short."""
     global LINE
     config, n = trace.config, trace.n
     label_w, line = _label_sizes(trace, font)
@@ -198,8 +201,11 @@ def arrange(rect, trace, only=None, fallback=(0, 0), font=None):
     heads = [only] if only else [(l, h) for l in range(config.n_layer) for h in range(config.n_head)]
     per_layer, layers = (1, 1) if only else (config.n_head, config.n_layer)
     cols, cell = best(per_layer, layers)
-    if cell < MIN_CELL and not only and len(heads) > 1:
-        heads, per_layer, layers, squeezed = [fallback], 1, 1, True
+    if cell < MIN_CELL and not only and config.n_layer > 1:  # the fallback's layer, all its heads
+        cols, cell = best(config.n_head, 1)
+        heads, layers, squeezed = [(fallback[0], h) for h in range(config.n_head)], 1, 'layer'
+    if cell < MIN_CELL and not only and len(heads) > 1:      # one head, large
+        heads, per_layer, layers, squeezed = [fallback], 1, 1, 'head'
         cols, cell = best(1, 1)
     cell = max(4.0, min(cell, MAX_CELL))
     upright = cell < label_w
@@ -209,7 +215,7 @@ def arrange(rect, trace, only=None, fallback=(0, 0), font=None):
     boxes = []
     for i, (l, h) in enumerate(heads):
         index = i if len(heads) == 1 else h
-        row = (0 if len(heads) == 1 else l * math.ceil(per_layer / cols)) + index // cols
+        row = (0 if len(heads) == 1 or layers == 1 else l * math.ceil(per_layer / cols)) + index // cols
         x, y = rect.left() + (index % cols) * block_w, rect.top() + row * block_h
         header = QRectF(x, y, max(block_w - GAP, 90.0), HEADER_H)
         cells = QRectF(x + label_w, y + HEADER_H + col_h, n * cell, n * cell)
@@ -228,15 +234,19 @@ def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', se
     bold.setBold(True)
     fm = QFontMetricsF(font)
     text, muted = QColor(colors['text']), QColor(colors['muted'])
-    top = rect.top()
-    if title:
+    def place(with_title):
+        top = rect.top() + (HEADER_H + 2 if with_title else 0)
+        area = QRectF(rect.left(), top, rect.width(), rect.bottom() - top - LEGEND_H)
+        return arrange(area, trace, only, fallback, font)
+    boxes, squeezed = place(bool(title))
+    if squeezed and not title:  # the title line says why not every head is shown
+        boxes, squeezed = place(True)
+    if title or squeezed:
         painter.setFont(bold)
         painter.setPen(text)
-        painter.drawText(QRectF(rect.left(), top, rect.width(), HEADER_H), Qt.AlignLeft | Qt.AlignVCenter,
-                         QFontMetricsF(bold).elidedText(title, Qt.ElideRight, rect.width()))
-        top += HEADER_H + 2
-    area = QRectF(rect.left(), top, rect.width(), rect.bottom() - top - LEGEND_H)
-    boxes, squeezed = arrange(area, trace, only, fallback, font)
+        line = ' · '.join(t for t in (title, SQUEEZED[squeezed].format(layer=boxes[0].layer)) if t)
+        painter.drawText(QRectF(rect.left(), rect.top(), rect.width(), HEADER_H), Qt.AlignLeft | Qt.AlignVCenter,
+                         QFontMetricsF(bold).elidedText(line, Qt.ElideRight, rect.width()))
     n = trace.n
     cached = {(b.layer, b.head, q, k): value(b.layer, b.head, q, k) for b in boxes for q in range(n)
               for k in range(q + 1)}
@@ -249,7 +259,7 @@ def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', se
         painter.drawRect(QRectF(box.header.left(), box.header.top() + 3, 4, HEADER_H - 6))
         painter.setPen(text)
         painter.drawText(box.header.adjusted(7, 0, 0, 0), Qt.AlignLeft | Qt.AlignVCenter,
-                         f'layer {box.layer} · head {box.head}' + ('  (one head: space is short)' if squeezed else ''))
+                         f'layer {box.layer} · head {box.head}')
         painter.setFont(font)
         painter.setPen(muted)
         for r, i, kind in box.label_rects():
@@ -341,12 +351,12 @@ def export_size(panels, only=None):
 
 
 def paint_export(painter, panels, colors=LIGHT, only=None):
-    """Paint (trace, value, title, quantity) panels side by side, as the exports show them."""
+    """Paint (trace, value, title, quantity[, scale]) panels side by side, as the exports show them."""
     panel_w, height = export_size(panels, only)
     painter.fillRect(QRectF(0, 0, panel_w * len(panels), height), QColor(colors['background']))
-    for i, (trace, value, title, quantity) in enumerate(panels):
+    for i, (trace, value, title, quantity, *scale) in enumerate(panels):  # a 5th item: a shared Scale
         paint_heads(painter, QRectF(10 + i * panel_w, 10, panel_w - 20, height - 20), trace, value, colors,
-                    quantity, only=only, title=title)
+                    quantity, only=only, title=title, scale=scale[0] if scale else None)
 
 
 def render(panels, colors=LIGHT, only=None):

@@ -61,10 +61,10 @@ def palette(colors):
 
 
 # One colour per attention head, the same in every attention view (heatmap titles, token lines, one
-# query's steps) and in the graph (a head's frame). Tableau's 10 categorical colours, distinct and
-# readable on the light and the dark background; heads beyond 10 reuse them in order.
-HEAD_COLORS = ('#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7',
-               '#9c755f', '#bab0ac')
+# query's steps) and in the graph (a head's frame). Tableau's categorical colours without its orange,
+# which the selection uses; distinct on the light and the dark background; heads beyond 10 repeat them.
+HEAD_COLORS = ('#4e79a7', '#59a14f', '#b07aa1', '#e15759', '#76b7b2', '#b6992d', '#9c755f', '#ff9da7',
+               '#79706e', '#a0cbe8')
 
 
 def head_color(h):

@@ -39,8 +39,10 @@ def test_no_label_overlaps_anything_at_16_positions_and_2_layers_of_8_heads(qapp
     font = QFont()
     font.setPointSizeF(FONT_PT)
     fm = QFontMetricsF(font)
-    if squeezed:  # one head large rather than sixteen unreadable ones
-        assert [(b.layer, b.head) for b in boxes] == [(1, 5)]
+    if squeezed == 'layer':  # the chosen head's layer rather than sixteen unreadable heads
+        assert [(b.layer, b.head) for b in boxes] == [(1, h) for h in range(8)]
+    elif squeezed:  # or that one head, large
+        assert squeezed == 'head' and [(b.layer, b.head) for b in boxes] == [(1, 5)]
     assert all(b.cell >= MIN_CELL for b in boxes)
     rects = []
     for box in boxes:
@@ -161,6 +163,20 @@ def test_comparison_shows_the_same_quantity_on_both_sides(window, qtbot):
     assert not s.backprop.reached(late) and panel.other_grid.value(0, 1, 0, 0) is None
     panel.set_quantity('score')
     assert panel.other_grid.value(0, 1, 4, 2) == other.data[query_nodes(other, 0, 1, 4).logits[2]]
+
+
+def test_both_sides_share_one_colour_scale(window, qtbot):
+    """Equal colours mean equal numbers: the bar spans the largest magnitude either model shows."""
+    panel, s = _compare_random(window, qtbot), window.session
+    s.backprop.run_to_end()
+    panel.set_quantity('grad_score')
+    cells = [(0, h, q, k) for h in range(4) for q in range(s.trace.n) for k in range(q + 1)]
+    top = max(abs(g.value(*c)) for g in (panel.grid, panel.other_grid) for c in cells)
+    assert panel.grid.shared_scale == panel.other_grid.shared_scale
+    assert (panel.grid.shared_scale.lo, panel.grid.shared_scale.hi) == (-top, top)
+    panel.grid.grab()
+    panel.other_grid.grab()
+    assert panel.grid.scale == panel.other_grid.scale == panel.grid.shared_scale
 
 
 def test_difference_view_is_this_minus_the_other(window, qtbot):
