@@ -75,6 +75,7 @@ class HeatmapGrid(QWidget):
     def paintEvent(self, event):
         painter = QPainter(self)
         if self.trace is None:
+            self.boxes = []
             painter.drawText(self.rect(), Qt.AlignCenter | Qt.TextWordWrap, self.title or 'Recording…')
             return
         p = self.panel
@@ -236,6 +237,7 @@ class AttentionPanel(QWidget):
         self.tabs.setTabToolTip(2, 'One query\'s computation step by step: q, keys, q·k, ÷√d, mask, softmax, '
                                    'weighted sum')
         self.wide = False
+        self.tabs.currentChanged.connect(lambda _: self._show_steps())
         layout.addWidget(self.tabs, 1)
         self.hint = QLabel('Click a cell to find its weight in the graph, a query\'s label for its steps.')
         self.hint.setWordWrap(True)
@@ -404,8 +406,9 @@ class AttentionPanel(QWidget):
         return ' · '.join(parts) or None
 
     def _show_steps(self):
+        """Write one query's page (only while its tab is shown: it is rewritten when the tab is chosen)."""
         trace = self.session.trace
-        if self.query is None or trace is None:
+        if self.query is None or trace is None or self.tabs.currentWidget() is not self.steps:
             return
         bp = self.session.backprop
         grads = bp.grads if self.gradients else None
@@ -472,8 +475,10 @@ class AttentionPanel(QWidget):
         """One query's computation step by step, in the 'One query' tab."""
         self.focus = (layer, head)
         self.query = (layer, head, q)
-        self._show_steps()
-        self.tabs.setCurrentWidget(self.steps)
+        if self.tabs.currentWidget() is self.steps:
+            self._show_steps()
+        else:
+            self.tabs.setCurrentWidget(self.steps)  # which writes the page
 
     # Pop out
 

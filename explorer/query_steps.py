@@ -89,7 +89,7 @@ def steps_html(trace, layer, head, query, grads=None, reached=None, colors=LIGHT
     out.append('</table>')
     outs = ', '.join(link(o, number(data[o])) for o in nodes.head_out)
     out.append(f'<p><b>= head_out</b> [{outs}]</p>')
-    out.append(f'<p class="m">Click a name or number to select that scalar in the graph.</p>')
+    out.append('<p class="m">Click a name or number to select that scalar in the graph.</p>')
     return '\n'.join(out)
 
 
