@@ -336,13 +336,14 @@ def training_figures(app, window, tmp, steps=200):
 def attention_view_figures(app, window):
     """The attention panel's other views: the token lines' paint, one query's page (built and shown)."""
     panel = window.attention
-    panel.tabs.setCurrentWidget(panel.lines)
+    panel.tabs.setCurrentWidget(panel.split if panel.wide else panel.lines)
     app.processEvents()
     lines, steps = [], []
     for _ in range(10):
         t = time.perf_counter()
         panel.lines.lines.repaint()
         lines.append(time.perf_counter() - t)
+    for _ in range(10):
         t = time.perf_counter()
         panel.show_query(0, 1, window.session.trace.n - 1)
         app.processEvents()
