@@ -496,7 +496,7 @@ class AttentionPanel(QWidget):
         dock.setFloating(floating)
         if floating:  # a window of its own over the middle of the main window, inside the screen
             screen = (dock.screen() or self.screen()).availableGeometry()
-            size = QSize(min(1100, screen.width() - 40), min(720, screen.height() - 60))
+            size = QSize(min(1400, screen.width() - 40), min(900, screen.height() - 60))
             dock.resize(size)
             home = dock.parentWidget().geometry() if dock.parentWidget() else screen
             x = max(screen.left(), min(home.center().x() - size.width() // 2, screen.right() - size.width()))

@@ -38,7 +38,7 @@ def steps_html(trace, layer, head, query, grads=None, reached=None, colors=LIGHT
     def grad(node):
         if grads is None:
             return ''
-        return number(float(grads[node])) if reached(node) else '·'
+        return number(float(grads[node])) if reached(node) else '<span class="m">not reached yet</span>'
 
     color = head_color(head).name()
     out = [f'<style>td, th {{ padding: 1px 5px; }} th {{ text-align: left; color: {muted}; font-weight: normal; }}'

@@ -126,6 +126,22 @@ def test_one_query_page_links_every_quantity_to_its_node(emma_trace):
     assert 'masked (after the query)' in page and page.count('masked (after the query)') == emma_trace.n - 4
 
 
+def test_headless_export_as_svg_and_csv_with_positions(tmp_path):
+    import csv
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    for out in (tmp_path / 'a.svg', tmp_path / 'a.csv'):
+        proc = subprocess.run([sys.executable, str(root / 'main.py'), 'attention', '--doc', 'emma', '-o', str(out)],
+                              capture_output=True, text=True, timeout=120, cwd=root)
+        assert proc.returncode == 0, proc.stderr
+    svg = (tmp_path / 'a.svg').read_text()
+    assert '<text' in svg and '<image' not in svg and '3 m' in svg
+    rows = list(csv.DictReader((tmp_path / 'a.csv').open()))
+    assert rows[-1]['query_token'] == '4 a' and rows[-1]['key_token'] == '4 a' and rows[-1]['grad_score'] != ''
+
+
 @pytest.fixture(scope='module')
 def emma_trace():
     from engine import checkpoint as ckpt_io
