@@ -54,6 +54,7 @@ class HeatmapGrid(QWidget):
         self.squeezed = False      # one head shown because all would be unreadable
         self.scale = None          # the colour scale drawn last
         self.shared_scale = None   # a scale given by the panel (two models side by side share one), or None
+        self.painted_size = QSize()  # the size `boxes` were laid out for
         self.setMouseTracking(True)
         self.setMinimumSize(120, 90)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
@@ -83,6 +84,7 @@ class HeatmapGrid(QWidget):
             painter, self.rect().toRectF().adjusted(6, 4, -6, -4), self.trace, self.value, p.colors(),
             self.quantity, p.selected_place(self.trace), p.only, self.title, self.font(), p.focus_head(),
             self.shared_scale)
+        self.painted_size = self.size()
         painter.end()
 
     def _hit(self, pos):
@@ -254,6 +256,14 @@ class AttentionPanel(QWidget):
         return self.quantity in ('grad_weight', 'grad_score')
 
     # What the grids ask
+
+    def hasHeightForWidth(self):
+        """No: its wrapped labels would make the dock's scroll area give the panel its preferred height
+        (the heatmaps then run below the dock's edge) instead of the height the dock has."""
+        return False
+
+    def heightForWidth(self, width):
+        return -1
 
     def resizeEvent(self, event):
         """Wide: the token lines beside the heatmaps; narrow: in a tab of their own. Two models compared:

@@ -25,8 +25,8 @@ LEGEND_H = 40
 GAP = 10
 MIN_CELL = 14.0  # below this, all heads at once are unreadable: one head is shown large instead
 MAX_CELL = 56.0
-SQUEEZED = {False: '', 'layer': 'layer {layer} only: space is short (a head of another layer in the list shows its layer)',
-            'head': 'one head: space is short (pick another in the list, or widen the panel)'}
+SQUEEZED = {False: '', 'layer': 'layer {layer} only: space is short (widen, or pick a head)',
+            'head': 'one head: space is short (widen, or pick a head)'}
 FONT_PT = 7.5
 
 QUANTITIES = {  # quantity -> (what the colour bar says, diverging?)
