@@ -27,7 +27,7 @@ COMMANDS = {
     'sample': (False, 'engine.cli:sample_main', 'generate documents from a checkpoint'),
     'trace': (False, 'engine.cli:trace_main', 'write one forward and backward pass of a document as JSON'),
     'graph': (True, 'engine.cli:graph_main', 'export the graph view of a document as SVG, PNG or DOT (Graphviz)'),
-    'attention': (True, 'explorer.attention_export:main', 'export the attention heatmaps of a document as PNG or CSV'),
+    'attention': (True, 'explorer.attention_export:main', 'export the attention of a document as CSV (scores, weights, grads), PNG or SVG'),
     'bench': (True, 'explorer.bench:main', 'print one JSON line of timings and memory'),
     'test': (True, 'main:run_tests', 'run the tests; extra arguments go to pytest'),
     APP: (True, 'explorer.app:main', 'open the app (--doc, --checkpoint, --open, --step, --select, --theme, '

@@ -1,8 +1,10 @@
-"""Attention weights of a recording as tables: where each weight is in the graph, and CSV.
+"""Attention of a recording as tables: where each weight is in the graph, one query's steps, and CSV.
 
 A Trace holds `attention[layer][head][query][key]` (the softmax output of each head at each query
-position, over the keys 0..query) and the node id of every weight. This module answers the two
-questions the heatmaps ask: which node is this cell, and which cell or row is this node in.
+position, over the keys 0..query) and the node id of every weight. This module answers the questions
+the attention views ask: which node is this cell, which cell or row is this node in, which nodes make
+one query's computation (q, each k, q·k, attn_logits, attn_weights, the v's, head_out — the very nodes
+the graph shows for that head), and the CSV of scores, weights and their gradients.
 """
 
 import csv
@@ -11,7 +13,8 @@ import re
 import weakref
 from dataclasses import dataclass
 
-CSV_HEADER = ('layer', 'head', 'query', 'key', 'query_token', 'key_token', 'weight')
+CSV_HEADER = ('layer', 'head', 'query', 'key', 'query_token', 'key_token', 'score', 'weight', 'grad_weight',
+              'grad_score')
 HEAD_SCOPE = re.compile(r'^pos (\d+) / layer (\d+) / attention / head (\d+)(?: / |$)')
 
 
@@ -53,19 +56,118 @@ def _cells(trace):
     return _CELLS[trace]
 
 
-def rows(trace):
-    """One tuple per weight, in CSV_HEADER order: layer, head, query, key, tokens, weight."""
-    texts = trace.token_texts
-    return [(l, h, q, k, texts[q], texts[k], w)
-            for l, layer in enumerate(trace.attention) for h, head in enumerate(layer)
-            for q, row in enumerate(head) for k, w in enumerate(row)]
+def token_label(trace, i):
+    """A token with its position, as every attention view and export writes it: '2 m', '0 BOS'."""
+    return f'{i} {trace.token_texts[i]}'
 
 
-def to_csv(trace):
-    """The weights as CSV text; every float written with repr, so it reads back exactly."""
+@dataclass(frozen=True)
+class QueryNodes:
+    """The node ids of one query's computation in one head, named as the graph names them."""
+    layer: int
+    head: int
+    query: int
+    q: tuple          # [head_dim] q[hs + j], the query's slice of q
+    keys: tuple       # [query + 1][head_dim] keys[t][hs + j]: the k of each position up to the query
+    dots: tuple       # [query + 1] q·k[t]
+    logits: tuple     # [query + 1] attn_logits[t] = q·k[t] · 1/√head_dim (the scores, softmax's input)
+    exps: tuple       # [query + 1] exps[t] = exp(attn_logits[t] - max_val)
+    total: int        # Σ exps
+    weights: tuple    # [query + 1] attn_weights[t]
+    values: tuple     # [query + 1][head_dim] values[t][hs + j]
+    head_out: tuple   # [head_dim] head_out[j] = Σ_t attn_weights[t] · values[t][hs + j]
+
+
+def _dot_operands(trace, node):
+    """The (a_i, b_i) node pairs of a dot product built by microgpt's sum(a_i * b_i), in order: the sum
+    is s_0 = a_0·b_0 + 0 (Python's sum starts from 0), s_i = s_(i-1) + a_i·b_i."""
+    pairs = []
+    ch, op = trace.children, trace.op
+    while True:
+        prev, product = ch[node]
+        if op[product] != '*':  # s_0: the first product plus the 0 that sum starts from
+            pairs.append(ch[prev])
+            break
+        pairs.append(ch[product])
+        node = prev
+    pairs.reverse()
+    return pairs
+
+
+def query_nodes(trace, layer, head, query):
+    """The QueryNodes of (layer, head, query), found by following the graph from its weights."""
+    key = (layer, head, query)
+    cache = _QUERIES.setdefault(trace, {})
+    if key in cache:
+        return cache[key]
+    ch = trace.children
+    weights = trace.attention_ids[layer][head][query]
+    exps = tuple(ch[w][0] for w in weights)                 # attn_weights[t] = exps[t] · 1/total
+    total = ch[ch[weights[0]][1]][0]                        # 1/total = total**-1
+    logits = tuple(ch[ch[e][0]][0] for e in exps)           # exps[t] = exp(attn_logits[t] + -max_val)
+    dots = tuple(ch[s][0] for s in logits)                  # attn_logits[t] = q·k[t] · 1/√head_dim
+    pairs = [_dot_operands(trace, d) for d in dots]
+    q = tuple(a for a, _ in pairs[0])
+    keys = tuple(tuple(b for _, b in p) for p in pairs)
+    outs = _head_outs(trace).get(key, {})
+    head_out = tuple(outs[j] for j in sorted(outs))
+    columns = [_dot_operands(trace, o) for o in head_out]   # head_out[j] = Σ_t attn_weights[t] · values[t][j]
+    values = tuple(tuple(columns[j][t][1] for j in range(len(head_out))) for t in range(len(weights)))
+    nodes = QueryNodes(layer, head, query, q, keys, dots, logits, exps, total, weights, values, head_out)
+    cache[key] = nodes
+    return nodes
+
+
+_QUERIES = weakref.WeakKeyDictionary()   # trace -> {(layer, head, query): QueryNodes}
+_HEAD_OUTS = weakref.WeakKeyDictionary()  # trace -> {(layer, head, query): {j: head_out[j] node}}
+
+
+def _head_outs(trace):
+    if trace not in _HEAD_OUTS:
+        outs = {}
+        for node, name in enumerate(trace.names):
+            if name is not None and name.startswith('head_out['):
+                m = HEAD_SCOPE.match(trace.scope_path(node))
+                query, layer, head = (int(g) for g in m.groups())
+                outs.setdefault((layer, head, query), {})[int(name[9:-1])] = node
+        _HEAD_OUTS[trace] = outs
+    return _HEAD_OUTS[trace]
+
+
+def full_gradients(trace):
+    """Every node's gradient after a whole backward pass (Value.backward(), exactly as the stepper ends)."""
+    from .backprop import Stepper
+    stepper = Stepper(trace)
+    stepper.run_to_end()
+    return stepper.grads
+
+
+def rows(trace, grads=None):
+    """One tuple per (layer, head, query, key ≤ query), in CSV_HEADER order: layer, head, query, key,
+    tokens with positions, score (attn_logits), weight, and with grads (per node id) ∂loss/∂weight and
+    ∂loss/∂score, else None for both. Keys after the query are not rows: the causal mask means they
+    take no part (microgpt never computes them)."""
+    out = []
+    for l, layer in enumerate(trace.attention):
+        for h, head in enumerate(layer):
+            for q, row in enumerate(head):
+                nodes = query_nodes(trace, l, h, q)
+                for k, w in enumerate(row):
+                    score, w_id = nodes.logits[k], nodes.weights[k]
+                    out.append((l, h, q, k, token_label(trace, q), token_label(trace, k), trace.data[score], w,
+                                None if grads is None else float(grads[w_id]),
+                                None if grads is None else float(grads[score])))
+    return out
+
+
+def to_csv(trace, grads=None):
+    """The scores, weights and (after a full backward pass unless grads are given) their gradients as
+    CSV text; every float written with repr, so it reads back exactly."""
+    if grads is None:
+        grads = full_gradients(trace)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator='\n')
     writer.writerow(CSV_HEADER)
-    for row in rows(trace):
-        writer.writerow((*row[:6], repr(row[6])))
+    for row in rows(trace, grads):
+        writer.writerow((*row[:6], *(repr(float(x)) for x in row[6:])))
     return out.getvalue()

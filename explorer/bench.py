@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from engine import checkpoint as ckpt_io
+from engine.attention import to_csv as attention_csv
 from engine.grouping import Hierarchy
 from engine.layout import layout
 from engine.model import FAST
@@ -133,6 +134,7 @@ def window_figures(doc):
         window.attention.grid.repaint()
         paints.append(time.perf_counter() - t)
     out['heatmap_paint_ms'] = ms(sorted(paints)[len(paints) // 2])
+    out.update(attention_view_figures(app, window))
     out.update(training_figures(app, window, Path(tmp.name)))
     session.unsaved = False  # the bench's trained weights are not worth a question
     window.close()
@@ -331,6 +333,24 @@ def training_figures(app, window, tmp, steps=200):
             'train_app_vs_cli': round(app_rate / cli_rate, 2), 'train_max_stall_ms': ms(max(lateness, default=0))}
 
 
+def attention_view_figures(app, window):
+    """The attention panel's other views: the token lines' paint, one query's page (built and shown)."""
+    panel = window.attention
+    panel.tabs.setCurrentWidget(panel.split if panel.wide else panel.lines)
+    app.processEvents()
+    lines, steps = [], []
+    for _ in range(10):
+        t = time.perf_counter()
+        panel.lines.lines.repaint()
+        lines.append(time.perf_counter() - t)
+    for _ in range(10):
+        t = time.perf_counter()
+        panel.show_query(0, 1, window.session.trace.n - 1)
+        app.processEvents()
+        steps.append(time.perf_counter() - t)
+    return {'token_lines_paint_ms': ms(sorted(lines)[5]), 'query_steps_show_ms': ms(sorted(steps)[5])}
+
+
 def main(argv=()):
     model = ckpt_io.load(DEFAULT_CHECKPOINT).model
     doc = 'emma'
@@ -343,6 +363,8 @@ def main(argv=()):
     head_s, _ = timed(lambda: layout(h.visible(opened)))
     layouts = layout_figures(h, trace)
     long_s, long_trace = timed(lambda: record(model, LONG_NAME), 1)
+    csv_s, _ = timed(lambda: attention_csv(trace))            # with a full backward pass
+    long_csv_s, _ = timed(lambda: attention_csv(long_trace), 1)
     fused = training_step_ms(model, doc, literal=False)
     literal = training_step_ms(model, doc, literal=True)
     stepping = window_figures(doc)
@@ -356,6 +378,7 @@ def main(argv=()):
         'peak_rss_mb': rss,
         'long_doc': LONG_NAME, 'long_scalars': len(long_trace), 'long_record_ms': ms(long_s),
         'long_first_paint_ms': first_paint_long, 'long_peak_rss_mb': rss_long,
+        'attention_csv_ms': ms(csv_s), 'long_attention_csv_ms': ms(long_csv_s),
         'train_step_ms': ms(fused), 'literal_graph_step_ms': ms(literal),
         'train_vs_literal_ratio': round(fused / literal, 3),
         **stepping,

@@ -14,6 +14,7 @@ from engine.layout import GROUP_HEIGHT
 from . import weight_grid
 from .theme import LIGHT, grad_color
 from .vector_strip import cell_at, cell_rects, cell_tooltip, paint_cells
+from .theme import head_color
 
 
 def fmt(x):
@@ -251,6 +252,8 @@ class ClusterItem(QGraphicsItem):
         self.setPos(x, y)
         self.setZValue(0)
         self.setToolTip(f'{view.scope_path(scope)} (open) — double-click to close')
+        last = view.scope_path(scope).rsplit(' / ', 1)[-1]  # 'head 2': framed in the head's colour
+        self.head = int(last[5:]) if last.startswith('head ') and last[5:].isdigit() else None
 
     def boundingRect(self):
         return self.rect
@@ -260,6 +263,8 @@ class ClusterItem(QGraphicsItem):
         painter.setRenderHint(QPainter.Antialiasing)
         selected = self.view.selected_key == group_key(self.scope)
         painter.setPen(QPen(QColor(c['selection'] if selected else c['cluster_border']), 2 if selected else 1))
+        if self.head is not None and not selected:  # the head's colour, as in every attention view
+            painter.setPen(QPen(head_color(self.head), 2))
         painter.setBrush(QColor(c['cluster']))
         painter.drawRoundedRect(self.rect, 7, 7)
         if painter.worldTransform().m11() < TEXT_LOD:

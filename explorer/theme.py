@@ -70,3 +70,15 @@ def palette(colors):
                         (QPalette.Link, QColor(colors['group_border']))]:
         p.setColor(role, color)
     return p
+
+
+# One colour per attention head, the same in every attention view (heatmap titles, token lines, one
+# query's steps) and in the graph (a head's frame). Tableau's categorical colours without its orange,
+# which the selection uses; distinct on the light and the dark background; heads beyond 10 repeat them.
+HEAD_COLORS = ('#4e79a7', '#59a14f', '#b07aa1', '#e15759', '#76b7b2', '#b6992d', '#9c755f', '#ff9da7',
+               '#79706e', '#a0cbe8')
+
+
+def head_color(h):
+    """The colour of attention head h (as a QColor)."""
+    return QColor(HEAD_COLORS[h % len(HEAD_COLORS)])

@@ -24,16 +24,16 @@ def test_csv_holds_every_recorded_weight_exactly(trace):
     assert tuple(table[0]) == CSV_HEADER
     body = table[1:]
     assert len(body) == 2 * 2 * sum(q + 1 for q in range(trace.n))  # causal: keys 0..query
-    for layer, head, q, k, q_tok, k_tok, w in body:
+    for layer, head, q, k, q_tok, k_tok, _, w, _, _ in body:
         layer, head, q, k = int(layer), int(head), int(q), int(k)
         assert float(w) == trace.attention[layer][head][q][k]
-        assert (q_tok, k_tok) == (trace.token_texts[q], trace.token_texts[k])
+        assert (q_tok, k_tok) == (f'{q} {trace.token_texts[q]}', f'{k} {trace.token_texts[k]}')
         assert k <= q
 
 
 def test_each_row_sums_to_one(trace):
     sums = {}
-    for layer, head, q, k, _, _, w in rows(trace):
+    for layer, head, q, k, _, _, _, w, _, _ in rows(trace):
         sums[(layer, head, q)] = sums.get((layer, head, q), []) + [w]
     assert all(math.isclose(math.fsum(ws), 1.0, abs_tol=1e-12) for ws in sums.values())
 

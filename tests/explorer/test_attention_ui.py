@@ -19,9 +19,14 @@ def center_of(grid, layer, head, q, k):
 
 
 def shown(window, qtbot):
+    """The panel popped out, with room for every head (docked at the test window's size, one head is
+    shown large instead)."""
     panel = window.attention
     window.attention_dock.raise_()
-    qtbot.waitUntil(lambda: bool(panel.grid.boxes), timeout=5000)
+    if not window.attention_dock.isFloating():
+        panel.toggle_pop_out()
+        window.attention_dock.resize(1200, 800)  # the offscreen screen is small; a real one is not
+    qtbot.waitUntil(lambda: panel.grid.height() > 500 and panel.grid.painted_size == panel.grid.size(), timeout=5000)
     return panel
 
 
@@ -67,7 +72,7 @@ def test_selecting_inside_a_head_frames_its_row(window, qtbot):
 
 def test_gradients_follow_the_stepper(window, qtbot):
     panel, s = shown(window, qtbot), window.session
-    panel.mode.setCurrentIndex(1)
+    panel.set_quantity('grad_weight')
     assert panel.grid.value(0, 0, 4, 0) is None  # not reached before backprop
     window.end_act.trigger()
     node = cell_node(s.trace, 0, 0, 4, 0)
@@ -93,15 +98,16 @@ def test_head_alone_and_back(window, qtbot):
     header = panel.grid.boxes[3].header.center().toPoint()
     qtbot.mouseClick(panel.grid, Qt.LeftButton, pos=header)
     panel.grid.repaint()
-    assert panel.only == (0, 3) and len(panel.grid.boxes) == 1 and panel.all_heads.isVisible()
-    panel.all_heads.click()
+    assert panel.only == (0, 3) and len(panel.grid.boxes) == 1 and panel.heads.currentText() == 'layer 0 · head 3'
+    panel.heads.activated.emit(0)  # as choosing 'all heads' does
     panel.grid.repaint()
     assert panel.only is None and len(panel.grid.boxes) == 4
 
 
 def test_exports_from_the_window(window, qtbot, tmp_path):
     panel = shown(window, qtbot)
-    panel.write(tmp_path / 'a.csv', 'csv')
+    with qtbot.waitSignal(window.session.worker.signals.done, timeout=20000):
+        panel.write(tmp_path / 'a.csv', 'csv')  # a full backward pass first, off the UI thread
     panel.write(tmp_path / 'a.png', 'png')
     panel.write(tmp_path / 'h.png', 'png', only=(0, 1))
     assert (tmp_path / 'a.csv').read_text() == to_csv(window.session.trace)
@@ -116,7 +122,8 @@ def test_headless_attention_command(tmp_path):
                               capture_output=True, text=True, timeout=120, cwd=ROOT)
         assert proc.returncode == 0, proc.stderr
     table = list(csv.reader(io.StringIO(out_csv.read_text())))
-    assert table[0] == ['layer', 'head', 'query', 'key', 'query_token', 'key_token', 'weight']
+    assert table[0] == ['layer', 'head', 'query', 'key', 'query_token', 'key_token', 'score', 'weight',
+                        'grad_weight', 'grad_score']
     assert len(table) == 1 + 4 * 15 and out_png.read_bytes().startswith(b'\x89PNG')
     bad = subprocess.run([sys.executable, str(ROOT / 'main.py'), 'attention', '--doc', 'zoë', '-o', str(out_csv)],
                          capture_output=True, text=True, timeout=120, cwd=ROOT)
@@ -135,6 +142,14 @@ def test_two_layers_of_eight_heads(window, qtbot, tmp_path):
         assert s.load_checkpoint(tmp_path / 'wide.json')
     panel = shown(window, qtbot)
     panel.grid.repaint()
-    assert sorted((b.layer, b.head) for b in panel.grid.boxes) == [(l, h) for l in range(2) for h in range(8)]
+    every = [(l, h) for l in range(2) for h in range(8)]
+    shown_heads = sorted((b.layer, b.head) for b in panel.grid.boxes)
+    assert shown_heads == every or (panel.grid.squeezed == 'layer' and shown_heads == every[:8]) or (
+        panel.grid.squeezed == 'head' and shown_heads == [panel.focus])  # one layer, or one head, large
+    from PySide6.QtCore import QRectF
+
+    from explorer.heatmap import arrange
+    boxes, squeezed = arrange(QRectF(0, 0, 1800, 900), s.trace)
+    assert sorted((b.layer, b.head) for b in boxes) == every and not squeezed
     assert panel.grid.value(1, 7, 4, 2) == s.trace.attention[1][7][4][2]
     assert s.backprop.position == 0 and s.backprop.total == len(s.trace) + 1  # a new model resets backprop
