@@ -19,6 +19,8 @@ import contextlib
 import functools
 import json
 import math
+import os
+import sys
 from dataclasses import dataclass
 
 from .errors import EngineError
@@ -26,6 +28,8 @@ from .model import finish, param_shapes
 from .value import Value, topological_order
 
 PARAMS_SCOPE = 'params'
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_getframe = sys._getframe
 
 
 class TracedValue(Value):
@@ -41,6 +45,15 @@ class TracedValue(Value):
         self.scope = recorder.current_scope
         self.name = None  # what the code calls it, given by TraceOps once the code has made it
         recorder.nodes.append(self)
+        if recorder.line_ids is not None:  # the line of the model code that made it: see Recorder.note_lines
+            frame = _getframe(1)
+            while frame.f_code.co_filename in _ENGINE_INTERNALS:
+                frame = frame.f_back
+            where = (frame.f_code.co_filename, frame.f_lineno)
+            line = recorder.line_ids.get(where)
+            if line is None:
+                line = recorder.line_ids[where] = len(recorder.line_ids)
+            recorder.line_of.append(line)
 
 
 class Recorder:
@@ -53,6 +66,14 @@ class Recorder:
         self._scope_ids = {}              # (parent, name) -> scope id
         self.current_scope = 0
         self.value_type = type('Traced', (TracedValue,), {'__slots__': (), '_recorder': self})
+        self.line_ids = None              # (file, line) -> line id, once note_lines() is called
+        self.line_of = []                 # node index - self.first_lined -> line id
+
+    def note_lines(self):
+        """From now on note, for every node made, the first frame outside value.py and this module: the line
+        of the model code (engine/model.py) where microgpt's expression is written."""
+        self.line_ids = {}
+        self.first_lined = len(self.nodes)
 
     @contextlib.contextmanager
     def scope(self, name):
@@ -129,6 +150,10 @@ class TraceOps:
         self.attention_values[layer][head].append(weights)
 
 
+# The files whose frames a node's line skips: Value's ops and TraceOps's helpers (by their code's own file name).
+_ENGINE_INTERNALS = frozenset((Value.__add__.__code__.co_filename, TraceOps.dot.__code__.co_filename))
+
+
 def _operand(name):
     return f'({name})' if ' ' in name else name
 
@@ -191,6 +216,13 @@ class Trace:
     backward_order: tuple     # node ids in the order Value.backward() applies the chain rule
     attention: tuple          # [n_layer][n_head][query][key] softmax weights
     attention_ids: tuple      # [n_layer][n_head][query][key] node id of each weight
+    lines: tuple = ()         # [L] (path relative to the project, line number) of the model code that made nodes
+    line_of: tuple = ()       # [N] index into `lines` of the line that made each node, -1 for parameters
+
+    def line(self, node):
+        """'engine/model.py:97': the line of the model code that made this node, or None (a parameter)."""
+        i = self.line_of[node] if self.line_of else -1
+        return None if i < 0 else '%s:%d' % self.lines[i]
 
     @property
     def loss(self):
@@ -304,6 +336,7 @@ class Trace:
             node = {'id': i, 'op': self.op[i], 'data': self.data[i], 'children': list(self.children[i]),
                     'local_grads': list(self.local_grads[i]), 'scope': self.scope_of[i]}
             node['name'] = self.name(i)
+            node['line'] = self.line(i)
             if i in self.params:
                 node['param'] = self.param_name(i)
             if grads is not None:
@@ -365,6 +398,7 @@ def iter_record(model, doc):
                 for r, row in enumerate(mat):  # a row per group: opening a matrix stays small
                     with recorder.scope(f'{name}[{r}]'):
                         state_dict[name].append([Traced(p.data, op='param') for p in row])
+    recorder.note_lines()
     ops = TraceOps(recorder, config.n_layer, config.n_head)
     param_at = {}
     for name, mat in state_dict.items():
@@ -392,6 +426,10 @@ def iter_record(model, doc):
     new_id = {old: new for new, old in enumerate(kept)}
     nodes = recorder.nodes
     op, data, children, local_grads, scope_of, names = [], [], [], [], [], []
+    first_lined, line_ids = recorder.first_lined, recorder.line_of
+    line_of = tuple(line_ids[old - first_lined] if old >= first_lined else -1 for old in kept)
+    lines = tuple((os.path.relpath(path, PROJECT_ROOT).replace(os.sep, '/'), number)
+                  for path, number in recorder.line_ids)  # dicts keep insertion order: the line ids
     for old in kept:
         v = nodes[old]
         names.append(v.name)
@@ -440,6 +478,7 @@ def iter_record(model, doc):
                         for layer in ops.attention_values),
         attention_ids=tuple(tuple(tuple(tuple(new_id[w.index] for w in row) for row in head) for head in layer)
                             for layer in ops.attention_values),
+        lines=lines, line_of=line_of,
     )
     yield 1.0
     return trace
