@@ -1,4 +1,4 @@
-"""The headless commands: train, sample, trace, graph. Bad input: one line on stderr, exit code 2, nothing written."""
+"""The headless commands: train, sample, trace, graph (and nudge, gradcheck, provenance: engine.gradient_cli). Bad input: one line on stderr, exit code 2, nothing written."""
 
 import json
 import os
@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from . import checkpoint as ckpt_io
+from . import gradient_cli
 from .backprop import Stepper
 from .cli_parsing import Parser, UsageError
 from .data import default_names_path, load_docs
@@ -58,6 +59,7 @@ def build_parser():
     graph.add_argument('--open', action='append', default=[], metavar='SCOPE',
                        help="also open this scope path, e.g. 'pos 2 / layer 0 / attention / head 1'")
     graph.add_argument('-o', '--output', required=True, metavar='OUT.json|.svg|.png|.dot')
+    gradient_cli.add_parsers(commands)
     return parser
 
 
@@ -147,6 +149,8 @@ def cmd_trace(args, out):
 
 
 COMMANDS = {'train': cmd_train, 'sample': cmd_sample, 'trace': cmd_trace, 'graph': cmd_graph}
+COMMANDS.update(nudge=gradient_cli.cmd_nudge, gradcheck=gradient_cli.cmd_gradcheck,
+                provenance=gradient_cli.cmd_provenance)
 
 
 def main(argv=None, out=None):
@@ -187,3 +191,15 @@ def trace_main(argv):
 
 def graph_main(argv):
     return main(['graph', *argv])
+
+
+def nudge_main(argv):
+    return main(['nudge', *argv])
+
+
+def gradcheck_main(argv):
+    return main(['gradcheck', *argv])
+
+
+def provenance_main(argv):
+    return main(['provenance', *argv])
