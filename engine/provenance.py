@@ -77,8 +77,10 @@ class Predictions:
             self.grads.append(g)
 
     def parts(self, node):
-        """[(position, target text, grad)] for every position."""
+        """[(position, target text, grad)] for every position; [] above the −log p terms (the mean: the loss)."""
         trace = self.trace
+        if node > self.loss_terms[-1]:
+            return []
         return [(t, trace.token_texts[t + 1], g[node]) for t, g in enumerate(self.grads)]
 
 
