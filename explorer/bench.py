@@ -331,6 +331,19 @@ def training_figures(app, window, tmp, steps=200):
             'train_app_vs_cli': round(app_rate / cli_rate, 2), 'train_max_stall_ms': ms(max(lateness, default=0))}
 
 
+def gradient_figures(model, trace):
+    """Issue 13: nudging wte[4][3] (both sides, on the tape) and checking all 4,192 parameters."""
+    from engine.gradcheck import iter_gradcheck
+    from engine.model import finish
+    from engine.nudge import Tape
+    from engine.provenance import resolve
+    tape = Tape(trace)
+    node = resolve(trace, 'wte[4][3]')
+    nudge_s, _ = timed(lambda: tape.nudge(node, 1e-4))
+    check_s, _ = timed(lambda: finish(iter_gradcheck(model, trace)), 1)
+    return {'nudge_wte_ms': ms(nudge_s), 'gradcheck_s': round(check_s, 1)}
+
+
 def main(argv=()):
     model = ckpt_io.load(DEFAULT_CHECKPOINT).model
     doc = 'emma'
@@ -345,6 +358,7 @@ def main(argv=()):
     long_s, long_trace = timed(lambda: record(model, LONG_NAME), 1)
     fused = training_step_ms(model, doc, literal=False)
     literal = training_step_ms(model, doc, literal=True)
+    gradient = gradient_figures(model, trace)
     stepping = window_figures(doc)
     first_paint, rss = app_run(doc)
     first_paint_long, rss_long = app_run(LONG_NAME)
@@ -358,6 +372,7 @@ def main(argv=()):
         'long_first_paint_ms': first_paint_long, 'long_peak_rss_mb': rss_long,
         'train_step_ms': ms(fused), 'literal_graph_step_ms': ms(literal),
         'train_vs_literal_ratio': round(fused / literal, 3),
+        **gradient,
         **stepping,
         'bench_peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }

@@ -68,7 +68,7 @@ class GradcheckPanel(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.summary)
         layout.addWidget(self.view, 2)
-        layout.addWidget(QLabel('Largest relative errors:'))
+        layout.addWidget(QLabel('Largest relative errors (click to select):'))
         layout.addWidget(self.worst, 1)
         session.recorded.connect(self._on_recorded)
 
@@ -153,10 +153,10 @@ class GradcheckPanel(QWidget):
         diagonal.append([QPointF(-span, -span), QPointF(span, span)])
         self.chart.addSeries(diagonal)
         self.chart.addSeries(dots)
-        for orientation, title in ((Qt.Horizontal, 'analytic (backprop)'), (Qt.Vertical, 'numeric')):
+        for orientation, title in ((Qt.Horizontal, 'analytic'), (Qt.Vertical, 'numeric')):
             axis = QValueAxis()
             axis.setRange(-span, span)
-            axis.setTitleText(f'{title}: ±log10(|g|/1e-8)')
+            axis.setTitleText(title)
             axis.setLabelFormat('%.0f')
             self.chart.addAxis(axis, Qt.AlignBottom if orientation == Qt.Horizontal else Qt.AlignLeft)
             diagonal.attachAxis(axis)
@@ -165,9 +165,10 @@ class GradcheckPanel(QWidget):
         unused = len(result.params) - len(used)
         self.summary.setText(f'{len(result.params):,} parameters (h = {result.h:g}): max relative error '
                              f'{result.max_rel_error:.2e} ({worst.name}); {unused:,} the document does not use '
-                             'have both 0.')
+                             'have both 0. Axes: sign · log10(|grad| / 1e-8).')
         self.worst.clear()
         for p in result.worst(WORST):
-            item = QListWidgetItem(f'{p.rel_error:.2e}  {p.name}  analytic {p.analytic:.3e}  numeric {p.numeric:.3e}')
+            item = QListWidgetItem(f'{p.rel_error:.1e}  {p.name}')
+            item.setToolTip(f'{p.name}: analytic {p.analytic!r}, numeric {p.numeric!r}, relative error {p.rel_error:.3e}')
             item.setData(Qt.UserRole, p.node)
             self.worst.addItem(item)

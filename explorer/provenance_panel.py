@@ -150,7 +150,8 @@ class ProvenancePanel(QWidget):
             groups[scope] = (total + t.term, parents + [t.parent])
         rows = sorted(groups.items(), key=lambda kv: -abs(kv[1][0]))
         self.use_groups = [(scope, parents) for scope, (_, parents) in rows]
-        self.by_use.set_rows([(f'{scope}  ({len(parents)})', total) for scope, (total, parents) in rows])
+        self.by_use.set_rows([(trace.qualified_name(ps[0]) if len(ps) == 1 else f'{scope} ({len(ps)} terms)', total)
+                              for scope, (total, ps) in rows])
         self.use_label.setText(f'<b>By use</b>: {len(terms)} term(s) local_grad × parent.grad, summed per scope; '
                                f'in backprop\'s order they add up to the grad {"exactly" if exact else "NOT exactly"}.'
                                if terms else '<b>By use</b>: the loss is seeded with 1; it has no uses.')
