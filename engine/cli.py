@@ -1,4 +1,4 @@
-"""The headless commands: train, sample, trace, graph (and nudge, gradcheck, provenance: engine.gradient_cli). Bad input: one line on stderr, exit code 2, nothing written."""
+"""The headless commands: train, sample, trace, graph; nudge, gradcheck, provenance (engine.gradient_cli). Bad input: one line on stderr, exit code 2, nothing written."""
 
 import json
 import os
