@@ -645,7 +645,7 @@ class MainWindow(QMainWindow):
                  'against backprop'),
                 ('Provenance', self.provenance_panel, 'Ctrl+Shift+V', "Where the selection's gradient comes "
                  'from: its terms by use and by prediction')):
-            tabs.addTab(widget if widget in (self.code_panel, self.gradcheck_panel) else scrollable(widget), title)
+            tabs.addTab(scrollable(widget), title)  # no minimum size: the window's stays small
             menu.addAction(self._action(f'Show {title}', lambda _=False, w=widget: self.show_gradient_tab(w), key,
                                         tip))
         menu.addSeparator()
@@ -663,7 +663,7 @@ class MainWindow(QMainWindow):
         self.gradient_dock.raise_()
         for i in range(self.gradient_tabs.count()):
             page = self.gradient_tabs.widget(i)
-            if page is widget or isinstance(page, QScrollArea) and page.widget() is widget:
+            if page.widget() is widget:
                 self.gradient_tabs.setCurrentIndex(i)
 
     def _check_all_gradients(self):
