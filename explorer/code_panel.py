@@ -60,12 +60,12 @@ class CodePanel(QWidget):
         self.chain = QLabel()
         self.chain.setTextFormat(Qt.RichText)
         self.chain.setWordWrap(True)
-        self.chain.setFont(mono)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
+        layout.addWidget(self.chain)  # above the code: in a short panel it stays in view
         layout.addWidget(self.table, 1)
-        layout.addWidget(self.chain)
+        self.table.setMinimumHeight(140)
         self.value_lines = (ROOT / VALUE_PY).read_text().splitlines()
         session.recorded.connect(self._on_recorded)
         session.selection_changed.connect(self._on_selection_changed)
@@ -147,11 +147,11 @@ class CodePanel(QWidget):
         op_def = OP_DEFS.get(op, 'def __pow__' if op.startswith('**') else '')
         op_no = _line_no(self.value_lines, op_def) if op_def else 0
         forward = self.line_of(node)
+        name = op_def[4:].split('(')[0] if op_def else op
         self.chain.setText(
-            f'applying <b>{trace.name(node)}</b> ({op}), made at {self.path}:{forward}<br>'
-            f'{VALUE_PY}:{rule_no} <span style="background:{APPLYING}">{CHAIN_RULE}</span><br>'
-            f'local grads from {VALUE_PY}:{op_no} <code>{self.value_lines[op_no - 1].strip()[:70] if op_no else ""}'
-            '</code>')
+            f'applying <b>{trace.name(node)}</b>, made at line {forward}; chain rule at value.py:{rule_no} '
+            f'<code style="background:{APPLYING}">{CHAIN_RULE}</code>, local grads from '
+            f'<code>{name}</code> (value.py:{op_no})')
 
     def _paint_rows(self):
         for number, item in self.items.items():
