@@ -45,29 +45,49 @@ class TracedValue(Value):
         self.scope = recorder.current_scope
         self.name = None  # what the code calls it, given by TraceOps once the code has made it
         recorder.nodes.append(self)
-        if recorder.line_ids is not None:  # the line of the model code that made it: see Recorder.note_lines
-            frame = _getframe(1)
-            while frame.f_code.co_filename in _ENGINE_INTERNALS:
-                frame = frame.f_back
-            where = (frame.f_code.co_filename, frame.f_lineno)
-            line = recorder.line_ids.get(where)
-            if line is None:
-                line = recorder.line_ids[where] = len(recorder.line_ids)
-            recorder.line_of.append(line)
+
+
+class LinedValue(TracedValue):
+    """A TracedValue that also notes the line of the model code that made it (see Recorder.note_lines)."""
+
+    __slots__ = ()
+
+    def __init__(self, data, children=(), local_grads=(), op=''):
+        Value.__init__(self, data, children, local_grads, op)
+        recorder = self._recorder
+        self.index = len(recorder.nodes)
+        self.scope = recorder.current_scope
+        self.name = None
+        recorder.nodes.append(self)
+        if recorder.line_ids is not None:
+            line = recorder.fixed_line  # inside TraceOps.dot/total: the line that called it, found once
+            recorder.line_of.append(line if line is not None else recorder.line_id(_getframe(1)))
 
 
 class Recorder:
     """Collects nodes and the scope tree while a forward pass runs."""
 
-    def __init__(self):
+    def __init__(self, lines=False):
         self.nodes = []                   # every TracedValue, in creation order
         self.scope_names = ['']           # scope id -> name; 0 is the root
         self.scope_parents = [-1]         # scope id -> parent scope id
         self._scope_ids = {}              # (parent, name) -> scope id
         self.current_scope = 0
-        self.value_type = type('Traced', (TracedValue,), {'__slots__': (), '_recorder': self})
+        base = LinedValue if lines else TracedValue  # lines=False: exactly the recorder before lines were noted
+        self.value_type = type('Traced', (base,), {'__slots__': (), '_recorder': self})
         self.line_ids = None              # (file, line) -> line id, once note_lines() is called
         self.line_of = []                 # node index - self.first_lined -> line id
+        self.fixed_line = None            # the line id every node made now has (TraceOps.dot, total), or None
+
+    def line_id(self, frame):
+        """The id of the line of the first frame, from `frame` outwards, outside value.py and this module."""
+        while frame.f_code.co_filename in _ENGINE_INTERNALS:
+            frame = frame.f_back
+        where = (frame.f_code.co_filename, frame.f_lineno)
+        line = self.line_ids.get(where)
+        if line is None:
+            line = self.line_ids[where] = len(self.line_ids)
+        return line
 
     def note_lines(self):
         """From now on note, for every node made, the first frame outside value.py and this module: the line
@@ -105,16 +125,24 @@ class TraceOps:
         self.names = names
 
     def dot(self, a, b, name=None, index=None, out=None):
+        recorder = self.recorder
+        if recorder.line_ids is not None:  # every node of the sum comes from the caller's line
+            recorder.fixed_line = recorder.line_id(_getframe(1))
         with self.scope(name if index is None else f'{name}[{index}]'):
             result = sum(ai * bi for ai, bi in zip(a, b))
+        recorder.fixed_line = None
         if self.names:  # p0, 0, s0, p1, s1, …: 2n + 1 nodes in a row, named when asked (Trace.name)
             result.name = out if index is None else f'{out}[{index}]'
             self.sums.append((result.index - 2 * len(a), result.index, True))
         return result
 
     def total(self, xs, name=None, out=None):
+        recorder = self.recorder
+        if recorder.line_ids is not None:
+            recorder.fixed_line = recorder.line_id(_getframe(1))
         with self.scope(name):
             result = sum(xs)
+        recorder.fixed_line = None
         if self.names:  # 0, s0, s1, …: n + 1 nodes in a row
             result.name = out
             self.sums.append((result.index - len(xs), result.index, False))
@@ -387,7 +415,7 @@ def literal_loss(model, doc):
 def iter_record(model, doc):
     """Record `doc` through `model`: yields the fraction done after each position, returns the Trace."""
     tokens, n = model.positions(doc)
-    recorder = Recorder()
+    recorder = Recorder(lines=True)
     Traced = recorder.value_type
     config = model.config
     state_dict = {}
