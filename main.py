@@ -7,7 +7,7 @@
 The first run of a command that needs `.venv` makes it beside this file, installs the project into it
 with pip (Graphviz comes inside the pygraphviz wheel), installs the system libraries Qt needs when it
 can (root or sudo), and then runs the same command again inside `.venv`. Later runs only check and go.
-`train`, `sample` and `trace` are pure Python and run at once with any python3.
+`train`, `sample`, `trace`, `nudge`, `gradcheck` and `provenance` are pure Python and run at once with any python3.
 """
 
 import hashlib
@@ -28,6 +28,10 @@ COMMANDS = {
     'trace': (False, 'engine.cli:trace_main', 'write one forward and backward pass of a document as JSON'),
     'graph': (True, 'engine.cli:graph_main', 'export the graph view of a document as SVG, PNG or DOT (Graphviz)'),
     'attention': (True, 'explorer.attention_export:main', 'export the attention of a document as CSV (scores, weights, grads), PNG or SVG'),
+    'nudge': (False, 'engine.cli:nudge_main', 'nudge one scalar of a recorded pass by ±h: new losses, numeric vs grad'),
+    'gradcheck': (False, 'engine.cli:gradcheck_main', 'check every parameter\'s gradient by central differences'),
+    'provenance': (False, 'engine.cli:provenance_main', "split a node's gradient into its terms (by use, by "
+                                                         'prediction)'),
     'bench': (True, 'explorer.bench:main', 'print one JSON line of timings and memory'),
     'test': (True, 'main:run_tests', 'run the tests; extra arguments go to pytest'),
     APP: (True, 'explorer.app:main', 'open the app (--doc, --checkpoint, --open, --step, --select, --theme, '

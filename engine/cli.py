@@ -1,4 +1,4 @@
-"""The headless commands: train, sample, trace, graph. Bad input: one line on stderr, exit code 2, nothing written."""
+"""The headless commands: train, sample, trace, graph; nudge, gradcheck, provenance (engine.gradient_cli). Bad input: one line on stderr, exit code 2, nothing written."""
 
 import json
 import os
@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from . import checkpoint as ckpt_io
+from . import gradient_cli
 from .backprop import Stepper
 from .cli_parsing import Parser, UsageError
 from .data import default_names_path, load_docs
@@ -60,6 +61,7 @@ def build_parser():
     graph.add_argument('-o', '--output', required=True, metavar='OUT.json|.svg|.png|.dot')
     graph.add_argument('--weight-edges', action='store_true',
                        help='JSON: include the edges out of the weights (View › Weight edges); left out by default')
+    gradient_cli.add_parsers(commands)
     return parser
 
 
@@ -149,6 +151,8 @@ def cmd_trace(args, out):
 
 
 COMMANDS = {'train': cmd_train, 'sample': cmd_sample, 'trace': cmd_trace, 'graph': cmd_graph}
+COMMANDS.update(nudge=gradient_cli.cmd_nudge, gradcheck=gradient_cli.cmd_gradcheck,
+                provenance=gradient_cli.cmd_provenance)
 
 
 def main(argv=None, out=None):
@@ -189,3 +193,15 @@ def trace_main(argv):
 
 def graph_main(argv):
     return main(['graph', *argv])
+
+
+def nudge_main(argv):
+    return main(['nudge', *argv])
+
+
+def gradcheck_main(argv):
+    return main(['gradcheck', *argv])
+
+
+def provenance_main(argv):
+    return main(['provenance', *argv])

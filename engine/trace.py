@@ -19,6 +19,8 @@ import contextlib
 import functools
 import json
 import math
+import os
+import sys
 from dataclasses import dataclass
 
 from .errors import EngineError
@@ -26,6 +28,8 @@ from .model import finish, param_shapes
 from .value import Value, topological_order
 
 PARAMS_SCOPE = 'params'
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_getframe = sys._getframe
 
 
 class TracedValue(Value):
@@ -43,16 +47,53 @@ class TracedValue(Value):
         recorder.nodes.append(self)
 
 
+class LinedValue(TracedValue):
+    """A TracedValue that also notes the line of the model code that made it (see Recorder.note_lines)."""
+
+    __slots__ = ()
+
+    def __init__(self, data, children=(), local_grads=(), op=''):
+        Value.__init__(self, data, children, local_grads, op)
+        recorder = self._recorder
+        self.index = len(recorder.nodes)
+        self.scope = recorder.current_scope
+        self.name = None
+        recorder.nodes.append(self)
+        if recorder.line_ids is not None:
+            line = recorder.fixed_line  # inside TraceOps.dot/total: the line that called it, found once
+            recorder.line_of.append(line if line is not None else recorder.line_id(_getframe(1)))
+
+
 class Recorder:
     """Collects nodes and the scope tree while a forward pass runs."""
 
-    def __init__(self):
+    def __init__(self, lines=False):
         self.nodes = []                   # every TracedValue, in creation order
         self.scope_names = ['']           # scope id -> name; 0 is the root
         self.scope_parents = [-1]         # scope id -> parent scope id
         self._scope_ids = {}              # (parent, name) -> scope id
         self.current_scope = 0
-        self.value_type = type('Traced', (TracedValue,), {'__slots__': (), '_recorder': self})
+        base = LinedValue if lines else TracedValue  # lines=False: exactly the recorder before lines were noted
+        self.value_type = type('Traced', (base,), {'__slots__': (), '_recorder': self})
+        self.line_ids = None              # (file, line) -> line id, once note_lines() is called
+        self.line_of = []                 # node index - self.first_lined -> line id
+        self.fixed_line = None            # the line id every node made now has (TraceOps.dot, total), or None
+
+    def line_id(self, frame):
+        """The id of the line of the first frame, from `frame` outwards, outside value.py and this module."""
+        while frame.f_code.co_filename in _ENGINE_INTERNALS:
+            frame = frame.f_back
+        where = (frame.f_code.co_filename, frame.f_lineno)
+        line = self.line_ids.get(where)
+        if line is None:
+            line = self.line_ids[where] = len(self.line_ids)
+        return line
+
+    def note_lines(self):
+        """From now on note, for every node made, the first frame outside value.py and this module: the line
+        of the model code (engine/model.py) where microgpt's expression is written."""
+        self.line_ids = {}
+        self.first_lined = len(self.nodes)
 
     @contextlib.contextmanager
     def scope(self, name):
@@ -84,16 +125,24 @@ class TraceOps:
         self.names = names
 
     def dot(self, a, b, name=None, index=None, out=None):
+        recorder = self.recorder
+        if recorder.line_ids is not None:  # every node of the sum comes from the caller's line
+            recorder.fixed_line = recorder.line_id(_getframe(1))
         with self.scope(name if index is None else f'{name}[{index}]'):
             result = sum(ai * bi for ai, bi in zip(a, b))
+        recorder.fixed_line = None
         if self.names:  # p0, 0, s0, p1, s1, …: 2n + 1 nodes in a row, named when asked (Trace.name)
             result.name = out if index is None else f'{out}[{index}]'
             self.sums.append((result.index - 2 * len(a), result.index, True))
         return result
 
     def total(self, xs, name=None, out=None):
+        recorder = self.recorder
+        if recorder.line_ids is not None:
+            recorder.fixed_line = recorder.line_id(_getframe(1))
         with self.scope(name):
             result = sum(xs)
+        recorder.fixed_line = None
         if self.names:  # 0, s0, s1, …: n + 1 nodes in a row
             result.name = out
             self.sums.append((result.index - len(xs), result.index, False))
@@ -127,6 +176,10 @@ class TraceOps:
 
     def attention(self, layer, head, weights):
         self.attention_values[layer][head].append(weights)
+
+
+# The files whose frames a node's line skips: Value's ops and TraceOps's helpers (by their code's own file name).
+_ENGINE_INTERNALS = frozenset((Value.__add__.__code__.co_filename, TraceOps.dot.__code__.co_filename))
 
 
 def _operand(name):
@@ -191,6 +244,13 @@ class Trace:
     backward_order: tuple     # node ids in the order Value.backward() applies the chain rule
     attention: tuple          # [n_layer][n_head][query][key] softmax weights
     attention_ids: tuple      # [n_layer][n_head][query][key] node id of each weight
+    lines: tuple = ()         # [L] (path relative to the project, line number) of the model code that made nodes
+    line_of: tuple = ()       # [N] index into `lines` of the line that made each node, -1 for parameters
+
+    def line(self, node):
+        """'engine/model.py:97': the line of the model code that made this node, or None (a parameter)."""
+        i = self.line_of[node] if self.line_of else -1
+        return None if i < 0 else '%s:%d' % self.lines[i]
 
     @property
     def loss(self):
@@ -304,6 +364,7 @@ class Trace:
             node = {'id': i, 'op': self.op[i], 'data': self.data[i], 'children': list(self.children[i]),
                     'local_grads': list(self.local_grads[i]), 'scope': self.scope_of[i]}
             node['name'] = self.name(i)
+            node['line'] = self.line(i)
             if i in self.params:
                 node['param'] = self.param_name(i)
             if grads is not None:
@@ -354,7 +415,7 @@ def literal_loss(model, doc):
 def iter_record(model, doc):
     """Record `doc` through `model`: yields the fraction done after each position, returns the Trace."""
     tokens, n = model.positions(doc)
-    recorder = Recorder()
+    recorder = Recorder(lines=True)
     Traced = recorder.value_type
     config = model.config
     state_dict = {}
@@ -365,6 +426,7 @@ def iter_record(model, doc):
                 for r, row in enumerate(mat):  # a row per group: opening a matrix stays small
                     with recorder.scope(f'{name}[{r}]'):
                         state_dict[name].append([Traced(p.data, op='param') for p in row])
+    recorder.note_lines()
     ops = TraceOps(recorder, config.n_layer, config.n_head)
     param_at = {}
     for name, mat in state_dict.items():
@@ -392,6 +454,10 @@ def iter_record(model, doc):
     new_id = {old: new for new, old in enumerate(kept)}
     nodes = recorder.nodes
     op, data, children, local_grads, scope_of, names = [], [], [], [], [], []
+    first_lined, line_ids = recorder.first_lined, recorder.line_of
+    line_of = tuple(line_ids[old - first_lined] if old >= first_lined else -1 for old in kept)
+    lines = tuple((os.path.relpath(path, PROJECT_ROOT).replace(os.sep, '/'), number)
+                  for path, number in recorder.line_ids)  # dicts keep insertion order: the line ids
     for old in kept:
         v = nodes[old]
         names.append(v.name)
@@ -440,6 +506,7 @@ def iter_record(model, doc):
                         for layer in ops.attention_values),
         attention_ids=tuple(tuple(tuple(tuple(new_id[w.index] for w in row) for row in head) for head in layer)
                             for layer in ops.attention_values),
+        lines=lines, line_of=line_of,
     )
     yield 1.0
     return trace

@@ -349,6 +349,17 @@ def attention_view_figures(app, window):
         app.processEvents()
         steps.append(time.perf_counter() - t)
     return {'token_lines_paint_ms': ms(sorted(lines)[5]), 'query_steps_show_ms': ms(sorted(steps)[5])}
+def gradient_figures(model, trace):
+    """Issue 13: nudging wte[4][3] (both sides, on the tape) and checking all 4,192 parameters."""
+    from engine.gradcheck import iter_gradcheck
+    from engine.model import finish
+    from engine.nudge import Tape
+    from engine.provenance import resolve
+    tape = Tape(trace)
+    node = resolve(trace, 'wte[4][3]')
+    nudge_s, _ = timed(lambda: tape.nudge(node, 1e-4))
+    check_s, _ = timed(lambda: finish(iter_gradcheck(model, trace)), 1)
+    return {'nudge_wte_ms': ms(nudge_s), 'gradcheck_s': round(check_s, 1)}
 
 
 def main(argv=()):
@@ -367,6 +378,7 @@ def main(argv=()):
     long_csv_s, _ = timed(lambda: attention_csv(long_trace), 1)
     fused = training_step_ms(model, doc, literal=False)
     literal = training_step_ms(model, doc, literal=True)
+    gradient = gradient_figures(model, trace)
     stepping = window_figures(doc)
     first_paint, rss = app_run(doc)
     first_paint_long, rss_long = app_run(LONG_NAME)
@@ -381,6 +393,7 @@ def main(argv=()):
         'attention_csv_ms': ms(csv_s), 'long_attention_csv_ms': ms(long_csv_s),
         'train_step_ms': ms(fused), 'literal_graph_step_ms': ms(literal),
         'train_vs_literal_ratio': round(fused / literal, 3),
+        **gradient,
         **stepping,
         'bench_peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }

@@ -954,3 +954,58 @@ class GraphView(QGraphicsView):
         for action in self.context_actions:
             menu.addAction(action)
         menu.exec(event.globalPos())
+
+    # Tints (issue 13): a panel lights a set of nodes (what a line made, what a nudge changed, a cone, a
+    # path) over whatever the boxes show, in drawForeground, so the boxes' own painting is untouched.
+
+    def set_tint(self, strengths, label='', color='#12b886'):
+        """Light the boxes holding these nodes: {node id: strength 0..1} (a group: its strongest node);
+        None or {} clears. `label` is said in the view's corner."""
+        self._tint = (dict(strengths or {}), label, QColor(color))
+        self._tint_keys = None
+        self.viewport().update()
+
+    def tinted_keys(self):
+        """{box key: strength} of the visible boxes the tint lights."""
+        tint = getattr(self, '_tint', None)
+        visible = self.session.visible
+        if not tint or not tint[0] or visible is None:
+            return {}
+        if self._tint_keys is None or self._tint_keys[0] is not visible:
+            key_of, keys = visible.key_of, {}
+            for node, s in tint[0].items():
+                key = key_of[node]
+                if key is not None and s > keys.get(key, -1):
+                    keys[key] = s
+            self._tint_keys = (visible, keys)
+        return self._tint_keys[1]
+
+    def drawForeground(self, painter, rect):
+        super().drawForeground(painter, rect)
+        keys = self.tinted_keys()
+        if not keys:
+            return
+        color = QColor(self._tint[2])
+        for key, s in keys.items():
+            item = self.items_by_key.get(key)
+            if item is None:
+                continue
+            box = item.sceneBoundingRect()
+            if not box.intersects(rect):
+                continue
+            color.setAlphaF(0.18 + 0.5 * max(0.0, min(1.0, s)))
+            painter.setPen(QPen(color, 3.0))
+            painter.setBrush(QColor(color.red(), color.green(), color.blue(), int(60 * max(0.2, s))))
+            painter.drawRoundedRect(box.adjusted(-2, -2, 2, 2), 6, 6)
+        if self._tint[1]:  # what is lit, in the top left corner of the view
+            painter.save()
+            painter.resetTransform()
+            painter.setFont(self.small_font)
+            text = self._tint[1]
+            w = painter.fontMetrics().horizontalAdvance(text) + 12
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(QColor(self.colors['background']))
+            painter.drawRoundedRect(QRectF(6, 6, w, 20), 4, 4)
+            painter.setPen(QColor(self._tint[2]).darker(130))
+            painter.drawText(QRectF(12, 6, w, 20), Qt.AlignVCenter | Qt.AlignLeft, text)
+            painter.restore()

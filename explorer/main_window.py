@@ -6,8 +6,8 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QMargins, QPoint, QRect, QRectF, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import (QAbstractScrollArea, QApplication, QDockWidget, QFileDialog, QFrame, QHBoxLayout,
-                               QLabel, QLineEdit, QMainWindow, QMessageBox, QScrollArea, QToolBar, QVBoxLayout,
-                               QWidget)
+                               QLabel, QLineEdit, QMainWindow, QMenu, QMessageBox, QScrollArea, QTabWidget,
+                               QToolBar, QVBoxLayout, QWidget)
 
 from engine.files import write_atomic
 from engine.trace import truncation_note
@@ -15,6 +15,10 @@ from engine.grouping import group_key, key_scope, split_key
 
 from .attention_panel import AttentionPanel
 from .backprop_panel import BackpropPanel, ChainRulePanel
+from .code_panel import CodePanel
+from .gradcheck_panel import GradcheckPanel
+from .nudge_panel import NudgePanel
+from .provenance_panel import ProvenancePanel
 from .graph_view import GraphView
 from .help_dialogs import HOW_TO_READ, HelpDialog, shortcuts_html, with_key
 from .host import Host
@@ -90,6 +94,7 @@ class MainWindow(QMainWindow):
         self.create_menus()
         self.create_tool_bars()
         self.create_docks()
+        self.create_gradient_docks()
         self.create_status_bar()
         self.graph.open_requested.connect(self._on_open_requested)
         self.graph.close_requested.connect(session.close_group)
@@ -608,6 +613,66 @@ class MainWindow(QMainWindow):
                           '<p><b>microgpt explorer</b> shows microgpt — Karpathy\'s 200-line GPT — as it runs: '
                           'the computation graph of one forward pass, recorded from its own Value engine and laid '
                           'out by Graphviz.</p>')
+
+
+    # Issue 13: one gradient — the code that made it, nudging it, checking every gradient, where it comes from.
+
+    def create_gradient_docks(self):
+        """One Gradient panel, tabbed with the Inspector, holding Code, Nudge, Gradcheck and Provenance as
+        tabs of its own (seven tabs side by side would not be readable); a Gradient menu raises each."""
+        s = self.session
+        self.code_panel = CodePanel(s)
+        self.nudge_panel = NudgePanel(s)
+        self.gradcheck_panel = GradcheckPanel(s)
+        self.provenance_panel = ProvenancePanel(s)
+        for panel in (self.code_panel, self.nudge_panel, self.provenance_panel):
+            panel.tint_requested.connect(self.graph.set_tint)
+        self.gradcheck_panel.param_chosen.connect(lambda node: node >= 0 and s.reveal(f'n{node}'))
+        self.gradient_tabs = tabs = QTabWidget()
+        tabs.setDocumentMode(True)
+        dock = self.gradient_dock = QDockWidget('Gradient', self)
+        dock.setObjectName('gradient_dock')
+        dock.setWidget(tabs)
+        self.addDockWidget(Qt.RightDockWidgetArea, dock)
+        self.tabifyDockWidget(self.inspector_dock, dock)
+        self.docks_menu.addAction(dock.toggleViewAction())
+        self.docks['gradient_dock'] = dock
+        dock.visibilityChanged.connect(self._update_panels_act)
+        menu = QMenu('&Gradient', self)
+        self.menuBar().insertMenu(self.menuBar().actions()[-1], menu)  # before Help
+        for title, widget, key, tip in (
+                ('Code', self.code_panel, 'Ctrl+Shift+C', 'engine/model.py as it ran: the line that made the '
+                 'selection, and the line being applied while stepping'),
+                ('Nudge', self.nudge_panel, 'Ctrl+Shift+N', 'Nudge the selected scalar by ±h and compare '
+                 '(L(x+h) − L(x−h))/2h with its grad'),
+                ('Gradcheck', self.gradcheck_panel, 'Ctrl+Shift+G', 'Central differences for every parameter '
+                 'against backprop'),
+                ('Provenance', self.provenance_panel, 'Ctrl+Shift+V', "Where the selection's gradient comes "
+                 'from: its terms by use and by prediction')):
+            tabs.addTab(scrollable(widget), title)  # no minimum size: the window's stays small
+            menu.addAction(self._action(f'Show {title}', lambda _=False, w=widget: self.show_gradient_tab(w), key,
+                                        tip))
+        menu.addSeparator()
+        menu.addAction(self._action('Light the &cone', self.provenance_panel.light_cone, 'Ctrl+Shift+O',
+                                    'Light everything the selected scalar depends on and everything that depends '
+                                    'on it, down to the loss'))
+        menu.addAction(self._action('Check &all gradients', self._check_all_gradients, 'Ctrl+Shift+K',
+                                    'Run the central-difference check of every parameter in the background'))
+        menu.addAction(self._action('C&lear the lit nodes', lambda: self.graph.set_tint({}), None,
+                                    'Light nothing in the graph'))
+        self.attention_dock.raise_()
+
+    def show_gradient_tab(self, widget):
+        self.gradient_dock.show()
+        self.gradient_dock.raise_()
+        for i in range(self.gradient_tabs.count()):
+            page = self.gradient_tabs.widget(i)
+            if page.widget() is widget:
+                self.gradient_tabs.setCurrentIndex(i)
+
+    def _check_all_gradients(self):
+        self.show_gradient_tab(self.gradcheck_panel)
+        self.gradcheck_panel.start()
 
 
 def first_geometry(screen, preferred=QSize(1400, 900)):
