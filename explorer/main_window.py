@@ -362,7 +362,7 @@ class MainWindow(QMainWindow):
         self._docks_arranged = bool(state) and self.restoreState(state, STATE_VERSION)
         screen = self.screen().availableGeometry()
         if not geometry:
-            self.setGeometry(first_geometry(screen))
+            self.setGeometry(first_geometry(screen, first_size(screen)))
 
         elif not screen.contains(self.frameGeometry()):  # saved on a bigger screen
             self.setGeometry(self.geometry().intersected(screen.marginsRemoved(QMargins(0, 0, 0, 40))))
@@ -612,6 +612,12 @@ def first_geometry(screen, preferred=QSize(1400, 900)):
     rect = QRect(QPoint(0, 0), size)
     rect.moveCenter(screen.center() + QPoint(0, TITLE_BAR // 2))
     return rect
+
+
+def first_size(screen, share=0.85):
+    """The first window's size: 1400×900, or on a bigger screen that share of it (2,176×1,224 on 2,560×1,440),
+    so a big screen shows more of the graph; first_geometry fits it to the screen."""
+    return QSize(max(1400, round(screen.width() * share)), max(900, round(screen.height() * share)))
 
 
 def dock_width(window_width):
