@@ -26,7 +26,8 @@ COMMANDS = {
     'train': (False, 'engine.cli:train_main', "train microgpt and print what microgpt prints"),
     'sample': (False, 'engine.cli:sample_main', 'generate documents from a checkpoint'),
     'trace': (False, 'engine.cli:trace_main', 'write one forward and backward pass of a document as JSON'),
-    'graph': (True, 'engine.cli:graph_main', 'export the graph view of a document as SVG, PNG or DOT (Graphviz)'),
+    'graph': (True, 'explorer.graph_export:main', 'export the graph view of a document as JSON, SVG or PNG (the '
+                                                   "window's layout) or DOT (Graphviz)"),
     'attention': (True, 'explorer.attention_export:main', 'export the attention heatmaps of a document as PNG or CSV'),
     'bench': (True, 'explorer.bench:main', 'print one JSON line of timings and memory'),
     'test': (True, 'main:run_tests', 'run the tests; extra arguments go to pytest'),
