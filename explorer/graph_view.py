@@ -1,5 +1,6 @@
 """The graph view: a Layout drawn as QGraphicsItems. Selecting and hovering never re-run the layout."""
 
+import contextlib
 import math
 import time
 
@@ -458,6 +459,18 @@ class GraphView(QGraphicsView):
         session.recorded.connect(self._on_recorded)
         session.backprop.moved.connect(self._on_moved)
         session.backprop.breakpoints_changed.connect(self.viewport().update)
+
+    @contextlib.contextmanager
+    def uncached(self):
+        """Items painted directly while it lasts: an export draws vectors and text, not the boxes' cached pixmaps."""
+        boxes = [item for item in self.items_by_key.values() if isinstance(item, BoxItem)]
+        for item in boxes:
+            item.setCacheMode(QGraphicsItem.NoCache)
+        try:
+            yield
+        finally:
+            for item in boxes:
+                item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
 
     # What items ask of the view
 

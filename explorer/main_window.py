@@ -652,7 +652,8 @@ def export_view(view, lay, path, fmt):
         gen.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
         gen.setTitle('microgpt explorer')
         painter = QPainter(gen)
-        scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
+        with view.uncached():
+            scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
         painter.end()
         write_atomic(path, bytes(buffer.data()))
         return
@@ -661,7 +662,8 @@ def export_view(view, lay, path, fmt):
     image.fill(Qt.white)
     painter = QPainter(image)
     painter.setRenderHint(QPainter.Antialiasing)
-    scene.render(painter, QRectF(image.rect()), rect)
+    with view.uncached():
+        scene.render(painter, QRectF(image.rect()), rect)
     painter.end()
     from PySide6.QtCore import QBuffer, QIODevice
     buffer = QBuffer()

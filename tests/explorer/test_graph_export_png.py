@@ -29,3 +29,10 @@ def test_a_huge_view_is_scaled_to_fit():
     w, h = png_size(65279.3, 39206.0)  # pos 2 opened to scalars
     assert w <= MAX_SIDE and h <= MAX_SIDE and w * h <= MAX_PIXELS
     assert abs(w / h - 65279.3 / 39206.0) < 0.01
+
+
+def test_the_app_exports_boxes_as_vectors_and_text_not_cached_pixmaps(window, tmp_path):
+    from explorer.main_window import export_view
+    export_view(window.graph, window.session.layout, tmp_path / 'view.svg', 'svg')
+    svg = (tmp_path / 'view.svg').read_text()
+    assert '<image' not in svg and 'embedding' in svg
