@@ -458,7 +458,7 @@ class GraphView(QGraphicsView):
         session.selection_changed.connect(self._on_selection_changed)
         session.recorded.connect(self._on_recorded)
         session.backprop.moved.connect(self._on_moved)
-        session.backprop.breakpoints_changed.connect(self.viewport().update)
+        session.backprop.breakpoints_changed.connect(self._repaint_boxes)
 
     @contextlib.contextmanager
     def uncached(self):
@@ -533,6 +533,11 @@ class GraphView(QGraphicsView):
             if item is not None and not self._in_clear_view(item.sceneBoundingRect(), self._topleft(),
                                                             self.transform().m11()):
                 self.centerOn(item)
+
+    def _repaint_boxes(self):
+        """Every box redrawn (its cached picture too): a mark on it changed, e.g. a breakpoint."""
+        for item in self.items_by_key.values():
+            item.update()
 
     def _update_backprop_marks(self):
         """Which box is current, and FlowItems over the edges that carry the last step's gradient."""
@@ -629,7 +634,10 @@ class GraphView(QGraphicsView):
         self.minimap.refresh()
 
     def _on_selection_changed(self):
-        self.selected_key = self.session.selected
+        old, self.selected_key = self.selected_key, self.session.selected
+        for key in (old, self.selected_key):  # a box's cached picture is redrawn only when it is told to
+            if key in self.items_by_key:
+                self.items_by_key[key].update()
         self.viewport().update()
         item = self.items_by_key.get(self.selected_key)
         if item is not None:
