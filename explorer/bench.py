@@ -185,6 +185,8 @@ def screen_figures(app, window, tmp, frames=80):
         if session.visible is not shown:
             break
         session.cancel_layout()
+    while view.building():  # panning the drawn view: making its items is expand_position_draw_max_stall_ms
+        app.processEvents(QEventLoop.WaitForMoreEvents, 50)
     app.processEvents()
     out['pan_view_boxes'] = len(session.layout.boxes)
     out['pan_boxes_in_view'] = busiest_view(app, view)
