@@ -32,15 +32,15 @@ MIN_LABEL_PX = 10  # device pixels: no navigation zooms out so far that a label 
 TEXT_LOD = 0.35    # below this scale boxes are drawn without text (the minimap, a far zoom)
 PLAIN_LABEL_PX = 4  # a box whose labels would be smaller than this (logical px) is painted as a flat rectangle
 EDGE_AA_SCALE = 0.5  # below this scale edges are drawn without antialiasing: many, thin, and far away
+MAX_FIT = 1.5      # the first view and Z magnify no more than this (times the readable scale): context stays
+EDGE_MARGIN = 24   # screen pixels kept clear around what the view brings into sight
+MINIMAP_MARGIN = 8  # between the minimap and the viewport's corner
+BUILD_SLICE_S = 0.025  # making items for a big layout: at most this long per turn of the event loop
 
 
 def paints_text(scale):
     """Whether a box is painted with its labels at this view scale (else as a flat rectangle in its colour)."""
     return scale >= TEXT_LOD and LABEL_PX * scale >= PLAIN_LABEL_PX
-MAX_FIT = 1.5      # the first view and Z magnify no more than this (times the readable scale): context stays
-EDGE_MARGIN = 24   # screen pixels kept clear around what the view brings into sight
-MINIMAP_MARGIN = 8  # between the minimap and the viewport's corner
-BUILD_SLICE_S = 0.025  # making items for a big layout: at most this long per turn of the event loop
 
 
 class BoxItem(QGraphicsItem):
