@@ -26,7 +26,8 @@ COMMANDS = {
     'train': (False, 'engine.cli:train_main', "train microgpt and print what microgpt prints"),
     'sample': (False, 'engine.cli:sample_main', 'generate documents from a checkpoint'),
     'trace': (False, 'engine.cli:trace_main', 'write one forward and backward pass of a document as JSON'),
-    'graph': (True, 'engine.cli:graph_main', 'export the graph view of a document as SVG, PNG or DOT (Graphviz)'),
+    'graph': (True, 'explorer.graph_export:main', 'export the graph view of a document as JSON, SVG or PNG (the '
+                                                   "window's layout) or DOT (Graphviz)"),
     'attention': (True, 'explorer.attention_export:main', 'export the attention of a document as CSV (scores, weights, grads), PNG or SVG'),
     'nudge': (False, 'engine.cli:nudge_main', 'nudge one scalar of a recorded pass by ±h: new losses, numeric vs grad'),
     'gradcheck': (False, 'engine.cli:gradcheck_main', 'check every parameter\'s gradient by central differences'),

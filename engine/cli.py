@@ -67,7 +67,8 @@ def build_parser():
 
 def cmd_graph(args, out):
     from .grouping import Hierarchy
-    from .layout import as_json, layout, render, to_dot  # Graphviz only for this command (main.py runs it in .venv)
+    from .graph_svg import to_svg
+    from .layout import as_json, layout, to_dot  # Graphviz only for this command (main.py runs it in .venv)
     fmt = Path(args.output).suffix.lower().lstrip('.')
     if fmt not in ('json', 'svg', 'png', 'dot'):
         raise EngineError(f'The output must end in .json, .svg, .png or .dot, not {args.output!r}.')
@@ -83,9 +84,14 @@ def cmd_graph(args, out):
     visible = hierarchy.visible(opened)
     if fmt == 'json':  # exactly what the window draws: the same function, the same view
         write_atomic(args.output, json.dumps(as_json(layout(visible), visible, trace.scopes, args.weight_edges), indent=1))
-    else:
-        dot = to_dot(visible)
-        write_atomic(args.output, dot if fmt == 'dot' else render(dot, fmt))
+    elif fmt == 'dot':  # Graphviz's own text of the view
+        write_atomic(args.output, to_dot(visible))
+    else:  # drawn from the window's layout, not Graphviz's drawing of the DOT
+        lay = layout(visible)
+        svg = to_svg(lay, visible, trace.scopes, args.weight_edges)
+        if fmt == 'png' and args.png is None:
+            raise EngineError('A PNG is drawn with Qt: run `python3 main.py graph …`, which sets it up.')
+        write_atomic(args.output, svg if fmt == 'svg' else args.png(svg, lay.width, lay.height))
     print(f'written to {args.output}', file=out)
 
 
@@ -155,11 +161,13 @@ COMMANDS.update(nudge=gradient_cli.cmd_nudge, gradcheck=gradient_cli.cmd_gradche
                 provenance=gradient_cli.cmd_provenance)
 
 
-def main(argv=None, out=None):
-    """Run `main.py COMMAND ARGS` (argv starts with the command); the exit code."""
+def main(argv=None, out=None, png=None):
+    """Run `main.py COMMAND ARGS` (argv starts with the command); the exit code. `png(svg, width, height)`
+    draws a PNG for `graph` (explorer.graph_export passes one made with Qt)."""
     out = out or sys.stdout
     try:
         args = build_parser().parse_args(argv)
+        args.png = png
         COMMANDS[args.command](args, out)
         out.flush()  # here, where a closed pipe can still be answered quietly
     except (UsageError, EngineError) as e:

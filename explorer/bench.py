@@ -151,7 +151,8 @@ def graph_fraction(window):
 def screen_figures(app, window, tmp, frames=80):
     """The 1400×900 window just recorded: the graph's share of it and the smallest label of the first view
     (device pixels); a fresh 1280×720 window's share; then, with `pos 2` open (to scalars if that is laid
-    out within 20 s, else to the vector level), the 95th percentile of a pan frame: scroll 40 px, paint."""
+    out within 20 s, else to the vector level), the 95th percentile of a pan frame: scroll 40 px, paint, over
+    the busiest window-sized part of it (`pan_boxes_in_view` boxes): a learner pans where there is something to read."""
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
 
     from .main_window import MainWindow
@@ -186,8 +187,11 @@ def screen_figures(app, window, tmp, frames=80):
         if session.visible is not shown:
             break
         session.cancel_layout()
+    while view.building():  # panning the drawn view: making its items is expand_position_draw_max_stall_ms
+        app.processEvents(QEventLoop.WaitForMoreEvents, 50)
     app.processEvents()
     out['pan_view_boxes'] = len(session.layout.boxes)
+    out['pan_boxes_in_view'] = busiest_view(app, view)
     bar, times = view.horizontalScrollBar(), []
     for i in range(frames):
         t = time.perf_counter()
@@ -199,6 +203,29 @@ def screen_figures(app, window, tmp, frames=80):
     wait_view(session.collapse_all, 20000)  # back to the overview for the figures that follow
     app.processEvents()
     return out
+
+
+def busiest_view(app, view):
+    """Centre the view (at its scale) on the window-sized part of the layout with the most boxes, as a learner
+    pans where there is something to read (the top-left of an opened position is mostly empty frame); the
+    number of boxes there."""
+    from collections import Counter
+
+    from PySide6.QtCore import QPointF
+    scale = view.transform().m11()
+    half_w, half_h = view.viewport().width() / scale / 2, view.viewport().height() / scale / 2
+    cells = Counter()
+    for x, y, w, h in view.session.layout.boxes.values():  # box centres in half-window cells
+        cells[int((x + w / 2) // half_w), int((y + h / 2) // half_h)] += 1
+    windows = Counter()  # a window is 2×2 half-window cells, named by its top-left cell
+    for (i, j), n in cells.items():
+        for di in (0, 1):
+            for dj in (0, 1):
+                windows[i - di, j - dj] += n
+    (i, j), count = windows.most_common(1)[0]
+    view.centerOn(QPointF((i + 1) * half_w, (j + 1) * half_h))
+    app.processEvents()
+    return count
 
 
 def expand_position_figures(app, window, esc_after_s=0.15):

@@ -1,5 +1,6 @@
 """The graph view: a Layout drawn as QGraphicsItems. Selecting and hovering never re-run the layout."""
 
+import contextlib
 import math
 import time
 
@@ -33,10 +34,17 @@ TITLE_PX = 11      # box and frame titles, bold
 BADGE_PX = 8       # the '3/5' count in a scalar's corner, a badge beside its grad
 MIN_LABEL_PX = 10  # device pixels: no navigation zooms out so far that a label is smaller than this
 TEXT_LOD = 0.35    # below this scale boxes are drawn without text (the minimap, a far zoom)
+PLAIN_LABEL_PX = 4  # a box whose labels would be smaller than this (logical px) is painted as a flat rectangle
+EDGE_AA_SCALE = 0.5  # below this scale edges are drawn without antialiasing: many, thin, and far away
 MAX_FIT = 1.5      # the first view and Z magnify no more than this (times the readable scale): context stays
 EDGE_MARGIN = 24   # screen pixels kept clear around what the view brings into sight
 MINIMAP_MARGIN = 8  # between the minimap and the viewport's corner
 BUILD_SLICE_S = 0.025  # making items for a big layout: at most this long per turn of the event loop
+
+
+def paints_text(scale):
+    """Whether a box is painted with its labels at this view scale (else as a flat rectangle in its colour)."""
+    return scale >= TEXT_LOD and LABEL_PX * scale >= PLAIN_LABEL_PX
 
 
 class BoxItem(QGraphicsItem):
@@ -54,9 +62,14 @@ class BoxItem(QGraphicsItem):
         self.setCursor(Qt.PointingHandCursor)
         self.setZValue(2)
         self._cells = {}  # what painting its cells keeps between steps (vector_strip.paint_cells)
+        self._bounds = self.rect.adjusted(-2, -2, 2, 2)  # asked for every item near every frame: made once
+        self._labels = None  # a scalar's name and data cells, laid out at its first paint
+        # Painted once into a pixmap at the view's scale and copied from there while the view pans (a box
+        # is exposed in several 40 px strips as it scrolls in); update() repaints it when backprop moves.
+        self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
 
     def boundingRect(self):
-        return self.rect.adjusted(-2, -2, 2, 2)
+        return self._bounds
 
     def paint(self, painter, option, widget=None):
         view, box = self.view, self.box
@@ -66,6 +79,8 @@ class BoxItem(QGraphicsItem):
         painter.setRenderHint(QPainter.Antialiasing)
         if is_param and weight_grid.matrix_of(box):  # a weight matrix: its grid of cells
             weight_grid.paint_grid(self, painter)
+        elif not is_param and not paints_text(option.levelOfDetailFromTransform(painter.worldTransform())):
+            self._paint_plain(painter, c, border)  # far out: no label could be read, so none is laid out
         elif box.node >= 0:
             self._paint_scalar(painter, c, border, is_param)
         elif box.is_vector:
@@ -89,6 +104,46 @@ class BoxItem(QGraphicsItem):
             painter.setBrush(QColor(c['breakpoint']))
             painter.drawEllipse(QPointF(5, 5), 4, 4)
 
+    def _paint_plain(self, painter, c, border):
+        """A flat outlined rectangle in the colour the box has when painted in full: its grad's colour, or
+        the share of its group backprop has done."""
+        bp, node = self.view.session.backprop, self.box.node
+        painter.setRenderHint(QPainter.Antialiasing, False)
+        if node >= 0:
+            grad = bp.grads[node]
+            fill = (QColor(c['unreached']) if not bp.reached(node) else
+                    QColor(c['scalar']) if grad == 0 else grad_color(grad, c))
+        else:
+            fill = QColor(c['group'] if bp.group_reached(self.box.scope) else c['unreached'])
+        painter.setPen(QPen(QColor(border), 0))  # cosmetic: one device pixel
+        painter.setBrush(fill)
+        painter.drawRect(self.rect)
+        if node < 0:
+            done, size = bp.group_progress(self.box.scope)
+            if done:
+                painter.fillRect(QRectF(0, 0, self.rect.width() * done / size, self.rect.height()), QColor(c['progress']))
+
+    def scalar_labels(self):
+        """The name and data cells as drawn: (cell, font, text). A long name ('fc2[7][53]·x[53]') steps down
+        to the 10 px font, then loses its middle ('fc2[7]…x[53]': the indices at both ends stay); its tooltip
+        has it in full. Worked out once: neither changes while the view lives."""
+        if self._labels is None:
+            self._labels = self._lay_out_labels()
+        return self._labels
+
+    def _lay_out_labels(self):
+        view, w, h = self.view, self.rect.width(), self.rect.height()
+        out = []
+        for a, b, label, fonts in ((0, DATA_CELL, self.box.title, (view.bold_font, view.small_font)),
+                                   (DATA_CELL, GRAD_CELL, self.box.detail, (view.small_font,))):
+            r = QRectF(a * w, 0, (b - a) * w, h)
+            for font in fonts:
+                metrics = QFontMetricsF(font)
+                if metrics.horizontalAdvance(label) <= r.width() - 4:
+                    break
+            out.append((r, font, metrics.elidedText(label, Qt.ElideMiddle, r.width() - 4)))
+        return out
+
     def _paint_scalar(self, painter, c, border, is_param):
         bp, node = self.view.session.backprop, self.box.node
         grad, reached = bp.grads[node], bp.reached(node)
@@ -107,20 +162,17 @@ class BoxItem(QGraphicsItem):
         if painter.worldTransform().m11() < TEXT_LOD:
             return
         w, h = self.rect.width(), self.rect.height()
-        cells = [(0, DATA_CELL, self.box.title, True), (DATA_CELL, GRAD_CELL, self.box.detail, False),
-                 (GRAD_CELL, 1.0, f'grad {fmt(grad)}', False)]
-        for a, b, label, bold in cells:  # name (from the code) | data | grad
-            r = QRectF(a * w, 0, (b - a) * w, h)
-            if a:
-                painter.setPen(QColor(border))
-                painter.drawLine(r.topLeft(), r.bottomLeft())
-            painter.setPen(text)
-            fonts = (self.view.bold_font, self.view.small_font, self.view.tiny_font) if bold else (self.view.small_font,)
-            for font in fonts:  # a long name ('attn_weights[2]·values[2][5]') steps down a size before it is cut
-                painter.setFont(font)
-                if painter.fontMetrics().horizontalAdvance(label) <= r.width() - 4:
-                    break
-            painter.drawText(r, Qt.AlignCenter, painter.fontMetrics().elidedText(label, Qt.ElideRight, r.width() - 4))
+        painter.setPen(QColor(border))
+        painter.drawLine(QPointF(DATA_CELL * w, 0), QPointF(DATA_CELL * w, h))
+        painter.drawLine(QPointF(GRAD_CELL * w, 0), QPointF(GRAD_CELL * w, h))
+        painter.setPen(text)
+        for r, font, label in self.scalar_labels():  # name (from the code) | data
+            painter.setFont(font)
+            painter.drawText(r, Qt.AlignCenter, label)
+        r = QRectF(GRAD_CELL * w, 0, (1 - GRAD_CELL) * w, h)  # | grad: the one label that changes
+        painter.setFont(self.view.small_font)
+        painter.drawText(r, Qt.AlignCenter, painter.fontMetrics().elidedText(f'grad {fmt(grad)}', Qt.ElideRight,
+                                                                             r.width() - 4))
         painter.setFont(self.view.tiny_font)  # the op that made it, in the corner of its data
         painter.setPen(QColor(c['muted']))
         painter.drawText(QRectF(DATA_CELL * w + 2, 0, (GRAD_CELL - DATA_CELL) * w, h / 2), Qt.AlignLeft | Qt.AlignTop,
@@ -378,8 +430,8 @@ class Minimap(QWidget):
     while backprop moves, so that it never doubles the cost of a step."""
 
     def __init__(self, main):
-        super().__init__(main)
-        self.main = main
+        super().__init__(main.viewport())  # on the viewport, not beside it: a sibling over the viewport would
+        self.main = main                    # stop Qt from scrolling its pixels, and every pan frame would repaint it all
         self.picture = QPixmap()
         self.source = QRectF()  # the scene rectangle the picture shows
         self.setFixedSize(220, 140)
@@ -514,7 +566,19 @@ class GraphView(QGraphicsView):
         session.selection_changed.connect(self._on_selection_changed)
         session.recorded.connect(self._on_recorded)
         session.backprop.moved.connect(self._on_moved)
-        session.backprop.breakpoints_changed.connect(self.viewport().update)
+        session.backprop.breakpoints_changed.connect(self._repaint_boxes)
+
+    @contextlib.contextmanager
+    def uncached(self):
+        """Items painted directly while it lasts: an export draws vectors and text, not the boxes' cached pixmaps."""
+        boxes = [item for item in self.items_by_key.values() if isinstance(item, BoxItem)]
+        for item in boxes:
+            item.setCacheMode(QGraphicsItem.NoCache)
+        try:
+            yield
+        finally:
+            for item in boxes:
+                item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
 
     # What items ask of the view
 
@@ -615,6 +679,11 @@ class GraphView(QGraphicsView):
             if item is not None and not self._in_clear_view(item.sceneBoundingRect(), self._topleft(),
                                                             self.transform().m11()):
                 self.centerOn(item)
+
+    def _repaint_boxes(self):
+        """Every box redrawn (its cached picture too): a mark on it changed, e.g. a breakpoint."""
+        for item in self.items_by_key.values():
+            item.update()
 
     def _update_backprop_marks(self):
         """Which box is current, and FlowItems over the edges that carry the last step's gradient."""
@@ -728,7 +797,10 @@ class GraphView(QGraphicsView):
         self.minimap.refresh()
 
     def _on_selection_changed(self):
-        self.selected_key = self.session.selected
+        old, self.selected_key = self.selected_key, self.session.selected
+        for key in (old, self.selected_key):  # a box's cached picture is redrawn only when it is told to
+            if key in self.items_by_key:
+                self.items_by_key[key].update()
         self.viewport().update()
         item = self.items_by_key.get(self.selected_key)
         if item is not None:
@@ -755,6 +827,11 @@ class GraphView(QGraphicsView):
 
     def _set_scale(self, scale):
         self.setTransform(QTransform.fromScale(scale, scale))
+        self._update_render_hints()
+
+    def _update_render_hints(self):
+        """Edges (drawn natively with the view's hints) are antialiased only at scales where one can follow them."""
+        self.setRenderHint(QPainter.Antialiasing, self.transform().m11() >= EDGE_AA_SCALE)
 
     def smallest_label_px(self):
         """The height in device pixels of the smallest label on screen now (0 if the scale is so small that
@@ -765,7 +842,7 @@ class GraphView(QGraphicsView):
         if not sizes:
             return None
         scale = self.transform().m11()
-        return 0.0 if scale < TEXT_LOD else min(sizes) * scale * self.devicePixelRatioF()
+        return min(sizes) * scale * self.devicePixelRatioF() if paints_text(scale) else 0.0
 
     def _minimap_corner(self, scale):
         """The viewport's bottom-right corner the minimap covers (with a margin), in screen pixels from the
@@ -866,6 +943,7 @@ class GraphView(QGraphicsView):
 
     def fit(self):
         self.fitInView(self.scene().sceneRect(), Qt.KeepAspectRatio)
+        self._update_render_hints()
         self.minimap.refresh()
 
     def zoom_to_selection(self):
@@ -917,6 +995,7 @@ class GraphView(QGraphicsView):
         scale = self.transform().m11()
         factor = max(0.02 / scale, min(8.0 / scale, factor))
         self.scale(factor, factor)
+        self._update_render_hints()
         self.minimap.refresh()
 
     def set_follow(self, on):
@@ -926,10 +1005,17 @@ class GraphView(QGraphicsView):
         self.show_minimap = on
         self.minimap.refresh()
 
-    def resizeEvent(self, event):
-        super().resizeEvent(event)
+    def _place_minimap(self):
         self.minimap.move(self.viewport().width() - self.minimap.width() - MINIMAP_MARGIN,
                           self.viewport().height() - self.minimap.height() - MINIMAP_MARGIN)
+
+    def scrollContentsBy(self, dx, dy):
+        super().scrollContentsBy(dx, dy)  # scrolls the viewport's pixels, and its children with them:
+        self._place_minimap()             # the minimap goes back to its corner
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._place_minimap()
         self._update_scroll_area()
         self.minimap.refresh(now=False)
 

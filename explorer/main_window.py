@@ -371,7 +371,7 @@ class MainWindow(QMainWindow):
         self._docks_arranged = bool(state) and self.restoreState(state, STATE_VERSION)
         screen = self.screen().availableGeometry()
         if not geometry:
-            self.setGeometry(first_geometry(screen))
+            self.setGeometry(first_geometry(screen, first_size(screen)))
 
         elif not screen.contains(self.frameGeometry()):  # saved on a bigger screen
             self.setGeometry(self.geometry().intersected(screen.marginsRemoved(QMargins(0, 0, 0, 40))))
@@ -683,6 +683,12 @@ def first_geometry(screen, preferred=QSize(1400, 900)):
     return rect
 
 
+def first_size(screen, share=0.85):
+    """The first window's size: 1400×900, or on a bigger screen that share of it (2,176×1,224 on 2,560×1,440),
+    so a big screen shows more of the graph; first_geometry fits it to the screen."""
+    return QSize(max(1400, round(screen.width() * share)), max(900, round(screen.height() * share)))
+
+
 def dock_width(window_width):
     """The panel column: about a quarter of the window, 300 to 420 px."""
     return max(300, min(420, round(window_width * 0.27)))
@@ -715,7 +721,8 @@ def export_view(view, lay, path, fmt):
         gen.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
         gen.setTitle('microgpt explorer')
         painter = QPainter(gen)
-        scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
+        with view.uncached():
+            scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
         painter.end()
         write_atomic(path, bytes(buffer.data()))
         return
@@ -724,7 +731,8 @@ def export_view(view, lay, path, fmt):
     image.fill(Qt.white)
     painter = QPainter(image)
     painter.setRenderHint(QPainter.Antialiasing)
-    scene.render(painter, QRectF(image.rect()), rect)
+    with view.uncached():
+        scene.render(painter, QRectF(image.rect()), rect)
     painter.end()
     from PySide6.QtCore import QBuffer, QIODevice
     buffer = QBuffer()

@@ -1,0 +1,38 @@
+"""`main.py graph -o OUT.png` draws the window's layout: the picture has the layout's size (one pixel a point),
+boxes and frames are painted where the layout JSON puts them; a huge view is scaled down to fit."""
+
+import json
+
+from PySide6.QtGui import QColor, QImage
+
+from engine.graph_svg import COLORS
+from explorer.graph_export import MAX_PIXELS, MAX_SIDE, main, png_size
+
+
+def test_png_export_of_the_overview_has_the_layout_size_and_its_boxes(tmp_path, qapp):
+    assert main(['--doc', 'emma', '-o', str(tmp_path / 'v.json')]) == 0
+    assert main(['--doc', 'emma', '-o', str(tmp_path / 'v.png')]) == 0
+    data = json.loads((tmp_path / 'v.json').read_text())
+    image = QImage(str(tmp_path / 'v.png'))
+    assert (image.width(), image.height()) == (round(data['width'] + 0.499), round(data['height'] + 0.499))
+    group = QColor(COLORS['group'])
+    for b in data['boxes']:
+        if b['key'].startswith('g'):  # a group box: its fill a few points in from its top-left corner
+            assert QColor(image.pixel(int(b['x'] + 4), int(b['y'] + 6))) == group, b
+    frame = QColor(COLORS['cluster'])
+    for c in data['clusters']:  # a frame: its fill just inside its bottom-right corner
+        assert QColor(image.pixel(int(c['x'] + c['width'] - 4), int(c['y'] + c['height'] - 5))) == frame, c
+
+
+def test_a_huge_view_is_scaled_to_fit():
+    assert png_size(1682, 868) == (1682, 868)
+    w, h = png_size(65279.3, 39206.0)  # pos 2 opened to scalars
+    assert w <= MAX_SIDE and h <= MAX_SIDE and w * h <= MAX_PIXELS
+    assert abs(w / h - 65279.3 / 39206.0) < 0.01
+
+
+def test_the_app_exports_boxes_as_vectors_and_text_not_cached_pixmaps(window, tmp_path):
+    from explorer.main_window import export_view
+    export_view(window.graph, window.session.layout, tmp_path / 'view.svg', 'svg')
+    svg = (tmp_path / 'view.svg').read_text()
+    assert '<image' not in svg and 'embedding' in svg
