@@ -4,7 +4,7 @@ box that reads a matrix (`wq wk wv wo` on attention) and, while a matrix or a ba
 box that reads it outlined. Geometry (cell sizes, which matrices lie on their side) is engine.layout's."""
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPaintEngine, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
 from engine.layout import GRID_LABEL, grid_geometry, is_weight_box, weight_shape
@@ -152,7 +152,14 @@ def paint_grid(item, painter):
     grid, transposed, across, down, cw, ch = cell_rects(item, name, cells)
     painter.save()
     painter.setRenderHint(QPainter.SmoothPixmapTransform, False)
-    painter.drawImage(grid, item._grid_image)
+    if painter.paintEngine() is not None and painter.paintEngine().type() == QPaintEngine.SVG:
+        image = item._grid_image  # an SVG export: every cell a rectangle (vectors, not an embedded image)
+        painter.setPen(Qt.NoPen)
+        for y in range(image.height()):
+            for x in range(image.width()):
+                painter.fillRect(QRectF(grid.left() + x * cw, grid.top() + y * ch, cw, ch), image.pixelColor(x, y))
+    else:
+        painter.drawImage(grid, item._grid_image)
     painter.setRenderHint(QPainter.Antialiasing, False)
     lit = name in view.highlighted_weights
     painter.setPen(QPen(QColor(c['param_border']), 2.0 if lit else 0.8))
