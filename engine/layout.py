@@ -33,8 +33,9 @@ CHAR_WIDTH = 6.6          # points per character of the 10 px UI font, generous
 GROUP_HEIGHT = 38.0
 SCALAR_HEIGHT = 24.0
 SCALAR_WIDTH = 168.0      # op | data | grad
-STRIP_HEIGHT = 12.0       # a closed group's output vector, a strip of cells under its two lines
-STRIP_ROOM = 14.0         # what the strip adds to a group box's height
+STRIP_TEXT = 30.0         # a group box with a strip: its two lines (title, detail) above the strip
+STRIP_HEIGHT = 9.0        # a closed group's output vector, a strip of cells under its two lines
+STRIP_ROOM = 12.0         # the strip and the margin under it: a box with a strip is STRIP_TEXT + this
 MIN_CELL = 4.0            # the narrowest cell of a strip: a box is widened so every cell gets this much
 VECTOR_CELL = (16.0, 12.0)  # a vector box's cells (width, height)
 VECTOR_TEXT = 30.0        # a vector box's two lines above its cells
@@ -43,7 +44,7 @@ VECTOR_WRAP = 16          # a vector box shows a long vector (fc1's 64) in lines
 PAD = 10.0                # inside an open group's frame, around its content
 TITLE = 22.0              # the band at the top of a frame that holds its title
 MODEL_TITLE = 15.0        # the same at the model level (weights, positions, layers, loss): one 11 px line
-STAGE_GAP = 10.0          # between the stages of a position, top to bottom (room for the arrows)
+STAGE_GAP = 8.0           # between the stages of a position, top to bottom (room for the arrows)
 COLUMN_PAD = 4.0          # inside a position's or a layer's frame, left, right and bottom: columns stay narrow
 COLUMN_GAP = 8.0          # between positions' columns
 ROW_GAP = 7.0             # between the weights, the positions and the loss
@@ -78,7 +79,7 @@ def box_size(box):
         cols, lines = vector_grid(box)
         return max(70.0, text, cols * VECTOR_CELL[0] + 16), VECTOR_TEXT + lines * VECTOR_CELL[1] + 8
     if box.cells:           # a closed group: room for the strip of its output vector
-        return max(70.0, text, len(box.cells) * MIN_CELL + 18), GROUP_HEIGHT + STRIP_ROOM
+        return max(70.0, text, len(box.cells) * MIN_CELL + 18), STRIP_TEXT + STRIP_ROOM
     return max(70.0, text), GROUP_HEIGHT
 
 

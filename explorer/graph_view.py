@@ -10,7 +10,7 @@ from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPainter, QPain
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene, QGraphicsView, QMenu, QWidget
 
 from engine.grouping import group_key, node_key, split_key
-from engine.layout import GROUP_HEIGHT
+from engine.layout import STRIP_TEXT
 
 from . import weight_grid
 from .theme import LIGHT, grad_color
@@ -202,8 +202,8 @@ class BoxItem(QGraphicsItem):
             paint_cells(painter, self.box, self.rect.width(), bp, c, self._cells)
         if painter.worldTransform().m11() < TEXT_LOD:
             return
-        lines = GROUP_HEIGHT if self.box.cells else self.rect.height()  # the two lines above the strip
-        top = QRectF(0, 3, self.rect.width(), lines / 2)
+        lines = STRIP_TEXT if self.box.cells else self.rect.height()  # the two lines above the strip
+        top = QRectF(0, 2 if self.box.cells else 3, self.rect.width(), lines / 2)
         painter.setFont(self.view.bold_font)
         painter.setPen(QColor(c['text'] if reached else c['unreached_text']))
         painter.drawText(top, Qt.AlignCenter, self.box.title)
@@ -212,7 +212,7 @@ class BoxItem(QGraphicsItem):
         detail = self.box.detail
         if reached:
             detail = f'{detail.rsplit(" · ", 1)[0]} · {done:,}/{size:,} done'
-        painter.drawText(top.translated(0, lines / 2 - 5), Qt.AlignCenter, detail)
+        painter.drawText(top.translated(0, lines / 2 - (3 if self.box.cells else 5)), Qt.AlignCenter, detail)
 
     def _paint_vector(self, painter, c):
         """A vector made elsewhere, shown where it is read (q, the keys and values of the KV cache):

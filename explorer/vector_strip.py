@@ -9,7 +9,7 @@ ask them without painting."""
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
-from engine.layout import GROUP_HEIGHT, STRIP_HEIGHT, VECTOR_CELL, VECTOR_TEXT, vector_grid
+from engine.layout import STRIP_HEIGHT, STRIP_TEXT, VECTOR_CELL, VECTOR_TEXT, vector_grid
 
 from .theme import grad_color
 
@@ -30,7 +30,7 @@ def cell_rects(box, width):
         return [(left + (i % cols) * cw, VECTOR_TEXT + (i // cols) * ch, cw, ch) for i in range(n)]
     cw = min(MAX_STRIP_CELL, (width - 2 * STRIP_INSET) / n)
     left = (width - n * cw) / 2  # centred: a short vector is a few cells, not a bar
-    return [(left + i * cw, GROUP_HEIGHT - 2, cw, STRIP_HEIGHT) for i in range(n)]
+    return [(left + i * cw, STRIP_TEXT, cw, STRIP_HEIGHT) for i in range(n)]
 
 
 def cell_at(box, width, x, y):
