@@ -247,6 +247,7 @@ class MainWindow(QMainWindow):
                   self.dark_act, None, self.find_act, self.find_next_act):
             view_menu.addSeparator() if a is None else view_menu.addAction(a)
         self.docks_menu = view_menu.addMenu('&Panels')
+        self.toolbars_menu = view_menu.addMenu('&Toolbars')  # filled once the toolbars exist
         backprop_menu = bar.addMenu('&Backprop')
         for a in (*self.backprop_actions(), None, self.breakpoint_act, self.clear_breakpoints_act):
             backprop_menu.addSeparator() if a is None else backprop_menu.addAction(a)
@@ -277,6 +278,8 @@ class MainWindow(QMainWindow):
         backprop_bar.setObjectName('backprop_toolbar')
         for a in self.backprop_actions():
             backprop_bar.addAction(a)
+        for bar in (doc_bar, view_bar, backprop_bar):
+            self.toolbars_menu.addAction(bar.toggleViewAction())
 
     def create_docks(self):
         host = Host(last_dir=self._last_dir, show_message=lambda text: self.statusBar().showMessage(text, 8000),
@@ -345,11 +348,15 @@ class MainWindow(QMainWindow):
         shown = [dock for dock in self.docks.values() if dock.isVisible()]
         if shown:
             self._hidden_docks = shown
+            self._bar_was_hidden = self.backprop_bar.isHidden()
             for dock in shown:
                 dock.hide()
+            self.backprop_bar.show()  # the Backprop panel's buttons, now that the panel is gone
         else:
             for dock in self._hidden_docks or self.docks.values():
                 dock.show()
+            if getattr(self, '_bar_was_hidden', False):
+                self.backprop_bar.hide()
 
     def _update_panels_act(self):
         hidden = not any(dock.isVisible() for dock in self.docks.values())
@@ -380,6 +387,7 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event):
         super().showEvent(event)
+        first = not self._docks_arranged
         if not self._docks_arranged:
             self._docks_arranged = True
             self.arrange_docks()
@@ -387,6 +395,11 @@ class MainWindow(QMainWindow):
         one_row = all(self.toolBarArea(bar) == Qt.TopToolBarArea and not self.toolBarBreak(bar) for bar in bars)
         if one_row and sum(bar.sizeHint().width() for bar in bars) + 24 > self.width():
             self.insertToolBarBreak(self.backprop_bar)  # two rows rather than buttons behind the overflow arrow
+            if first and not self.docks['backprop_dock'].isHidden():
+                # The Backprop panel has the same buttons (and the Backprop menu and keys drive them): a
+                # second row of them would take the graph's room. View › Toolbars brings it back; hiding
+                # the panels (Ctrl+Shift+P) shows it, since then it is the only place they are.
+                self.backprop_bar.hide()
 
     def closeEvent(self, event):
         if self.training.run is not None:
