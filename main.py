@@ -28,6 +28,8 @@ COMMANDS = {
     'trace': (False, 'engine.cli:trace_main', 'write one forward and backward pass of a document as JSON'),
     'graph': (True, 'engine.cli:graph_main', 'export the graph view of a document as SVG, PNG or DOT (Graphviz)'),
     'attention': (True, 'explorer.attention_export:main', 'export the attention heatmaps of a document as PNG or CSV'),
+    'history': (False, 'engine.cli:history_main', "one parameter's value, gradient and Adam state at every "
+                                                   'step of a training history, as JSON'),
     'bench': (True, 'explorer.bench:main', 'print one JSON line of timings and memory'),
     'test': (True, 'main:run_tests', 'run the tests; extra arguments go to pytest'),
     APP: (True, 'explorer.app:main', 'open the app (--doc, --checkpoint, --open, --step, --select, --theme, '

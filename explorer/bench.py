@@ -331,6 +331,21 @@ def training_figures(app, window, tmp, steps=200):
             'train_app_vs_cli': round(app_rate / cli_rate, 2), 'train_max_stall_ms': ms(max(lateness, default=0))}
 
 
+def history_figures():
+    """The shipped run's history: its size, how long loading it takes, and reaching a step (weights,
+    gradients, Adam state) over a spread of steps: snapshot steps (the slowest: their gradient is
+    replayed from the snapshot before) and steps between them."""
+    from engine import history as history_io
+    ckpt = ckpt_io.load(DEFAULT_CHECKPOINT)
+    path = history_io.history_path(DEFAULT_CHECKPOINT)
+    load_s, history = timed(lambda: history_io.load_for(DEFAULT_CHECKPOINT, ckpt), 1)
+    steps = sorted(set(range(1, history.step + 1, 37)) | {10, 500, history.step})
+    seeks = sorted(timed(lambda s=s: history.seek(s))[0] for s in steps)  # best of 3 each: the machine is shared
+    return {'history_mb': round(path.stat().st_size / 2**20, 1), 'history_load_ms': ms(load_s),
+            'history_seek_ms': ms(seeks[-1]), 'history_seek_p95_ms': ms(seeks[int(0.95 * (len(seeks) - 1))]),
+            'history_seek_median_ms': ms(seeks[len(seeks) // 2])}
+
+
 def main(argv=()):
     model = ckpt_io.load(DEFAULT_CHECKPOINT).model
     doc = 'emma'
@@ -359,6 +374,7 @@ def main(argv=()):
         'train_step_ms': ms(fused), 'literal_graph_step_ms': ms(literal),
         'train_vs_literal_ratio': round(fused / literal, 3),
         **stepping,
+        **history_figures(),
         'bench_peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     print(json.dumps(out))
