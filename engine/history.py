@@ -32,6 +32,7 @@ from .files import write_atomic
 from .model import GPTConfig, Model, param_shapes
 from .tokenizer import Tokenizer
 from .train import Adam, TrainConfig
+from .value import Value
 
 FORMAT = 'microgpt-explorer history'
 VERSION = 1
@@ -218,6 +219,40 @@ class History:
                          'm': state.m[index], 'v': state.v[index], 'lr': state.lr, 'update': state.update[index]})
             yield (state.step - start) / max(1, last - start)
         return rows
+
+    def run_grads(self):
+        """The gradient of every step (array('d') each, [step - 1]), replaying the whole run once: a
+        generator yielding the fraction done; returns the list. 4,192 parameters × 1000 steps: 33 MB."""
+        grads = []
+        for state in self.replay(0, self.step):
+            grads.append(state.grads)
+            yield state.step / self.step
+        return grads
+
+    def series(self, index, grads):
+        """param_series' rows for every step of parameter `index`, from run_grads' gradients: Adam's
+        update (engine.train.Adam, the same code) applied to that one parameter from step 0."""
+        weights, m, v = self.snapshots[0]
+        p = Value(weights[index])
+        adam = Adam([p], self.train_config, [m[index]], [v[index]])
+        num_steps, rows = self.train_config.num_steps, []
+        for step in range(self.step):
+            before = p.data
+            p.grad = grads[step][index]
+            adam.update(step, num_steps)
+            rows.append({'step': step + 1, 'data': p.data, 'grad': grads[step][index], 'm': adam.m[0],
+                         'v': adam.v[0], 'lr': self.lrs[step], 'update': before - p.data})
+        return rows
+
+    def matrix_at(self, name, step):
+        """Rows of matrix `name` in the snapshot of `step`."""
+        i = 0
+        for mat, (rows, cols) in self.shapes.items():
+            if mat == name:
+                weights = self.snapshots[step][0]
+                return [list(weights[i + r * cols:i + (r + 1) * cols]) for r in range(rows)]
+            i += rows * cols
+        raise KeyError(name)
 
     # Files
 
