@@ -88,6 +88,7 @@ class AdamPlot(QWidget):
             'update and step size', ['update', 'lr (step size)'], 'per step')
         for view in (self.value_view, self.grad_view, self.update_view):
             layout.addWidget(view, 1)
+            view.hide()  # until there is something to plot
         timeline.loaded.connect(self._on_history)
         timeline.unavailable.connect(self._on_unavailable)
         timeline.step_changed.connect(self._show_marker)

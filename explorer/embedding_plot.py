@@ -47,14 +47,15 @@ class EmbeddingCanvas(QWidget):
             return
         at = self._map()
         n = len(self.paths)
-        for i, path in enumerate(self.paths):
-            color = QColor.fromHsvF((i / max(1, n)) % 1.0, 0.55, 0.85, 0.55)
-            line = QPainterPath()
-            for j, (_, x, y) in enumerate(path):
-                (line.lineTo if j else line.moveTo)(at(x, y))
-            p.setPen(QPen(color, 1.2))
-            p.setBrush(Qt.NoBrush)
-            p.drawPath(line)
+        p.setBrush(Qt.NoBrush)
+        for i, path in enumerate(self.paths):  # the way to the step shown strong, the way after it faint
+            for alpha, width, part in ((0.15, 1.0, [pt for pt in path if pt[0] >= (self.step or 0)]),
+                                       (0.75, 1.4, [pt for pt in path if pt[0] <= (self.step or 0)])):
+                line = QPainterPath()
+                for j, (_, x, y) in enumerate(part):
+                    (line.lineTo if j else line.moveTo)(at(x, y))
+                p.setPen(QPen(QColor.fromHsvF((i / max(1, n)) % 1.0, 0.6, 0.8, alpha), width))
+                p.drawPath(line)
         font = p.font()
         font.setPointSizeF(max(9.0, font.pointSizeF()))
         font.setBold(True)
@@ -147,9 +148,8 @@ class EmbeddingPlot(QWidget):
                 labels = [f'p{i}' for i in range(rows)]
             self._cache[name] = (basis, labels, paths)
         basis = self._cache[name][0]
-        total = sum(basis[2]) or 1
         self.message.setText(f'{name} on its two principal axes at step {h.step:,} (fixed for every step); '
-                             f'lines: each row every {h.every} steps from step 0. Hover: the step.')
+                             f'lines: each row every {h.every} steps, strong up to the step shown. Hover: the step.')
         self._show_current()
 
     def _show_current(self):

@@ -59,6 +59,7 @@ class TimelinePanel(QWidget):
         layout.addLayout(probe)
         self.probe_message = QLabel()
         self.probe_message.setWordWrap(True)
+        self.probe_message.hide()  # shown with a sentence when the probe cannot be read
         layout.addWidget(self.probe_message)
         self.step_info = QLabel()
         self.step_info.setWordWrap(True)
@@ -66,12 +67,15 @@ class TimelinePanel(QWidget):
         layout.addWidget(self.step_info)
 
         self.loss = QLineSeries()
-        self.loss.setName('training loss (click: go to that step)')
+        self.loss.setName('loss per step')
+        self.smooth = QLineSeries()
+        self.smooth.setName('smoothed')
         self.marker = QScatterSeries()
         self.marker.setName('shown')
         self.marker.setMarkerSize(9)
         chart = QChart()
         chart.addSeries(self.loss)
+        chart.addSeries(self.smooth)
         chart.addSeries(self.marker)
         self.x_axis, self.y_axis = QValueAxis(), QValueAxis()
         self.x_axis.setTitleText('step')
@@ -80,12 +84,13 @@ class TimelinePanel(QWidget):
         for axis, side in ((self.x_axis, Qt.AlignBottom), (self.y_axis, Qt.AlignLeft)):
             chart.addAxis(axis, side)
             self.loss.attachAxis(axis)
+            self.smooth.attachAxis(axis)
             self.marker.attachAxis(axis)
         chart.legend().setAlignment(Qt.AlignTop)
         chart.setMargins(chart.margins() * 0)
         self.chart = LossChart(chart)
         self.chart.setRenderHint(QPainter.Antialiasing)
-        self.chart.setMinimumHeight(170)
+        self.chart.setMinimumHeight(150)
         self.chart.step_clicked.connect(self.go_to_trained)
         layout.addWidget(self.chart, 1)
 
@@ -93,13 +98,13 @@ class TimelinePanel(QWidget):
         self._play.setInterval(PLAY_MS)
         self._play.timeout.connect(self._on_play_tick)
         self._set_enabled(False)
-        timeline.loading.connect(lambda: self.status.setText('Reading the training history…'))
+        timeline.loading.connect(lambda: self._say('Reading the training history…'))
         timeline.loaded.connect(self._on_loaded)
         timeline.unavailable.connect(self._on_unavailable)
-        timeline.seeking.connect(lambda step: self.status.setText(f'Going to step {step:,}…'))
+        timeline.seeking.connect(lambda step: self._say(f'Going to step {step:,}…'))
         timeline.step_changed.connect(self._on_step_changed)
         session.recorded.connect(self._on_recorded)
-        session.record_failed.connect(self.probe_message.setText)
+        session.record_failed.connect(self._on_record_failed)
 
     def showEvent(self, event):
         super().showEvent(event)
@@ -109,6 +114,10 @@ class TimelinePanel(QWidget):
         if self.isVisible() and not self.visibleRegion().isEmpty():
             self.timeline.ensure_loaded()
 
+    def _say(self, text):
+        self.status.setText(text)
+        self.status.show()
+
     def _set_enabled(self, enabled):
         for w in (self.play_button, self.slider, self.spin, self.chart):
             w.setEnabled(enabled)
@@ -117,9 +126,10 @@ class TimelinePanel(QWidget):
         self.play_button.setChecked(False)
         self._set_enabled(False)
         self.loss.clear()
+        self.smooth.clear()
         self.marker.clear()
         self.step_info.setText('')
-        self.status.setText(reason or 'The training history is read when this panel is shown.')
+        self._say(reason or 'The training history is read when this panel is shown.')
 
     def _on_loaded(self):
         h = self.timeline.history
@@ -130,11 +140,15 @@ class TimelinePanel(QWidget):
             w.blockSignals(False)
         self.slider.setPageStep(h.every)
         self.loss.replace([QPointF(i + 1, x) for i, x in enumerate(h.losses)])
+        ema, smooth = None, []
+        for i, x in enumerate(h.losses):  # as the Training panel smooths its curve
+            ema = x if ema is None else 0.95 * ema + 0.05 * x
+            smooth.append(QPointF(i + 1, ema))
+        self.smooth.replace(smooth)
         self.x_axis.setRange(0, h.step)
         self.y_axis.setRange(0, max(h.losses) * 1.05 if h.losses else 1)
         self._set_enabled(True)
-        self.status.setText(f'{h.step:,} steps, a snapshot every {h.every}: move the slider to see the model '
-                            'after any step.')
+        self._say(f'{h.step:,} steps, a snapshot every {h.every}: move the slider to see the model after any step.')
         self._show_step(h.step)
 
     def _on_slider(self, step):
@@ -160,7 +174,7 @@ class TimelinePanel(QWidget):
         self.set_step(step - 1)
 
     def _on_step_changed(self, step):
-        self.status.setText(f'Step {step:,} of {self.timeline.history.step:,}.')
+        self.status.hide()  # the slider and the line below say it all; the status is for loading and errors
         self._show_step(step)
 
     def _show_step(self, step):
@@ -174,8 +188,12 @@ class TimelinePanel(QWidget):
                      'on these weights).')
         self.step_info.setText(text)
 
+    def _on_record_failed(self, sentence):
+        self.probe_message.setText(sentence)
+        self.probe_message.show()
+
     def _on_recorded(self):
-        self.probe_message.setText('')
+        self.probe_message.hide()
         if self.session.doc is not None and not self.probe.hasFocus():
             self.probe.setText(self.session.doc)
 
