@@ -23,6 +23,8 @@ def _chart(title, names, y_title):
     x_axis.setLabelFormat('%d')
     y_axis.setTitleText(y_title)
     y_axis.setLabelFormat('%.2g')
+    x_axis.setTickCount(3)  # 0, middle, last: a narrow panel still has room for every label
+    y_axis.setTickCount(3)
     chart.addAxis(x_axis, Qt.AlignBottom)
     chart.addAxis(y_axis, Qt.AlignLeft)
     for name in names:

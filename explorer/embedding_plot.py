@@ -15,7 +15,7 @@ class EmbeddingCanvas(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setMouseTracking(True)
-        self.setMinimumSize(260, 260)
+        self.setMinimumSize(220, 220)
         self.labels = []        # label of each row
         self.paths = []         # per row: [(step, x, y)] at the snapshots
         self.current = []       # per row: (x, y) at the step shown
@@ -148,8 +148,8 @@ class EmbeddingPlot(QWidget):
                 labels = [f'p{i}' for i in range(rows)]
             self._cache[name] = (basis, labels, paths)
         basis = self._cache[name][0]
-        self.message.setText(f'{name} on its two principal axes at step {h.step:,} (fixed for every step); '
-                             f'lines: each row every {h.every} steps, strong up to the step shown. Hover: the step.')
+        self.message.setText(f'{name} on its principal axes of step {h.step:,}, the same for every step; lines: '
+                             f'every {h.every} steps, strong up to the step shown. Hover: the step.')
         self._show_current()
 
     def _show_current(self):
