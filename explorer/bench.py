@@ -347,6 +347,7 @@ def history_figures():
 
 
 def main(argv=()):
+    history = history_figures()  # first, in a process that has not built windows and traces yet
     model = ckpt_io.load(DEFAULT_CHECKPOINT).model
     doc = 'emma'
     record_s, trace = timed(lambda: record(model, doc))
@@ -374,7 +375,7 @@ def main(argv=()):
         'train_step_ms': ms(fused), 'literal_graph_step_ms': ms(literal),
         'train_vs_literal_ratio': round(fused / literal, 3),
         **stepping,
-        **history_figures(),
+        **history,
         'bench_peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     print(json.dumps(out))

@@ -80,6 +80,7 @@ class Session(QObject):
         self.unsaved = False             # the weights came from training in the app and are in no file yet
         self.model = None
         self.recording = None            # the document being recorded, or None
+        self._temp_histories = []        # histories of runs trained here, in temp files (saving copies them)
 
     doc = _delegate('doc')
     current = _delegate('current')
@@ -107,6 +108,8 @@ class Session(QObject):
 
     def use_trained(self, ckpt):
         """Weights trained in the app: in use at once, unsaved until save_checkpoint."""
+        if ckpt.history_file is not None:
+            self._temp_histories.append(Path(ckpt.history_file))  # the run's temp file: removed on close
         self._use(ckpt, None, unsaved=True)
 
     def save_checkpoint(self, path):
@@ -201,9 +204,11 @@ class Session(QObject):
         return True
 
     def close(self):
-        """Stop the layout process (the window is closing)."""
+        """Stop the layout process and remove temp files (the window is closing)."""
         self._poll.stop()
         self.layouter.close()
+        for path in self._temp_histories:
+            path.unlink(missing_ok=True)
 
     # What the views ask and do (SessionModel)
 

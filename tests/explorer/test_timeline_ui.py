@@ -110,3 +110,13 @@ def test_a_run_in_the_window_keeps_its_history_and_saving_puts_it_beside_the_che
     out = tmp_path / 'trained.json'
     window.session.save_checkpoint(out)
     assert history_io.load_for(out, ckpt).losses == history.losses
+
+
+def test_play_runs_through_the_snapshot_steps_to_the_end_and_stops(window, qtbot):
+    open_timeline(window, qtbot)
+    go(window, qtbot, 985)
+    shown = []
+    window.timeline.step_changed.connect(shown.append)
+    window.timeline_panel.play_button.setChecked(True)
+    qtbot.waitUntil(lambda: not window.timeline_panel.play_button.isChecked(), timeout=60000)
+    assert shown == [992, 1000] and window.session.checkpoint is window.timeline.run
