@@ -16,10 +16,9 @@ from .worker import Worker
 
 def _chart(title, names, y_title):
     chart = QChart()
-    chart.setTitle(title)
+    chart.setTitle(title)  # titles say 'per step': the x axis is the step
     series = {}
     x_axis, y_axis = QValueAxis(), QValueAxis()
-    x_axis.setTitleText('step')
     x_axis.setLabelFormat('%d')
     y_axis.setTitleText(y_title)
     y_axis.setLabelFormat('%.2g')
@@ -44,7 +43,7 @@ def _chart(title, names, y_title):
     chart.setMargins(chart.margins() * 0)
     view = QChartView(chart)
     view.setRenderHint(QPainter.Antialiasing)
-    view.setMinimumHeight(170)
+    view.setMinimumHeight(200)  # less, and Qt Charts elides the step labels to '…'
     return view, series, marker, (x_axis, y_axis)
 
 

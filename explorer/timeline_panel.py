@@ -90,7 +90,7 @@ class TimelinePanel(QWidget):
         chart.setMargins(chart.margins() * 0)
         self.chart = LossChart(chart)
         self.chart.setRenderHint(QPainter.Antialiasing)
-        self.chart.setMinimumHeight(150)
+        self.chart.setMinimumHeight(190)  # less, and Qt Charts elides the step labels
         self.chart.step_clicked.connect(self.go_to_trained)
         layout.addWidget(self.chart, 1)
 
