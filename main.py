@@ -33,6 +33,8 @@ COMMANDS = {
     'gradcheck': (False, 'engine.cli:gradcheck_main', 'check every parameter\'s gradient by central differences'),
     'provenance': (False, 'engine.cli:provenance_main', "split a node's gradient into its terms (by use, by "
                                                          'prediction)'),
+    'history': (False, 'engine.cli:history_main', "one parameter's value, gradient and Adam state at every "
+                                                   'step of a training history, as JSON'),
     'bench': (True, 'explorer.bench:main', 'print one JSON line of timings and memory'),
     'test': (True, 'main:run_tests', 'run the tests; extra arguments go to pytest'),
     APP: (True, 'explorer.app:main', 'open the app (--doc, --checkpoint, --open, --step, --select, --theme, '

@@ -32,6 +32,7 @@ class Checkpoint:
     rng_state: tuple = None       # random.Random.getstate() to continue sampling from, if saved
     adam_m: list = None           # Adam's first moments, flat in model.params order, if saved
     adam_v: list = None
+    history_file: object = None   # where this run's training history is (engine.history), if known; not in the JSON
 
     def adam_preview(self, name, row, col, grad):
         """The update Adam would give parameter name[row][col] next, for this grad (fresh m, v if none saved)."""

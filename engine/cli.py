@@ -13,7 +13,7 @@ from .cli_parsing import Parser, UsageError
 from .data import default_names_path, load_docs
 from .errors import EngineError, TrainingDiverged
 from .files import check_output, write_atomic
-from .model import GPTConfig
+from .model import GPTConfig, finish
 from .paths import DEFAULT_CHECKPOINT
 from .trace import dumps, record, truncation_note
 from .train import TrainConfig, Trainer, check_temperature, check_trainable, iter_samples, sampling_rng
@@ -40,6 +40,8 @@ def build_parser():
     train.add_argument('--temperature', type=float, default=0.5)
     train.add_argument('--num-samples', type=int, default=20)
     train.add_argument('--out', metavar='CHECKPOINT', help='write the trained weights here (JSON)')
+    train.add_argument('--history-every', type=int, metavar='K',
+                       help='also write the training history beside --out (NAME.history.json): a snapshot every K steps')
 
     sample = commands.add_parser('sample', help='generate documents from a checkpoint')
     sample.add_argument('--checkpoint', required=True)
@@ -62,6 +64,13 @@ def build_parser():
     graph.add_argument('--weight-edges', action='store_true',
                        help='JSON: include the edges out of the weights (View › Weight edges); left out by default')
     gradient_cli.add_parsers(commands)
+
+    history = commands.add_parser('history', help="one parameter's value, gradient and Adam state at every step "
+                                  "of a checkpoint's training history, as JSON")
+    history.add_argument('checkpoint', metavar='CHECKPOINT')
+    history.add_argument('--param', required=True, metavar='NAME', help='e.g. wte[4][3] or layer0.attn_wq[3][5]')
+    history.add_argument('--steps', metavar='A:B', help='only steps A to B, both included (default: every step)')
+    history.add_argument('--json', required=True, metavar='OUT')
     return parser
 
 
@@ -107,6 +116,13 @@ def cmd_train(args, out):
     check_count('--num-samples', args.num_samples)
     if args.out:
         check_output(args.out)  # before the run, not after it
+    if args.history_every is not None:
+        if not args.out:
+            raise EngineError('--history-every needs --out: the history is written beside the checkpoint.')
+        if args.history_every <= 0:
+            raise EngineError(f'--history-every must be a positive whole number of steps, not {args.history_every}.')
+        from .history import history_path
+        check_output(history_path(args.out))
     check_trainable(model_config, SMALLEST_VOCAB)  # a size no dataset could make trainable: say so before fetching one
     data = args.data or default_names_path()
     docs = load_docs(data)
@@ -114,7 +130,7 @@ def cmd_train(args, out):
     if cost.seconds_per_step * train_config.num_steps > WARN_SECONDS or cost.bytes > WARN_BYTES:
         print(f'note: {cost.describe(train_config.num_steps)}.', file=sys.stderr, flush=True)
     print(f'num docs: {len(docs)}', file=out)
-    trainer = Trainer(docs, model_config, train_config)
+    trainer = Trainer(docs, model_config, train_config, history_every=args.history_every)
     print(f'vocab size: {trainer.model.tokenizer.vocab_size}', file=out)
     print(f'num params: {len(trainer.model.params)}', file=out)
     end = '\r' if out.isatty() else '\n'  # one line rewriting itself on a terminal, as microgpt does
@@ -123,16 +139,49 @@ def cmd_train(args, out):
             print(f'step {r.step:4d} / {r.num_steps:4d} | loss {r.loss:.4f}', end=end, file=out, flush=end == '\r')
     except TrainingDiverged as e:
         if args.out:
-            ckpt_io.save(args.out, ckpt_io.from_trainer(trainer))
+            _save(args.out, trainer)
             raise TrainingDiverged(f'{e} The weights of step {trainer.step} were kept in {args.out}.') from None
         raise
     if args.out:
-        ckpt_io.save(args.out, ckpt_io.from_trainer(trainer))
+        _save(args.out, trainer)
     print('\n--- inference (new, hallucinated names) ---', file=out)
     for i, s in enumerate(iter_samples(trainer.model, trainer.rng, args.num_samples, args.temperature)):
         print(f'sample {i+1:2d}: {s}', file=out)
     if args.out:
         print(f'saved {args.out}', file=sys.stderr)
+
+
+def _save(path, trainer):
+    """The checkpoint, and its history beside it when one was recorded (history first: a checkpoint
+    never stands beside the history of another run)."""
+    history = trainer.finished_history()
+    if history is not None:
+        from . import history as history_io
+        history_io.save(history_io.history_path(path), history)
+    ckpt_io.save(path, ckpt_io.from_trainer(trainer))
+
+
+def cmd_history(args, out):
+    from . import history as history_io
+    check_output(args.json)
+    ckpt = ckpt_io.load(args.checkpoint)
+    history = history_io.load_for(args.checkpoint, ckpt)
+    first, last = 1, history.step
+    if args.steps is not None:
+        a, sep, b = args.steps.partition(':')
+        try:
+            first, last = int(a) if a else 1, int(b) if b else history.step
+        except ValueError:
+            sep = ''
+        if not sep:
+            raise EngineError(f'--steps must be A:B, two step numbers (e.g. 1:{history.step}), not {args.steps!r}.')
+    try:
+        index = history.param_index(args.param)
+        rows = finish(history.param_series(index, first, last))
+    except ValueError as e:
+        raise EngineError(str(e)) from None
+    write_atomic(args.json, json.dumps({'param': args.param, 'steps': rows}, indent=1))
+    print(f'{len(rows)} steps of {args.param}, written to {args.json}', file=out)
 
 
 def cmd_sample(args, out):
@@ -156,7 +205,8 @@ def cmd_trace(args, out):
     print(f'{len(trace)} nodes, loss {trace.loss:.4f}, written to {args.json}', file=out)
 
 
-COMMANDS = {'train': cmd_train, 'sample': cmd_sample, 'trace': cmd_trace, 'graph': cmd_graph}
+COMMANDS = {'train': cmd_train, 'sample': cmd_sample, 'trace': cmd_trace, 'graph': cmd_graph,
+            'history': cmd_history}
 COMMANDS.update(nudge=gradient_cli.cmd_nudge, gradcheck=gradient_cli.cmd_gradcheck,
                 provenance=gradient_cli.cmd_provenance)
 
@@ -213,3 +263,5 @@ def gradcheck_main(argv):
 
 def provenance_main(argv):
     return main(['provenance', *argv])
+def history_main(argv):
+    return main(['history', *argv])

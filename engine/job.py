@@ -7,11 +7,17 @@ nothing is ever half-written by the child. Messages are tuples:
 
     ('started', num_docs, vocab_size, num_params)
     ('step', step, num_steps, loss, doc)
-    ('done', why, checkpoint_json)      why: 'finished', 'stopped' or a sentence (diverged)
+    ('done', why, checkpoint_json, history_file)
+                                        why: 'finished', 'stopped' or a sentence (diverged); history_file:
+                                        the run's history (engine.history), a temp file the window adopts
     ('failed', sentence)                nothing was trained (bad dataset or configuration)
 """
 
+import os
+import tempfile
+
 from . import checkpoint as ckpt_io
+from . import history as history_io
 from .data import load_docs
 from .errors import EngineError, TrainingDiverged
 from .model import GPTConfig
@@ -22,7 +28,9 @@ def train_process(data_path, model_config, train_config, messages, pause, stop):
     """Run in a child process; model_config and train_config are dicts of GPTConfig and TrainConfig."""
     try:
         docs = load_docs(data_path)
-        trainer = Trainer(docs, GPTConfig(**model_config), TrainConfig(**train_config))
+        train_config = TrainConfig(**train_config)
+        trainer = Trainer(docs, GPTConfig(**model_config), train_config,
+                          history_every=history_io.default_every(train_config.num_steps))
     except EngineError as e:
         messages.put(('failed', str(e)))
         return
@@ -40,4 +48,16 @@ def train_process(data_path, model_config, train_config, messages, pause, stop):
             messages.put(('step', r.step, r.num_steps, r.loss, r.doc))
     except TrainingDiverged as e:
         why = str(e)
-    messages.put(('done', why, ckpt_io.to_json(ckpt_io.from_trainer(trainer))))
+    messages.put(('done', why, ckpt_io.to_json(ckpt_io.from_trainer(trainer)), _history_file(trainer)))
+
+
+def _history_file(trainer):
+    """The run's history in a temp file (the window copies it beside the checkpoint when it is saved),
+    or None if it cannot be written (the weights matter more than their history)."""
+    try:
+        fd, path = tempfile.mkstemp(prefix='microgpt-history-', suffix='.json')
+        with os.fdopen(fd, 'w', encoding='utf-8') as f:
+            f.write(trainer.finished_history().to_json())
+        return path
+    except OSError:
+        return None

@@ -214,7 +214,7 @@ def adam_preview(data, grad, m, v, step, config):
 class Trainer:
     """microgpt's training run: seed, shuffle, initial weights, then one document per step."""
 
-    def __init__(self, docs, model_config, train_config):
+    def __init__(self, docs, model_config, train_config, history_every=None):
         self.config = train_config
         self.rng = random.Random(train_config.seed)  # the one source of randomness, in microgpt's order
         self.docs = list(docs)
@@ -224,6 +224,13 @@ class Trainer:
         self.model = Model.init(model_config, tokenizer, self.rng)
         self.optimizer = Adam(self.model.params, train_config)
         self.step = 0  # steps done
+        self.history = None  # engine.history.History when asked for: a snapshot every history_every steps
+        if history_every is not None:
+            from .history import History  # history imports this module
+            if not (_is_whole(history_every) and history_every > 0):
+                raise ConfigError(f'The history interval must be a positive whole number of steps, not {_short(history_every)}.')
+            self.history = History(model_config, self.model.tokenizer.uchars, train_config, history_every)
+            self.history.snapshot(0, self.model.params, self.optimizer.m, self.optimizer.v)
 
     def train_step(self):
         """One step: forward, backward, Adam. Raises TrainingDiverged (weights untouched) if numbers blow up."""
@@ -249,7 +256,18 @@ class Trainer:
             raise TrainingDiverged(f'Training diverged at step {step + 1}: a weight stopped being a finite number; '
                                    'try a lower learning rate.')
         self.step += 1
+        if self.history is not None:
+            self.history.record_step(self.step, doc, loss.data, self.config.learning_rate * (1 - step / num_steps),
+                                     before, self.model.params)
+            if self.step % self.history.every == 0:
+                self.history.snapshot(self.step, self.model.params, self.optimizer.m, self.optimizer.v)
         return StepResult(step + 1, num_steps, loss.data, doc)
+
+    def finished_history(self):
+        """The history up to the step reached (its last snapshot taken), or None if none is recorded."""
+        if self.history is not None and self.step not in self.history.snapshots:
+            self.history.snapshot(self.step, self.model.params, self.optimizer.m, self.optimizer.v)
+        return self.history
 
     def run(self):
         """Yield a StepResult per step until num_steps; stop early by not asking for the next one."""

@@ -387,9 +387,28 @@ def gradient_figures(model, trace):
     nudge_s, _ = timed(lambda: tape.nudge(node, 1e-4))
     check_s, _ = timed(lambda: finish(iter_gradcheck(model, trace)), 1)
     return {'nudge_wte_ms': ms(nudge_s), 'gradcheck_s': round(check_s, 1)}
+def history_figures():
+    """The shipped run's history: its size, how long loading it takes, and reaching a step (weights,
+    gradients, Adam state) over a spread of steps: snapshot steps (the slowest: their gradient is
+    replayed from the snapshot before) and steps between them."""
+    from engine import history as history_io
+    ckpt = ckpt_io.load(DEFAULT_CHECKPOINT)
+    path = history_io.history_path(DEFAULT_CHECKPOINT)
+    load_s, history = timed(lambda: history_io.load_for(DEFAULT_CHECKPOINT, ckpt), 1)
+    steps = sorted(set(range(1, history.step + 1, 37)) | {8, 500, history.step})
+    seeks = sorted(timed(lambda s=s: history.seek(s))[0] for s in steps)  # best of 3 each: the machine is shared
+    cpu = []
+    for s in steps:  # the processor time alone: what a seek costs whatever else the machine runs
+        t = time.process_time()
+        history.seek(s)
+        cpu.append(time.process_time() - t)
+    return {'history_mb': round(path.stat().st_size / 2**20, 1), 'history_load_ms': ms(load_s),
+            'history_seek_ms': ms(seeks[-1]), 'history_seek_p95_ms': ms(seeks[int(0.95 * (len(seeks) - 1))]),
+            'history_seek_median_ms': ms(seeks[len(seeks) // 2]), 'history_seek_cpu_ms': ms(max(cpu))}
 
 
 def main(argv=()):
+    history = history_figures()  # first, in a process that has not built windows and traces yet
     model = ckpt_io.load(DEFAULT_CHECKPOINT).model
     doc = 'emma'
     record_s, trace = timed(lambda: record(model, doc))
@@ -422,6 +441,7 @@ def main(argv=()):
         'train_vs_literal_ratio': round(fused / literal, 3),
         **gradient,
         **stepping,
+        **history,
         'bench_peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     print(json.dumps(out))

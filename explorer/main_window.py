@@ -28,6 +28,10 @@ from .scope_tree import ScopeTree
 from .session import LARGE_VIEW
 from .theme import DARK, LIGHT, palette
 from .training_panel import TrainingPanel
+from .adam_plot import AdamPlot
+from .embedding_plot import EmbeddingPlot
+from .timeline import Timeline
+from .timeline_panel import TimelinePanel
 
 SCREEN_MARGIN = 8   # between a first window and the edges of the screen
 TITLE_BAR = 32      # room left for the window manager's title bar, which is not part of geometry()
@@ -292,6 +296,10 @@ class MainWindow(QMainWindow):
         self.training = TrainingPanel(self.session, host, self.settings.value('dataset', None))
         self.training.dataset_chosen.connect(lambda path: self.settings.setValue('dataset', path))
         self.sampling = SamplingPanel(self.session)
+        self.timeline = Timeline(self.session, self)  # the run's history, shared by the three panels after it
+        self.timeline_panel = TimelinePanel(self.timeline, self.session)
+        self.adam_plot = AdamPlot(self.timeline, self.session)
+        self.embedding_plot = EmbeddingPlot(self.timeline, self.session)
         # One column on the right, two tab groups: what drives the picture (Backprop, Scopes, Training,
         # Sampling) above what explains it (Inspector, Chain rule, Attention). The graph gets the rest.
         self.docks = {}
@@ -301,7 +309,10 @@ class MainWindow(QMainWindow):
                                     ('Sampling', self.sampling, 'sampling_dock'),
                                     ('Inspector', self.inspector, 'inspector_dock'),
                                     ('Chain rule', self.chain_rule, 'chain_rule_dock'),
-                                    ('Attention', self.attention, 'attention_dock')):
+                                    ('Attention', self.attention, 'attention_dock'),
+                                    ('Timeline', self.timeline_panel, 'timeline_dock'),
+                                    ('Parameter over time', self.adam_plot, 'adam_plot_dock'),
+                                    ('Embeddings', self.embedding_plot, 'embedding_dock')):
             dock = QDockWidget(title, self)
             dock.setObjectName(name)
             dock.setWidget(widget if isinstance(widget, QAbstractScrollArea) else scrollable(widget))
@@ -312,10 +323,12 @@ class MainWindow(QMainWindow):
         self.inspector_dock, self.chain_rule_dock, self.attention_dock = (
             d['inspector_dock'], d['chain_rule_dock'], d['attention_dock'])
         self.splitDockWidget(d['backprop_dock'], self.inspector_dock, Qt.Vertical)
-        for name in ('scopes_dock', 'training_dock', 'sampling_dock'):
+        for name in ('scopes_dock', 'training_dock', 'sampling_dock', 'timeline_dock'):
             self.tabifyDockWidget(d['backprop_dock'], d[name])
-        for dock in (self.chain_rule_dock, self.attention_dock):
+        for dock in (self.chain_rule_dock, self.attention_dock, d['adam_plot_dock'], d['embedding_dock']):
             self.tabifyDockWidget(self.inspector_dock, dock)
+        for name in ('timeline_dock', 'adam_plot_dock', 'embedding_dock'):  # the history is read when one shows
+            d[name].visibilityChanged.connect(lambda shown: shown and self.timeline.ensure_loaded())
         d['backprop_dock'].raise_()
         self.attention_dock.raise_()  # what a trained model learned, at a glance; stepping raises the chain rule
         self._docks_arranged = False  # sized to the window when it first shows, unless a saved state was restored

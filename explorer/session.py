@@ -14,6 +14,8 @@ from engine import checkpoint as ckpt_io
 from engine.backprop import Schedule
 from engine.grouping import Hierarchy
 from engine.layout_process import LayoutClient
+from engine.files import write_atomic
+from engine.history import history_path
 from engine.paths import DEFAULT_CHECKPOINT
 from engine.trace import iter_record
 
@@ -57,6 +59,7 @@ class Session(QObject):
     layout_cancelled = Signal()
     selection_changed = Signal()
     error = Signal(str)                # one sentence for a message box
+    weights_changed = Signal()         # show_weights: the same run's weights at another step
 
     def __init__(self, parent=None, layouter=None):
         super().__init__(parent)
@@ -77,6 +80,7 @@ class Session(QObject):
         self.unsaved = False             # the weights came from training in the app and are in no file yet
         self.model = None
         self.recording = None            # the document being recorded, or None
+        self._temp_histories = []        # histories of runs trained here, in temp files (saving copies them)
 
     doc = _delegate('doc')
     current = _delegate('current')
@@ -97,15 +101,23 @@ class Session(QObject):
         except ckpt_io.CheckpointError as e:
             self.error.emit(str(e))
             return False
+        sidecar = history_path(path)
+        ckpt.history_file = sidecar if sidecar.is_file() else None  # read only when the timeline asks
         self._use(ckpt, Path(path), unsaved=False)
         return True
 
     def use_trained(self, ckpt):
         """Weights trained in the app: in use at once, unsaved until save_checkpoint."""
+        if ckpt.history_file is not None:
+            self._temp_histories.append(Path(ckpt.history_file))  # the run's temp file: removed on close
         self._use(ckpt, None, unsaved=True)
 
     def save_checkpoint(self, path):
         """Write the weights in use (atomically); raises OSError. They are saved from then on."""
+        history = self.checkpoint.history_file
+        if history is not None and Path(history).resolve() != history_path(path).resolve():
+            write_atomic(history_path(path), Path(history).read_bytes())  # the run's history travels with it
+            self.checkpoint.history_file = history_path(path)
         ckpt_io.save(path, self.checkpoint)
         self.checkpoint_path, self.unsaved = Path(path), False
         self.checkpoint_changed.emit()
@@ -120,6 +132,22 @@ class Session(QObject):
         if self.doc is not None:
             if not self.record(self.doc):  # the new vocabulary cannot read it
                 self.record(self.model.tokenizer.uchars[0] if self.model.tokenizer.uchars else '')
+
+    def show_weights(self, ckpt):
+        """Weights of another step of the same run (the training timeline): the document is recorded
+        again with them and, when the recording is in, the view keeps its layout and open groups; the
+        checkpoint's file and saved state stay as they are."""
+        self.checkpoint, self.model = ckpt, ckpt.model
+        self.weights_changed.emit()
+        doc = self.recording if self.recording is not None else self.doc  # a document on its way goes on
+        if doc is not None:
+            self.recording = doc
+            self.worker.submit('record', lambda m=self.model: _record(m, doc),
+                               lambda rec: self._on_rerecorded(doc, rec), self._on_record_failed)
+
+    def _on_rerecorded(self, doc, rec):
+        self.recording = None
+        self.model_state.use_weights_recording(doc, rec)
 
     def record(self, doc):
         """Record `doc` in the background, abandoning a recording still running; a bad document leaves
@@ -176,9 +204,11 @@ class Session(QObject):
         return True
 
     def close(self):
-        """Stop the layout process (the window is closing)."""
+        """Stop the layout process and remove temp files (the window is closing)."""
         self._poll.stop()
         self.layouter.close()
+        for path in self._temp_histories:
+            path.unlink(missing_ok=True)
 
     # What the views ask and do (SessionModel)
 

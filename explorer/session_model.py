@@ -61,6 +61,27 @@ class SessionModel:
         self._emit('selection_changed')
         self.set_open(rec.hierarchy.overview())
 
+    def use_weights_recording(self, doc, rec):
+        """The same document recorded with other weights of the same model (another training step):
+        the nodes and groups are the same, so the open groups, the layout and the selection stay and
+        only the numbers and colours change. Anything else is a new recording (use_recording)."""
+        old = self.current
+        if old is None or doc != self.doc or self.layout is None or len(old.trace) != len(rec.trace) or \
+                old.trace.scope_of != rec.trace.scope_of:
+            self.use_recording(doc, rec)
+            return
+        self.current = rec
+        self.layouter.set_trace(rec.trace)  # later layouts are of these numbers (a pending one is dropped)
+        self.opened = self.visible.open     # what is shown
+        key = (self.opened, self.show_constants)
+        visible = rec.hierarchy.visible(self.opened, self.show_constants)
+        self._layouts.clear()
+        self._asked.clear()
+        self._layouts[key] = (visible, self.layout)
+        self._emit('recorded')
+        self._emit('selection_changed')
+        self._apply(visible, self.layout)
+
     # What is open
 
     @property

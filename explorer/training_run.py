@@ -77,7 +77,9 @@ class TrainingRun(QObject):
                 self.step.emit(*message[1:])
             elif kind == 'done':
                 self._end()
-                self.finished.emit(ckpt_io.from_json(message[2]), message[1])
+                ckpt = ckpt_io.from_json(message[2])
+                ckpt.history_file = message[3] if len(message) > 3 else None
+                self.finished.emit(ckpt, message[1])
                 return
             elif kind == 'failed':
                 self._end()

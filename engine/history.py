@@ -1,0 +1,381 @@
+"""A training run's history: reach the model at any step exactly, by replay from the nearest snapshot.
+
+Training is deterministic, so a history holds a snapshot every `every` steps (weights, Adam's m and v,
+as packed little-endian doubles in base64) and, for each step, the document trained, the learning rate
+and the loss; replaying from the snapshot before a step with microgpt's own float operations
+(engine.train.Adam) gives that step's weights, gradients, m and v bit for bit.
+
+The history travels beside its checkpoint as `NAME.history.json` (`history_path`), so that loading a
+checkpoint stays as fast as before; it is read only when asked for, and checked against the checkpoint
+(same configuration, vocabulary and settings; its last snapshot is the checkpoint's weights and Adam
+state). File:
+
+{"format": "microgpt-explorer history", "version": 1, "every": K, "step": steps recorded,
+ "config": GPTConfig fields, "uchars": [str], "train": TrainConfig fields,
+ "docs": [document of step 1, 2, …], "loss": [loss of step 1, …], "lr": [learning rate of step 1, …],
+ "update_norm": {matrix: [L2 norm of the update of step 1, …]},
+ "snapshots": [{"step": s, "weights": b64, "m": b64, "v": b64}]}   # s = 0, K, 2K, …, and the last step
+"""
+
+import base64
+import bisect
+import gc
+import json
+import math
+import sys
+from array import array
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import CheckpointError, ConfigError
+from .files import write_atomic
+from .model import GPTConfig, Model, param_shapes
+from .tokenizer import Tokenizer
+from .train import Adam, TrainConfig
+from .value import Value
+
+FORMAT = 'microgpt-explorer history'
+VERSION = 1
+SNAPSHOTS_PER_RUN = 100  # the app's runs keep about this many snapshots (every num_steps/100 steps)
+
+
+class HistoryError(CheckpointError):
+    """A history file that cannot be read or does not belong to its checkpoint."""
+
+
+def history_path(checkpoint_path):
+    """Where the history of a checkpoint lives: 'run.json' -> 'run.history.json' (else NAME.history.json)."""
+    path = Path(checkpoint_path)
+    stem = path.name[:-len('.json')] if path.name.endswith('.json') else path.name
+    return path.with_name(stem + '.history.json')
+
+
+def default_every(num_steps):
+    """A snapshot interval for a run of num_steps: about SNAPSHOTS_PER_RUN snapshots."""
+    return max(1, -(-num_steps // SNAPSHOTS_PER_RUN))
+
+
+def _pack(floats):
+    a = array('d', floats)
+    if sys.byteorder == 'big':
+        a.byteswap()
+    return base64.b64encode(a.tobytes()).decode('ascii')
+
+
+def _unpack(text, count):
+    a = array('d')
+    a.frombytes(base64.b64decode(text.encode('ascii'), validate=True))
+    if sys.byteorder == 'big':
+        a.byteswap()
+    if len(a) != count:
+        raise ValueError(f'{len(a)} numbers, not {count}')
+    return a
+
+
+@dataclass(frozen=True)
+class StepState:
+    """The model at one step t (0 = the initial weights, before any update)."""
+    step: int
+    weights: array          # after update t, flat in model.params order
+    m: array                # Adam's moments after update t
+    v: array
+    grads: array = None     # the gradient of step t (on the weights of step t-1, its document); None at 0
+    update: array = None    # what update t subtracted (weights[t-1] - weights[t]); None at 0
+    lr: float = None        # the learning rate of update t; None at 0
+    loss: float = None      # the loss of step t (before its update); None at 0
+    doc: str = None         # the document of step t; None at 0
+
+
+class History:
+    """Snapshots and per-step records of one run; `seek(t)` replays to any step."""
+
+    def __init__(self, config, uchars, train_config, every, docs=None, losses=None, lrs=None,
+                 update_norms=None, snapshots=None):
+        self.config = config
+        self.tokenizer = Tokenizer(uchars)
+        self.train_config = train_config
+        self.every = every
+        self.docs = list(docs or [])                  # [step - 1] -> document
+        self.losses = list(losses or [])
+        self.lrs = list(lrs or [])
+        self.shapes = param_shapes(config, self.tokenizer.vocab_size)
+        self.update_norms = update_norms or {name: [] for name in self.shapes}
+        self.snapshots = dict(snapshots or {})        # step -> (weights, m, v) as array('d')
+        self.num_params = sum(r * c for r, c in self.shapes.values())
+
+    @property
+    def step(self):
+        """The last step recorded."""
+        return len(self.docs)
+
+    # Recording (engine.train.Trainer calls these)
+
+    def snapshot(self, step, params, m, v):
+        self.snapshots[step] = (array('d', (p.data for p in params)), array('d', m), array('d', v))
+
+    def record_step(self, step, doc, loss, lr, before, params):
+        """Step `step` (1-based) is done: its document, loss, learning rate and the size of each matrix's update."""
+        self.docs.append(doc)
+        self.losses.append(loss)
+        self.lrs.append(lr)
+        i = 0
+        for name, (rows, cols) in self.shapes.items():
+            total = 0.0
+            for j in range(i, i + rows * cols):
+                d = before[j] - params[j].data
+                total += d * d
+            self.update_norms[name].append(math.sqrt(total))
+            i += rows * cols
+
+    # Reaching a step
+
+    def nearest_snapshot(self, step):
+        """The last snapshot at or before `step`."""
+        steps = sorted(self.snapshots)
+        return steps[bisect.bisect_right(steps, step) - 1]
+
+    def _model(self, weights):
+        floats, i = {}, 0
+        for name, (rows, cols) in self.shapes.items():
+            floats[name] = [list(weights[i + r * cols:i + (r + 1) * cols]) for r in range(rows)]
+            i += rows * cols
+        return Model.from_floats(self.config, self.tokenizer, floats)
+
+    def replay(self, start, stop, first=None):
+        """Yield a StepState for every step from `first` (default start+1) to stop, replaying from the
+        snapshot at `start` with Trainer.train_step's float operations."""
+        first = start + 1 if first is None else first
+        weights, m, v = self.snapshots[start]
+        model = self._model(weights)
+        params = model.params
+        adam = Adam(params, self.train_config, m, v)
+        num_steps = self.train_config.num_steps
+        collect = gc.isenabled()
+        gc.disable()  # a step makes ~100,000 Values that die together: the collector's walks only cost time
+        try:
+            for step in range(start, stop):  # 0-based index of the update, as Trainer counts
+                wanted = step + 1 >= first
+                if wanted:
+                    before = array('d', (p.data for p in params))
+                tokens, n = model.positions(self.docs[step])
+                loss = model.loss(tokens, n)
+                loss.backward()
+                if wanted:
+                    grads = array('d', (p.grad for p in params))
+                adam.update(step, num_steps)
+                loss = loss.data  # the graph goes now, while the collector is off
+                if wanted:
+                    after = array('d', (p.data for p in params))
+                    yield StepState(step + 1, after, array('d', adam.m), array('d', adam.v), grads,
+                                    array('d', (b - a for b, a in zip(before, after))),
+                                    self.train_config.learning_rate * (1 - step / num_steps), loss,
+                                    self.docs[step])
+        finally:
+            if collect:
+                gc.enable()
+
+    def seek(self, step, grads=True):
+        """The StepState of `step` (0 … self.step). With grads=False a snapshot step is returned without
+        replaying (its grads, update, loss are None): enough to show the weights."""
+        if not (isinstance(step, int) and not isinstance(step, bool) and 0 <= step <= self.step):
+            raise ValueError(f'There is no step {step!r} in this history: it has steps 0 to {self.step}.')
+        if step in self.snapshots and (step == 0 or not grads):
+            weights, m, v = self.snapshots[step]
+            return StepState(step, weights, m, v)
+        for state in self.replay(self.nearest_snapshot(step - 1), step, first=step):
+            return state
+
+    def model_at(self, step):
+        """The Model with the weights of `step`."""
+        return self._model(self.seek(step, grads=False).weights)
+
+    def param_index(self, name):
+        """Flat index of 'wte[4][3]' or 'layer0.attn_wq[3][5]' (engine.trace.Trace.param_name's form)."""
+        matrix, _, rest = name.partition('[')
+        try:
+            row, col = (int(x) for x in rest.rstrip(']').split(']['))
+        except ValueError:
+            raise ValueError(f'{name!r} is not a parameter name like wte[4][3] or layer0.attn_wq[3][5].') from None
+        if matrix not in self.shapes:
+            raise ValueError(f'There is no matrix {matrix!r}; the model has ' + ', '.join(self.shapes) + '.')
+        i = 0
+        for mat, (rows, cols) in self.shapes.items():
+            if mat == matrix:
+                if not (0 <= row < rows and 0 <= col < cols):
+                    raise ValueError(f'{name} is outside {matrix}, which is {rows}×{cols}.')
+                return i + row * cols + col
+            i += rows * cols
+
+    def param_series(self, index, first=1, last=None):
+        """Rows {step, data, grad, m, v, lr, update} of parameter `index` for steps first…last, as a
+        generator yielding the fraction done; returns the list (engine-style progress job)."""
+        last = self.step if last is None else last
+        if not (1 <= first <= last <= self.step):
+            raise ValueError(f'The steps must lie in 1:{self.step} with the first not after the last, not {first}:{last}.')
+        start = self.nearest_snapshot(first - 1)
+        rows = []
+        for state in self.replay(start, last, first):
+            rows.append({'step': state.step, 'data': state.weights[index], 'grad': state.grads[index],
+                         'm': state.m[index], 'v': state.v[index], 'lr': state.lr, 'update': state.update[index]})
+            yield (state.step - start) / max(1, last - start)
+        return rows
+
+    def run_grads(self):
+        """The gradient of every step (array('d') each, [step - 1]), replaying the whole run once: a
+        generator yielding the fraction done; returns the list. 4,192 parameters × 1000 steps: 33 MB."""
+        grads = []
+        for state in self.replay(0, self.step):
+            grads.append(state.grads)
+            yield state.step / self.step
+        return grads
+
+    def series(self, index, grads):
+        """param_series' rows for every step of parameter `index`, from run_grads' gradients: Adam's
+        update (engine.train.Adam, the same code) applied to that one parameter from step 0."""
+        weights, m, v = self.snapshots[0]
+        p = Value(weights[index])
+        adam = Adam([p], self.train_config, [m[index]], [v[index]])
+        num_steps, rows = self.train_config.num_steps, []
+        for step in range(self.step):
+            before = p.data
+            p.grad = grads[step][index]
+            adam.update(step, num_steps)
+            rows.append({'step': step + 1, 'data': p.data, 'grad': grads[step][index], 'm': adam.m[0],
+                         'v': adam.v[0], 'lr': self.lrs[step], 'update': before - p.data})
+        return rows
+
+    def matrix_at(self, name, step):
+        """Rows of matrix `name` in the snapshot of `step`."""
+        i = 0
+        for mat, (rows, cols) in self.shapes.items():
+            if mat == name:
+                weights = self.snapshots[step][0]
+                return [list(weights[i + r * cols:i + (r + 1) * cols]) for r in range(rows)]
+            i += rows * cols
+        raise KeyError(name)
+
+    # Files
+
+    def to_json(self):
+        obj = {'format': FORMAT, 'version': VERSION, 'every': self.every, 'step': self.step,
+               'config': self.config.to_dict(), 'uchars': self.tokenizer.uchars,
+               'train': self.train_config.to_dict(), 'docs': self.docs, 'loss': self.losses, 'lr': self.lrs,
+               'update_norm': self.update_norms,
+               'snapshots': [{'step': s, 'weights': _pack(w), 'm': _pack(m), 'v': _pack(v)}
+                             for s, (w, m, v) in sorted(self.snapshots.items())]}
+        return json.dumps(obj, separators=(',', ':')) + '\n'
+
+
+def save(path, history):
+    write_atomic(path, history.to_json())
+
+
+def load(path, checkpoint=None):
+    """The History in `path`; with a Checkpoint, also checked to be that checkpoint's run. A HistoryError
+    with one sentence if anything about it is wrong."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode('utf-8')
+        obj = json.loads(text)
+    except FileNotFoundError:
+        raise HistoryError(f'There is no training history beside this checkpoint ({path.name}); '
+                           'train with --history-every K --out to make one.') from None
+    except OSError as e:
+        raise HistoryError(f'The training history {path.name} cannot be read ({e.strerror or e}).') from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise HistoryError(f'The training history {path.name} is not valid JSON.') from None
+    try:
+        history = _parse(obj)
+        if checkpoint is not None:
+            _check_belongs(history, checkpoint)
+    except HistoryError as e:
+        raise HistoryError(f'The training history {path.name} is not valid: {e}') from None
+    return history
+
+
+def _parse(obj):
+    def need(cond, why):
+        if not cond:
+            raise HistoryError(why)
+
+    def whole(x):
+        return isinstance(x, int) and not isinstance(x, bool)
+
+    need(isinstance(obj, dict) and obj.get('format') == FORMAT, 'it is not a microgpt-explorer history.')
+    need(obj.get('version') == VERSION, f'its format version {obj.get("version")!r} is not {VERSION}.')
+    try:
+        config = GPTConfig(**obj['config'])
+        train_config = TrainConfig(**obj['train'])
+        tokenizer = Tokenizer(obj['uchars'])
+    except (KeyError, TypeError, ConfigError):
+        raise HistoryError('its config, vocabulary or train settings are not valid.') from None
+    need(all(isinstance(c, str) and len(c) == 1 for c in tokenizer.uchars), 'its vocabulary is not a list of characters.')
+    every, step = obj.get('every'), obj.get('step')
+    need(whole(every) and every > 0, 'its snapshot interval (every) is not a positive whole number.')
+    need(whole(step) and 0 <= step <= train_config.num_steps, 'its step is not a whole number within the run.')
+    docs, losses, lrs = obj.get('docs'), obj.get('loss'), obj.get('lr')
+    need(isinstance(docs, list) and len(docs) == step and all(isinstance(d, str) for d in docs),
+         f'it does not list the {step} documents trained.')
+    for doc in docs:
+        try:
+            tokenizer.encode(doc)
+        except ValueError:
+            raise HistoryError(f'its document {doc[:20]!r} is not in its vocabulary.') from None
+    for what, xs in (('losses', losses), ('learning rates', lrs)):
+        need(isinstance(xs, list) and len(xs) == step and
+             all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in xs),
+             f'its {what} are not {step} finite numbers.')
+    shapes = param_shapes(config, tokenizer.vocab_size)
+    norms = obj.get('update_norm')
+    need(isinstance(norms, dict) and set(norms) == set(shapes) and
+         all(isinstance(xs, list) and len(xs) == step and
+             all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in xs)
+             for xs in norms.values()), 'its update sizes do not cover every matrix and step.')
+    count = sum(r * c for r, c in shapes.values())
+    snapshots = {}
+    raw = obj.get('snapshots')
+    need(isinstance(raw, list) and raw, 'it has no snapshots.')
+    for snap in raw:
+        need(isinstance(snap, dict) and whole(snap.get('step')) and 0 <= snap['step'] <= step,
+             'a snapshot has no step within the run.')
+        try:
+            arrays = tuple(_unpack(snap[key], count) for key in ('weights', 'm', 'v'))
+        except (KeyError, TypeError, ValueError):
+            raise HistoryError(f'its snapshot of step {snap["step"]} does not hold {count:,} weights, m and v.') from None
+        need(all(math.isfinite(x) for a in arrays for x in a), f'its snapshot of step {snap["step"]} holds a number that is not finite.')
+        snapshots[snap['step']] = arrays
+    need(0 in snapshots and step in snapshots, 'it lacks the snapshot of the first or the last step.')
+    gaps = sorted(snapshots)
+    need(all(b - a <= every for a, b in zip(gaps, gaps[1:])), f'its snapshots are more than {every} steps apart.')
+    return History(config, tokenizer.uchars, train_config, every, docs, [float(x) for x in losses],
+                   [float(x) for x in lrs], {k: [float(x) for x in v] for k, v in norms.items()}, snapshots)
+
+
+def _check_belongs(history, ckpt):
+    def need(cond, why):
+        if not cond:
+            raise HistoryError(why)
+
+    model = ckpt.model
+    need(history.config == model.config and history.tokenizer.uchars == model.tokenizer.uchars and
+         history.train_config == ckpt.train_config, "its configuration, vocabulary or settings are not the checkpoint's.")
+    need(history.step == ckpt.step, f'it ends at step {history.step:,}, the checkpoint at step {ckpt.step:,}.')
+    weights, m, v = history.snapshots[history.step]
+    need(list(weights) == [p.data for p in model.params] and
+         (ckpt.adam_m is None or (list(m) == list(ckpt.adam_m) and list(v) == list(ckpt.adam_v))),
+         "its last weights are not the checkpoint's: it belongs to another run.")
+
+
+def load_for(checkpoint_path, checkpoint):
+    """The history beside a checkpoint file, checked against it (HistoryError if missing or wrong)."""
+    return load(history_path(checkpoint_path), checkpoint)
+
+
+def checkpoint_at(history, step, seed=42):
+    """A Checkpoint of the model at `step` (weights, Adam state), so that the inspector's 'next update'
+    is the update this run made after it."""
+    from .checkpoint import Checkpoint  # checkpoint imports train; keep this module light to import
+    state = history.seek(step, grads=False)
+    return Checkpoint(history._model(state.weights), step, seed, history.train_config, None,
+                      list(state.m), list(state.v))
+

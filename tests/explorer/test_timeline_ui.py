@@ -1,0 +1,122 @@
+"""The training timeline in the window: the slider shows the shipped run at any step with the same
+layout; the loss curve's click shows the document trained there; the plots read the history."""
+
+import pytest
+
+from engine import history as history_io
+from engine.trace import record
+
+
+def open_timeline(window, qtbot):
+    timeline = window.timeline
+    assert timeline.history is None  # not read at start: only when a panel that needs it is shown
+    with qtbot.waitSignal(timeline.loaded, timeout=30000):
+        window.docks['timeline_dock'].raise_()
+    return timeline
+
+
+def go(window, qtbot, step):
+    with qtbot.waitSignal(window.session.view_changed, timeout=30000):
+        window.timeline_panel.set_step(step)
+    assert window.timeline.step == step
+
+
+def geometry(session):
+    lay = session.layout
+    return dict(lay.boxes), lay.width, lay.height, session.opened
+
+
+def test_the_slider_shows_the_run_at_that_step_and_keeps_the_layout(window, qtbot):
+    session = window.session
+    with qtbot.waitSignal(session.view_changed, timeout=30000):  # a view the learner opened, not the overview
+        session.open_group(session.trace.scope_id('pos 2 / layer 0 / attention'))
+    final_loss, before = session.trace.loss, geometry(session)
+    assert before[3] != session.current.hierarchy.overview() | {0}
+    history = open_timeline(window, qtbot).history
+    assert history.step == 1000 and window.timeline_panel.slider.maximum() == 1000
+    for step in (100, 1, 637):
+        go(window, qtbot, step)
+        expected = record(history.model_at(step), 'emma').loss
+        assert session.trace.loss == expected != final_loss
+        assert geometry(session) == before  # same boxes, same places: only the numbers changed
+        assert session.checkpoint.step == step and session.checkpoint_path.name == 'microgpt-names.json'
+    # the inspector's "next update" is this run's real update after step 637, not the 0 of step 1000
+    name, row, col = 'layer0.attn_wq', 3, 5
+    preview = session.checkpoint.adam_preview(name, row, col, 0.01)
+    assert preview.lr_t == pytest.approx(0.01 * (1 - 637 / 1000)) and preview.delta != 0
+    go(window, qtbot, 1000)
+    assert session.trace.loss == final_loss and session.checkpoint is window.timeline.run
+
+
+def test_a_click_on_the_loss_curve_shows_the_document_trained_there(window, qtbot):
+    session = window.session
+    history = open_timeline(window, qtbot).history
+    doc = history.docs[41]  # step 42
+    with qtbot.waitSignal(session.view_changed, timeout=30000):
+        with qtbot.waitSignal(window.timeline.step_changed, timeout=30000):
+            window.timeline_panel.go_to_trained(42)
+    qtbot.waitUntil(lambda: session.recording is None and session.doc == doc and window.timeline.step == 41,
+                    timeout=30000)
+    qtbot.waitUntil(lambda: session.trace.doc == doc and session.checkpoint.step == 41, timeout=30000)
+    qtbot.wait(200)
+    # the graph's loss is the curve's point: the document of step 42 on the weights it was trained from
+    assert session.trace.loss == pytest.approx(history.losses[41], rel=1e-12)
+    assert doc in window.timeline_panel.step_info.text()
+
+
+def test_a_checkpoint_without_history_says_so_in_the_panel(window, qtbot, tmp_path):
+    path = tmp_path / 'plain.json'
+    window.session.save_checkpoint(path)
+    assert history_io.history_path(path).is_file()  # the run's history travels with a saved copy
+    history_io.history_path(path).write_text('{"format": "something else"}')
+    with qtbot.waitSignal(window.timeline.unavailable, timeout=30000, check_params_cb=lambda why: bool(why)):
+        window.session.load_checkpoint(path)
+        window.docks['timeline_dock'].raise_()
+        window.timeline.ensure_loaded()
+    assert 'is not a microgpt-explorer history' in window.timeline_panel.status.text()
+    assert not window.timeline_panel.slider.isEnabled() and window.session.checkpoint_path == path
+
+
+def test_matrix_update_sizes_and_the_embedding_trajectories(window, qtbot):
+    timeline = open_timeline(window, qtbot)
+    window.docks['adam_plot_dock'].raise_()
+    window.adam_plot.show_param('layer0.mlp_fc1')
+    points = window.adam_plot.update_series['update'].points()
+    assert len(points) == 1000 and points[0].y() == timeline.history.update_norms['layer0.mlp_fc1'][0] > 0
+    window.adam_plot.show_param('wq[3][5]')
+    assert "There is no matrix 'wq'" in window.adam_plot.message.text()
+    window.docks['embedding_dock'].raise_()
+    qtbot.waitUntil(lambda: len(window.embedding_plot.canvas.paths) == 27, timeout=10000)
+    canvas = window.embedding_plot.canvas
+    assert canvas.labels[-1] == 'BOS' and len(canvas.paths[0]) == 126  # steps 0, 8, …, 1000
+    final = list(canvas.current)
+    assert final == [(x, y) for _, x, y in (path[-1] for path in canvas.paths)]
+    go(window, qtbot, 200)
+    assert canvas.current == [(x, y) for _, x, y in (path[25] for path in canvas.paths)] != final
+
+
+def test_a_run_in_the_window_keeps_its_history_and_saving_puts_it_beside_the_checkpoint(window, qtbot, tmp_path):
+    data = tmp_path / 'names.txt'
+    data.write_text('emma\nolivia\nava\nisabella\nsophia\nmia\n')
+    panel = window.training
+    assert panel.set_dataset(str(data))
+    panel.fields['steps'].setValue(12)
+    with qtbot.waitSignal(window.session.view_changed, timeout=60000):
+        panel.start()
+        qtbot.waitUntil(lambda: panel.run is None, timeout=60000)
+    ckpt = window.session.checkpoint
+    history = history_io.load(ckpt.history_file, ckpt)  # checked against the trained weights
+    assert history.step == 12 and history.docs[0] in data.read_text().split()
+    out = tmp_path / 'trained.json'
+    window.session.save_checkpoint(out)
+    assert history_io.load_for(out, ckpt).losses == history.losses
+
+
+def test_play_runs_through_the_snapshot_steps_to_the_end_and_stops(window, qtbot):
+    open_timeline(window, qtbot)
+    go(window, qtbot, 985)
+    shown = []
+    window.timeline.step_changed.connect(shown.append)
+    window.timeline_panel.play_button.setChecked(True)
+    qtbot.waitUntil(lambda: not window.timeline_panel.play_button.isChecked(), timeout=60000)
+    assert shown == [992, 1000] and window.session.checkpoint is window.timeline.run
