@@ -26,3 +26,12 @@ def test_a_timeline_step_keeps_the_view_exactly_still(window, qtbot):
         qtbot.waitUntil(lambda: not view.building(), timeout=20000)
         qtbot.wait(20)
         assert view_state(view) == before, step
+    view.horizontalScrollBar().setValue(view.horizontalScrollBar().maximum())  # the selected box out of sight
+    view.verticalScrollBar().setValue(view.verticalScrollBar().maximum())
+    assert s.selected in view.items_by_key
+    before = view_state(view)
+    with qtbot.waitSignal(s.view_changed, timeout=30000):
+        window.timeline_panel.set_step(300)
+    qtbot.waitUntil(lambda: not view.building(), timeout=20000)
+    qtbot.wait(20)
+    assert view_state(view) == before  # not scrolled back to the selection
