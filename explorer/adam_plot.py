@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPus
 
 from engine.grouping import split_key
 
+from .timeline import pop_out_button
 from .worker import Worker
 
 
@@ -73,6 +74,8 @@ class AdamPlot(QWidget):
         self.field.setToolTip('Select a weight in the graph, or type its name (Enter)')
         self.field.returnPressed.connect(lambda: self.show_param(self.field.text().strip()))
         row.addWidget(self.field, 1)
+        self.pop_button = pop_out_button(self, 'the parameter’s plots')
+        row.addWidget(self.pop_button)
         layout.addLayout(row)
         self.message = QLabel('Select a weight in the graph (open a weight grid and click a cell), or type a name.')
         self.message.setWordWrap(True)

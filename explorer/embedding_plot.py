@@ -8,6 +8,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLay
 
 from engine.pca import pca_basis, project
 
+from .timeline import pop_out_button
+
 HOVER_PX = 8
 DOT_R = 3.5
 
@@ -143,6 +145,8 @@ class EmbeddingPlot(QWidget):
         self.matrix.addItem('wpe: positions', 'wpe')
         self.matrix.currentIndexChanged.connect(lambda _i: self._rebuild())
         row.addWidget(self.matrix, 1)
+        self.pop_button = pop_out_button(self, 'the embeddings')
+        row.addWidget(self.pop_button)
         layout.addLayout(row)
         self.message = QLabel()
         self.message.setWordWrap(True)

@@ -37,3 +37,17 @@ def test_a_grid_cell_click_plots_that_parameter_and_the_replay_can_be_stopped(wi
     assert gc.isenabled() and plot.grads is None
     for v in (plot.value_view, plot.grad_view, plot.update_view):
         assert v.isHidden()  # nothing half-done is plotted
+
+
+def test_the_history_panels_pop_out_as_windows_of_their_own_and_dock_back(window, qtbot):
+    for panel, name in ((window.timeline_panel, 'timeline_dock'), (window.adam_plot, 'adam_plot_dock'),
+                        (window.embedding_plot, 'embedding_dock')):
+        dock = window.docks[name]
+        dock.raise_()
+        assert not dock.isFloating()
+        panel.pop_button.click()
+        screen = dock.screen().availableGeometry()
+        assert dock.isFloating() and panel.pop_button.text() == 'Dock'
+        assert dock.width() == min(1100, screen.width() - 40)  # as large as its charts want, within the screen
+        panel.pop_button.click()
+        assert not dock.isFloating() and panel.pop_button.text() == 'Pop out'
