@@ -192,9 +192,8 @@ class EmbeddingPlot(QWidget):
                 labels = [f'p{i}' for i in range(rows)]
             self._cache[name] = (basis, labels, paths)
         basis = self._cache[name][0]
-        self.message.setText(f'{name} on its principal axes of step {h.step:,}, the same for every step; lines: '
-                             f'every {h.every} steps, strong up to the step shown. Hover: the token and the step (a crowded '
-                             'point whose label has no room shows it there).')
+        self.message.setText(f'{name} on the principal axes of step {h.step:,}, fixed for every step. Lines: every '
+                             f'{h.every} steps, strong up to the step shown. Hover: token and step.')
         self._show_current()
 
     def _show_current(self):
