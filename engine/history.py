@@ -23,7 +23,10 @@ import gc
 import json
 import math
 import sys
+import threading
 from array import array
+from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +40,31 @@ from .value import Value
 FORMAT = 'microgpt-explorer history'
 VERSION = 1
 SNAPSHOTS_PER_RUN = 100  # the app's runs keep about this many snapshots (every num_steps/100 steps)
+CACHED_STEPS = 48        # seek keeps the states of this many steps it replayed (about 170 KB each)
+
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def _gc_paused():
+    """The collector off for one replayed step (~100,000 Values that die together: its walks only cost
+    time), back as it was when the last pauser leaves, whatever happens inside; never held across a
+    yield, so a replay that is stopped or left half-way never leaves it off."""
+    global _gc_pausers, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 class HistoryError(CheckpointError):
@@ -102,6 +130,15 @@ class History:
         self.update_norms = update_norms or {name: [] for name in self.shapes}
         self.snapshots = dict(snapshots or {})        # step -> (weights, m, v) as array('d')
         self.num_params = sum(r * c for r, c in self.shapes.values())
+        self._lock = threading.Lock()   # seek is called from worker threads
+        self._cache = OrderedDict()     # step -> StepState that seek replayed, least recently used first
+        self._cursor = None             # (next step, the replay generator that yields it): play goes on from here
+
+    def forget(self):
+        """Drop what seek keeps (the bench measures cold seeks with this)."""
+        with self._lock:
+            self._cache.clear()
+            self._cursor = None
 
     @property
     def step(self):
@@ -150,11 +187,9 @@ class History:
         params = model.params
         adam = Adam(params, self.train_config, m, v)
         num_steps = self.train_config.num_steps
-        collect = gc.isenabled()
-        gc.disable()  # a step makes ~100,000 Values that die together: the collector's walks only cost time
-        try:
-            for step in range(start, stop):  # 0-based index of the update, as Trainer counts
-                wanted = step + 1 >= first
+        for step in range(start, stop):  # 0-based index of the update, as Trainer counts
+            wanted = step + 1 >= first
+            with _gc_paused():
                 if wanted:
                     before = array('d', (p.data for p in params))
                 tokens, n = model.positions(self.docs[step])
@@ -164,15 +199,12 @@ class History:
                     grads = array('d', (p.grad for p in params))
                 adam.update(step, num_steps)
                 loss = loss.data  # the graph goes now, while the collector is off
-                if wanted:
-                    after = array('d', (p.data for p in params))
-                    yield StepState(step + 1, after, array('d', adam.m), array('d', adam.v), grads,
-                                    array('d', (b - a for b, a in zip(before, after))),
-                                    self.train_config.learning_rate * (1 - step / num_steps), loss,
-                                    self.docs[step])
-        finally:
-            if collect:
-                gc.enable()
+            if wanted:
+                after = array('d', (p.data for p in params))
+                yield StepState(step + 1, after, array('d', adam.m), array('d', adam.v), grads,
+                                array('d', (b - a for b, a in zip(before, after))),
+                                self.train_config.learning_rate * (1 - step / num_steps), loss,
+                                self.docs[step])
 
     def seek(self, step, grads=True):
         """The StepState of `step` (0 … self.step). With grads=False a snapshot step is returned without
@@ -182,7 +214,28 @@ class History:
         if step in self.snapshots and (step == 0 or not grads):
             weights, m, v = self.snapshots[step]
             return StepState(step, weights, m, v)
-        for state in self.replay(self.nearest_snapshot(step - 1), step, first=step):
+        with self._lock:
+            state = self._cache.get(step)
+            if state is not None:
+                self._cache.move_to_end(step)
+                return state
+            start = self.nearest_snapshot(step - 1)
+            if self._cursor is not None and start < self._cursor[0] <= step:
+                at, steps = self._cursor  # forward from the last seek: replay only the difference
+            else:
+                at, steps = start + 1, self.replay(start, self.step)
+            self._cursor = None
+            while True:
+                state = next(steps)
+                self._cache[at] = state
+                self._cache.move_to_end(at)
+                if len(self._cache) > CACHED_STEPS:
+                    self._cache.popitem(last=False)
+                if at == step:
+                    break
+                at += 1
+            if step < self.step:
+                self._cursor = (step + 1, steps)
             return state
 
     def model_at(self, step):

@@ -7,10 +7,11 @@ import math
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QScatterSeries, QValueAxis
 from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from engine.grouping import split_key
 
+from .timeline import pop_out_button
 from .worker import Worker
 
 
@@ -73,14 +74,22 @@ class AdamPlot(QWidget):
         self.field.setToolTip('Select a weight in the graph, or type its name (Enter)')
         self.field.returnPressed.connect(lambda: self.show_param(self.field.text().strip()))
         row.addWidget(self.field, 1)
+        self.pop_button = pop_out_button(self, 'the parameter’s plots')
+        row.addWidget(self.pop_button)
         layout.addLayout(row)
         self.message = QLabel('Select a weight in the graph (open a weight grid and click a cell), or type a name.')
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
-        self.progress.hide()
-        layout.addWidget(self.progress)
+        self.stop = QPushButton('Stop')
+        self.stop.setToolTip('Stop replaying the run (select a parameter again to start over)')
+        self.stop.clicked.connect(self.stop_replay)
+        bar = QHBoxLayout()
+        bar.addWidget(self.progress, 1)
+        bar.addWidget(self.stop)
+        layout.addLayout(bar)
+        self._show_progress(False)
         self.value_view, self.value_series, self.value_marker, self.value_axes = _chart(
             'value after each step', ['data'], 'value')
         self.grad_view, self.grad_series, self.grad_marker, self.grad_axes = _chart(
@@ -103,10 +112,23 @@ class AdamPlot(QWidget):
         if self.isVisible() and not self.visibleRegion().isEmpty():
             self.timeline.ensure_loaded()
 
+    def _show_progress(self, shown):
+        self.progress.setVisible(shown)
+        self.stop.setVisible(shown)
+
+    def stop_replay(self):
+        """Stop the replay that collects the run's gradients; what is plotted stays."""
+        if not self.worker.pending('grads'):
+            return
+        self.worker.cancel('grads')
+        self._show_progress(False)
+        self.message.setText(f'Stopped replaying the run at {self.progress.value()}%. Select a parameter '
+                             '(or press Enter in the field) to start again.')
+
     def _on_unavailable(self, reason):
         self.grads = None
         self.worker.cancel('grads')
-        self.progress.hide()
+        self._show_progress(False)
         if reason:
             self.message.setText(reason)
 
@@ -147,21 +169,34 @@ class AdamPlot(QWidget):
             return
         self.param = name
         if self.grads is None:
-            self.message.setText(f'Replaying the {h.step:,} steps once for every gradient…')
+            if self.worker.pending('grads'):  # already on its way: this parameter is plotted when it is in
+                self.message.setText(self._replaying(h, name))
+                return
+            self.message.setText(self._replaying(h, name))
             self.progress.setValue(0)
-            self.progress.show()
+            self._show_progress(True)
             self.worker.submit('grads', h.run_grads, lambda grads: self._on_grads(h, grads), self._on_failed,
-                               lambda done: self.progress.setValue(int(100 * done)))
+                               lambda done: self._on_progress(h, done))
             return
         self.rows = h.series(index, self.grads)
         self._plot_rows(name)
 
+    def _replaying(self, h, name, done=0.0):
+        mb = h.step * h.num_params * 8 / 2**20
+        return (f'Replaying the run once, step {int(done * h.step):,} of {h.step:,}, to collect every step’s '
+                f'gradient (about {mb:.0f} MB, kept for every parameter; the window stays usable). '
+                f'{name} is plotted when it is done.')
+
+    def _on_progress(self, h, done):
+        self.progress.setValue(int(100 * done))
+        self.message.setText(self._replaying(h, self.param, done))
+
     def _on_failed(self, error):
-        self.progress.hide()
+        self._show_progress(False)
         self.message.setText(str(error))
 
     def _on_grads(self, history, grads):
-        self.progress.hide()
+        self._show_progress(False)
         if history is self.timeline.history:
             self.grads = grads
             self.show_param(self.param)

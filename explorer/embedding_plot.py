@@ -8,7 +8,37 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLay
 
 from engine.pca import pca_basis, project
 
+from .timeline import pop_out_button
+
 HOVER_PX = 8
+DOT_R = 3.5
+
+
+def place_labels(points, sizes, area):
+    """Where to draw each point's label (QRectF) so that no two labels overlap and none covers a dot:
+    beside its point if there is room (right, left, above, below, the corners), else further out along
+    those directions (drawn with a leader line), else None (the crowded point's label is on hover).
+    Points in the densest places are placed last, so the isolated ones keep their labels next to them."""
+    dots = [QRectF(pt.x() - DOT_R, pt.y() - DOT_R, 2 * DOT_R, 2 * DOT_R) for pt in points]
+
+    def crowd(i):
+        return sum(1 for q in points if abs(q.x() - points[i].x()) < 40 and abs(q.y() - points[i].y()) < 20)
+    placed, out = [], [None] * len(points)
+    for i in sorted(range(len(points)), key=lambda i: (crowd(i), i)):
+        pt, (w, h) = points[i], sizes[i]
+        for reach in (0, 10, 22, 36):
+            gap = 4 + reach
+            candidates = (QRectF(pt.x() + gap, pt.y() - h / 2, w, h), QRectF(pt.x() - gap - w, pt.y() - h / 2, w, h),
+                          QRectF(pt.x() - w / 2, pt.y() - gap - h, w, h), QRectF(pt.x() - w / 2, pt.y() + gap, w, h),
+                          QRectF(pt.x() + gap, pt.y() - gap - h, w, h), QRectF(pt.x() - gap - w, pt.y() - gap - h, w, h),
+                          QRectF(pt.x() + gap, pt.y() + gap, w, h), QRectF(pt.x() - gap - w, pt.y() + gap, w, h))
+            rect = next((r for r in candidates if area.contains(r) and not any(r.intersects(o) for o in placed)
+                         and not any(r.intersects(d) for d in dots)), None)
+            if rect is not None:
+                placed.append(rect)
+                out[i] = rect
+                break
+    return out
 
 
 class EmbeddingCanvas(QWidget):
@@ -21,6 +51,7 @@ class EmbeddingCanvas(QWidget):
         self.current = []       # per row: (x, y) at the step shown
         self.step = None
         self._bounds = None
+        self.label_rects = []   # where each label was drawn last (None: crowded out, shown on hover)
 
     def set_data(self, labels, paths, current, step):
         self.labels, self.paths, self.current, self.step = labels, paths, current, step
@@ -60,14 +91,25 @@ class EmbeddingCanvas(QWidget):
         font.setPointSizeF(max(9.0, font.pointSizeF()))
         font.setBold(True)
         p.setFont(font)
-        for i, (x, y) in enumerate(self.current):
+        points = [at(x, y) for x, y in self.current]
+        metrics = p.fontMetrics()
+        sizes = [(metrics.horizontalAdvance(label) + 2, metrics.height()) for label in self.labels[:len(points)]]
+        self.label_rects = place_labels(points, sizes, QRectF(self.rect()))
+        for i, pt in enumerate(points):
             color = QColor.fromHsvF((i / max(1, n)) % 1.0, 0.8, 0.75)
-            pt = at(x, y)
             p.setPen(Qt.NoPen)
             p.setBrush(color)
-            p.drawEllipse(pt, 3.5, 3.5)
+            p.drawEllipse(pt, DOT_R, DOT_R)
+        for i, rect in enumerate(self.label_rects):
+            if rect is None:
+                continue
+            if not rect.adjusted(-6, -6, 6, 6).contains(points[i]):  # placed further out: a line to its dot
+                p.setPen(QPen(pal.mid().color(), 0.8))
+                end = QPointF(min(max(points[i].x(), rect.left()), rect.right()),
+                              min(max(points[i].y(), rect.top()), rect.bottom()))
+                p.drawLine(points[i], end)
             p.setPen(pal.text().color())
-            p.drawText(QRectF(pt.x() + 4, pt.y() - 16, 60, 16), Qt.AlignLeft | Qt.AlignBottom, self.labels[i])
+            p.drawText(rect, Qt.AlignCenter, self.labels[i])
 
     def mouseMoveEvent(self, event):
         if not self._bounds:
@@ -103,6 +145,8 @@ class EmbeddingPlot(QWidget):
         self.matrix.addItem('wpe: positions', 'wpe')
         self.matrix.currentIndexChanged.connect(lambda _i: self._rebuild())
         row.addWidget(self.matrix, 1)
+        self.pop_button = pop_out_button(self, 'the embeddings')
+        row.addWidget(self.pop_button)
         layout.addLayout(row)
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -148,8 +192,8 @@ class EmbeddingPlot(QWidget):
                 labels = [f'p{i}' for i in range(rows)]
             self._cache[name] = (basis, labels, paths)
         basis = self._cache[name][0]
-        self.message.setText(f'{name} on its principal axes of step {h.step:,}, the same for every step; lines: '
-                             f'every {h.every} steps, strong up to the step shown. Hover: the step.')
+        self.message.setText(f'{name} on the principal axes of step {h.step:,}, fixed for every step. Lines: every '
+                             f'{h.every} steps, strong up to the step shown. Hover: token and step.')
         self._show_current()
 
     def _show_current(self):

@@ -645,6 +645,7 @@ class GraphView(QGraphicsView):
 
     def _on_recorded(self):
         """The old items describe the old trace: drop them until the new layout arrives."""
+        fitted = self._fitted_once
         self._build_timer.stop()
         self._building = iter(())
         self.scene().clear()
@@ -654,6 +655,8 @@ class GraphView(QGraphicsView):
         self._weight_cells = None
         self.badge_items, self.weight_readers = [], {}
         self.highlighted_weights = self.highlighted_readers = frozenset()
+        if self.session.numbers_only:  # a timeline step: same layout, new numbers; the view stays where it is
+            self._fitted_once = fitted
 
     def _on_moved(self, changed):
         """Backprop moved: repaint the boxes and edges it touched (all of them after a jump)."""
@@ -720,6 +723,8 @@ class GraphView(QGraphicsView):
         the window (a later layout abandons an unfinished build)."""
         lay, visible = self.session.layout, self.session.visible
         focus = self.session.focus
+        self._kept_view = ((self.transform(), self.horizontalScrollBar().value(), self.verticalScrollBar().value())
+                           if self.session.numbers_only and self._fitted_once else None)  # restored by _place
         anchor = None  # where the focused group is on screen now: it stays there after the relayout
         if focus in self.items_by_key:
             anchor = self.mapFromScene(self.items_by_key[focus].sceneBoundingRect().center())
@@ -781,6 +786,13 @@ class GraphView(QGraphicsView):
 
     def _place(self, focus, anchor):
         """Where the view goes once the boxes are in: the first view, or the focused group kept in place."""
+        kept, self._kept_view = getattr(self, '_kept_view', None), None
+        if kept is not None:  # a timeline step: exactly where it was
+            self.setTransform(kept[0])
+            self.horizontalScrollBar().setValue(kept[1])
+            self.verticalScrollBar().setValue(kept[2])
+            self.minimap.refresh()
+            return
         if not self._fitted_once:
             self._fitted_once = True
             self.first_view()

@@ -91,6 +91,7 @@ class Session(QObject):
     visible = _delegate('visible')
     selected = _delegate('selected')
     focus = _delegate('focus', writable=True)
+    numbers_only = _delegate('numbers_only')
 
     # Model and document
 

@@ -31,6 +31,7 @@ class SessionModel:
         self.visible = None              # engine.grouping.VisibleGraph of the current view
         self.selected = None             # box key ('g12' / 'n345') or None
         self.focus = None                # box key the view should keep in place across a relayout
+        self.numbers_only = False        # True while the events of a timeline step (same layout, new numbers) go out
         self._layouts = OrderedDict()    # (opened, show_constants) -> (visible, layout), most recent last
         self._asked = {}                 # key -> boxes, for layouts asked of the layouter and not back yet
 
@@ -73,14 +74,19 @@ class SessionModel:
         self.current = rec
         self.layouter.set_trace(rec.trace)  # later layouts are of these numbers (a pending one is dropped)
         self.opened = self.visible.open     # what is shown
+        self.focus = None                   # nothing to bring back into place: the view stays exactly still
         key = (self.opened, self.show_constants)
         visible = rec.hierarchy.visible(self.opened, self.show_constants)
         self._layouts.clear()
         self._asked.clear()
         self._layouts[key] = (visible, self.layout)
-        self._emit('recorded')
-        self._emit('selection_changed')
-        self._apply(visible, self.layout)
+        self.numbers_only = True            # the views keep where they look (the graph its scale and scroll)
+        try:
+            self._emit('recorded')
+            self._emit('selection_changed')
+            self._apply(visible, self.layout)
+        finally:
+            self.numbers_only = False
 
     # What is open
 

@@ -9,6 +9,8 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider, QSpinBox, QVBoxLayout,
                                QWidget)
 
+from .timeline import pop_out_button
+
 PLAY_MS = 120  # a frame of Play at most this often; it waits for the step before to be shown
 
 
@@ -48,6 +50,8 @@ class TimelinePanel(QWidget):
         row.addWidget(self.play_button)
         row.addWidget(self.slider, 1)
         row.addWidget(self.spin)
+        self.pop_button = pop_out_button(self, 'the timeline and its loss curve')
+        row.addWidget(self.pop_button)
         layout.addLayout(row)
 
         probe = QHBoxLayout()
