@@ -331,8 +331,18 @@ def paint_legend(painter, bar, colors, quantity, scale, font):
             QRectF(x - 70, bar.bottom() + 1, 70, 11) if frac == 1 else QRectF(x - 35, bar.bottom() + 1, 70, 11))
         align = Qt.AlignLeft if frac == 0 else (Qt.AlignRight if frac == 1 else Qt.AlignHCenter)
         painter.drawText(where, align | Qt.AlignVCenter, tick)
-    painter.drawText(QRectF(bar.left(), bar.top() - 14, bar.width() + 200, 12), Qt.AlignLeft | Qt.AlignVCenter,
+    painter.setFont(caption_font(font))  # '∂' at 7.5 pt reads as 'ə': the caption is a size larger
+    painter.drawText(QRectF(bar.left(), bar.top() - 16, bar.width() + 200, 15), Qt.AlignLeft | Qt.AlignVCenter,
                      label)
+
+
+CAPTION_PT = 9.0  # the colour bar's caption: the size at which '∂' reads as ∂
+
+
+def caption_font(font=None):
+    f = QFont(font) if font is not None else QFont()
+    f.setPointSizeF(CAPTION_PT)
+    return f
 
 
 def export_size(panels, only=None):
