@@ -83,7 +83,7 @@ class HeatmapGrid(QWidget):
         self.boxes, self.squeezed, self.scale = paint_heads(
             painter, self.rect().toRectF().adjusted(6, 4, -6, -4), self.trace, self.value, p.colors(),
             self.quantity, p.selected_place(self.trace), p.only, self.title, self.font(), p.focus_head(),
-            self.shared_scale)
+            self.shared_scale, p.hovered_token(self.trace))
         self.painted_size = self.size()
         painter.end()
 
@@ -229,6 +229,8 @@ class AttentionPanel(QWidget):
             grid.export_head.connect(self.export_head)
             grids.addWidget(grid, 1)
         self.lines = TokenLinesView(colors)
+        self.hover_token = None          # ('q' | 'k', position) hovered in the token lines: framed in the heatmaps
+        self.lines.lines.token_hovered.connect(self._on_token_hovered)
         self.split.addWidget(grids_box)
         self.steps = QuerySteps()
         self.steps.node_clicked.connect(lambda node: self.session.reveal(node_key(node)))
@@ -303,6 +305,16 @@ class AttentionPanel(QWidget):
         self.lines.set_colors(colors)
         self.grid.update()
         self.other_grid.update()
+
+    def hovered_token(self, trace):
+        """('q' | 'k', position, layer) hovered in the token lines, for the heatmaps of `trace`, or None."""
+        if self.hover_token is None or trace is not self.session.trace:
+            return None
+        return (*self.hover_token, self.lines.lines.layer)
+
+    def _on_token_hovered(self, side, position):
+        self.hover_token = (side, position) if side else None
+        self.grid.update()
 
     def focus_head(self):
         return self.focus

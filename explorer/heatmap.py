@@ -224,9 +224,11 @@ def arrange(rect, trace, only=None, fallback=(0, 0), font=None):
 
 
 def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', selected=None, only=None,
-                title=None, font=None, fallback=(0, 0), scale=None):
+                title=None, font=None, fallback=(0, 0), scale=None, hover=None):
     """Draw the heatmaps of `trace` in rect; `value(l, h, q, k)` gives a cell's number (None: not
-    reached yet). Returns (HeadBoxes for hit-testing, squeezed, the Scale used)."""
+    reached yet). `hover` ('q' or 'k', position, layer): a token hovered in the token lines, whose row
+    (a query) or column (a key) is framed in that layer's heatmaps. Returns (HeadBoxes for hit-testing,
+    squeezed, the Scale used)."""
     painter.save()
     painter.setRenderHint(QPainter.Antialiasing, False)
     font = label_font(font or painter.font())
@@ -295,6 +297,9 @@ def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', se
         painter.setPen(QPen(QColor(colors['cluster_border']), 1))
         painter.drawLine(box.cells.topLeft(), box.cells.bottomLeft())  # the frame of the causal triangle
         painter.drawLine(box.cells.bottomLeft(), box.cells.bottomRight())
+        if hover is not None and hover[2] == box.layer and 0 <= hover[1] < n:
+            painter.setPen(QPen(QColor(colors['text']), 2))
+            painter.drawRect(hovered_rect(box, hover[0], hover[1]).adjusted(-1, -1, 1, 1))
         if selected is not None and (selected.layer, selected.head) == (box.layer, box.head):
             painter.setPen(QPen(QColor(colors['selection']), 2))
             q, k = selected.query, selected.key
@@ -306,6 +311,14 @@ def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', se
     paint_legend(painter, legend_bar(rect), colors, quantity, scale, font)
     painter.restore()
     return boxes, squeezed, scale
+
+
+def hovered_rect(box, side, i):
+    """The cells of query i's row ('q': keys 0..i) or key i's column ('k': queries i..n-1) in a HeadBox."""
+    c, left, top = box.cell, box.cells.left(), box.cells.top()
+    if side == 'q':
+        return QRectF(left, top + i * c, (i + 1) * c - 1, c - 1)
+    return QRectF(left + i * c, top + i * c, c - 1, (box.n - i) * c - 1)
 
 
 def legend_bar(rect):
