@@ -351,19 +351,21 @@ class MainWindow(QMainWindow):
         self.resizeDocks([d['backprop_dock']], [dock_width(self.width())], Qt.Horizontal)
         column = d['backprop_dock'].height() + self.inspector_dock.height()
         top = min(self.backprop_panel.sizeHint().height() + 40, int(column * 0.5))
-        if self.attention_dock.isVisible():
-            top = min(top, attention_top(column))  # the heatmaps need the height more than the buttons
         self.resizeDocks([d['backprop_dock'], self.inspector_dock], [top, max(column - top, 1)], Qt.Vertical)
 
     def _on_attention_shown(self, shown):
         """Attention raised in a short window: the upper tabs give it most of the column's height."""
-        if not shown or not self._docks_arranged or self.attention_dock.isFloating():
+        if shown and not self.attention_dock.isFloating():
+            QTimer.singleShot(0, self._give_attention_room)  # once the tabs have settled
+
+    def _give_attention_room(self):
+        if not self.attention_dock.isVisible() or self.attention_dock.isFloating():
             return
-        column = self.docks['backprop_dock'].height() + self.inspector_dock.height()
+        upper = self.docks['backprop_dock']
+        column = upper.height() + self.attention_dock.height()  # a hidden tab's height is stale: not the Inspector's
         top = attention_top(column)
-        if self.docks['backprop_dock'].height() > top and self.docks['backprop_dock'].isVisible():
-            self.resizeDocks([self.docks['backprop_dock'], self.inspector_dock], [top, max(column - top, 1)],
-                             Qt.Vertical)
+        if upper.height() > top and upper.isVisible():
+            self.resizeDocks([upper, self.attention_dock], [top, max(column - top, 1)], Qt.Vertical)
 
     def _raise(self, dock):
         """Bring a panel to the front of its tabs when the learner needs it (unless they closed it)."""
