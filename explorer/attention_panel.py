@@ -70,7 +70,7 @@ class HeatmapGrid(QWidget):
         self.trace, self.value, self.title, self.quantity = trace, value, title, quantity
         self.shared_scale = scale
         if trace is not None:  # never smaller than one readable head: the dock scrolls instead
-            self.setMinimumSize(*minimum_size(trace, self.font()))
+            self.setMinimumSize(*minimum_size(trace, self.font(), bool(title)))
         self.update()
 
     def paintEvent(self, event):

@@ -25,8 +25,8 @@ LEGEND_H = 40
 GAP = 10
 MIN_CELL = 14.0  # below this, all heads at once are unreadable: one head is shown large instead
 MAX_CELL = 56.0
-SQUEEZED = {False: '', 'layer': 'layer {layer} only: space is short (widen, or pick a head)',
-            'head': 'one head: space is short (widen, or pick a head)'}
+SQUEEZED = {False: '', 'layer': '(layer {layer} only: space is short; widen, or pick a head)',
+            'head': '(one head: space is short; widen, or pick a head)'}
 FONT_PT = 7.5
 
 QUANTITIES = {  # quantity -> (what the colour bar says, diverging?)
@@ -164,12 +164,12 @@ def _label_sizes(trace, font):
     return widest + 6, fm.height() + 1
 
 
-def minimum_size(trace, font=None):
+def minimum_size(trace, font=None, title=False):
     """(width, height) in which one head of `trace` is drawn with cells of MIN_CELL, labels, title and legend."""
     label_w, line = _label_sizes(trace, font)
     col_h = label_w if MIN_CELL < label_w else line
     return (math.ceil(label_w + trace.n * MIN_CELL + GAP + 12) + 1,
-            math.ceil(2 * HEADER_H + 2 + col_h + trace.n * MIN_CELL + GAP + LEGEND_H + 8) + 1)
+            math.ceil((2 if title else 1) * HEADER_H + 2 + col_h + trace.n * MIN_CELL + GAP + LEGEND_H + 8) + 1)
 
 
 def arrange(rect, trace, only=None, fallback=(0, 0), font=None):
@@ -241,9 +241,7 @@ def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', se
         area = QRectF(rect.left(), top, rect.width(), rect.bottom() - top - LEGEND_H)
         return arrange(area, trace, only, fallback, font)
     boxes, squeezed = place(bool(title))
-    if squeezed and not title:  # the title line says why not every head is shown
-        boxes, squeezed = place(True)
-    if title or squeezed:
+    if title:  # with no title, a squeezed view says why in the first head's header (a line saved for cells)
         painter.setFont(bold)
         painter.setPen(text)
         line = ' · '.join(t for t in (title, SQUEEZED[squeezed].format(layer=boxes[0].layer)) if t)
@@ -260,8 +258,15 @@ def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', se
         painter.setBrush(head_color(box.head))
         painter.drawRect(QRectF(box.header.left(), box.header.top() + 3, 4, HEADER_H - 6))
         painter.setPen(text)
-        painter.drawText(box.header.adjusted(7, 0, 0, 0), Qt.AlignLeft | Qt.AlignVCenter,
-                         f'layer {box.layer} · head {box.head}')
+        head_title = f'layer {box.layer} · head {box.head}'
+        painter.drawText(box.header.adjusted(7, 0, 0, 0), Qt.AlignLeft | Qt.AlignVCenter, head_title)
+        if squeezed and not title and box is boxes[0]:  # why not every head: after the head's name, muted
+            painter.setFont(font)
+            painter.setPen(muted)
+            x = box.header.left() + 7 + QFontMetricsF(bold).horizontalAdvance(head_title) + 8
+            why = QRectF(x, box.header.top(), rect.right() - x, HEADER_H)
+            painter.drawText(why, Qt.AlignLeft | Qt.AlignVCenter, fm.elidedText(
+                SQUEEZED[squeezed].format(layer=box.layer), Qt.ElideRight, why.width()))
         painter.setFont(font)
         painter.setPen(muted)
         for r, i, kind in box.label_rects():

@@ -798,4 +798,4 @@ def export_view(view, lay, path, fmt):
 def attention_top(column):
     """Height of the upper tabs (Backprop, …) while Attention is raised below: its buttons and slider, and
     the rest of a short column (1280×720) for the heatmaps."""
-    return max(150, min(int(column * 0.3), 260))
+    return max(130, min(int(column * 0.24), 260))
