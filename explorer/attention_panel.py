@@ -3,8 +3,8 @@ computation step by step, all linked both ways with the graph.
 
 Click a cell to open the graph down to that softmax weight (and show its query step by step); click a
 query's label to see its steps; select anything inside a head in the graph and its row (or cell) is
-framed here. Show the weights, the scores (softmax's input) or, as backprop gets there, ∂loss/∂weight
-and ∂loss/∂score. Compare like with like: a second model (fresh random weights or any checkpoint)
+framed here. Show the weights, the scores (softmax's input) or, as backprop gets there, dloss/dweight
+and dloss/dscore. Compare like with like: a second model (fresh random weights or any checkpoint)
 shows the same quantity, side by side or as a difference. Narrow (a dock at 1280×720): one head large
 when all would be unreadable, the views one above the other; "Pop out" floats the dock as its own window.
 """
@@ -31,8 +31,8 @@ from .query_steps import QuerySteps, steps_html
 from .theme import LIGHT
 from .token_lines import TokenLinesView
 
-MODE_NAMES = (('weight', 'weights'), ('score', 'scores q·k/√d'), ('grad_weight', '∂loss/∂weight'),
-              ('grad_score', '∂loss/∂score'))
+MODE_NAMES = (('weight', 'weights'), ('score', 'scores q·k/√d'), ('grad_weight', 'dloss/dweight'),
+              ('grad_score', 'dloss/dscore'))
 
 
 class HeatmapGrid(QWidget):
@@ -251,7 +251,7 @@ class AttentionPanel(QWidget):
         session.selection_changed.connect(self._on_selection)
         session.backprop.moved.connect(self._on_moved)
 
-    # Compatibility: gradient mode is the ∂loss/∂weight quantity
+    # Compatibility: gradient mode is the dloss/dweight quantity
 
     @property
     def gradients(self):

@@ -32,12 +32,12 @@ FONT_PT = 7.5
 QUANTITIES = {  # quantity -> (what the colour bar says, diverging?)
     'weight': ('attention weight (rows sum to 1)', False),
     'score': ('score q·k/√d (softmax input)', True),
-    'grad_weight': ('∂loss/∂weight', True),
-    'grad_score': ('∂loss/∂score', True),
+    'grad_weight': ('dloss/dweight', True),
+    'grad_score': ('dloss/dscore', True),
     'diff_weight': ('difference of weights (this − other)', True),
     'diff_score': ('difference of scores (this − other)', True),
-    'diff_grad_weight': ('difference of ∂loss/∂weight (this − other)', True),
-    'diff_grad_score': ('difference of ∂loss/∂score (this − other)', True),
+    'diff_grad_weight': ('difference of dloss/dweight (this − other)', True),
+    'diff_grad_score': ('difference of dloss/dscore (this − other)', True),
 }
 
 
@@ -349,12 +349,12 @@ def paint_legend(painter, bar, colors, quantity, scale, font):
             QRectF(x - 70, bar.bottom() + 1, 70, 11) if frac == 1 else QRectF(x - 35, bar.bottom() + 1, 70, 11))
         align = Qt.AlignLeft if frac == 0 else (Qt.AlignRight if frac == 1 else Qt.AlignHCenter)
         painter.drawText(where, align | Qt.AlignVCenter, tick)
-    painter.setFont(caption_font(font))  # '∂' at 7.5 pt reads as 'ə': the caption is a size larger
+    painter.setFont(caption_font(font))  # the caption a size larger than the cells' labels
     painter.drawText(QRectF(bar.left(), bar.top() - 16, bar.width() + 200, 15), Qt.AlignLeft | Qt.AlignVCenter,
                      label)
 
 
-CAPTION_PT = 9.0  # the colour bar's caption: the size at which '∂' reads as ∂
+CAPTION_PT = 9.0  # the colour bar's caption (gradients are written dloss/dweight: '∂' reads as 'ə' at these sizes)
 
 
 def caption_font(font=None):
