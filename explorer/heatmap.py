@@ -25,6 +25,8 @@ LEGEND_H = 40
 GAP = 10
 MIN_CELL = 14.0  # below this, all heads at once are unreadable: one head is shown large instead
 MAX_CELL = 56.0
+NUMBER_CELL = 20.0      # a cell that holds its number ('.43', '-1e-3'): a short document prefers one head
+NUMBER_POSITIONS = 8    # with numbers to all its heads without (a docked panel at 1280x720: emma)
 SQUEEZED = {False: '', 'layer': '(layer {layer} only: space is short; widen, or pick a head)',
             'head': '(one head: space is short; widen, or pick a head)'}
 FONT_PT = 7.5
@@ -204,6 +206,9 @@ def arrange(rect, trace, only=None, fallback=(0, 0), font=None):
     if cell < MIN_CELL and not only and config.n_layer > 1:  # the fallback's layer, all its heads
         cols, cell = best(config.n_head, 1)
         heads, layers, squeezed = [(fallback[0], h) for h in range(config.n_head)], 1, 'layer'
+    if not only and len(heads) > 1 and MIN_CELL <= cell < NUMBER_CELL and n <= NUMBER_POSITIONS \
+            and best(1, 1)[1] >= NUMBER_CELL:  # a short document: one head with its numbers, not all without
+        cell = 0.0
     if cell < MIN_CELL and not only and len(heads) > 1:      # one head, large
         heads, per_layer, layers, squeezed = [fallback], 1, 1, 'head'
         cols, cell = best(1, 1)
