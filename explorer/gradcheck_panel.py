@@ -1,7 +1,7 @@
 """The Gradcheck panel: central differences for every parameter against backprop, in the background (issue 13).
 
 Check runs engine.gradcheck over all parameters in a child process (engine.gradcheck.gradcheck_process:
-it shares no GIL with the window, so it is as fast as the CLI), with a progress bar and Cancel, which
+it shares no GIL with the window, which the thread it used to run in did), with a progress bar and Cancel, which
 kills the process; the
 result is a scatter of numeric against analytic gradients (on the diagonal when they agree; axes in
 symmetric log, sign kept) and the parameters with the largest relative error, each clickable to
@@ -88,7 +88,7 @@ class GradcheckPanel(QWidget):
                              f'{self.session.trace.doc!r}.')
 
     def start(self):
-        """Run the check in a child process (its own interpreter and core: as fast as the CLI, and the
+        """Run the check in a child process (its own interpreter and core: the
         window never waits for it); progress arrives on a queue read by a timer."""
         trace, model = self.session.trace, self.session.model
         if trace is None or self.job is not None:
