@@ -100,3 +100,27 @@ def iter_gradcheck(model, trace, grads=None, h=H, only=None):
                 done += 1
                 yield done, total
     return GradCheck(h, tuple(out))
+
+
+def gradcheck_process(config, uchars, floats, doc, messages, report_every=64, only=None):
+    """The whole check in a child process (the app's Gradcheck: no GIL shared with the window, killable):
+    records `doc` under the weights, then puts ('progress', done, total) every `report_every` parameters
+    and ('done', h, [(name, node, analytic, numeric)]) or ('failed', sentence) on `messages`; `only` as
+    iter_gradcheck's."""
+    from .tokenizer import Tokenizer
+    from .trace import record
+    try:
+        model = Model.from_floats(config, Tokenizer(uchars), floats)
+        trace = record(model, doc)
+        gen = iter_gradcheck(model, trace, only=only)
+        while True:
+            try:
+                done, total = next(gen)
+            except StopIteration as stop:
+                result = stop.value
+                break
+            if done % report_every == 0 or done == total:
+                messages.put(('progress', done, total))
+        messages.put(('done', result.h, [(p.name, p.node, p.analytic, p.numeric) for p in result.params]))
+    except Exception as e:  # one sentence for the panel; the window carries on
+        messages.put(('failed', f'{type(e).__name__}: {e}'))

@@ -83,7 +83,12 @@ class Recorder:
         """The id of the line of the first frame, from `frame` outwards, outside value.py and this module."""
         while frame.f_code.co_filename in _ENGINE_INTERNALS:
             frame = frame.f_back
-        where = (frame.f_code.co_filename, frame.f_lineno)
+        function = frame
+        while function.f_code.co_name[0] == '<' and function.f_back is not None:  # a comprehension's function
+            function = function.f_back
+        name = function.f_code.co_name
+        caller = (name, function.f_back.f_lineno) if name in HELPERS else None
+        where = (frame.f_code.co_filename, frame.f_lineno, caller)
         line = self.line_ids.get(where)
         if line is None:
             line = self.line_ids[where] = len(self.line_ids)
@@ -178,6 +183,9 @@ class TraceOps:
         self.attention_values[layer][head].append(weights)
 
 
+# The model's helper functions: a node made inside one also notes the line that called it (which linear).
+HELPERS = frozenset(('linear', 'softmax', 'rmsnorm'))
+
 # The files whose frames a node's line skips: Value's ops and TraceOps's helpers (by their code's own file name).
 _ENGINE_INTERNALS = frozenset((Value.__add__.__code__.co_filename, TraceOps.dot.__code__.co_filename))
 
@@ -246,6 +254,13 @@ class Trace:
     attention_ids: tuple      # [n_layer][n_head][query][key] node id of each weight
     lines: tuple = ()         # [L] (path relative to the project, line number) of the model code that made nodes
     line_of: tuple = ()       # [N] index into `lines` of the line that made each node, -1 for parameters
+    callers: tuple = ()       # [L] a line inside a helper: (helper, line number that called it), e.g. ('linear', 151); else None
+
+    def call_site(self, node):
+        """('linear', 151): for a node made inside a helper of the model code, the helper and the line of
+        the model that called it (`q = linear(x, …)`); None otherwise."""
+        i = self.line_of[node] if self.line_of else -1
+        return self.callers[i] if i >= 0 and self.callers else None
 
     def line(self, node):
         """'engine/model.py:97': the line of the model code that made this node, or None (a parameter)."""
@@ -457,7 +472,8 @@ def iter_record(model, doc):
     first_lined, line_ids = recorder.first_lined, recorder.line_of
     line_of = tuple(line_ids[old - first_lined] if old >= first_lined else -1 for old in kept)
     lines = tuple((os.path.relpath(path, PROJECT_ROOT).replace(os.sep, '/'), number)
-                  for path, number in recorder.line_ids)  # dicts keep insertion order: the line ids
+                  for path, number, _ in recorder.line_ids)  # dicts keep insertion order: the line ids
+    callers = tuple(caller for _, _, caller in recorder.line_ids)
     for old in kept:
         v = nodes[old]
         names.append(v.name)
@@ -506,7 +522,7 @@ def iter_record(model, doc):
                         for layer in ops.attention_values),
         attention_ids=tuple(tuple(tuple(tuple(new_id[w.index] for w in row) for row in head) for head in layer)
                             for layer in ops.attention_values),
-        lines=lines, line_of=line_of,
+        lines=lines, line_of=line_of, callers=callers,
     )
     yield 1.0
     return trace

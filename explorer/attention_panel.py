@@ -3,8 +3,8 @@ computation step by step, all linked both ways with the graph.
 
 Click a cell to open the graph down to that softmax weight (and show its query step by step); click a
 query's label to see its steps; select anything inside a head in the graph and its row (or cell) is
-framed here. Show the weights, the scores (softmax's input) or, as backprop gets there, ∂loss/∂weight
-and ∂loss/∂score. Compare like with like: a second model (fresh random weights or any checkpoint)
+framed here. Show the weights, the scores (softmax's input) or, as backprop gets there, dloss/dweight
+and dloss/dscore. Compare like with like: a second model (fresh random weights or any checkpoint)
 shows the same quantity, side by side or as a difference. Narrow (a dock at 1280×720): one head large
 when all would be unreadable, the views one above the other; "Pop out" floats the dock as its own window.
 """
@@ -31,8 +31,8 @@ from .query_steps import QuerySteps, steps_html
 from .theme import LIGHT
 from .token_lines import TokenLinesView
 
-MODE_NAMES = (('weight', 'weights'), ('score', 'scores q·k/√d'), ('grad_weight', '∂loss/∂weight'),
-              ('grad_score', '∂loss/∂score'))
+MODE_NAMES = (('weight', 'weights'), ('score', 'scores q·k/√d'), ('grad_weight', 'dloss/dweight'),
+              ('grad_score', 'dloss/dscore'))
 
 
 class HeatmapGrid(QWidget):
@@ -70,7 +70,7 @@ class HeatmapGrid(QWidget):
         self.trace, self.value, self.title, self.quantity = trace, value, title, quantity
         self.shared_scale = scale
         if trace is not None:  # never smaller than one readable head: the dock scrolls instead
-            self.setMinimumSize(*minimum_size(trace, self.font()))
+            self.setMinimumSize(*minimum_size(trace, self.font(), bool(title)))
         self.update()
 
     def paintEvent(self, event):
@@ -83,7 +83,7 @@ class HeatmapGrid(QWidget):
         self.boxes, self.squeezed, self.scale = paint_heads(
             painter, self.rect().toRectF().adjusted(6, 4, -6, -4), self.trace, self.value, p.colors(),
             self.quantity, p.selected_place(self.trace), p.only, self.title, self.font(), p.focus_head(),
-            self.shared_scale)
+            self.shared_scale, p.hovered_token(self.trace))
         self.painted_size = self.size()
         painter.end()
 
@@ -229,6 +229,8 @@ class AttentionPanel(QWidget):
             grid.export_head.connect(self.export_head)
             grids.addWidget(grid, 1)
         self.lines = TokenLinesView(colors)
+        self.hover_token = None          # ('q' | 'k', position) hovered in the token lines: framed in the heatmaps
+        self.lines.lines.token_hovered.connect(self._on_token_hovered)
         self.split.addWidget(grids_box)
         self.steps = QuerySteps()
         self.steps.node_clicked.connect(lambda node: self.session.reveal(node_key(node)))
@@ -249,7 +251,7 @@ class AttentionPanel(QWidget):
         session.selection_changed.connect(self._on_selection)
         session.backprop.moved.connect(self._on_moved)
 
-    # Compatibility: gradient mode is the ∂loss/∂weight quantity
+    # Compatibility: gradient mode is the dloss/dweight quantity
 
     @property
     def gradients(self):
@@ -303,6 +305,16 @@ class AttentionPanel(QWidget):
         self.lines.set_colors(colors)
         self.grid.update()
         self.other_grid.update()
+
+    def hovered_token(self, trace):
+        """('q' | 'k', position, layer) hovered in the token lines, for the heatmaps of `trace`, or None."""
+        if self.hover_token is None or trace is not self.session.trace:
+            return None
+        return (*self.hover_token, self.lines.lines.layer)
+
+    def _on_token_hovered(self, side, position):
+        self.hover_token = (side, position) if side else None
+        self.grid.update()
 
     def focus_head(self):
         return self.focus

@@ -8,6 +8,7 @@ gradient it used. Clicking a line asks the graph to light every node it made (`t
 """
 
 import collections
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -21,11 +22,18 @@ VALUE_PY = 'engine/value.py'
 CHAIN_RULE = 'child.grad += local_grad * v.grad'
 OP_DEFS = {'+': 'def __add__', '*': 'def __mul__', 'log': 'def log', 'exp': 'def exp', 'relu': 'def relu'}
 SELECTED, APPLYING = '#ffe8a3', '#d9ccff'   # row backgrounds: the selection's line, the line being applied
+CALL_SITE = '#fff4d1'  # the line that called the helper (linear, softmax, rmsnorm) the marked line is in
 
 
 def _line_no(lines, text):
     """1-based number of the first line containing `text`, or 0."""
     return next((i for i, line in enumerate(lines, 1) if text in line), 0)
+
+
+def _short(code, width=48):
+    """A line of code, stripped and cut: `q = linear(x, state_dict[f'layer{li}.attn_wq'], …`."""
+    code = code.strip()
+    return code if len(code) <= width else code[:width - 1] + '…'
 
 
 class CodePanel(QWidget):
@@ -39,7 +47,10 @@ class CodePanel(QWidget):
         self.path = None          # the model file the trace's lines point into
         self.nodes_of = {}        # line number -> node ids it made
         self.items = {}           # line number -> QTreeWidgetItem
+        self.source = []          # the model file's lines, as it ran
         self.marked = set()       # line numbers marked for the selection
+        self.calls = set()        # line numbers that called the helper lines marked (which linear)
+        self.applying_call = None  # the line that called the helper the applied node was made in
         self.applying = None      # line number of the node just applied
         self.lit = None           # line number whose nodes are lit
         mono = QFontDatabase.systemFont(QFontDatabase.FixedFont)
@@ -63,6 +74,11 @@ class CodePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
+        self.where_label = QLabel()  # the selection's line and, inside linear/softmax/rmsnorm, its caller
+        self.where_label.setTextFormat(Qt.RichText)
+        self.where_label.setWordWrap(True)
+        self.where_label.hide()
+        layout.addWidget(self.where_label)
         layout.addWidget(self.chain)  # above the code: in a short panel it stays in view
         layout.addWidget(self.table, 1)
         self.table.setMinimumHeight(140)
@@ -80,7 +96,7 @@ class CodePanel(QWidget):
             if i >= 0 and trace.lines[i][0] == self.path:
                 by_line[trace.lines[i][1]].append(node)
         self.nodes_of = dict(by_line)
-        source = (ROOT / self.path).read_text().splitlines()  # the file the recording ran
+        self.source = source = (ROOT / self.path).read_text().splitlines()  # the file the recording ran
         self.table.clear()
         self.items = {}
         for number, text in enumerate(source, 1):
@@ -98,7 +114,7 @@ class CodePanel(QWidget):
             self.table.resizeColumnToContents(col)
         self.title.setText(f'<b>{self.path}</b> as it ran for {trace.doc!r}: {len(self.nodes_of)} lines made '
                            f'{sum(map(len, self.nodes_of.values())):,} nodes (parameters come from no line)')
-        self.marked, self.applying, self.lit = set(), None, None
+        self.marked, self.calls, self.applying, self.applying_call, self.lit = set(), set(), None, None, None
         self._on_moved(None)
         self._on_selection_changed()
 
@@ -108,17 +124,59 @@ class CodePanel(QWidget):
         i = trace.line_of[node] if trace.line_of else -1
         return trace.lines[i][1] if i >= 0 and trace.lines[i][0] == self.path else None
 
+    def call_site(self, node):
+        """(helper, line number that called it) for a node made inside linear/softmax/rmsnorm, or None."""
+        trace = self.session.trace
+        return trace.call_site(node) if self.line_of(node) is not None else None
+
+    def param_line(self, node):
+        """For a parameter, the line of the model that reads its matrix (`tok_emb = state_dict['wte'][…]`,
+        `q = linear(x, state_dict[f'layer{li}.attn_wq'], …)`), or None."""
+        trace = self.session.trace
+        if trace.op[node] != 'param' or not trace.name(node):
+            return None
+        matrix = trace.name(node).split('[')[0]
+        needle = f".{matrix.split('.', 1)[1]}'" if '.' in matrix else f"['{matrix}']"
+        return next((i for i, line in enumerate(self.source, 1) if 'state_dict[' in line and needle in line), None)
+
+    def where(self, node):
+        """One sentence: the line(s) of the model code behind a node."""
+        line, site = self.line_of(node), self.call_site(node)
+        if site:
+            return (f'made at line {line} in <code>{site[0]}</code>, called from line {site[1]} '
+                    f'<code>{escape(_short(self.source[site[1] - 1]))}</code>')
+        if line:
+            return f'made at line {line} <code>{escape(_short(self.source[line - 1]))}</code>'
+        read = self.param_line(node)
+        if read:
+            return f'a parameter, read at line {read} <code>{escape(_short(self.source[read - 1]))}</code>'
+        return ''
+
     def _on_selection_changed(self):
         trace, key = self.session.trace, self.session.selected
-        marked = set()
+        marked, calls, said = set(), set(), ''
         if trace is not None and key:
             kind, index = split_key(key)
             nodes = [index] if kind == 'n' else self.session.current.hierarchy.nodes_in(index)
-            marked = {self.line_of(n) for n in nodes} - {None}
-        self.marked = marked
+            for n in nodes:
+                line = self.line_of(n)
+                if line is None:
+                    line = self.param_line(n)
+                marked.add(line)
+                site = self.call_site(n)
+                if site:
+                    calls.add(site[1])
+            marked.discard(None)
+            if nodes:
+                said = f'<b>{escape(trace.name(nodes[0]) or "")}</b>: {self.where(nodes[0])}' if kind == 'n' else (
+                    f'the selected group: {len(marked)} line(s) made it' + (
+                        f', called from line(s) {", ".join(map(str, sorted(calls)))}' if calls else ''))
+        self.marked, self.calls = marked, calls - marked
+        self.where_label.setText(said)
+        self.where_label.setVisible(bool(said))
         self._paint_rows()
-        if marked:
-            self.table.scrollToItem(self.items[min(marked)], QAbstractItemView.PositionAtCenter)
+        if marked or calls:
+            self.table.scrollToItem(self.items[min(calls or marked)], QAbstractItemView.PositionAtCenter)
 
     def _on_moved(self, _changed):
         bp, trace = self.session.backprop, self.session.trace
@@ -126,8 +184,9 @@ class CodePanel(QWidget):
             return
         node = bp.stepper.last_node()
         applying = self.line_of(node) if node is not None else None
-        if applying != self.applying:
-            self.applying = applying
+        site = self.call_site(node) if applying is not None else None
+        if applying != self.applying or (site and site[1]) != self.applying_call:
+            self.applying, self.applying_call = applying, site and site[1]
             self._paint_rows()
             if applying:
                 self.table.scrollToItem(self.items[applying], QAbstractItemView.PositionAtCenter)
@@ -146,21 +205,21 @@ class CodePanel(QWidget):
         rule_no = _line_no(self.value_lines, CHAIN_RULE)
         op_def = OP_DEFS.get(op, 'def __pow__' if op.startswith('**') else '')
         op_no = _line_no(self.value_lines, op_def) if op_def else 0
-        forward = self.line_of(node)
         name = op_def[4:].split('(')[0] if op_def else op
         self.chain.setText(
-            f'applying <b>{trace.name(node)}</b>, made at line {forward}; chain rule at value.py:{rule_no} '
+            f'applying <b>{escape(trace.name(node) or "")}</b>, {self.where(node)}; chain rule at value.py:{rule_no} '
             f'<code style="background:{APPLYING}">{CHAIN_RULE}</code>, local grads from '
             f'<code>{name}</code> (value.py:{op_no})')
 
     def _paint_rows(self):
         for number, item in self.items.items():
-            color = APPLYING if number == self.applying else SELECTED if number in self.marked else None
+            color = APPLYING if number == self.applying else SELECTED if number in self.marked else (
+                CALL_SITE if number in self.calls or number == self.applying_call else None)
             brush = QBrush(QColor(color)) if color else QBrush()
             for col in range(len(self.COLUMNS)):
                 item.setBackground(col, brush)
             font = item.font(3)
-            font.setBold(number in self.marked or number == self.applying)
+            font.setBold(number in self.marked or number == self.applying or number in self.calls)
             item.setFont(3, font)
 
     def _on_clicked(self, item, _column):

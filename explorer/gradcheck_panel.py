@@ -1,23 +1,25 @@
 """The Gradcheck panel: central differences for every parameter against backprop, in the background (issue 13).
 
-Check runs engine.gradcheck over all parameters off the UI thread, with a progress bar and Cancel; the
+Check runs engine.gradcheck over all parameters in a child process (engine.gradcheck.gradcheck_process:
+it shares no GIL with the window, which the thread it used to run in did), with a progress bar and Cancel, which
+kills the process; the
 result is a scatter of numeric against analytic gradients (on the diagonal when they agree; axes in
 symmetric log, sign kept) and the parameters with the largest relative error, each clickable to
 select it in the graph (`param_chosen`).
 """
 
 import math
+import multiprocessing
+import queue
+import time
 
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QScatterSeries, QValueAxis
-from PySide6.QtCore import QPointF, QThreadPool, Qt, Signal
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
-from engine.gradcheck import iter_gradcheck
-
-from .background import BackgroundJob
-from .gradient_state import gradient_state
+from engine.gradcheck import GradCheck, ParamCheck, gradcheck_process
 
 WORST = 12          # parameters listed
 FLOOR = 1e-8        # |grad| below this is drawn at 0 on the symlog axes
@@ -37,8 +39,10 @@ class GradcheckPanel(QWidget):
         self.session = session
         self.job = None
         self.result = None
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
+        self.messages = None
+        self.timer = QTimer(self)
+        self.timer.setInterval(50)
+        self.timer.timeout.connect(self._poll)
         self.start_button = QPushButton('Check all parameters')
         self.start_button.setToolTip('Central differences (h = 1e-4) for every parameter, against backprop')
         self.start_button.clicked.connect(self.start)
@@ -84,36 +88,59 @@ class GradcheckPanel(QWidget):
                              f'{self.session.trace.doc!r}.')
 
     def start(self):
+        """Run the check in a child process (its own interpreter and core: the
+        window never waits for it); progress arrives on a queue read by a timer."""
         trace, model = self.session.trace, self.session.model
         if trace is None or self.job is not None:
             return
-
-        def run():
-            gen = iter_gradcheck(model, trace, gradient_state(trace).grads)
-            while True:
-                try:
-                    done, total = next(gen)
-                except StopIteration as stop:
-                    return stop.value
-                if done % REPORT_EVERY == 0 or done == total:
-                    yield done, total
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
+        ctx = multiprocessing.get_context('spawn')  # a fresh interpreter: no Qt state copied into it
+        self.messages = ctx.Queue()
+        self.job = ctx.Process(target=gradcheck_process, daemon=True,
+                               args=(model.config, list(model.tokenizer.uchars), model.floats(), trace.doc,
+                                     self.messages, REPORT_EVERY))
+        self.job.start()
+        self.timer.start()
+        self.progress.setRange(0, 0)  # busy until the child has recorded the document
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.summary.setText('Checking… (Cancel stops)')
-        self.job = BackgroundJob(run, self).start(self.pool, on_yielded=self._on_progress,
-                                                  on_returned=self._on_done, on_failed=self._on_failed)
+        self.summary.setText('Checking in a separate process… (Cancel stops it at once)')
 
     def cancel(self):
+        """Kill the child process: nothing is kept."""
         if self.job is None:
             return False
-        self.job.abort()
-        self.job = None
-        self.start_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
+        self._stop()
         self.summary.setText('Cancelled; nothing was kept.')
         return True
+
+    def _stop(self):
+        job, self.job = self.job, None
+        self.timer.stop()
+        if job.is_alive():
+            job.kill()
+        job.join(1.0)
+        self.start_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+
+    def _poll(self):
+        deadline = time.monotonic() + 0.015  # at most 15 ms per tick: the window stays smooth
+        while self.job is not None and time.monotonic() < deadline:
+            try:
+                message = self.messages.get_nowait()
+            except queue.Empty:
+                if not self.job.is_alive() and self.messages.empty():
+                    self._stop()
+                    self.summary.setText('The check process ended without a result; nothing was changed.')
+                return
+            if message[0] == 'progress':
+                self._on_progress(message[1:])
+            elif message[0] == 'done':
+                self._stop()
+                _, h, params = message
+                self._on_done(GradCheck(h, tuple(ParamCheck(*p) for p in params)))
+            else:
+                self._stop()
+                self._on_failed(message[1])
 
     @property
     def running(self):
@@ -125,15 +152,9 @@ class GradcheckPanel(QWidget):
         self.progress.setValue(done)
 
     def _on_failed(self, error):
-        self.job = None
-        self.start_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
         self.summary.setText(f'The check failed: {error}.')
 
     def _on_done(self, result):
-        self.job = None
-        self.start_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
         self.result = result
         self._draw(result)
 

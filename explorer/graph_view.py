@@ -1058,7 +1058,8 @@ class GraphView(QGraphicsView):
 
     def set_tint(self, strengths, label='', color='#12b886'):
         """Light the boxes holding these nodes: {node id: strength 0..1} (a group: its strongest node);
-        None or {} clears. `label` is said in the view's corner."""
+        None or {} clears. `label` says what is lit (`tint_label()`): the window shows it in the status
+        bar, not over the graph, where it would cover boxes."""
         self._tint = (dict(strengths or {}), label, QColor(color))
         self._tint_keys = None
         self.viewport().update()
@@ -1095,15 +1096,8 @@ class GraphView(QGraphicsView):
             painter.setPen(QPen(color, 3.0))
             painter.setBrush(QColor(color.red(), color.green(), color.blue(), int(60 * max(0.2, s))))
             painter.drawRoundedRect(box.adjusted(-2, -2, 2, 2), 6, 6)
-        if self._tint[1]:  # what is lit, in the top left corner of the view
-            painter.save()
-            painter.resetTransform()
-            painter.setFont(self.small_font)
-            text = self._tint[1]
-            w = painter.fontMetrics().horizontalAdvance(text) + 12
-            painter.setPen(Qt.NoPen)
-            painter.setBrush(QColor(self.colors['background']))
-            painter.drawRoundedRect(QRectF(6, 6, w, 20), 4, 4)
-            painter.setPen(QColor(self._tint[2]).darker(130))
-            painter.drawText(QRectF(12, 6, w, 20), Qt.AlignVCenter | Qt.AlignLeft, text)
-            painter.restore()
+
+    def tint_label(self):
+        """What is lit ('line 118 made 585 nodes in this pass'), or '' when nothing is."""
+        tint = getattr(self, '_tint', None)
+        return tint[1] if tint and tint[0] else ''

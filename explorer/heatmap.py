@@ -25,19 +25,21 @@ LEGEND_H = 40
 GAP = 10
 MIN_CELL = 14.0  # below this, all heads at once are unreadable: one head is shown large instead
 MAX_CELL = 56.0
-SQUEEZED = {False: '', 'layer': 'layer {layer} only: space is short (widen, or pick a head)',
-            'head': 'one head: space is short (widen, or pick a head)'}
+NUMBER_CELL = 20.0      # a cell that holds its number ('.43', '-1e-3'): a short document prefers one head
+NUMBER_POSITIONS = 8    # with numbers to all its heads without (a docked panel at 1280x720: emma)
+SQUEEZED = {False: '', 'layer': '(layer {layer} only: space is short; widen, or pick a head)',
+            'head': '(one head: space is short; widen, or pick a head)'}
 FONT_PT = 7.5
 
 QUANTITIES = {  # quantity -> (what the colour bar says, diverging?)
     'weight': ('attention weight (rows sum to 1)', False),
     'score': ('score q·k/√d (softmax input)', True),
-    'grad_weight': ('∂loss/∂weight', True),
-    'grad_score': ('∂loss/∂score', True),
+    'grad_weight': ('dloss/dweight', True),
+    'grad_score': ('dloss/dscore', True),
     'diff_weight': ('difference of weights (this − other)', True),
     'diff_score': ('difference of scores (this − other)', True),
-    'diff_grad_weight': ('difference of ∂loss/∂weight (this − other)', True),
-    'diff_grad_score': ('difference of ∂loss/∂score (this − other)', True),
+    'diff_grad_weight': ('difference of dloss/dweight (this − other)', True),
+    'diff_grad_score': ('difference of dloss/dscore (this − other)', True),
 }
 
 
@@ -164,12 +166,12 @@ def _label_sizes(trace, font):
     return widest + 6, fm.height() + 1
 
 
-def minimum_size(trace, font=None):
+def minimum_size(trace, font=None, title=False):
     """(width, height) in which one head of `trace` is drawn with cells of MIN_CELL, labels, title and legend."""
     label_w, line = _label_sizes(trace, font)
     col_h = label_w if MIN_CELL < label_w else line
     return (math.ceil(label_w + trace.n * MIN_CELL + GAP + 12) + 1,
-            math.ceil(2 * HEADER_H + 2 + col_h + trace.n * MIN_CELL + GAP + LEGEND_H + 8) + 1)
+            math.ceil((2 if title else 1) * HEADER_H + 2 + col_h + trace.n * MIN_CELL + GAP + LEGEND_H + 8) + 1)
 
 
 def arrange(rect, trace, only=None, fallback=(0, 0), font=None):
@@ -204,6 +206,9 @@ def arrange(rect, trace, only=None, fallback=(0, 0), font=None):
     if cell < MIN_CELL and not only and config.n_layer > 1:  # the fallback's layer, all its heads
         cols, cell = best(config.n_head, 1)
         heads, layers, squeezed = [(fallback[0], h) for h in range(config.n_head)], 1, 'layer'
+    if not only and len(heads) > 1 and MIN_CELL <= cell < NUMBER_CELL and n <= NUMBER_POSITIONS \
+            and best(1, 1)[1] >= NUMBER_CELL:  # a short document: one head with its numbers, not all without
+        cell = 0.0
     if cell < MIN_CELL and not only and len(heads) > 1:      # one head, large
         heads, per_layer, layers, squeezed = [fallback], 1, 1, 'head'
         cols, cell = best(1, 1)
@@ -224,9 +229,11 @@ def arrange(rect, trace, only=None, fallback=(0, 0), font=None):
 
 
 def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', selected=None, only=None,
-                title=None, font=None, fallback=(0, 0), scale=None):
+                title=None, font=None, fallback=(0, 0), scale=None, hover=None):
     """Draw the heatmaps of `trace` in rect; `value(l, h, q, k)` gives a cell's number (None: not
-    reached yet). Returns (HeadBoxes for hit-testing, squeezed, the Scale used)."""
+    reached yet). `hover` ('q' or 'k', position, layer): a token hovered in the token lines, whose row
+    (a query) or column (a key) is framed in that layer's heatmaps. Returns (HeadBoxes for hit-testing,
+    squeezed, the Scale used)."""
     painter.save()
     painter.setRenderHint(QPainter.Antialiasing, False)
     font = label_font(font or painter.font())
@@ -239,9 +246,7 @@ def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', se
         area = QRectF(rect.left(), top, rect.width(), rect.bottom() - top - LEGEND_H)
         return arrange(area, trace, only, fallback, font)
     boxes, squeezed = place(bool(title))
-    if squeezed and not title:  # the title line says why not every head is shown
-        boxes, squeezed = place(True)
-    if title or squeezed:
+    if title:  # with no title, a squeezed view says why in the first head's header (a line saved for cells)
         painter.setFont(bold)
         painter.setPen(text)
         line = ' · '.join(t for t in (title, SQUEEZED[squeezed].format(layer=boxes[0].layer)) if t)
@@ -258,8 +263,15 @@ def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', se
         painter.setBrush(head_color(box.head))
         painter.drawRect(QRectF(box.header.left(), box.header.top() + 3, 4, HEADER_H - 6))
         painter.setPen(text)
-        painter.drawText(box.header.adjusted(7, 0, 0, 0), Qt.AlignLeft | Qt.AlignVCenter,
-                         f'layer {box.layer} · head {box.head}')
+        head_title = f'layer {box.layer} · head {box.head}'
+        painter.drawText(box.header.adjusted(7, 0, 0, 0), Qt.AlignLeft | Qt.AlignVCenter, head_title)
+        if squeezed and not title and box is boxes[0]:  # why not every head: after the head's name, muted
+            painter.setFont(font)
+            painter.setPen(muted)
+            x = box.header.left() + 7 + QFontMetricsF(bold).horizontalAdvance(head_title) + 8
+            why = QRectF(x, box.header.top(), rect.right() - x, HEADER_H)
+            painter.drawText(why, Qt.AlignLeft | Qt.AlignVCenter, fm.elidedText(
+                SQUEEZED[squeezed].format(layer=box.layer), Qt.ElideRight, why.width()))
         painter.setFont(font)
         painter.setPen(muted)
         for r, i, kind in box.label_rects():
@@ -295,6 +307,9 @@ def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', se
         painter.setPen(QPen(QColor(colors['cluster_border']), 1))
         painter.drawLine(box.cells.topLeft(), box.cells.bottomLeft())  # the frame of the causal triangle
         painter.drawLine(box.cells.bottomLeft(), box.cells.bottomRight())
+        if hover is not None and hover[2] == box.layer and 0 <= hover[1] < n:
+            painter.setPen(QPen(QColor(colors['text']), 2))
+            painter.drawRect(hovered_rect(box, hover[0], hover[1]).adjusted(-1, -1, 1, 1))
         if selected is not None and (selected.layer, selected.head) == (box.layer, box.head):
             painter.setPen(QPen(QColor(colors['selection']), 2))
             q, k = selected.query, selected.key
@@ -306,6 +321,14 @@ def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', se
     paint_legend(painter, legend_bar(rect), colors, quantity, scale, font)
     painter.restore()
     return boxes, squeezed, scale
+
+
+def hovered_rect(box, side, i):
+    """The cells of query i's row ('q': keys 0..i) or key i's column ('k': queries i..n-1) in a HeadBox."""
+    c, left, top = box.cell, box.cells.left(), box.cells.top()
+    if side == 'q':
+        return QRectF(left, top + i * c, (i + 1) * c - 1, c - 1)
+    return QRectF(left + i * c, top + i * c, c - 1, (box.n - i) * c - 1)
 
 
 def legend_bar(rect):
@@ -331,8 +354,18 @@ def paint_legend(painter, bar, colors, quantity, scale, font):
             QRectF(x - 70, bar.bottom() + 1, 70, 11) if frac == 1 else QRectF(x - 35, bar.bottom() + 1, 70, 11))
         align = Qt.AlignLeft if frac == 0 else (Qt.AlignRight if frac == 1 else Qt.AlignHCenter)
         painter.drawText(where, align | Qt.AlignVCenter, tick)
-    painter.drawText(QRectF(bar.left(), bar.top() - 14, bar.width() + 200, 12), Qt.AlignLeft | Qt.AlignVCenter,
+    painter.setFont(caption_font(font))  # the caption a size larger than the cells' labels
+    painter.drawText(QRectF(bar.left(), bar.top() - 16, bar.width() + 200, 15), Qt.AlignLeft | Qt.AlignVCenter,
                      label)
+
+
+CAPTION_PT = 9.0  # the colour bar's caption (gradients are written dloss/dweight: '∂' reads as 'ə' at these sizes)
+
+
+def caption_font(font=None):
+    f = QFont(font) if font is not None else QFont()
+    f.setPointSizeF(CAPTION_PT)
+    return f
 
 
 def export_size(panels, only=None):

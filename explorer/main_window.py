@@ -331,6 +331,7 @@ class MainWindow(QMainWindow):
             d[name].visibilityChanged.connect(lambda shown: shown and self.timeline.ensure_loaded())
         d['backprop_dock'].raise_()
         self.attention_dock.raise_()  # what a trained model learned, at a glance; stepping raises the chain rule
+        self.attention_dock.visibilityChanged.connect(self._on_attention_shown)
         self._docks_arranged = False  # sized to the window when it first shows, unless a saved state was restored
         for action in self.backprop_actions():
             action.triggered.connect(self._show_chain_rule)
@@ -351,6 +352,20 @@ class MainWindow(QMainWindow):
         column = d['backprop_dock'].height() + self.inspector_dock.height()
         top = min(self.backprop_panel.sizeHint().height() + 40, int(column * 0.5))
         self.resizeDocks([d['backprop_dock'], self.inspector_dock], [top, max(column - top, 1)], Qt.Vertical)
+
+    def _on_attention_shown(self, shown):
+        """Attention raised in a short window: the upper tabs give it most of the column's height."""
+        if shown and not self.attention_dock.isFloating():
+            QTimer.singleShot(0, self._give_attention_room)  # once the tabs have settled
+
+    def _give_attention_room(self):
+        if not self.attention_dock.isVisible() or self.attention_dock.isFloating():
+            return
+        upper = self.docks['backprop_dock']
+        column = upper.height() + self.attention_dock.height()  # a hidden tab's height is stale: not the Inspector's
+        top = attention_top(column)
+        if upper.height() > top and upper.isVisible():
+            self.resizeDocks([upper, self.attention_dock], [top, max(column - top, 1)], Qt.Vertical)
 
     def _raise(self, dock):
         """Bring a panel to the front of its tabs when the learner needs it (unless they closed it)."""
@@ -652,7 +667,7 @@ class MainWindow(QMainWindow):
         self.gradcheck_panel = GradcheckPanel(s)
         self.provenance_panel = ProvenancePanel(s)
         for panel in (self.code_panel, self.nudge_panel, self.provenance_panel):
-            panel.tint_requested.connect(self.graph.set_tint)
+            panel.tint_requested.connect(self.set_tint)
         self.gradcheck_panel.param_chosen.connect(lambda node: node >= 0 and s.reveal(f'n{node}'))
         self.gradient_tabs = tabs = QTabWidget()
         tabs.setDocumentMode(True)
@@ -684,9 +699,22 @@ class MainWindow(QMainWindow):
                                     'on it, down to the loss'))
         menu.addAction(self._action('Check &all gradients', self._check_all_gradients, 'Ctrl+Shift+K',
                                     'Run the central-difference check of every parameter in the background'))
-        menu.addAction(self._action('C&lear the lit nodes', lambda: self.graph.set_tint({}), None,
+        menu.addAction(self._action('C&lear the lit nodes', lambda: self.set_tint({}), None,
                                     'Light nothing in the graph'))
         self.attention_dock.raise_()
+
+    def set_tint(self, strengths, label=''):
+        """Light nodes in the graph; what is lit is said in the status bar, where it covers nothing."""
+        self.graph.set_tint(strengths, label)
+        if not hasattr(self, 'tint_status'):
+            self.tint_status = QLabel()
+            self.tint_status.setStyleSheet('color: #0b7a5a;')
+            self.tint_status.setMaximumWidth(560)
+            self.statusBar().insertPermanentWidget(0, self.tint_status)
+        text = self.graph.tint_label()
+        self.tint_status.setText(f'lit: {text}' if text else '')
+        self.tint_status.setToolTip(text)
+        self.tint_status.setVisible(bool(text))
 
     def show_gradient_tab(self, widget):
         self.gradient_dock.show()
@@ -765,3 +793,9 @@ def export_view(view, lay, path, fmt):
     buffer.open(QIODevice.WriteOnly)
     image.save(buffer, 'PNG')
     write_atomic(path, bytes(buffer.data()))
+
+
+def attention_top(column):
+    """Height of the upper tabs (Backprop, …) while Attention is raised below: its buttons and slider, and
+    the rest of a short column (1280×720) for the heatmaps."""
+    return max(130, min(int(column * 0.24), 260))

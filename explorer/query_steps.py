@@ -3,7 +3,7 @@ softmax and the weighted sum of the v's — Transformer Explainer's steps, on mi
 
 Every quantity is a node of the recording, named as the graph names it (`q[4]`, `k[4]`, `q·k[2]`,
 `attn_logits[2]`, `exps[2]`, `total`, `attn_weights[2]`, `v[4]`, `head_out[0]`): each name is a
-link that selects that scalar in the graph (`node_clicked`). In gradient mode, ∂loss/∂ of the scores
+link that selects that scalar in the graph (`node_clicked`). In gradient mode, dloss/d of the scores
 and weights are shown as far as backprop has got.
 """
 
@@ -55,7 +55,7 @@ def steps_html(trace, layer, head, query, grads=None, reached=None, colors=LIGHT
                f'then ×1/√{d} (÷{math.sqrt(d):.3g}) gives attn_logits[t]; '
                f'<b>4 · causal window</b>: keys after the query are masked (microgpt never computes them).</p>')
     header = '<tr><th>key</th><th>q·k</th><th>÷√d = attn_logits</th>'
-    header += '<th>∂loss/∂score</th></tr>' if grads is not None else '</tr>'
+    header += '<th>dloss/dscore</th></tr>' if grads is not None else '</tr>'
     out.append('<table>' + header)
     for t in range(n):
         if t > query:
@@ -72,7 +72,7 @@ def steps_html(trace, layer, head, query, grads=None, reached=None, colors=LIGHT
     out.append(f'<p><b>5 · softmax</b>: exps[t] = exp(attn_logits[t] − max_val), max_val = {number(max_val)}; '
                f'{link(nodes.total)} = Σ exps = {number(data[nodes.total])}; attn_weights[t] = exps[t] / total.</p>')
     header = '<tr><th>key</th><th>exps</th><th>attn_weights</th>'
-    header += '<th>∂loss/∂weight</th></tr>' if grads is not None else '</tr>'
+    header += '<th>dloss/dweight</th></tr>' if grads is not None else '</tr>'
     out.append('<table>' + header)
     for t in range(query + 1):
         row = (f'<tr><td>{html.escape(token_label(trace, t))}</td>'

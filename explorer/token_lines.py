@@ -34,6 +34,7 @@ class TokenLines(QWidget):
     """The drawing: set_trace / set_layer / set_heads; hover isolates a token."""
 
     query_hovered = Signal(int)  # -1 when the mouse leaves
+    token_hovered = Signal(str, int)  # 'q' or 'k' and the position; ('', -1) when the mouse leaves
 
     def __init__(self, colors=LIGHT, parent=None):
         super().__init__(parent)
@@ -130,12 +131,14 @@ class TokenLines(QWidget):
             self.setCursor(Qt.PointingHandCursor if hover else Qt.ArrowCursor)
             self.update()
             self.query_hovered.emit(hover[1] if hover and hover[0] == 'q' else -1)
+            self.token_hovered.emit(*(hover or ('', -1)))
 
     def leaveEvent(self, event):
         if self.hover is not None:
             self.hover = None
             self.update()
             self.query_hovered.emit(-1)
+            self.token_hovered.emit('', -1)
 
 
 class TokenLinesView(QWidget):

@@ -77,7 +77,7 @@ def test_gradients_follow_the_stepper(window, qtbot):
     window.end_act.trigger()
     node = cell_node(s.trace, 0, 0, 4, 0)
     assert panel.grid.value(0, 0, 4, 0) == s.backprop.grads[node] != 0
-    assert '∂loss/∂weight' in panel.grid.describe(0, 0, 4, 0)
+    assert 'dloss/dweight' in panel.grid.describe(0, 0, 4, 0)
 
 
 def test_compare_with_fresh_random_weights(window, qtbot):

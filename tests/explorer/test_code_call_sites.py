@@ -1,0 +1,46 @@
+"""The Code panel names which linear: a dot product made inside `linear` marks line 112 and the line that
+called it (`q = linear(...)`); a parameter marks the line that reads its matrix; what is lit is said in
+the status bar, not over the graph."""
+
+from engine.grouping import node_key
+from engine.provenance import resolve
+
+
+def test_a_dot_product_marks_its_helper_line_and_the_call_site(window):
+    s, code = window.session, window.code_panel
+    window.show_gradient_tab(code)
+    q3 = resolve(s.trace, 'pos 2 / layer 0 / attention / q / q[3] / q[3]')
+    s.select(node_key(q3))
+    (made,) = code.marked
+    assert 'def linear' not in code.source[made - 1] and 'ops.dot(wo, x' in code.source[made - 1]
+    (call,) = code.calls
+    assert code.source[call - 1].strip().startswith('q = linear(')
+    assert f'called from line {call}' in code.where_label.text() and 'in <code>linear</code>' in code.where_label.text()
+
+
+def test_the_value_projection_is_told_apart_from_the_query_projection(window):
+    s, code = window.session, window.code_panel
+    v3 = resolve(s.trace, 'pos 2 / layer 0 / attention / v / v[3] / v[3]')
+    s.select(node_key(v3))
+    (call,) = code.calls
+    assert code.source[call - 1].strip().startswith('v = linear(')
+
+
+def test_a_parameter_marks_the_line_that_reads_its_matrix(window):
+    s, code = window.session, window.code_panel
+    s.select(node_key(resolve(s.trace, 'wte[4][3]')))
+    (line,) = code.marked
+    assert "tok_emb = state_dict['wte'][token_id]" in code.source[line - 1]
+    s.select(node_key(resolve(s.trace, 'layer0.attn_wq[3][5]')))
+    (line,) = code.marked
+    assert code.source[line - 1].strip().startswith('q = linear(')
+    assert 'a parameter, read at line' in code.where_label.text()
+
+
+def test_what_is_lit_is_said_in_the_status_bar(window):
+    s, code = window.session, window.code_panel
+    number = next(iter(code.nodes_of))
+    code.table.itemClicked.emit(code.items[number], 0)
+    assert f'line {number} made' in window.tint_status.text() and window.tint_status.isVisibleTo(window)
+    window.set_tint({})
+    assert window.tint_status.text() == ''
