@@ -7,7 +7,7 @@ from PySide6.QtCore import QByteArray, QMargins, QPoint, QRect, QRectF, QSetting
 from PySide6.QtGui import QAction, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import (QAbstractScrollArea, QApplication, QDockWidget, QFileDialog, QFrame, QHBoxLayout,
                                QLabel, QLineEdit, QMainWindow, QMenu, QMessageBox, QScrollArea, QTabWidget,
-                               QToolBar, QVBoxLayout, QWidget)
+                               QTabBar, QToolBar, QVBoxLayout, QWidget)
 
 from engine.files import write_atomic
 from engine.trace import truncation_note
@@ -419,6 +419,9 @@ class MainWindow(QMainWindow):
         if not self._docks_arranged:
             self._docks_arranged = True
             self.arrange_docks()
+        if first:
+            for dock in self.findChildren(QDockWidget):  # a panel docked again may get a new tab bar
+                dock.dockLocationChanged.connect(lambda *_: QTimer.singleShot(0, self.full_tab_names))
         bars = [self.findChild(QToolBar, name) for name in ('document_toolbar', 'view_toolbar', 'backprop_toolbar')]
         one_row = all(self.toolBarArea(bar) == Qt.TopToolBarArea and not self.toolBarBreak(bar) for bar in bars)
         if one_row and sum(bar.sizeHint().width() for bar in bars) + 24 > self.width():
@@ -428,6 +431,15 @@ class MainWindow(QMainWindow):
                 # second row of them would take the graph's room. View › Toolbars brings it back; hiding
                 # the panels (Ctrl+Shift+P) shows it, since then it is the only place they are.
                 self.backprop_bar.hide()
+        self.full_tab_names()
+
+    def full_tab_names(self):
+        """The panels' tabs show whole names ('Inspector', not 'I…'): a row of tabs wider than the column
+        scrolls with arrows instead. Qt makes these tab bars as panels are tabbed, so this runs again then."""
+        for bar in self.findChildren(QTabBar):
+            if bar.parent() is self:  # the main window's own dock tab bars, not a panel's inner tabs
+                bar.setElideMode(Qt.ElideNone)
+                bar.setUsesScrollButtons(True)
 
     def closeEvent(self, event):
         if self.training.run is not None:
