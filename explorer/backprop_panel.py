@@ -37,7 +37,7 @@ LEGEND = (
     ('fill', ('group', 'group_border'), 'closed group', 'a closed group: its name, what it computes, scalars done'),
     ('fill', ('param', 'param_border'), 'weight (parameter)', 'a weight (a parameter) or a group of them'),
     ('grid', ('value_negative', 'value_positive'), 'weight grid: value, then grad',
-     'a weight matrix as a grid, a cell per parameter: its value (teal −, amber +, scaled to the matrix), '
+     'a weight matrix as a grid, a cell per parameter: its value (purple −, orange +, scaled to the matrix), '
      'then its grad (the scale above) once backprop reaches it; hover a cell for wq[3][5], click to inspect it'),
     ('badge', ('param', 'param_border'), 'wq wk: weights a box reads',
      'a badge names the weight matrices a box reads (the weight edges are off: View › Weight edges, W); '
@@ -166,7 +166,7 @@ class GradLegend(QWidget):
             p.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3)
         elif kind == 'grid':
             cells = 6
-            for i in range(cells):  # value, teal to amber, then the same cells reached: grad colours
+            for i in range(cells):  # value, purple to orange, then the same cells reached: grad colours
                 v = (i - (cells - 1) / 2) / ((cells - 1) / 2)
                 color = value_color(v, 1.0, c) if i < 4 else grad_color(10 ** -3 * (1 if i == 5 else -1), c)
                 p.fillRect(QRectF(r.left() + i * r.width() / cells, r.top(), r.width() / cells, r.height()), color)

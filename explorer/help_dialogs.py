@@ -30,7 +30,7 @@ softmax and the output; open one of those to see its scalars.</li>
 divided by n; that is where backprop starts (∂L/∂L = 1, then 1/n to every position).</li>
 <li><b>The grids are the weights, shared by every position</b>: wte, wpe, the attention and mlp matrices and
 lm_head are drawn once, in the band at the top; every position reads the same numbers, and their gradients
-add up over positions. Each cell is one parameter, coloured by its value (teal negative, amber positive);
+add up over positions. Each cell is one parameter, coloured by its value (purple negative, orange positive);
 once backprop reaches it, it takes the colour of its gradient (blue/red, as the boxes). A matrix with more
 rows than columns lies on its side (wte: one column per token). Hover a cell for its name
 (<code>wq[3][5]</code>), data and grad; click it to inspect that parameter (its grad and Adam's next

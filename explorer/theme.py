@@ -49,7 +49,7 @@ def grad_color(grad, colors):
 
 
 def value_color(value, largest, colors):
-    """A weight's value on its own diverging scale (teal negative, amber positive, linear up to the
+    """A weight's value on its own diverging scale (purple negative, orange positive, linear up to the
     matrix's largest |value|), so a grid of values never passes for a grid of gradients."""
     base, end = QColor(colors['scalar']), QColor(colors['value_negative' if value < 0 else 'value_positive'])
     t = min(1.0, abs(value) / largest) * 0.9 if largest else 0.0
