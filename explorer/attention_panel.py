@@ -441,6 +441,10 @@ class AttentionPanel(QWidget):
         if place is not None and (place.layer, place.head, place.query) != self.query:
             self.query = (place.layer, place.head, place.query)
             self._show_steps()
+        if place is not None and place.head is not None and (place.layer, place.head) != self.focus:
+            self.focus = (place.layer, place.head)  # the head shown alone when space is short: the one selected in the graph
+            self._show()
+            return
         self.grid.update()
 
     def _repaint(self):
