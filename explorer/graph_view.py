@@ -171,8 +171,13 @@ class BoxItem(QGraphicsItem):
             painter.drawText(r, Qt.AlignCenter, label)
         r = QRectF(GRAD_CELL * w, 0, (1 - GRAD_CELL) * w, h)  # | grad: the one label that changes
         painter.setFont(self.view.small_font)
-        painter.drawText(r, Qt.AlignCenter, painter.fontMetrics().elidedText(f'grad {fmt(grad)}', Qt.ElideRight,
-                                                                             r.width() - 4))
+        # the value has the cell to itself ('-0.0961' fits a 50 pt cell; 'grad -0.0961' did not) and the
+        # word 'grad' goes in the corner, as the op does in the data cell
+        painter.drawText(r.adjusted(0, 3, 0, 0), Qt.AlignCenter,
+                         painter.fontMetrics().elidedText(fmt(grad), Qt.ElideRight, r.width() - 2))
+        painter.setFont(self.view.tiny_font)
+        painter.setPen(QColor(c['muted']))
+        painter.drawText(QRectF(GRAD_CELL * w + 2, 0, (1 - GRAD_CELL) * w, h / 2), Qt.AlignLeft | Qt.AlignTop, 'grad')
         painter.setFont(self.view.tiny_font)  # the op that made it, in the corner of its data
         painter.setPen(QColor(c['muted']))
         painter.drawText(QRectF(DATA_CELL * w + 2, 0, (GRAD_CELL - DATA_CELL) * w, h / 2), Qt.AlignLeft | Qt.AlignTop,
@@ -266,7 +271,7 @@ class BoxItem(QGraphicsItem):
 
     def hoverLeaveEvent(self, event):
         if weight_grid.matrix_of(self.box):
-            self.view.highlight_weight(None)
+            self.view.highlight_weight(self.view.selected_matrix())  # a selected grid stays highlighted
 
     def mouseDoubleClickEvent(self, event):
         if self._grid_name():  # a grid is read, not opened
@@ -335,6 +340,10 @@ class ClusterItem(QGraphicsItem):
 
     def mousePressEvent(self, event):
         self.view.box_clicked.emit(group_key(self.scope))
+
+
+OPEN_HEAD_Z = 1.1  # an open head's frame (and frames inside it) is opaque above the edges that only pass
+                  # by (KV edges into its sibling heads), below its boxes and the edges into or out of it
 
 
 class EdgeItem(QGraphicsPathItem):
@@ -637,9 +646,13 @@ class GraphView(QGraphicsView):
                 'double-click to open')
 
     def activate(self, key):
+        """Return or a double-click on a box: a group opens; a vector box (q, keys, values in an open head)
+        takes the selection to the box that computes it; a weight grid is only selected."""
         kind, scope = split_key(key)
         if kind == 'g':
             self.open_requested.emit(scope, False)
+        elif kind == 'v':
+            self.session.model_state.go_to_source(key)
 
     # Session -> items
 
@@ -758,10 +771,15 @@ class GraphView(QGraphicsView):
 
     def _build(self, lay, visible, focus, anchor):
         scene = self.scene()
+        heads = [self.scope_path(scope) for scope in lay.clusters
+                 if self.scope_path(scope).rsplit(' / ', 1)[-1].startswith('head ')]
         for scope, rect in lay.clusters.items():
             item = ClusterItem(self, scope, rect)
             scene.addItem(item)
             self.items_by_key[group_key(scope)] = item
+            path = self.scope_path(scope)
+            if any(path == h or path.startswith(h + ' / ') for h in heads):  # an open head and its inside
+                item.setZValue(OPEN_HEAD_Z + 0.01 * path.count(' / '))
             yield
         for box in visible.boxes:
             item = BoxItem(self, box, lay.boxes[box.key])
@@ -772,10 +790,15 @@ class GraphView(QGraphicsView):
             badge = weight_grid.BadgeItem(self, key, names, lay.boxes[key])
             scene.addItem(badge)
             self.badge_items.append(badge)
+        self.highlight_weight(self.selected_matrix())  # a selected grid keeps its uses outlined
         self._place(focus, anchor)
         yield
+        inside = {key for key, item in self.items_by_key.items() if isinstance(item, BoxItem)
+                  and any(p == h or p.startswith(h + ' / ') for p in [self.scope_path(item.box.scope)] for h in heads)}
         for edge in lay.edges:
             item = EdgeItem(self, edge)
+            if edge[0] in inside or edge[1] in inside:  # drawn over the head's frame; the others pass under it
+                item.setZValue(OPEN_HEAD_Z + 0.5)
             scene.addItem(item)
             self.edges_by_key[item.key] = item
             if edge[0] in self._weight_keys:
@@ -814,9 +837,15 @@ class GraphView(QGraphicsView):
             if key in self.items_by_key:
                 self.items_by_key[key].update()
         self.viewport().update()
+        self.highlight_weight(self.selected_matrix())  # a grid selected (in the Scopes tab, say): its uses outlined
         item = self.items_by_key.get(self.selected_key)
         if item is not None:
             self.ensureVisible(item, 40, 40)
+
+    def selected_matrix(self):
+        """The weight matrix whose grid is selected, or None."""
+        item = self.items_by_key.get(self.selected_key)
+        return item._grid_name() if isinstance(item, BoxItem) else None
 
     def set_colors(self, colors):
         self.colors = colors
@@ -982,15 +1011,25 @@ class GraphView(QGraphicsView):
         elif zoom_in:
             self._set_scale(scale)
             self.centerOn(rect.center())
+            while not self._in_clear_view(rect, self._topleft(), scale) and scale > readable:
+                scale = max(readable, scale * 0.85)  # smaller, until it is clear of the minimap
+                self._set_scale(scale)
+                self.centerOn(rect.center())
+            self._keep_clear(rect)
         else:
             if abs(scale - now) > 1e-9:
                 centre = self.mapToScene(self.viewport().rect().center())
                 self._set_scale(scale)
                 self.centerOn(centre)
-            topleft = self._topleft()
-            if not self._in_clear_view(rect, topleft, scale):
-                self._show_at(self._nearest_topleft(rect, topleft, scale), scale)
+            self._keep_clear(rect)
         self.minimap.refresh()
+
+    def _keep_clear(self, rect):
+        """Move as little as needed to show scene rectangle `rect` clear of the edges and the minimap (the
+        view scrolls half a window past the graph's edges, so a box in the corner, the loss, can be)."""
+        scale, topleft = self.transform().m11(), self._topleft()
+        if not self._in_clear_view(rect, topleft, scale):
+            self._show_at(self._nearest_topleft(rect, topleft, scale), scale)
 
     def _nearest_topleft(self, rect, topleft, scale):
         """The smallest move of the viewport's top-left that puts rect in clear view (beside the minimap)."""

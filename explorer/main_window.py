@@ -541,6 +541,8 @@ class MainWindow(QMainWindow):
         key = self.session.selected
         if key and split_key(key)[0] == 'g':
             self._on_open_requested(split_key(key)[1], to_scalars)
+        elif key and split_key(key)[0] == 'v':  # a vector box: to the box that computes it
+            self.graph.activate(key)
 
     def _close_selected(self):
         key, trace = self.session.selected, self.session.trace

@@ -11,6 +11,7 @@ import re
 from collections import OrderedDict
 
 from engine.grouping import ROOT, group_key, node_key, split_key
+from engine.layout import PARAMS
 
 LARGE_VIEW = 1500    # boxes; opening more than this asks first (7,900 take ~1 s to lay out, ~0.6 s to draw)
 CACHED_LAYOUTS = 24  # views whose layout is kept, most recent last
@@ -159,12 +160,38 @@ class SessionModel:
         return self.current.hierarchy.count_boxes(frozenset(opened) | {ROOT})
 
     def open_group(self, scope, to_scalars=False):
-        """Open a group (and every group inside it if to_scalars) where it stands."""
+        """Open a group (and every group inside it if to_scalars) where it stands. A weight matrix is
+        drawn as a grid and never opens: asking to open one (Return, a double-click in the Scopes tab)
+        selects its grid instead, opening what hides it."""
+        if self.is_matrix(scope):
+            self.reveal(group_key(scope))
+            return
         h = self.current.hierarchy
         extra = h.descendants(scope) if to_scalars else h.opening(scope)
         self.selected = group_key(scope)
         self._emit('selection_changed')
         self.set_open(self.opened | set(extra) | set(h.ancestors(scope)), focus=group_key(scope))
+
+    def is_matrix(self, scope):
+        """True for a weight matrix's scope (`params / wq`): its box is a grid, read, not opened."""
+        parts = self.trace.scopes[scope].path.split(' / ')
+        return len(parts) == 2 and parts[0] == PARAMS
+
+    def vector_source(self, key):
+        """The box that computes vector box `key` (an open head's q, keys or values): the box showing its
+        first scalar in this view (`pos 2 / layer 0 / attention / q`, or an earlier position's k), or None."""
+        box = next((b for b in (self.visible.boxes if self.visible else ()) if b.key == key), None)
+        node = next((n for n, _, _ in box.cells if n >= 0), None) if box is not None else None
+        return self.current.hierarchy.box_of(node, self.opened) if node is not None else None
+
+    def go_to_source(self, key):
+        """Return (or a double-click) on a vector box: select the box that computes it and show it, so a
+        second Return opens that group. False when there is none."""
+        source = self.vector_source(key)
+        if source is None:
+            return False
+        self.reveal(source)
+        return True
 
     def close_group(self, scope):
         """Close a group and everything inside it, so it is one box again."""

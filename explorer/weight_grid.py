@@ -247,5 +247,5 @@ class BadgeItem(QGraphicsItem):
         self.view.highlight_weight(self.word_at(event.pos()) or (self.names[0] if len(self.names) == 1 else None))
 
     def hoverLeaveEvent(self, event):
-        self.view.highlight_weight(None)
+        self.view.highlight_weight(self.view.selected_matrix())  # a selected grid stays highlighted
 
