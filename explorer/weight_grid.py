@@ -194,7 +194,7 @@ def cell_tooltip(view, name, row, col):
 def matrix_tooltip(view, box):
     rows, cols = view.weight_cells().shape(box.title)
     uses = len(view.weight_readers.get(box.title, ()))
-    return (f'{box.title}: {rows}×{cols}, one cell per parameter; colour: value (teal −, amber +), then grad once '
+    return (f'{box.title}: {rows}×{cols}, one cell per parameter; colour: value (purple −, orange +), then grad once '
             f'backprop reaches it\nread by {uses} box{"es" if uses != 1 else ""} here (outlined while hovered)')
 
 
