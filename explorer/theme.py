@@ -12,7 +12,8 @@ LIGHT = {
     'unreached': '#eceef2', 'unreached_text': '#5f6673', 'negative': '#1c64d9', 'positive': '#d9261c',
     'progress': '#c3ecd0', 'current': '#7048e8', 'flow': '#7048e8', 'breakpoint': '#e03131',
     'attention': '#4c2db3',
-    'kv': '#0c8599', 'value_negative': '#7b3294', 'value_positive': '#b35806',
+    'kv': '#0c8599', 'value_negative': '#7b3294', 'value_positive': '#b35806', 'zero_grad': '#a9afb9',
+    'tint': '#f59f00',
 }
 DARK = {
     'background': '#1d2027', 'text': '#e6e8ee', 'muted': '#b0b8c5', 'edge': '#6f7a8c',
@@ -22,7 +23,8 @@ DARK = {
     'unreached': '#22252c', 'unreached_text': '#8d95a3', 'negative': '#4d8ef7', 'positive': '#f0534a',
     'progress': '#2a4a36', 'current': '#b197fc', 'flow': '#b197fc', 'breakpoint': '#ff6b6b',
     'attention': '#c0a8ff',
-    'kv': '#3bc9db', 'value_negative': '#c29ee0', 'value_positive': '#f1a340',
+    'kv': '#3bc9db', 'value_negative': '#c29ee0', 'value_positive': '#f1a340', 'zero_grad': '#555c68',
+    'tint': '#ffd43b',
 }
 
 # Text colours keep a contrast of 4.5:1 or more (WCAG AA) on the fills they are drawn on: 'text' on every

@@ -76,7 +76,7 @@ def paint_cells(painter, box, width, backprop, colors, cache):
         rects = [QRectF(*r) for r in cell_rects(box, width)]
         largest = max((abs(d) for _, _, d in box.cells), default=0.0)
         cache.update(colors=colors, rects=rects, values=[value_color(d, largest, colors) for _, _, d in box.cells],
-                     outline=rects[0].united(rects[-1]) if rects else None,
+                     outline=rects[0].united(rects[-1]) if rects else None, zero=QColor(colors['zero_grad']),
                      lines=QPen(QColor(colors['scalar_border']), 0.6), border=QPen(QColor(colors['scalar_border']), 0.8))
     rects = cache['rects']
     if not rects:
@@ -85,8 +85,10 @@ def paint_cells(painter, box, width, backprop, colors, cache):
     painter.setRenderHint(QPainter.Antialiasing, False)
     reached, grads = backprop.reached, backprop.grads
     for (node, _, _), r, value in zip(box.cells, rects, cache['values']):
-        grad = grads[node] if node >= 0 else 0
-        painter.fillRect(r, grad_color(grad, colors) if grad != 0 and reached(node) else value)
+        if node >= 0 and reached(node):  # grad exactly 0: grey, as in the weight grids
+            painter.fillRect(r, grad_color(grads[node], colors) if grads[node] != 0 else cache['zero'])
+        else:
+            painter.fillRect(r, value)
     if rects[0].width() >= 5:  # lines between cells, unless so narrow they would hide the colours
         painter.setPen(cache['lines'])
         for r in rects[1:]:

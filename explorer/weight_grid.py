@@ -99,7 +99,7 @@ def cell_color(cells, name, row, col, bp, colors):
     node = cells.nodes[name][row][col]
     if node is not None and bp.reached(node):
         grad = bp.grads[node]
-        return grad_color(grad, colors) if grad else QColor(colors['scalar'])
+        return grad_color(grad, colors) if grad else QColor(colors['zero_grad'])  # too small to hatch: grey
     color = value_color(cells.values[name][row][col], cells.largest[name], colors)
     if node is None:  # the document never reads it: paler
         color = QColor.fromRgbF(*(0.5 * a + 0.5 * b for a, b in zip(color.getRgbF()[:3],
@@ -142,7 +142,7 @@ def paint_grid(item, painter):
     view, box = item.view, item.box
     c, name, cells = view.colors, box.title, view.weight_cells()
     bp = view.session.backprop
-    theme = (c['scalar'], c['background'], c['value_negative'])
+    theme = (c['scalar'], c['background'], c['value_negative'], c['zero_grad'])
     if getattr(item, '_grid_theme', None) != theme:  # the whole grid once, then the cells that change
         item._grid_theme, item._grid_image = theme, grid_image(cells, name, bp, c)
         item._grid_state, item._grid_at = grid_state(cells, name, bp), bp.position
