@@ -1,7 +1,6 @@
 """Token lines and heatmaps are linked: hovering a token in the lines frames its row (a query) or its
 column (a key) in that layer's heatmaps."""
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
 from explorer.heatmap import hovered_rect

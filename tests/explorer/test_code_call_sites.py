@@ -38,7 +38,7 @@ def test_a_parameter_marks_the_line_that_reads_its_matrix(window):
 
 
 def test_what_is_lit_is_said_in_the_status_bar(window):
-    s, code = window.session, window.code_panel
+    code = window.code_panel
     number = next(iter(code.nodes_of))
     code.table.itemClicked.emit(code.items[number], 0)
     assert f'line {number} made' in window.tint_status.text() and window.tint_status.isVisibleTo(window)
