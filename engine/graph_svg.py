@@ -3,9 +3,8 @@ frames with their titles, edges with arrowheads, boxes with their labels. Points
 
 from xml.sax.saxutils import escape, quoteattr
 
-from .layout import CHAR_WIDTH, drawn_edges
+from .layout import CHAR_WIDTH, drawn_edges, scalar_cells
 
-DATA_CELL = 0.44  # where a scalar's data cell starts (fraction of its width), as in the window
 COLORS = {'background': '#fbfbfd', 'cluster': '#f1f3f7', 'cluster_border': '#c5ccd6', 'muted': '#555d6b',
           'group': '#e8eef8', 'group_border': '#7b8fb3', 'scalar': '#ffffff', 'scalar_border': '#9aa5b1',
           'text': '#1f2430', 'edge': '#8b95a5'}  # the window's light theme (explorer/theme.py)
@@ -78,12 +77,14 @@ def to_svg(lay, vg, scopes, weight_edges=False):
                    f'<rect class="box" data-key={quoteattr(box.key)} x="{x:.2f}" y="{y:.2f}" width="{w:.2f}" '
                    f'height="{h:.2f}" rx="5" fill="{c["scalar" if scalar else "group"]}" '
                    f'stroke="{c["scalar_border" if scalar else "group_border"]}"/>')
-        if scalar:  # name (from the code) | data
-            split = x + DATA_CELL * w
-            out.append(f'<line x1="{split:.2f}" y1="{y:.2f}" x2="{split:.2f}" y2="{y + h:.2f}" '
-                       f'stroke="{c["scalar_border"]}"/>')
-            out.append(_text(x + DATA_CELL * w / 2, y + h / 2 + 4, fit(box.title, DATA_CELL * w - 4, 10), 10, bold=True))
-            out.append(_text((split + x + w) / 2, y + h / 2 + 4, fit(box.detail, (1 - DATA_CELL) * w - 4, 10), 10))
+        if scalar:  # name (from the code) | op | data
+            op_x, data_x, _grad_x = scalar_cells(box, w)
+            for split in (x + op_x, x + data_x):
+                out.append(f'<line x1="{split:.2f}" y1="{y:.2f}" x2="{split:.2f}" y2="{y + h:.2f}" '
+                           f'stroke="{c["scalar_border"]}"/>')
+            for a, b, label, bold in ((0, op_x, box.title, True), (op_x, data_x, box.op, False),
+                                      (data_x, w, box.detail, False)):
+                out.append(_text(x + (a + b) / 2, y + h / 2 + 4, fit(label, b - a - 4, 10), 10, bold=bold))
         else:  # name over shape and size
             out.append(_text(x + w / 2, y + h / 2 - 2, fit(box.title, w - 6, 11), 11, bold=True))
             out.append(_text(x + w / 2, y + h / 2 + 12, fit(box.detail, w - 6, 10), 10, color=c['muted']))

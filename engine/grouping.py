@@ -62,6 +62,7 @@ class Box:
     size: int         # scalars inside (1 for a scalar)
     cells: tuple = () # a closed group's output vector, a vector box's scalars: (node id or -1, name, data)
     rows: int = 1     # a vector box's rows (3 for the keys of positions 0-2), its cells row by row
+    op: str = ''      # a scalar's op ('+', '**-0.5', 'param', 'const'), shown in a cell of its own
 
     @property
     def is_vector(self):
@@ -282,7 +283,8 @@ class Hierarchy:
                 continue
             else:
                 key = node_key(node)
-                boxes.append(Box(key, scope_of[node], node, trace.name(node), f'{trace.data[node]:.4f}', 1))
+                boxes.append(Box(key, scope_of[node], node, trace.name(node), f'{trace.data[node]:.4f}', 1,
+                                 op=op[node]))
             key_of[node] = key
 
         # Vector boxes: an open head or linear shows the vectors it reads as boxes of its own; edges from

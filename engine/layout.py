@@ -32,7 +32,10 @@ POINTS_PER_INCH = 72.0
 CHAR_WIDTH = 6.6          # points per character of the 10 px UI font, generous
 GROUP_HEIGHT = 38.0
 SCALAR_HEIGHT = 24.0
-SCALAR_WIDTH = 168.0      # op | data | grad
+SCALAR_WIDTH = 168.0      # the narrowest scalar box: name | op | data | grad
+SCALAR_NAME = (34.0, 98.0)  # a name cell's least and most width: 'q[15]·keys[4][15]' whole at 10 px, longer
+                            # names lose their middle
+SCALAR_DATA, SCALAR_GRAD = 52.0, 50.0  # data ('-12.3456', 4 decimals) and grad in their cells
 STRIP_TEXT = 30.0         # a group box with a strip: its two lines (title, detail) above the strip
 STRIP_HEIGHT = 9.0        # a closed group's output vector, a strip of cells under its two lines
 STRIP_ROOM = 12.0         # the strip and the margin under it: a box with a strip is STRIP_TEXT + this
@@ -70,10 +73,23 @@ class Layout:
     runs: tuple = ()  # boxes in each Graphviz run this layout needed (cached runs not counted)
 
 
+def scalar_cells(box, width=None):
+    """Where a scalar box's op, data and grad cells start (points from its left), in a box `width` wide
+    (the width box_size gives it by default): the name gets what its text needs, the op ('+', '**-0.5')
+    what its text needs, data and grad fixed widths from the right; any extra width goes to the name."""
+    name_w = min(SCALAR_NAME[1], max(SCALAR_NAME[0], CHAR_WIDTH * len(box.title) + 8))
+    op_w = max(16.0, CHAR_WIDTH * len(box.op) + 6)
+    if width is None:
+        width = max(SCALAR_WIDTH, name_w + op_w + SCALAR_DATA + SCALAR_GRAD)
+    grad = width - SCALAR_GRAD
+    return grad - SCALAR_DATA - op_w, grad - SCALAR_DATA, grad
+
+
 def box_size(box):
     """Width and height (points) a box needs for its text."""
     if box.node >= 0:
-        return SCALAR_WIDTH, SCALAR_HEIGHT
+        op_x, data_x, grad_x = scalar_cells(box)
+        return grad_x + SCALAR_GRAD, SCALAR_HEIGHT
     text = CHAR_WIDTH * max(len(box.title), len(box.detail)) + 18
     if box.key[0] == 'v':   # a vector box: its cells in rows under its name
         cols, lines = vector_grid(box)
@@ -272,10 +288,16 @@ KV_X = 0.43     # key/value arcs between positions' columns leave and enter tops
                 # title at the left and the badge at the right
 
 
-def route(a, b):
-    """A cubic curve from box a to box b (x, y, w, h): (points, tip)."""
+def route(a, b, into_y=None):
+    """A cubic curve from box a to box b (x, y, w, h): (points, tip). With `into_y` (b a vector box an open
+    head reads, a to its left) the curve enters b's left side at that height: the row it fills."""
     ax, ay, aw, ah = a
     bx, by, bw, bh = b
+    if into_y is not None and bx >= ax + aw + 6:
+        p0, tip = (ax + aw, ay + ah / 2), (bx, into_y)
+        d = max(18.0, (tip[0] - p0[0]) / 2)
+        p3 = (tip[0] - 5, tip[1])
+        return (p0, (p0[0] + d, p0[1]), (p3[0] - d, p3[1]), p3), tip
     if bx >= ax + aw + 6 and abs(ay - by) < 1:  # the same stage of a later position: a bus over the tops,
         p0, tip = (ax + KV_X * aw, ay), (bx + KV_X * bw, by)  # above the frames' titles, below the row above
         top = ay - KV_LIFT - min(4.5, 1.5 * int((tip[0] - p0[0]) / max(aw, 1.0) - 0.5))  # farther: higher
@@ -300,6 +322,26 @@ def route(a, b):
     p0, tip = (ax + aw, ay + ah / 2), (bx, by + bh / 2)   # behind: a loop round
     p3 = (tip[0] - 5, tip[1])
     return (p0, (p0[0] + 60, p0[1] + 40), (p3[0] - 60, p3[1] + 40), p3), tip
+
+
+def _vector_rows(vg, out_boxes, drawn):
+    """{(source, target): y} for the routed edges into a vector box (q, the keys, the values of an open
+    head): they enter its left side, one per row when there are as many as it has rows (the keys of
+    pos 0, 1, 2 from the columns of pos 0, 1, 2, left to right), else at its middle. So an arrow into the
+    values never seems to come out of the keys above them."""
+    into = {}
+    for src, dst, _count in vg.edges:
+        if dst[0] == 'v' and (src, dst) not in drawn:
+            into.setdefault(dst, []).append(src)
+    rows = {box.key: max(1, box.rows) for box in vg.boxes if box.key in into}
+    out = {}
+    for dst, sources in into.items():
+        x, y, w, h = out_boxes[dst]
+        sources.sort(key=lambda k: out_boxes[k][0])
+        for i, src in enumerate(sources):
+            r = i if len(sources) == rows[dst] > 1 else None
+            out[(src, dst)] = y + VECTOR_TEXT + (r + 0.5) * VECTOR_CELL[1] if r is not None else y + h / 2
+    return out
 
 
 # The composition.
@@ -384,12 +426,18 @@ def layout(vg, rankdir='LR'):
 
     local = {}    # frame scope -> (width, height, {key: (x, y)} of its items, {(a, b): (points, tip)})
     size_of = {}  # key -> (w, h) of the item as its parent sees it
+    scalar_w = {}  # frame scope -> the width of its scalars: the widest one's, so they line up in columns
+    for k, box in boxes.items():
+        if box.node >= 0:
+            scalar_w[parent[k]] = max(scalar_w.get(parent[k], 0.0), box_size(box)[0])
 
     def item_size(k):
         if k not in size_of:
             if k in boxes:
                 shape = weight_shape(boxes[k]) if parent[k] == weights_scope else None
                 size_of[k] = weight_grid_size(*shape) if shape else box_size(boxes[k])
+                if boxes[k].node >= 0:
+                    size_of[k] = (scalar_w[parent[k]], size_of[k][1])
                 up = title(f'g{parent[k]}') if parent[k] >= 0 else ''
                 if SEQUENCES.fullmatch(up) and not shape:  # a position's column is narrow; a layer's inside it
                     cap = STAGE_WIDTH + (2 * COLUMN_PAD if up.startswith('pos ') else 0)
@@ -492,9 +540,10 @@ def layout(vg, rankdir='LR'):
     width, height = inner(-1)[:2]
     place(-1, 0.0, 0.0)
     drawn = {(a, b) for a, b, *_ in out_edges}
+    rows_in = _vector_rows(vg, out_boxes, drawn)
     for src, dst, count in vg.edges:
         if (src, dst) not in drawn:
-            pts, tip = route(out_boxes[src], out_boxes[dst])
+            pts, tip = route(out_boxes[src], out_boxes[dst], rows_in.get((src, dst)))
             out_edges.append((src, dst, count, pts, tip))
     return Layout(width, height, out_boxes, tuple(out_edges), out_clusters, to_dot(vg, rankdir), take_runs())
 

@@ -10,7 +10,7 @@ from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPainter, QPain
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene, QGraphicsView, QMenu, QWidget
 
 from engine.grouping import group_key, node_key, split_key
-from engine.layout import STRIP_TEXT
+from engine.layout import STRIP_TEXT, scalar_cells
 
 from . import weight_grid
 from .theme import LIGHT, grad_color
@@ -25,7 +25,6 @@ def fmt(x):
     return f'{x:.4f}' if abs(x) >= 1e-4 else f'{x:.2e}'
 
 
-DATA_CELL, GRAD_CELL = 0.44, 0.70  # where a scalar box's op-and-data and grad cells start (fractions of its width)
 # Text in the graph is sized in scene units, which are the layout's points (engine.layout sizes a box for
 # a 10 px font), so labels fit their boxes whatever the screen's DPI; what the learner sees is that size
 # times the view's scale times the device pixel ratio.
@@ -48,7 +47,7 @@ def paints_text(scale):
 
 
 class BoxItem(QGraphicsItem):
-    """A group (name, shape, count) or a scalar drawn micrograd-style as op | data | grad."""
+    """A group (name, shape, count) or a scalar drawn micrograd-style as name | op | data | grad."""
 
     label_px = LABEL_PX  # its smallest text (the badge aside), for smallest_label_px
 
@@ -124,19 +123,27 @@ class BoxItem(QGraphicsItem):
                 painter.fillRect(QRectF(0, 0, self.rect.width() * done / size, self.rect.height()), QColor(c['progress']))
 
     def scalar_labels(self):
-        """The name and data cells as drawn: (cell, font, text). A long name ('fc2[7][53]·x[53]') steps down
-        to the 10 px font, then loses its middle ('fc2[7]…x[53]': the indices at both ends stay); its tooltip
-        has it in full. Worked out once: neither changes while the view lives."""
+        """The name, op and data cells as drawn: (cell, font, text). A long name ('fc2[7][53]·x[53]') steps
+        down to the 10 px font, then loses its middle ('fc2[7]…x[53]': the indices at both ends stay); its
+        tooltip has it in full. The op ('+', '**-0.5') has a cell of its own, as micrograd's draw_dot gives
+        it a node of its own. Worked out once: none of them changes while the view lives."""
         if self._labels is None:
             self._labels = self._lay_out_labels()
         return self._labels
 
+    def cells_x(self):
+        """Where the op, data and grad cells start (engine.layout.scalar_cells), worked out with the labels."""
+        self.scalar_labels()
+        return self._cells_x
+
     def _lay_out_labels(self):
         view, w, h = self.view, self.rect.width(), self.rect.height()
         out = []
-        for a, b, label, fonts in ((0, DATA_CELL, self.box.title, (view.bold_font, view.small_font)),
-                                   (DATA_CELL, GRAD_CELL, self.box.detail, (view.small_font,))):
-            r = QRectF(a * w, 0, (b - a) * w, h)
+        self._cells_x = op_x, data_x, grad_x = scalar_cells(self.box, w)
+        for a, b, label, fonts in ((0, op_x, self.box.title, (view.bold_font, view.small_font)),
+                                   (op_x, data_x, self.box.op, (view.small_font,)),
+                                   (data_x, grad_x, self.box.detail, (view.small_font,))):
+            r = QRectF(a, 0, b - a, h)
             for font in fonts:
                 metrics = QFontMetricsF(font)
                 if metrics.horizontalAdvance(label) <= r.width() - 4:
@@ -158,35 +165,33 @@ class BoxItem(QGraphicsItem):
         painter.drawRoundedRect(self.rect, 5, 5)
         if reached and grad == 0:  # exactly zero: hatched, so it never passes for a tiny gradient
             painter.setBrush(QBrush(QColor(c['unreached_text']), Qt.BDiagPattern))
-            painter.drawRoundedRect(self.rect.adjusted(GRAD_CELL * self.rect.width(), 0, 0, 0), 5, 5)
+            painter.drawRoundedRect(self.rect.adjusted(self.cells_x()[2], 0, 0, 0), 5, 5)
         if painter.worldTransform().m11() < TEXT_LOD:
             return
+        labels, cells = self.scalar_labels(), self.cells_x()
         w, h = self.rect.width(), self.rect.height()
+        gx = cells[2]
         painter.setPen(QColor(border))
-        painter.drawLine(QPointF(DATA_CELL * w, 0), QPointF(DATA_CELL * w, h))
-        painter.drawLine(QPointF(GRAD_CELL * w, 0), QPointF(GRAD_CELL * w, h))
+        for x in cells:
+            painter.drawLine(QPointF(x, 0), QPointF(x, h))
         painter.setPen(text)
-        for r, font, label in self.scalar_labels():  # name (from the code) | data
+        for r, font, label in labels:  # name (from the code) | op | data
             painter.setFont(font)
             painter.drawText(r, Qt.AlignCenter, label)
-        r = QRectF(GRAD_CELL * w, 0, (1 - GRAD_CELL) * w, h)  # | grad: the one label that changes
+        r = QRectF(gx, 0, w - gx, h)  # | grad: the one label that changes
         painter.setFont(self.view.small_font)
         # the value has the cell to itself ('-0.0961' fits a 50 pt cell; 'grad -0.0961' did not) and the
-        # word 'grad' goes in the corner, as the op does in the data cell
+        # word 'grad' goes in its corner
         painter.drawText(r.adjusted(0, 3, 0, 0), Qt.AlignCenter,
                          painter.fontMetrics().elidedText(fmt(grad), Qt.ElideRight, r.width() - 2))
         painter.setFont(self.view.tiny_font)
         painter.setPen(QColor(c['muted']))
-        painter.drawText(QRectF(GRAD_CELL * w + 2, 0, (1 - GRAD_CELL) * w, h / 2), Qt.AlignLeft | Qt.AlignTop, 'grad')
-        painter.setFont(self.view.tiny_font)  # the op that made it, in the corner of its data
-        painter.setPen(QColor(c['muted']))
-        painter.drawText(QRectF(DATA_CELL * w + 2, 0, (GRAD_CELL - DATA_CELL) * w, h / 2), Qt.AlignLeft | Qt.AlignTop,
-                         self.view.session.trace.op[node])
+        painter.drawText(QRectF(gx + 2, 0, w - gx, h / 2), Qt.AlignLeft | Qt.AlignTop, 'grad')
         got, needed = bp.arrived(node)
         if needed > 1:  # a grad that is a sum: how many of its terms are in
             painter.setFont(self.view.tiny_font)
             painter.setPen(QColor(c['current'] if got < needed else c['muted']))
-            painter.drawText(QRectF(GRAD_CELL * w, 0, (1 - GRAD_CELL) * w - 3, h / 2), Qt.AlignRight | Qt.AlignTop,
+            painter.drawText(QRectF(gx, 0, w - gx - 3, h / 2), Qt.AlignRight | Qt.AlignTop,
                              f'{got}/{needed}')
 
     def _paint_group(self, painter, c, border, is_param):
@@ -551,6 +556,7 @@ class GraphView(QGraphicsView):
         self.edges_by_key = {}
         self.selected_key = None
         self.focus_key = None   # the box of the node backprop applied last
+        self._followed_key = None  # the last box follow brought into view (a box is followed once)
         self.flows = {}         # (child box, node box) -> (gradient sent along it, scalar edges): the last step
         self._flow_items = []   # the FlowItems drawing them
         self.follow = True      # centre the node being processed when it leaves the window
@@ -663,6 +669,7 @@ class GraphView(QGraphicsView):
         self._building = iter(())
         self.scene().clear()
         self.items_by_key, self.edges_by_key, self.flows, self.focus_key = {}, {}, {}, None
+        self._followed_key = None
         self._flow_items = []
         self._fitted_once = False
         self._weight_cells = None
@@ -676,7 +683,7 @@ class GraphView(QGraphicsView):
         visible = self.session.visible
         if visible is None or not self.items_by_key:
             return
-        old_focus = self.focus_key
+        old_focus = self.focus_key  # (a new layout sets it without a step: the first step's box is followed)
         self._update_backprop_marks()
         if changed is None:  # boxes only: edges do not change, and repainting them all costs most
             for key, item in self.items_by_key.items():
@@ -690,7 +697,9 @@ class GraphView(QGraphicsView):
                 if item is not None:
                     item.update()
         self.minimap.redraw_soon()
-        if self.follow and self.focus_key != old_focus:
+        stepped_in = changed is not None and self.focus_key != self._followed_key  # a step into a box not yet shown
+        if self.follow and (self.focus_key != old_focus or stepped_in):
+            self._followed_key = self.focus_key
             item = self.items_by_key.get(self.focus_key)  # kept clear of the edges and the minimap
             if item is not None and not self._in_clear_view(item.sceneBoundingRect(), self._topleft(),
                                                             self.transform().m11()):
@@ -786,15 +795,22 @@ class GraphView(QGraphicsView):
             scene.addItem(item)
             self.items_by_key[box.key] = item
             yield
-        for key, names in weight_grid.badges(visible, self.session.trace.scopes).items():
+        yield
+        for key, names in weight_grid.badges(visible, self.session.trace.scopes).items():  # thousands at scalars
             badge = weight_grid.BadgeItem(self, key, names, lay.boxes[key])
             scene.addItem(badge)
             self.badge_items.append(badge)
+            yield
         self.highlight_weight(self.selected_matrix())  # a selected grid keeps its uses outlined
         self._place(focus, anchor)
         yield
-        inside = {key for key, item in self.items_by_key.items() if isinstance(item, BoxItem)
-                  and any(p == h or p.startswith(h + ' / ') for p in [self.scope_path(item.box.scope)] for h in heads)}
+        in_head = {}  # scope -> inside an open head? (a few hundred scopes for thousands of boxes)
+        for box in visible.boxes:
+            if box.scope not in in_head:
+                path = self.scope_path(box.scope)
+                in_head[box.scope] = any(path == h or path.startswith(h + ' / ') for h in heads)
+        inside = {box.key for box in visible.boxes if in_head[box.scope]}
+        yield
         for edge in lay.edges:
             item = EdgeItem(self, edge)
             if edge[0] in inside or edge[1] in inside:  # drawn over the head's frame; the others pass under it
@@ -922,7 +938,9 @@ class GraphView(QGraphicsView):
 
     def first_view(self):
         """The whole graph if it fits at a readable scale (fonts MIN_LABEL_PX high or more); otherwise the
-        readable scale, placed to show the loss, then as many frame titles, then as many boxes as it can."""
+        readable scale: a document with more positions than fit across shows its start (pos 0 and the
+        weights; the minimap has the rest, and the first backprop step follows to the loss), else the view
+        that shows the loss, then as many frame titles, then as many boxes as it can."""
         readable = self.readable_scale()
         lay = self.session.layout
         content = QRectF(0, 0, lay.width, lay.height)
@@ -933,7 +951,11 @@ class GraphView(QGraphicsView):
             self.centerOn(content.center())
             self.minimap.refresh()
             return
-        self._show_at(self._best_topleft(content, readable), readable)
+        if content.width() * readable > vw - 2 * EDGE_MARGIN:  # too many positions: the start, pos 0 first,
+            m = EDGE_MARGIN / readable                          # and the weights over them, as one reads
+            self._show_at(QPointF(content.left() - m, content.top() - m), readable)
+        else:
+            self._show_at(self._best_topleft(content, readable), readable)
         self.minimap.refresh()
 
     def _landmarks(self):
@@ -1095,11 +1117,12 @@ class GraphView(QGraphicsView):
     # Tints (issue 13): a panel lights a set of nodes (what a line made, what a nudge changed, a cone, a
     # path) over whatever the boxes show, in drawForeground, so the boxes' own painting is untouched.
 
-    def set_tint(self, strengths, label='', color='#12b886'):
+    def set_tint(self, strengths, label=''):
         """Light the boxes holding these nodes: {node id: strength 0..1} (a group: its strongest node);
         None or {} clears. `label` says what is lit (`tint_label()`): the window shows it in the status
-        bar, not over the graph, where it would cover boxes."""
-        self._tint = (dict(strengths or {}), label, QColor(color))
+        bar, not over the graph, where it would cover boxes. The colour, amber, is no other mark's: not the
+        green of a group's done part, nor the teal of the KV cache."""
+        self._tint = (dict(strengths or {}), label)
         self._tint_keys = None
         self.viewport().update()
 
@@ -1123,7 +1146,7 @@ class GraphView(QGraphicsView):
         keys = self.tinted_keys()
         if not keys:
             return
-        color = QColor(self._tint[2])
+        color = QColor(self.colors['tint'])
         for key, s in keys.items():
             item = self.items_by_key.get(key)
             if item is None:

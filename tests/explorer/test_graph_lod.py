@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from PySide6.QtGui import QColor, QImage, QPainter, QTransform
 from PySide6.QtWidgets import QStyleOptionGraphicsItem
 
+from engine.layout import box_size
 from explorer.graph_view import LABEL_PX, MIN_LABEL_PX, BoxItem, paints_text
 
 
@@ -46,11 +47,12 @@ def test_a_label_is_dropped_only_below_4_px():
 
 def test_a_long_scalar_name_keeps_both_ends_at_10_px(window):
     view = window.graph
-    box = SimpleNamespace(key='n1', node=1, scope=0, title='attn_weights[2]·values[2][5]', detail='0.1234')
-    item = BoxItem(view, box, (0, 0, 168, 24))
-    (_, font, name), (_, _, data) = item.scalar_labels()
+    box = SimpleNamespace(key='n1', node=1, scope=0, title='attn_weights[2]·values[2][5]', detail='0.1234', op='*')
+    item = BoxItem(view, box, (0, 0, *box_size(box)))
+    (_, font, name), (_, _, op), (_, _, data) = item.scalar_labels()
     assert font.pixelSize() >= 10
     assert name.startswith('attn') and name.endswith('[5]') and '…' in name
-    assert data == '0.1234'
-    short = BoxItem(view, SimpleNamespace(key='n2', node=2, scope=0, title='q[3]', detail='1.0'), (0, 0, 168, 24))
+    assert data == '0.1234' and op == '*'
+    short_box = SimpleNamespace(key='n2', node=2, scope=0, title='q[3]', detail='1.0', op='+')
+    short = BoxItem(view, short_box, (0, 0, *box_size(short_box)))
     assert short.scalar_labels()[0][2] == 'q[3]' and short.scalar_labels()[0][1] == view.bold_font

@@ -246,3 +246,17 @@ def test_panels_hide_and_come_back(make_window, qtbot):
     assert 'Show' in win.panels_act.text()
     win.panels_act.trigger()
     assert all(d.isVisible() for d in shown) and 'Hide' in win.panels_act.text()
+
+
+def test_follow_brings_the_first_steps_box_into_view(make_window, qtbot):
+    """The loss box is the focus before any step (the build marks it): the first step still moves to it."""
+    win = make_window(1280, 720)
+    s, view = win.session, win.graph
+    with qtbot.waitSignal(s.view_changed, timeout=20000):
+        s.open_group(s.trace.scope_id('pos 0 / layer 0 / attention / head 1'))
+    qtbot.waitUntil(lambda: not view.building(), timeout=20000)
+    loss = view.items_by_key[s.visible.key_of[s.trace.loss_id]]
+    assert not view.viewport().rect().intersects(on_screen(view, loss.sceneBoundingRect()))
+    win.step_act.trigger()
+    assert view.focus_key == loss.box.key
+    assert view.viewport().rect().contains(on_screen(view, loss.sceneBoundingRect()))
