@@ -333,7 +333,7 @@ def _linear(u):
     name = trace.scopes[u.scope].name
     s = Summary(u.path, f'linear {name}: y = W·x, W = {matrix} ({n_out}×{n_in})')
     s.formulas = ['∂L/∂x = Wᵀ·∂L/∂y', '∂L/∂W += ∂L/∂y·xᵀ']
-    s.notes = [f'shapes: x [{n_in}], y [{n_out}], W [{n_out}×{n_in}]; |∂L/∂y| largest {num(max(gy, key=abs))}.']
+    s.notes = [f'shapes: x [{n_in}], y [{n_out}], W [{n_out}×{n_in}]; the largest |∂L/∂y| is {num(max(abs(g) for g in gy))}.']
     if u.other_users(xs):
         s.notes.append('x also feeds other parts (the residual, or q, k, v together): the column ∂L/∂x is this '
                        "linear's share; x's grad adds the rest.")

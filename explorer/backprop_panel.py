@@ -31,9 +31,13 @@ LEGEND = (
      '3/5: the contributions a grad has received of those it is the sum of'),
     ('flow', ('flow',), '∂ 0.01: gradient just sent',
      '∂ 0.012: the gradient the last step sent along an edge, with an arrow into the child'),
+    ('lit', ('tint',), 'lit by a panel (amber)',
+     'amber: the nodes a panel lights (what a code line made, what a nudge changed, a cone); '
+     'Gradient › Clear the lit nodes'),
     ('dot', ('breakpoint',), 'breakpoint (F9)', 'breakpoint (F9): Play stops when the gradient first reaches it'),
     ('outline', ('selection',), 'selected', 'the selected box (dashed when it is also the last step)'),
-    ('fill', ('scalar', 'scalar_border'), 'scalar: op | data | grad', 'a scalar: op | data | grad, as micrograd draws it'),
+    ('fill', ('scalar', 'scalar_border'), 'scalar: name | op | data | grad',
+     "a scalar: its name in the code, the op that made it, data and grad, as micrograd's draw_dot shows them"),
     ('fill', ('group', 'group_border'), 'closed group', 'a closed group: its name, what it computes, scalars done'),
     ('fill', ('param', 'param_border'), 'weight (parameter)', 'a weight (a parameter) or a group of them'),
     ('grid', ('value_negative', 'value_positive'), 'weight grid: value, then grad',
@@ -51,6 +55,8 @@ LEGEND = (
     ('strip', ('value_negative', 'value_positive'), 'cells: value (purple −, orange +)',
      "cells: a closed group's output vector (a strip) or a vector (q, keys, values); purple negative, orange "
      'positive, by value; blue/red by grad once backprop reaches it; hover a cell for its name'),
+    ('fill', ('zero_grad', 'scalar_border'), 'cell: grad exactly 0 (grey)',
+     'a grid or strip cell backprop has reached whose grad is exactly 0: grey (a cell is too small to hatch)'),
     ('vector', ('scalar', 'group_border'), 'vector read from elsewhere',
      "a dashed box in an open head: a vector made elsewhere that the head reads (its q; the keys and values "
      'of positions so far, teal: from the KV cache)'),
@@ -160,6 +166,10 @@ class GradLegend(QWidget):
             p.setPen(Qt.NoPen)
             p.setBrush(col[0])
             p.drawEllipse(QPointF(r.left() + 5, r.top() + 5), 4, 4)
+        elif kind == 'lit':
+            p.setPen(QPen(col[0], 2.5))
+            p.setBrush(QColor(col[0].red(), col[0].green(), col[0].blue(), 70))
+            p.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3)
         elif kind == 'outline':
             p.setPen(QPen(col[0], 2.2))
             p.setBrush(QColor(c['group']))
@@ -271,9 +281,6 @@ class BackpropPanel(QWidget):
         row.addStretch(1)
         layout.addLayout(row)
 
-        self.legend = GradLegend(colors)
-        layout.addWidget(self.legend)
-
         note = QLabel('Breakpoints (Play stops when the gradient first reaches one):')
         note.setWordWrap(True)
         layout.addWidget(note)
@@ -294,10 +301,6 @@ class BackpropPanel(QWidget):
         bp.moved.connect(self._on_moved)
         bp.breakpoints_changed.connect(self._on_breakpoints_changed)
         self._on_moved(None)
-
-    def set_colors(self, colors):
-        self.legend.colors = colors
-        self.legend.update()
 
     def _on_timeline(self, value):
         if value != self.backprop.position:
@@ -348,14 +351,14 @@ def summary_html(session, unit_list):
         for table in s.tables:
             html.append(f'<p style="margin-bottom:0"><i>{escape(table.title)}</i></p>'
                         '<table cellspacing="0" cellpadding="2" border="0"><tr>'
-                        + ''.join(f'<th align="right"><small>{escape(h)}</small></th>' for h in table.header) + '</tr>')
+                        + ''.join(f'<th align="right" style="white-space:nowrap; padding-left:8px"><small>{escape(h)}</small></th>' for h in table.header) + '</tr>')
             order = list(range(len(table.rows)))
             if table.highlight >= 0:  # the target first, where it is seen without scrolling
                 order.insert(0, order.pop(table.highlight))
             for i in order:
                 row = table.rows[i]
                 style = ' style="background-color:#e5dbff"' if i == table.highlight else ''
-                html.append(f'<tr{style}>' + ''.join(f'<td align="right" style="white-space:nowrap">{escape(num(v))}</td>'
+                html.append(f'<tr{style}>' + ''.join(f'<td align="right" style="white-space:nowrap; padding-left:8px">{escape(num(v))}</td>'
                                                 for v in row)
                             + '</tr>')
             html.append('</table>')

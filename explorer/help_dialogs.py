@@ -39,9 +39,9 @@ update).</li>
 matrices it reads. Hover a grid or a name in a badge: every box that reads that matrix is outlined. The
 edges out of the weights are not drawn; View › Weight edges (W) draws them.</li>
 <li>Double-click a box to open it in place (Return; Shift+Return down to scalars); double-click a frame's
-title to close it (Backspace). A scalar reads <code>op | data | grad</code>.</li>
+title to close it (Backspace). A scalar reads <code>name | op | data | grad</code>.</li>
 <li>Backprop: → applies one node's chain rule, Shift+→ one unit of the model (a softmax, a linear, a head, …)
-and sums up what it did; the Backprop panel's legend explains every colour and mark.</li>
+and sums up what it did; the Legend panel (Help › Legend, Shift+F1) explains every colour and mark.</li>
 </ul>
 <p style="color:gray">Shown once on first start; Help › How to read this picture brings it back.</p>
 '''

@@ -14,7 +14,7 @@ from engine.trace import truncation_note
 from engine.grouping import group_key, key_scope, split_key
 
 from .attention_panel import AttentionPanel
-from .backprop_panel import BackpropPanel, ChainRulePanel
+from .backprop_panel import BackpropPanel, ChainRulePanel, GradLegend
 from .code_panel import CodePanel
 from .gradcheck_panel import GradcheckPanel
 from .nudge_panel import NudgePanel
@@ -190,6 +190,8 @@ class MainWindow(QMainWindow):
         self.about_act = self._action('&About', self.about, None, 'About microgpt explorer')
         self.how_to_read_act = self._action('How to &read this picture', self.show_how_to_read, 'F1',
                                             'What frames, edges, the loss and the weight grids stand for')
+        self.legend_act = self._action('&Legend', self.show_legend, 'Shift+F1',
+                                       'What every colour, fill and mark on the graph means (the Legend panel)')
         self.shortcuts_act = self._action('&Keyboard shortcuts', self.show_shortcuts, 'Ctrl+/',
                                           'Every action with its key')
         self.cancel_layout_act = self._action('Cancel &layout', s.cancel, 'Esc',
@@ -227,6 +229,12 @@ class MainWindow(QMainWindow):
                                                   'Remove every breakpoint')
         bp.playing_changed.connect(self._on_playing_changed)
         bp.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        bp.moved.connect(self._drop_stale_group_message)
+
+    def _drop_stale_group_message(self, _changed=None):
+        """A 'Done: <group>' message belongs to the group step that landed; a node step after it clears it."""
+        if not self.session.backprop.landed and self.statusBar().currentMessage().startswith('Done: '):
+            self.statusBar().clearMessage()
 
     def backprop_actions(self):
         return [self.reset_act, self.back_group_act, self.back_act, self.play_act, self.step_act,
@@ -256,7 +264,7 @@ class MainWindow(QMainWindow):
         for a in (*self.backprop_actions(), None, self.breakpoint_act, self.clear_breakpoints_act):
             backprop_menu.addSeparator() if a is None else backprop_menu.addAction(a)
         help_menu = bar.addMenu('&Help')
-        for a in (self.how_to_read_act, self.shortcuts_act, None, self.about_act):
+        for a in (self.how_to_read_act, self.legend_act, self.shortcuts_act, None, self.about_act):
             help_menu.addSeparator() if a is None else help_menu.addAction(a)
 
     def create_tool_bars(self):
@@ -291,6 +299,7 @@ class MainWindow(QMainWindow):
         self.backprop_panel = BackpropPanel(self.session, self.backprop_actions(),
                                             (self.breakpoint_act, self.clear_breakpoints_act), self.graph.colors)
         self.backprop_panel.follow_toggled.connect(self.graph.set_follow)
+        self.legend = GradLegend(self.graph.colors)  # its own tab: whole at 1280×720 (under Backprop it scrolled)
         self.chain_rule = ChainRulePanel(self.session)
         self.attention = AttentionPanel(self.session, host, self.graph.colors)
         self.training = TrainingPanel(self.session, host, self.settings.value('dataset', None))
@@ -304,6 +313,7 @@ class MainWindow(QMainWindow):
         # Sampling) above what explains it (Inspector, Chain rule, Attention). The graph gets the rest.
         self.docks = {}
         for title, widget, name in (('Backprop', self.backprop_panel, 'backprop_dock'),
+                                    ('Legend', self.legend, 'legend_dock'),
                                     ('Scopes', self.scope_tree, 'scopes_dock'),
                                     ('Training', self.training, 'training_dock'),
                                     ('Sampling', self.sampling, 'sampling_dock'),
@@ -323,7 +333,7 @@ class MainWindow(QMainWindow):
         self.inspector_dock, self.chain_rule_dock, self.attention_dock = (
             d['inspector_dock'], d['chain_rule_dock'], d['attention_dock'])
         self.splitDockWidget(d['backprop_dock'], self.inspector_dock, Qt.Vertical)
-        for name in ('scopes_dock', 'training_dock', 'sampling_dock', 'timeline_dock'):
+        for name in ('legend_dock', 'scopes_dock', 'training_dock', 'sampling_dock', 'timeline_dock'):
             self.tabifyDockWidget(d['backprop_dock'], d[name])
         for dock in (self.chain_rule_dock, self.attention_dock, d['adam_plot_dock'], d['embedding_dock']):
             self.tabifyDockWidget(self.inspector_dock, dock)
@@ -332,10 +342,12 @@ class MainWindow(QMainWindow):
         d['backprop_dock'].raise_()
         self.attention_dock.raise_()  # what a trained model learned, at a glance; stepping raises the chain rule
         self.attention_dock.visibilityChanged.connect(self._on_attention_shown)
+        d['legend_dock'].visibilityChanged.connect(
+            lambda shown: shown and QTimer.singleShot(0, self._give_legend_room))
         self._docks_arranged = False  # sized to the window when it first shows, unless a saved state was restored
         for action in self.backprop_actions():
             action.triggered.connect(self._show_chain_rule)
-        self.graph.box_clicked.connect(lambda _key: self._raise(self.inspector_dock))
+        self.graph.box_clicked.connect(self._on_box_clicked)
         self.docks_menu.addSeparator()
         self.panels_act = self._action('Hide &panels', self.toggle_panels, 'Ctrl+Shift+P',
                                        'Hide every panel so the graph has the whole window, or bring them back')
@@ -366,6 +378,25 @@ class MainWindow(QMainWindow):
         top = attention_top(column)
         if upper.height() > top and upper.isVisible():
             self.resizeDocks([upper, self.attention_dock], [top, max(column - top, 1)], Qt.Vertical)
+
+    def _give_legend_room(self):
+        """The Legend raised: the upper tabs grow to show it whole, if the column has the room (the panel
+        in front below keeps 150 px: its tab and a few lines)."""
+        upper = self.docks['legend_dock']
+        if not upper.isVisible() or upper.isFloating():
+            return
+        lower = next((d for d in (self.inspector_dock, self.chain_rule_dock, self.attention_dock,
+                                  self.docks['adam_plot_dock'], self.docks['embedding_dock'],
+                                  self.docks.get('gradient_dock'))
+                      if d is not None and d.isVisible() and not d.isFloating() and not d.visibleRegion().isEmpty()
+                      and self.dockWidgetArea(d) == self.dockWidgetArea(upper)), None)
+        if lower is None:
+            return
+        column = upper.height() + lower.height()
+        need = self.legend.minimumHeight() + upper.height() - upper.widget().viewport().height() + 4
+        top = min(need, column - 150)
+        if upper.height() < top:
+            self.resizeDocks([upper, lower], [top, max(column - top, 1)], Qt.Vertical)
 
     def _raise(self, dock):
         """Bring a panel to the front of its tabs when the learner needs it (unless they closed it)."""
@@ -467,7 +498,8 @@ class MainWindow(QMainWindow):
         QApplication.instance().setPalette(palette(colors))
         self.graph.set_colors(colors)
         self.attention.set_colors(colors)
-        self.backprop_panel.set_colors(colors)
+        self.legend.colors = colors
+        self.legend.update()
 
     # Handlers
 
@@ -505,6 +537,14 @@ class MainWindow(QMainWindow):
             self.session.collapse_all()
         else:
             self.session.close_group(split_key(link)[1])
+
+    def _on_box_clicked(self, key):
+        """A click in the graph shows the Inspector, unless Parameter over time is in front: it follows the
+        selection itself, and a learner clicks weight after weight there to watch each one's history."""
+        plot = self.docks['adam_plot_dock']
+        if plot.isVisible() and not plot.visibleRegion().isEmpty():
+            return
+        self._raise(self.inspector_dock)
 
     def _show_chain_rule(self):
         self._raise(self.chain_rule_dock)  # it was behind the Inspector or Attention tab
@@ -644,6 +684,12 @@ class MainWindow(QMainWindow):
     def show_how_to_read(self):
         return self._help_dialog('How to read this picture', HOW_TO_READ)
 
+    def show_legend(self):
+        """The Legend panel in front of its tabs (shown again if it was closed)."""
+        dock = self.docks['legend_dock']
+        dock.show()
+        dock.raise_()
+
     def show_shortcuts(self):
         return self._help_dialog('Keyboard shortcuts', shortcuts_html(self.menus()))
 
@@ -722,7 +768,7 @@ class MainWindow(QMainWindow):
         self.graph.set_tint(strengths, label)
         if not hasattr(self, 'tint_status'):
             self.tint_status = QLabel()
-            self.tint_status.setStyleSheet('color: #0b7a5a;')
+            self.tint_status.setStyleSheet(f"color: {self.graph.colors['text']};")
             self.tint_status.setMaximumWidth(560)
             self.statusBar().insertPermanentWidget(0, self.tint_status)
         text = self.graph.tint_label()

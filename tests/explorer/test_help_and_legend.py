@@ -24,7 +24,7 @@ def test_the_legend_says_what_each_mark_means(window):
     for mark in ('blue negative, red positive', 'not reached', 'exactly 0', 'hatched', 'last step applied',
                  'green', '3/5', '∂', 'breakpoint', 'selected', 'weight', 'open group'):
         assert mark in text, mark
-    legend = window.backprop_panel.legend
+    legend = window.legend
     assert legend.toolTip() == text and legend.minimumHeight() >= 17 * 13
 
 
