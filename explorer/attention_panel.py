@@ -234,6 +234,7 @@ class AttentionPanel(QWidget):
         self.split.addWidget(grids_box)
         self.steps = QuerySteps()
         self.steps.node_clicked.connect(lambda node: self.session.reveal(node_key(node)))
+        self.steps.box_clicked.connect(self.session.reveal)
         self.tabs.addTab(self.split, 'Heatmaps')
         self.tabs.addTab(self.lines, 'Token lines')
         self.tabs.addTab(self.steps, 'One query')

@@ -3,8 +3,9 @@ softmax and the weighted sum of the v's — Transformer Explainer's steps, on mi
 
 Every quantity is a node of the recording, named as the graph names it (`q[4]`, `k[4]`, `q·k[2]`,
 `attn_logits[2]`, `exps[2]`, `total`, `attn_weights[2]`, `v[4]`, `head_out[0]`): each name is a
-link that selects that scalar in the graph (`node_clicked`). In gradient mode, dloss/d of the scores
-and weights are shown as far as backprop has got.
+link that selects that scalar in the graph (`node_clicked`); each step's title links to its box in the
+open head at the vector level (`box_clicked`: q, the keys, the values, scores, softmax, weighted sum).
+In gradient mode, dloss/d of the scores and weights are shown as far as backprop has got.
 """
 
 import html
@@ -14,6 +15,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QTextBrowser
 
 from engine.attention import query_nodes, token_label
+from engine.grouping import group_key, vector_key
 
 from .heatmap import number
 from .theme import LIGHT, head_color
@@ -32,6 +34,16 @@ def steps_html(trace, layer, head, query, grads=None, reached=None, colors=LIGHT
         return f'<a href="node:{node}" title="{html.escape(trace.qualified_name(node))} = {data[node]!r}">' \
                f'{html.escape(text or name(node))}</a>'
 
+    head_path = f'pos {query} / layer {layer} / attention / head {head}'
+    head_scope = trace.scope_id(head_path)
+
+    def step(text, what):
+        """A step's title as a link to its box in the open head, at the vector level: q, the keys and the
+        values (vector boxes), scores, softmax and the weighted sum (groups)."""
+        key = vector_key(head_scope, what) if what in ('q', 'keys', 'values') else \
+            group_key(trace.scope_id(f'{head_path} / {what}'))
+        return f'<a href="box:{key}" title="show {what} in the graph, in head {head} of pos {query}"><b>{text}</b></a>'
+
     def vec(ids):
         return '[' + ', '.join(link(i, number(data[i])) for i in ids) + ']'
 
@@ -46,12 +58,12 @@ def steps_html(trace, layer, head, query, grads=None, reached=None, colors=LIGHT
            f'<p><b><span style="color:{color}">■</span> layer {layer} · head {head} · query '
            f'{html.escape(token_label(trace, query))}</b> '
            f'<span class="m">(predicting {html.escape(trace.token_texts[query + 1])!s})</span></p>']
-    out.append(f'<p><b>1 · q</b>[{hs}…{hs + d - 1}] (this head\'s slice of the query\'s q): {vec(nodes.q)}</p>')
-    out.append(f'<p><b>2 · keys</b> — k[{hs}…{hs + d - 1}] of each position up to the query:</p><table>')
+    out.append(f'<p>{step("1 · q", "q")}[{hs}…{hs + d - 1}] (this head\'s slice of the query\'s q): {vec(nodes.q)}</p>')
+    out.append(f'<p>{step("2 · keys", "keys")} — k[{hs}…{hs + d - 1}] of each position up to the query:</p><table>')
     for t in range(query + 1):
         out.append(f'<tr><td>{html.escape(token_label(trace, t))}</td><td>{vec(nodes.keys[t])}</td></tr>')
     out.append('</table>')
-    out.append(f'<p><b>3 · scores</b>: q·k[t] = Σ<sub>j</sub> q[{hs}+j]·k[{hs}+j] of position t, '
+    out.append(f'<p>{step("3 · scores", "scores")}: q·k[t] = Σ<sub>j</sub> q[{hs}+j]·k[{hs}+j] of position t, '
                f'then ×1/√{d} (÷{math.sqrt(d):.3g}) gives attn_logits[t]; '
                f'<b>4 · causal window</b>: keys after the query are masked (microgpt never computes them).</p>')
     header = '<tr><th>key</th><th>q·k</th><th>÷√d = attn_logits</th>'
@@ -69,7 +81,7 @@ def steps_html(trace, layer, head, query, grads=None, reached=None, colors=LIGHT
         out.append(row)
     out.append('</table>')
     max_val = max(data[s] for s in nodes.logits)
-    out.append(f'<p><b>5 · softmax</b>: exps[t] = exp(attn_logits[t] − max_val), max_val = {number(max_val)}; '
+    out.append(f'<p>{step("5 · softmax", "softmax")}: exps[t] = exp(attn_logits[t] − max_val), max_val = {number(max_val)}; '
                f'{link(nodes.total)} = Σ exps = {number(data[nodes.total])}; attn_weights[t] = exps[t] / total.</p>')
     header = '<tr><th>key</th><th>exps</th><th>attn_weights</th>'
     header += '<th>dloss/dweight</th></tr>' if grads is not None else '</tr>'
@@ -81,7 +93,7 @@ def steps_html(trace, layer, head, query, grads=None, reached=None, colors=LIGHT
         row += f'<td>{grad(nodes.weights[t])}</td></tr>' if grads is not None else '</tr>'
         out.append(row)
     out.append('</table>')
-    out.append(f'<p><b>6 · weighted sum</b>: head_out[j] = Σ<sub>t</sub> attn_weights[t] · v[{hs}+j] of position t</p>'
+    out.append(f'<p>{step("6 · weighted sum", "weighted sum")} (and {step("the values", "values")}): head_out[j] = Σ<sub>t</sub> attn_weights[t] · v[{hs}+j] of position t</p>'
                '<table><tr><th>key</th><th>weight</th><th>v</th></tr>')
     for t in range(query + 1):
         out.append(f'<tr><td>{html.escape(token_label(trace, t))}</td><td>{number(data[nodes.weights[t]])}</td>'
@@ -89,7 +101,8 @@ def steps_html(trace, layer, head, query, grads=None, reached=None, colors=LIGHT
     out.append('</table>')
     outs = ', '.join(link(o, number(data[o])) for o in nodes.head_out)
     out.append(f'<p><b>= head_out</b> [{outs}]</p>')
-    out.append('<p class="m">Click a name or number to select that scalar in the graph.</p>')
+    out.append('<p class="m">Click a step\'s title to show its box in the graph (the head opened to its vectors); '
+               'click a name or number to select that scalar.</p>')
     return '\n'.join(out)
 
 
@@ -97,6 +110,7 @@ class QuerySteps(QTextBrowser):
     """The page of one query; `show_query(layer, head, query)`, links select nodes in the graph."""
 
     node_clicked = Signal(int)
+    box_clicked = Signal(str)   # a step's box in the head: 'v12.keys', 'g740'
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -115,3 +129,5 @@ class QuerySteps(QTextBrowser):
         text = url.toString()
         if text.startswith('node:'):
             self.node_clicked.emit(int(text[5:]))
+        elif text.startswith('box:'):
+            self.box_clicked.emit(text[4:])
