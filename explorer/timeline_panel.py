@@ -68,6 +68,8 @@ class TimelinePanel(QWidget):
         self.step_info = QLabel()
         self.step_info.setWordWrap(True)
         self.step_info.setTextFormat(Qt.RichText)
+        self.step_info.setAlignment(Qt.AlignLeft | Qt.AlignTop)  # four lines kept: the chart below never jumps
+        self.step_info.setMinimumHeight(4 * self.step_info.fontMetrics().lineSpacing() + 4)  # as the text wraps
         layout.addWidget(self.step_info)
 
         self.loss = QLineSeries()
