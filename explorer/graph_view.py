@@ -842,10 +842,32 @@ class GraphView(QGraphicsView):
                 self.centerOn(target - delta)
             else:
                 self.centerOn(target)
-            self.bring_into_view(self.items_by_key[focus].sceneBoundingRect())  # what was opened, readable
+            self.bring_into_view(self._with_inputs(focus))  # what was opened, readable, and what feeds it
         if self.selected_key in self.items_by_key and self.selected_key != focus:
             self.ensureVisible(self.items_by_key[self.selected_key], 40, 40)
         self.minimap.refresh()
+
+    def _with_inputs(self, key):
+        """The scene rectangle of box or frame `key` united with the boxes beside it (in its parent's frame)
+        that feed it, e.g. an opened head with the q, k and v linears its vectors come from, when that still
+        fits the window at the readable scale; otherwise its own rectangle (what was opened comes first)."""
+        rect = self.items_by_key[key].sceneBoundingRect()
+        kind, scope = split_key(key)
+        visible = self.session.visible
+        if kind != 'g' or ' / ' not in self.scope_path(scope):
+            return rect
+        path = self.scope_path(scope)
+        parent = path.rsplit(' / ', 1)[0] + ' / '
+        inside = {b.key for b in visible.boxes if (p := self.scope_path(b.scope)) == path or p.startswith(path + ' / ')}
+        united = QRectF(rect)
+        for src, dst, _count in visible.edges:
+            if dst in inside and src not in inside and src in self.items_by_key:
+                if self.scope_path(visible.box(src).scope).startswith(parent):
+                    united = united.united(self.items_by_key[src].sceneBoundingRect())
+        scale = self.readable_scale()
+        room_w = self.viewport().width() - 2 * EDGE_MARGIN
+        room_h = self.viewport().height() - 2 * EDGE_MARGIN
+        return united if united.width() * scale <= room_w and united.height() * scale <= room_h else rect
 
     def _on_selection_changed(self):
         old, self.selected_key = self.selected_key, self.session.selected
