@@ -19,18 +19,17 @@ state). File:
 
 import base64
 import bisect
-import gc
 import json
 import math
 import sys
 import threading
 from array import array
 from collections import OrderedDict
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CheckpointError, ConfigError
+from .gc_pause import paused as _gc_paused
 from .files import write_atomic
 from .model import GPTConfig, Model, param_shapes
 from .tokenizer import Tokenizer
@@ -41,31 +40,6 @@ FORMAT = 'microgpt-explorer history'
 VERSION = 1
 SNAPSHOTS_PER_RUN = 100  # the app's runs keep about this many snapshots (every num_steps/100 steps)
 CACHED_STEPS = 48        # seek keeps the states of this many steps it replayed (about 170 KB each)
-
-_gc_lock = threading.Lock()
-_gc_pausers = 0
-_gc_was_enabled = False
-
-
-@contextmanager
-def _gc_paused():
-    """The collector off for one replayed step (~100,000 Values that die together: its walks only cost
-    time), back as it was when the last pauser leaves, whatever happens inside; never held across a
-    yield, so a replay that is stopped or left half-way never leaves it off."""
-    global _gc_pausers, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pausers == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pausers += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pausers -= 1
-            if _gc_pausers == 0 and _gc_was_enabled:
-                gc.enable()
-
 
 class HistoryError(CheckpointError):
     """A history file that cannot be read or does not belong to its checkpoint."""

@@ -9,6 +9,7 @@ from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPainter, QPain
                            QTransform)
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene, QGraphicsView, QMenu, QWidget
 
+from engine import gc_pause
 from engine.grouping import group_key, node_key, split_key
 from engine.layout import STRIP_TEXT, scalar_cells
 
@@ -557,6 +558,7 @@ class GraphView(QGraphicsView):
         self.selected_key = None
         self.focus_key = None   # the box of the node backprop applied last
         self._followed_key = None  # the last box follow brought into view (a box is followed once)
+        self._gc_held = False      # the collector paused for the build under way
         self.flows = {}         # (child box, node box) -> (gradient sent along it, scalar edges): the last step
         self._flow_items = []   # the FlowItems drawing them
         self.follow = True      # centre the node being processed when it leaves the window
@@ -667,6 +669,7 @@ class GraphView(QGraphicsView):
         fitted = self._fitted_once
         self._build_timer.stop()
         self._building = iter(())
+        self._release_gc()
         self.scene().clear()
         self.items_by_key, self.edges_by_key, self.flows, self.focus_key = {}, {}, {}, None
         self._followed_key = None
@@ -764,6 +767,7 @@ class GraphView(QGraphicsView):
         self._update_scroll_area()
         self.selected_key = self.session.selected
         self._building = self._build(lay, visible, focus, anchor)
+        self._hold_gc()
         self._continue_build()
 
     def _continue_build(self):
@@ -773,6 +777,23 @@ class GraphView(QGraphicsView):
                 self._build_timer.start()  # the rest after the window has had its turn
                 return
         self._building = iter(())
+        self._release_gc()
+
+    def _hold_gc(self):
+        """The garbage collector paused while a build makes its items: tens of thousands of new objects
+        set off full collections (40-100 ms each, a visible stall) that find nothing to free."""
+        if not self._gc_held:
+            self._gc_held = True
+            gc_pause.pause()
+
+    def _release_gc(self):
+        if self._gc_held:
+            self._gc_held = False
+            gc_pause.resume()
+
+    def hideEvent(self, event):
+        self._release_gc()  # a window closed mid-build never leaves the collector off
+        super().hideEvent(event)
 
     def building(self):
         """True while the items of the last layout are still being made."""
