@@ -509,6 +509,8 @@ def layout(vg, rankdir='LR'):
                 result = (w, h, dict(zip(keys, corners)), {})
             elif name == 'loss' and clusters[scope].parent < 0:  # the sum above the loss, left-aligned
                 result = _column(keys, sizes, [sz[1] for sz in sizes])
+            elif (rows := ladder(len(keys), edges)) is not None:  # a dot product: terms and running sums
+                result = _ladder(keys, sizes, rows)
             else:
                 w, h, corners, splines = dot_group(sizes, edges, rankdir)
                 drawn = {(keys[i], keys[j]): s for (i, j), s in splines.items()
@@ -644,6 +646,51 @@ def _vector_level(keys, sizes, down=False):
         x += w + STAGE_GAP
     corners = {keys[i]: (lefts[c], tops[r] + (rows[r] - sizes[i][1]) / 2) for i, (r, c) in cell.items()}
     return max(0.0, x - STAGE_GAP), max(0.0, y - 2 * GRID_GAP[1]), corners, {}
+
+
+def ladder(count, edges):
+    """The rows [(term, running sum)] of a group that is one `sum(a * b for ...)` (a dot product, rmsnorm's
+    Σ x²): each term feeds only its sum, each sum the next one; None for any other shape. Items are
+    indices 0..count-1, edges (i, j) among them."""
+    ins, outs = {i: [] for i in range(count)}, {i: [] for i in range(count)}
+    for a, b in edges:
+        ins[b].append(a)
+        outs[a].append(b)
+    terms = [i for i in range(count) if not ins[i]]
+    sums = [i for i in range(count) if ins[i]]
+    if len(terms) != len(sums) or len(sums) < 2 or len(edges) != 2 * len(sums) - 1:
+        return None
+    if any(len(outs[t]) != 1 or not ins[outs[t][0]] for t in terms):
+        return None
+    first = [s for s in sums if all(a in terms for a in ins[s])]
+    if len(first) != 1:
+        return None
+    rows, s = [], first[0]
+    while s is not None:
+        term = [a for a in ins[s] if a in terms]
+        if len(term) != 1 or len(ins[s]) > 2:
+            return None
+        rows.append((term[0], s))
+        nxt = [b for b in outs[s]]
+        if len(nxt) > 1:
+            return None
+        s = nxt[0] if nxt else None
+    return rows if len(rows) == len(sums) else None
+
+
+def _ladder(keys, sizes, rows):
+    """A dot product as it reads in the code, a row per term: the term (q[4]·keys[1][4]) on the left, the
+    sum so far beside it, each sum feeding the one under it. As wide as two boxes however long the sum."""
+    left = max(sizes[t][0] for t, _ in rows)
+    gap_x, gap_y = 24.0, 10.0
+    corners, y = {}, 0.0
+    for t, s in rows:
+        h = max(sizes[t][1], sizes[s][1])
+        corners[keys[t]] = (0.0, y + (h - sizes[t][1]) / 2)
+        corners[keys[s]] = (left + gap_x, y + (h - sizes[s][1]) / 2)
+        y += h + gap_y
+    width = left + gap_x + max(sizes[s][0] for _, s in rows)
+    return width, y - gap_y, corners, {}
 
 
 def _model(keys, sizes, titles):
