@@ -48,7 +48,9 @@ LEGEND = (
      'hover a grid or a name to outline every box that reads it'),
     ('fill', ('cluster', 'cluster_border'), 'open group (frame)',
      'an open group: a frame with its name; double-click the name to close it'),
-    ('edge', ('edge',), 'edge: a value flows in', "an edge: a value flows into the box it points to (weights' paler)"),
+    ('edge', ('edge',), 'edge: a value flows in',
+     "an edge: a value flows into the box it points to (weights' paler; with a head open, every edge that "
+     'does not touch it is paler)'),
     ('kv', ('kv',), 'KV cache: keys/values (dashed)',
      'a dashed teal edge: keys and values of an earlier position flowing into a later position\'s attention '
      '(the KV cache)'),

@@ -378,6 +378,7 @@ class EdgeItem(QGraphicsPathItem):
                 src.startswith('n') and split_key(src)[1] in view.session.trace.params:
             color.setAlpha(110)  # weights feed everything: lighter, so the data flow stands out
         self.kv = (src, dst) in view.session.visible.kv_edges
+        self.faded = False
         if self.kv:  # the KV cache: keys and values of an earlier position read by a later one's attention
             pen = QPen(QColor(view.colors['kv']), max(1.4, width), Qt.DashLine)
             self.setToolTip(kv_tooltip(view.session.trace, src, dst, count))
@@ -387,6 +388,15 @@ class EdgeItem(QGraphicsPathItem):
                 self.setToolTip(f'{count} scalar edges')
         self.setPen(pen)
         self.setZValue(1)
+
+    def fade(self):
+        """Paler: an edge that does not touch the open head, so the head's own edges stand out."""
+        pen = self.pen()
+        color = pen.color()
+        color.setAlphaF(color.alphaF() * 0.4)
+        pen.setColor(color)
+        self.setPen(pen)
+        self.faded = True
 
 
 def kv_tooltip(trace, src, dst, count):
@@ -836,6 +846,8 @@ class GraphView(QGraphicsView):
             item = EdgeItem(self, edge)
             if edge[0] in inside or edge[1] in inside:  # drawn over the head's frame; the others pass under it
                 item.setZValue(OPEN_HEAD_Z + 0.5)
+            elif inside:  # a head is open: what does not touch it is context, drawn paler
+                item.fade()
             scene.addItem(item)
             self.edges_by_key[item.key] = item
             if edge[0] in self._weight_keys:
