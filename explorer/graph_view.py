@@ -389,12 +389,13 @@ class EdgeItem(QGraphicsPathItem):
         self.setPen(pen)
         self.setZValue(1)
 
-    def fade(self):
-        """Paler: an edge that does not touch the open head, so the head's own edges stand out."""
+    def fade(self, background):
+        """Paler: an edge that does not touch the open head, so the head's own edges stand out. Mixed
+        towards the background, opaque: thousands of translucent curves made panning three times slower."""
         pen = self.pen()
-        color = pen.color()
-        color.setAlphaF(color.alphaF() * 0.4)
-        pen.setColor(color)
+        color, back = pen.color(), QColor(background)
+        a = color.alphaF() * 0.4
+        pen.setColor(QColor.fromRgbF(*(a * x + (1 - a) * y for x, y in zip(color.getRgbF()[:3], back.getRgbF()[:3]))))
         self.setPen(pen)
         self.faded = True
 
@@ -847,7 +848,7 @@ class GraphView(QGraphicsView):
             if edge[0] in inside or edge[1] in inside:  # drawn over the head's frame; the others pass under it
                 item.setZValue(OPEN_HEAD_Z + 0.5)
             elif inside:  # a head is open: what does not touch it is context, drawn paler
-                item.fade()
+                item.fade(self.colors['background'])
             scene.addItem(item)
             self.edges_by_key[item.key] = item
             if edge[0] in self._weight_keys:
