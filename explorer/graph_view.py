@@ -847,8 +847,8 @@ class GraphView(QGraphicsView):
             item = EdgeItem(self, edge)
             if edge[0] in inside or edge[1] in inside:  # drawn over the head's frame; the others pass under it
                 item.setZValue(OPEN_HEAD_Z + 0.5)
-            elif inside:  # a head is open: what does not touch it is context, drawn paler
-                item.fade(self.colors['background'])
+            elif inside and len(heads) == 1:  # one head open: what does not touch it is context, paler (a
+                item.fade(self.colors['background'])  # position opened whole opens every head: nothing fades)
             scene.addItem(item)
             self.edges_by_key[item.key] = item
             if edge[0] in self._weight_keys:

@@ -768,7 +768,6 @@ class MainWindow(QMainWindow):
         self.graph.set_tint(strengths, label)
         if not hasattr(self, 'tint_status'):
             self.tint_status = QLabel()
-            self.tint_status.setStyleSheet(f"color: {self.graph.colors['text']};")
             self.tint_status.setMaximumWidth(560)
             self.statusBar().insertPermanentWidget(0, self.tint_status)
         text = self.graph.tint_label()

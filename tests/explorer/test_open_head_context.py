@@ -24,3 +24,11 @@ def test_edges_that_do_not_touch_the_open_head_are_paler(window, qtbot):
     for e in others:  # mixed towards the background, and opaque (translucent curves slow panning down)
         c = e.pen().color()
         assert c.alphaF() == 1.0 and abs(c.lightness() - background.lightness()) < abs(edge.lightness() - background.lightness())
+
+
+def test_a_position_opened_whole_fades_nothing(window, qtbot):
+    s, view = window.session, window.graph
+    with qtbot.waitSignal(s.view_changed, timeout=20000):
+        s.open_group(s.trace.scope_id('pos 1 / layer 0 / attention'), to_scalars=True)  # every head open
+    qtbot.waitUntil(lambda: not view.building(), timeout=30000)
+    assert not any(e.faded for e in view.edges_by_key.values())
