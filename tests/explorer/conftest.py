@@ -22,3 +22,28 @@ def window(qtbot, tmp_path):
     win.close()                       # here, not in pytest-qt's teardown, which would come first
     session.worker.wait()
 
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    """make_window(w, h, settings=None, record=True): a window of that size on fresh settings."""
+    made = []
+
+    def make(width, height, settings=None, record=True):
+        session = Session()
+        win = MainWindow(session, settings or QSettings(str(tmp_path / f'{len(made)}.ini'), QSettings.IniFormat))
+        made.append(win)
+        win.resize(width, height)
+        assert session.load_checkpoint()
+        win.show()
+        if record:
+            with qtbot.waitSignal(session.view_changed, timeout=20000):
+                session.record('emma')
+        else:
+            qtbot.wait(20)
+        assert win.size().toTuple() == (width, height)
+        return win
+    yield make
+    for win in made:
+        win.session.unsaved = False
+        win.close()
+        win.session.worker.wait()

@@ -4,11 +4,6 @@ closes half-way."""
 
 import gc
 
-from PySide6.QtCore import QSettings
-
-from explorer.main_window import MainWindow
-from explorer.session import Session
-
 
 def open_pos2_to_scalars(window, qtbot):
     s = window.session
@@ -24,17 +19,11 @@ def test_the_collector_waits_for_a_big_build_and_comes_back(window, qtbot):
     assert gc.isenabled()
 
 
-def test_a_window_closed_mid_build_leaves_the_collector_on(qtbot, tmp_path):
-    session = Session()
-    win = MainWindow(session, QSettings(str(tmp_path / 'w.ini'), QSettings.IniFormat))
-    assert session.load_checkpoint()
-    win.show()
-    with qtbot.waitSignal(session.view_changed, timeout=20000):
-        session.record('emma')
+def test_a_window_closed_mid_build_leaves_the_collector_on(make_window, qtbot):
+    win = make_window(1280, 720)
     qtbot.waitUntil(lambda: not win.graph.building(), timeout=20000)
     open_pos2_to_scalars(win, qtbot)
     assert win.graph.building() and not gc.isenabled()
-    session.unsaved = False
+    win.session.unsaved = False
     win.close()
     assert gc.isenabled()
-    session.worker.wait()

@@ -1,20 +1,9 @@
 """The legend is a panel of its own, whole without scrolling at 1280×720, and Help › Legend brings it to
 the front."""
 
-from PySide6.QtCore import QSettings
 
-from explorer.main_window import MainWindow
-from explorer.session import Session
-
-
-def test_help_legend_shows_the_whole_legend_at_1280_by_720(qtbot, tmp_path):
-    session = Session()
-    win = MainWindow(session, QSettings(str(tmp_path / 'w.ini'), QSettings.IniFormat))
-    win.resize(1280, 720)
-    assert session.load_checkpoint()
-    win.show()
-    with qtbot.waitSignal(session.view_changed, timeout=20000):
-        session.record('emma')
+def test_help_legend_shows_the_whole_legend_at_1280_by_720(make_window, qtbot):
+    win = make_window(1280, 720)
     dock = win.docks['legend_dock']
     dock.close()
     win.legend_act.trigger()
@@ -23,6 +12,3 @@ def test_help_legend_shows_the_whole_legend_at_1280_by_720(qtbot, tmp_path):
     qtbot.waitUntil(whole, timeout=5000)  # not cut: no scrolling to read it
     assert not win.inspector_dock.isFloating() and win.attention_dock.height() >= 150  # the panel below keeps room
     assert win.legend_act.toolTip().endswith('(Shift+F1)')
-    session.unsaved = False
-    win.close()
-    session.worker.wait()

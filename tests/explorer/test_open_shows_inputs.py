@@ -2,23 +2,15 @@
 when the window has the room for both; when it has not, the head itself comes first."""
 
 import pytest
-from PySide6.QtCore import QSettings
 
 from engine.grouping import group_key
-from explorer.main_window import MainWindow
-from explorer.session import Session
 
 HEAD = 'pos 2 / layer 0 / attention / head 1'
 
 
-def opened_head(qtbot, tmp_path, width, height):
-    session = Session()
-    win = MainWindow(session, QSettings(str(tmp_path / 'w.ini'), QSettings.IniFormat))
-    win.resize(width, height)
-    assert session.load_checkpoint()
-    win.show()
-    with qtbot.waitSignal(session.view_changed, timeout=20000):
-        session.record('emma')
+def opened_head(make_window, qtbot, width, height):
+    win = make_window(width, height)
+    session = win.session
     with qtbot.waitSignal(session.view_changed, timeout=20000):
         session.open_group(session.trace.scope_id(HEAD))
     qtbot.waitUntil(lambda: not win.graph.building(), timeout=20000)
@@ -31,12 +23,10 @@ def in_view(view, key):
 
 
 @pytest.mark.parametrize('width, height, with_inputs', [(2000, 1200, True), (1280, 720, False)])
-def test_an_opened_head_shows_with_what_feeds_it_when_there_is_room(qtbot, tmp_path, width, height, with_inputs):
-    win = opened_head(qtbot, tmp_path, width, height)
+def test_an_opened_head_shows_with_what_feeds_it_when_there_is_room(make_window, qtbot, width, height,
+                                                                    with_inputs):
+    win = opened_head(make_window, qtbot, width, height)
     view, trace = win.graph, win.session.trace
     assert in_view(view, group_key(trace.scope_id(HEAD)))  # what was opened: always whole
     linears = [group_key(trace.scope_id(f'pos 2 / layer 0 / attention / {n}')) for n in 'qkv']
     assert all(in_view(view, k) for k in linears) == with_inputs
-    win.session.unsaved = False
-    win.close()
-    win.session.worker.wait()

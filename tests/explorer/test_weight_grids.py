@@ -117,7 +117,7 @@ def test_weight_edges_are_hidden_until_the_toggle_shows_them(window, view):
 
 def test_a_grid_redrawn_step_by_step_is_the_grid_drawn_afresh(view):
     """The grid item keeps its image and redraws only the cells a step changed: the same picture."""
-    s, bp = view.session, view.session.backprop
+    bp = view.session.backprop
     cells, colors, name = view.weight_cells(), view.colors, 'lm_head'
     image = weight_grid.grid_image(cells, name, bp, colors)
     state = weight_grid.grid_state(cells, name, bp)
