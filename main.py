@@ -23,17 +23,17 @@ VENV = ROOT / '.venv'
 APP = None  # the command of `python3 main.py [OPTIONS]`: the window
 # command: (needs .venv, 'module:function' called with the arguments after the command, one-line help)
 COMMANDS = {
-    'train': (False, 'engine.cli:train_main', "train microgpt and print what microgpt prints"),
-    'sample': (False, 'engine.cli:sample_main', 'generate documents from a checkpoint'),
-    'trace': (False, 'engine.cli:trace_main', 'write one forward and backward pass of a document as JSON'),
-    'graph': (True, 'explorer.graph_export:main', 'export the graph view of a document as JSON, SVG or PNG (the '
+    'train': (False, 'engine.cli.commands:train_main', "train microgpt and print what microgpt prints"),
+    'sample': (False, 'engine.cli.commands:sample_main', 'generate documents from a checkpoint'),
+    'trace': (False, 'engine.cli.commands:trace_main', 'write one forward and backward pass of a document as JSON'),
+    'graph': (True, 'explorer.graph.export:main', 'export the graph view of a document as JSON, SVG or PNG (the '
                                                    "window's layout) or DOT (Graphviz)"),
-    'attention': (True, 'explorer.attention_export:main', 'export the attention of a document as CSV (scores, weights, grads), PNG or SVG'),
-    'nudge': (False, 'engine.cli:nudge_main', 'nudge one scalar of a recorded pass by ±h: new losses, numeric vs grad'),
-    'gradcheck': (False, 'engine.cli:gradcheck_main', 'check every parameter\'s gradient by central differences'),
-    'provenance': (False, 'engine.cli:provenance_main', "split a node's gradient into its terms (by use, by "
+    'attention': (True, 'explorer.attention.export:main', 'export the attention of a document as CSV (scores, weights, grads), PNG or SVG'),
+    'nudge': (False, 'engine.cli.commands:nudge_main', 'nudge one scalar of a recorded pass by ±h: new losses, numeric vs grad'),
+    'gradcheck': (False, 'engine.cli.commands:gradcheck_main', 'check every parameter\'s gradient by central differences'),
+    'provenance': (False, 'engine.cli.commands:provenance_main', "split a node's gradient into its terms (by use, by "
                                                          'prediction)'),
-    'history': (False, 'engine.cli:history_main', "one parameter's value, gradient and Adam state at every "
+    'history': (False, 'engine.cli.commands:history_main', "one parameter's value, gradient and Adam state at every "
                                                    'step of a training history, as JSON'),
     'bench': (True, 'explorer.bench:main', 'print one JSON line of timings and memory'),
     'test': (True, 'main:run_tests', 'run the tests; extra arguments go to pytest'),

@@ -136,7 +136,7 @@ def _head_outs(trace):
 
 def full_gradients(trace):
     """Every node's gradient after a whole backward pass (Value.backward(), exactly as the stepper ends)."""
-    from .backprop import Stepper
+    from engine.backprop import Stepper
     stepper = Stepper(trace)
     stepper.run_to_end()
     return stepper.grads

@@ -12,11 +12,11 @@ import random
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .errors import CheckpointError, ConfigError
-from .files import write_atomic
-from .model import GPTConfig, Model, param_shapes
-from .tokenizer import Tokenizer
-from .train import MAX_STEPS, TrainConfig, adam_preview
+from engine.errors import CheckpointError, ConfigError
+from engine.files import write_atomic
+from engine.model import GPTConfig, Model, param_shapes
+from engine.tokenizer import Tokenizer
+from engine.train import MAX_STEPS, TrainConfig, adam_preview
 
 FORMAT = 'microgpt-explorer checkpoint'
 VERSION = 1

@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from .errors import DataError
+from engine.errors import DataError
 
 # microgpt fetches names.txt from karpathy/makemore; pinned to the commit the published figures come from.
 NAMES_URL = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import OutputError
+from engine.errors import OutputError
 
 LEGACY_TEMP_AGE = 3600  # seconds: a temp file named without a PID (older versions) is stale after this
 

@@ -28,13 +28,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import CheckpointError, ConfigError
-from .gc_pause import paused as _gc_paused
-from .files import write_atomic
-from .model import GPTConfig, Model, param_shapes
-from .tokenizer import Tokenizer
-from .train import Adam, TrainConfig
-from .value import Value
+from engine.errors import CheckpointError, ConfigError
+from engine.gc_pause import paused as _gc_paused
+from engine.files import write_atomic
+from engine.model import GPTConfig, Model, param_shapes
+from engine.tokenizer import Tokenizer
+from engine.train import Adam, TrainConfig
+from engine.value import Value
 
 FORMAT = 'microgpt-explorer history'
 VERSION = 1
@@ -401,7 +401,7 @@ def load_for(checkpoint_path, checkpoint):
 def checkpoint_at(history, step, seed=42):
     """A Checkpoint of the model at `step` (weights, Adam state), so that the inspector's 'next update'
     is the update this run made after it."""
-    from .checkpoint import Checkpoint  # checkpoint imports train; keep this module light to import
+    from engine.checkpoint import Checkpoint  # checkpoint imports train; keep this module light to import
     state = history.seek(step, grads=False)
     return Checkpoint(history._model(state.weights), step, seed, history.train_config, None,
                       list(state.m), list(state.v))

@@ -16,12 +16,12 @@ nothing is ever half-written by the child. Messages are tuples:
 import os
 import tempfile
 
-from . import checkpoint as ckpt_io
-from . import history as history_io
-from .data import load_docs
-from .errors import EngineError, TrainingDiverged
-from .model import GPTConfig
-from .train import TrainConfig, Trainer
+from engine import checkpoint as ckpt_io
+from engine import history as history_io
+from engine.data import load_docs
+from engine.errors import EngineError, TrainingDiverged
+from engine.model import GPTConfig
+from engine.train import TrainConfig, Trainer
 
 
 def train_process(data_path, model_config, train_config, messages, pause, stop):

@@ -17,8 +17,8 @@ import contextlib
 import math
 from dataclasses import asdict, dataclass
 
-from .errors import ConfigError
-from .value import Value
+from engine.errors import ConfigError
+from engine.value import Value
 
 
 @dataclass(frozen=True)

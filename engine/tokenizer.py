@@ -1,6 +1,6 @@
 """Characters to token ids and back: sorted unique characters are 0..n-1, BOS is n."""
 
-from .errors import ConfigError, DocumentError
+from engine.errors import ConfigError, DocumentError
 
 
 class Tokenizer:

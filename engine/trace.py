@@ -23,9 +23,9 @@ import os
 import sys
 from dataclasses import dataclass
 
-from .errors import EngineError
-from .model import finish, param_shapes
-from .value import Value, topological_order
+from engine.errors import EngineError
+from engine.model import finish, param_shapes
+from engine.value import Value, topological_order
 
 PARAMS_SCOPE = 'params'
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

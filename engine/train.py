@@ -5,10 +5,10 @@ import os
 import random
 from dataclasses import asdict, dataclass
 
-from .errors import ConfigError, EngineError, TrainingDiverged
-from .model import FAST, Model, softmax, gpt
-from .tokenizer import Tokenizer
-from .value import Value
+from engine.errors import ConfigError, EngineError, TrainingDiverged
+from engine.model import FAST, Model, softmax, gpt
+from engine.tokenizer import Tokenizer
+from engine.value import Value
 
 
 MAX_STEPS = 10**9  # far beyond any run here (about four months at 10 ms a step); keeps step counts floats can hold
@@ -226,7 +226,7 @@ class Trainer:
         self.step = 0  # steps done
         self.history = None  # engine.history.History when asked for: a snapshot every history_every steps
         if history_every is not None:
-            from .history import History  # history imports this module
+            from engine.history import History  # history imports this module
             if not (_is_whole(history_every) and history_every > 0):
                 raise ConfigError(f'The history interval must be a positive whole number of steps, not {_short(history_every)}.')
             self.history = History(model_config, self.model.tokenizer.uchars, train_config, history_every)

@@ -4,10 +4,10 @@ import os
 import sys
 import time
 
-from engine.cli_parsing import Parser, UsageError
+from engine.cli.parsing import Parser, UsageError
 from engine.paths import DEFAULT_CHECKPOINT
 
-from .display import no_display_message, no_display_reason
+from explorer.display import no_display_message, no_display_reason
 
 PROCESS_START = time.time()
 
@@ -41,8 +41,8 @@ def main(argv):
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from .main_window import MainWindow
-    from .session import Session
+    from explorer.main_window import MainWindow
+    from explorer.state.session import Session
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName('microgpt-explorer')
     app.setApplicationName('microgpt explorer')

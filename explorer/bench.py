@@ -11,8 +11,8 @@ from pathlib import Path
 
 from engine import checkpoint as ckpt_io
 from engine.attention import to_csv as attention_csv
-from engine.grouping import Hierarchy
-from engine.layout import layout
+from engine.graph.grouping import Hierarchy
+from engine.graph.layout import layout
 from engine.model import FAST
 from engine.paths import DEFAULT_CHECKPOINT
 from engine.trace import literal_loss, record
@@ -69,8 +69,8 @@ def window_figures(doc):
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from .main_window import MainWindow
-    from .session import Session
+    from explorer.main_window import MainWindow
+    from explorer.state.session import Session
     app = QApplication.instance() or QApplication([])
     tmp = tempfile.TemporaryDirectory()
     session = Session()
@@ -155,8 +155,8 @@ def screen_figures(app, window, tmp, frames=80):
     the busiest window-sized part of it (`pan_boxes_in_view` boxes): a learner pans where there is something to read."""
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
 
-    from .main_window import MainWindow
-    from .session import Session
+    from explorer.main_window import MainWindow
+    from explorer.state.session import Session
     out = {'graph_area_fraction': graph_fraction(window),
            'first_paint_min_label_px': round(window.graph.smallest_label_px() or 0, 1)}
     small = MainWindow(Session(), QSettings(str(tmp / 'small.ini'), QSettings.IniFormat))
@@ -287,10 +287,10 @@ def expand_position_figures(app, window, esc_after_s=0.15):
 
 
 def layout_figures(h, trace):
-    """Opening each closed group of the overview in turn: the worst layout time (engine.layout's part) with no cached group
+    """Opening each closed group of the overview in turn: the worst layout time (engine.graph.layout's part) with no cached group
     layouts and with the cache warm, and the pairs of other boxes whose order flips (0: in place);
     pos 2 opened to scalars: its layout time from cold, and its Graphviz runs."""
-    from engine import layout as L
+    from engine.graph import layout as L
     overview = h.overview()
     L.clear_cache()
     before = layout(h.visible(overview))
@@ -378,10 +378,10 @@ def attention_view_figures(app, window):
     return {'token_lines_paint_ms': ms(sorted(lines)[5]), 'query_steps_show_ms': ms(sorted(steps)[5])}
 def gradient_figures(model, trace):
     """Issue 13: nudging wte[4][3] (both sides, on the tape) and checking all 4,192 parameters."""
-    from engine.gradcheck import iter_gradcheck
+    from engine.gradient.gradcheck import iter_gradcheck
     from engine.model import finish
-    from engine.nudge import Tape
-    from engine.provenance import resolve
+    from engine.gradient.nudge import Tape
+    from engine.gradient.provenance import resolve
     tape = Tape(trace)
     node = resolve(trace, 'wte[4][3]')
     nudge_s, _ = timed(lambda: tape.nudge(node, 1e-4))

@@ -11,27 +11,27 @@ from PySide6.QtWidgets import (QAbstractScrollArea, QApplication, QDockWidget, Q
 
 from engine.files import write_atomic
 from engine.trace import truncation_note
-from engine.grouping import group_key, key_scope, split_key
+from engine.graph.grouping import group_key, key_scope, split_key
 
-from .attention_panel import AttentionPanel
-from .backprop_panel import BackpropPanel, ChainRulePanel, GradLegend
-from .code_panel import CodePanel
-from .gradcheck_panel import GradcheckPanel
-from .nudge_panel import NudgePanel
-from .provenance_panel import ProvenancePanel
-from .graph_view import GraphView
-from .help_dialogs import HOW_TO_READ, HelpDialog, shortcuts_html, with_key
-from .host import Host
-from .inspector import Inspector
-from .sampling_panel import SamplingPanel
-from .scope_tree import ScopeTree
-from .session import LARGE_VIEW
-from .theme import DARK, LIGHT, palette
-from .training_panel import TrainingPanel
-from .adam_plot import AdamPlot
-from .embedding_plot import EmbeddingPlot
-from .timeline import Timeline
-from .timeline_panel import TimelinePanel
+from explorer.attention.panel import AttentionPanel
+from explorer.panels.backprop import BackpropPanel, ChainRulePanel, GradLegend
+from explorer.gradient.code_panel import CodePanel
+from explorer.gradient.gradcheck_panel import GradcheckPanel
+from explorer.gradient.nudge_panel import NudgePanel
+from explorer.gradient.provenance_panel import ProvenancePanel
+from explorer.graph.view import GraphView
+from explorer.panels.help import HOW_TO_READ, HelpDialog, shortcuts_html, with_key
+from explorer.host import Host
+from explorer.panels.inspector import Inspector
+from explorer.panels.sampling import SamplingPanel
+from explorer.panels.scope_tree import ScopeTree
+from explorer.state.session import LARGE_VIEW
+from explorer.theme import DARK, LIGHT, palette
+from explorer.panels.training import TrainingPanel
+from explorer.history.adam_plot import AdamPlot
+from explorer.history.embedding_plot import EmbeddingPlot
+from explorer.state.timeline import Timeline
+from explorer.history.timeline_panel import TimelinePanel
 
 SCREEN_MARGIN = 8   # between a first window and the edges of the screen
 TITLE_BAR = 32      # room left for the window manager's title bar, which is not part of geometry()

@@ -1,6 +1,6 @@
 """Never freeze, never crash, never lose a file: one test per item B1–B16 of that issue.
 
-Each runs the command as a user types it (in-process through engine.cli.main, or as a process where the
+Each runs the command as a user types it (in-process through engine.cli.commands.main, or as a process where the
 behaviour needs one) and checks the exit code, the one sentence on stderr and what is on disk after.
 """
 
@@ -21,9 +21,10 @@ import pytest
 
 import main as main_py
 from engine import checkpoint as ckpt_io
-from engine import cli, files
+from engine import files
+from engine.cli import commands as cli
 from engine import data as data_mod
-from engine.cli import main
+from engine.cli.commands import main
 from engine.data import load_docs
 from engine.errors import CheckpointError, OutputError
 from engine.model import GPTConfig, Model
@@ -37,7 +38,7 @@ BASE_PYTHON = getattr(sys, '_base_executable', sys.executable)
 
 
 def run_cli(*args, capsys):
-    """engine.cli.main in-process: (exit code, stdout, stderr)."""
+    """engine.cli.commands.main in-process: (exit code, stdout, stderr)."""
     out = io.StringIO()
     code = main(list(args), out)
     return code, out.getvalue(), capsys.readouterr().err
@@ -379,6 +380,7 @@ def test_b16_a_closed_pipe_exits_quietly(tmp_path):
 
 
 def test_house_shared_names_have_homes_of_their_own():
-    from engine import cli_parsing, paths
+    from engine import paths
+    from engine.cli import parsing as cli_parsing
     assert cli.Parser is cli_parsing.Parser and cli.DEFAULT_CHECKPOINT is paths.DEFAULT_CHECKPOINT
-    assert not hasattr(cli, 'ASSETS')  # engine.cli keeps only what it uses
+    assert not hasattr(cli, 'ASSETS')  # engine.cli.commands keeps only what it uses

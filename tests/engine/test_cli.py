@@ -14,7 +14,7 @@ import pytest
 
 from engine import checkpoint as ckpt_io
 from engine import data as data_mod
-from engine.cli import main
+from engine.cli.commands import main
 from engine.paths import DEFAULT_CHECKPOINT
 from engine.errors import DataError, TrainingDiverged
 from engine.model import GPTConfig

@@ -3,8 +3,8 @@ sum so far beside it, each sum feeding the one under it; as wide as two boxes ho
 
 import pytest
 
-from engine.grouping import Hierarchy
-from engine.layout import SCALAR_WIDTH, ladder, layout
+from engine.graph.grouping import Hierarchy
+from engine.graph.layout import SCALAR_WIDTH, ladder, layout
 
 DOT = 'pos 2 / layer 0 / attention / head 1 / scores / q·k[1]'
 

@@ -10,10 +10,10 @@ import pytest
 
 from engine.backprop import Schedule
 from engine.errors import EngineError
-from engine.gradcheck import H, analytic_grads, iter_gradcheck
+from engine.gradient.gradcheck import H, analytic_grads, iter_gradcheck
 from engine.model import FAST, finish
-from engine.nudge import Tape
-from engine.provenance import (Predictions, ancestors, descendants, path_between, resolve, sum_in_order,
+from engine.gradient.nudge import Tape
+from engine.gradient.provenance import (Predictions, ancestors, descendants, path_between, resolve, sum_in_order,
                                terms_by_use)
 from engine.trace import record
 

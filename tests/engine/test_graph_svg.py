@@ -5,9 +5,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from engine.graph_svg import fit, to_svg
-from engine.grouping import Hierarchy
-from engine.layout import as_json, layout
+from engine.graph.svg import fit, to_svg
+from engine.graph.grouping import Hierarchy
+from engine.graph.layout import as_json, layout
 
 SVG = '{http://www.w3.org/2000/svg}'
 

@@ -3,8 +3,8 @@
 import pytest
 
 from engine.backprop import Schedule, Stepper
-from engine.group_steps import UnitSteps, summary, unit_nodes, units
-from engine.grouping import Hierarchy
+from engine.gradient.group_steps import UnitSteps, summary, unit_nodes, units
+from engine.graph.grouping import Hierarchy
 
 
 @pytest.fixture(scope='module')

@@ -3,8 +3,8 @@
 
 import pytest
 
-from engine.grouping import Hierarchy
-from engine.layout import VECTOR_CELL, VECTOR_TEXT, layout
+from engine.graph.grouping import Hierarchy
+from engine.graph.layout import VECTOR_CELL, VECTOR_TEXT, layout
 
 
 @pytest.fixture(scope='module')

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import layout as L
-from engine.grouping import Hierarchy, group_key
+from engine.graph import layout as L
+from engine.graph.grouping import Hierarchy, group_key
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 STAGES = ('embedding', 'layer 0 / attention', 'layer 0 / mlp', 'lm_head', 'softmax', '-log p')

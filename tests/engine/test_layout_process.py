@@ -2,8 +2,8 @@
 
 import pytest
 
-from engine.grouping import Hierarchy
-from engine.layout_process import LayoutClient, explain
+from engine.graph.grouping import Hierarchy
+from engine.graph.layout_process import LayoutClient, explain
 
 import layout_faults
 

@@ -4,7 +4,7 @@ import json
 import random
 
 
-from engine.cli import main as cli_main
+from engine.cli.commands import main as cli_main
 from engine.model import GPTConfig, Model
 from engine.tokenizer import Tokenizer
 from engine.trace import record

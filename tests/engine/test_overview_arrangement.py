@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import layout as L
-from engine.grouping import Hierarchy, group_key
+from engine.graph import layout as L
+from engine.graph.grouping import Hierarchy, group_key
 from engine.model import param_shapes
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -4,7 +4,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from explorer.main_window import MainWindow
-from explorer.session import Session
+from explorer.state.session import Session
 
 
 @pytest.fixture

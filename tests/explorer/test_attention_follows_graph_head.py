@@ -3,9 +3,9 @@ graph (with that row framed), not always layer 0 · head 0."""
 
 from PySide6.QtCore import QSettings
 
-from engine.grouping import group_key
+from engine.graph.grouping import group_key
 from explorer.main_window import MainWindow
-from explorer.session import Session
+from explorer.state.session import Session
 
 
 def test_the_lone_head_is_the_one_selected_in_the_graph(qtbot, tmp_path):

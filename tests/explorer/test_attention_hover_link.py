@@ -3,7 +3,7 @@ column (a key) in that layer's heatmaps."""
 
 from PySide6.QtGui import QColor
 
-from explorer.heatmap import hovered_rect
+from explorer.attention.heatmap import hovered_rect
 
 
 def frame_pixels(panel, side, i):

@@ -148,7 +148,7 @@ def test_two_layers_of_eight_heads(window, qtbot, tmp_path):
         panel.grid.squeezed == 'head' and shown_heads == [panel.focus])  # one layer, or one head, large
     from PySide6.QtCore import QRectF
 
-    from explorer.heatmap import arrange
+    from explorer.attention.heatmap import arrange
     boxes, squeezed = arrange(QRectF(0, 0, 1800, 900), s.trace)
     assert sorted((b.layer, b.head) for b in boxes) == every and not squeezed
     assert panel.grid.value(1, 7, 4, 2) == s.trace.attention[1][7][4][2]

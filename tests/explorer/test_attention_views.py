@@ -14,8 +14,8 @@ from engine.backprop import Schedule, Stepper
 from engine.model import GPTConfig, Model
 from engine.tokenizer import Tokenizer
 from engine.trace import record
-from explorer.heatmap import (FONT_PT, LEGEND_H, MIN_CELL, arrange, number, paint_heads, scale_for, svg_bytes, weights_of)
-from explorer.query_steps import steps_html
+from explorer.attention.heatmap import (FONT_PT, LEGEND_H, MIN_CELL, arrange, number, paint_heads, scale_for, svg_bytes, weights_of)
+from explorer.attention.query_steps import steps_html
 
 LONG = 'muhammadibrahim'  # 15 letters: 16 positions, block_size's whole window
 

@@ -2,8 +2,8 @@
 called it (`q = linear(...)`); a parameter marks the line that reads its matrix; what is lit is said in
 the status bar, not over the graph."""
 
-from engine.grouping import node_key
-from engine.provenance import resolve
+from engine.graph.grouping import node_key
+from engine.gradient.provenance import resolve
 
 
 def test_a_dot_product_marks_its_helper_line_and_the_call_site(window):

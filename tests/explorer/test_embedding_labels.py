@@ -3,7 +3,7 @@ line where there is not, and a point in a crowd with no room left keeps its labe
 
 from PySide6.QtCore import QPointF, QRectF
 
-from explorer.embedding_plot import DOT_R, place_labels
+from explorer.history.embedding_plot import DOT_R, place_labels
 
 
 def overlaps(rects):

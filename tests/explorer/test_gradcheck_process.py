@@ -1,10 +1,10 @@
 """Gradcheck in the app runs in a child process (no GIL shared with the window): progress arrives from
-it, Cancel kills it, and its result is exactly what engine.gradcheck gives in-process."""
+it, Cancel kills it, and its result is exactly what engine.gradient.gradcheck gives in-process."""
 
 import os
 import queue
 
-from engine.gradcheck import gradcheck_process, iter_gradcheck
+from engine.gradient.gradcheck import gradcheck_process, iter_gradcheck
 
 
 def test_the_check_runs_in_another_process_and_cancel_kills_it(window, qtbot):

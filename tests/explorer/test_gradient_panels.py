@@ -1,7 +1,7 @@
 """Issue 13 in the window: the Code panel, Nudge, Gradcheck (background, cancel) and Provenance, and the tint."""
 
-from engine.grouping import node_key
-from engine.provenance import resolve
+from engine.graph.grouping import node_key
+from engine.gradient.provenance import resolve
 
 
 def node(window, name):

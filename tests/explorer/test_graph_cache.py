@@ -3,7 +3,7 @@ breakpoint) must still show at once."""
 
 from PySide6.QtGui import QColor
 
-from explorer.graph_view import BoxItem
+from explorer.graph.view import BoxItem
 
 
 def colour_count(view, item, colour):

@@ -5,8 +5,8 @@ import json
 
 from PySide6.QtGui import QColor, QImage
 
-from engine.graph_svg import COLORS
-from explorer.graph_export import MAX_PIXELS, MAX_SIDE, main, png_size
+from engine.graph.svg import COLORS
+from explorer.graph.export import MAX_PIXELS, MAX_SIDE, main, png_size
 
 
 def test_png_export_of_the_overview_has_the_layout_size_and_its_boxes(tmp_path, qapp):

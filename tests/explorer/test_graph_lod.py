@@ -6,8 +6,8 @@ from types import SimpleNamespace
 from PySide6.QtGui import QColor, QImage, QPainter, QTransform
 from PySide6.QtWidgets import QStyleOptionGraphicsItem
 
-from engine.layout import box_size
-from explorer.graph_view import LABEL_PX, MIN_LABEL_PX, BoxItem, paints_text
+from engine.graph.layout import box_size
+from explorer.graph.view import LABEL_PX, MIN_LABEL_PX, BoxItem, paints_text
 
 
 def text_pixels(item, scale):

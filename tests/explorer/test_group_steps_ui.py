@@ -1,6 +1,6 @@
 """Group steps in the window: by the model's structure whatever is open, each ending on its summary."""
 
-from engine.group_steps import units
+from engine.gradient.group_steps import units
 
 
 def unit_ends(window):

@@ -7,7 +7,7 @@ from PySide6.QtCore import QRectF
 from engine.checkpoint import load
 from engine.paths import DEFAULT_CHECKPOINT
 from engine.trace import record
-from explorer.heatmap import NUMBER_CELL, arrange
+from explorer.attention.heatmap import NUMBER_CELL, arrange
 
 
 @pytest.fixture(scope='module')

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from PySide6.QtGui import QAction
 
-from explorer.backprop_panel import legend_colors, legend_texts
-from explorer.help_dialogs import key_text
+from explorer.panels.backprop import legend_colors, legend_texts
+from explorer.panels.help import key_text
 
 GRAPH_VIEW = Path(__file__).resolve().parents[2] / 'explorer' / 'graph_view.py'
 PLAIN = {'background', 'text', 'muted'}  # the page and its writing, not marks

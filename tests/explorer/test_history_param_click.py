@@ -7,8 +7,8 @@ import gc
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
-from engine.grouping import group_key
-from explorer import weight_grid
+from engine.graph.grouping import group_key
+from explorer.graph import weight_grid
 
 
 def test_a_grid_cell_click_plots_that_parameter_and_the_replay_can_be_stopped(window, qtbot):

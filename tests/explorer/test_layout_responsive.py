@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings, QTimer
 
-from engine.layout_process import LayoutClient
+from engine.graph.layout_process import LayoutClient
 from explorer.main_window import MainWindow
-from explorer.session import Session
+from explorer.state.session import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'engine'))
 import layout_faults  # noqa: E402

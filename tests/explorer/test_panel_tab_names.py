@@ -5,7 +5,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QTabBar
 
 from explorer.main_window import MainWindow
-from explorer.session import Session
+from explorer.state.session import Session
 
 
 def dock_tab_bars(win):

@@ -3,9 +3,9 @@
 
 from types import SimpleNamespace
 
-from engine.grouping import node_key
-from engine.layout import SCALAR_DATA, SCALAR_GRAD, SCALAR_WIDTH, box_size, scalar_cells
-from explorer.graph_view import BoxItem
+from engine.graph.grouping import node_key
+from engine.graph.layout import SCALAR_DATA, SCALAR_GRAD, SCALAR_WIDTH, box_size, scalar_cells
+from explorer.graph.view import BoxItem
 
 
 def test_dot_product_terms_and_every_op_are_whole_at_10_px(window, qtbot):

@@ -10,10 +10,10 @@ import pytest
 
 from engine import checkpoint as ckpt_io
 from engine.paths import DEFAULT_CHECKPOINT
-from engine.grouping import Hierarchy
-from engine.layout import Layout
+from engine.graph.grouping import Hierarchy
+from engine.graph.layout import Layout
 from engine.trace import record
-from explorer.session_model import CACHED_LAYOUTS, LARGE_VIEW, SessionModel
+from explorer.state.session_model import CACHED_LAYOUTS, LARGE_VIEW, SessionModel
 
 ROOT_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -243,8 +243,8 @@ def test_search_finds_parameters_scopes_ops_and_values(model):
 
 
 def test_the_model_never_loads_qt():
-    code = ('import sys, explorer.session_model;'
+    code = ('import sys, explorer.state.session_model;'
             'bad = [m for m in sys.modules if m.split(".")[0] in ("PySide6", "shiboken6")];'
             'print(",".join(bad)); sys.exit(bool(bad))')
     proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT_DIR)
-    assert proc.returncode == 0, f'explorer.session_model imported {proc.stdout.strip()} {proc.stderr}'
+    assert proc.returncode == 0, f'explorer.state.session_model imported {proc.stdout.strip()} {proc.stderr}'

@@ -3,7 +3,7 @@ Backprop panel) is not a second row taking the graph's room; hiding the panels b
 then it is the only place those buttons are, and showing them hides it again."""
 
 from explorer.main_window import MainWindow
-from explorer.session import Session
+from explorer.state.session import Session
 from PySide6.QtCore import QSettings
 
 

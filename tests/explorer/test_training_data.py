@@ -9,10 +9,10 @@ from PySide6.QtCore import Qt
 
 from engine import train as engine_train
 from engine.paths import DEFAULT_CHECKPOINT
-from engine.cli import main as cli_main
+from engine.cli.commands import main as cli_main
 from engine.data import DownloadFailed
 from explorer.host import Host
-from explorer.training_panel import TrainingPanel
+from explorer.panels.training import TrainingPanel
 
 
 def host(tmp_path, messages=None):
@@ -23,7 +23,7 @@ def host(tmp_path, messages=None):
 def test_the_file_chosen_is_remembered(window, tmp_path, monkeypatch):
     data = tmp_path / 'pets.txt'
     data.write_text('rex\nfido\n')
-    monkeypatch.setattr('explorer.training_panel.QFileDialog.getOpenFileName', lambda *a, **k: (str(data), ''))
+    monkeypatch.setattr('explorer.panels.training.QFileDialog.getOpenFileName', lambda *a, **k: (str(data), ''))
     window.training.choose_dataset()
     assert window.settings.value('dataset') == str(data)
     again = TrainingPanel(window.session, host(tmp_path), window.settings.value('dataset'))
@@ -47,7 +47,7 @@ def test_offline_start_says_what_to_do_in_the_window(window, qtbot, monkeypatch)
     def offline():
         threads.append(threading.current_thread())
         raise DownloadFailed('no network')
-    monkeypatch.setattr('explorer.training_panel.download_names', offline)
+    monkeypatch.setattr('explorer.panels.training.download_names', offline)
     panel.start()
     qtbot.waitUntil(lambda: panel.fetch is None, timeout=20000)
     text = panel.problem.text()

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from engine import checkpoint as ckpt_io
 from engine.paths import DEFAULT_CHECKPOINT
-from engine.cli import main as cli_main
+from engine.cli.commands import main as cli_main
 
 NAMES = ['emma', 'olivia', 'ava', 'isabella', 'sophia', 'mia', 'charlotte', 'amelia', 'harper', 'evelyn',
          'abigail', 'emily', 'elizabeth', 'mila', 'ella', 'avery', 'sofia', 'camila', 'aria', 'scarlett']

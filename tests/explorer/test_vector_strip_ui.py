@@ -6,10 +6,10 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsSceneHoverEvent
 
-from engine.grouping import group_key, node_key, vector_key
-from explorer.backprop_panel import legend_texts
-from explorer.graph_view import BoxItem, EdgeItem
-from explorer.vector_strip import cell_at, cell_rects, cell_tooltip
+from engine.graph.grouping import group_key, node_key, vector_key
+from explorer.panels.backprop import legend_texts
+from explorer.graph.view import BoxItem, EdgeItem
+from explorer.graph.vector_strip import cell_at, cell_rects, cell_tooltip
 
 ATTENTION = 'pos 2 / layer 0 / attention'
 HEAD = f'{ATTENTION} / head 1'

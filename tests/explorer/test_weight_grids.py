@@ -6,9 +6,9 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
-from engine.grouping import group_key
-from engine.layout import grid_geometry
-from explorer import weight_grid
+from engine.graph.grouping import group_key
+from engine.graph.layout import grid_geometry
+from explorer.graph import weight_grid
 from explorer.theme import grad_color, value_color
 
 STAGE_READS = {'embedding': ['wte', 'wpe'],

@@ -2,7 +2,7 @@
 
 
 from explorer.main_window import MainWindow, export_view
-from explorer.session import Session
+from explorer.state.session import Session
 
 
 def test_window_opens_on_the_overview(window):

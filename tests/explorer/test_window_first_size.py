@@ -5,7 +5,7 @@ from PySide6.QtCore import QRect, QSettings
 
 from explorer import main_window
 from explorer.main_window import MainWindow, first_geometry, first_size
-from explorer.session import Session
+from explorer.state.session import Session
 
 
 def test_a_big_screen_gets_a_bigger_first_window():

@@ -3,10 +3,10 @@ pass for a tiny gradient, and never its value colour, which would pass for 'not 
 
 from PySide6.QtGui import QColor, QImage, QPainter
 
-from explorer import weight_grid
-from explorer.backprop_panel import legend_texts
+from explorer.graph import weight_grid
+from explorer.panels.backprop import legend_texts
 from explorer.theme import grad_color
-from explorer.vector_strip import cell_rects, paint_cells
+from explorer.graph.vector_strip import cell_rects, paint_cells
 
 
 def test_a_weight_cell_with_grad_exactly_zero_is_grey(window, qtbot):

@@ -1,0 +1,267 @@
+"""The headless commands: train, sample, trace, graph; nudge, gradcheck, provenance (engine.cli.gradient). Bad input: one line on stderr, exit code 2, nothing written."""
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from engine import checkpoint as ckpt_io
+from engine.cli import gradient as gradient_cli
+from engine.backprop import Stepper
+from engine.cli.parsing import Parser, UsageError
+from engine.data import default_names_path, load_docs
+from engine.errors import EngineError, TrainingDiverged
+from engine.files import check_output, write_atomic
+from engine.model import GPTConfig, finish
+from engine.paths import DEFAULT_CHECKPOINT
+from engine.trace import dumps, record, truncation_note
+from engine.train import TrainConfig, Trainer, check_temperature, check_trainable, iter_samples, sampling_rng
+
+SMALLEST_VOCAB = 2     # one character and BOS: the least any dataset gives
+WARN_SECONDS = 300     # `train` says what a run will cost (stderr) when it takes longer than this
+WARN_BYTES = 2**30     # or needs more memory than this
+
+
+def build_parser():
+    parser = Parser(prog='main.py', description='microgpt explorer: train, sample and record microgpt.')
+    commands = parser.add_subparsers(dest='command', required=True, parser_class=Parser)
+
+    train = commands.add_parser('train', help="train microgpt and print what microgpt prints")
+    train.add_argument('--data', help='UTF-8 text file, one document per line (default: names.txt, fetched once)')
+    d, t = GPTConfig(), TrainConfig()
+    train.add_argument('--steps', type=int, default=t.num_steps)
+    train.add_argument('--seed', type=int, default=t.seed)
+    train.add_argument('--n-layer', type=int, default=d.n_layer)
+    train.add_argument('--n-embd', type=int, default=d.n_embd)
+    train.add_argument('--n-head', type=int, default=d.n_head)
+    train.add_argument('--block-size', type=int, default=d.block_size)
+    train.add_argument('--lr', type=float, default=t.learning_rate)
+    train.add_argument('--temperature', type=float, default=0.5)
+    train.add_argument('--num-samples', type=int, default=20)
+    train.add_argument('--out', metavar='CHECKPOINT', help='write the trained weights here (JSON)')
+    train.add_argument('--history-every', type=int, metavar='K',
+                       help='also write the training history beside --out (NAME.history.json): a snapshot every K steps')
+
+    sample = commands.add_parser('sample', help='generate documents from a checkpoint')
+    sample.add_argument('--checkpoint', required=True)
+    sample.add_argument('--num-samples', type=int, default=20)
+    sample.add_argument('--temperature', type=float, default=0.5)
+    sample.add_argument('--seed', type=int, help='seed the sampler (default: continue from the saved state)')
+
+    trace = commands.add_parser('trace', help='record one forward pass and its full backward pass as JSON')
+    trace.add_argument('--doc', required=True)
+    trace.add_argument('--checkpoint', default=str(DEFAULT_CHECKPOINT))
+    trace.add_argument('--json', required=True, metavar='OUT')
+
+    graph = commands.add_parser('graph', help='export the graph view of a document as JSON (the layout the window '
+                                'draws), SVG, PNG or DOT')
+    graph.add_argument('--doc', required=True)
+    graph.add_argument('--checkpoint', default=str(DEFAULT_CHECKPOINT))
+    graph.add_argument('--open', action='append', default=[], metavar='SCOPE',
+                       help="also open this scope path, e.g. 'pos 2 / layer 0 / attention / head 1'")
+    graph.add_argument('-o', '--output', required=True, metavar='OUT.json|.svg|.png|.dot')
+    graph.add_argument('--weight-edges', action='store_true',
+                       help='JSON: include the edges out of the weights (View › Weight edges); left out by default')
+    gradient_cli.add_parsers(commands)
+
+    history = commands.add_parser('history', help="one parameter's value, gradient and Adam state at every step "
+                                  "of a checkpoint's training history, as JSON")
+    history.add_argument('checkpoint', metavar='CHECKPOINT')
+    history.add_argument('--param', required=True, metavar='NAME', help='e.g. wte[4][3] or layer0.attn_wq[3][5]')
+    history.add_argument('--steps', metavar='A:B', help='only steps A to B, both included (default: every step)')
+    history.add_argument('--json', required=True, metavar='OUT')
+    return parser
+
+
+def cmd_graph(args, out):
+    from engine.graph.grouping import Hierarchy
+    from engine.graph.svg import to_svg
+    from engine.graph.layout import as_json, layout, to_dot  # Graphviz only for this command (main.py runs it in .venv)
+    fmt = Path(args.output).suffix.lower().lstrip('.')
+    if fmt not in ('json', 'svg', 'png', 'dot'):
+        raise EngineError(f'The output must end in .json, .svg, .png or .dot, not {args.output!r}.')
+    check_output(args.output)
+    trace = record(ckpt_io.load(args.checkpoint).model, args.doc)
+    hierarchy = Hierarchy(trace)
+    opened = hierarchy.overview()
+    for path in args.open:
+        scope = trace.scope_id(path)
+        if scope is None:
+            raise EngineError(f'There is no scope {path!r} in the recording of {args.doc!r}.')
+        opened = hierarchy.open_path(scope, opened) | set(hierarchy.opening(scope))
+    visible = hierarchy.visible(opened)
+    if fmt == 'json':  # exactly what the window draws: the same function, the same view
+        write_atomic(args.output, json.dumps(as_json(layout(visible), visible, trace.scopes, args.weight_edges), indent=1))
+    elif fmt == 'dot':  # Graphviz's own text of the view
+        write_atomic(args.output, to_dot(visible))
+    else:  # drawn from the window's layout, not Graphviz's drawing of the DOT
+        lay = layout(visible)
+        svg = to_svg(lay, visible, trace.scopes, args.weight_edges)
+        if fmt == 'png' and args.png is None:
+            raise EngineError('A PNG is drawn with Qt: run `python3 main.py graph …`, which sets it up.')
+        write_atomic(args.output, svg if fmt == 'svg' else args.png(svg, lay.width, lay.height))
+    print(f'written to {args.output}', file=out)
+
+
+def check_count(name, value):
+    if value < 0:
+        raise EngineError(f'{name} must be 0 or more, not {value}.')
+
+
+def cmd_train(args, out):
+    model_config = GPTConfig(n_layer=args.n_layer, n_embd=args.n_embd, n_head=args.n_head, block_size=args.block_size)
+    train_config = TrainConfig(num_steps=args.steps, learning_rate=args.lr, seed=args.seed)
+    check_temperature(args.temperature)
+    check_count('--num-samples', args.num_samples)
+    if args.out:
+        check_output(args.out)  # before the run, not after it
+    if args.history_every is not None:
+        if not args.out:
+            raise EngineError('--history-every needs --out: the history is written beside the checkpoint.')
+        if args.history_every <= 0:
+            raise EngineError(f'--history-every must be a positive whole number of steps, not {args.history_every}.')
+        from engine.history import history_path
+        check_output(history_path(args.out))
+    check_trainable(model_config, SMALLEST_VOCAB)  # a size no dataset could make trainable: say so before fetching one
+    data = args.data or default_names_path()
+    docs = load_docs(data)
+    cost = check_trainable(model_config, len(set(''.join(docs))) + 1, docs)
+    if cost.seconds_per_step * train_config.num_steps > WARN_SECONDS or cost.bytes > WARN_BYTES:
+        print(f'note: {cost.describe(train_config.num_steps)}.', file=sys.stderr, flush=True)
+    print(f'num docs: {len(docs)}', file=out)
+    trainer = Trainer(docs, model_config, train_config, history_every=args.history_every)
+    print(f'vocab size: {trainer.model.tokenizer.vocab_size}', file=out)
+    print(f'num params: {len(trainer.model.params)}', file=out)
+    end = '\r' if out.isatty() else '\n'  # one line rewriting itself on a terminal, as microgpt does
+    try:
+        for r in trainer.run():
+            print(f'step {r.step:4d} / {r.num_steps:4d} | loss {r.loss:.4f}', end=end, file=out, flush=end == '\r')
+    except TrainingDiverged as e:
+        if args.out:
+            _save(args.out, trainer)
+            raise TrainingDiverged(f'{e} The weights of step {trainer.step} were kept in {args.out}.') from None
+        raise
+    if args.out:
+        _save(args.out, trainer)
+    print('\n--- inference (new, hallucinated names) ---', file=out)
+    for i, s in enumerate(iter_samples(trainer.model, trainer.rng, args.num_samples, args.temperature)):
+        print(f'sample {i+1:2d}: {s}', file=out)
+    if args.out:
+        print(f'saved {args.out}', file=sys.stderr)
+
+
+def _save(path, trainer):
+    """The checkpoint, and its history beside it when one was recorded (history first: a checkpoint
+    never stands beside the history of another run)."""
+    history = trainer.finished_history()
+    if history is not None:
+        from engine import history as history_io
+        history_io.save(history_io.history_path(path), history)
+    ckpt_io.save(path, ckpt_io.from_trainer(trainer))
+
+
+def cmd_history(args, out):
+    from engine import history as history_io
+    check_output(args.json)
+    ckpt = ckpt_io.load(args.checkpoint)
+    history = history_io.load_for(args.checkpoint, ckpt)
+    first, last = 1, history.step
+    if args.steps is not None:
+        a, sep, b = args.steps.partition(':')
+        try:
+            first, last = int(a) if a else 1, int(b) if b else history.step
+        except ValueError:
+            sep = ''
+        if not sep:
+            raise EngineError(f'--steps must be A:B, two step numbers (e.g. 1:{history.step}), not {args.steps!r}.')
+    try:
+        index = history.param_index(args.param)
+        rows = finish(history.param_series(index, first, last))
+    except ValueError as e:
+        raise EngineError(str(e)) from None
+    write_atomic(args.json, json.dumps({'param': args.param, 'steps': rows}, indent=1))
+    print(f'{len(rows)} steps of {args.param}, written to {args.json}', file=out)
+
+
+def cmd_sample(args, out):
+    check_temperature(args.temperature)
+    check_count('--num-samples', args.num_samples)
+    ckpt = ckpt_io.load(args.checkpoint)
+    rng = sampling_rng(ckpt.rng_state, args.seed)
+    for i, s in enumerate(iter_samples(ckpt.model, rng, args.num_samples, args.temperature)):
+        print(f'sample {i+1:2d}: {s}', file=out)
+
+
+def cmd_trace(args, out):
+    check_output(args.json)
+    model = ckpt_io.load(args.checkpoint).model
+    trace = record(model, args.doc)
+    if trace.truncated:
+        print(f'note: {truncation_note(trace)}', file=sys.stderr)
+    stepper = Stepper(trace)
+    stepper.run_to_end()
+    write_atomic(args.json, dumps(trace.to_json(stepper.grads)))
+    print(f'{len(trace)} nodes, loss {trace.loss:.4f}, written to {args.json}', file=out)
+
+
+COMMANDS = {'train': cmd_train, 'sample': cmd_sample, 'trace': cmd_trace, 'graph': cmd_graph,
+            'history': cmd_history}
+COMMANDS.update(nudge=gradient_cli.cmd_nudge, gradcheck=gradient_cli.cmd_gradcheck,
+                provenance=gradient_cli.cmd_provenance)
+
+
+def main(argv=None, out=None, png=None):
+    """Run `main.py COMMAND ARGS` (argv starts with the command); the exit code. `png(svg, width, height)`
+    draws a PNG for `graph` (explorer.graph.export passes one made with Qt)."""
+    out = out or sys.stdout
+    try:
+        args = build_parser().parse_args(argv)
+        args.png = png
+        COMMANDS[args.command](args, out)
+        out.flush()  # here, where a closed pipe can still be answered quietly
+    except (UsageError, EngineError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `main.py train | head`: stop quietly, as Unix tools do
+        if out is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+        return 128 + signal.SIGPIPE if hasattr(signal, 'SIGPIPE') else 1
+    except OSError as e:  # reading or writing failed in a way the checks before could not see
+        print(f'error: {e.strerror or e}: {e.filename or ""}'.rstrip(': ') + '.', file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print('interrupted', file=sys.stderr)
+        return 130
+    return 0
+
+
+# main.py's COMMANDS table calls these with the arguments after the command name.
+def train_main(argv):
+    return main(['train', *argv])
+
+
+def sample_main(argv):
+    return main(['sample', *argv])
+
+
+def trace_main(argv):
+    return main(['trace', *argv])
+
+
+def graph_main(argv):
+    return main(['graph', *argv])
+
+
+def nudge_main(argv):
+    return main(['nudge', *argv])
+
+
+def gradcheck_main(argv):
+    return main(['gradcheck', *argv])
+
+
+def provenance_main(argv):
+    return main(['provenance', *argv])
+def history_main(argv):
+    return main(['history', *argv])

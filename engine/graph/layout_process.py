@@ -1,0 +1,247 @@
+"""Layouts in a child process that can be killed: Graphviz's C code holds the interpreter while it runs.
+
+`serve` is the child's whole life: it keeps the Hierarchy of the trace it was sent, and for each
+request builds the VisibleGraph, its DOT text and its layout (engine.graph.layout), and sends both back.
+Graphviz writes its errors to file descriptor 2 from C; the child points that at a temp file, so a
+failure comes back as one sentence and never as a dump on the terminal.
+
+`LayoutClient` is the parent's side, plain Python: `set_trace`, `submit`, `cancel`, `poll`. Nothing in
+it waits on the child: a thread writes requests (a trace is ~1.6 MB) and a thread reads results, so a
+caller on a UI thread only ever looks at a queue. Cancelling kills the child; a fresh one is started
+by the next request (or `start`). Messages, child to parent:
+
+    ('done', token, key, visible part, layout part, [edge parts])   pickled pieces (to_parts); the
+                                   reader thread turns them back into (visible, layout)
+    ('failed', token, key, sentence)
+"""
+
+import dataclasses
+import multiprocessing
+import os
+import pickle
+import queue
+import re
+import sys
+import tempfile
+import threading
+import time
+
+from engine.graph.grouping import Hierarchy
+from engine.graph.layout import layout as graphviz_layout
+
+
+def explain(error, stderr_text, boxes):
+    """One sentence for a failed layout, from Graphviz's own first error line if it wrote one."""
+    reason = ''
+    for line in stderr_text.splitlines():
+        m = re.match(r'\s*Error:\s*(.+)', line)
+        if m:
+            reason = m.group(1).strip().rstrip('.')
+            break
+    if not reason:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0].rstrip('.')
+    reason = re.sub(r'\s+', ' ', reason)[:160]
+    return f'Graphviz could not lay out these {boxes:,} boxes ({reason}); open fewer groups.'
+
+
+def slim(trace):
+    """The trace without what grouping never reads (gradients, backward order, attention): half the bytes
+    to send to the child."""
+    return dataclasses.replace(trace, local_grads=(), backward_order=(), attention=(), attention_ids=())
+
+
+def serve(conn, layout_fn=graphviz_layout):
+    """The child process: answer ('trace', token, trace) and ('layout', token, key, opened, show, rankdir)."""
+    captured = tempfile.TemporaryFile()
+    os.dup2(captured.fileno(), 2)  # Graphviz (C) and Python alike now write their complaints here
+    hierarchy, token_now = None, None
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return  # the parent is gone
+        if message[0] == 'trace':
+            _, token_now, trace = message
+            hierarchy = Hierarchy(trace)
+            continue
+        _, token, key, opened, show_constants, rankdir = message
+        if token != token_now:
+            conn.send(('failed', token, key, 'The layout process did not have this recording.'))
+            continue
+        captured.seek(0)
+        captured.truncate()
+        visible = None
+        try:
+            visible = hierarchy.visible(opened, show_constants)
+            lay = layout_fn(visible, rankdir)
+        except Exception as e:  # noqa: BLE001  every failure becomes one sentence for the user
+            sys.stderr.flush()
+            captured.seek(0)
+            text = captured.read(200_000).decode('utf-8', 'replace')
+            boxes = len(visible.boxes) if visible is not None else 0
+            conn.send(('failed', token, key, explain(e, text, boxes)))
+        else:
+            conn.send(('done', token, key, *to_parts(visible, lay)))
+
+
+EDGE_CHUNK = 2000  # edges per pickled part: unpickling one holds the parent's interpreter ~5 ms
+
+
+def to_parts(visible, lay):
+    """A result as pickled parts, so the parent unpickles it in short pieces (one pickle.loads of a
+    7,000-box view holds the interpreter ~70 ms, which the window would feel)."""
+    edges = lay.edges
+    return (pickle.dumps(visible), pickle.dumps(dataclasses.replace(lay, edges=())),
+            [pickle.dumps(edges[i:i + EDGE_CHUNK]) for i in range(0, len(edges), EDGE_CHUNK)])
+
+
+def from_parts(visible_part, layout_part, edge_parts):
+    """(visible, layout) from to_parts, letting other threads run between the pieces."""
+    visible = pickle.loads(visible_part)
+    time.sleep(0)
+    lay = pickle.loads(layout_part)
+    edges = []
+    for part in edge_parts:
+        time.sleep(0)
+        edges.extend(pickle.loads(part))
+    return visible, dataclasses.replace(lay, edges=tuple(edges))
+
+
+class _Child:
+    """One layout process with a writer and a reader thread; `results` gets (child, message)."""
+
+    def __init__(self, ctx, results, layout_fn):
+        self.results = results
+        self.dead = False
+        parent_conn, child_conn = ctx.Pipe()
+        args = (child_conn,) if layout_fn is graphviz_layout else (child_conn, layout_fn)
+        self.process = ctx.Process(target=serve, args=args, daemon=True, name='microgpt-layout')
+        self.process.start()
+        child_conn.close()
+        self.conn = parent_conn
+        self.outbox = queue.Queue()
+        threading.Thread(target=self._write, daemon=True, name='layout-writer').start()
+        threading.Thread(target=self._read, daemon=True, name='layout-reader').start()
+
+    def send(self, message):
+        self.outbox.put(message)
+
+    def _write(self):
+        while True:
+            message = self.outbox.get()
+            if message is None or self.dead:
+                return
+            try:
+                self.conn.send(message)   # pickling and writing happen here, never on the caller's thread
+            except (OSError, ValueError):
+                return                    # the child was killed
+
+    def _read(self):
+        while True:
+            try:
+                message = self.conn.recv()
+            except (EOFError, OSError, ValueError):
+                self.results.put((self, ('died',)))
+                return
+            except Exception as e:  # noqa: BLE001  an unreadable result is a failed layout, not a lost one
+                self.results.put((self, ('died', str(e))))
+                return
+            if message[0] == 'done':
+                message = (*message[:3], *from_parts(*message[3:]))
+            self.results.put((self, message))
+
+    def kill(self):
+        self.dead = True
+        self.outbox.put(None)
+        try:
+            self.process.kill()  # SIGKILL: Graphviz cannot be interrupted any other way
+        except (OSError, ValueError, AttributeError):
+            pass
+
+
+class LayoutClient:
+    """Lay out views of one trace in a child process. Plain Python; never blocks its caller.
+
+    `submit(opened, show_constants)` returns the request's key, `(frozenset(opened), show_constants)`;
+    `poll()` returns what has come back: ('done', key, visible, layout) or ('failed', key, sentence).
+    """
+
+    def __init__(self, rankdir='LR', layout_fn=graphviz_layout):
+        self.rankdir = rankdir
+        self.layout_fn = layout_fn          # a module-level function, so the child can import it
+        self._ctx = multiprocessing.get_context('spawn')  # a fresh interpreter: nothing of the UI copied
+        self._child = None
+        self._results = queue.Queue()
+        self._trace, self._token = None, 0
+        self._pending = set()               # keys asked of the current child, not answered yet
+
+    def start(self):
+        """Start the child now (it imports Graphviz once and then waits), if none is running."""
+        if self._child is None:
+            self._child = _Child(self._ctx, self._results, self.layout_fn)
+            if self._trace is not None:
+                self._child.send(('trace', self._token, self._trace))
+
+    def set_trace(self, trace):
+        """Lay out views of this trace from now on; requests about the previous one are dropped."""
+        self._token += 1
+        self._trace = slim(trace)
+        if self._pending:
+            self.cancel()  # the child is busy with a view nobody wants any more
+        self._pending.clear()
+        if self._child is not None:
+            self._child.send(('trace', self._token, self._trace))
+
+    def submit(self, opened, show_constants=False):
+        key = (frozenset(opened), bool(show_constants))
+        self.start()
+        if key not in self._pending:
+            self._pending.add(key)
+            self._child.send(('layout', self._token, key, key[0], key[1], self.rankdir))
+        return key
+
+    def pending(self):
+        return bool(self._pending)
+
+    def cancel(self):
+        """Kill the child if it is working (the only way to stop Graphviz); False if it was idle."""
+        if not self._pending:
+            return False
+        self._pending.clear()
+        child, self._child = self._child, None
+        if child is not None:
+            child.kill()
+        return True
+
+    def poll(self, timeout=0):
+        """What has come back, oldest first; waits up to `timeout` seconds for the first of it."""
+        out = []
+        deadline = time.monotonic() + timeout
+        while True:
+            wait = deadline - time.monotonic() if not out else 0
+            try:
+                child, message = self._results.get(True, wait) if wait > 0 else self._results.get_nowait()
+            except queue.Empty:
+                return out
+            if child is not self._child:
+                continue  # from a child that was cancelled: nobody is waiting for it
+            if message[0] == 'died':
+                self._child = None
+                child.kill()
+                lost, self._pending = self._pending, set()
+                reason = 'Graphviz stopped unexpectedly while laying out this view; open fewer groups.'
+                out.extend(('failed', key, reason) for key in lost)
+                continue
+            kind, token, key = message[:3]
+            if token != self._token or key not in self._pending:
+                continue
+            self._pending.discard(key)
+            out.append((kind, key, *message[3:]))
+
+    def close(self):
+        """Stop the child (at exit)."""
+        self._pending.clear()
+        child, self._child = self._child, None
+        if child is not None:
+            child.kill()
+            child.process.join(1)

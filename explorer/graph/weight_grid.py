@@ -1,0 +1,251 @@
+"""The weights as grids of cells, as llm-viz draws tensors: each matrix once, in the weights' band, a cell
+per parameter coloured by its value, and by its gradient once backprop has reached it; a badge on every
+box that reads a matrix (`wq wk wv wo` on attention) and, while a matrix or a badge is hovered, every
+box that reads it outlined. Geometry (cell sizes, which matrices lie on their side) is engine.graph.layout's."""
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPaintEngine, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem
+
+from engine.graph.layout import GRID_LABEL, grid_geometry, is_weight_box, weight_shape
+from engine.model import param_shapes
+from engine.trace import short_param_name
+
+from explorer.theme import grad_color, value_color
+
+BADGE_HEIGHT = 13.0  # a badge straddles the top edge of the box it is on
+
+
+class WeightCells:
+    """For one recording: which node is each parameter (None: the document never reads it), every
+    parameter's value, and each matrix's largest |value| (its colour scale)."""
+
+    def __init__(self, trace, state_dict):
+        shapes = param_shapes(trace.config, len(trace.vocabulary) + 1)
+        self.nodes = {name: [[None] * cols for _ in range(rows)] for name, (rows, cols) in shapes.items()}
+        for node, (name, row, col) in trace.params.items():
+            self.nodes[name][row][col] = node
+        self.values = {name: [[float(getattr(v, 'data', v)) for v in row] for row in mat]
+                       for name, mat in state_dict.items() if name in shapes}
+        self.largest = {name: max((abs(v) for row in mat for v in row), default=0.0) or 1.0
+                        for name, mat in self.values.items()}
+        self.used = {}  # name -> [(row, column, node)]: the cells backprop can change
+        for name, mat in self.nodes.items():
+            self.used[name] = [(r, c, n) for r, row in enumerate(mat) for c, n in enumerate(row) if n is not None]
+
+    def shape(self, name):
+        return len(self.nodes[name]), len(self.nodes[name][0])
+
+
+def matrix_of(box):
+    """The parameter matrix a closed weight box shows ('layer0.attn_wq'), or None."""
+    return box.title if weight_shape(box) else None
+
+
+def readers(visible, scopes):
+    """{matrix name: keys of the boxes that read it} from the view's edges out of the weights (drawn or not)."""
+    out = {}
+    by_key = {b.key: b for b in visible.boxes}
+    for src, dst, _count in visible.edges:
+        box = by_key[src]
+        if is_weight_box(box, scopes) and not is_weight_box(by_key[dst], scopes):
+            parts = scopes[box.scope].path.split(' / ')
+            if len(parts) > 1:
+                out.setdefault(parts[1], set()).add(dst)
+    return out
+
+
+def badges(visible, scopes):
+    """{box key: [matrix names it reads, in the order the model declares them]} (the badge texts)."""
+    out = {}
+    for name, keys in readers(visible, scopes).items():
+        for key in keys:
+            out.setdefault(key, []).append(name)
+    names = list(param_order(visible, scopes))
+    for key in out:
+        out[key].sort(key=lambda n: names.index(n) if n in names else len(names))
+    return out
+
+
+def param_order(visible, scopes):
+    """Matrix names in the order the weights' scopes were made (the model's state_dict order)."""
+    seen = {}
+    for b in visible.boxes:
+        parts = scopes[b.scope].path.split(' / ')
+        if parts[0] == 'params' and len(parts) > 1:
+            seen.setdefault(parts[1], b.scope)
+    return sorted(seen, key=seen.get)
+
+
+def cell_rects(item, name, cells):
+    """(grid rectangle in item coordinates, transposed, columns across, rows down, cell w, cell h)."""
+    rows, cols = cells.shape(name)
+    transposed, across, down, cw, ch = grid_geometry(rows, cols)
+    return QRectF(0, GRID_LABEL, across * cw, down * ch), transposed, across, down, cw, ch
+
+
+def cell_at(item, name, cells, pos):
+    """(row, column) of the parameter under item point `pos`, or None."""
+    grid, transposed, across, down, cw, ch = cell_rects(item, name, cells)
+    if not grid.contains(pos):
+        return None
+    i = min(across - 1, int((pos.x() - grid.left()) / cw))
+    j = min(down - 1, int((pos.y() - grid.top()) / ch))
+    return (i, j) if transposed else (j, i)
+
+
+def cell_color(cells, name, row, col, bp, colors):
+    """A cell's colour now: its grad (on the graph's grad scale) once backprop has reached it, else its value."""
+    node = cells.nodes[name][row][col]
+    if node is not None and bp.reached(node):
+        grad = bp.grads[node]
+        return grad_color(grad, colors) if grad else QColor(colors['zero_grad'])  # too small to hatch: grey
+    color = value_color(cells.values[name][row][col], cells.largest[name], colors)
+    if node is None:  # the document never reads it: paler
+        color = QColor.fromRgbF(*(0.5 * a + 0.5 * b for a, b in zip(color.getRgbF()[:3],
+                                                                      QColor(colors['background']).getRgbF()[:3])))
+    return color
+
+
+def grid_image(cells, name, bp, colors):
+    """The grid as an image of one pixel per cell (drawn scaled, without smoothing)."""
+    rows, cols = cells.shape(name)
+    transposed, across, down, _, _ = grid_geometry(rows, cols)
+    image = QImage(across, down, QImage.Format_RGB32)
+    for r in range(rows):
+        for c in range(cols):
+            x, y = (r, c) if transposed else (c, r)
+            image.setPixel(x, y, cell_color(cells, name, r, c, bp, colors).rgb())
+    return image
+
+
+def grid_state(cells, name, bp):
+    """What each used cell shows now: its grad once reached, else None (its value)."""
+    grads, reached = bp.grads, bp.reached
+    return [grads[n] if reached(n) else None for _, _, n in cells.used[name]]
+
+
+def update_grid_image(image, old, cells, name, bp, colors):
+    """Redraw only the cells whose state changed since `old` (a backprop step touches a few); the new state."""
+    new = grid_state(cells, name, bp)
+    transposed = grid_geometry(*cells.shape(name))[0]
+    for (r, c, _), was, now in zip(cells.used[name], old, new):
+        if was != now:
+            x, y = (r, c) if transposed else (c, r)
+            image.setPixel(x, y, cell_color(cells, name, r, c, bp, colors).rgb())
+    return new
+
+
+def paint_grid(item, painter):
+    """Paint a weight box as its matrix's grid: the short name above, the cells below, the selected
+    parameter and the one backprop applied last outlined."""
+    view, box = item.view, item.box
+    c, name, cells = view.colors, box.title, view.weight_cells()
+    bp = view.session.backprop
+    theme = (c['scalar'], c['background'], c['value_negative'], c['zero_grad'])
+    if getattr(item, '_grid_theme', None) != theme:  # the whole grid once, then the cells that change
+        item._grid_theme, item._grid_image = theme, grid_image(cells, name, bp, c)
+        item._grid_state, item._grid_at = grid_state(cells, name, bp), bp.position
+    elif item._grid_at != bp.position:
+        item._grid_state = update_grid_image(item._grid_image, item._grid_state, cells, name, bp, c)
+        item._grid_at = bp.position
+    grid, transposed, across, down, cw, ch = cell_rects(item, name, cells)
+    painter.save()
+    painter.setRenderHint(QPainter.SmoothPixmapTransform, False)
+    if painter.paintEngine() is not None and painter.paintEngine().type() == QPaintEngine.SVG:
+        image = item._grid_image  # an SVG export: every cell a rectangle (vectors, not an embedded image)
+        painter.setPen(Qt.NoPen)
+        for y in range(image.height()):
+            for x in range(image.width()):
+                painter.fillRect(QRectF(grid.left() + x * cw, grid.top() + y * ch, cw, ch), image.pixelColor(x, y))
+    else:
+        painter.drawImage(grid, item._grid_image)
+    painter.setRenderHint(QPainter.Antialiasing, False)
+    lit = name in view.highlighted_weights
+    painter.setPen(QPen(QColor(c['param_border']), 2.0 if lit else 0.8))
+    painter.setBrush(Qt.NoBrush)
+    painter.drawRect(grid)
+    for node, color, width in ((view.selected_node(), c['selection'], 1.2), (bp.focus_node(), c['current'], 1.2)):
+        where = view.session.trace.params.get(node) if node is not None else None
+        if where and where[0] == name:
+            x, y = (where[1], where[2]) if transposed else (where[2], where[1])
+            painter.setPen(QPen(QColor(color), width))
+            painter.drawRect(QRectF(grid.left() + x * cw - 1, grid.top() + y * ch - 1, cw + 2, ch + 2))
+    painter.restore()
+    if painter.worldTransform().m11() < 0.35:
+        return
+    painter.setFont(view.small_font)
+    painter.setPen(QColor(c['text']))
+    label = short_param_name(name)
+    painter.drawText(QRectF(0, 0, max(grid.width(), 40), GRID_LABEL), Qt.AlignLeft | Qt.AlignVCenter, label)
+
+
+def cell_tooltip(view, name, row, col):
+    """`wq[3][5]`, its data and grad (or why it has none)."""
+    cells, bp = view.weight_cells(), view.session.backprop
+    node = cells.nodes[name][row][col]
+    head = f'{short_param_name(name)}[{row}][{col}] — {name}'
+    if node is None:
+        return f'{head}\ndata {cells.values[name][row][col]!r}\nnot read by this document: its grad stays 0'
+    grad = f'grad {bp.grads[node]!r}' if bp.reached(node) else 'grad not reached yet'
+    return f'{head}\ndata {view.session.trace.data[node]!r}\n{grad}\nclick to select (inspector: grad, Adam\'s next update)'
+
+
+def matrix_tooltip(view, box):
+    rows, cols = view.weight_cells().shape(box.title)
+    uses = len(view.weight_readers.get(box.title, ()))
+    return (f'{box.title}: {rows}×{cols}, one cell per parameter; colour: value (purple −, orange +), then grad once '
+            f'backprop reaches it\nread by {uses} box{"es" if uses != 1 else ""} here (outlined while hovered)')
+
+
+class BadgeItem(QGraphicsItem):
+    """`wq wk wv wo` on the top edge of a box that reads those matrices; hovering a name outlines the
+    matrix and every box that reads it."""
+
+    def __init__(self, view, key, names, box_rect):
+        super().__init__()
+        self.view, self.key, self.names = view, key, names
+        self.label_px = view.small_font.pixelSize()
+        metrics = QFontMetricsF(view.small_font)
+        self.words, x = [], 4.0
+        for name in names:
+            w = metrics.horizontalAdvance(short_param_name(name))
+            self.words.append((name, QRectF(x, 0, w, BADGE_HEIGHT)))
+            x += w + 5
+        self.rect = QRectF(0, 0, x - 1, BADGE_HEIGHT)
+        bx, by, bw, _ = box_rect
+        self.setPos(bx + bw - self.rect.width() - 4, by - BADGE_HEIGHT / 2)
+        self.setZValue(3)
+        self.setAcceptHoverEvents(True)
+        self.setAcceptedMouseButtons(Qt.NoButton)
+        self.setToolTip(f'reads {", ".join(names)} (hover a name: the matrix and every box that reads it)')
+
+    def boundingRect(self):
+        return self.rect
+
+    def paint(self, painter, option, widget=None):
+        c = self.view.colors
+        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setPen(QPen(QColor(c['param_border']), 1))
+        painter.setBrush(QColor(c['param']))
+        painter.drawRoundedRect(self.rect, 4, 4)
+        if painter.worldTransform().m11() < 0.35:
+            return
+        painter.setFont(self.view.small_font)
+        for name, r in self.words:
+            lit = name in self.view.highlighted_weights
+            painter.setPen(QColor(c['text']))
+            font = painter.font()
+            font.setBold(lit)
+            painter.setFont(font)
+            painter.drawText(r.adjusted(-1, 0, 3, 0), Qt.AlignLeft | Qt.AlignVCenter, short_param_name(name))
+
+    def word_at(self, pos):
+        return next((name for name, r in self.words if r.adjusted(-3, 0, 3, 0).contains(pos)), None)
+
+    def hoverMoveEvent(self, event):
+        self.view.highlight_weight(self.word_at(event.pos()) or (self.names[0] if len(self.names) == 1 else None))
+
+    def hoverLeaveEvent(self, event):
+        self.view.highlight_weight(self.view.selected_matrix())  # a selected grid stays highlighted
+

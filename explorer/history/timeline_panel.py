@@ -1,0 +1,224 @@
+"""The Timeline panel: a slider over the run's steps (and Play), the probe document, and the training
+loss curve; a click on the curve goes to that step and shows the document trained there."""
+
+from html import escape
+
+from PySide6.QtCharts import QChart, QChartView, QLineSeries, QScatterSeries, QValueAxis
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider, QSpinBox, QVBoxLayout,
+                               QWidget)
+
+from explorer.state.timeline import pop_out_button
+
+PLAY_MS = 120  # a frame of Play at most this often; it waits for the step before to be shown
+
+
+class LossChart(QChartView):
+    """The training loss per step; a click says which step it was on."""
+
+    step_clicked = Signal(int)
+
+    def mousePressEvent(self, event):
+        if event.button() == Qt.LeftButton and self.chart().series():
+            x = self.chart().mapToValue(QPointF(event.position()), self.chart().series()[0]).x()
+            self.step_clicked.emit(round(x))
+            return
+        super().mousePressEvent(event)
+
+
+class TimelinePanel(QWidget):
+    def __init__(self, timeline, session, parent=None):
+        super().__init__(parent)
+        self.timeline, self.session = timeline, session
+        layout = QVBoxLayout(self)
+        self.status = QLabel('The training history is read when this panel is first shown.')
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+
+        row = QHBoxLayout()
+        self.play_button = QPushButton('Play')
+        self.play_button.setCheckable(True)
+        self.play_button.setToolTip('Play the run from the step shown (again to pause)')
+        self.play_button.toggled.connect(self._on_play)
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setToolTip('The weights after this training step (0: the initial weights)')
+        self.slider.valueChanged.connect(self._on_slider)
+        self.spin = QSpinBox()
+        self.spin.setToolTip('Go to a step')
+        self.spin.editingFinished.connect(lambda: self.slider.setValue(self.spin.value()))
+        row.addWidget(self.play_button)
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.spin)
+        self.pop_button = pop_out_button(self, 'the timeline and its loss curve')
+        row.addWidget(self.pop_button)
+        layout.addLayout(row)
+
+        probe = QHBoxLayout()
+        probe.addWidget(QLabel('Probe:'))
+        self.probe = QLineEdit()
+        self.probe.setToolTip('The document the graph, heatmaps and inspector show at each step (Enter records it)')
+        self.probe.returnPressed.connect(lambda: self.session.record(self.probe.text()))
+        probe.addWidget(self.probe, 1)
+        layout.addLayout(probe)
+        self.probe_message = QLabel()
+        self.probe_message.setWordWrap(True)
+        self.probe_message.hide()  # shown with a sentence when the probe cannot be read
+        layout.addWidget(self.probe_message)
+        self.step_info = QLabel()
+        self.step_info.setWordWrap(True)
+        self.step_info.setTextFormat(Qt.RichText)
+        self.step_info.setAlignment(Qt.AlignLeft | Qt.AlignTop)  # four lines kept: the chart below never jumps
+        self.step_info.setMinimumHeight(4 * self.step_info.fontMetrics().lineSpacing() + 4)  # as the text wraps
+        layout.addWidget(self.step_info)
+
+        self.loss = QLineSeries()
+        self.loss.setName('loss per step')
+        self.smooth = QLineSeries()
+        self.smooth.setName('smoothed')
+        self.marker = QScatterSeries()
+        self.marker.setName('shown')
+        self.marker.setMarkerSize(9)
+        chart = QChart()
+        chart.addSeries(self.loss)
+        chart.addSeries(self.smooth)
+        chart.addSeries(self.marker)
+        self.x_axis, self.y_axis = QValueAxis(), QValueAxis()
+        self.x_axis.setTitleText('step')
+        self.x_axis.setLabelFormat('%d')
+        self.y_axis.setTitleText('loss')
+        for axis, side in ((self.x_axis, Qt.AlignBottom), (self.y_axis, Qt.AlignLeft)):
+            chart.addAxis(axis, side)
+            self.loss.attachAxis(axis)
+            self.smooth.attachAxis(axis)
+            self.marker.attachAxis(axis)
+        chart.legend().setAlignment(Qt.AlignTop)
+        chart.setMargins(chart.margins() * 0)
+        self.chart = LossChart(chart)
+        self.chart.setRenderHint(QPainter.Antialiasing)
+        self.chart.setMinimumHeight(190)  # less, and Qt Charts elides the step labels
+        self.chart.step_clicked.connect(self.go_to_trained)
+        layout.addWidget(self.chart, 1)
+
+        self._play = QTimer(self)
+        self._play.setInterval(PLAY_MS)
+        self._play.timeout.connect(self._on_play_tick)
+        self._set_enabled(False)
+        timeline.loading.connect(lambda: self._say('Reading the training history…'))
+        timeline.loaded.connect(self._on_loaded)
+        timeline.unavailable.connect(self._on_unavailable)
+        timeline.seeking.connect(lambda step: self._say(f'Going to step {step:,}…'))
+        timeline.step_changed.connect(self._on_step_changed)
+        session.recorded.connect(self._on_recorded)
+        session.record_failed.connect(self._on_record_failed)
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        QTimer.singleShot(0, self._maybe_load)  # after the window settles: a panel tabbed behind others waits
+
+    def _maybe_load(self):
+        if self.isVisible() and not self.visibleRegion().isEmpty():
+            self.timeline.ensure_loaded()
+
+    def _say(self, text):
+        self.status.setText(text)
+        self.status.show()
+
+    def _set_enabled(self, enabled):
+        for w in (self.play_button, self.slider, self.spin, self.chart):
+            w.setEnabled(enabled)
+
+    def _on_unavailable(self, reason):
+        self.play_button.setChecked(False)
+        self._set_enabled(False)
+        self.loss.clear()
+        self.smooth.clear()
+        self.marker.clear()
+        self.step_info.setText('')
+        self._say(reason or 'The training history is read when this panel is shown.')
+
+    def _on_loaded(self):
+        h = self.timeline.history
+        for w in (self.slider, self.spin):
+            w.blockSignals(True)
+            w.setRange(0, h.step)
+            w.setValue(h.step)
+            w.blockSignals(False)
+        self.slider.setPageStep(h.every)
+        self.loss.replace([QPointF(i + 1, x) for i, x in enumerate(h.losses)])
+        ema, smooth = None, []
+        for i, x in enumerate(h.losses):  # as the Training panel smooths its curve
+            ema = x if ema is None else 0.95 * ema + 0.05 * x
+            smooth.append(QPointF(i + 1, ema))
+        self.smooth.replace(smooth)
+        self.x_axis.setRange(0, h.step)
+        self.y_axis.setRange(0, max(h.losses) * 1.05 if h.losses else 1)
+        self._set_enabled(True)
+        self._say(f'{h.step:,} steps, a snapshot every {h.every}: move the slider to see the model after any step.')
+        self._show_step(h.step)
+
+    def _on_slider(self, step):
+        self.spin.blockSignals(True)
+        self.spin.setValue(step)
+        self.spin.blockSignals(False)
+        self.timeline.go_to(step)
+
+    def set_step(self, step):
+        """Move the slider (and so the model) to `step`."""
+        self.slider.setValue(step)
+
+    def go_to_trained(self, step):
+        """A click on the loss curve at step t: the document trained at t, with the weights it was trained
+        on (after step t-1), so the graph's loss is the curve's point."""
+        h = self.timeline.history
+        if h is None or not 1 <= step <= h.step:
+            return
+        doc = h.docs[step - 1]
+        self.probe.setText(doc)
+        if doc != self.session.doc:
+            self.session.record(doc)
+        self.set_step(step - 1)
+
+    def _on_step_changed(self, step):
+        self.status.hide()  # the slider and the line below say it all; the status is for loading and errors
+        self._show_step(step)
+
+    def _show_step(self, step):
+        h = self.timeline.history
+        self.marker.replace([QPointF(step, h.losses[step - 1])] if step >= 1 else [])
+        text = (f'Weights after step {step:,}, which trained on <b>{escape(h.docs[step - 1])}</b> (loss '
+                f'{h.losses[step - 1]:.4f}, learning rate {h.lrs[step - 1]:.5f}).' if step >= 1 else
+                'Step 0: the initial random weights, before any training.')
+        if step < h.step:  # what a click on the curve at step+1 shows: its document on these weights
+            text += (f' Next, step {step + 1:,} trains on <b>{escape(h.docs[step])}</b> (loss {h.losses[step]:.4f} '
+                     'on these weights).')
+        self.step_info.setText(text)
+
+    def _on_record_failed(self, sentence):
+        self.probe_message.setText(sentence)
+        self.probe_message.show()
+
+    def _on_recorded(self):
+        self.probe_message.hide()
+        if self.session.doc is not None and not self.probe.hasFocus():
+            self.probe.setText(self.session.doc)
+
+    def _on_play(self, playing):
+        self.play_button.setText('Pause' if playing else 'Play')
+        h = self.timeline.history
+        if playing and h is not None and self.slider.value() >= h.step:
+            self.slider.setValue(0)
+        self._play.start() if playing else self._play.stop()
+
+    def _on_play_tick(self):
+        h = self.timeline.history
+        if h is None:
+            self.play_button.setChecked(False)
+            return
+        if self.timeline.busy:
+            return  # the step before is still on its way
+        step = self.slider.value()
+        if step >= h.step:
+            self.play_button.setChecked(False)
+            return
+        self.slider.setValue(min(h.step, (step // h.every + 1) * h.every))  # snapshot steps: no replay

@@ -1,0 +1,317 @@
+"""The Training panel: dataset, hyperparameters checked as you type, Start/Pause/Stop, the loss curve.
+
+When a run ends, its checkpoint goes into the Session as unsaved weights, and the graph, heatmaps and
+stepper move to them.
+"""
+
+import math
+import time
+from pathlib import Path
+
+from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
+from PySide6.QtCore import QThreadPool, Qt, Signal
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from engine.data import DownloadFailed, download_names, find_names, load_docs
+from engine.errors import ConfigError, EngineError
+from engine.model import GPTConfig
+from engine.tokenizer import Tokenizer
+from engine.train import TrainConfig
+
+from explorer.state.background import BackgroundJob
+from explorer.state.training_run import TrainingRun
+
+SMOOTHING = 0.95  # the smoothed loss curve: an exponential moving average
+
+
+class TrainingPanel(QWidget):
+    """Dataset, hyperparameters checked as you type, Start/Pause/Stop, progress, and the loss curve.
+
+    `dataset` is the file chosen last time (the window keeps it in its settings and hears of a new
+    choice through `dataset_chosen`); without one, names.txt where the CLI looks ($MICROGPT_NAMES,
+    the download cache), else it is fetched off the UI thread when Start is pressed."""
+
+    dataset_chosen = Signal(str)
+
+    def __init__(self, session, host, dataset=None, parent=None):
+        super().__init__(parent)
+        self.session, self.host = session, host
+        self.run = None
+        self.fetch = None                # the names.txt download, while it runs
+        self._pool = QThreadPool(self)
+        self._finished = None            # (checkpoint trained here, what to say about it once saved)
+        self.data_path = Path(dataset) if dataset and Path(dataset).is_file() else find_names()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+
+        row = QHBoxLayout()
+        self.dataset = QLabel()
+        self.dataset.setWordWrap(True)
+        choose = QPushButton('Dataset…')
+        choose.setToolTip('Any UTF-8 text file, one document per line (default: names.txt)')
+        choose.clicked.connect(self.choose_dataset)
+        row.addWidget(self.dataset, 1)
+        row.addWidget(choose)
+        layout.addLayout(row)
+
+        form = QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        d, t = GPTConfig(), TrainConfig()
+        self.fields = {}
+        for name, value, low, high in (('steps', t.num_steps, 1, 1_000_000), ('seed', t.seed, -2**31, 2**31 - 1),
+                                       ('n_layer', d.n_layer, 1, 12), ('n_embd', d.n_embd, 1, 512),
+                                       ('n_head', d.n_head, 1, 64), ('block_size', d.block_size, 1, 256)):
+            box = QSpinBox()
+            box.setRange(low, high)
+            box.setValue(value)
+            box.valueChanged.connect(self.validate)
+            self.fields[name] = box
+            form.addRow(name, box)
+        lr = QDoubleSpinBox()
+        lr.setDecimals(5)
+        lr.setRange(0.00001, 10.0)
+        lr.setSingleStep(0.001)
+        lr.setValue(t.learning_rate)
+        lr.valueChanged.connect(self.validate)
+        self.fields['learning_rate'] = lr
+        form.addRow('learning rate', lr)
+        layout.addLayout(form)
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet('color: #d9480f;')
+        layout.addWidget(self.problem)
+
+        buttons = QHBoxLayout()
+        self.start_button = QPushButton('Start')
+        self.start_button.setToolTip('Train a new model in a separate process (the window stays free)')
+        self.start_button.clicked.connect(self.start)
+        self.pause_button = QPushButton('Pause')
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button = QPushButton('Stop')
+        self.stop_button.setToolTip('Stop after the current step and keep the weights reached so far')
+        self.stop_button.clicked.connect(self.stop)
+        for b in (self.start_button, self.pause_button, self.stop_button):
+            buttons.addWidget(b)
+        layout.addLayout(buttons)
+        self.progress = QProgressBar()
+        self.progress.setFormat('%v / %m')
+        layout.addWidget(self.progress)
+        self.status = QLabel('Not training.')
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+
+        self.raw = QLineSeries()
+        self.raw.setName('loss')
+        self.smooth = QLineSeries()
+        self.smooth.setName('smoothed')
+        chart = QChart()
+        chart.addSeries(self.raw)
+        chart.addSeries(self.smooth)
+        self.x_axis, self.y_axis = QValueAxis(), QValueAxis()
+        self.x_axis.setTitleText('step')
+        self.x_axis.setLabelFormat('%d')
+        self.y_axis.setTitleText('loss')
+        for axis, side in ((self.x_axis, Qt.AlignBottom), (self.y_axis, Qt.AlignLeft)):
+            chart.addAxis(axis, side)
+            self.raw.attachAxis(axis)
+            self.smooth.attachAxis(axis)
+        chart.legend().setAlignment(Qt.AlignTop)
+        chart.setMargins(chart.margins() * 0)
+        self.chart = QChartView(chart)
+        self.chart.setRenderHint(QPainter.Antialiasing)
+        self.chart.setMinimumHeight(180)
+        layout.addWidget(self.chart, 1)
+        self._ema = None
+        self._t0 = 0.0
+        self._show_dataset()
+        self.validate()
+        self._set_running(False)
+        session.checkpoint_changed.connect(self._on_checkpoint_changed)
+
+    # Dataset and hyperparameters
+
+    def choose_dataset(self):
+        path, _ = QFileDialog.getOpenFileName(self, 'Dataset: one document per line', str(self.host.last_dir()),
+                                              'Text files (*.txt);;All files (*)')
+        if path and self.set_dataset(path):
+            self.dataset_chosen.emit(str(path))
+
+    def set_dataset(self, path):
+        """Use a dataset file; if it cannot be used, say why and keep the previous one."""
+        try:
+            docs = load_docs(path)
+        except EngineError as e:
+            self.problem.setText(str(e))
+            return False
+        self.data_path = path
+        self._show_dataset(docs)
+        self.validate()
+        return True
+
+    def _show_dataset(self, docs=None):
+        if self.data_path is None:
+            self.dataset.setText('Dataset: names.txt (fetched once into the cache when you press Start), '
+                                 'or choose a file with Dataset…')
+            return
+        if docs is None:
+            try:
+                docs = load_docs(self.data_path)
+            except EngineError as e:
+                self.dataset.setText(str(e))
+                return
+        vocab = Tokenizer.from_docs(docs).vocabulary_text()
+        longest = max(docs, key=len)
+        self.dataset.setText(f'<b>{self.data_path}</b><br>{len(docs):,} documents · vocabulary {len(vocab)}: '
+                             f'<code>{vocab[:60]}</code> · longest {len(longest)}: {longest[:30]!r}')
+        self.dataset.setToolTip(str(self.data_path))
+
+    def configs(self):
+        """(GPTConfig, TrainConfig) from the fields; raises ConfigError with the reason."""
+        f = {name: box.value() for name, box in self.fields.items()}
+        model = GPTConfig(n_layer=f['n_layer'], n_embd=f['n_embd'], n_head=f['n_head'], block_size=f['block_size'])
+        train = TrainConfig(num_steps=f['steps'], learning_rate=f['learning_rate'], seed=f['seed'])
+        return model, train
+
+    def validate_quietly(self):
+        try:
+            self.configs()
+        except ConfigError:
+            return False
+        return True
+
+    def validate(self):
+        try:
+            self.configs()
+        except ConfigError as e:
+            self.problem.setText(str(e))
+            self.start_button.setEnabled(False)
+            return False
+        self.problem.clear()
+        self.start_button.setEnabled(self.run is None and self.fetch is None)
+        return True
+
+    # Running
+
+    def start(self):
+        if self.run is not None or self.fetch is not None or not self.validate() or not self.host.maybe_save():
+            return  # (weights trained before and not saved would be replaced at the end: asked first)
+        if self.data_path is None:
+            self.status.setText('Fetching names.txt once into the cache…')
+            self.start_button.setEnabled(False)
+            self.fetch = BackgroundJob(download_names, self).start(
+                self._pool, on_returned=self._on_fetched, on_failed=self._on_fetch_failed)
+            return
+        self._start_run()
+
+    def _on_fetched(self, path):
+        self.fetch = None
+        self.data_path = path
+        self._show_dataset()
+        self._start_run()
+
+    def _on_fetch_failed(self, error):
+        self.fetch = None
+        reason = error.reason if isinstance(error, DownloadFailed) else error
+        self.problem.setText(f'Could not download names.txt ({reason}); choose a file with Dataset… '
+                             '(any UTF-8 text file, one document per line).')
+        self.status.setText('Not training.')
+        self._set_running(False)
+
+    def cancel(self):
+        """The window is closing: stop waiting for a download (a training run is the window's to ask about)."""
+        if self.fetch is not None:
+            self.fetch.abort()
+            self.fetch = None
+
+    def _start_run(self):
+        model, train = self.configs()
+        self.raw.clear()
+        self.smooth.clear()
+        self._ema = None
+        self.x_axis.setRange(1, train.num_steps)
+        self.y_axis.setRange(0, 4)
+        self.progress.setRange(0, train.num_steps)
+        self.progress.setValue(0)
+        self.run = TrainingRun(self.data_path, model, train, self)
+        self.run.started.connect(self._on_started)
+        self.run.step.connect(self._on_step)
+        self.run.finished.connect(self._on_finished)
+        self.run.failed.connect(self._on_failed)
+        self._t0 = time.monotonic()
+        self._steps0 = 0
+        self.run.start()
+        self._set_running(True)
+        self.status.setText('Starting the training process…')
+
+    def toggle_pause(self):
+        if self.run is None:
+            return
+        self.run.pause(not self.run.paused)
+        self.pause_button.setText('Resume' if self.run.paused else 'Pause')
+        if self.run.paused:
+            self.status.setText(f'Paused at step {self.progress.value():,}.')
+        else:
+            self._t0, self._steps0 = time.monotonic(), self.progress.value()
+
+    def stop(self):
+        if self.run is not None:
+            self.run.stop()
+            self.status.setText('Stopping after this step…')
+
+    def _set_running(self, running):
+        self.start_button.setEnabled(not running and self.fetch is None and self.validate_quietly())
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        self.pause_button.setText('Pause')
+        for box in self.fields.values():
+            box.setEnabled(not running)
+
+    def _on_started(self, docs, vocab, params):
+        self.status.setText(f'{docs:,} documents · vocabulary {vocab} · {params:,} parameters')
+
+    def _on_step(self, step, num_steps, loss, doc):
+        self.raw.append(step, loss)
+        self._ema = loss if self._ema is None else SMOOTHING * self._ema + (1 - SMOOTHING) * loss
+        self.smooth.append(step, self._ema)
+        if step == 1 or loss > self.y_axis.max():
+            self.y_axis.setRange(0, math.ceil(max(loss, self.y_axis.max())))
+            self.y_axis.applyNiceNumbers()  # ticks at round numbers
+        self.progress.setValue(step)
+        elapsed = time.monotonic() - self._t0
+        rate = (step - self._steps0) / elapsed if elapsed > 0 else 0.0
+        left = (num_steps - step) / rate if rate else 0
+        self.status.setText(f'step {step:,} of {num_steps:,} · loss {loss:.4f} · {rate:.0f} steps/s · '
+                            f'{left:.0f} s left · document {doc!r}')
+        self.steps_per_second = rate
+
+    def _on_finished(self, ckpt, why):
+        self.run = None
+        self._set_running(False)
+        step = ckpt.step
+        if why == 'finished':
+            done = f'Finished {step:,} steps. The graph, heatmaps and stepper now use these weights'
+            self.status.setText(f'{done} (unsaved: File › Save checkpoint).')
+        elif why == 'stopped':
+            done = f'Stopped at step {step:,}; the weights reached so far are in use'
+            self.status.setText(f'{done} (unsaved).')
+        else:
+            done = why
+            self.status.setText(why)
+            self.host.show_message(why)
+        self._finished = (ckpt, done)
+        self.session.use_trained(ckpt)
+
+    def _on_checkpoint_changed(self):
+        """Once the weights trained here are saved, say where instead of "unsaved"."""
+        if self._finished is None or self.session.checkpoint is not self._finished[0]:
+            return
+        if not self.session.unsaved:
+            self.status.setText(f'{self._finished[1].rstrip(".")}, saved as {self.session.checkpoint_name}.')
+
+    def _on_failed(self, message):
+        self.run = None
+        self._set_running(False)
+        self.problem.setText(message)
+        self.status.setText('Not training.')

@@ -1,0 +1,245 @@
+"""The explorer's session as Qt sees it: the checkpoint, recording in the background, and signals.
+
+What the session decides (the open set, layouts, selection, search) is explorer.state.session_model's
+SessionModel, plain Python; this adapter owns the Qt parts — the worker thread that records, the
+timer that brings layouts in from the layout process — and re-emits the model's events as signals.
+Views take a Session, listen to its signals and change it only through its methods.
+"""
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from engine import checkpoint as ckpt_io
+from engine.backprop import Schedule
+from engine.graph.grouping import Hierarchy
+from engine.graph.layout_process import LayoutClient
+from engine.files import write_atomic
+from engine.history import history_path
+from engine.paths import DEFAULT_CHECKPOINT
+from engine.trace import iter_record
+
+from explorer.state.session_model import LARGE_VIEW, SessionModel  # noqa: F401  LARGE_VIEW: the views ask for it here
+from explorer.state.backprop_player import BackpropPlayer
+from explorer.state.worker import Worker
+
+POLL_MS = 15  # how often a pending layout is looked for: the UI thread never waits on the child
+
+
+class Recorded:
+    """What one recording gives the views: the trace, its scope hierarchy and its backprop schedule."""
+
+    def __init__(self, trace):
+        self.trace = trace
+        self.hierarchy = Hierarchy(trace)
+        self.schedule = Schedule(trace)
+
+
+def _record(model, doc):
+    """Record `doc`, yielding the fraction done; returns the Recorded (a Worker generator job)."""
+    trace = yield from iter_record(model, doc)
+    return Recorded(trace)
+
+
+def _delegate(name, writable=False):
+    get = lambda self: getattr(self.model_state, name)  # noqa: E731
+    put = (lambda self, value: setattr(self.model_state, name, value)) if writable else None
+    return property(get, put, doc=f"SessionModel.{name}")
+
+
+class Session(QObject):
+    checkpoint_changed = Signal()      # a new model was loaded
+    recording_started = Signal(str)    # doc
+    recording_progress = Signal(str)   # one line for the status bar: how far the recording is
+    recording_cancelled = Signal()     # the recording was abandoned; the old one stays
+    recorded = Signal()                # a new trace is in place
+    record_failed = Signal(str)        # one sentence for the document field
+    view_changed = Signal()            # a new layout is in place (open set or constants changed)
+    layout_started = Signal()
+    layout_cancelled = Signal()
+    selection_changed = Signal()
+    error = Signal(str)                # one sentence for a message box
+    weights_changed = Signal()         # show_weights: the same run's weights at another step
+
+    def __init__(self, parent=None, layouter=None):
+        super().__init__(parent)
+        self.worker = Worker(self)
+        self.layouter = layouter or LayoutClient()
+        self.layouter.start()            # Graphviz loads in the child while the window and recording get ready
+        self.model_state = m = SessionModel(self.layouter)
+        self.backprop = BackpropPlayer(self)   # first to hear of a new recording: it resets before views redraw
+        for event in ('recorded', 'view_changed', 'layout_started', 'layout_cancelled', 'selection_changed',
+                      'error'):
+            m.connect(event, getattr(self, event).emit)
+        m.connect('layout_started', self._poll_soon)
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._on_poll)
+        self.checkpoint_path = None
+        self.checkpoint = None           # engine.checkpoint.Checkpoint: weights, training step, Adam state
+        self.unsaved = False             # the weights came from training in the app and are in no file yet
+        self.model = None
+        self.recording = None            # the document being recorded, or None
+        self._temp_histories = []        # histories of runs trained here, in temp files (saving copies them)
+
+    doc = _delegate('doc')
+    current = _delegate('current')
+    trace = _delegate('trace')
+    opened = _delegate('opened')
+    show_constants = _delegate('show_constants')
+    layout = _delegate('layout')
+    visible = _delegate('visible')
+    selected = _delegate('selected')
+    focus = _delegate('focus', writable=True)
+    numbers_only = _delegate('numbers_only')
+
+    # Model and document
+
+    def load_checkpoint(self, path=DEFAULT_CHECKPOINT):
+        """Load a checkpoint; on failure the current model stays and `error` says why."""
+        try:
+            ckpt = ckpt_io.load(path)
+        except ckpt_io.CheckpointError as e:
+            self.error.emit(str(e))
+            return False
+        sidecar = history_path(path)
+        ckpt.history_file = sidecar if sidecar.is_file() else None  # read only when the timeline asks
+        self._use(ckpt, Path(path), unsaved=False)
+        return True
+
+    def use_trained(self, ckpt):
+        """Weights trained in the app: in use at once, unsaved until save_checkpoint."""
+        if ckpt.history_file is not None:
+            self._temp_histories.append(Path(ckpt.history_file))  # the run's temp file: removed on close
+        self._use(ckpt, None, unsaved=True)
+
+    def save_checkpoint(self, path):
+        """Write the weights in use (atomically); raises OSError. They are saved from then on."""
+        history = self.checkpoint.history_file
+        if history is not None and Path(history).resolve() != history_path(path).resolve():
+            write_atomic(history_path(path), Path(history).read_bytes())  # the run's history travels with it
+            self.checkpoint.history_file = history_path(path)
+        ckpt_io.save(path, self.checkpoint)
+        self.checkpoint_path, self.unsaved = Path(path), False
+        self.checkpoint_changed.emit()
+
+    @property
+    def checkpoint_name(self):
+        return self.checkpoint_path.name if self.checkpoint_path else f'trained, step {self.checkpoint.step:,}'
+
+    def _use(self, ckpt, path, unsaved):
+        self.checkpoint_path, self.checkpoint, self.model, self.unsaved = path, ckpt, ckpt.model, unsaved
+        self.checkpoint_changed.emit()
+        if self.doc is not None:
+            if not self.record(self.doc):  # the new vocabulary cannot read it
+                self.record(self.model.tokenizer.uchars[0] if self.model.tokenizer.uchars else '')
+
+    def show_weights(self, ckpt):
+        """Weights of another step of the same run (the training timeline): the document is recorded
+        again with them and, when the recording is in, the view keeps its layout and open groups; the
+        checkpoint's file and saved state stay as they are."""
+        self.checkpoint, self.model = ckpt, ckpt.model
+        self.weights_changed.emit()
+        doc = self.recording if self.recording is not None else self.doc  # a document on its way goes on
+        if doc is not None:
+            self.recording = doc
+            self.worker.submit('record', lambda m=self.model: _record(m, doc),
+                               lambda rec: self._on_rerecorded(doc, rec), self._on_record_failed)
+
+    def _on_rerecorded(self, doc, rec):
+        self.recording = None
+        self.model_state.use_weights_recording(doc, rec)
+
+    def record(self, doc):
+        """Record `doc` in the background, abandoning a recording still running; a bad document leaves
+        everything as it was."""
+        try:
+            self.model.tokenizer.encode(doc)
+        except ValueError as e:
+            self.record_failed.emit(str(e))
+            return False
+        self.recording = doc
+        self.recording_started.emit(doc)
+        self.worker.submit('record', lambda m=self.model: _record(m, doc),
+                           lambda rec: self._on_recorded(doc, rec), self._on_record_failed,
+                           lambda done: self.recording_progress.emit(f'Recording {doc!r}… {done:.0%} (Esc stops)'))
+        return True
+
+    def _on_recorded(self, doc, rec):
+        self.recording = None
+        self.model_state.use_recording(doc, rec)
+
+    def _on_record_failed(self, error):
+        self.recording = None
+        self.record_failed.emit(str(error))
+
+    def cancel_recording(self):
+        """Abandon the recording under way (its result is dropped); False if none was."""
+        if self.recording is None or not self.worker.cancel('record'):
+            return False
+        self.recording = None
+        self.recording_cancelled.emit()
+        return True
+
+    def cancel(self):
+        """Esc: stop whatever long work the user is waiting for (a layout, a recording)."""
+        return self.cancel_layout() | self.cancel_recording()
+
+    # Layouts come back from the layout process; the timer only looks, it never waits.
+
+    def _poll_soon(self):
+        if not self._poll.isActive():
+            self._poll.start()
+
+    def _on_poll(self):
+        self.model_state.take_results()
+        if not self.layouter.pending():
+            self._poll.stop()
+
+    def cancel_layout(self):
+        """Give up a layout: the child running Graphviz is killed, the view stays as it is shown;
+        returns False if none was running. A fresh layout process starts right after."""
+        if not self.model_state.cancel_layout():
+            return False
+        QTimer.singleShot(0, self.layouter.start)
+        return True
+
+    def close(self):
+        """Stop the layout process and remove temp files (the window is closing)."""
+        self._poll.stop()
+        self.layouter.close()
+        for path in self._temp_histories:
+            path.unlink(missing_ok=True)
+
+    # What the views ask and do (SessionModel)
+
+    @property
+    def layout_pending(self):
+        return self.model_state.layout_pending
+
+    def set_open(self, opened, focus=None):
+        self.model_state.set_open(opened, focus)
+
+    def boxes_if_opened(self, opened):
+        return self.model_state.boxes_if_opened(opened)
+
+    def open_group(self, scope, to_scalars=False):
+        self.model_state.open_group(scope, to_scalars)
+
+    def close_group(self, scope):
+        self.model_state.close_group(scope)
+
+    def collapse_all(self):
+        self.model_state.collapse_all()
+
+    def reveal(self, key):
+        self.model_state.reveal(key)
+
+    def set_show_constants(self, show):
+        self.model_state.set_show_constants(show)
+
+    def select(self, key):
+        self.model_state.select(key)
+
+    def search(self, text):
+        return self.model_state.search(text)

@@ -1,0 +1,128 @@
+"""The training timeline as the views see it: the run's history (read when first wanted, off the UI
+thread), the step shown, and moving to a step (seek in the background, then the session records the
+probe document with those weights and keeps its layout).
+
+Views (explorer.history.timeline_panel, adam_plot, embedding_plot) take a Timeline and listen to its signals.
+"""
+
+from PySide6.QtCore import QObject, Signal
+
+from engine import history as history_io
+
+from explorer.state.worker import Worker
+
+NO_HISTORY = ('This checkpoint has no training history beside it: train with the Training panel, or with '
+              '`python3 main.py train --history-every K --out FILE`, to scrub through a run.')
+
+
+class Timeline(QObject):
+    loading = Signal()              # the history is being read
+    loaded = Signal()               # self.history is in place
+    unavailable = Signal(str)       # one sentence: why there is no history to scrub
+    step_changed = Signal(int)      # the session now shows the weights after this step
+    seeking = Signal(int)           # a step was asked for and is on its way
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.worker = Worker(self)      # its own thread: a seek never waits behind a recording
+        self.history = None
+        self.run = None                 # the Checkpoint whose history this is (the run's last step)
+        self.step = None                # the step shown, or None when the run's own checkpoint is shown
+        self.target = None              # the step asked for last
+        self.reason = NO_HISTORY
+        self._wanted = False            # a view is shown that needs the history
+        session.checkpoint_changed.connect(self._on_checkpoint_changed)
+
+    @property
+    def busy(self):
+        """A step is on its way (seek or recording): play waits for it."""
+        return self.target is not None and (self.target != self.step or self.session.recording is not None)
+
+    def _on_checkpoint_changed(self):
+        self.worker.cancel('load')
+        self.worker.cancel('seek')
+        self.run, self.history, self.step, self.target = self.session.checkpoint, None, None, None
+        self.reason = NO_HISTORY
+        if self._wanted:
+            self.ensure_loaded()
+        else:
+            self.unavailable.emit('')  # views forget the old run; the history is read when one is shown
+
+    def ensure_loaded(self):
+        """Read the history of the checkpoint in use, if not yet (views call this when they are shown)."""
+        self._wanted = True
+        run = self.run if self.run is not None else self.session.checkpoint
+        if run is None or self.history is not None or self.worker.pending('load'):
+            return
+        self.run = run
+        path = getattr(run, 'history_file', None)
+        if path is None:
+            self.reason = NO_HISTORY
+            self.unavailable.emit(NO_HISTORY)
+            return
+        self.loading.emit()
+        self.worker.submit('load', lambda: history_io.load(path, run), self._on_loaded, self._on_failed)
+
+    def _on_loaded(self, history):
+        self.history = history
+        self.loaded.emit()
+
+    def _on_failed(self, error):
+        self.reason = str(error)
+        self.unavailable.emit(self.reason)
+
+    def go_to(self, step):
+        """Show the weights after `step` (0 … last); the graph keeps its layout."""
+        history = self.history
+        if history is None or step == self.target:
+            return
+        step = max(0, min(history.step, int(step)))
+        self.target = step
+        self.seeking.emit(step)
+        if step == history.step:  # the run's own checkpoint, exactly as loaded (saving it saves the run)
+            self._on_sought(step, self.run)
+            return
+        seed = self.run.seed
+        self.worker.submit('seek', lambda: history_io.checkpoint_at(history, step, seed),
+                           lambda ckpt: self._on_sought(step, ckpt), self._on_failed)
+
+    def _on_sought(self, step, ckpt):
+        self.step = step
+        self.session.show_weights(ckpt)
+        self.step_changed.emit(step)
+
+
+def pop_out_button(panel, what):
+    """A 'Pop out' button for a history panel: floats the dock it sits in as a window of its own, large
+    enough for its charts (the dock column is short at 1280×720); again to dock it back."""
+    from PySide6.QtCore import QSize
+    from PySide6.QtWidgets import QDockWidget, QToolButton
+
+    button = QToolButton()
+    button.setText('Pop out')
+    button.setToolTip(f'Show {what} in a window of its own (again to dock it back)')
+
+    def dock():
+        w = panel.parentWidget()
+        while w is not None and not isinstance(w, QDockWidget):
+            w = w.parentWidget()
+        return w
+
+    def toggle():
+        d = dock()
+        if d is None:
+            return
+        floating = not d.isFloating()
+        d.setFloating(floating)
+        if floating:  # over the middle of the main window, inside the screen
+            screen = (d.screen() or panel.screen()).availableGeometry()
+            size = QSize(min(1100, screen.width() - 40), min(820, screen.height() - 60))
+            d.resize(size)
+            home = d.parentWidget().geometry() if d.parentWidget() else screen
+            x = max(screen.left(), min(home.center().x() - size.width() // 2, screen.right() - size.width()))
+            y = max(screen.top(), min(home.center().y() - size.height() // 2, screen.bottom() - size.height()))
+            d.move(x, y)
+        button.setText('Dock' if floating else 'Pop out')
+    button.clicked.connect(toggle)
+    return button
