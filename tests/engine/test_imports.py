@@ -1,4 +1,4 @@
-"""engine never imports Qt or explorer: every module in engine/, found by listing the folder."""
+"""engine never imports Qt or explorer: every module in engine/ and its sub-packages, found by listing the folders."""
 
 import subprocess
 import sys
@@ -6,7 +6,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder
 
-ENGINE_MODULES = sorted(f'engine.{p.stem}' for p in (ROOT / 'engine').glob('*.py') if p.stem != '__init__')
+ENGINE_MODULES = sorted('.'.join(p.relative_to(ROOT).with_suffix('').parts) for p in (ROOT / 'engine').rglob('*.py')
+                        if p.stem != '__init__')
 
 # Run in a fresh interpreter: import each module in turn, name the first one after which a PySide6,
 # shiboken6 or explorer module is loaded.
