@@ -13,7 +13,7 @@ from engine.gradient.group_steps import num, summary
 from engine.graph.grouping import group_key
 
 from explorer.state.backprop_player import SPEEDS
-from explorer.graph.view import fmt
+from explorer.graph.items import fmt
 from explorer.panels.rich_text import LinkBrowser, adam_html, node_link
 from explorer.theme import GRAD_DECADES, LIGHT, grad_color, value_color
 

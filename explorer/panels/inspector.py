@@ -7,7 +7,7 @@ from PySide6.QtCore import QTimer
 
 from engine.graph.grouping import split_key
 
-from explorer.graph.view import fmt
+from explorer.graph.items import fmt
 from explorer.panels.rich_text import LinkBrowser, adam_html, node_link
 
 

@@ -5,7 +5,7 @@ from html import escape
 
 from PySide6.QtWidgets import QTextBrowser
 
-from explorer.graph.view import fmt
+from explorer.graph.items import fmt
 
 
 class LinkBrowser(QTextBrowser):
