@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QAbstractScrollArea, QApplication, QDockWidget, Q
 from engine.files import write_atomic
 from engine.trace import truncation_note
 from engine.graph.grouping import group_key, key_scope, split_key
+from engine.numbers import shown
 
 from explorer.attention.panel import AttentionPanel
 from explorer.panels.backprop import BackpropPanel, ChainRulePanel, GradLegend
@@ -515,7 +516,7 @@ class MainWindow(QMainWindow):
     def _on_view_changed(self):
         trace, lay = self.session.trace, self.session.layout
         self.stats_label.setText(f'{trace.doc!r} · {len(trace):,} scalars · {len(lay.boxes)} boxes · '
-                                 f'loss {trace.loss:.4f}')
+                                 f'loss {shown(trace.loss)}')
         self.statusBar().showMessage('Double-click a box to open it; double-click a frame title to close it.', 8000)
         self._on_selection_changed()
 

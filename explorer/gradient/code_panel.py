@@ -16,6 +16,7 @@ from PySide6.QtGui import QBrush, QColor, QFontDatabase
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from engine.graph.grouping import split_key
+from engine.numbers import shown
 
 ROOT = Path(__file__).resolve().parents[2]
 VALUE_PY = 'engine/value.py'
@@ -194,7 +195,7 @@ class CodePanel(QWidget):
         if bp.stepper.at_end or bp.position <= 1:  # the gutter's |grad|: after the backward pass only
             grads = bp.grads
             for number, nodes in self.nodes_of.items():
-                self.items[number].setText(2, f'{sum(abs(grads[n]) for n in nodes):.3g}' if bp.stepper.at_end else '')
+                self.items[number].setText(2, shown(sum(abs(grads[n]) for n in nodes)) if bp.stepper.at_end else '')
 
     def _show_chain_rule(self, node):
         trace = self.session.trace

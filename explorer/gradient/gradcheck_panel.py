@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem
                                QVBoxLayout, QWidget)
 
 from engine.gradient.gradcheck import GradCheck, ParamCheck, gradcheck_process
+from engine.numbers import exact, shown
 
 WORST = 12          # parameters listed
 FLOOR = 1e-8        # |grad| below this is drawn at 0 on the symlog axes
@@ -185,11 +186,11 @@ class GradcheckPanel(QWidget):
         worst = result.worst(1)[0]
         unused = len(result.params) - len(used)
         self.summary.setText(f'{len(result.params):,} parameters (h = {result.h:g}): max relative error '
-                             f'{result.max_rel_error:.2e} ({worst.name}); {unused:,} the document does not use '
+                             f'{shown(result.max_rel_error)} ({worst.name}); {unused:,} the document does not use '
                              'have both 0. Axes: sign · log10(|grad| / 1e-8).')
         self.worst.clear()
         for p in result.worst(WORST):
-            item = QListWidgetItem(f'{p.rel_error:.1e}  {p.name}')
-            item.setToolTip(f'{p.name}: analytic {p.analytic!r}, numeric {p.numeric!r}, relative error {p.rel_error:.3e}')
+            item = QListWidgetItem(f'{shown(p.rel_error)}  {p.name}')
+            item.setToolTip(f'{p.name}: analytic {exact(p.analytic)}, numeric {exact(p.numeric)}, relative error {shown(p.rel_error)}')
             item.setData(Qt.UserRole, p.node)
             self.worst.addItem(item)

@@ -10,17 +10,11 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
 from engine.graph.grouping import group_key, node_key, split_key
 from engine.graph.layout import STRIP_TEXT, scalar_cells
+from engine.numbers import shown
 
 from explorer.graph import weight_grid
 from explorer.graph.vector_strip import cell_at, cell_rects, cell_tooltip, paint_cells
 from explorer.theme import grad_color, head_color
-
-
-def fmt(x):
-    """Four decimals, or two significant digits below 1e-4; an exact zero is '0'."""
-    if x == 0:
-        return '0'
-    return f'{x:.4f}' if abs(x) >= 1e-4 else f'{x:.2e}'
 
 
 # Text in the graph is sized in scene units, which are the layout's points (engine.graph.layout sizes a box for
@@ -175,7 +169,7 @@ class BoxItem(QGraphicsItem):
         # the value has the cell to itself ('-0.0961' fits a 50 pt cell; 'grad -0.0961' did not) and the
         # word 'grad' goes in its corner
         painter.drawText(r.adjusted(0, 3, 0, 0), Qt.AlignCenter,
-                         painter.fontMetrics().elidedText(fmt(grad), Qt.ElideRight, r.width() - 2))
+                         painter.fontMetrics().elidedText(shown(grad), Qt.ElideRight, r.width() - 2))
         painter.setFont(self.view.tiny_font)
         painter.setPen(QColor(c['muted']))
         painter.drawText(QRectF(gx + 2, 0, w - gx, h / 2), Qt.AlignLeft | Qt.AlignTop, 'grad')
@@ -429,7 +423,7 @@ class FlowItem(QGraphicsItem):
                                            QPointF(t.x() - 8 * ux - 4 * uy, t.y() - 8 * uy + 4 * ux)]))
         if painter.worldTransform().m11() < TEXT_LOD:
             return
-        label = f'∂ {fmt(self.total)}' if self.count == 1 else f'∂ Σ{self.count} {fmt(self.total)}'
+        label = f'∂ {shown(self.total)}' if self.count == 1 else f'∂ Σ{self.count} {shown(self.total)}'
         mid = self.edge.path().pointAtPercent(0.5)
         painter.setFont(self.view.small_font)
         r = QRectF(mid.x() - 55, mid.y() - 14, 110, 12)

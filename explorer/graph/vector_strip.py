@@ -10,6 +10,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
 from engine.graph.layout import STRIP_HEIGHT, STRIP_TEXT, VECTOR_CELL, VECTOR_TEXT, vector_grid
+from engine.numbers import exact_line, shown
 
 from explorer.theme import grad_color
 
@@ -47,14 +48,15 @@ def cell_tooltip(trace, backprop, cell):
     recorded, node -1) says so."""
     node, name, data = cell
     if node < 0:
-        return (f'{name} = {data!r}\nnot in the recorded graph: the loss does not depend on it '
+        return (f'{name} = {shown(data)}\n{exact_line(data=data)}\nnot in the recorded graph: the loss does not depend on it '
                 '(only probs[target] is), so its grad is 0')
     if backprop.reached(node):
         got, needed = backprop.arrived(node)
-        grad = f'grad {backprop.grads[node]!r} ({got} of {needed} contributions in)'
+        grad = f'grad {shown(backprop.grads[node])} ({got} of {needed} contributions in)'
     else:
         grad = 'grad not reached yet'
-    return f'{name} — {trace.scope_path(node)}\ndata {data!r}\n{grad}\nclick to select it'
+    exact = exact_line(data=data, grad=backprop.grads[node] if backprop.reached(node) else None)
+    return f'{name} — {trace.scope_path(node)}\ndata {shown(data)}\n{grad}\n{exact}\nclick to select it'
 
 
 def value_color(value, largest, colors):

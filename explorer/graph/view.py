@@ -8,6 +8,7 @@ from PySide6.QtGui import QFont, QFontMetricsF, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QMenu
 
 from engine.graph.grouping import split_key
+from engine.numbers import exact_line, shown
 
 from explorer.graph import weight_grid
 from explorer.graph.items import BADGE_PX, LABEL_PX, TITLE_PX, BoxItem, ClusterItem
@@ -111,10 +112,12 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
         trace, bp = self.session.trace, self.session.backprop
         if box.node >= 0:
             got, needed = bp.arrived(box.node)
-            state = (f'grad {bp.grads[box.node]!r} ({got} of {needed} contributions in)' if bp.reached(box.node)
+            reached = bp.reached(box.node)
+            state = (f'grad {shown(bp.grads[box.node])} ({got} of {needed} contributions in)' if reached
                      else 'grad not reached yet')
             return (f'{trace.name(box.node)} = {trace.op[box.node]} — {trace.scope_path(box.node)}\n'
-                    f'data {trace.data[box.node]!r}\n{state}')
+                    f'data {shown(trace.data[box.node])}\n{state}\n'
+                    + exact_line(data=trace.data[box.node], grad=bp.grads[box.node] if reached else None))
         done, size = bp.group_progress(box.scope)
         return (f'{self.scope_path(box.scope)}\n{box.detail}\nbackprop: {done:,} of {size:,} scalars done\n'
                 'double-click to open')

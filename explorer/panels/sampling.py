@@ -6,6 +6,7 @@ from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
                                QPushButton, QSpinBox, QTextBrowser, QVBoxLayout, QWidget)
 
 from engine.errors import ConfigError
+from engine.numbers import shown
 from engine.train import check_temperature, iter_samples, next_token_distributions, sampling_rng
 
 from explorer.state.background import BackgroundJob
@@ -141,7 +142,7 @@ class SamplingPanel(QWidget):
                 mark = ' ◀' if i == step.following else ''
                 html.append(f'<tr><td><code>{tok.token_text(i)}</code></td><td>'
                             f'<span style="background:#7048e8">{"&nbsp;" * max(1, round(probs[i] * 40))}</span></td>'
-                            f'<td>{probs[i]:.3f}{mark}</td></tr>')
+                            f'<td>{shown(probs[i])}{mark}</td></tr>')
             html.append('</table>')
         self.distribution.setHtml(''.join(html))
         self.distribution_done.emit()
