@@ -4,7 +4,7 @@ from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QMargins, QPoint, QRect, QRectF, QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QImage, QKeySequence, QPainter
+from PySide6.QtGui import QAction, QColor, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import (QAbstractScrollArea, QApplication, QDockWidget, QFileDialog, QFrame, QHBoxLayout,
                                QLabel, QLineEdit, QMainWindow, QMenu, QMessageBox, QScrollArea, QTabWidget,
                                QTabBar, QToolBar, QVBoxLayout, QWidget)
@@ -27,6 +27,7 @@ from explorer.panels.inspector import Inspector
 from explorer.panels.sampling import SamplingPanel
 from explorer.panels.scope_tree import ScopeTree
 from explorer.state.session import LARGE_VIEW
+from explorer import theme
 from explorer.theme import DARK, LIGHT, palette
 from explorer.panels.training import TrainingPanel
 from explorer.history.adam_plot import AdamPlot
@@ -71,14 +72,14 @@ class DocumentBar(QWidget):
         self.message.show()
 
     def _on_failed(self, message):
-        self.say(message, '#d9480f')
+        self.say(message, theme.current()['error_text'])
 
     def _on_recorded(self):
         trace = self.session.trace
         self.field.setText(trace.doc)
         note = truncation_note(trace)
         if note:
-            self.say(note, '#b08900')
+            self.say(note, theme.current()['note_text'])
         else:
             self.message.clear()
             self.message.setToolTip('')
@@ -496,6 +497,7 @@ class MainWindow(QMainWindow):
 
     def set_dark(self, dark):
         colors = DARK if dark else LIGHT
+        theme.use(colors)
         QApplication.instance().setPalette(palette(colors))
         self.graph.set_colors(colors)
         self.attention.set_colors(colors)
@@ -842,7 +844,7 @@ def export_view(view, lay, path, fmt):
         return
     scale = min(2.0, 12000 / max(rect.width(), rect.height()))
     image = QImage((rect.size() * scale).toSize(), QImage.Format_ARGB32)
-    image.fill(Qt.white)
+    image.fill(QColor(LIGHT['export_background']))
     painter = QPainter(image)
     painter.setRenderHint(QPainter.Antialiasing)
     with view.uncached():

@@ -290,7 +290,7 @@ def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', se
                     label = next((t for t in cell_texts(v, quantity) if fm.horizontalAdvance(t) <= box.cell - 3),
                                  None)
                     if label is not None:  # written only where it fits
-                        painter.setPen(QColor('#ffffff') if color.lightnessF() < 0.5 else text)
+                        painter.setPen(QColor(colors['text_on_strong']) if color.lightnessF() < 0.5 else text)
                         painter.drawText(cell, Qt.AlignCenter, label)
                         painter.setPen(Qt.NoPen)
         painter.setBrush(Qt.NoBrush)

@@ -250,7 +250,7 @@ class AttentionPanel(QWidget):
         layout.addWidget(self.tabs, 1)
         self.hint = QLabel('Click a cell to find its weight in the graph, a query\'s label for its steps.')
         self.hint.setWordWrap(True)
-        self.hint.setStyleSheet('color: gray;')
+        self.hint.setStyleSheet(f"color: {colors['hint_text']};")
         layout.addWidget(self.hint)
         session.recorded.connect(self._on_recorded)
         session.selection_changed.connect(self._on_selection)

@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem
 from engine.gradient.gradcheck import GradCheck, ParamCheck, gradcheck_process
 from engine.numbers import exact, shown
 
+from explorer import theme
+
 WORST = 12          # parameters listed
 FLOOR = 1e-8        # |grad| below this is drawn at 0 on the symlog axes
 REPORT_EVERY = 64   # parameters between progress reports
@@ -166,12 +168,12 @@ class GradcheckPanel(QWidget):
         used = [p for p in result.params if p.node >= 0]
         dots = QScatterSeries()
         dots.setMarkerSize(5)
-        dots.setColor(QColor('#1c64d9'))
-        dots.setBorderColor(QColor('#1c64d9'))
+        dots.setColor(QColor(theme.current()['chart_points']))
+        dots.setBorderColor(QColor(theme.current()['chart_points']))
         dots.append([QPointF(symlog(p.analytic), symlog(p.numeric)) for p in used])
         span = max((abs(symlog(p.analytic)) for p in used), default=1) + 0.5
         diagonal = QLineSeries()
-        diagonal.setColor(QColor('#aab1bd'))
+        diagonal.setColor(QColor(theme.current()['chart_reference']))
         diagonal.append([QPointF(-span, -span), QPointF(span, span)])
         self.chart.addSeries(diagonal)
         self.chart.addSeries(dots)

@@ -18,6 +18,7 @@ from engine.graph.grouping import node_key, split_key
 from engine.gradient.provenance import resolve
 from engine.numbers import exact, shown
 
+from explorer import theme
 from explorer.state.background import BackgroundJob
 from explorer.state.gradient_state import gradient_state
 
@@ -46,7 +47,7 @@ class NudgePanel(QWidget):
         self.field.returnPressed.connect(self._on_typed)
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.message.setStyleSheet('color: #d9480f;')
+        self.message.setStyleSheet(f"color: {theme.current()['error_text']};")
         self.message.hide()
         self.sign = QPushButton('+h')
         self.sign.setCheckable(True)

@@ -16,6 +16,7 @@ from engine.graph.grouping import split_key
 from engine.numbers import shown
 from engine.gradient.provenance import ancestors, descendants, loss_terms, path_between, sum_in_order, terms_by_use
 
+from explorer import theme
 from explorer.state.background import BackgroundJob
 from explorer.state.gradient_state import gradient_state
 
@@ -48,12 +49,12 @@ class Bars(QWidget):
         for i, (label, value) in enumerate(self.rows):
             y = 2 + i * ROW_H
             if i == self.chosen:
-                p.fillRect(0, y, w, ROW_H, QColor('#ffe8a3'))
+                p.fillRect(0, y, w, ROW_H, QColor(theme.current()['highlight_row']))
             p.setPen(self.palette().text().color())
             p.drawText(QRectF(2, y, label_w - 6, ROW_H), Qt.AlignVCenter | Qt.AlignLeft,
                        p.fontMetrics().elidedText(label, Qt.ElideMiddle, label_w - 6))
             length = max(1.0, bar_w * abs(value) / top) if value else 0
-            p.fillRect(QRectF(label_w, y + 4, length, ROW_H - 8), QColor('#1c64d9' if value < 0 else '#d9261c'))
+            p.fillRect(QRectF(label_w, y + 4, length, ROW_H - 8), QColor(theme.current()['negative' if value < 0 else 'positive']))
             p.drawText(QRectF(label_w + length + 4, y, 90, ROW_H), Qt.AlignVCenter | Qt.AlignLeft, shown(value))
         p.end()
 

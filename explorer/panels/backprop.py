@@ -13,6 +13,7 @@ from engine.gradient.group_steps import cell_text, summary
 from engine.graph.grouping import group_key
 from engine.numbers import shown
 
+from explorer import theme
 from explorer.state.backprop_player import SPEEDS
 from explorer.panels.rich_text import LinkBrowser, adam_html, node_link
 from explorer.theme import GRAD_DECADES, LIGHT, grad_color, value_color
@@ -359,14 +360,14 @@ def summary_html(session, unit_list):
                 order.insert(0, order.pop(table.highlight))
             for i in order:
                 row = table.rows[i]
-                style = ' style="background-color:#e5dbff"' if i == table.highlight else ''
+                style = f' style="background-color:{theme.current()["target_row"]}"' if i == table.highlight else ''
                 html.append(f'<tr{style}>' + ''.join(f'<td align="right" style="white-space:nowrap; padding-left:8px">{escape(cell_text(v))}</td>'
                                                 for v in row)
                             + '</tr>')
             html.append('</table>')
         for check in s.checks:
-            verdict = 'agrees' if check.agrees else '<b style="color:#d9261c">disagrees</b>'
-            html.append(f'<p style="color:gray">check <code>{escape(check.what)}</code> against the stepper: '
+            verdict = 'agrees' if check.agrees else f'<b style="color:{theme.current()["alarm_text"]}">disagrees</b>'
+            html.append(f'<p style="color:{theme.current()["hint_text"]}">check <code>{escape(check.what)}</code> against the stepper: '
                         f'{verdict}, max difference {check.max_diff:.1e} over {len(check.stepper)} numbers.</p>')
     return ''.join(html)
 
@@ -377,7 +378,7 @@ def chain_rule_html(session):
     html = [f'<p><b>Step {stepper.position:,} of {stepper.total:,}</b></p>']
     if bp.landed:  # after a group step: what the group did, rather than its last node
         html.append(summary_html(session, bp.landed))
-        html.append(f'<p style="color:gray">last node applied: {node_link(trace, stepper.last_node())}; '
+        html.append(f'<p style="color:{theme.current()["hint_text"]}">last node applied: {node_link(trace, stepper.last_node())}; '
                     '→ steps on node by node from here.</p>')
         return ''.join(html)
     record = stepper.last_record()
@@ -410,7 +411,7 @@ def chain_rule_html(session):
             html.append('<p>A literal constant: its grad is computed and never used.</p>')
     upcoming = stepper.current_node()
     if upcoming is not None and stepper.position > 0:
-        html.append(f'<p style="color:gray">next: {node_link(trace, upcoming)} in '
+        html.append(f'<p style="color:{theme.current()["hint_text"]}">next: {node_link(trace, upcoming)} in '
                     f'{escape(trace.scope_path(upcoming))}</p>')
     elif upcoming is None:
         html.append('<p>Backprop is done: every grad equals what <code>loss.backward()</code> gives.</p>')

@@ -21,6 +21,7 @@ from engine.numbers import shown
 from engine.tokenizer import Tokenizer
 from engine.train import TrainConfig
 
+from explorer import theme
 from explorer.state.background import BackgroundJob
 from explorer.state.training_run import TrainingRun
 
@@ -81,7 +82,7 @@ class TrainingPanel(QWidget):
         layout.addLayout(form)
         self.problem = QLabel()
         self.problem.setWordWrap(True)
-        self.problem.setStyleSheet('color: #d9480f;')
+        self.problem.setStyleSheet(f"color: {theme.current()['error_text']};")
         layout.addWidget(self.problem)
 
         buttons = QHBoxLayout()
