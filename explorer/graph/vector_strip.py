@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from engine.graph.layout import STRIP_HEIGHT, STRIP_TEXT, VECTOR_CELL, VECTOR_TEXT, vector_grid
 from engine.numbers import exact_line, shown
 
-from explorer.theme import grad_color
+from explorer.theme import grad_color, value_color
 
 STRIP_INSET = 8.0  # the strip's margin from the box's sides
 MAX_STRIP_CELL = 14.0  # the widest cell of a strip
@@ -59,17 +59,6 @@ def cell_tooltip(trace, backprop, cell):
     return f'{name} — {trace.scope_path(node)}\ndata {shown(data)}\n{grad}\n{exact}\nclick to select it'
 
 
-def value_color(value, largest, colors):
-    """The value scale: the cell background mixed towards purple (negative) or orange (positive), by
-    |value| / |largest value in the vector|."""
-    base = QColor(colors['scalar'])
-    end = QColor(colors['value_negative' if value < 0 else 'value_positive'])
-    t = 0.85 * min(1.0, abs(value) / largest) if largest else 0.0
-    return QColor.fromRgbF(base.redF() + (end.redF() - base.redF()) * t,
-                           base.greenF() + (end.greenF() - base.greenF()) * t,
-                           base.blueF() + (end.blueF() - base.blueF()) * t)
-
-
 def paint_cells(painter, box, width, backprop, colors, cache):
     """The box's cells: a strip under a group's lines, or a vector box's grid. `cache` (a dict the item
     keeps) holds what does not change as backprop steps (the rectangles, the value colours), so a step
@@ -77,7 +66,8 @@ def paint_cells(painter, box, width, backprop, colors, cache):
     if cache.get('colors') is not colors:
         rects = [QRectF(*r) for r in cell_rects(box, width)]
         largest = max((abs(d) for _, _, d in box.cells), default=0.0)
-        cache.update(colors=colors, rects=rects, values=[value_color(d, largest, colors) for _, _, d in box.cells],
+        values = [value_color(d, largest, colors, strength=0.85) for _, _, d in box.cells]
+        cache.update(colors=colors, rects=rects, values=values,
                      outline=rects[0].united(rects[-1]) if rects else None, zero=QColor(colors['zero_grad']),
                      lines=QPen(QColor(colors['scalar_border']), 0.6), border=QPen(QColor(colors['scalar_border']), 0.8))
     rects = cache['rects']
