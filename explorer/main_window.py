@@ -4,7 +4,7 @@ from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QMargins, QPoint, QRect, QRectF, QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QImage, QKeySequence, QPainter
+from PySide6.QtGui import QAction, QColor, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import (QAbstractScrollArea, QApplication, QDockWidget, QFileDialog, QFrame, QHBoxLayout,
                                QLabel, QLineEdit, QMainWindow, QMenu, QMessageBox, QScrollArea, QTabWidget,
                                QTabBar, QToolBar, QVBoxLayout, QWidget)
@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QAbstractScrollArea, QApplication, QDockWidget, Q
 from engine.files import write_atomic
 from engine.trace import truncation_note
 from engine.graph.grouping import group_key, key_scope, split_key
+from engine.numbers import shown
 
 from explorer.attention.panel import AttentionPanel
 from explorer.panels.backprop import BackpropPanel, ChainRulePanel, GradLegend
@@ -26,6 +27,7 @@ from explorer.panels.inspector import Inspector
 from explorer.panels.sampling import SamplingPanel
 from explorer.panels.scope_tree import ScopeTree
 from explorer.state.session import LARGE_VIEW
+from explorer import theme
 from explorer.theme import DARK, LIGHT, palette
 from explorer.panels.training import TrainingPanel
 from explorer.history.adam_plot import AdamPlot
@@ -70,14 +72,14 @@ class DocumentBar(QWidget):
         self.message.show()
 
     def _on_failed(self, message):
-        self.say(message, '#d9480f')
+        self.say(message, theme.current()['error_text'])
 
     def _on_recorded(self):
         trace = self.session.trace
         self.field.setText(trace.doc)
         note = truncation_note(trace)
         if note:
-            self.say(note, '#b08900')
+            self.say(note, theme.current()['note_text'])
         else:
             self.message.clear()
             self.message.setToolTip('')
@@ -495,6 +497,7 @@ class MainWindow(QMainWindow):
 
     def set_dark(self, dark):
         colors = DARK if dark else LIGHT
+        theme.use(colors)
         QApplication.instance().setPalette(palette(colors))
         self.graph.set_colors(colors)
         self.attention.set_colors(colors)
@@ -515,7 +518,7 @@ class MainWindow(QMainWindow):
     def _on_view_changed(self):
         trace, lay = self.session.trace, self.session.layout
         self.stats_label.setText(f'{trace.doc!r} · {len(trace):,} scalars · {len(lay.boxes)} boxes · '
-                                 f'loss {trace.loss:.4f}')
+                                 f'loss {shown(trace.loss)}')
         self.statusBar().showMessage('Double-click a box to open it; double-click a frame title to close it.', 8000)
         self._on_selection_changed()
 
@@ -841,7 +844,7 @@ def export_view(view, lay, path, fmt):
         return
     scale = min(2.0, 12000 / max(rect.width(), rect.height()))
     image = QImage((rect.size() * scale).toSize(), QImage.Format_ARGB32)
-    image.fill(Qt.white)
+    image.fill(QColor(LIGHT['export_background']))
     painter = QPainter(image)
     painter.setRenderHint(QPainter.Antialiasing)
     with view.uncached():

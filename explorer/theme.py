@@ -1,4 +1,5 @@
-"""Light and dark palettes for the window, and the colours the graph draws with."""
+"""Every colour the app uses: light and dark palettes (the graph's marks and the panels' messages, rows and
+charts), the one in use now, the gradient and value scales, the Qt palette, and the attention heads' colours."""
 
 import math
 
@@ -14,6 +15,11 @@ LIGHT = {
     'attention': '#4c2db3',
     'kv': '#0c8599', 'value_negative': '#7b3294', 'value_positive': '#b35806', 'zero_grad': '#a9afb9',
     'tint': '#f59f00',
+    # panels: messages, rows and charts outside the graph
+    'error_text': '#d9480f', 'note_text': '#b08900', 'alarm_text': '#d9261c', 'hint_text': '#808080',
+    'faint_text': '#8a8f99', 'text_on_strong': '#ffffff', 'highlight_row': '#ffe8a3', 'applying_row': '#d9ccff',
+    'call_site_row': '#fff4d1', 'target_row': '#e5dbff', 'bar': '#7048e8', 'chart_points': '#1c64d9',
+    'chart_reference': '#aab1bd', 'export_background': '#ffffff',
 }
 DARK = {
     'background': '#1d2027', 'text': '#e6e8ee', 'muted': '#b0b8c5', 'edge': '#6f7a8c',
@@ -25,7 +31,23 @@ DARK = {
     'attention': '#c0a8ff',
     'kv': '#3bc9db', 'value_negative': '#c29ee0', 'value_positive': '#f1a340', 'zero_grad': '#555c68',
     'tint': '#ffd43b',
+    'error_text': '#ff8a4c', 'note_text': '#e0b93a', 'alarm_text': '#ff6b6b', 'hint_text': '#9aa1ad',
+    'faint_text': '#7d8593', 'text_on_strong': '#ffffff', 'highlight_row': '#5c4a1a', 'applying_row': '#3d3366',
+    'call_site_row': '#3a3320', 'target_row': '#3d3366', 'bar': '#b197fc', 'chart_points': '#4d8ef7',
+    'chart_reference': '#5c6470', 'export_background': '#ffffff',  # an exported picture is on white
 }
+
+_current = [LIGHT]  # the palette the window uses now (set_dark): what panels without a palette of their own read
+
+
+def use(colors):
+    """Make `colors` (LIGHT or DARK) the palette current() gives."""
+    _current[0] = colors
+
+
+def current():
+    """The palette the window uses now."""
+    return _current[0]
 
 # Text colours keep a contrast of 4.5:1 or more (WCAG AA) on the fills they are drawn on: 'text' on every
 # fill, 'muted' on groups, weights, frames and the done fill, 'unreached_text' on 'unreached'.
@@ -50,11 +72,12 @@ def grad_color(grad, colors):
                            base.blueF() + (end.blueF() - base.blueF()) * t)
 
 
-def value_color(value, largest, colors):
-    """A weight's value on its own diverging scale (purple negative, orange positive, linear up to the
-    matrix's largest |value|), so a grid of values never passes for a grid of gradients."""
+def value_color(value, largest, colors, strength=0.9):
+    """A value on its own diverging scale (purple negative, orange positive, linear up to `largest` |value|:
+    a weight matrix's, a vector's), so a grid of values never passes for a grid of gradients. `strength`:
+    how far towards the end colour the largest goes (a vector strip's cells: 0.85)."""
     base, end = QColor(colors['scalar']), QColor(colors['value_negative' if value < 0 else 'value_positive'])
-    t = min(1.0, abs(value) / largest) * 0.9 if largest else 0.0
+    t = min(1.0, abs(value) / largest) * strength if largest else 0.0
     return QColor.fromRgbF(base.redF() + (end.redF() - base.redF()) * t,
                            base.greenF() + (end.greenF() - base.greenF()) * t,
                            base.blueF() + (end.blueF() - base.blueF()) * t)
@@ -68,7 +91,7 @@ def palette(colors):
                         (QPalette.WindowText, QColor(colors['text'])), (QPalette.ButtonText, QColor(colors['text'])),
                         (QPalette.Button, window), (QPalette.ToolTipBase, QColor(colors['scalar'])),
                         (QPalette.ToolTipText, QColor(colors['text'])), (QPalette.PlaceholderText, QColor(colors['muted'])),
-                        (QPalette.Highlight, QColor(colors['selection'])), (QPalette.HighlightedText, QColor('#ffffff')),
+                        (QPalette.Highlight, QColor(colors['selection'])), (QPalette.HighlightedText, QColor(colors['text_on_strong'])),
                         (QPalette.Link, QColor(colors['group_border']))]:
         p.setColor(role, color)
     return p

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from engine.backprop import Schedule
 from engine.graph.grouping import Hierarchy
+from engine.numbers import shown
 
 LINEARS = {'q', 'k', 'v', 'wo', 'fc1', 'fc2', 'lm_head'}
 MATRIX_OF = {'q': 'attn_wq', 'k': 'attn_wk', 'v': 'attn_wv', 'wo': 'attn_wo', 'fc1': 'mlp_fc1', 'fc2': 'mlp_fc2'}
@@ -153,22 +154,16 @@ class Summary:
             lines.append('  ' + ' | '.join(t.header))
             for i, row in enumerate(t.rows):
                 mark = '→ ' if i == t.highlight else '  '
-                lines.append(mark + ' | '.join(num(v) for v in row))
+                lines.append(mark + ' | '.join(cell_text(v) for v in row))
         for c in self.checks:
             lines.append(f'check {c.what}: max |identity − stepper| = {c.max_diff:.1e} '
                          f'over {len(c.stepper)} numbers{"" if c.agrees else "  DISAGREES"}')
         return '\n'.join(lines)
 
 
-def num(x):
-    """A number as the panels show it: 4 decimals, or 3 significant digits when small; text as is."""
-    if isinstance(x, str):
-        return x
-    if isinstance(x, int) and not isinstance(x, bool):
-        return str(x)
-    if x == 0:
-        return '0'
-    return f'{x:.4f}' if abs(x) >= 1e-3 else f'{x:.2e}'.replace('e-0', 'e-')  # 2.05e-4
+def cell_text(v):
+    """A table cell as text: text as is, a number as the screen shows it (engine.numbers.shown)."""
+    return v if isinstance(v, str) else shown(v)
 
 
 class _Unit:
@@ -249,8 +244,8 @@ def _mean(u):
     total = next(c for c in trace.children[mul] if trace.op[c] != 'const')
     s = Summary(u.path, 'the mean: loss = (1/n)·Σ loss_t')
     s.formulas = [f'∂L/∂(Σ loss_t) = 1/n = 1/{n}']
-    s.notes = [f'loss = {num(trace.loss)}, the mean of −log p over {n} positions; backprop starts from '
-               f'∂L/∂L = 1, and the mean sends 1/n = {num(1 / n)} to the sum, which passes it on to every '
+    s.notes = [f'loss = {shown(trace.loss)}, the mean of −log p over {n} positions; backprop starts from '
+               f'∂L/∂L = 1, and the mean sends 1/n = {shown(1 / n)} to the sum, which passes it on to every '
                "position's loss_t."]
     s.checks = [Check('∂L/∂(Σ loss_t) = 1/n', [1 / n], u.sent([total]))]
     return s
@@ -263,7 +258,7 @@ def _sum(u):
     g_total = float(u.grads[u.last_in(u.scope)])
     s = Summary(u.path, 'the sum: Σ loss_t passes its gradient to every term')
     s.formulas = ['∂L/∂loss_t = ∂L/∂(Σ loss_t) · 1 = 1/n, for every position t']
-    s.notes = [f'∂L/∂(Σ loss_t) = {num(g_total)} = 1/{n}: each of the {n} positions gets the same 1/n.']
+    s.notes = [f'∂L/∂(Σ loss_t) = {shown(g_total)} = 1/{n}: each of the {n} positions gets the same 1/n.']
     rows = [(f'pos {t}', f'{trace.token_texts[t]}→{trace.token_texts[t + 1]}', trace.data[l], float(u.grads[l]))
             for t, l in enumerate(losses)]
     s.tables = [Table('per position', ('position', 'input→target', 'loss_t = −log p', '∂L/∂loss_t'), rows)]
@@ -281,8 +276,8 @@ def _nll(u):
     target = trace.token_texts[pos + 1]
     s = Summary(u.path, f'−log p at pos {pos}: loss_t = −log probs[target]')
     s.formulas = ['∂L/∂probs[target] = −(1/probs[target]) · ∂L/∂loss_t']
-    s.notes = [f'target {target!r}: probs[target] = {num(p)}, loss_t = {num(trace.data[loss_t])}, '
-               f'∂L/∂loss_t = {num(g)} (1/n), so ∂L/∂probs[target] = −{num(g)}/{num(p)} = {num(-g / p)}. '
+    s.notes = [f'target {target!r}: probs[target] = {shown(p)}, loss_t = {shown(trace.data[loss_t])}, '
+               f'∂L/∂loss_t = {shown(g)} (1/n), so ∂L/∂probs[target] = −{shown(g)}/{shown(p)} = {shown(-g / p)}. '
                'The other probabilities do not reach the loss: only the target\'s is used.']
     s.checks = [Check('∂L/∂probs[target] = −∂L/∂loss_t / p', [-g / p], u.sent([p_node]))]
     return s
@@ -304,8 +299,8 @@ def _softmax(u):
     s = Summary(u.path, f'softmax backward at pos {pos}')
     s.formulas = ['∂L/∂logits = (probs − onehot(target)) · ∂L/∂loss_t',
                   f'= (probs − onehot(target)) / n, with n = {n}: microgpt\'s loss is the mean over positions']
-    s.notes = [f"target {names[target_id]!r}: probs[target] = {num(probs[target_id])}; every other logit is pushed "
-               f'down by its probability/n, the target\'s up by (1 − p)/n = {num(-expected[target_id])}.']
+    s.notes = [f"target {names[target_id]!r}: probs[target] = {shown(probs[target_id])}; every other logit is pushed "
+               f'down by its probability/n, the target\'s up by (1 − p)/n = {shown(-expected[target_id])}.']
     rows = [(names[i], probs[i], onehot[i], probs[i] - onehot[i], expected[i], got[i]) for i in range(len(logits))]
     s.tables = [Table('per token', ('token', 'probs', 'onehot', 'probs − onehot', '÷ n', '∂L/∂logits (stepper)'),
                       rows, target_id)]
@@ -333,14 +328,14 @@ def _linear(u):
     name = trace.scopes[u.scope].name
     s = Summary(u.path, f'linear {name}: y = W·x, W = {matrix} ({n_out}×{n_in})')
     s.formulas = ['∂L/∂x = Wᵀ·∂L/∂y', '∂L/∂W += ∂L/∂y·xᵀ']
-    s.notes = [f'shapes: x [{n_in}], y [{n_out}], W [{n_out}×{n_in}]; the largest |∂L/∂y| is {num(max(abs(g) for g in gy))}.']
+    s.notes = [f'shapes: x [{n_in}], y [{n_out}], W [{n_out}×{n_in}]; the largest |∂L/∂y| is {shown(max(abs(g) for g in gy))}.']
     if u.other_users(xs):
         s.notes.append('x also feeds other parts (the residual, or q, k, v together): the column ∂L/∂x is this '
                        "linear's share; x's grad adds the rest.")
-    shown = top_rows(wt_gy)
-    s.tables.append(Table(f'∂L/∂x = Wᵀ·∂L/∂y (the {len(shown)} largest of {n_in})',
+    top = top_rows(wt_gy)
+    s.tables.append(Table(f'∂L/∂x = Wᵀ·∂L/∂y (the {len(top)} largest of {n_in})',
                           ('i', 'x[i]', '(Wᵀ·∂L/∂y)[i]', 'stepper sent'),
-                          [(i, x[i], wt_gy[i], got_x[i]) for i in shown]))
+                          [(i, x[i], wt_gy[i], got_x[i]) for i in top]))
     big = sorted(sorted(range(len(dW)), key=lambda k: -abs(dW[k]))[:4])
     s.tables.append(Table(f'∂L/∂W += ∂L/∂y·xᵀ (the 4 largest of {n_out * n_in})',
                           ('W[j][i]', '∂L/∂y[j]', 'x[i]', '∂L/∂y·x', 'grad so far'),
@@ -361,9 +356,9 @@ def _relu(u):
     s.formulas = ['∂L/∂x = ∂L/∂y where x > 0, else 0']
     s.notes = [f'{passed} of {len(x)} inputs are positive: their gradient passes unchanged; the other '
                f'{len(x) - passed} get exactly 0 (hatched on the graph).']
-    shown = top_rows(gy)
-    s.tables = [Table(f'the {len(shown)} largest |∂L/∂y|', ('i', 'x[i]', '∂L/∂y[i]', 'passes', '∂L/∂x[i] (stepper)'),
-                      [(i, x[i], gy[i], 'yes' if x[i] > 0 else 'no', float(u.grads[xs[i]])) for i in shown])]
+    top = top_rows(gy)
+    s.tables = [Table(f'the {len(top)} largest |∂L/∂y|', ('i', 'x[i]', '∂L/∂y[i]', 'passes', '∂L/∂x[i] (stepper)'),
+                      [(i, x[i], gy[i], 'yes' if x[i] > 0 else 'no', float(u.grads[xs[i]])) for i in top])]
     s.checks = [Check('∂L/∂x = ∂L/∂y·[x > 0]', expected, u.sent(xs))]
     return s
 
@@ -385,9 +380,9 @@ def _add(u, embed):
         s.formulas = ['∂L/∂f(x) = ∂L/∂x', '∂L/∂x_residual += ∂L/∂x  (the gradient copies to both)']
         s.notes = ['the residual path carries the gradient past the block unchanged; the block\'s path adds its own '
                    'share later.']
-    shown = top_rows(gy)
-    s.tables = [Table(f'the {len(shown)} largest of {len(gy)}', ('i', '∂L/∂x[i]', 'to the first', 'to the second'),
-                      [(i, gy[i], u.sent([a[i]])[0], u.sent([b[i]])[0]) for i in shown])]
+    top = top_rows(gy)
+    s.tables = [Table(f'the {len(top)} largest of {len(gy)}', ('i', '∂L/∂x[i]', 'to the first', 'to the second'),
+                      [(i, gy[i], u.sent([a[i]])[0], u.sent([b[i]])[0]) for i in top])]
     s.checks = [Check('both inputs receive ∂L/∂x', gy + gy, u.sent(a) + u.sent(b))]
     return s
 
@@ -406,13 +401,13 @@ def _rmsnorm(u):
     got = u.sent(xs)
     s = Summary(u.path, 'rmsnorm: y = x · s, s = (mean(x²) + 1e-5)^−½')
     s.formulas = ['∂L/∂x = s·(∂L/∂y − y·(y·∂L/∂y)/d)']
-    s.notes = [f'd = {d}, s = {num(sc)}, (y·∂L/∂y)/d = {num(proj)}: the gradient is scaled by s and loses its '
+    s.notes = [f'd = {d}, s = {shown(sc)}, (y·∂L/∂y)/d = {shown(proj)}: the gradient is scaled by s and loses its '
                'component along y (scaling x does not change y).']
     if u.other_users(xs):
         s.notes.append("x also feeds the residual: the column is rmsnorm's share of x's grad.")
-    shown = top_rows(expected)
-    s.tables = [Table(f'the {len(shown)} largest of {d}', ('i', 'x[i]', '∂L/∂y[i]', 'identity ∂L/∂x[i]', 'stepper sent'),
-                      [(i, x[i], gy[i], expected[i], got[i]) for i in shown])]
+    top = top_rows(expected)
+    s.tables = [Table(f'the {len(top)} largest of {d}', ('i', 'x[i]', '∂L/∂y[i]', 'identity ∂L/∂x[i]', 'stepper sent'),
+                      [(i, x[i], gy[i], expected[i], got[i]) for i in top])]
     s.checks = [Check('∂L/∂x = s·(∂L/∂y − y·(y·∂L/∂y)/d)', expected, got)]
     return s
 
@@ -456,7 +451,7 @@ def _head(u):
                   '∂L/∂scores[t] = weights[t]·(∂L/∂weights[t] − Σ_u weights[u]·∂L/∂weights[u])  (softmax backward)',
                   f'∂L/∂q = Σ_t ∂L/∂scores[t]·k[t]/√{hd}', f'∂L/∂k[t] = ∂L/∂scores[t]·q/√{hd}',
                   '∂L/∂v[t] = weights[t]·∂L/∂out']
-    s.notes = [f'{T} keys and values (positions 0…{pos}); Σ_u weights·∂L/∂weights = {num(mean_da)}. Keys and '
+    s.notes = [f'{T} keys and values (positions 0…{pos}); Σ_u weights·∂L/∂weights = {shown(mean_da)}. Keys and '
                "values of earlier positions get this head's share here and more from their own position."]
     texts = trace.token_texts
     s.tables = [Table('per key position t', ('t', 'token', 'weights[t]', '∂L/∂weights[t]', 'stepper', '∂L/∂scores[t]',
@@ -508,10 +503,10 @@ def _matrix(u):
     else:
         s.formulas = [f'∂L/∂{name} = Σ_pos ∂L/∂y_pos·x_posᵀ']
     s.notes = [f'{len(used)} weights used ({rows} rows × {cols} columns) by {len(kinds)} reads; '
-               f'Σ|grad| = {num(sum(abs(x) for x in g))}. This is the gradient Adam uses.']
-    shown = top_rows(g)
-    s.tables = [Table(f'the {len(shown)} largest', ('weight', 'data', 'grad'),
-                      [(trace.param_name(used[i]), trace.data[used[i]], g[i]) for i in shown])]
+               f'Σ|grad| = {shown(sum(abs(x) for x in g))}. This is the gradient Adam uses.']
+    top = top_rows(g)
+    s.tables = [Table(f'the {len(top)} largest', ('weight', 'data', 'grad'),
+                      [(trace.param_name(used[i]), trace.data[used[i]], g[i]) for i in top])]
     s.checks = [Check('grad = Σ over the positions that read it', [rebuilt[n] for n in used], g)]
     return s
 

@@ -8,6 +8,7 @@ members (`count`). Open scopes that hold boxes become clusters, so the picture k
 from dataclasses import dataclass, field
 
 from engine.model import param_shapes
+from engine.numbers import shown
 from engine.trace import PARAMS_SCOPE
 
 ROOT = 0
@@ -283,7 +284,7 @@ class Hierarchy:
                 continue
             else:
                 key = node_key(node)
-                boxes.append(Box(key, scope_of[node], node, trace.name(node), f'{trace.data[node]:.4f}', 1,
+                boxes.append(Box(key, scope_of[node], node, trace.name(node), shown(trace.data[node]), 1,
                                  op=op[node]))
             key_of[node] = key
 

@@ -17,6 +17,7 @@ from PySide6.QtCore import QByteArray, QBuffer, QIODevice, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QLinearGradient, QPainter, QPen
 
 from engine.attention import token_label
+from engine.numbers import compact
 
 from explorer.theme import LIGHT, head_color
 
@@ -61,35 +62,24 @@ class Scale:
     def ticks(self):
         """(fraction along the bar, text) for both ends and the middle."""
         mid = (self.lo + self.hi) / 2
-        return tuple((f, number(v)) for f, v in ((0.0, self.lo), (0.5, mid), (1.0, self.hi)))
+        return tuple((f, compact(v)) for f, v in ((0.0, self.lo), (0.5, mid), (1.0, self.hi)))
 
 
 def _mix(a, b, t):
     return QColor.fromRgbF(*(x + (y - x) * t for x, y in zip(a.getRgbF()[:3], b.getRgbF()[:3])))
 
 
-def number(v):
-    """A short exact-enough form for a tick or a cell: '0.43', '-1.2', '3.1e-4', '0'."""
-    if v == 0:
-        return '0'
-    a = abs(v)
-    if a >= 0.01 and a < 100:
-        return f'{v:.2f}'
-    mantissa, exp = f'{v:.1e}'.split('e')
-    return f'{mantissa}e{int(exp)}'
-
-
 def cell_texts(v, quantity):
     """What a cell may say, longest first (the first that fits is written): weights without the leading
-    0 ('.43', '1'); others as `number`, then shorter ('-.02', '-2e-3')."""
+    0 ('.43', '1'); others as `compact`, then shorter ('-.02', '-2e-3')."""
     if quantity == 'weight':
         return ('1' if v >= 0.995 else f'{v:.2f}'.lstrip('0'),)
     if v == 0:
         return ('0',)
     short = f'{v:.0e}'.replace('e-0', 'e-').replace('e+0', 'e')
     if 0.01 <= abs(v) < 1:
-        return number(v), number(v).replace('0.', '.', 1), short
-    return number(v), short
+        return compact(v), compact(v).replace('0.', '.', 1), short
+    return compact(v), short
 
 
 def scale_for(values, quantity):
@@ -300,7 +290,7 @@ def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', se
                     label = next((t for t in cell_texts(v, quantity) if fm.horizontalAdvance(t) <= box.cell - 3),
                                  None)
                     if label is not None:  # written only where it fits
-                        painter.setPen(QColor('#ffffff') if color.lightnessF() < 0.5 else text)
+                        painter.setPen(QColor(colors['text_on_strong']) if color.lightnessF() < 0.5 else text)
                         painter.drawText(cell, Qt.AlignCenter, label)
                         painter.setPen(Qt.NoPen)
         painter.setBrush(Qt.NoBrush)

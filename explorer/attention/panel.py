@@ -24,6 +24,7 @@ from engine.backprop import Stepper
 from engine.files import write_atomic
 from engine.graph.grouping import node_key, split_key
 from engine.model import Model
+from engine.numbers import exact_line, shown
 from engine.trace import record
 
 from explorer.attention.heatmap import QUANTITIES, minimum_size, paint_heads, png_bytes, scale_for, svg_bytes
@@ -116,11 +117,14 @@ class HeatmapGrid(QWidget):
         lines = [f'layer {layer} · head {head}',
                  f'query {q} {trace.token_texts[q]!r} (predicting {trace.token_texts[q + 1]!r}) → key {k} '
                  f'{trace.token_texts[k]!r}',
-                 f'score (attn_logits) {trace.data[nodes.logits[k]]!r}',
-                 f'weight {trace.attention[layer][head][q][k]!r}']
+                 f'score (attn_logits) {shown(trace.data[nodes.logits[k]])}',
+                 f'weight {shown(trace.attention[layer][head][q][k])}']
         v = self.value(layer, head, q, k)
-        if self.quantity not in ('weight', 'score'):
-            lines.append(f'{QUANTITIES[self.quantity][0]} {"not reached yet" if v is None else repr(v)}')
+        other = self.quantity not in ('weight', 'score')
+        if other:
+            lines.append(f'{QUANTITIES[self.quantity][0]} {"not reached yet" if v is None else shown(v)}')
+        lines.append(exact_line(score=trace.data[nodes.logits[k]], weight=trace.attention[layer][head][q][k],
+                                **({self.quantity: v} if other else {})))
         return '\n'.join(lines)
 
     def mousePressEvent(self, event):
@@ -246,7 +250,7 @@ class AttentionPanel(QWidget):
         layout.addWidget(self.tabs, 1)
         self.hint = QLabel('Click a cell to find its weight in the graph, a query\'s label for its steps.')
         self.hint.setWordWrap(True)
-        self.hint.setStyleSheet('color: gray;')
+        self.hint.setStyleSheet(f"color: {colors['hint_text']};")
         layout.addWidget(self.hint)
         session.recorded.connect(self._on_recorded)
         session.selection_changed.connect(self._on_selection)

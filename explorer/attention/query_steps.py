@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QTextBrowser
 
 from engine.attention import query_nodes, token_label
 from engine.graph.grouping import group_key, vector_key
+from engine.numbers import exact, shown
 
-from explorer.attention.heatmap import number
 from explorer.theme import LIGHT, head_color
 
 
@@ -31,7 +31,7 @@ def steps_html(trace, layer, head, query, grads=None, reached=None, colors=LIGHT
     muted = colors['muted']
 
     def link(node, text=None):
-        return f'<a href="node:{node}" title="{html.escape(trace.qualified_name(node))} = {data[node]!r}">' \
+        return f'<a href="node:{node}" title="{html.escape(trace.qualified_name(node))} = {exact(data[node])}">' \
                f'{html.escape(text or name(node))}</a>'
 
     head_path = f'pos {query} / layer {layer} / attention / head {head}'
@@ -45,12 +45,12 @@ def steps_html(trace, layer, head, query, grads=None, reached=None, colors=LIGHT
         return f'<a href="box:{key}" title="show {what} in the graph, in head {head} of pos {query}"><b>{text}</b></a>'
 
     def vec(ids):
-        return '[' + ', '.join(link(i, number(data[i])) for i in ids) + ']'
+        return '[' + ', '.join(link(i, shown(data[i])) for i in ids) + ']'
 
     def grad(node):
         if grads is None:
             return ''
-        return number(float(grads[node])) if reached(node) else '<span class="m">not reached yet</span>'
+        return shown(float(grads[node])) if reached(node) else '<span class="m">not reached yet</span>'
 
     color = head_color(head).name()
     out = [f'<style>td, th {{ padding: 1px 5px; }} th {{ text-align: left; color: {muted}; font-weight: normal; }}'
@@ -75,31 +75,31 @@ def steps_html(trace, layer, head, query, grads=None, reached=None, colors=LIGHT
                        f'<td class="m" colspan="3">masked (after the query)</td></tr>')
             continue
         row = (f'<tr><td>{html.escape(token_label(trace, t))}</td>'
-               f'<td>{link(nodes.dots[t], number(data[nodes.dots[t]]))}</td>'
-               f'<td>{link(nodes.logits[t], number(data[nodes.logits[t]]))}</td>')
+               f'<td>{link(nodes.dots[t], shown(data[nodes.dots[t]]))}</td>'
+               f'<td>{link(nodes.logits[t], shown(data[nodes.logits[t]]))}</td>')
         row += f'<td>{grad(nodes.logits[t])}</td></tr>' if grads is not None else '</tr>'
         out.append(row)
     out.append('</table>')
     max_val = max(data[s] for s in nodes.logits)
-    out.append(f'<p>{step("5 · softmax", "softmax")}: exps[t] = exp(attn_logits[t] − max_val), max_val = {number(max_val)}; '
-               f'{link(nodes.total)} = Σ exps = {number(data[nodes.total])}; attn_weights[t] = exps[t] / total.</p>')
+    out.append(f'<p>{step("5 · softmax", "softmax")}: exps[t] = exp(attn_logits[t] − max_val), max_val = {shown(max_val)}; '
+               f'{link(nodes.total)} = Σ exps = {shown(data[nodes.total])}; attn_weights[t] = exps[t] / total.</p>')
     header = '<tr><th>key</th><th>exps</th><th>attn_weights</th>'
     header += '<th>dloss/dweight</th></tr>' if grads is not None else '</tr>'
     out.append('<table>' + header)
     for t in range(query + 1):
         row = (f'<tr><td>{html.escape(token_label(trace, t))}</td>'
-               f'<td>{link(nodes.exps[t], number(data[nodes.exps[t]]))}</td>'
-               f'<td><b>{link(nodes.weights[t], number(data[nodes.weights[t]]))}</b></td>')
+               f'<td>{link(nodes.exps[t], shown(data[nodes.exps[t]]))}</td>'
+               f'<td><b>{link(nodes.weights[t], shown(data[nodes.weights[t]]))}</b></td>')
         row += f'<td>{grad(nodes.weights[t])}</td></tr>' if grads is not None else '</tr>'
         out.append(row)
     out.append('</table>')
     out.append(f'<p>{step("6 · weighted sum", "weighted sum")} (and {step("the values", "values")}): head_out[j] = Σ<sub>t</sub> attn_weights[t] · v[{hs}+j] of position t</p>'
                '<table><tr><th>key</th><th>weight</th><th>v</th></tr>')
     for t in range(query + 1):
-        out.append(f'<tr><td>{html.escape(token_label(trace, t))}</td><td>{number(data[nodes.weights[t]])}</td>'
+        out.append(f'<tr><td>{html.escape(token_label(trace, t))}</td><td>{shown(data[nodes.weights[t]])}</td>'
                    f'<td>{vec(nodes.values[t])}</td></tr>')
     out.append('</table>')
-    outs = ', '.join(link(o, number(data[o])) for o in nodes.head_out)
+    outs = ', '.join(link(o, shown(data[o])) for o in nodes.head_out)
     out.append(f'<p><b>= head_out</b> [{outs}]</p>')
     out.append('<p class="m">Click a step\'s title to show its box in the graph (the head opened to its vectors); '
                'click a name or number to select that scalar.</p>')

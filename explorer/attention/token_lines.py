@@ -164,7 +164,7 @@ class TokenLinesView(QWidget):
         layout.addWidget(self.lines, 1)
         self.note = QLabel('Line opacity: the weight. Hover a token to see only its lines.')
         self.note.setWordWrap(True)
-        self.note.setStyleSheet('color: gray;')
+        self.note.setStyleSheet(f"color: {colors['hint_text']};")
         layout.addWidget(self.note)
         self.buttons = []
 
@@ -190,7 +190,7 @@ class TokenLinesView(QWidget):
                 b.setToolTip(f'Show head {h}\'s lines')
                 color = head_color(h).name()
                 b.setStyleSheet(f'QToolButton {{ border: 2px solid {color}; border-radius: 3px; padding: 0 3px; }}'
-                                f'QToolButton:checked {{ background: {color}; color: white; font-weight: bold; }}')
+                                f'QToolButton:checked {{ background: {color}; color: {self.lines.colors["text_on_strong"]}; font-weight: bold; }}')
                 b.toggled.connect(self._on_heads)
                 self.head_row.addWidget(b)
                 self.buttons.append(b)

@@ -16,13 +16,17 @@ from PySide6.QtGui import QBrush, QColor, QFontDatabase
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from engine.graph.grouping import split_key
+from engine.numbers import shown
+
+from explorer import theme
 
 ROOT = Path(__file__).resolve().parents[2]
 VALUE_PY = 'engine/value.py'
 CHAIN_RULE = 'child.grad += local_grad * v.grad'
 OP_DEFS = {'+': 'def __add__', '*': 'def __mul__', 'log': 'def log', 'exp': 'def exp', 'relu': 'def relu'}
-SELECTED, APPLYING = '#ffe8a3', '#d9ccff'   # row backgrounds: the selection's line, the line being applied
-CALL_SITE = '#fff4d1'  # the line that called the helper (linear, softmax, rmsnorm) the marked line is in
+# row backgrounds (theme names): the selection's line, the line being applied, and the line that called the
+# helper (linear, softmax, rmsnorm) the marked line is in
+SELECTED, APPLYING, CALL_SITE = 'highlight_row', 'applying_row', 'call_site_row'
 
 
 def _line_no(lines, text):
@@ -107,7 +111,7 @@ class CodePanel(QWidget):
             item.setTextAlignment(2, Qt.AlignRight)
             if not count:
                 for col in range(3):
-                    item.setForeground(col, QBrush(QColor('#8a8f99')))
+                    item.setForeground(col, QBrush(QColor(theme.current()['faint_text'])))
             self.table.addTopLevelItem(item)
             self.items[number] = item
         for col in range(3):
@@ -194,7 +198,7 @@ class CodePanel(QWidget):
         if bp.stepper.at_end or bp.position <= 1:  # the gutter's |grad|: after the backward pass only
             grads = bp.grads
             for number, nodes in self.nodes_of.items():
-                self.items[number].setText(2, f'{sum(abs(grads[n]) for n in nodes):.3g}' if bp.stepper.at_end else '')
+                self.items[number].setText(2, shown(sum(abs(grads[n]) for n in nodes)) if bp.stepper.at_end else '')
 
     def _show_chain_rule(self, node):
         trace = self.session.trace
@@ -208,14 +212,14 @@ class CodePanel(QWidget):
         name = op_def[4:].split('(')[0] if op_def else op
         self.chain.setText(
             f'applying <b>{escape(trace.name(node) or "")}</b>, {self.where(node)}; chain rule at value.py:{rule_no} '
-            f'<code style="background:{APPLYING}">{CHAIN_RULE}</code>, local grads from '
+            f'<code style="background:{theme.current()[APPLYING]}">{CHAIN_RULE}</code>, local grads from '
             f'<code>{name}</code> (value.py:{op_no})')
 
     def _paint_rows(self):
         for number, item in self.items.items():
             color = APPLYING if number == self.applying else SELECTED if number in self.marked else (
                 CALL_SITE if number in self.calls or number == self.applying_call else None)
-            brush = QBrush(QColor(color)) if color else QBrush()
+            brush = QBrush(QColor(theme.current()[color])) if color else QBrush()
             for col in range(len(self.COLUMNS)):
                 item.setBackground(col, brush)
             font = item.font(3)

@@ -20,6 +20,9 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem
                                QVBoxLayout, QWidget)
 
 from engine.gradient.gradcheck import GradCheck, ParamCheck, gradcheck_process
+from engine.numbers import exact, shown
+
+from explorer import theme
 
 WORST = 12          # parameters listed
 FLOOR = 1e-8        # |grad| below this is drawn at 0 on the symlog axes
@@ -165,12 +168,12 @@ class GradcheckPanel(QWidget):
         used = [p for p in result.params if p.node >= 0]
         dots = QScatterSeries()
         dots.setMarkerSize(5)
-        dots.setColor(QColor('#1c64d9'))
-        dots.setBorderColor(QColor('#1c64d9'))
+        dots.setColor(QColor(theme.current()['chart_points']))
+        dots.setBorderColor(QColor(theme.current()['chart_points']))
         dots.append([QPointF(symlog(p.analytic), symlog(p.numeric)) for p in used])
         span = max((abs(symlog(p.analytic)) for p in used), default=1) + 0.5
         diagonal = QLineSeries()
-        diagonal.setColor(QColor('#aab1bd'))
+        diagonal.setColor(QColor(theme.current()['chart_reference']))
         diagonal.append([QPointF(-span, -span), QPointF(span, span)])
         self.chart.addSeries(diagonal)
         self.chart.addSeries(dots)
@@ -185,11 +188,11 @@ class GradcheckPanel(QWidget):
         worst = result.worst(1)[0]
         unused = len(result.params) - len(used)
         self.summary.setText(f'{len(result.params):,} parameters (h = {result.h:g}): max relative error '
-                             f'{result.max_rel_error:.2e} ({worst.name}); {unused:,} the document does not use '
+                             f'{shown(result.max_rel_error)} ({worst.name}); {unused:,} the document does not use '
                              'have both 0. Axes: sign · log10(|grad| / 1e-8).')
         self.worst.clear()
         for p in result.worst(WORST):
-            item = QListWidgetItem(f'{p.rel_error:.1e}  {p.name}')
-            item.setToolTip(f'{p.name}: analytic {p.analytic!r}, numeric {p.numeric!r}, relative error {p.rel_error:.3e}')
+            item = QListWidgetItem(f'{shown(p.rel_error)}  {p.name}')
+            item.setToolTip(f'{p.name}: analytic {exact(p.analytic)}, numeric {exact(p.numeric)}, relative error {shown(p.rel_error)}')
             item.setData(Qt.UserRole, p.node)
             self.worst.addItem(item)

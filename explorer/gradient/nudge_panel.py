@@ -16,7 +16,9 @@ from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPus
 from engine.errors import EngineError
 from engine.graph.grouping import node_key, split_key
 from engine.gradient.provenance import resolve
+from engine.numbers import exact, shown
 
+from explorer import theme
 from explorer.state.background import BackgroundJob
 from explorer.state.gradient_state import gradient_state
 
@@ -45,7 +47,7 @@ class NudgePanel(QWidget):
         self.field.returnPressed.connect(self._on_typed)
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.message.setStyleSheet('color: #d9480f;')
+        self.message.setStyleSheet(f"color: {theme.current()['error_text']};")
         self.message.hide()
         self.sign = QPushButton('+h')
         self.sign.setCheckable(True)
@@ -157,13 +159,13 @@ class NudgePanel(QWidget):
         grad = state.grads[n.node]
         v = self.values
         v['node'].setText(f'{trace.param_name(n.node) or trace.qualified_name(n.node)} ({trace.op[n.node]})')
-        v['x'].setText(f'{trace.data[n.node]:.10g}')
-        v['loss'].setText(f'{n.loss:.10f}')
-        v['plus'].setText(f'{n.loss_plus:.10f} (Δ {n.loss_plus - n.loss:+.2e})')
-        v['minus'].setText(f'{n.loss_minus:.10f} (Δ {n.loss_minus - n.loss:+.2e})')
-        v['numeric'].setText(f'{n.numeric:.9e}')
-        v['grad'].setText(f'{float(grad):.9e}')
-        v['rel'].setText(f'{n.relative_difference(grad):.2e}')
+        v['x'].setText(exact(trace.data[n.node]))
+        v['loss'].setText(exact(n.loss))
+        v['plus'].setText(f'{exact(n.loss_plus)} (Δ {shown(n.loss_plus - n.loss)})')
+        v['minus'].setText(f'{exact(n.loss_minus)} (Δ {shown(n.loss_minus - n.loss)})')
+        v['numeric'].setText(exact(n.numeric))
+        v['grad'].setText(exact(float(grad)))
+        v['rel'].setText(shown(n.relative_difference(grad)))
         v['changed'].setText(f'{len(n.changed):,} of {len(trace):,}')
         data = trace.data
         deltas = {i: abs(x - data[i]) for i, x in n.changed.items()}

@@ -13,16 +13,14 @@ from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from engine.graph.grouping import split_key
+from engine.numbers import shown
 from engine.gradient.provenance import ancestors, descendants, loss_terms, path_between, sum_in_order, terms_by_use
 
+from explorer import theme
 from explorer.state.background import BackgroundJob
 from explorer.state.gradient_state import gradient_state
 
 ROW_H = 20
-
-
-def fmt(x):
-    return f'{x:+.3e}'
 
 
 class Bars(QWidget):
@@ -51,13 +49,13 @@ class Bars(QWidget):
         for i, (label, value) in enumerate(self.rows):
             y = 2 + i * ROW_H
             if i == self.chosen:
-                p.fillRect(0, y, w, ROW_H, QColor('#ffe8a3'))
+                p.fillRect(0, y, w, ROW_H, QColor(theme.current()['highlight_row']))
             p.setPen(self.palette().text().color())
             p.drawText(QRectF(2, y, label_w - 6, ROW_H), Qt.AlignVCenter | Qt.AlignLeft,
                        p.fontMetrics().elidedText(label, Qt.ElideMiddle, label_w - 6))
             length = max(1.0, bar_w * abs(value) / top) if value else 0
-            p.fillRect(QRectF(label_w, y + 4, length, ROW_H - 8), QColor('#1c64d9' if value < 0 else '#d9261c'))
-            p.drawText(QRectF(label_w + length + 4, y, 90, ROW_H), Qt.AlignVCenter | Qt.AlignLeft, fmt(value))
+            p.fillRect(QRectF(label_w, y + 4, length, ROW_H - 8), QColor(theme.current()['negative' if value < 0 else 'positive']))
+            p.drawText(QRectF(label_w + length + 4, y, 90, ROW_H), Qt.AlignVCenter | Qt.AlignLeft, shown(value))
         p.end()
 
     def mousePressEvent(self, event):
@@ -142,7 +140,7 @@ class ProvenancePanel(QWidget):
         self.job = None
         name = trace.param_name(node) or trace.qualified_name(node)
         exact = sum_in_order(terms) == grad
-        self.title.setText(f'<b>{name}</b> = {trace.data[node]:.6g}, grad <b>{float(grad):+.6e}</b>')
+        self.title.setText(f'<b>{name}</b> = {shown(trace.data[node])}, grad <b>{shown(float(grad))}</b>')
         groups = collections.OrderedDict()
         for t in terms:  # summed per scope: a position, a layer, a head, a unit of the model
             scope = trace.scope_path(t.parent)
@@ -159,7 +157,7 @@ class ProvenancePanel(QWidget):
         self.by_prediction.set_rows([(f'pos {p}: predicting {target!r}', float(g)) for p, target, g in self.parts])
         total = sum(g for _, _, g in parts)
         self.pred_label.setText(f'<b>By prediction</b>: what each −log p asks for; they add up to '
-                                f'{total:+.6e}' + (f' (grad {float(grad):+.6e})' if parts else '') if parts else
+                                f'{shown(total)}' + (f' (grad {shown(float(grad))})' if parts else '') if parts else
                                 '<b>By prediction</b>: none (the mean above the −log p terms).')
 
     def _light(self, nodes, label):

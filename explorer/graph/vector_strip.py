@@ -10,8 +10,9 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
 from engine.graph.layout import STRIP_HEIGHT, STRIP_TEXT, VECTOR_CELL, VECTOR_TEXT, vector_grid
+from engine.numbers import exact_line, shown
 
-from explorer.theme import grad_color
+from explorer.theme import grad_color, value_color
 
 STRIP_INSET = 8.0  # the strip's margin from the box's sides
 MAX_STRIP_CELL = 14.0  # the widest cell of a strip
@@ -47,25 +48,15 @@ def cell_tooltip(trace, backprop, cell):
     recorded, node -1) says so."""
     node, name, data = cell
     if node < 0:
-        return (f'{name} = {data!r}\nnot in the recorded graph: the loss does not depend on it '
+        return (f'{name} = {shown(data)}\n{exact_line(data=data)}\nnot in the recorded graph: the loss does not depend on it '
                 '(only probs[target] is), so its grad is 0')
     if backprop.reached(node):
         got, needed = backprop.arrived(node)
-        grad = f'grad {backprop.grads[node]!r} ({got} of {needed} contributions in)'
+        grad = f'grad {shown(backprop.grads[node])} ({got} of {needed} contributions in)'
     else:
         grad = 'grad not reached yet'
-    return f'{name} — {trace.scope_path(node)}\ndata {data!r}\n{grad}\nclick to select it'
-
-
-def value_color(value, largest, colors):
-    """The value scale: the cell background mixed towards purple (negative) or orange (positive), by
-    |value| / |largest value in the vector|."""
-    base = QColor(colors['scalar'])
-    end = QColor(colors['value_negative' if value < 0 else 'value_positive'])
-    t = 0.85 * min(1.0, abs(value) / largest) if largest else 0.0
-    return QColor.fromRgbF(base.redF() + (end.redF() - base.redF()) * t,
-                           base.greenF() + (end.greenF() - base.greenF()) * t,
-                           base.blueF() + (end.blueF() - base.blueF()) * t)
+    exact = exact_line(data=data, grad=backprop.grads[node] if backprop.reached(node) else None)
+    return f'{name} — {trace.scope_path(node)}\ndata {shown(data)}\n{grad}\n{exact}\nclick to select it'
 
 
 def paint_cells(painter, box, width, backprop, colors, cache):
@@ -75,7 +66,8 @@ def paint_cells(painter, box, width, backprop, colors, cache):
     if cache.get('colors') is not colors:
         rects = [QRectF(*r) for r in cell_rects(box, width)]
         largest = max((abs(d) for _, _, d in box.cells), default=0.0)
-        cache.update(colors=colors, rects=rects, values=[value_color(d, largest, colors) for _, _, d in box.cells],
+        values = [value_color(d, largest, colors, strength=0.85) for _, _, d in box.cells]
+        cache.update(colors=colors, rects=rects, values=values,
                      outline=rects[0].united(rects[-1]) if rects else None, zero=QColor(colors['zero_grad']),
                      lines=QPen(QColor(colors['scalar_border']), 0.6), border=QPen(QColor(colors['scalar_border']), 0.8))
     rects = cache['rects']

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QGraphicsItem
 
 from engine.graph.layout import GRID_LABEL, grid_geometry, is_weight_box, weight_shape
 from engine.model import param_shapes
+from engine.numbers import exact_line, shown
 from engine.trace import short_param_name
 
 from explorer.theme import grad_color, value_color
@@ -186,9 +187,12 @@ def cell_tooltip(view, name, row, col):
     node = cells.nodes[name][row][col]
     head = f'{short_param_name(name)}[{row}][{col}] — {name}'
     if node is None:
-        return f'{head}\ndata {cells.values[name][row][col]!r}\nnot read by this document: its grad stays 0'
-    grad = f'grad {bp.grads[node]!r}' if bp.reached(node) else 'grad not reached yet'
-    return f'{head}\ndata {view.session.trace.data[node]!r}\n{grad}\nclick to select (inspector: grad, Adam\'s next update)'
+        value = cells.values[name][row][col]
+        return f'{head}\ndata {shown(value)}\n{exact_line(data=value)}\nnot read by this document: its grad stays 0'
+    data, reached = view.session.trace.data[node], bp.reached(node)
+    grad = f'grad {shown(bp.grads[node])}' if reached else 'grad not reached yet'
+    exact = exact_line(data=data, grad=bp.grads[node] if reached else None)
+    return f'{head}\ndata {shown(data)}\n{grad}\n{exact}\nclick to select (inspector: grad, Adam\'s next update)'
 
 
 def matrix_tooltip(view, box):

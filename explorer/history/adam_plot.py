@@ -10,6 +10,7 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from engine.graph.grouping import split_key
+from engine.numbers import shown
 
 from explorer.state.timeline import pop_out_button
 from explorer.state.worker import Worker
@@ -219,7 +220,7 @@ class AdamPlot(QWidget):
         self.update_view.chart().setTitle('update (what the step subtracted); Adam keeps it within about ±lr')
         changed = sum(1 for r in rows if r['grad'] != 0)
         self.message.setText(f'{name}: a gradient at {changed:,} of {n:,} steps (0 where the step’s document '
-                             'does not use it); last update {:.3g}.'.format(rows[-1]['update']))
+                             'does not use it); last update {}.'.format(shown(rows[-1]['update'])))
         self._show_marker(self.timeline.step if self.timeline.step is not None else n)
 
     def _show_matrix(self, name):
@@ -233,7 +234,7 @@ class AdamPlot(QWidget):
         self.update_view.show()
         self.update_view.chart().setTitle(f'{name}: size (L2 norm) of its update at each step')
         _fit(self.update_axes, self.update_series.values(), 0, h.step)
-        self.message.setText(f'{name}: {len(norms):,} updates; the largest {max(norms):.3g} at step '
+        self.message.setText(f'{name}: {len(norms):,} updates; the largest {shown(max(norms))} at step '
                              f'{norms.index(max(norms)) + 1:,}.')
         self._show_marker(self.timeline.step if self.timeline.step is not None else h.step)
 

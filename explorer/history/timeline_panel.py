@@ -9,6 +9,8 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider, QSpinBox, QVBoxLayout,
                                QWidget)
 
+from engine.numbers import shown
+
 from explorer.state.timeline import pop_out_button
 
 PLAY_MS = 120  # a frame of Play at most this often; it waits for the step before to be shown
@@ -187,10 +189,10 @@ class TimelinePanel(QWidget):
         h = self.timeline.history
         self.marker.replace([QPointF(step, h.losses[step - 1])] if step >= 1 else [])
         text = (f'Weights after step {step:,}, which trained on <b>{escape(h.docs[step - 1])}</b> (loss '
-                f'{h.losses[step - 1]:.4f}, learning rate {h.lrs[step - 1]:.5f}).' if step >= 1 else
+                f'{shown(h.losses[step - 1])}, learning rate {shown(h.lrs[step - 1])}).' if step >= 1 else
                 'Step 0: the initial random weights, before any training.')
         if step < h.step:  # what a click on the curve at step+1 shows: its document on these weights
-            text += (f' Next, step {step + 1:,} trains on <b>{escape(h.docs[step])}</b> (loss {h.losses[step]:.4f} '
+            text += (f' Next, step {step + 1:,} trains on <b>{escape(h.docs[step])}</b> (loss {shown(h.losses[step])} '
                      'on these weights).')
         self.step_info.setText(text)
 

@@ -9,11 +9,12 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QListW
                                QPushButton, QSizePolicy, QSlider, QToolButton, QVBoxLayout, QWidget)
 
 from engine.backprop import local_symbol, rule
-from engine.gradient.group_steps import num, summary
+from engine.gradient.group_steps import cell_text, summary
 from engine.graph.grouping import group_key
+from engine.numbers import shown
 
+from explorer import theme
 from explorer.state.backprop_player import SPEEDS
-from explorer.graph.view import fmt
 from explorer.panels.rich_text import LinkBrowser, adam_html, node_link
 from explorer.theme import GRAD_DECADES, LIGHT, grad_color, value_color
 
@@ -359,14 +360,14 @@ def summary_html(session, unit_list):
                 order.insert(0, order.pop(table.highlight))
             for i in order:
                 row = table.rows[i]
-                style = ' style="background-color:#e5dbff"' if i == table.highlight else ''
-                html.append(f'<tr{style}>' + ''.join(f'<td align="right" style="white-space:nowrap; padding-left:8px">{escape(num(v))}</td>'
+                style = f' style="background-color:{theme.current()["target_row"]}"' if i == table.highlight else ''
+                html.append(f'<tr{style}>' + ''.join(f'<td align="right" style="white-space:nowrap; padding-left:8px">{escape(cell_text(v))}</td>'
                                                 for v in row)
                             + '</tr>')
             html.append('</table>')
         for check in s.checks:
-            verdict = 'agrees' if check.agrees else '<b style="color:#d9261c">disagrees</b>'
-            html.append(f'<p style="color:gray">check <code>{escape(check.what)}</code> against the stepper: '
+            verdict = 'agrees' if check.agrees else f'<b style="color:{theme.current()["alarm_text"]}">disagrees</b>'
+            html.append(f'<p style="color:{theme.current()["hint_text"]}">check <code>{escape(check.what)}</code> against the stepper: '
                         f'{verdict}, max difference {check.max_diff:.1e} over {len(check.stepper)} numbers.</p>')
     return ''.join(html)
 
@@ -377,7 +378,7 @@ def chain_rule_html(session):
     html = [f'<p><b>Step {stepper.position:,} of {stepper.total:,}</b></p>']
     if bp.landed:  # after a group step: what the group did, rather than its last node
         html.append(summary_html(session, bp.landed))
-        html.append(f'<p style="color:gray">last node applied: {node_link(trace, stepper.last_node())}; '
+        html.append(f'<p style="color:{theme.current()["hint_text"]}">last node applied: {node_link(trace, stepper.last_node())}; '
                     '→ steps on node by node from here.</p>')
         return ''.join(html)
     record = stepper.last_record()
@@ -386,12 +387,12 @@ def chain_rule_html(session):
                     'as <code>loss.backward()</code> begins.</p>')
     elif record.seed:
         html.append(f'<p>Seed: <code>grad(loss) = 1</code> for {node_link(trace, record.node)} '
-                    f'(loss {fmt(trace.loss)}).</p>')
+                    f'(loss {shown(trace.loss)}).</p>')
     else:
         node, op = record.node, trace.op[record.node]
         got, needed = bp.arrived(node)
         html.append(f'<p>{node_link(trace, node)} in <i>{escape(trace.scope_path(node))}</i><br>'
-                    f'data {fmt(trace.data[node])} · <b>grad(node) = {fmt(record.node_grad)}</b>'
+                    f'data {shown(trace.data[node])} · <b>grad(node) = {shown(record.node_grad)}</b>'
                     + (f' (the sum of all {needed} contributions)' if needed > 1 else '') + '</p>')
         if record.contributions:
             html.append(f'<p><code>{escape(rule(op))}</code></p>')
@@ -399,9 +400,9 @@ def chain_rule_html(session):
             for i, c in enumerate(record.contributions):
                 html.append(
                     f'<p style="margin-left:6px">{node_link(trace, c.child, node)} · local {escape(local_symbol(op, i))} = '
-                    f'{fmt(c.local_grad)}<br><code>&nbsp;&nbsp;{fmt(c.grad_before)} + {fmt(c.local_grad)} × '
-                    f'{fmt(record.node_grad)}</code><br><code>&nbsp;&nbsp;= {fmt(c.grad_before)} + '
-                    f'{fmt(c.contribution)} → <b>{fmt(c.grad_after)}</b></code></p>')
+                    f'{shown(c.local_grad)}<br><code>&nbsp;&nbsp;{shown(c.grad_before)} + {shown(c.local_grad)} × '
+                    f'{shown(record.node_grad)}</code><br><code>&nbsp;&nbsp;= {shown(c.grad_before)} + '
+                    f'{shown(c.contribution)} → <b>{shown(c.grad_after)}</b></code></p>')
         elif node in trace.params:
             html.append(f'<p>A parameter: its grad is complete ({got}/{needed} contributions) and is what '
                         'Adam uses.</p>')
@@ -410,7 +411,7 @@ def chain_rule_html(session):
             html.append('<p>A literal constant: its grad is computed and never used.</p>')
     upcoming = stepper.current_node()
     if upcoming is not None and stepper.position > 0:
-        html.append(f'<p style="color:gray">next: {node_link(trace, upcoming)} in '
+        html.append(f'<p style="color:{theme.current()["hint_text"]}">next: {node_link(trace, upcoming)} in '
                     f'{escape(trace.scope_path(upcoming))}</p>')
     elif upcoming is None:
         html.append('<p>Backprop is done: every grad equals what <code>loss.backward()</code> gives.</p>')

@@ -7,6 +7,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout
 
+from explorer import theme
+
 ARROWS = {'Right': '→', 'Left': '←', 'Up': '↑', 'Down': '↓'}
 
 HOW_TO_READ = '''
@@ -43,7 +45,7 @@ title to close it (Backspace). A scalar reads <code>name | op | data | grad</cod
 <li>Backprop: → applies one node's chain rule, Shift+→ one unit of the model (a softmax, a linear, a head, …)
 and sums up what it did; the Legend panel (Help › Legend, Shift+F1) explains every colour and mark.</li>
 </ul>
-<p style="color:gray">Shown once on first start; Help › How to read this picture brings it back.</p>
+<p class="hint">Shown once on first start; Help › How to read this picture brings it back.</p>
 '''
 
 MOUSE = (('Double-click a box', 'open it where it stands'), ('Double-click a frame title', 'close that group'),
@@ -88,7 +90,7 @@ def shortcut_rows(menus, within=''):
 
 def shortcuts_html(menus):
     html = ['<h3>Keyboard shortcuts</h3>',
-            '<p style="color:gray">Keys without Ctrl act while the graph or the scope tree has the focus.</p>']
+            '<p class="hint">Keys without Ctrl act while the graph or the scope tree has the focus.</p>']
     for title, rows in shortcut_rows(menus):
         html.append(f'<p><b>{escape(title)}</b></p><table cellspacing="0" cellpadding="2">')
         html.extend(f'<tr><td width="130" style="white-space:nowrap"><code>{escape(k)}</code></td>'
@@ -110,6 +112,7 @@ class HelpDialog(QDialog):
         self.setAttribute(Qt.WA_DeleteOnClose, False)
         self.text = QTextBrowser()
         self.text.setOpenExternalLinks(False)
+        self.text.document().setDefaultStyleSheet(f".hint {{ color: {theme.current()['hint_text']}; }}")
         self.text.setHtml(html)
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
         buttons.rejected.connect(self.close)
@@ -119,4 +122,5 @@ class HelpDialog(QDialog):
         self.resize(*size)
 
     def set_html(self, html):
+        self.text.document().setDefaultStyleSheet(f".hint {{ color: {theme.current()['hint_text']}; }}")
         self.text.setHtml(html)

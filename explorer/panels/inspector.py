@@ -6,8 +6,8 @@ from html import escape
 from PySide6.QtCore import QTimer
 
 from engine.graph.grouping import split_key
+from engine.numbers import exact, shown
 
-from explorer.graph.view import fmt
 from explorer.panels.rich_text import LinkBrowser, adam_html, node_link
 
 
@@ -57,17 +57,18 @@ class Inspector(LinkBrowser):
     def _node_html(self, node):
         trace, bp = self.session.trace, self.session.backprop
         got, needed = bp.arrived(node)
-        grad = (f'{bp.grads[node]!r} ({got} of {needed} contributions in)' if bp.reached(node)
-                else f'{bp.grads[node]!r} (not reached yet: step backprop to fill it)')
+        grad = (f'{shown(bp.grads[node])} ({got} of {needed} contributions in)' if bp.reached(node)
+                else f'{shown(bp.grads[node])} (not reached yet: step backprop to fill it)')
         rows = [('name', escape(trace.name(node))), ('op', escape(trace.op[node])), ('scope', trace.scope_path(node)),
-                ('data', repr(trace.data[node])), ('grad', grad), ('id', node)]
+                ('data', shown(trace.data[node])), ('grad', grad),
+                ('exact', f'data {exact(trace.data[node])} · grad {exact(bp.grads[node])}'), ('id', node)]
         html = ['<table cellspacing="2">'] + [f'<tr><td><b>{k}</b></td><td>{v}</td></tr>' for k, v in rows] + ['</table>']
         children = trace.children[node]
         if children:
             html.append('<p><b>children</b> (local gradient ∂node/∂child)</p><table cellspacing="2">')
             for child, local in zip(children, trace.local_grads[node]):
-                html.append(f'<tr><td>{node_link(trace, child, node)}</td><td>data {fmt(trace.data[child])}</td>'
-                            f'<td>local {fmt(local)}</td></tr>')
+                html.append(f'<tr><td>{node_link(trace, child, node)}</td><td>data {shown(trace.data[child])}</td>'
+                            f'<td>local {shown(local)}</td></tr>')
             html.append('</table>')
         parents = trace.parents[node]
         if parents:
@@ -87,8 +88,8 @@ class Inspector(LinkBrowser):
         html = ['<table cellspacing="2">'] + [f'<tr><td><b>{k}</b></td><td>{v}</td></tr>' for k, v in rows] + ['</table>']
         html.append('<table cellspacing="2">')
         for node, name, data in box.cells:
-            grad = fmt(bp.grads[node]) if bp.reached(node) else 'not reached'
-            html.append(f'<tr><td><a href="n{node}">{escape(name)}</a></td><td>data {fmt(data)}</td>'
+            grad = shown(bp.grads[node]) if bp.reached(node) else 'not reached'
+            html.append(f'<tr><td><a href="n{node}">{escape(name)}</a></td><td>data {shown(data)}</td>'
                         f'<td>grad {grad}</td></tr>')
         html.append('</table>')
         return ''.join(html)
@@ -98,7 +99,7 @@ class Inspector(LinkBrowser):
         nodes = h.nodes_in(scope)
         values = [trace.data[n] for n in nodes if trace.op[n] != 'const']
         g = [grads[n] for n in nodes]
-        summary = lambda xs: (f'min {fmt(min(xs))} · max {fmt(max(xs))} · mean {fmt(math.fsum(xs) / len(xs))}'  # noqa: E731
+        summary = lambda xs: (f'min {shown(min(xs))} · max {shown(max(xs))} · mean {shown(math.fsum(xs) / len(xs))}'  # noqa: E731
                               if xs else '—')
         rows = [('group', trace.scopes[scope].name), ('scope', trace.scopes[scope].path),
                 ('scalars', f'{len(nodes):,} ({sum(1 for n in nodes if trace.op[n] == "const"):,} constants)'),
@@ -126,7 +127,7 @@ class Inspector(LinkBrowser):
         updates.sort(key=lambda nu: -abs(nu[1].delta))
         html = ['<p><b>largest next Adam updates</b> (grad so far)</p><table cellspacing="2">']
         for n, a in updates[:12]:
-            html.append(f'<tr><td>{node_link(trace, n)}</td><td>grad {fmt(bp.grads[n])}</td><td>Δ {fmt(a.delta)}</td></tr>')
+            html.append(f'<tr><td>{node_link(trace, n)}</td><td>grad {shown(bp.grads[n])}</td><td>Δ {shown(a.delta)}</td></tr>')
         html.append('</table>')
         if all(a.lr_t == 0 for _, a in updates):
             html.append('<p>The learning rate has decayed to 0 at the end of the schedule, so every Δ is 0; '

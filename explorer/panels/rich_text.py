@@ -5,7 +5,7 @@ from html import escape
 
 from PySide6.QtWidgets import QTextBrowser
 
-from explorer.graph.view import fmt
+from engine.numbers import shown
 
 
 class LinkBrowser(QTextBrowser):
@@ -37,10 +37,10 @@ def adam_html(session, node):
     else:
         update = f'{a.step + 1:,}' + (f', past the {planned:,} the schedule planned' if planned else '')
     rows = [('update', update),
-            ('lr_t', fmt(a.lr_t)), ('m', f'{fmt(a.m)} (β1 m + (1-β1) grad)'), ('v', f'{fmt(a.v)} (β2 v + (1-β2) grad²)'),
-            ('m_hat, v_hat', f'{fmt(a.m_hat)}, {fmt(a.v_hat)} (bias-corrected)'),
-            ('Δ data', f'−lr_t · m_hat / (√v_hat + ε) = <b>{fmt(a.delta)}</b>'),
-            ('data', f'{fmt(trace.data[node])} → {fmt(a.data_next)}')]
+            ('lr_t', shown(a.lr_t)), ('m', f'{shown(a.m)} (β1 m + (1-β1) grad)'), ('v', f'{shown(a.v)} (β2 v + (1-β2) grad²)'),
+            ('m_hat, v_hat', f'{shown(a.m_hat)}, {shown(a.v_hat)} (bias-corrected)'),
+            ('Δ data', f'−lr_t · m_hat / (√v_hat + ε) = <b>{shown(a.delta)}</b>'),
+            ('data', f'{shown(trace.data[node])} → {shown(a.data_next)}')]
     note = '' if saved else ' (the checkpoint has no Adam state: m = v = 0)'
     if a.lr_t == 0:
         note += ' The learning rate has decayed to 0 at the end of the schedule, so the step is 0.'

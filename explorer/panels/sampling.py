@@ -6,8 +6,10 @@ from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
                                QPushButton, QSpinBox, QTextBrowser, QVBoxLayout, QWidget)
 
 from engine.errors import ConfigError
+from engine.numbers import shown
 from engine.train import check_temperature, iter_samples, next_token_distributions, sampling_rng
 
+from explorer import theme
 from explorer.state.background import BackgroundJob
 
 
@@ -48,7 +50,7 @@ class SamplingPanel(QWidget):
         form.addRow('seed', self.seed)
         layout.addLayout(form)
         self.problem = QLabel()
-        self.problem.setStyleSheet('color: #d9480f;')
+        self.problem.setStyleSheet(f"color: {theme.current()['error_text']};")
         layout.addWidget(self.problem)
         self.status = QLabel()
         layout.addWidget(self.status)
@@ -140,8 +142,8 @@ class SamplingPanel(QWidget):
             for i in top:
                 mark = ' ◀' if i == step.following else ''
                 html.append(f'<tr><td><code>{tok.token_text(i)}</code></td><td>'
-                            f'<span style="background:#7048e8">{"&nbsp;" * max(1, round(probs[i] * 40))}</span></td>'
-                            f'<td>{probs[i]:.3f}{mark}</td></tr>')
+                            f'<span style="background:{theme.current()["bar"]}">{"&nbsp;" * max(1, round(probs[i] * 40))}</span></td>'
+                            f'<td>{shown(probs[i])}{mark}</td></tr>')
             html.append('</table>')
         self.distribution.setHtml(''.join(html))
         self.distribution_done.emit()

@@ -17,9 +17,11 @@ from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLa
 from engine.data import DownloadFailed, download_names, find_names, load_docs
 from engine.errors import ConfigError, EngineError
 from engine.model import GPTConfig
+from engine.numbers import shown
 from engine.tokenizer import Tokenizer
 from engine.train import TrainConfig
 
+from explorer import theme
 from explorer.state.background import BackgroundJob
 from explorer.state.training_run import TrainingRun
 
@@ -80,7 +82,7 @@ class TrainingPanel(QWidget):
         layout.addLayout(form)
         self.problem = QLabel()
         self.problem.setWordWrap(True)
-        self.problem.setStyleSheet('color: #d9480f;')
+        self.problem.setStyleSheet(f"color: {theme.current()['error_text']};")
         layout.addWidget(self.problem)
 
         buttons = QHBoxLayout()
@@ -282,7 +284,7 @@ class TrainingPanel(QWidget):
         elapsed = time.monotonic() - self._t0
         rate = (step - self._steps0) / elapsed if elapsed > 0 else 0.0
         left = (num_steps - step) / rate if rate else 0
-        self.status.setText(f'step {step:,} of {num_steps:,} · loss {loss:.4f} · {rate:.0f} steps/s · '
+        self.status.setText(f'step {step:,} of {num_steps:,} · loss {shown(loss)} · {rate:.0f} steps/s · '
                             f'{left:.0f} s left · document {doc!r}')
         self.steps_per_second = rate
 

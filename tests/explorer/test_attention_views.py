@@ -12,9 +12,10 @@ from PySide6.QtGui import QFont, QFontMetricsF, QImage, QPainter
 from engine.attention import query_nodes, token_label
 from engine.backprop import Schedule, Stepper
 from engine.model import GPTConfig, Model
+from engine.numbers import compact
 from engine.tokenizer import Tokenizer
 from engine.trace import record
-from explorer.attention.heatmap import (FONT_PT, LEGEND_H, MIN_CELL, arrange, number, paint_heads, scale_for, svg_bytes, weights_of)
+from explorer.attention.heatmap import (FONT_PT, LEGEND_H, MIN_CELL, arrange, paint_heads, scale_for, svg_bytes, weights_of)
 from explorer.attention.query_steps import steps_html
 
 LONG = 'muhammadibrahim'  # 15 letters: 16 positions, block_size's whole window
@@ -99,7 +100,7 @@ def test_the_colour_bar_spans_the_data_shown(qapp, emma_trace):
     _, _, scale = _paint(trace, grad, 'grad_weight')
     m = max(abs(v) for v in values.values())
     assert (scale.lo, scale.hi) == (-m, m) and scale.diverging
-    assert [t for _, t in scale.ticks()] == [number(-m), '0', number(m)]
+    assert [t for _, t in scale.ticks()] == [compact(-m), '0', compact(m)]
     _, _, scores = _paint(trace, lambda l, h, q, k: trace.data[query_nodes(trace, l, h, q).logits[k]], 'score')
     top = max(abs(trace.data[s]) for l in range(1) for h in range(4) for q in range(trace.n)
               for s in query_nodes(trace, l, h, q).logits)

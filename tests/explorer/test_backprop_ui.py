@@ -2,6 +2,7 @@
 
 from PySide6.QtCore import Qt, QUrl
 
+from engine.numbers import shown
 from engine.trace import literal_loss
 
 
@@ -120,7 +121,7 @@ def test_parameter_shows_its_adam_update(window, qtbot):
         s.reveal(f'n{node}')
     text = window.inspector.toPlainText()
     assert repr(bp.grads[node]) in text and 'Adam, next update' in text
-    assert f'{s.trace.data[node]:.4f} → {s.trace.data[node]:.4f}' in text  # lr has decayed to 0
+    assert f'{shown(s.trace.data[node])} → {shown(s.trace.data[node])}' in text  # lr has decayed to 0
 
 
 def test_keyboard_steps_in_the_graph_but_not_in_the_scope_tree(window, qtbot):

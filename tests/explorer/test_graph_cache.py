@@ -3,7 +3,7 @@ breakpoint) must still show at once."""
 
 from PySide6.QtGui import QColor
 
-from explorer.graph.view import BoxItem
+from explorer.graph.items import BoxItem
 
 
 def colour_count(view, item, colour):

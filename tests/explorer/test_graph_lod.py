@@ -7,7 +7,8 @@ from PySide6.QtGui import QColor, QImage, QPainter, QTransform
 from PySide6.QtWidgets import QStyleOptionGraphicsItem
 
 from engine.graph.layout import box_size
-from explorer.graph.view import LABEL_PX, MIN_LABEL_PX, BoxItem, paints_text
+from explorer.graph.items import LABEL_PX, BoxItem, paints_text
+from explorer.graph.navigation import MIN_LABEL_PX
 
 
 def text_pixels(item, scale):

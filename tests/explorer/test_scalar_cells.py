@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 from engine.graph.grouping import node_key
 from engine.graph.layout import SCALAR_DATA, SCALAR_GRAD, SCALAR_WIDTH, box_size, scalar_cells
-from explorer.graph.view import BoxItem
+from explorer.graph.items import BoxItem
 
 
 def test_dot_product_terms_and_every_op_are_whole_at_10_px(window, qtbot):

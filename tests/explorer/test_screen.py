@@ -6,7 +6,8 @@ from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtWidgets import QDockWidget
 
 from engine.graph.grouping import group_key
-from explorer.graph.view import MIN_LABEL_PX, BoxItem, ClusterItem
+from explorer.graph.items import BoxItem, ClusterItem
+from explorer.graph.navigation import MIN_LABEL_PX
 from explorer.theme import DARK, LIGHT
 
 

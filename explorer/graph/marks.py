@@ -1,0 +1,145 @@
+"""What the graph view marks over its boxes: the box backprop applied last and the gradient its step sent
+(FlowItems), a weight matrix's readers, and a panel's tint (a mixin of GraphView)."""
+
+from PySide6.QtGui import QColor, QPen
+
+from explorer.graph import weight_grid
+from explorer.graph.items import BoxItem, FlowItem
+
+
+class Marks:
+    """Repaints what a backprop step, a hovered weight or a tint changes; never moves the view."""
+
+    def highlight_weight(self, name):
+        """Outline matrix `name` and every box that reads it (None: nothing)."""
+        weights = frozenset([name]) if name else frozenset()
+        if weights == self.highlighted_weights:
+            return
+        keys = set(self.highlighted_readers)
+        self.highlighted_weights = weights
+        self.highlighted_readers = frozenset(self.weight_readers.get(name, ())) if name else frozenset()
+        for key in keys | self.highlighted_readers | {k for k, i in self.items_by_key.items()
+                                                       if isinstance(i, BoxItem) and weight_grid.matrix_of(i.box)}:
+            item = self.items_by_key.get(key)
+            if item is not None:
+                item.update()
+        for badge in self.badge_items:
+            badge.update()
+
+    def set_weight_edges(self, on):
+        """Show or hide the edges out of the weights (View › Weight edges)."""
+        self.show_weight_edges = on
+        for key, edge in self.edges_by_key.items():
+            if key[0] in self._weight_keys:
+                edge.setVisible(on)
+
+    def _on_moved(self, changed):
+        """Backprop moved: repaint the boxes and edges it touched (all of them after a jump)."""
+        visible = self.session.visible
+        if visible is None or not self.items_by_key:
+            return
+        old_focus = self.focus_key  # (a new layout sets it without a step: the first step's box is followed)
+        self._update_backprop_marks()
+        if changed is None:  # boxes only: edges do not change, and repainting them all costs most
+            for key, item in self.items_by_key.items():
+                if key[0] == 'n' or isinstance(item, BoxItem):
+                    item.update()
+        else:
+            key_of, vectors_of = visible.key_of, visible.vectors_of
+            keys = {key_of[n] for n in changed} | {k for n in changed for k in vectors_of.get(n, ())}
+            for key in keys | {old_focus, self.focus_key}:
+                item = self.items_by_key.get(key)
+                if item is not None:
+                    item.update()
+        self.minimap.redraw_soon()
+        stepped_in = changed is not None and self.focus_key != self._followed_key  # a step into a box not yet shown
+        if self.follow and (self.focus_key != old_focus or stepped_in):
+            self._followed_key = self.focus_key
+            item = self.items_by_key.get(self.focus_key)  # kept clear of the edges and the minimap
+            if item is not None and not self._in_clear_view(item.sceneBoundingRect(), self._topleft(),
+                                                            self.transform().m11()):
+                self.centerOn(item)
+
+    def _repaint_boxes(self):
+        """Every box redrawn (its cached picture too): a mark on it changed, e.g. a breakpoint."""
+        for item in self.items_by_key.values():
+            item.update()
+
+    def _update_backprop_marks(self):
+        """Which box is current, and FlowItems over the edges that carry the last step's gradient."""
+        bp, key_of = self.session.backprop, self.session.visible.key_of
+        self.focus_key = key_of[bp.focus_node()]
+        for item in self._flow_items:
+            self.scene().removeItem(item)
+        self.flows, self._flow_items = {}, []
+        record = bp.stepper.last_record()
+        if record is None:
+            return
+        node_key = key_of[record.node]
+        vectors_of = self.session.visible.vectors_of
+        for c in record.contributions:
+            child_key = key_of[c.child]
+            if child_key is not None and child_key != node_key:
+                hops = [(child_key, node_key)]
+                via = next((v for v in vectors_of.get(c.child, ()) if (v, node_key) in self.edges_by_key), None)
+                if via is not None:  # read through a vector box (q, keys, values in an open head)
+                    hops = [(child_key, via), (via, node_key)]
+                for hop in hops:
+                    total, count = self.flows.get(hop, (0.0, 0))
+                    self.flows[hop] = (total + c.contribution, count + 1)
+        for key, (total, count) in self.flows.items():
+            edge = self.edges_by_key.get(key)
+            if edge is not None and edge.isVisible():  # not over a hidden weight edge
+                item = FlowItem(self, edge, total, count)
+                self.scene().addItem(item)
+                self._flow_items.append(item)
+
+    # Tints (issue 13): a panel lights a set of nodes (what a line made, what a nudge changed, a cone, a
+    # path) over whatever the boxes show, in drawForeground, so the boxes' own painting is untouched.
+
+    def set_tint(self, strengths, label=''):
+        """Light the boxes holding these nodes: {node id: strength 0..1} (a group: its strongest node);
+        None or {} clears. `label` says what is lit (`tint_label()`): the window shows it in the status
+        bar, not over the graph, where it would cover boxes. The colour, amber, is no other mark's: not the
+        green of a group's done part, nor the teal of the KV cache."""
+        self._tint = (dict(strengths or {}), label)
+        self._tint_keys = None
+        self.viewport().update()
+
+    def tinted_keys(self):
+        """{box key: strength} of the visible boxes the tint lights."""
+        tint = getattr(self, '_tint', None)
+        visible = self.session.visible
+        if not tint or not tint[0] or visible is None:
+            return {}
+        if self._tint_keys is None or self._tint_keys[0] is not visible:
+            key_of, keys = visible.key_of, {}
+            for node, s in tint[0].items():
+                key = key_of[node]
+                if key is not None and s > keys.get(key, -1):
+                    keys[key] = s
+            self._tint_keys = (visible, keys)
+        return self._tint_keys[1]
+
+    def drawForeground(self, painter, rect):
+        super().drawForeground(painter, rect)
+        keys = self.tinted_keys()
+        if not keys:
+            return
+        color = QColor(self.colors['tint'])
+        for key, s in keys.items():
+            item = self.items_by_key.get(key)
+            if item is None:
+                continue
+            box = item.sceneBoundingRect()
+            if not box.intersects(rect):
+                continue
+            color.setAlphaF(0.18 + 0.5 * max(0.0, min(1.0, s)))
+            painter.setPen(QPen(color, 3.0))
+            painter.setBrush(QColor(color.red(), color.green(), color.blue(), int(60 * max(0.2, s))))
+            painter.drawRoundedRect(box.adjusted(-2, -2, 2, 2), 6, 6)
+
+    def tint_label(self):
+        """What is lit ('line 118 made 585 nodes in this pass'), or '' when nothing is."""
+        tint = getattr(self, '_tint', None)
+        return tint[1] if tint and tint[0] else ''
