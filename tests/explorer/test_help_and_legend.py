@@ -9,13 +9,13 @@ from PySide6.QtGui import QAction
 from explorer.panels.backprop import legend_colors, legend_texts
 from explorer.panels.help import key_text
 
-GRAPH_VIEW = Path(__file__).resolve().parents[2] / 'explorer' / 'graph_view.py'
+GRAPH = Path(__file__).resolve().parents[2] / 'explorer' / 'graph'  # the wing that paints the graph
 PLAIN = {'background', 'text', 'muted'}  # the page and its writing, not marks
 
 
 def test_the_legend_names_every_colour_the_graph_paints():
-    painted = set(re.findall(r"(?:\bc|colors)\['(\w+)'\]", GRAPH_VIEW.read_text()))
-    assert painted - PLAIN, 'found no colours in graph_view.py: the pattern is stale'
+    painted = {name for path in GRAPH.glob('*.py') for name in re.findall(r"(?:\bc|colors)\['(\w+)'\]", path.read_text())}
+    assert painted - PLAIN, 'found no colours in explorer/graph/: the pattern is stale'
     assert painted - PLAIN <= legend_colors(), f'not in the legend: {sorted(painted - PLAIN - legend_colors())}'
 
 
