@@ -324,7 +324,8 @@ def training_figures(app, window, tmp, steps=200):
 
     from engine.data import find_names, load_docs
     from engine.model import GPTConfig
-    from engine.train import TrainConfig, Trainer
+    from engine.optim import TrainConfig
+    from engine.train import Trainer
     data = find_names() or (ROOT.parent / 'shared' / 'data' / 'names.txt')
     if not data.is_file():
         data = tmp / 'names.txt'

@@ -18,7 +18,7 @@ from engine.data import DownloadFailed, download_names, find_names, load_docs
 from engine.errors import ConfigError, EngineError
 from engine.model import GPTConfig
 from engine.tokenizer import Tokenizer
-from engine.train import TrainConfig
+from engine.optim import TrainConfig
 
 from explorer.state.background import BackgroundJob
 from explorer.state.training_run import TrainingRun
