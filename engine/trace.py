@@ -24,10 +24,10 @@ import sys
 from dataclasses import dataclass
 
 from engine.errors import EngineError
+from engine.graph.keys import PARAMS_SCOPE
 from engine.model import finish, param_shapes
 from engine.value import Value, topological_order
 
-PARAMS_SCOPE = 'params'
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _getframe = sys._getframe
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QAbstractScrollArea, QApplication, QDockWidget, Q
 
 from engine.files import write_atomic
 from engine.trace import truncation_note
-from engine.graph.grouping import group_key, key_scope, split_key
+from engine.graph.keys import group_key, key_scope, split_key
 
 from explorer.attention.panel import AttentionPanel
 from explorer.panels.backprop import BackpropPanel, ChainRulePanel, GradLegend

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from engine.backprop import Schedule
 from engine.graph.grouping import Hierarchy
+from engine.graph.keys import is_matrix_path, is_weight_path
 
 LINEARS = {'q', 'k', 'v', 'wo', 'fc1', 'fc2', 'lm_head'}
 MATRIX_OF = {'q': 'attn_wq', 'k': 'attn_wk', 'v': 'attn_wv', 'wo': 'attn_wo', 'fc1': 'mlp_fc1', 'fc2': 'mlp_fc2'}
@@ -41,8 +42,8 @@ def unit_kind(path):
         return 'mean'
     if path == 'loss / sum':
         return 'sum'
-    if parts[0] == 'params':
-        return 'matrix' if len(parts) == 2 else None
+    if is_weight_path(path):
+        return 'matrix' if is_matrix_path(path) else None
     if not parts[0].startswith('pos '):
         return None
     if len(parts) == 2:

@@ -10,8 +10,8 @@ from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPainter, QPain
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene, QGraphicsView, QMenu, QWidget
 
 from engine import gc_pause
-from engine.graph.grouping import group_key, node_key, split_key
-from engine.graph.layout import STRIP_TEXT, scalar_cells
+from engine.graph.geometry import STRIP_TEXT, scalar_cells
+from engine.graph.keys import group_key, is_weight_path, is_node_key, node_key, split_key
 
 from explorer.graph import weight_grid
 from explorer.theme import LIGHT, grad_color
@@ -613,7 +613,7 @@ class GraphView(QGraphicsView):
     def is_param_box(self, box):
         if box.node >= 0:
             return box.node in self.session.trace.params
-        return self.scope_path(box.scope).startswith('params')
+        return is_weight_path(self.scope_path(box.scope))
 
     def scope_path(self, scope):
         return self.session.trace.scopes[scope].path
@@ -627,7 +627,7 @@ class GraphView(QGraphicsView):
     def selected_node(self):
         """The selected scalar's node id (a parameter picked in a grid, say), or None."""
         key = self.selected_key
-        return split_key(key)[1] if key and key[0] == 'n' else None
+        return split_key(key)[1] if key and is_node_key(key) else None
 
     def highlight_weight(self, name):
         """Outline matrix `name` and every box that reads it (None: nothing)."""
@@ -701,7 +701,7 @@ class GraphView(QGraphicsView):
         self._update_backprop_marks()
         if changed is None:  # boxes only: edges do not change, and repainting them all costs most
             for key, item in self.items_by_key.items():
-                if key[0] == 'n' or isinstance(item, BoxItem):
+                if is_node_key(key) or isinstance(item, BoxItem):
                     item.update()
         else:
             key_of, vectors_of = visible.key_of, visible.vectors_of

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QListW
 
 from engine.backprop import local_symbol, rule
 from engine.gradient.group_steps import num, summary
-from engine.graph.grouping import group_key
+from engine.graph.keys import group_key
 
 from explorer.state.backprop_player import SPEEDS
 from explorer.graph.view import fmt

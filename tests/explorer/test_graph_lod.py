@@ -6,7 +6,7 @@ from types import SimpleNamespace
 from PySide6.QtGui import QColor, QImage, QPainter, QTransform
 from PySide6.QtWidgets import QStyleOptionGraphicsItem
 
-from engine.graph.layout import box_size
+from engine.graph.geometry import box_size
 from explorer.graph.view import LABEL_PX, MIN_LABEL_PX, BoxItem, paints_text
 
 
