@@ -65,10 +65,6 @@ def iter_samples(model, rng, num_samples=20, temperature=0.5):
                               'their next-token probabilities are not finite numbers.') from None
 
 
-def samples(model, rng, num_samples=20, temperature=0.5):
-    return list(iter_samples(model, rng, num_samples, temperature))
-
-
 @dataclass(frozen=True)
 class NextToken:
     position: int

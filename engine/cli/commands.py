@@ -249,10 +249,6 @@ def trace_main(argv):
     return main(['trace', *argv])
 
 
-def graph_main(argv):
-    return main(['graph', *argv])
-
-
 def nudge_main(argv):
     return main(['nudge', *argv])
 
@@ -263,5 +259,7 @@ def gradcheck_main(argv):
 
 def provenance_main(argv):
     return main(['provenance', *argv])
+
+
 def history_main(argv):
     return main(['history', *argv])

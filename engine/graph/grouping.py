@@ -243,12 +243,7 @@ class Hierarchy:
         opened = frozenset(opened) | {ROOT}
         shown_open = opened - self.grids
         scopes = trace.scopes
-        # rep[s]: the outermost closed scope at or above s, or -1 if s and all above are open.
-        rep = [-1] * len(scopes)
-        for s in range(1, len(scopes)):
-            up = rep[scopes[s].parent]
-            rep[s] = up if up >= 0 else (-1 if s in shown_open else s)
-
+        rep = self._representatives(shown_open)
         op, scope_of = trace.op, trace.scope_of
         key_of = [None] * len(op)
         boxes, groups = [], {}
@@ -266,42 +261,9 @@ class Hierarchy:
                                  op=op[node]))
             key_of[node] = key
 
-        # Vector boxes: an open head or linear shows the vectors it reads as boxes of its own; edges from
-        # those vectors' scalars into it start at them.
-        heads = [s for s in opened if s != ROOT and rep[s] < 0 and self.shows_vectors(s)]
-        head_of, via, vector_boxes = {}, {}, []   # scope -> open head; head -> {member: vector key}
-        for head in sorted(heads):
-            for s in self.descendants(head):
-                head_of[s] = head
-            via[head] = {}
-            for name, members, rows in self.vectors(head):
-                key = vector_key(head, name)
-                for m in members:
-                    via[head][m] = key
-                vector_boxes.append((head, key, name, members, rows))
+        head_of, via, vector_boxes = self._vector_boxes(opened, rep)
+        edges, kv = self._edges(key_of, rep, groups, head_of, via)
         where = trace._position_of_scope
-
-        params = trace.params
-        edges, kv = {}, set()
-        for node, children in enumerate(trace.children):
-            dst = key_of[node]
-            if dst is None:
-                continue
-            head = head_of.get(scope_of[node]) if head_of else None
-            for child in children:
-                src = key_of[child]
-                if src is None or src == dst:
-                    continue
-                if head is not None and child in via[head]:
-                    src = via[head][child]
-                elif where[scope_of[node]] != where[scope_of[child]] and \
-                        where[scope_of[node]] is not None and where[scope_of[child]] is not None:
-                    kv.add((src, dst))
-                edges[(src, dst)] = edges.get((src, dst), 0) + 1
-                if is_group_key(dst) and child not in params and op[child] != 'const':
-                    groups[rep[scope_of[node]]]['in'].add(child)
-                if is_group_key(src):
-                    groups[rep[scope_of[child]]]['out'].add(child)
         vectors_of = {}
         for head, key, name, members, rows in vector_boxes:
             for m in members:
@@ -322,8 +284,65 @@ class Hierarchy:
             boxes.append(Box(group_key(r), r, -1, scopes[r].name, self.describe(r, ins, outs), self.size[r],
                              self.strip(r), shape=self.matrix_shape(r)))
         boxes.sort(key=lambda b: (b.scope, b.node, is_group_key(b.key)))
+        return VisibleGraph(tuple(boxes), tuple((s, d, c) for (s, d), c in edges.items()), self._clusters(boxes),
+                            opened, show_constants, tuple(key_of), frozenset(kv), vectors_of)
 
-        # Clusters: open scopes (not the root) that hold a box, with their open ancestors.
+    def _representatives(self, shown_open):
+        """rep[s]: the outermost closed scope at or above s, or -1 if s and all above are open."""
+        scopes = self.trace.scopes
+        rep = [-1] * len(scopes)
+        for s in range(1, len(scopes)):
+            up = rep[scopes[s].parent]
+            rep[s] = up if up >= 0 else (-1 if s in shown_open else s)
+        return rep
+
+    def _vector_boxes(self, opened, rep):
+        """An open head or linear shows the vectors it reads as boxes of its own; edges from those vectors'
+        scalars into it start at them: ({scope: its open head}, {head: {member: vector key}},
+        [(head, key, name, members, rows)])."""
+        heads = [s for s in opened if s != ROOT and rep[s] < 0 and self.shows_vectors(s)]
+        head_of, via, vector_boxes = {}, {}, []
+        for head in sorted(heads):
+            for s in self.descendants(head):
+                head_of[s] = head
+            via[head] = {}
+            for name, members, rows in self.vectors(head):
+                key = vector_key(head, name)
+                for m in members:
+                    via[head][m] = key
+                vector_boxes.append((head, key, name, members, rows))
+        return head_of, via, vector_boxes
+
+    def _edges(self, key_of, rep, groups, head_of, via):
+        """({(source key, target key): scalar edges}, the edges that cross positions (the KV cache)) between
+        the boxes of key_of; notes each closed group's inputs and outputs in `groups`."""
+        trace = self.trace
+        op, scope_of, params, where = trace.op, trace.scope_of, trace.params, trace._position_of_scope
+        edges, kv = {}, set()
+        for node, children in enumerate(trace.children):
+            dst = key_of[node]
+            if dst is None:
+                continue
+            head = head_of.get(scope_of[node]) if head_of else None
+            for child in children:
+                src = key_of[child]
+                if src is None or src == dst:
+                    continue
+                if head is not None and child in via[head]:
+                    src = via[head][child]
+                elif where[scope_of[node]] != where[scope_of[child]] and \
+                        where[scope_of[node]] is not None and where[scope_of[child]] is not None:
+                    kv.add((src, dst))
+                edges[(src, dst)] = edges.get((src, dst), 0) + 1
+                if is_group_key(dst) and child not in params and op[child] != 'const':
+                    groups[rep[scope_of[node]]]['in'].add(child)
+                if is_group_key(src):
+                    groups[rep[scope_of[child]]]['out'].add(child)
+        return edges, kv
+
+    def _clusters(self, boxes):
+        """Open scopes (not the root) that hold a box, with their open ancestors, parents first."""
+        scopes = self.trace.scopes
         members = {}
         for b in boxes:
             s = b.scope if b.node >= 0 or b.is_vector else scopes[b.scope].parent
@@ -331,10 +350,8 @@ class Hierarchy:
         needed = set()
         for s in members:
             needed.update(self.ancestors(s))
-        clusters = tuple(Cluster(s, scopes[s].name, scopes[s].parent if scopes[s].parent > ROOT else -1,
-                                 tuple(members.get(s, ()))) for s in sorted(needed))
-        return VisibleGraph(tuple(boxes), tuple((s, d, c) for (s, d), c in edges.items()), clusters,
-                            opened, show_constants, tuple(key_of), frozenset(kv), vectors_of)
+        return tuple(Cluster(s, scopes[s].name, scopes[s].parent if scopes[s].parent > ROOT else -1,
+                             tuple(members.get(s, ()))) for s in sorted(needed))
 
     def _vector_detail(self, head, name, members, rows):
         """A vector box's second line: 'q[4:8] · 4 cells', 'keys[0][4:8] · 4 cells', '3×4 · pos 0–2 (KV cache)'."""
