@@ -3,10 +3,10 @@
 A view is laid out by composition, so opening a group grows it in place and no Graphviz run is large:
 - each open group's inside is laid out on its own, from its direct children only (closed groups and
   scalars as boxes, open subgroups as boxes of their own inner layout's size plus a title band);
-- the model level is a fixed arrangement, no Graphviz: the weights in a band at the top (each matrix
-  a grid of cells, see `weight_grid`, in the order of the stages that read them), then one column per
-  position, pos 0 leftmost, the loss below them at the left; inside a position (and a layer) the
-  stages stand top to bottom in order, each stage in a row as tall as its tallest instance, so the
+- the model level is a fixed arrangement, no Graphviz: the weights in a band at the top (each matrix a
+  grid of cells, see `geometry.weight_grid_size`, in the order of the stages that read them), then one
+  column per position, pos 0 leftmost, the loss below them at the left; inside a position (and a layer)
+  the stages stand top to bottom in order, each stage in a row as tall as its tallest instance, so the
   same stage of every position is aligned and the key/value edges run sideways between columns;
 - any other group is a small `dot` run: ranks computed here (longest path over the group's own
   edges), each rank a `rank=same` subgraph chained by invisible flat edges in index order (so heads,
@@ -19,6 +19,8 @@ A view is laid out by composition, so opening a group grows it in place and no G
 DOT is built with the `graphviz` package; pygraphviz, whose wheel carries Graphviz's libraries, lays
 it out without any system `dot`. The Layout is plain data in points with y pointing down. The app
 calls `layout` only in engine.graph.layout_process's child, which Esc can kill.
+Box sizes, the fixed arrangements and the simple curves are engine.graph.geometry's, the model level's
+arrangement engine.graph.overview's; this module composes them and runs `dot`.
 """
 
 import json
