@@ -432,10 +432,9 @@ def iter_record(model, doc):
     tokens, n = model.positions(doc)
     recorder = Recorder(lines=True)
     config = model.config
-    state_dict = _traced_params(recorder, model)
+    state_dict, param_at = _traced_params(recorder, model)
     recorder.note_lines()
     ops = TraceOps(recorder, config.n_layer, config.n_head)
-    param_at = _name_params(state_dict)
     traced_model = type(model)(config, model.tokenizer, state_dict)
     positions = traced_model.iter_loss(tokens, n, ops)
     done = 0  # positions recorded so far
@@ -481,10 +480,11 @@ def iter_record(model, doc):
 
 
 def _traced_params(recorder, model):
-    """The model's weights as recorded Values, each matrix a scope in the weights' scope and each of its
-    rows a group of its own: opening a matrix stays small."""
+    """The model's weights as recorded Values named 'wte[3][7]', each matrix a scope in the weights' scope
+    and each of its rows a group of its own (opening a matrix stays small): (state_dict, {recorded index:
+    (matrix, row, column)})."""
     Traced = recorder.value_type
-    state_dict = {}
+    state_dict, param_at = {}, {}
     with recorder.scope(PARAMS_SCOPE):
         for name, mat in model.state_dict.items():
             with recorder.scope(name):
@@ -492,18 +492,12 @@ def _traced_params(recorder, model):
                 for r, row in enumerate(mat):
                     with recorder.scope(f'{name}[{r}]'):
                         state_dict[name].append([Traced(p.data, op='param') for p in row])
-    return state_dict
-
-
-def _name_params(state_dict):
-    """{recorded index: (matrix, row, column)} of every weight, each named 'wte[3][7]'."""
-    param_at = {}
     for name, mat in state_dict.items():
         for r, row in enumerate(mat):
             for c, p in enumerate(row):
                 param_at[p.index] = (name, r, c)
                 p.name = f'{name}[{r}][{c}]'
-    return param_at
+    return state_dict, param_at
 
 
 def _kept_nodes(recorder, loss, param_at):
@@ -554,8 +548,7 @@ def _kept_scopes(recorder, scope_of):
 def _kept_sums(ops, new_id, names):
     """The recorded sums whose nodes are kept, renumbered; the running sums inside one lose their names
     (names is changed in place)."""
-    in_sums = set()
-    sums = []
+    in_sums, sums = set(), []
     for first, last, products in ops.sums:
         if last in new_id:  # a sum's nodes are all kept (they are what its last one is made of) or none
             sums.append((new_id[first], new_id[last], products))
