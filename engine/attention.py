@@ -13,6 +13,8 @@ import re
 import weakref
 from dataclasses import dataclass
 
+from engine.backprop import Stepper
+
 CSV_HEADER = ('layer', 'head', 'query', 'key', 'query_token', 'key_token', 'score', 'weight', 'grad_weight',
               'grad_score')
 HEAD_SCOPE = re.compile(r'^pos (\d+) / layer (\d+) / attention / head (\d+)(?: / |$)')
@@ -136,7 +138,6 @@ def _head_outs(trace):
 
 def full_gradients(trace):
     """Every node's gradient after a whole backward pass (Value.backward(), exactly as the stepper ends)."""
-    from engine.backprop import Stepper
     stepper = Stepper(trace)
     stepper.run_to_end()
     return stepper.grads

@@ -12,11 +12,12 @@ import random
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from engine.checks import is_number, is_whole
 from engine.errors import CheckpointError, ConfigError
 from engine.files import write_atomic
 from engine.model import GPTConfig, Model, param_shapes
 from engine.tokenizer import Tokenizer
-from engine.train import MAX_STEPS, TrainConfig, adam_preview
+from engine.optim import MAX_STEPS, TrainConfig, adam_preview
 
 FORMAT = 'microgpt-explorer checkpoint'
 VERSION = 1
@@ -134,7 +135,7 @@ def _parse(obj):
     shapes = param_shapes(config, tokenizer.vocab_size)
     floats = _matrices(obj.get('state_dict'), shapes, 'state_dict')
     for key in ('step', 'seed'):
-        need(isinstance(obj.get(key), int) and not isinstance(obj.get(key), bool), f'its {key} is not a whole number.')
+        need(is_whole(obj.get(key)), f'its {key} is not a whole number.')
     need(obj['step'] >= 0, 'its step is negative.')
     train_config = None
     if 'train' in obj:
@@ -203,7 +204,7 @@ def _matrices(state, shapes, what):
             raise CheckpointError(f'{what} {name} is not a {rows}×{cols} matrix.')
         for row in mat:
             for x in row:
-                if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+                if not (is_number(x) and math.isfinite(x)):
                     raise CheckpointError(f'{what} {name} holds {x!r}, which is not a finite number.')
         out[name] = [[float(x) for x in row] for row in mat]
     return out

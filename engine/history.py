@@ -3,7 +3,7 @@
 Training is deterministic, so a history holds a snapshot every `every` steps (weights, Adam's m and v,
 as packed little-endian doubles in base64) and, for each step, the document trained, the learning rate
 and the loss; replaying from the snapshot before a step with microgpt's own float operations
-(engine.train.Adam) gives that step's weights, gradients, m and v bit for bit.
+(engine.optim.Adam) gives that step's weights, gradients, m and v bit for bit.
 
 The history travels beside its checkpoint as `NAME.history.json` (`history_path`), so that loading a
 checkpoint stays as fast as before; it is read only when asked for, and checked against the checkpoint
@@ -28,12 +28,14 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.checkpoint import Checkpoint
+from engine.checks import is_number, is_whole
 from engine.errors import CheckpointError, ConfigError
 from engine.gc_pause import paused as _gc_paused
 from engine.files import write_atomic
 from engine.model import GPTConfig, Model, param_shapes
 from engine.tokenizer import Tokenizer
-from engine.train import Adam, TrainConfig
+from engine.optim import Adam, TrainConfig, decayed_lr
 from engine.value import Value
 
 FORMAT = 'microgpt-explorer history'
@@ -177,13 +179,13 @@ class History:
                 after = array('d', (p.data for p in params))
                 yield StepState(step + 1, after, array('d', adam.m), array('d', adam.v), grads,
                                 array('d', (b - a for b, a in zip(before, after))),
-                                self.train_config.learning_rate * (1 - step / num_steps), loss,
+                                decayed_lr(self.train_config.learning_rate, step, num_steps), loss,
                                 self.docs[step])
 
     def seek(self, step, grads=True):
         """The StepState of `step` (0 … self.step). With grads=False a snapshot step is returned without
         replaying (its grads, update, loss are None): enough to show the weights."""
-        if not (isinstance(step, int) and not isinstance(step, bool) and 0 <= step <= self.step):
+        if not (is_whole(step) and 0 <= step <= self.step):
             raise ValueError(f'There is no step {step!r} in this history: it has steps 0 to {self.step}.')
         if step in self.snapshots and (step == 0 or not grads):
             weights, m, v = self.snapshots[step]
@@ -258,7 +260,7 @@ class History:
 
     def series(self, index, grads):
         """param_series' rows for every step of parameter `index`, from run_grads' gradients: Adam's
-        update (engine.train.Adam, the same code) applied to that one parameter from step 0."""
+        update (engine.optim.Adam, the same code) applied to that one parameter from step 0."""
         weights, m, v = self.snapshots[0]
         p = Value(weights[index])
         adam = Adam([p], self.train_config, [m[index]], [v[index]])
@@ -325,9 +327,6 @@ def _parse(obj):
         if not cond:
             raise HistoryError(why)
 
-    def whole(x):
-        return isinstance(x, int) and not isinstance(x, bool)
-
     need(isinstance(obj, dict) and obj.get('format') == FORMAT, 'it is not a microgpt-explorer history.')
     need(obj.get('version') == VERSION, f'its format version {obj.get("version")!r} is not {VERSION}.')
     try:
@@ -338,8 +337,8 @@ def _parse(obj):
         raise HistoryError('its config, vocabulary or train settings are not valid.') from None
     need(all(isinstance(c, str) and len(c) == 1 for c in tokenizer.uchars), 'its vocabulary is not a list of characters.')
     every, step = obj.get('every'), obj.get('step')
-    need(whole(every) and every > 0, 'its snapshot interval (every) is not a positive whole number.')
-    need(whole(step) and 0 <= step <= train_config.num_steps, 'its step is not a whole number within the run.')
+    need(is_whole(every) and every > 0, 'its snapshot interval (every) is not a positive whole number.')
+    need(is_whole(step) and 0 <= step <= train_config.num_steps, 'its step is not a whole number within the run.')
     docs, losses, lrs = obj.get('docs'), obj.get('loss'), obj.get('lr')
     need(isinstance(docs, list) and len(docs) == step and all(isinstance(d, str) for d in docs),
          f'it does not list the {step} documents trained.')
@@ -350,20 +349,20 @@ def _parse(obj):
             raise HistoryError(f'its document {doc[:20]!r} is not in its vocabulary.') from None
     for what, xs in (('losses', losses), ('learning rates', lrs)):
         need(isinstance(xs, list) and len(xs) == step and
-             all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in xs),
+             all(is_number(x) and math.isfinite(x) for x in xs),
              f'its {what} are not {step} finite numbers.')
     shapes = param_shapes(config, tokenizer.vocab_size)
     norms = obj.get('update_norm')
     need(isinstance(norms, dict) and set(norms) == set(shapes) and
          all(isinstance(xs, list) and len(xs) == step and
-             all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in xs)
+             all(is_number(x) and math.isfinite(x) for x in xs)
              for xs in norms.values()), 'its update sizes do not cover every matrix and step.')
     count = sum(r * c for r, c in shapes.values())
     snapshots = {}
     raw = obj.get('snapshots')
     need(isinstance(raw, list) and raw, 'it has no snapshots.')
     for snap in raw:
-        need(isinstance(snap, dict) and whole(snap.get('step')) and 0 <= snap['step'] <= step,
+        need(isinstance(snap, dict) and is_whole(snap.get('step')) and 0 <= snap['step'] <= step,
              'a snapshot has no step within the run.')
         try:
             arrays = tuple(_unpack(snap[key], count) for key in ('weights', 'm', 'v'))
@@ -401,7 +400,6 @@ def load_for(checkpoint_path, checkpoint):
 def checkpoint_at(history, step, seed=42):
     """A Checkpoint of the model at `step` (weights, Adam state), so that the inspector's 'next update'
     is the update this run made after it."""
-    from engine.checkpoint import Checkpoint  # checkpoint imports train; keep this module light to import
     state = history.seek(step, grads=False)
     return Checkpoint(history._model(state.weights), step, seed, history.train_config, None,
                       list(state.m), list(state.v))

@@ -21,7 +21,8 @@ from engine import history as history_io
 from engine.data import load_docs
 from engine.errors import EngineError, TrainingDiverged
 from engine.model import GPTConfig
-from engine.train import TrainConfig, Trainer
+from engine.optim import TrainConfig
+from engine.train import Trainer
 
 
 def train_process(data_path, model_config, train_config, messages, pause, stop):

@@ -17,6 +17,7 @@ import contextlib
 import math
 from dataclasses import asdict, dataclass
 
+from engine.checks import is_whole
 from engine.errors import ConfigError
 from engine.value import Value
 
@@ -32,7 +33,7 @@ class GPTConfig:
     def __post_init__(self):
         for name in ('n_layer', 'n_embd', 'n_head', 'block_size'):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            if not (is_whole(value) and value > 0):
                 raise ConfigError(f'{name} must be a positive whole number, not {value!r}.')
         if self.n_embd % self.n_head:
             raise ConfigError(f'n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head}).')

@@ -24,10 +24,10 @@ import sys
 from dataclasses import dataclass
 
 from engine.errors import EngineError
+from engine.graph.keys import PARAMS_SCOPE
 from engine.model import finish, param_shapes
 from engine.value import Value, topological_order
 
-PARAMS_SCOPE = 'params'
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _getframe = sys._getframe
 
@@ -431,24 +431,10 @@ def iter_record(model, doc):
     """Record `doc` through `model`: yields the fraction done after each position, returns the Trace."""
     tokens, n = model.positions(doc)
     recorder = Recorder(lines=True)
-    Traced = recorder.value_type
     config = model.config
-    state_dict = {}
-    with recorder.scope(PARAMS_SCOPE):
-        for name, mat in model.state_dict.items():
-            with recorder.scope(name):
-                state_dict[name] = []
-                for r, row in enumerate(mat):  # a row per group: opening a matrix stays small
-                    with recorder.scope(f'{name}[{r}]'):
-                        state_dict[name].append([Traced(p.data, op='param') for p in row])
+    state_dict, param_at = _traced_params(recorder, model)
     recorder.note_lines()
     ops = TraceOps(recorder, config.n_layer, config.n_head)
-    param_at = {}
-    for name, mat in state_dict.items():
-        for r, row in enumerate(mat):
-            for c, p in enumerate(row):
-                param_at[p.index] = (name, r, c)
-                p.name = f'{name}[{r}][{c}]'
     traced_model = type(model)(config, model.tokenizer, state_dict)
     positions = traced_model.iter_loss(tokens, n, ops)
     done = 0  # positions recorded so far
@@ -463,7 +449,60 @@ def iter_record(model, doc):
         done = pos + 1
         yield done / (n + 1)
 
-    # Keep what the loss depends on, renumbered in creation order.
+    topo, new_id, nodes = _kept_nodes(recorder, loss, param_at)
+    new_scope, scopes = _kept_scopes(recorder, nodes['scope_of'])
+    sums = _kept_sums(ops, new_id, nodes['names'])
+    tok = model.tokenizer
+    trace = Trace(
+        doc=doc, tokens=tuple(tokens), n=n, truncated=len(tokens) - 1 > n,
+        token_texts=tuple(tok.token_text(t) for t in tokens), config=config,
+        vocabulary=tok.vocabulary_text(),
+        op=tuple(nodes['op']), data=tuple(nodes['data']), children=tuple(nodes['children']),
+        local_grads=tuple(nodes['local_grads']),
+        scope_of=tuple(new_scope[s] for s in nodes['scope_of']), scopes=tuple(scopes),
+        params={new_id[old]: where for old, where in param_at.items() if old in new_id},
+        names=tuple(nodes['names']), sums=tuple(sums),
+        refs={new_id[old]: ref for old, ref in ops.refs.items() if old in new_id},
+        loss_id=new_id[loss.index],
+        backward_order=tuple(new_id[v.index] for v in reversed(topo)),
+        attention=tuple(tuple(tuple(tuple(w.data for w in row) for row in head) for head in layer)
+                        for layer in ops.attention_values),
+        attention_ids=tuple(tuple(tuple(tuple(new_id[w.index] for w in row) for row in head) for head in layer)
+                            for layer in ops.attention_values),
+        lines=nodes['lines'], line_of=nodes['line_of'], callers=nodes['callers'],
+    )
+    # The recorder and its Traced class refer to each other: a cycle only a full collection breaks, and
+    # while it lasts it keeps every recorded Value alive (~44,000 for 'emma'). Emptied, they go as soon
+    # as this generator ends; a later full collection no longer has them to walk (a 40-70 ms stall).
+    recorder.nodes.clear()
+    yield 1.0
+    return trace
+
+
+def _traced_params(recorder, model):
+    """The model's weights as recorded Values named 'wte[3][7]', each matrix a scope in the weights' scope
+    and each of its rows a group of its own (opening a matrix stays small): (state_dict, {recorded index:
+    (matrix, row, column)})."""
+    Traced = recorder.value_type
+    state_dict, param_at = {}, {}
+    with recorder.scope(PARAMS_SCOPE):
+        for name, mat in model.state_dict.items():
+            with recorder.scope(name):
+                state_dict[name] = []
+                for r, row in enumerate(mat):
+                    with recorder.scope(f'{name}[{r}]'):
+                        state_dict[name].append([Traced(p.data, op='param') for p in row])
+    for name, mat in state_dict.items():
+        for r, row in enumerate(mat):
+            for c, p in enumerate(row):
+                param_at[p.index] = (name, r, c)
+                p.name = f'{name}[{r}][{c}]'
+    return state_dict, param_at
+
+
+def _kept_nodes(recorder, loss, param_at):
+    """What the loss depends on, renumbered in creation order: (its topological order, old index -> new,
+    {column name: per kept node}, with the source lines they were made on)."""
     topo = topological_order(loss)
     kept = sorted(v.index for v in topo)
     new_id = {old: new for new, old in enumerate(kept)}
@@ -482,8 +521,14 @@ def iter_record(model, doc):
         children.append(tuple(new_id[c.index] for c in v._children))
         local_grads.append(tuple(v._local_grads))
         scope_of.append(v.scope)
+    return topo, new_id, {'op': op, 'data': data, 'children': children, 'local_grads': local_grads,
+                          'scope_of': scope_of, 'names': names, 'line_of': line_of, 'lines': lines,
+                          'callers': callers}
 
-    # Keep the scopes that hold a node, and their ancestors, renumbered in creation order.
+
+def _kept_scopes(recorder, scope_of):
+    """The scopes that hold a kept node, and their ancestors, renumbered in creation order:
+    (old scope -> new, [Scope])."""
     used = set()
     for s in set(scope_of):
         while s != -1 and s not in used:
@@ -497,39 +542,20 @@ def iter_record(model, doc):
         new_parent = new_scope.get(parent, -1)
         path = name if new_parent <= 0 else f'{scopes[new_parent].path} / {name}'
         scopes.append(Scope(name, new_parent, path))
+    return new_scope, scopes
 
-    tok = model.tokenizer
-    in_sums = set()
-    sums = []
+
+def _kept_sums(ops, new_id, names):
+    """The recorded sums whose nodes are kept, renumbered; the running sums inside one lose their names
+    (names is changed in place)."""
+    in_sums, sums = set(), []
     for first, last, products in ops.sums:
         if last in new_id:  # a sum's nodes are all kept (they are what its last one is made of) or none
             sums.append((new_id[first], new_id[last], products))
             in_sums.update(range(new_id[first], new_id[last]))
     for i in in_sums:
         names[i] = None
-    trace = Trace(
-        doc=doc, tokens=tuple(tokens), n=n, truncated=len(tokens) - 1 > n,
-        token_texts=tuple(tok.token_text(t) for t in tokens), config=config,
-        vocabulary=tok.vocabulary_text(),
-        op=tuple(op), data=tuple(data), children=tuple(children), local_grads=tuple(local_grads),
-        scope_of=tuple(new_scope[s] for s in scope_of), scopes=tuple(scopes),
-        params={new_id[old]: where for old, where in param_at.items() if old in new_id},
-        names=tuple(names), sums=tuple(sums),
-        refs={new_id[old]: ref for old, ref in ops.refs.items() if old in new_id},
-        loss_id=new_id[loss.index],
-        backward_order=tuple(new_id[v.index] for v in reversed(topo)),
-        attention=tuple(tuple(tuple(tuple(w.data for w in row) for row in head) for head in layer)
-                        for layer in ops.attention_values),
-        attention_ids=tuple(tuple(tuple(tuple(new_id[w.index] for w in row) for row in head) for head in layer)
-                            for layer in ops.attention_values),
-        lines=lines, line_of=line_of, callers=callers,
-    )
-    # The recorder and its Traced class refer to each other: a cycle only a full collection breaks, and
-    # while it lasts it keeps every recorded Value alive (~44,000 for 'emma'). Emptied, they go as soon
-    # as this generator ends; a later full collection no longer has them to walk (a 40-70 ms stall).
-    recorder.nodes.clear()
-    yield 1.0
-    return trace
+    return sums
 
 
 def not_evaluable(model, doc, tokens, pos, error):

@@ -12,6 +12,7 @@ from pathlib import Path
 from engine import checkpoint as ckpt_io
 from engine.attention import to_csv as attention_csv
 from engine.graph.grouping import Hierarchy
+from engine.graph.keys import group_key
 from engine.graph.layout import layout
 from engine.model import FAST
 from engine.paths import DEFAULT_CHECKPOINT
@@ -183,7 +184,7 @@ def screen_figures(app, window, tmp, frames=80):
             done.exec()
         session.view_changed.disconnect(on_view)
     for scopes, limit_ms in ((h.descendants(pos2), 20000), (inside, 60000)):
-        wait_view(lambda: session.set_open(session.opened | set(scopes) | {pos2}, focus=f'g{pos2}'), limit_ms)
+        wait_view(lambda: session.set_open(session.opened | set(scopes) | {pos2}, focus=group_key(pos2)), limit_ms)
         if session.visible is not shown:
             break
         session.cancel_layout()
@@ -324,7 +325,8 @@ def training_figures(app, window, tmp, steps=200):
 
     from engine.data import find_names, load_docs
     from engine.model import GPTConfig
-    from engine.train import TrainConfig, Trainer
+    from engine.optim import TrainConfig
+    from engine.train import Trainer
     data = find_names() or (ROOT.parent / 'shared' / 'data' / 'names.txt')
     if not data.is_file():
         data = tmp / 'names.txt'

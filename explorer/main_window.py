@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QAbstractScrollArea, QApplication, QDockWidget, Q
 
 from engine.files import write_atomic
 from engine.trace import truncation_note
-from engine.graph.grouping import group_key, key_scope, split_key
+from engine.graph.keys import group_key, key_scope, node_key, split_key
 from engine.numbers import shown
 
 from explorer.attention.panel import AttentionPanel
@@ -731,7 +731,7 @@ class MainWindow(QMainWindow):
         self.provenance_panel = ProvenancePanel(s)
         for panel in (self.code_panel, self.nudge_panel, self.provenance_panel):
             panel.tint_requested.connect(self.set_tint)
-        self.gradcheck_panel.param_chosen.connect(lambda node: node >= 0 and s.reveal(f'n{node}'))
+        self.gradcheck_panel.param_chosen.connect(lambda node: node >= 0 and s.reveal(node_key(node)))
         self.gradient_tabs = tabs = QTabWidget()
         tabs.setDocumentMode(True)
         dock = self.gradient_dock = QDockWidget('Gradient', self)

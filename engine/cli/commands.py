@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from engine import checkpoint as ckpt_io
+from engine import history as history_io
 from engine.cli import gradient as gradient_cli
 from engine.backprop import Stepper
 from engine.cli.parsing import Parser, UsageError
@@ -16,7 +17,9 @@ from engine.files import check_output, write_atomic
 from engine.model import GPTConfig, finish
 from engine.paths import DEFAULT_CHECKPOINT
 from engine.trace import dumps, record, truncation_note
-from engine.train import TrainConfig, Trainer, check_temperature, check_trainable, iter_samples, sampling_rng
+from engine.optim import TrainConfig
+from engine.sampling import check_temperature, iter_samples, sampling_rng
+from engine.train import Trainer, check_trainable
 
 SMALLEST_VOCAB = 2     # one character and BOS: the least any dataset gives
 WARN_SECONDS = 300     # `train` says what a run will cost (stderr) when it takes longer than this
@@ -121,8 +124,7 @@ def cmd_train(args, out):
             raise EngineError('--history-every needs --out: the history is written beside the checkpoint.')
         if args.history_every <= 0:
             raise EngineError(f'--history-every must be a positive whole number of steps, not {args.history_every}.')
-        from engine.history import history_path
-        check_output(history_path(args.out))
+        check_output(history_io.history_path(args.out))
     check_trainable(model_config, SMALLEST_VOCAB)  # a size no dataset could make trainable: say so before fetching one
     data = args.data or default_names_path()
     docs = load_docs(data)
@@ -156,13 +158,11 @@ def _save(path, trainer):
     never stands beside the history of another run)."""
     history = trainer.finished_history()
     if history is not None:
-        from engine import history as history_io
         history_io.save(history_io.history_path(path), history)
     ckpt_io.save(path, ckpt_io.from_trainer(trainer))
 
 
 def cmd_history(args, out):
-    from engine import history as history_io
     check_output(args.json)
     ckpt = ckpt_io.load(args.checkpoint)
     history = history_io.load_for(args.checkpoint, ckpt)
@@ -249,10 +249,6 @@ def trace_main(argv):
     return main(['trace', *argv])
 
 
-def graph_main(argv):
-    return main(['graph', *argv])
-
-
 def nudge_main(argv):
     return main(['nudge', *argv])
 
@@ -263,5 +259,7 @@ def gradcheck_main(argv):
 
 def provenance_main(argv):
     return main(['provenance', *argv])
+
+
 def history_main(argv):
     return main(['history', *argv])

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from engine.backprop import Stepper
 from engine.model import FAST, Model
 from engine.gradient.nudge import Tape, relative_error
+from engine.tokenizer import Tokenizer
+from engine.trace import record
 
 H = 1e-4
 TAPE_LIMIT = 3000  # nodes a tape recompute may touch before the fused forward pass is cheaper (~5 ms)
@@ -107,8 +109,6 @@ def gradcheck_process(config, uchars, floats, doc, messages, report_every=64, on
     records `doc` under the weights, then puts ('progress', done, total) every `report_every` parameters
     and ('done', h, [(name, node, analytic, numeric)]) or ('failed', sentence) on `messages`; `only` as
     iter_gradcheck's."""
-    from engine.tokenizer import Tokenizer
-    from engine.trace import record
     try:
         model = Model.from_floats(config, Tokenizer(uchars), floats)
         trace = record(model, doc)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from engine.backprop import Schedule
 from engine.graph.grouping import Hierarchy
+from engine.graph.keys import is_matrix_path, is_weight_path
 from engine.numbers import shown
 
 LINEARS = {'q', 'k', 'v', 'wo', 'fc1', 'fc2', 'lm_head'}
@@ -42,8 +43,8 @@ def unit_kind(path):
         return 'mean'
     if path == 'loss / sum':
         return 'sum'
-    if parts[0] == 'params':
-        return 'matrix' if len(parts) == 2 else None
+    if is_weight_path(path):
+        return 'matrix' if is_matrix_path(path) else None
     if not parts[0].startswith('pos '):
         return None
     if len(parts) == 2:

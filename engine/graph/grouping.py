@@ -7,9 +7,10 @@ members (`count`). Open scopes that hold boxes become clusters, so the picture k
 
 from dataclasses import dataclass, field
 
+from engine.graph.keys import (group_key, is_group_key, is_matrix_path, is_vector_key, is_weight_path, node_key,
+                               vector_key, weight_matrix)
 from engine.model import param_shapes
 from engine.numbers import shown
-from engine.trace import PARAMS_SCOPE
 
 ROOT = 0
 
@@ -24,35 +25,6 @@ KINDS = {'q': 'linear', 'k': 'linear', 'v': 'linear', 'wo': 'linear', 'fc1': 'li
          'sum': 'sum', '-log p': '-log', 'embedding': 'lookup'}
 
 
-def group_key(scope):
-    """The key of the box (or frame) that shows scope `scope`: 'g12'."""
-    return f'g{scope}'
-
-
-def node_key(node):
-    """The key of the box that shows scalar `node` by itself: 'n345'."""
-    return f'n{node}'
-
-
-def vector_key(scope, name):
-    """The key of a vector box that group `scope` shows of a vector made elsewhere: 'v12.keys'."""
-    return f'v{scope}.{name}'
-
-
-def split_key(key):
-    """('g', scope), ('n', node) or ('v', scope of the group the vector box stands in) from a box key."""
-    if key[0] == 'v':
-        return 'v', int(key[1:key.index('.')])
-    return key[0], int(key[1:])
-
-
-def key_scope(trace, key):
-    """The scope a box is about: a group's own scope (or the group a vector box stands in), or the
-    scope its scalar was made in."""
-    kind, index = split_key(key)
-    return trace.scope_of[index] if kind == 'n' else index
-
-
 @dataclass(frozen=True)
 class Box:
     key: str          # 'g<scope id>' for a group, 'n<node id>' for a scalar
@@ -64,11 +36,12 @@ class Box:
     cells: tuple = () # a closed group's output vector, a vector box's scalars: (node id or -1, name, data)
     rows: int = 1     # a vector box's rows (3 for the keys of positions 0-2), its cells row by row
     op: str = ''      # a scalar's op ('+', '**-0.5', 'param', 'const'), shown in a cell of its own
+    shape: tuple = None  # a closed weight matrix's (rows, columns), as the model declares it; None for any other box
 
     @property
     def is_vector(self):
         """A vector box: a vector made elsewhere (q, the keys and values of the KV cache) shown in a group."""
-        return self.key[0] == 'v'
+        return is_vector_key(self.key)
 
 
 @dataclass(frozen=True)
@@ -118,9 +91,15 @@ class Hierarchy:
             self.depth[s] = self.depth[scopes[s].parent] + 1
         # A weight matrix is drawn as a grid of its parameters (hover and click a cell), so it is never
         # opened into rows: it stays in its fixed place whatever is open.
-        self.grids = frozenset(s for s, scope in enumerate(scopes) if scope.path.startswith(PARAMS_SCOPE + ' / '))
+        self.grids = frozenset(s for s, scope in enumerate(scopes) if weight_matrix(scope.path))
+        self.shapes = param_shapes(trace.config, len(trace.vocabulary) + 1)  # matrix name -> (rows, columns)
         self._strips = {}    # scope -> its output cells (strip)
         self._vectors = {}   # head scope -> its vector boxes' (name, members, rows)
+
+    def matrix_shape(self, scope):
+        """(rows, columns) of the weight matrix `scope` is (its scope `params / <name>`), else None."""
+        path = self.trace.scopes[scope].path
+        return self.shapes[weight_matrix(path)] if is_matrix_path(path) else None
 
     def is_head(self, scope):
         """An attention head ('head 1' in an attention)."""
@@ -132,7 +111,7 @@ class Hierarchy:
         values) and a linear (its input x), not a matrix of weights."""
         scopes = self.trace.scopes
         return self.is_head(scope) or (KINDS.get(scopes[scope].name) == 'linear' and bool(self.children[scope])
-                                       and scopes[scope].path.split(' / ')[0] != PARAMS_SCOPE)
+                                       and not is_weight_path(scopes[scope].path))
 
     def opening(self, scope):
         """The scopes to open to open `scope`: itself, and the dot products inside a `scores` or a
@@ -150,7 +129,7 @@ class Hierarchy:
         if scope in self._strips:
             return self._strips[scope]
         trace = self.trace
-        if trace.scopes[scope].path.split(' / ')[0] == PARAMS_SCOPE:
+        if is_weight_path(trace.scopes[scope].path):
             self._strips[scope] = ()
             return ()
         nodes = self.nodes_in(scope)
@@ -265,12 +244,7 @@ class Hierarchy:
         opened = frozenset(opened) | {ROOT}
         shown_open = opened - self.grids
         scopes = trace.scopes
-        # rep[s]: the outermost closed scope at or above s, or -1 if s and all above are open.
-        rep = [-1] * len(scopes)
-        for s in range(1, len(scopes)):
-            up = rep[scopes[s].parent]
-            rep[s] = up if up >= 0 else (-1 if s in shown_open else s)
-
+        rep = self._representatives(shown_open)
         op, scope_of = trace.op, trace.scope_of
         key_of = [None] * len(op)
         boxes, groups = [], {}
@@ -288,10 +262,47 @@ class Hierarchy:
                                  op=op[node]))
             key_of[node] = key
 
-        # Vector boxes: an open head or linear shows the vectors it reads as boxes of its own; edges from
-        # those vectors' scalars into it start at them.
+        head_of, via, vector_boxes = self._vector_boxes(opened, rep)
+        edges, kv = self._edges(key_of, rep, groups, head_of, via)
+        where = trace._position_of_scope
+        vectors_of = {}
+        for head, key, name, members, rows in vector_boxes:
+            for m in members:
+                vectors_of.setdefault(m, []).append(key)
+                src = key_of[m]
+                if src is None:
+                    continue
+                edges[(src, key)] = edges.get((src, key), 0) + 1
+                if where[scope_of[m]] != where[head]:
+                    kv.add((src, key))
+                if is_group_key(src):
+                    groups[rep[scope_of[m]]]['out'].add(m)
+            boxes.append(Box(key, head, -1, name, self._vector_detail(head, name, members, rows), len(members),
+                             tuple((m, trace._ref(m), trace.data[m]) for m in members), rows))
+
+        for r in sorted(groups):
+            ins, outs = len(groups[r]['in']), len(groups[r]['out'])
+            boxes.append(Box(group_key(r), r, -1, scopes[r].name, self.describe(r, ins, outs), self.size[r],
+                             self.strip(r), shape=self.matrix_shape(r)))
+        boxes.sort(key=lambda b: (b.scope, b.node, is_group_key(b.key)))
+        return VisibleGraph(tuple(boxes), tuple((s, d, c) for (s, d), c in edges.items()), self._clusters(boxes),
+                            opened, show_constants, tuple(key_of), frozenset(kv), vectors_of)
+
+    def _representatives(self, shown_open):
+        """rep[s]: the outermost closed scope at or above s, or -1 if s and all above are open."""
+        scopes = self.trace.scopes
+        rep = [-1] * len(scopes)
+        for s in range(1, len(scopes)):
+            up = rep[scopes[s].parent]
+            rep[s] = up if up >= 0 else (-1 if s in shown_open else s)
+        return rep
+
+    def _vector_boxes(self, opened, rep):
+        """An open head or linear shows the vectors it reads as boxes of its own; edges from those vectors'
+        scalars into it start at them: ({scope: its open head}, {head: {member: vector key}},
+        [(head, key, name, members, rows)])."""
         heads = [s for s in opened if s != ROOT and rep[s] < 0 and self.shows_vectors(s)]
-        head_of, via, vector_boxes = {}, {}, []   # scope -> open head; head -> {member: vector key}
+        head_of, via, vector_boxes = {}, {}, []
         for head in sorted(heads):
             for s in self.descendants(head):
                 head_of[s] = head
@@ -301,9 +312,13 @@ class Hierarchy:
                 for m in members:
                     via[head][m] = key
                 vector_boxes.append((head, key, name, members, rows))
-        where = trace._position_of_scope
+        return head_of, via, vector_boxes
 
-        params = trace.params
+    def _edges(self, key_of, rep, groups, head_of, via):
+        """({(source key, target key): scalar edges}, the edges that cross positions (the KV cache)) between
+        the boxes of key_of; notes each closed group's inputs and outputs in `groups`."""
+        trace = self.trace
+        op, scope_of, params, where = trace.op, trace.scope_of, trace.params, trace._position_of_scope
         edges, kv = {}, set()
         for node, children in enumerate(trace.children):
             dst = key_of[node]
@@ -320,32 +335,15 @@ class Hierarchy:
                         where[scope_of[node]] is not None and where[scope_of[child]] is not None:
                     kv.add((src, dst))
                 edges[(src, dst)] = edges.get((src, dst), 0) + 1
-                if dst[0] == 'g' and child not in params and op[child] != 'const':
+                if is_group_key(dst) and child not in params and op[child] != 'const':
                     groups[rep[scope_of[node]]]['in'].add(child)
-                if src[0] == 'g':
+                if is_group_key(src):
                     groups[rep[scope_of[child]]]['out'].add(child)
-        vectors_of = {}
-        for head, key, name, members, rows in vector_boxes:
-            for m in members:
-                vectors_of.setdefault(m, []).append(key)
-                src = key_of[m]
-                if src is None:
-                    continue
-                edges[(src, key)] = edges.get((src, key), 0) + 1
-                if where[scope_of[m]] != where[head]:
-                    kv.add((src, key))
-                if src[0] == 'g':
-                    groups[rep[scope_of[m]]]['out'].add(m)
-            boxes.append(Box(key, head, -1, name, self._vector_detail(head, name, members, rows), len(members),
-                             tuple((m, trace._ref(m), trace.data[m]) for m in members), rows))
+        return edges, kv
 
-        for r in sorted(groups):
-            ins, outs = len(groups[r]['in']), len(groups[r]['out'])
-            boxes.append(Box(group_key(r), r, -1, scopes[r].name, self.describe(r, ins, outs), self.size[r],
-                             self.strip(r)))
-        boxes.sort(key=lambda b: (b.scope, b.node, b.key[0] == 'g'))
-
-        # Clusters: open scopes (not the root) that hold a box, with their open ancestors.
+    def _clusters(self, boxes):
+        """Open scopes (not the root) that hold a box, with their open ancestors, parents first."""
+        scopes = self.trace.scopes
         members = {}
         for b in boxes:
             s = b.scope if b.node >= 0 or b.is_vector else scopes[b.scope].parent
@@ -353,10 +351,8 @@ class Hierarchy:
         needed = set()
         for s in members:
             needed.update(self.ancestors(s))
-        clusters = tuple(Cluster(s, scopes[s].name, scopes[s].parent if scopes[s].parent > ROOT else -1,
-                                 tuple(members.get(s, ()))) for s in sorted(needed))
-        return VisibleGraph(tuple(boxes), tuple((s, d, c) for (s, d), c in edges.items()), clusters,
-                            opened, show_constants, tuple(key_of), frozenset(kv), vectors_of)
+        return tuple(Cluster(s, scopes[s].name, scopes[s].parent if scopes[s].parent > ROOT else -1,
+                             tuple(members.get(s, ()))) for s in sorted(needed))
 
     def _vector_detail(self, head, name, members, rows):
         """A vector box's second line: 'q[4:8] · 4 cells', 'keys[0][4:8] · 4 cells', '3×4 · pos 0–2 (KV cache)'."""
@@ -376,7 +372,7 @@ class Hierarchy:
         """A closed group's second line: 'linear 16→27 · 891 scalars', or '27×16 · 64 used' for a matrix."""
         trace = self.trace
         name = trace.scopes[scope].name
-        if trace.scopes[scope].path.startswith(PARAMS_SCOPE + ' /'):
+        if weight_matrix(trace.scopes[scope].path):
             if self.children[scope]:  # a matrix, whose rows are the groups inside
                 rows, cols = param_shapes(trace.config, len(trace.vocabulary) + 1)[name]
                 return f'{rows}×{cols} · {outs} used'

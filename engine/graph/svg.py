@@ -3,7 +3,8 @@ frames with their titles, edges with arrowheads, boxes with their labels. Points
 
 from xml.sax.saxutils import escape, quoteattr
 
-from engine.graph.layout import CHAR_WIDTH, drawn_edges, scalar_cells
+from engine.graph.geometry import CHAR_WIDTH, scalar_cells
+from engine.graph.layout import drawn_edges
 
 COLORS = {'background': '#fbfbfd', 'cluster': '#f1f3f7', 'cluster_border': '#c5ccd6', 'muted': '#555d6b',
           'group': '#e8eef8', 'group_border': '#7b8fb3', 'scalar': '#ffffff', 'scalar_border': '#9aa5b1',

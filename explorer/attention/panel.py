@@ -22,7 +22,7 @@ from engine import checkpoint as ckpt_io
 from engine.attention import cell_node, place_of, query_nodes, to_csv, token_label
 from engine.backprop import Stepper
 from engine.files import write_atomic
-from engine.graph.grouping import node_key, split_key
+from engine.graph.keys import node_key, split_key
 from engine.model import Model
 from engine.numbers import exact_line, shown
 from engine.trace import record

@@ -15,7 +15,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QTextBrowser
 
 from engine.attention import query_nodes, token_label
-from engine.graph.grouping import group_key, vector_key
+from engine.graph.keys import group_key, vector_key
 from engine.numbers import exact, shown
 
 from explorer.theme import LIGHT, head_color

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPus
                                QWidget)
 
 from engine.errors import EngineError
-from engine.graph.grouping import node_key, split_key
+from engine.graph.keys import node_key, split_key
 from engine.gradient.provenance import resolve
 from engine.numbers import exact, shown
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import QRectF, QThreadPool, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from engine.graph.grouping import split_key
+from engine.graph.keys import split_key
 from engine.numbers import shown
 from engine.gradient.provenance import ancestors, descendants, loss_terms, path_between, sum_in_order, terms_by_use
 

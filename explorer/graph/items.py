@@ -8,8 +8,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
-from engine.graph.grouping import group_key, node_key, split_key
-from engine.graph.layout import STRIP_TEXT, scalar_cells
+from engine.graph.keys import group_key, is_group_key, is_node_key, node_key, split_key
+from engine.graph.geometry import STRIP_TEXT, scalar_cells
 from engine.numbers import shown
 
 from explorer.graph import weight_grid
@@ -359,8 +359,8 @@ class EdgeItem(QGraphicsPathItem):
         self.start, self.start_dir = QPointF(*points[0]), QPointF(*points[1]) if len(points) > 1 else None
         width = 1.0 if count == 1 else min(4.0, 0.8 + math.sqrt(count) / 4)
         color = QColor(view.colors['edge'])
-        if src.startswith('g') and view.is_param_box(view.session.visible.box(src)) or \
-                src.startswith('n') and split_key(src)[1] in view.session.trace.params:
+        if is_group_key(src) and view.is_param_box(view.session.visible.box(src)) or \
+                is_node_key(src) and split_key(src)[1] in view.session.trace.params:
             color.setAlpha(110)  # weights feed everything: lighter, so the data flow stands out
         self.kv = (src, dst) in view.session.visible.kv_edges
         self.faded = False

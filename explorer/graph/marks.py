@@ -4,6 +4,7 @@
 from PySide6.QtGui import QColor, QPen
 
 from explorer.graph import weight_grid
+from engine.graph.keys import is_node_key
 from explorer.graph.items import BoxItem, FlowItem
 
 
@@ -42,7 +43,7 @@ class Marks:
         self._update_backprop_marks()
         if changed is None:  # boxes only: edges do not change, and repainting them all costs most
             for key, item in self.items_by_key.items():
-                if key[0] == 'n' or isinstance(item, BoxItem):
+                if is_node_key(key) or isinstance(item, BoxItem):
                     item.update()
         else:
             key_of, vectors_of = visible.key_of, visible.vectors_of

@@ -4,7 +4,7 @@ sight clear of the window's edges and the minimap (a mixin of GraphView)."""
 from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QPainter, QTransform
 
-from engine.graph.grouping import split_key
+from engine.graph.keys import split_key
 
 from explorer.graph.items import LABEL_PX, BoxItem, ClusterItem, paints_text
 from explorer.graph.minimap import MINIMAP_MARGIN

@@ -7,7 +7,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QBrush, QColor
 
 from engine import gc_pause
-from engine.graph.grouping import group_key
+from engine.graph.keys import group_key
 
 from explorer.graph import weight_grid
 from explorer.graph.items import OPEN_HEAD_Z, BoxItem, ClusterItem, EdgeItem

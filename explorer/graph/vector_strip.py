@@ -9,7 +9,7 @@ ask them without painting."""
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
-from engine.graph.layout import STRIP_HEIGHT, STRIP_TEXT, VECTOR_CELL, VECTOR_TEXT, vector_grid
+from engine.graph.geometry import STRIP_HEIGHT, STRIP_TEXT, VECTOR_CELL, VECTOR_TEXT, vector_grid
 from engine.numbers import exact_line, shown
 
 from explorer.theme import grad_color, value_color

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetricsF, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QMenu
 
-from engine.graph.grouping import split_key
+from engine.graph.keys import is_node_key, is_weight_path, split_key
 from engine.numbers import exact_line, shown
 
 from explorer.graph import weight_grid
@@ -92,7 +92,7 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
     def is_param_box(self, box):
         if box.node >= 0:
             return box.node in self.session.trace.params
-        return self.scope_path(box.scope).startswith('params')
+        return is_weight_path(self.scope_path(box.scope))
 
     def scope_path(self, scope):
         return self.session.trace.scopes[scope].path
@@ -106,7 +106,7 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
     def selected_node(self):
         """The selected scalar's node id (a parameter picked in a grid, say), or None."""
         key = self.selected_key
-        return split_key(key)[1] if key and key[0] == 'n' else None
+        return split_key(key)[1] if key and is_node_key(key) else None
 
     def tooltip(self, box):
         trace, bp = self.session.trace, self.session.backprop

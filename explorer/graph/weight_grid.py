@@ -1,13 +1,14 @@
 """The weights as grids of cells, as llm-viz draws tensors: each matrix once, in the weights' band, a cell
 per parameter coloured by its value, and by its gradient once backprop has reached it; a badge on every
 box that reads a matrix (`wq wk wv wo` on attention) and, while a matrix or a badge is hovered, every
-box that reads it outlined. Geometry (cell sizes, which matrices lie on their side) is engine.graph.layout's."""
+box that reads it outlined. Geometry (cell sizes, which matrices lie on their side) is engine.graph.geometry's."""
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPaintEngine, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
-from engine.graph.layout import GRID_LABEL, grid_geometry, is_weight_box, weight_shape
+from engine.graph.geometry import GRID_LABEL, grid_geometry
+from engine.graph.keys import is_weight_box, weight_matrix
 from engine.model import param_shapes
 from engine.numbers import exact_line, shown
 from engine.trace import short_param_name
@@ -40,7 +41,7 @@ class WeightCells:
 
 def matrix_of(box):
     """The parameter matrix a closed weight box shows ('layer0.attn_wq'), or None."""
-    return box.title if weight_shape(box) else None
+    return box.title if box.shape else None
 
 
 def readers(visible, scopes):
@@ -50,9 +51,9 @@ def readers(visible, scopes):
     for src, dst, _count in visible.edges:
         box = by_key[src]
         if is_weight_box(box, scopes) and not is_weight_box(by_key[dst], scopes):
-            parts = scopes[box.scope].path.split(' / ')
-            if len(parts) > 1:
-                out.setdefault(parts[1], set()).add(dst)
+            name = weight_matrix(scopes[box.scope].path)
+            if name is not None:
+                out.setdefault(name, set()).add(dst)
     return out
 
 
@@ -72,9 +73,9 @@ def param_order(visible, scopes):
     """Matrix names in the order the weights' scopes were made (the model's state_dict order)."""
     seen = {}
     for b in visible.boxes:
-        parts = scopes[b.scope].path.split(' / ')
-        if parts[0] == 'params' and len(parts) > 1:
-            seen.setdefault(parts[1], b.scope)
+        name = weight_matrix(scopes[b.scope].path)
+        if name is not None:
+            seen.setdefault(name, b.scope)
     return sorted(seen, key=seen.get)
 
 

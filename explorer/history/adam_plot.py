@@ -9,7 +9,7 @@ from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from engine.graph.grouping import split_key
+from engine.graph.keys import split_key
 from engine.numbers import shown
 
 from explorer.state.timeline import pop_out_button

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QListW
 
 from engine.backprop import local_symbol, rule
 from engine.gradient.group_steps import cell_text, summary
-from engine.graph.grouping import group_key
+from engine.graph.keys import group_key
 from engine.numbers import shown
 
 from explorer import theme

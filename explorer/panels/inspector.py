@@ -5,7 +5,7 @@ from html import escape
 
 from PySide6.QtCore import QTimer
 
-from engine.graph.grouping import split_key
+from engine.graph.keys import split_key
 from engine.numbers import exact, shown
 
 from explorer.panels.rich_text import LinkBrowser, adam_html, node_link

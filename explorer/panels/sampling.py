@@ -6,8 +6,8 @@ from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
                                QPushButton, QSpinBox, QTextBrowser, QVBoxLayout, QWidget)
 
 from engine.errors import ConfigError
+from engine.sampling import check_temperature, iter_samples, next_token_distributions, sampling_rng
 from engine.numbers import shown
-from engine.train import check_temperature, iter_samples, next_token_distributions, sampling_rng
 
 from explorer import theme
 from explorer.state.background import BackgroundJob

@@ -3,7 +3,7 @@
 from PySide6.QtCore import QAbstractItemModel, QEvent, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import QHeaderView, QTreeView
 
-from engine.graph.grouping import group_key, key_scope
+from engine.graph.keys import group_key, key_scope
 
 
 class ScopeModel(QAbstractItemModel):

@@ -19,7 +19,7 @@ from engine.errors import ConfigError, EngineError
 from engine.model import GPTConfig
 from engine.numbers import shown
 from engine.tokenizer import Tokenizer
-from engine.train import TrainConfig
+from engine.optim import TrainConfig
 
 from explorer import theme
 from explorer.state.background import BackgroundJob

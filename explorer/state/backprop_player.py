@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.backprop import Stepper
 from engine.gradient.group_steps import UnitSteps, units
-from engine.graph.grouping import group_key, split_key
+from engine.graph.keys import group_key, split_key
 
 SPEEDS = (1, 3, 10, 30, 100, 1000, 0)  # steps (or groups) per second; 0: as fast as the machine goes
 FRAME_S = 0.008                          # time spent stepping per tick at full speed, under one 60 Hz frame

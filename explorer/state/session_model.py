@@ -10,8 +10,8 @@ signals. A test drives it with a fake layouter and no event loop.
 import re
 from collections import OrderedDict
 
-from engine.graph.grouping import ROOT, group_key, node_key, split_key
-from engine.graph.layout import PARAMS
+from engine.graph.grouping import ROOT
+from engine.graph.keys import group_key, is_matrix_path, node_key, split_key
 
 LARGE_VIEW = 1500    # boxes; opening more than this asks first (7,900 take ~1 s to lay out, ~0.6 s to draw)
 CACHED_LAYOUTS = 24  # views whose layout is kept, most recent last
@@ -174,8 +174,7 @@ class SessionModel:
 
     def is_matrix(self, scope):
         """True for a weight matrix's scope (`params / wq`): its box is a grid, read, not opened."""
-        parts = self.trace.scopes[scope].path.split(' / ')
-        return len(parts) == 2 and parts[0] == PARAMS
+        return is_matrix_path(self.trace.scopes[scope].path)
 
     def vector_source(self, key):
         """The box that computes vector box `key` (an open head's q, keys or values): the box showing its

@@ -30,7 +30,8 @@ from engine.errors import CheckpointError, OutputError
 from engine.model import GPTConfig, Model
 from engine.paths import DEFAULT_CHECKPOINT
 from engine.tokenizer import Tokenizer
-from engine.train import TrainConfig, estimate_cost
+from engine.optim import TrainConfig
+from engine.train import estimate_cost
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder
 

@@ -11,7 +11,8 @@ from engine.paths import DEFAULT_CHECKPOINT
 from engine.errors import CheckpointError, ConfigError
 from engine.model import GPTConfig, Model
 from engine.tokenizer import Tokenizer
-from engine.train import TrainConfig, Trainer
+from engine.optim import TrainConfig
+from engine.train import Trainer
 
 
 @pytest.fixture

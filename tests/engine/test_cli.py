@@ -18,7 +18,8 @@ from engine.cli.commands import main
 from engine.paths import DEFAULT_CHECKPOINT
 from engine.errors import DataError, TrainingDiverged
 from engine.model import GPTConfig
-from engine.train import TrainConfig, Trainer
+from engine.optim import TrainConfig
+from engine.train import Trainer
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder
 

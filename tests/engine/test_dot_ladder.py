@@ -4,7 +4,8 @@ sum so far beside it, each sum feeding the one under it; as wide as two boxes ho
 import pytest
 
 from engine.graph.grouping import Hierarchy
-from engine.graph.layout import SCALAR_WIDTH, ladder, layout
+from engine.graph.geometry import SCALAR_WIDTH, ladder
+from engine.graph.layout import layout
 
 DOT = 'pos 2 / layer 0 / attention / head 1 / scores / q·k[1]'
 

@@ -16,7 +16,7 @@ from engine.paths import DEFAULT_CHECKPOINT
 from engine.model import GPTConfig, Model
 from engine.tokenizer import Tokenizer
 from engine.trace import literal_loss, record
-from engine.train import Adam, TrainConfig
+from engine.optim import Adam, TrainConfig
 from engine.value import Value
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder

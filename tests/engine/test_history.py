@@ -15,7 +15,8 @@ from engine.data import load_docs
 from engine.model import GPTConfig
 from engine.paths import DEFAULT_CHECKPOINT
 from engine.trace import param_grads, record
-from engine.train import TrainConfig, Trainer
+from engine.optim import TrainConfig
+from engine.train import Trainer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,7 +68,7 @@ def test_a_20_step_history_follows_adams_recurrences_and_ends_at_the_checkpoint(
         step = t - 1
         lr_t = lr * (1 - step / n)
         assert history.lrs[t - 1] == lr_t
-        for i in range(len(w0)):  # engine/train.py's float operations, one parameter at a time
+        for i in range(len(w0)):  # engine/optim.py's float operations, one parameter at a time
             g = grads[i]
             m = b1 * m0[i] + (1 - b1) * g
             v = b2 * v0[i] + (1 - b2) * g ** 2

@@ -8,7 +8,8 @@ import pytest
 from engine import history as history_io
 from engine.data import load_docs
 from engine.model import GPTConfig, Model
-from engine.train import TrainConfig, Trainer
+from engine.optim import TrainConfig
+from engine.train import Trainer
 
 
 @pytest.fixture(scope='module')

@@ -10,7 +10,8 @@ from engine.data import load_docs
 from engine.model import GPTConfig
 from engine.pca import pca_basis, project
 from engine.model import finish
-from engine.train import TrainConfig, Trainer
+from engine.optim import TrainConfig
+from engine.train import Trainer
 
 
 def test_series_from_the_runs_gradients_is_param_series(names_file):

@@ -4,7 +4,8 @@
 import pytest
 
 from engine.graph.grouping import Hierarchy
-from engine.graph.layout import VECTOR_CELL, VECTOR_TEXT, layout
+from engine.graph.geometry import VECTOR_CELL, VECTOR_TEXT
+from engine.graph.layout import layout
 
 
 @pytest.fixture(scope='module')

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from engine.graph import layout as L
-from engine.graph.grouping import Hierarchy, group_key
+from engine.graph.grouping import Hierarchy
+from engine.graph.keys import group_key
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 STAGES = ('embedding', 'layer 0 / attention', 'layer 0 / mlp', 'lm_head', 'softmax', '-log p')

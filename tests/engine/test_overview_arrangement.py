@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from engine.graph import layout as L
-from engine.graph.grouping import Hierarchy, group_key
+from engine.graph.geometry import weight_grid_size
+from engine.graph.grouping import Hierarchy
+from engine.graph.keys import group_key
 from engine.model import param_shapes
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -48,8 +50,8 @@ def test_every_weight_is_one_grid_box_in_the_band_above_the_positions(emma):
     top = min(lay.clusters[trace.scope_id(f'pos {p}')][1] for p in range(trace.n))
     for b in weights:
         x, y, w, h = lay.boxes[b.key]
-        rows, cols = L.weight_shape(b)
-        assert (w, h) == pytest.approx(L.weight_grid_size(rows, cols)) and y + h <= top, b.title
+        rows, cols = param_shapes(trace.config, len(trace.vocabulary) + 1)[b.title]
+        assert (w, h) == pytest.approx(weight_grid_size(rows, cols)) and y + h <= top, b.title
 
 
 def test_every_weight_grid_keeps_its_place_when_any_group_is_opened(emma):

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from engine.graph import layout as L
-from engine.graph.grouping import Hierarchy, group_key, vector_key
+from engine.graph.grouping import Hierarchy
+from engine.graph.keys import group_key, vector_key
 from engine.trace import record
 
 ROOT = Path(__file__).resolve().parent.parent.parent

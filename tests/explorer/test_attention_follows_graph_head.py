@@ -3,7 +3,7 @@ graph (with that row framed), not always layer 0 · head 0."""
 
 from PySide6.QtCore import QSettings
 
-from engine.graph.grouping import group_key
+from engine.graph.keys import group_key
 from explorer.main_window import MainWindow
 from explorer.state.session import Session
 

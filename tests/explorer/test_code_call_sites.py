@@ -2,7 +2,7 @@
 called it (`q = linear(...)`); a parameter marks the line that reads its matrix; what is lit is said in
 the status bar, not over the graph."""
 
-from engine.graph.grouping import node_key
+from engine.graph.keys import node_key
 from engine.gradient.provenance import resolve
 
 

@@ -1,6 +1,6 @@
 """Issue 13 in the window: the Code panel, Nudge, Gradcheck (background, cancel) and Provenance, and the tint."""
 
-from engine.graph.grouping import node_key
+from engine.graph.keys import node_key
 from engine.gradient.provenance import resolve
 
 

@@ -4,7 +4,7 @@ edges that only pass by; the minimap never covers what the view brings into sigh
 
 from PySide6.QtCore import QRectF
 
-from engine.graph.grouping import group_key, vector_key
+from engine.graph.keys import group_key, vector_key
 from explorer.graph.items import BoxItem, EdgeItem
 
 HEAD = 'pos 2 / layer 0 / attention / head 1'

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 from PySide6.QtGui import QColor, QImage, QPainter, QTransform
 from PySide6.QtWidgets import QStyleOptionGraphicsItem
 
-from engine.graph.layout import box_size
+from engine.graph.geometry import box_size
 from explorer.graph.items import LABEL_PX, BoxItem, paints_text
 from explorer.graph.navigation import MIN_LABEL_PX
 

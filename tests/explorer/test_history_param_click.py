@@ -7,7 +7,7 @@ import gc
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
-from engine.graph.grouping import group_key
+from engine.graph.keys import group_key
 from explorer.graph import weight_grid
 
 

@@ -3,7 +3,7 @@ when the window has the room for both; when it has not, the head itself comes fi
 
 import pytest
 
-from engine.graph.grouping import group_key
+from engine.graph.keys import group_key
 
 HEAD = 'pos 2 / layer 0 / attention / head 1'
 

@@ -3,7 +3,7 @@ softmax, weighted sum): a click opens the head and selects that box, not a scala
 
 import re
 
-from engine.graph.grouping import group_key, vector_key
+from engine.graph.keys import group_key, vector_key
 from explorer.attention.query_steps import steps_html
 
 HEAD = 'pos 2 / layer 0 / attention / head 1'

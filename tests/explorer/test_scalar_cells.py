@@ -3,8 +3,8 @@
 
 from types import SimpleNamespace
 
-from engine.graph.grouping import node_key
-from engine.graph.layout import SCALAR_DATA, SCALAR_GRAD, SCALAR_WIDTH, box_size, scalar_cells
+from engine.graph.geometry import SCALAR_DATA, SCALAR_GRAD, SCALAR_WIDTH, box_size, scalar_cells
+from engine.graph.keys import node_key
 from explorer.graph.items import BoxItem
 
 

@@ -5,7 +5,7 @@ import pytest
 from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtWidgets import QDockWidget
 
-from engine.graph.grouping import group_key
+from engine.graph.keys import group_key
 from explorer.graph.items import BoxItem, ClusterItem
 from explorer.graph.navigation import MIN_LABEL_PX
 from explorer.theme import DARK, LIGHT

@@ -7,7 +7,7 @@ import threading
 
 from PySide6.QtCore import Qt
 
-from engine import train as engine_train
+from engine import sampling as engine_sampling
 from engine.paths import DEFAULT_CHECKPOINT
 from engine.cli.commands import main as cli_main
 from engine.data import DownloadFailed
@@ -75,19 +75,19 @@ def test_after_saving_the_panel_no_longer_says_unsaved(window, qtbot, tmp_path, 
 
 def test_sampling_runs_off_the_ui_thread_and_matches_the_cli(window, qtbot, monkeypatch):
     threads = []
-    original = engine_train.sample
+    original = engine_sampling.sample
 
     def watched(*args, **kwargs):
         threads.append(threading.current_thread())
         return original(*args, **kwargs)
-    monkeypatch.setattr(engine_train, 'sample', watched)
+    monkeypatch.setattr(engine_sampling, 'sample', watched)
     panel = window.sampling
     panel.count.setValue(12)
     with qtbot.waitSignal(panel.samples_done, timeout=30000):
         panel.generate()
     assert len(threads) == 12 and all(t is not threading.main_thread() for t in threads)
     out = io.StringIO()
-    monkeypatch.setattr(engine_train, 'sample', original)
+    monkeypatch.setattr(engine_sampling, 'sample', original)
     assert cli_main(['sample', '--checkpoint', str(DEFAULT_CHECKPOINT), '--num-samples', '12'], out) == 0
     assert panel.names == re.findall(r'sample +\d+: (\S*)', out.getvalue())
     assert [panel.list.item(i).text() for i in range(panel.list.count())] == panel.names

@@ -6,8 +6,8 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
-from engine.graph.grouping import group_key
-from engine.graph.layout import grid_geometry
+from engine.graph.geometry import grid_geometry
+from engine.graph.keys import group_key
 from explorer.graph import weight_grid
 from explorer.theme import grad_color, value_color
 
