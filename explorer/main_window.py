@@ -2,7 +2,6 @@
 the checkpoint in use above it, tool bars, menus, the column of panels on the right and the status bar. It
 builds the panels and connects them to each other and to the session; where they go is explorer.dock_column's."""
 
-from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QMargins, QSettings, Qt, QTimer
@@ -10,10 +9,11 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QLineEdit, QMainWindow, QMessageBox,
                                QToolBar, QVBoxLayout, QWidget)
 
-from engine.graph.grouping import group_key, key_scope, split_key
+from engine.graph.grouping import key_scope, split_key
 
 from explorer.actions import make_action
 from explorer.attention.panel import AttentionPanel
+from explorer.breadcrumb import Breadcrumb
 from explorer.dock_column import DockColumn, first_geometry, first_size, full_tab_names, in_front, raise_if_hidden
 from explorer.document_bar import DocumentBar
 from explorer.gradient.gradient_dock import GradientDock
@@ -24,7 +24,7 @@ from explorer.history.embedding_plot import EmbeddingPlot
 from explorer.history.timeline_panel import TimelinePanel
 from explorer.host import Host
 from explorer.panels.backprop import BackpropPanel, ChainRulePanel, GradLegend
-from explorer.panels.help import HOW_TO_READ, HelpDialog, shortcuts_html
+from explorer.panels.help import HOW_TO_READ, HelpDialogs, shortcuts_html
 from explorer.panels.inspector import Inspector
 from explorer.panels.sampling import SamplingPanel
 from explorer.panels.scope_tree import ScopeTree
@@ -60,11 +60,10 @@ class MainWindow(QMainWindow):
         session.layout_cancelled.connect(lambda: self.statusBar().showMessage('Layout cancelled; the view is as it was.',
                                                                               5000))
         session.view_changed.connect(self._on_view_changed)
-        session.selection_changed.connect(self._on_selection_changed)
         session.error.connect(lambda message: QMessageBox.warning(self, 'microgpt explorer', message))
         self._search_hits, self._search_at = [], -1
         self.read_settings()
-        self._help = {}  # title -> HelpDialog, made when first asked for
+        self._help = HelpDialogs(self)
         QTimer.singleShot(0, self.maybe_show_intro)
 
     def _central(self):
@@ -72,10 +71,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        self.breadcrumb = QLabel()
-        self.breadcrumb.setTextFormat(Qt.RichText)
-        self.breadcrumb.setContentsMargins(8, 3, 8, 3)
-        self.breadcrumb.linkActivated.connect(self._on_breadcrumb)
+        self.breadcrumb = Breadcrumb(self.session)
         layout.addWidget(self.breadcrumb)
         layout.addWidget(self.graph, 1)
         return box
@@ -412,26 +408,6 @@ class MainWindow(QMainWindow):
         self.stats_label.setText(f'{trace.doc!r} · {len(trace):,} scalars · {len(lay.boxes)} boxes · '
                                  f'loss {trace.loss:.4f}')
         self.statusBar().showMessage('Double-click a box to open it; double-click a frame title to close it.', 8000)
-        self._on_selection_changed()
-
-    def _on_selection_changed(self):
-        key, trace = self.session.selected, self.session.trace
-        if trace is None:
-            return
-        parts = ['<a href="collapse">model</a>']
-        if key:
-            chain = list(reversed(self.session.current.hierarchy.ancestors(key_scope(trace, key))))
-            parts += [f'<a href="{group_key(s)}">{trace.scopes[s].name}</a>' for s in chain]
-            kind, node = split_key(key)
-            if kind == 'n':
-                parts.append(f'<b>{escape(trace.name(node))}</b>')
-        self.breadcrumb.setText(' › '.join(parts))
-
-    def _on_breadcrumb(self, link):
-        if link == 'collapse':
-            self.session.collapse_all()
-        else:
-            self.session.close_group(split_key(link)[1])
 
     def _on_box_clicked(self, key):
         """A click in the graph shows the Inspector, unless Parameter over time is in front: it follows the
@@ -557,19 +533,8 @@ class MainWindow(QMainWindow):
         export_view_as(self, self.graph, self.session.layout, fmt, self._last_dir() / f'{self.session.doc}.{fmt}',
                        lambda text: self.statusBar().showMessage(text, 5000))
 
-    def _help_dialog(self, title, html, activate=True):
-        dialog = self._help.get(title)
-        if dialog is None:
-            dialog = self._help[title] = HelpDialog(title, html, self)
-        else:
-            dialog.set_html(html)
-        dialog.setAttribute(Qt.WA_ShowWithoutActivating, not activate)
-        dialog.show()
-        dialog.raise_()
-        return dialog
-
     def show_how_to_read(self):
-        return self._help_dialog('How to read this picture', HOW_TO_READ)
+        return self._help.show('How to read this picture', HOW_TO_READ)
 
     def show_legend(self):
         """The Legend panel in front of its tabs (shown again if it was closed)."""
@@ -578,7 +543,7 @@ class MainWindow(QMainWindow):
         dock.raise_()
 
     def show_shortcuts(self):
-        return self._help_dialog('Keyboard shortcuts', shortcuts_html(self.menus()))
+        return self._help.show('Keyboard shortcuts', shortcuts_html(self.menus()))
 
     def menus(self):
         """The menus of the menu bar, in order (for the shortcut list)."""
@@ -591,7 +556,7 @@ class MainWindow(QMainWindow):
         if offscreen or self.settings.value('how_to_read_shown', False, type=bool):
             return None
         self.settings.setValue('how_to_read_shown', True)
-        dialog = self._help_dialog('How to read this picture', HOW_TO_READ, activate=False)  # keys stay on the graph
+        dialog = self._help.show('How to read this picture', HOW_TO_READ, activate=False)  # keys stay on the graph
         frame = self.frameGeometry()  # over the right-hand panels, not over the graph
         dialog.move(max(frame.left(), frame.right() - dialog.width() - 16), frame.top() + 90)
         return dialog
