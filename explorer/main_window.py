@@ -23,13 +23,15 @@ from explorer.history.adam_plot import AdamPlot
 from explorer.history.embedding_plot import EmbeddingPlot
 from explorer.history.timeline_panel import TimelinePanel
 from explorer.host import Host
-from explorer.panels.backprop import BackpropPanel, ChainRulePanel, GradLegend
+from explorer.panels.backprop import BackpropPanel
+from explorer.panels.chain_rule import ChainRulePanel
 from explorer.panels.help import HOW_TO_READ, HelpDialogs, shortcuts_html
 from explorer.panels.inspector import Inspector
+from explorer.panels.legend import GradLegend
 from explorer.panels.sampling import SamplingPanel
 from explorer.panels.scope_tree import ScopeTree
 from explorer.panels.training import TrainingPanel
-from explorer.state.session import LARGE_VIEW
+from explorer.state.session_model import LARGE_VIEW
 from explorer.state.timeline import Timeline
 from explorer.theme import DARK, LIGHT, palette
 
@@ -237,7 +239,7 @@ class MainWindow(QMainWindow):
         self.scope_tree = ScopeTree(s)
         self.inspector = Inspector(s)
         self.backprop_panel = BackpropPanel(s, self.backprop_actions(),
-                                            (self.breakpoint_act, self.clear_breakpoints_act), self.graph.colors)
+                                            (self.breakpoint_act, self.clear_breakpoints_act))
         self.legend = GradLegend(self.graph.colors)  # its own tab: whole at 1280×720 (under Backprop it scrolled)
         self.chain_rule = ChainRulePanel(s)
         self.attention = AttentionPanel(s, host, self.graph.colors)
