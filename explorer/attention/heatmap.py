@@ -13,11 +13,12 @@ written in the cells whenever they fit. Keys after the query are left blank (cau
 import math
 from dataclasses import dataclass
 
-from PySide6.QtCore import QByteArray, QBuffer, QIODevice, QRectF, QSize, Qt
+from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QLinearGradient, QPainter, QPen
 
 from engine.attention import token_label
 
+from explorer.images import png_of, svg_of
 from explorer.theme import LIGHT, head_color
 
 HEADER_H = 16    # 'layer 0 · head 2'
@@ -404,30 +405,14 @@ def render(panels, colors=LIGHT, only=None):
 
 
 def png_bytes(panels, colors=LIGHT, only=None):
-    buffer = QBuffer()
-    buffer.open(QIODevice.WriteOnly)
-    render(panels, colors, only).save(buffer, 'PNG')
-    return bytes(buffer.data())
+    return png_of(render(panels, colors, only))
 
 
 def svg_bytes(panels, colors=LIGHT, only=None, title='attention'):
     """The same picture as vector SVG (rects, paths and text, no embedded image)."""
-    from PySide6.QtSvg import QSvgGenerator
     panel_w, height = export_size(panels, only)
-    data = QByteArray()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.WriteOnly)
-    gen = QSvgGenerator()
-    gen.setOutputDevice(buffer)
-    gen.setSize(QSize(panel_w * len(panels), height))
-    gen.setViewBox(QRectF(0, 0, panel_w * len(panels), height))
-    gen.setTitle(title)
-    gen.setResolution(96)
-    painter = QPainter(gen)
-    paint_export(painter, panels, colors, only)
-    painter.end()
-    buffer.close()
-    return bytes(data)
+    return svg_of(QSize(panel_w * len(panels), height), QRectF(0, 0, panel_w * len(panels), height), title,
+                  lambda painter: paint_export(painter, panels, colors, only), resolution=96)
 
 
 def weights_of(trace):

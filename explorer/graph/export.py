@@ -25,7 +25,7 @@ def svg_to_png(svg, width, height):
     from PySide6.QtCore import QByteArray, QRectF
     from PySide6.QtGui import QGuiApplication, QImage, QPainter
     from PySide6.QtSvg import QSvgRenderer
-    from explorer.images import png_bytes
+    from explorer.images import png_of
     app = QGuiApplication.instance() or QGuiApplication([])  # noqa: F841  (fonts need one)
     w, h = png_size(width, height)
     image = QImage(w, h, QImage.Format_ARGB32)
@@ -34,7 +34,7 @@ def svg_to_png(svg, width, height):
     painter.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
     QSvgRenderer(QByteArray(svg.encode('utf-8'))).render(painter, QRectF(0, 0, w, h))
     painter.end()
-    return png_bytes(image)
+    return png_of(image)
 
 
 def main(argv):
@@ -46,25 +46,17 @@ def export_view(view, lay, path, fmt):
     if fmt == 'dot':
         write_atomic(path, lay.dot)
         return
-    from PySide6.QtCore import QBuffer, QIODevice, QRectF, Qt
+    from PySide6.QtCore import QRectF, Qt
     from PySide6.QtGui import QImage, QPainter
-    from PySide6.QtSvg import QSvgGenerator
-    from explorer.images import png_bytes
+    from explorer.images import png_of, svg_of
     scene = view.scene()
     rect = scene.sceneRect()
     if fmt == 'svg':
-        buffer = QBuffer()
-        buffer.open(QIODevice.WriteOnly)
-        gen = QSvgGenerator()
-        gen.setOutputDevice(buffer)
-        gen.setSize(rect.size().toSize())
-        gen.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
-        gen.setTitle('microgpt explorer')
-        painter = QPainter(gen)
-        with view.uncached():
-            scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
-        painter.end()
-        write_atomic(path, bytes(buffer.data()))
+        def paint(painter):
+            with view.uncached():
+                scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
+        write_atomic(path, svg_of(rect.size().toSize(), QRectF(0, 0, rect.width(), rect.height()),
+                                  'microgpt explorer', paint))
         return
     scale = min(2.0, 12000 / max(rect.width(), rect.height()))
     image = QImage((rect.size() * scale).toSize(), QImage.Format_ARGB32)
@@ -74,7 +66,7 @@ def export_view(view, lay, path, fmt):
     with view.uncached():
         scene.render(painter, QRectF(image.rect()), rect)
     painter.end()
-    write_atomic(path, png_bytes(image))
+    write_atomic(path, png_of(image))
 
 
 def export_view_as(parent, view, lay, fmt, start, show_message):
