@@ -101,11 +101,6 @@ def scale_for(values, quantity):
     return Scale(-m, m, True)
 
 
-def weight_color(w, colors):
-    """0 → the background of a scalar box, 1 → deep violet; linear, as the legend shows."""
-    return Scale(0.0, 1.0, False).color(w, colors)
-
-
 @dataclass(frozen=True)
 class HeadBox:
     layer: int
@@ -417,15 +412,3 @@ def svg_bytes(panels, colors=LIGHT, only=None, title='attention'):
 
 def weights_of(trace):
     return lambda l, h, q, k: trace.attention[l][h][q][k]
-
-
-def table_of(trace, grads, quantity):
-    """value(l, h, q, k) of a quantity for a whole trace, with full gradients `grads` (per node id)."""
-    from engine.attention import query_nodes
-    if quantity == 'weight':
-        return weights_of(trace)
-    if quantity == 'score':
-        return lambda l, h, q, k: trace.data[query_nodes(trace, l, h, q).logits[k]]
-    field = 'weights' if quantity == 'grad_weight' else 'logits'
-    return lambda l, h, q, k: float(grads[getattr(query_nodes(trace, l, h, q), field)[k]])
-

@@ -343,9 +343,6 @@ class AttentionPanel(QWidget):
             return
         self.grid.update()
 
-    def _repaint(self):
-        self.grid.update()
-
     def _on_moved(self, _changed):
         if self.gradients and self.session.trace is not None:
             if self.other_trace is not None:
