@@ -270,19 +270,7 @@ def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', se
                 SQUEEZED[squeezed].format(layer=box.layer), Qt.ElideRight, why.width()))
         painter.setFont(font)
         painter.setPen(muted)
-        for r, i, kind in box.label_rects():
-            label = token_label(trace, i)
-            if kind == 'row':
-                painter.drawText(r, Qt.AlignRight | Qt.AlignVCenter, label)
-            elif box.upright:
-                painter.save()
-                painter.translate(r.left() + r.width() / 2, r.bottom())
-                painter.rotate(-90)
-                painter.drawText(QRectF(0, -r.width() / 2, r.height(), r.width()), Qt.AlignLeft | Qt.AlignVCenter,
-                                 label)
-                painter.restore()
-            else:
-                painter.drawText(r, Qt.AlignCenter | Qt.AlignBottom, label)
+        paint_token_labels(painter, box, trace)
         painter.setPen(Qt.NoPen)
         for q in range(n):
             for k in range(q + 1):  # keys after the query do not exist: left blank
@@ -317,6 +305,23 @@ def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', se
     paint_legend(painter, legend_bar(rect), colors, quantity, scale, font)
     painter.restore()
     return boxes, squeezed, scale
+
+
+def paint_token_labels(painter, box, trace):
+    """The tokens along a head's rows (queries) and columns (keys), upright where the columns are narrow."""
+    for r, i, kind in box.label_rects():
+        label = token_label(trace, i)
+        if kind == 'row':
+            painter.drawText(r, Qt.AlignRight | Qt.AlignVCenter, label)
+        elif box.upright:
+            painter.save()
+            painter.translate(r.left() + r.width() / 2, r.bottom())
+            painter.rotate(-90)
+            painter.drawText(QRectF(0, -r.width() / 2, r.height(), r.width()), Qt.AlignLeft | Qt.AlignVCenter,
+                             label)
+            painter.restore()
+        else:
+            painter.drawText(r, Qt.AlignCenter | Qt.AlignBottom, label)
 
 
 def hovered_rect(box, side, i):

@@ -118,90 +118,105 @@ class GradLegend(QWidget):
         p.end()
 
     def _swatch(self, p, kind, keys, r):
-        c = self.colors
-        col = [QColor(c[k]) for k in keys]
+        """One swatch of LEGEND: drawn by _swatch_<kind> with the theme colours named in keys."""
         p.save()
-        if kind == 'fill':
-            p.setPen(QPen(col[1], 1))
-            p.setBrush(col[0])
-            p.drawRoundedRect(r, 3, 3)
-        elif kind == 'hatched':
-            p.setPen(QPen(QColor(c['scalar_border']), 1))
-            p.setBrush(col[0])
-            p.drawRoundedRect(r, 3, 3)
-            p.setBrush(QBrush(col[1], Qt.BDiagPattern))
-            p.drawRoundedRect(r, 3, 3)
-        elif kind == 'frame':
-            p.setPen(QPen(col[0], 2.5))
-            p.setBrush(QColor(c['scalar']))
-            p.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3)
-        elif kind == 'done':
-            p.setPen(QPen(QColor(c['group_border']), 1))
-            p.setBrush(col[0])
-            p.drawRoundedRect(r, 3, 3)
-            p.setClipRect(QRectF(r.left(), r.top(), r.width() * 0.6, r.height()))
-            p.setBrush(col[1])
-            p.drawRoundedRect(r, 3, 3)
-        elif kind == 'counter':
-            p.setPen(col[0])
-            p.drawText(r, Qt.AlignCenter, '3/5')
-        elif kind == 'flow':
-            p.setPen(QPen(col[0], 2.6))
-            p.drawLine(QPointF(r.left() + 6, r.center().y()), QPointF(r.right(), r.center().y()))
-            p.setBrush(col[0])
-            y = r.center().y()
-            p.drawPolygon([QPointF(r.left(), y), QPointF(r.left() + 7, y - 4), QPointF(r.left() + 7, y + 4)])
-        elif kind == 'dot':
-            p.setPen(QPen(QColor(c['group_border']), 1))
-            p.setBrush(QColor(c['group']))
-            p.drawRoundedRect(r, 3, 3)
-            p.setPen(Qt.NoPen)
-            p.setBrush(col[0])
-            p.drawEllipse(QPointF(r.left() + 5, r.top() + 5), 4, 4)
-        elif kind == 'lit':
-            p.setPen(QPen(col[0], 2.5))
-            p.setBrush(QColor(col[0].red(), col[0].green(), col[0].blue(), 70))
-            p.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3)
-        elif kind == 'outline':
-            p.setPen(QPen(col[0], 2.2))
-            p.setBrush(QColor(c['group']))
-            p.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3)
-        elif kind == 'grid':
-            cells = 6
-            for i in range(cells):  # value, purple to orange, then the same cells reached: grad colours
-                v = (i - (cells - 1) / 2) / ((cells - 1) / 2)
-                color = value_color(v, 1.0, c) if i < 4 else grad_color(10 ** -3 * (1 if i == 5 else -1), c)
-                p.fillRect(QRectF(r.left() + i * r.width() / cells, r.top(), r.width() / cells, r.height()), color)
-            p.setPen(QPen(QColor(c['param_border']), 1))
-            p.setBrush(Qt.NoBrush)
-            p.drawRect(r)
-        elif kind == 'badge':
-            p.setPen(QPen(col[1], 1))
-            p.setBrush(col[0])
-            p.drawRoundedRect(r, 4, 4)
-            font = p.font()
-            font.setPointSizeF(max(6.5, font.pointSizeF() - 1.5))
-            p.setFont(font)
-            p.setPen(QColor(c['text']))
-            p.drawText(r, Qt.AlignCenter, 'wq')
-        elif kind == 'kv':
-            p.setPen(QPen(col[0], 1.6, Qt.DashLine))
-            y = r.center().y()
-            p.drawLine(QPointF(r.left(), y), QPointF(r.right() - 2, y))
-        elif kind == 'strip':
-            for i in range(6):
-                p.setPen(Qt.NoPen)
-                p.setBrush(col[0] if i < 3 else col[1])
-                p.setOpacity(0.35 + 0.2 * abs(i - 2.5))
-                p.drawRect(QRectF(r.left() + i * r.width() / 6, r.top() + 2, r.width() / 6, r.height() - 4))
-        elif kind == 'vector':
-            p.setPen(QPen(col[1], 1.2, Qt.DashLine))
-            p.setBrush(col[0])
-            p.drawRoundedRect(r, 3, 3)
-        elif kind == 'edge':
-            p.setPen(QPen(col[0], 1.2))
-            y = r.center().y()
-            p.drawLine(QPointF(r.left(), y), QPointF(r.right() - 2, y))
-            p.setBrush(col[0])
-            p.drawPolygon([QPointF(r.right(), y), QPointF(r.right() - 6, y - 3), QPointF(r.right() - 6, y + 3)])
+        getattr(self, f'_swatch_{kind}')(p, self.colors, [QColor(self.colors[k]) for k in keys], r)
         p.restore()
+
+    def _swatch_fill(self, p, c, col, r):
+        p.setPen(QPen(col[1], 1))
+        p.setBrush(col[0])
+        p.drawRoundedRect(r, 3, 3)
+
+    def _swatch_hatched(self, p, c, col, r):
+        p.setPen(QPen(QColor(c['scalar_border']), 1))
+        p.setBrush(col[0])
+        p.drawRoundedRect(r, 3, 3)
+        p.setBrush(QBrush(col[1], Qt.BDiagPattern))
+        p.drawRoundedRect(r, 3, 3)
+
+    def _swatch_frame(self, p, c, col, r):
+        p.setPen(QPen(col[0], 2.5))
+        p.setBrush(QColor(c['scalar']))
+        p.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3)
+
+    def _swatch_done(self, p, c, col, r):
+        p.setPen(QPen(QColor(c['group_border']), 1))
+        p.setBrush(col[0])
+        p.drawRoundedRect(r, 3, 3)
+        p.setClipRect(QRectF(r.left(), r.top(), r.width() * 0.6, r.height()))
+        p.setBrush(col[1])
+        p.drawRoundedRect(r, 3, 3)
+
+    def _swatch_counter(self, p, c, col, r):
+        p.setPen(col[0])
+        p.drawText(r, Qt.AlignCenter, '3/5')
+
+    def _swatch_flow(self, p, c, col, r):
+        p.setPen(QPen(col[0], 2.6))
+        p.drawLine(QPointF(r.left() + 6, r.center().y()), QPointF(r.right(), r.center().y()))
+        p.setBrush(col[0])
+        y = r.center().y()
+        p.drawPolygon([QPointF(r.left(), y), QPointF(r.left() + 7, y - 4), QPointF(r.left() + 7, y + 4)])
+
+    def _swatch_dot(self, p, c, col, r):
+        p.setPen(QPen(QColor(c['group_border']), 1))
+        p.setBrush(QColor(c['group']))
+        p.drawRoundedRect(r, 3, 3)
+        p.setPen(Qt.NoPen)
+        p.setBrush(col[0])
+        p.drawEllipse(QPointF(r.left() + 5, r.top() + 5), 4, 4)
+
+    def _swatch_lit(self, p, c, col, r):
+        p.setPen(QPen(col[0], 2.5))
+        p.setBrush(QColor(col[0].red(), col[0].green(), col[0].blue(), 70))
+        p.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3)
+
+    def _swatch_outline(self, p, c, col, r):
+        p.setPen(QPen(col[0], 2.2))
+        p.setBrush(QColor(c['group']))
+        p.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3)
+
+    def _swatch_grid(self, p, c, col, r):
+        cells = 6
+        for i in range(cells):  # value, purple to orange, then the same cells reached: grad colours
+            v = (i - (cells - 1) / 2) / ((cells - 1) / 2)
+            color = value_color(v, 1.0, c) if i < 4 else grad_color(10 ** -3 * (1 if i == 5 else -1), c)
+            p.fillRect(QRectF(r.left() + i * r.width() / cells, r.top(), r.width() / cells, r.height()), color)
+        p.setPen(QPen(QColor(c['param_border']), 1))
+        p.setBrush(Qt.NoBrush)
+        p.drawRect(r)
+
+    def _swatch_badge(self, p, c, col, r):
+        p.setPen(QPen(col[1], 1))
+        p.setBrush(col[0])
+        p.drawRoundedRect(r, 4, 4)
+        font = p.font()
+        font.setPointSizeF(max(6.5, font.pointSizeF() - 1.5))
+        p.setFont(font)
+        p.setPen(QColor(c['text']))
+        p.drawText(r, Qt.AlignCenter, 'wq')
+
+    def _swatch_kv(self, p, c, col, r):
+        p.setPen(QPen(col[0], 1.6, Qt.DashLine))
+        y = r.center().y()
+        p.drawLine(QPointF(r.left(), y), QPointF(r.right() - 2, y))
+
+    def _swatch_strip(self, p, c, col, r):
+        for i in range(6):
+            p.setPen(Qt.NoPen)
+            p.setBrush(col[0] if i < 3 else col[1])
+            p.setOpacity(0.35 + 0.2 * abs(i - 2.5))
+            p.drawRect(QRectF(r.left() + i * r.width() / 6, r.top() + 2, r.width() / 6, r.height() - 4))
+
+    def _swatch_vector(self, p, c, col, r):
+        p.setPen(QPen(col[1], 1.2, Qt.DashLine))
+        p.setBrush(col[0])
+        p.drawRoundedRect(r, 3, 3)
+
+    def _swatch_edge(self, p, c, col, r):
+        p.setPen(QPen(col[0], 1.2))
+        y = r.center().y()
+        p.drawLine(QPointF(r.left(), y), QPointF(r.right() - 2, y))
+        p.setBrush(col[0])
+        p.drawPolygon([QPointF(r.right(), y), QPointF(r.right() - 6, y - 3), QPointF(r.right() - 6, y + 3)])
