@@ -6,8 +6,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QMargins, QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QLineEdit, QMainWindow, QMessageBox,
-                               QToolBar, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolBar,
+                               QVBoxLayout, QWidget)
 
 from engine.graph.grouping import key_scope, split_key
 
@@ -31,6 +31,7 @@ from explorer.panels.legend import GradLegend
 from explorer.panels.sampling import SamplingPanel
 from explorer.panels.scope_tree import ScopeTree
 from explorer.panels.training import TrainingPanel
+from explorer.search_field import SearchField
 from explorer.state.session_model import LARGE_VIEW
 from explorer.state.timeline import Timeline
 from explorer.theme import DARK, LIGHT, palette
@@ -63,7 +64,6 @@ class MainWindow(QMainWindow):
                                                                               5000))
         session.view_changed.connect(self._on_view_changed)
         session.error.connect(lambda message: QMessageBox.warning(self, 'microgpt explorer', message))
-        self._search_hits, self._search_at = [], -1
         self.read_settings()
         self._help = HelpDialogs(self)
         QTimer.singleShot(0, self.maybe_show_intro)
@@ -120,7 +120,7 @@ class MainWindow(QMainWindow):
                                              'reads; hover one to see every use)', checkable=True)
         self.dark_act = self._action('&Dark theme', self.set_dark, 'Ctrl+Shift+D', 'Switch light and dark colours',
                                      checkable=True)
-        self.find_act = self._action('&Find…', self.focus_search, QKeySequence.Find,
+        self.find_act = self._action('&Find…', lambda: self.search_field.focus(), QKeySequence.Find,
                                      'Find a scalar by its name in the code (q[3], pos 2 · total), a parameter, '
                                      'scope, op or value')
         self.find_next_act = self._action('Find &next', self.find_next, QKeySequence.FindNext, 'Next match')
@@ -215,11 +215,8 @@ class MainWindow(QMainWindow):
         self.model_label.setContentsMargins(10, 0, 10, 0)
         self.model_label.setToolTip('The checkpoint whose weights are shown (File › Open checkpoint…)')
         doc_bar.addWidget(self.model_label)
-        self.search_field = QLineEdit()  # beside the document field: both are typed in, so they overflow last
-        self.search_field.setPlaceholderText('Find (Ctrl+F): q[3], total, wq[3][5], head 1, exp, 0.25')
-        self.search_field.setMaximumWidth(260)
-        self.search_field.returnPressed.connect(self.find_next)
-        self.search_field.textChanged.connect(lambda _: setattr(self, '_search_hits', None))
+        self.search_field = SearchField(self.session)  # beside the document field: both typed in, both overflow last
+        self.search_field.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
         doc_bar.addWidget(self.search_field)
         view_bar = self.addToolBar('View')
         view_bar.setObjectName('view_toolbar')
@@ -466,21 +463,8 @@ class MainWindow(QMainWindow):
         if scope > 0:
             self.session.close_group(scope)
 
-    def focus_search(self):
-        self.search_field.setFocus()
-        self.search_field.selectAll()
-
     def find_next(self):
-        if self._search_hits is None or self._search_at < 0 and not self._search_hits:
-            self._search_hits, self._search_at = self.session.search(self.search_field.text()), -1
-        if not self._search_hits:
-            self.statusBar().showMessage(f'Nothing matches {self.search_field.text()!r}.', 5000)
-            return
-        self._search_at = (self._search_at + 1) % len(self._search_hits)
-        key = self._search_hits[self._search_at]
-        self.statusBar().showMessage(f'Match {self._search_at + 1} of {len(self._search_hits)}: '
-                                     f'{self.session.backprop.describe(key)}', 5000)
-        self.session.reveal(key)
+        self.search_field.find_next()
 
     def open_checkpoint(self, path=None):
         if not self.maybe_save():
