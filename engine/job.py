@@ -1,4 +1,8 @@
-"""A training run in its own process, talking through a queue (no Qt: the child never loads it).
+"""Work in a child process, talking through a queue (no Qt: the child never loads it).
+
+ChildJob is the one way the app runs work in a child: a fresh interpreter (spawn) with a message queue, a
+pause and a stop event the work may check, and kill for work that cannot stop itself (gradcheck). The
+explorer watches its queue with explorer.state.job_watcher.
 
 `train_process` is the child's whole life: load the dataset, build microgpt's Trainer, then one step
 at a time, checking the pause and stop events between steps, and report every step. When it ends —
@@ -13,7 +17,9 @@ nothing is ever half-written by the child. Messages are tuples:
     ('failed', sentence)                nothing was trained (bad dataset or configuration)
 """
 
+import multiprocessing
 import os
+import queue
 import tempfile
 
 from engine import checkpoint as ckpt_io
@@ -23,6 +29,51 @@ from engine.errors import EngineError, TrainingDiverged
 from engine.model import GPTConfig
 from engine.optim import TrainConfig
 from engine.train import Trainer
+
+
+class ChildJob:
+    """One function run in a spawned child process; `messages`, `pause_event` and `stop_event` are passed to
+    it by the caller, among start's args."""
+
+    def __init__(self):
+        self._ctx = multiprocessing.get_context('spawn')  # a fresh interpreter: no Qt state copied into it
+        self.messages = self._ctx.Queue()
+        self.pause_event, self.stop_event = self._ctx.Event(), self._ctx.Event()
+        self.process = None
+
+    def start(self, target, *args):
+        self.process = self._ctx.Process(target=target, args=args, daemon=True)
+        self.process.start()
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def is_alive(self):
+        return self.process is not None and self.process.is_alive()
+
+    def join(self, timeout=None):
+        self.process.join(timeout)
+
+    def next_message(self, timeout=None):
+        """The next message, or None if there is none (waiting up to timeout seconds; None: not at all)."""
+        try:
+            return self.messages.get_nowait() if timeout is None else self.messages.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def empty(self):
+        return self.messages.empty()
+
+    def kill(self, timeout=1.0):
+        """End the child at once (if it still runs) and reap it."""
+        if self.is_alive():
+            self.process.kill()
+        self.process.join(timeout)
+
+    def terminate(self):
+        if self.is_alive():
+            self.process.terminate()
 
 
 def train_process(data_path, model_config, train_config, messages, pause, stop):

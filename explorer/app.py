@@ -9,9 +9,6 @@ from engine.paths import DEFAULT_CHECKPOINT
 
 from explorer.display import no_display_message, no_display_reason
 
-PROCESS_START = time.time()
-
-
 def parse(argv):
     parser = Parser(prog='main.py', description='microgpt explorer')
     parser.add_argument('--doc', default='emma', help='the document to record (default: emma)')

@@ -1,89 +1,44 @@
-"""The main window: document field, model indicator, graph, scope tree, inspector, menus, status bar."""
+"""The main window: the graph with its breadcrumb in the middle, the document and find fields and the name of
+the checkpoint in use above it, tool bars, menus, the column of panels on the right and the status bar. It
+builds the panels and connects them to each other and to the session; where they go is explorer.dock_column's."""
 
-from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QMargins, QPoint, QRect, QRectF, QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QImage, QKeySequence, QPainter
-from PySide6.QtWidgets import (QAbstractScrollArea, QApplication, QDockWidget, QFileDialog, QFrame, QHBoxLayout,
-                               QLabel, QLineEdit, QMainWindow, QMenu, QMessageBox, QScrollArea, QTabWidget,
-                               QTabBar, QToolBar, QVBoxLayout, QWidget)
+from PySide6.QtCore import QByteArray, QMargins, QSettings, Qt, QTimer
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolBar,
+                               QVBoxLayout, QWidget)
 
-from engine.files import write_atomic
-from engine.trace import truncation_note
-from engine.graph.keys import group_key, key_scope, node_key, split_key
+from engine.graph.keys import key_scope, split_key
 from engine.numbers import shown
 
+from explorer.actions import make_action
 from explorer.attention.panel import AttentionPanel
-from explorer.panels.backprop import BackpropPanel, ChainRulePanel, GradLegend
-from explorer.gradient.code_panel import CodePanel
-from explorer.gradient.gradcheck_panel import GradcheckPanel
-from explorer.gradient.nudge_panel import NudgePanel
-from explorer.gradient.provenance_panel import ProvenancePanel
+from explorer.breadcrumb import Breadcrumb
+from explorer.dock_column import DockColumn, first_geometry, first_size, full_tab_names, in_front, raise_if_hidden
+from explorer.document_bar import DocumentBar
+from explorer.gradient.gradient_dock import GradientDock
+from explorer.graph.export import export_view_as
 from explorer.graph.view import GraphView
-from explorer.panels.help import HOW_TO_READ, HelpDialog, shortcuts_html, with_key
-from explorer.host import Host
-from explorer.panels.inspector import Inspector
-from explorer.panels.sampling import SamplingPanel
-from explorer.panels.scope_tree import ScopeTree
-from explorer.state.session import LARGE_VIEW
-from explorer import theme
-from explorer.theme import DARK, LIGHT, palette
-from explorer.panels.training import TrainingPanel
 from explorer.history.adam_plot import AdamPlot
 from explorer.history.embedding_plot import EmbeddingPlot
-from explorer.state.timeline import Timeline
 from explorer.history.timeline_panel import TimelinePanel
+from explorer.host import Host
+from explorer.panels.backprop import BackpropPanel
+from explorer.panels.chain_rule import ChainRulePanel
+from explorer.panels.help import HOW_TO_READ, HelpDialogs, shortcuts_html
+from explorer.panels.inspector import Inspector
+from explorer.panels.legend import GradLegend
+from explorer.panels.sampling import SamplingPanel
+from explorer.panels.scope_tree import ScopeTree
+from explorer.panels.training import TrainingPanel
+from explorer.search_field import SearchField
+from explorer.state.session_model import LARGE_VIEW
+from explorer.state.timeline import Timeline
+from explorer import theme
+from explorer.theme import DARK, LIGHT, palette
 
-SCREEN_MARGIN = 8   # between a first window and the edges of the screen
-TITLE_BAR = 32      # room left for the window manager's title bar, which is not part of geometry()
 STATE_VERSION = 2   # of saveState: 2 is one narrow column of tabbed panels on the right
-
-
-class DocumentBar(QWidget):
-    """The document field with its message beside it, on the same line: a message never makes the tool
-    bar taller, so the graph below does not jump. A long message is cut with … and whole in its tooltip."""
-
-    MESSAGE_WIDTH = 420  # pixels of message beside the field
-
-    def __init__(self, session, parent=None):
-        super().__init__(parent)
-        self.session = session
-        self.field = QLineEdit()
-        self.field.setPlaceholderText('a name, e.g. emma')
-        self.field.setToolTip('The document whose forward pass is shown; Enter records it')
-        self.field.setMaximumWidth(220)
-        self.field.returnPressed.connect(lambda: session.record(self.field.text()))
-        self.message = QLabel()
-        self.message.hide()  # shown only with something to say
-        row = QHBoxLayout(self)
-        row.setContentsMargins(4, 2, 4, 2)
-        row.addWidget(QLabel('Document:'))
-        row.addWidget(self.field)
-        row.addWidget(self.message)
-        session.record_failed.connect(self._on_failed)
-        session.recorded.connect(self._on_recorded)
-
-    def say(self, text, color):
-        """Show one sentence beside the field (cut to MESSAGE_WIDTH, whole in the tooltip)."""
-        self.message.setStyleSheet(f'color: {color};')
-        self.message.setText(self.message.fontMetrics().elidedText(text, Qt.ElideRight, self.MESSAGE_WIDTH))
-        self.message.setToolTip(text)
-        self.message.show()
-
-    def _on_failed(self, message):
-        self.say(message, theme.current()['error_text'])
-
-    def _on_recorded(self):
-        trace = self.session.trace
-        self.field.setText(trace.doc)
-        note = truncation_note(trace)
-        if note:
-            self.say(note, theme.current()['note_text'])
-        else:
-            self.message.clear()
-            self.message.setToolTip('')
-            self.message.hide()
 
 
 class MainWindow(QMainWindow):
@@ -94,19 +49,13 @@ class MainWindow(QMainWindow):
         self.setWindowTitle('microgpt explorer[*]')
         self.graph = GraphView(session, self)
         self.setCentralWidget(self._central())
-        self.scope_tree = ScopeTree(session)
-        self.inspector = Inspector(session)
         self.create_actions()
+        self.create_panels()
         self.create_menus()
         self.create_tool_bars()
         self.create_docks()
-        self.create_gradient_docks()
         self.create_status_bar()
-        self.graph.open_requested.connect(self._on_open_requested)
-        self.graph.close_requested.connect(session.close_group)
-        self.graph.box_clicked.connect(session.select)
-        self.scope_tree.open_requested.connect(self._on_open_requested)
-        self.scope_tree.close_requested.connect(session.close_group)
+        self.connect_panels()
         session.checkpoint_changed.connect(self._on_checkpoint_changed)
         session.recording_started.connect(lambda doc: self.statusBar().showMessage(f'Recording {doc!r}…'))
         session.recording_progress.connect(self.statusBar().showMessage)
@@ -116,11 +65,9 @@ class MainWindow(QMainWindow):
         session.layout_cancelled.connect(lambda: self.statusBar().showMessage('Layout cancelled; the view is as it was.',
                                                                               5000))
         session.view_changed.connect(self._on_view_changed)
-        session.selection_changed.connect(self._on_selection_changed)
         session.error.connect(lambda message: QMessageBox.warning(self, 'microgpt explorer', message))
-        self._search_hits, self._search_at = [], -1
         self.read_settings()
-        self._help = {}  # title -> HelpDialog, made when first asked for
+        self._help = HelpDialogs(self)
         QTimer.singleShot(0, self.maybe_show_intro)
 
     def _central(self):
@@ -128,25 +75,15 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        self.breadcrumb = QLabel()
-        self.breadcrumb.setTextFormat(Qt.RichText)
-        self.breadcrumb.setContentsMargins(8, 3, 8, 3)
-        self.breadcrumb.linkActivated.connect(self._on_breadcrumb)
+        self.breadcrumb = Breadcrumb(self.session)
         layout.addWidget(self.breadcrumb)
         layout.addWidget(self.graph, 1)
         return box
 
-    # Qt's application.py shape: actions, menus, tool bars, status bar.
+    # Qt's application.py shape: actions, panels, menus, tool bars, docks, status bar; then the wiring.
 
     def _action(self, text, slot, shortcut=None, tip='', checkable=False):
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setStatusTip(tip)
-        action.setToolTip(with_key(tip, action))  # 'Undo the last backprop step exactly (←)'
-        action.setCheckable(checkable)
-        action.triggered.connect(slot)
-        return action
+        return make_action(self, text, slot, shortcut, tip, checkable)
 
     def create_actions(self):
         s = self.session
@@ -185,7 +122,7 @@ class MainWindow(QMainWindow):
                                              'reads; hover one to see every use)', checkable=True)
         self.dark_act = self._action('&Dark theme', self.set_dark, 'Ctrl+Shift+D', 'Switch light and dark colours',
                                      checkable=True)
-        self.find_act = self._action('&Find…', self.focus_search, QKeySequence.Find,
+        self.find_act = self._action('&Find…', lambda: self.search_field.focus(), QKeySequence.Find,
                                      'Find a scalar by its name in the code (q[3], pos 2 · total), a parameter, '
                                      'scope, op or value')
         self.find_next_act = self._action('Find &next', self.find_next, QKeySequence.FindNext, 'Next match')
@@ -198,9 +135,10 @@ class MainWindow(QMainWindow):
                                           'Every action with its key')
         self.cancel_layout_act = self._action('Cancel &layout', s.cancel, 'Esc',
                                               'Stop a layout or recording that takes long; keep the view as it is')
+        self.panels_act = self._action('Hide &panels', self.toggle_panels, 'Ctrl+Shift+P',
+                                       'Hide every panel so the graph has the whole window, or bring them back')
         self.create_backprop_actions()
         self.graph.context_actions = self.view_actions()
-        self.bind_graph_keys()
 
     def bind_graph_keys(self):
         """Keys without Ctrl (Return, Backspace, arrows, Space, Home, End, F, Z, M, W) act only while the graph
@@ -265,6 +203,7 @@ class MainWindow(QMainWindow):
         backprop_menu = bar.addMenu('&Backprop')
         for a in (*self.backprop_actions(), None, self.breakpoint_act, self.clear_breakpoints_act):
             backprop_menu.addSeparator() if a is None else backprop_menu.addAction(a)
+        bar.addMenu(self.gradient_dock.create_menu(self, lambda: self.set_tint({})))
         help_menu = bar.addMenu('&Help')
         for a in (self.how_to_read_act, self.legend_act, self.shortcuts_act, None, self.about_act):
             help_menu.addSeparator() if a is None else help_menu.addAction(a)
@@ -278,11 +217,8 @@ class MainWindow(QMainWindow):
         self.model_label.setContentsMargins(10, 0, 10, 0)
         self.model_label.setToolTip('The checkpoint whose weights are shown (File › Open checkpoint…)')
         doc_bar.addWidget(self.model_label)
-        self.search_field = QLineEdit()  # beside the document field: both are typed in, so they overflow last
-        self.search_field.setPlaceholderText('Find (Ctrl+F): q[3], total, wq[3][5], head 1, exp, 0.25')
-        self.search_field.setMaximumWidth(260)
-        self.search_field.returnPressed.connect(self.find_next)
-        self.search_field.textChanged.connect(lambda _: setattr(self, '_search_hits', None))
+        self.search_field = SearchField(self.session)  # beside the document field: both typed in, both overflow last
+        self.search_field.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
         doc_bar.addWidget(self.search_field)
         view_bar = self.addToolBar('View')
         view_bar.setObjectName('view_toolbar')
@@ -295,25 +231,34 @@ class MainWindow(QMainWindow):
         for bar in (doc_bar, view_bar, backprop_bar):
             self.toolbars_menu.addAction(bar.toggleViewAction())
 
-    def create_docks(self):
+    def create_panels(self):
+        s = self.session
         host = Host(last_dir=self._last_dir, show_message=lambda text: self.statusBar().showMessage(text, 8000),
                     maybe_save=self.maybe_save)
-        self.backprop_panel = BackpropPanel(self.session, self.backprop_actions(),
-                                            (self.breakpoint_act, self.clear_breakpoints_act), self.graph.colors)
-        self.backprop_panel.follow_toggled.connect(self.graph.set_follow)
+        self.scope_tree = ScopeTree(s)
+        self.inspector = Inspector(s)
+        self.backprop_panel = BackpropPanel(s, self.backprop_actions(),
+                                            (self.breakpoint_act, self.clear_breakpoints_act))
         self.legend = GradLegend(self.graph.colors)  # its own tab: whole at 1280×720 (under Backprop it scrolled)
-        self.chain_rule = ChainRulePanel(self.session)
-        self.attention = AttentionPanel(self.session, host, self.graph.colors)
-        self.training = TrainingPanel(self.session, host, self.settings.value('dataset', None))
-        self.training.dataset_chosen.connect(lambda path: self.settings.setValue('dataset', path))
-        self.sampling = SamplingPanel(self.session)
-        self.timeline = Timeline(self.session, self)  # the run's history, shared by the three panels after it
-        self.timeline_panel = TimelinePanel(self.timeline, self.session)
-        self.adam_plot = AdamPlot(self.timeline, self.session)
-        self.embedding_plot = EmbeddingPlot(self.timeline, self.session)
-        # One column on the right, two tab groups: what drives the picture (Backprop, Scopes, Training,
-        # Sampling) above what explains it (Inspector, Chain rule, Attention). The graph gets the rest.
-        self.docks = {}
+        self.chain_rule = ChainRulePanel(s)
+        self.attention = AttentionPanel(s, host, self.graph.colors)
+        self.training = TrainingPanel(s, host, self.settings.value('dataset', None))
+        self.sampling = SamplingPanel(s)
+        self.timeline = Timeline(s, self)  # the run's history, shared by the three panels after it
+        self.timeline_panel = TimelinePanel(self.timeline, s)
+        self.adam_plot = AdamPlot(self.timeline, s)
+        self.embedding_plot = EmbeddingPlot(self.timeline, s)
+        self.gradient_dock = GradientDock(s, self)  # Code, Nudge, Gradcheck and Provenance as its tabs
+        g = self.gradient_dock
+        self.code_panel, self.nudge_panel = g.code_panel, g.nudge_panel
+        self.gradcheck_panel, self.provenance_panel = g.gradcheck_panel, g.provenance_panel
+        self.bind_graph_keys()
+
+    def create_docks(self):
+        """One column on the right, two tab groups: what drives the picture (Backprop, Scopes, Training,
+        Sampling) above what explains it (Inspector, Chain rule, Attention, Gradient). The graph gets the rest."""
+        self.column = column = DockColumn(self, self.docks_menu)
+        self.docks = column.docks
         for title, widget, name in (('Backprop', self.backprop_panel, 'backprop_dock'),
                                     ('Legend', self.legend, 'legend_dock'),
                                     ('Scopes', self.scope_tree, 'scopes_dock'),
@@ -325,103 +270,56 @@ class MainWindow(QMainWindow):
                                     ('Timeline', self.timeline_panel, 'timeline_dock'),
                                     ('Parameter over time', self.adam_plot, 'adam_plot_dock'),
                                     ('Embeddings', self.embedding_plot, 'embedding_dock')):
-            dock = QDockWidget(title, self)
-            dock.setObjectName(name)
-            dock.setWidget(widget if isinstance(widget, QAbstractScrollArea) else scrollable(widget))
-            self.addDockWidget(Qt.RightDockWidgetArea, dock)
-            self.docks_menu.addAction(dock.toggleViewAction())
-            self.docks[name] = dock
+            column.add(title, widget, name)
         d = self.docks
         self.inspector_dock, self.chain_rule_dock, self.attention_dock = (
             d['inspector_dock'], d['chain_rule_dock'], d['attention_dock'])
-        self.splitDockWidget(d['backprop_dock'], self.inspector_dock, Qt.Vertical)
-        for name in ('legend_dock', 'scopes_dock', 'training_dock', 'sampling_dock', 'timeline_dock'):
-            self.tabifyDockWidget(d['backprop_dock'], d[name])
-        for dock in (self.chain_rule_dock, self.attention_dock, d['adam_plot_dock'], d['embedding_dock']):
-            self.tabifyDockWidget(self.inspector_dock, dock)
-        for name in ('timeline_dock', 'adam_plot_dock', 'embedding_dock'):  # the history is read when one shows
-            d[name].visibilityChanged.connect(lambda shown: shown and self.timeline.ensure_loaded())
+        column.stack('backprop_dock', 'inspector_dock',
+                     ('legend_dock', 'scopes_dock', 'training_dock', 'sampling_dock', 'timeline_dock'),
+                     ('chain_rule_dock', 'attention_dock', 'adam_plot_dock', 'embedding_dock'))
+        self.docks_menu.addSeparator()
+        self.docks_menu.addAction(self.panels_act)
+        column.adopt(self.gradient_dock)
+        self.tabifyDockWidget(self.inspector_dock, self.gradient_dock)
         d['backprop_dock'].raise_()
         self.attention_dock.raise_()  # what a trained model learned, at a glance; stepping raises the chain rule
-        self.attention_dock.visibilityChanged.connect(self._on_attention_shown)
-        d['legend_dock'].visibilityChanged.connect(
-            lambda shown: shown and QTimer.singleShot(0, self._give_legend_room))
+        column.give_room_when_shown(self.attention_dock,
+                                    lambda: column.give_attention_room('backprop_dock', 'attention_dock'))
+        column.give_room_when_shown(d['legend_dock'], lambda: column.give_whole_height(
+            'legend_dock', self.legend.minimumHeight(), ('inspector_dock', 'chain_rule_dock', 'attention_dock',
+                                                         'adam_plot_dock', 'embedding_dock', 'gradient_dock')))
         self._docks_arranged = False  # sized to the window when it first shows, unless a saved state was restored
-        for action in self.backprop_actions():
-            action.triggered.connect(self._show_chain_rule)
-        self.graph.box_clicked.connect(self._on_box_clicked)
-        self.docks_menu.addSeparator()
-        self.panels_act = self._action('Hide &panels', self.toggle_panels, 'Ctrl+Shift+P',
-                                       'Hide every panel so the graph has the whole window, or bring them back')
-        self.docks_menu.addAction(self.panels_act)
-        self._hidden_docks = []
         for dock in self.docks.values():  # a panel brought back from the menu: the action says Hide again
             dock.visibilityChanged.connect(self._update_panels_act)
 
-    def arrange_docks(self):
-        """The panel column's width and its split, for the window's size: narrow, so the graph keeps most
-        of the window (over 60% at 1400×900, 55% at 1280×720)."""
-        d = self.docks
-        self.resizeDocks([d['backprop_dock']], [dock_width(self.width())], Qt.Horizontal)
-        column = d['backprop_dock'].height() + self.inspector_dock.height()
-        top = min(self.backprop_panel.sizeHint().height() + 40, int(column * 0.5))
-        self.resizeDocks([d['backprop_dock'], self.inspector_dock], [top, max(column - top, 1)], Qt.Vertical)
-
-    def _on_attention_shown(self, shown):
-        """Attention raised in a short window: the upper tabs give it most of the column's height."""
-        if shown and not self.attention_dock.isFloating():
-            QTimer.singleShot(0, self._give_attention_room)  # once the tabs have settled
-
-    def _give_attention_room(self):
-        if not self.attention_dock.isVisible() or self.attention_dock.isFloating():
-            return
-        upper = self.docks['backprop_dock']
-        column = upper.height() + self.attention_dock.height()  # a hidden tab's height is stale: not the Inspector's
-        top = attention_top(column)
-        if upper.height() > top and upper.isVisible():
-            self.resizeDocks([upper, self.attention_dock], [top, max(column - top, 1)], Qt.Vertical)
-
-    def _give_legend_room(self):
-        """The Legend raised: the upper tabs grow to show it whole, if the column has the room (the panel
-        in front below keeps 150 px: its tab and a few lines)."""
-        upper = self.docks['legend_dock']
-        if not upper.isVisible() or upper.isFloating():
-            return
-        lower = next((d for d in (self.inspector_dock, self.chain_rule_dock, self.attention_dock,
-                                  self.docks['adam_plot_dock'], self.docks['embedding_dock'],
-                                  self.docks.get('gradient_dock'))
-                      if d is not None and d.isVisible() and not d.isFloating() and not d.visibleRegion().isEmpty()
-                      and self.dockWidgetArea(d) == self.dockWidgetArea(upper)), None)
-        if lower is None:
-            return
-        column = upper.height() + lower.height()
-        need = self.legend.minimumHeight() + upper.height() - upper.widget().viewport().height() + 4
-        top = min(need, column - 150)
-        if upper.height() < top:
-            self.resizeDocks([upper, lower], [top, max(column - top, 1)], Qt.Vertical)
-
-    def _raise(self, dock):
-        """Bring a panel to the front of its tabs when the learner needs it (unless they closed it)."""
-        if dock.isVisible() and dock.widget().visibleRegion().isEmpty():
-            dock.raise_()
+    def connect_panels(self):
+        """The panels and the graph, connected to each other and to the session, in one place."""
+        s = self.session
+        self.graph.open_requested.connect(self._on_open_requested)
+        self.graph.close_requested.connect(s.close_group)
+        self.graph.box_clicked.connect(self._on_box_clicked)
+        self.graph.box_clicked.connect(s.select)
+        self.scope_tree.open_requested.connect(self._on_open_requested)
+        self.scope_tree.close_requested.connect(s.close_group)
+        self.backprop_panel.follow_toggled.connect(self.graph.set_follow)
+        self.training.dataset_chosen.connect(lambda path: self.settings.setValue('dataset', path))
+        for name in ('timeline_dock', 'adam_plot_dock', 'embedding_dock'):  # the history is read when one shows
+            self.docks[name].visibilityChanged.connect(lambda shown: shown and self.timeline.ensure_loaded())
+        for action in self.backprop_actions():
+            action.triggered.connect(self._show_chain_rule)
+        for panel in (self.code_panel, self.nudge_panel, self.provenance_panel):
+            panel.tint_requested.connect(self.set_tint)
+        self.gradcheck_panel.param_chosen.connect(lambda node: node >= 0 and s.reveal(f'n{node}'))
 
     def toggle_panels(self):
-        shown = [dock for dock in self.docks.values() if dock.isVisible()]
-        if shown:
-            self._hidden_docks = shown
+        if self.column.toggle():
             self._bar_was_hidden = self.backprop_bar.isHidden()
-            for dock in shown:
-                dock.hide()
             self.backprop_bar.show()  # the Backprop panel's buttons, now that the panel is gone
-        else:
-            for dock in self._hidden_docks or self.docks.values():
-                dock.show()
-            if getattr(self, '_bar_was_hidden', False):
-                self.backprop_bar.hide()
+        elif getattr(self, '_bar_was_hidden', False):
+            self.backprop_bar.hide()
 
     def _update_panels_act(self):
-        hidden = not any(dock.isVisible() for dock in self.docks.values())
-        self.panels_act.setText('Show &panels' if hidden else 'Hide &panels')
+        self.panels_act.setText('Hide &panels' if self.column.any_shown() else 'Show &panels')
 
     def create_status_bar(self):
         self.stats_label = QLabel()
@@ -451,10 +349,10 @@ class MainWindow(QMainWindow):
         first = not self._docks_arranged
         if not self._docks_arranged:
             self._docks_arranged = True
-            self.arrange_docks()
+            self.column.arrange('backprop_dock', 'inspector_dock', self.backprop_panel.sizeHint().height() + 40)
         if first:
             for dock in self.findChildren(QDockWidget):  # a panel docked again may get a new tab bar
-                dock.dockLocationChanged.connect(lambda *_: QTimer.singleShot(0, self.full_tab_names))
+                dock.dockLocationChanged.connect(lambda *_: QTimer.singleShot(0, lambda: full_tab_names(self)))
         bars = [self.findChild(QToolBar, name) for name in ('document_toolbar', 'view_toolbar', 'backprop_toolbar')]
         one_row = all(self.toolBarArea(bar) == Qt.TopToolBarArea and not self.toolBarBreak(bar) for bar in bars)
         if one_row and sum(bar.sizeHint().width() for bar in bars) + 24 > self.width():
@@ -464,15 +362,7 @@ class MainWindow(QMainWindow):
                 # second row of them would take the graph's room. View › Toolbars brings it back; hiding
                 # the panels (Ctrl+Shift+P) shows it, since then it is the only place they are.
                 self.backprop_bar.hide()
-        self.full_tab_names()
-
-    def full_tab_names(self):
-        """The panels' tabs show whole names ('Inspector', not 'I…'): a row of tabs wider than the column
-        scrolls with arrows instead. Qt makes these tab bars as panels are tabbed, so this runs again then."""
-        for bar in self.findChildren(QTabBar):
-            if bar.parent() is self:  # the main window's own dock tab bars, not a panel's inner tabs
-                bar.setElideMode(Qt.ElideNone)
-                bar.setUsesScrollButtons(True)
+        full_tab_names(self)
 
     def closeEvent(self, event):
         if self.training.run is not None:
@@ -520,37 +410,16 @@ class MainWindow(QMainWindow):
         self.stats_label.setText(f'{trace.doc!r} · {len(trace):,} scalars · {len(lay.boxes)} boxes · '
                                  f'loss {shown(trace.loss)}')
         self.statusBar().showMessage('Double-click a box to open it; double-click a frame title to close it.', 8000)
-        self._on_selection_changed()
-
-    def _on_selection_changed(self):
-        key, trace = self.session.selected, self.session.trace
-        if trace is None:
-            return
-        parts = ['<a href="collapse">model</a>']
-        if key:
-            chain = list(reversed(self.session.current.hierarchy.ancestors(key_scope(trace, key))))
-            parts += [f'<a href="{group_key(s)}">{trace.scopes[s].name}</a>' for s in chain]
-            kind, node = split_key(key)
-            if kind == 'n':
-                parts.append(f'<b>{escape(trace.name(node))}</b>')
-        self.breadcrumb.setText(' › '.join(parts))
-
-    def _on_breadcrumb(self, link):
-        if link == 'collapse':
-            self.session.collapse_all()
-        else:
-            self.session.close_group(split_key(link)[1])
 
     def _on_box_clicked(self, key):
         """A click in the graph shows the Inspector, unless Parameter over time is in front: it follows the
         selection itself, and a learner clicks weight after weight there to watch each one's history."""
-        plot = self.docks['adam_plot_dock']
-        if plot.isVisible() and not plot.visibleRegion().isEmpty():
+        if in_front(self.docks['adam_plot_dock']):
             return
-        self._raise(self.inspector_dock)
+        raise_if_hidden(self.inspector_dock)
 
     def _show_chain_rule(self):
-        self._raise(self.chain_rule_dock)  # it was behind the Inspector or Attention tab
+        raise_if_hidden(self.chain_rule_dock)  # it was behind the Inspector or Attention tab
 
     def _toggle_play(self):
         self.session.backprop.toggle_play()
@@ -597,21 +466,8 @@ class MainWindow(QMainWindow):
         if scope > 0:
             self.session.close_group(scope)
 
-    def focus_search(self):
-        self.search_field.setFocus()
-        self.search_field.selectAll()
-
     def find_next(self):
-        if self._search_hits is None or self._search_at < 0 and not self._search_hits:
-            self._search_hits, self._search_at = self.session.search(self.search_field.text()), -1
-        if not self._search_hits:
-            self.statusBar().showMessage(f'Nothing matches {self.search_field.text()!r}.', 5000)
-            return
-        self._search_at = (self._search_at + 1) % len(self._search_hits)
-        key = self._search_hits[self._search_at]
-        self.statusBar().showMessage(f'Match {self._search_at + 1} of {len(self._search_hits)}: '
-                                     f'{self.session.backprop.describe(key)}', 5000)
-        self.session.reveal(key)
+        self.search_field.find_next()
 
     def open_checkpoint(self, path=None):
         if not self.maybe_save():
@@ -663,29 +519,11 @@ class MainWindow(QMainWindow):
         return Path(self.settings.value('last_dir', str(Path.home())))
 
     def export(self, fmt):
-        path, _ = QFileDialog.getSaveFileName(self, f'Export view as {fmt.upper()}',
-                                              str(self._last_dir() / f'{self.session.doc}.{fmt}'), f'*.{fmt}')
-        if path:
-            try:
-                export_view(self.graph, self.session.layout, path, fmt)
-            except OSError as e:
-                QMessageBox.warning(self, 'Export', f'Could not write {path}: {e.strerror or e}')
-            else:
-                self.statusBar().showMessage(f'Saved {path}', 5000)
-
-    def _help_dialog(self, title, html, activate=True):
-        dialog = self._help.get(title)
-        if dialog is None:
-            dialog = self._help[title] = HelpDialog(title, html, self)
-        else:
-            dialog.set_html(html)
-        dialog.setAttribute(Qt.WA_ShowWithoutActivating, not activate)
-        dialog.show()
-        dialog.raise_()
-        return dialog
+        export_view_as(self, self.graph, self.session.layout, fmt, self._last_dir() / f'{self.session.doc}.{fmt}',
+                       lambda text: self.statusBar().showMessage(text, 5000))
 
     def show_how_to_read(self):
-        return self._help_dialog('How to read this picture', HOW_TO_READ)
+        return self._help.show('How to read this picture', HOW_TO_READ)
 
     def show_legend(self):
         """The Legend panel in front of its tabs (shown again if it was closed)."""
@@ -694,7 +532,7 @@ class MainWindow(QMainWindow):
         dock.raise_()
 
     def show_shortcuts(self):
-        return self._help_dialog('Keyboard shortcuts', shortcuts_html(self.menus()))
+        return self._help.show('Keyboard shortcuts', shortcuts_html(self.menus()))
 
     def menus(self):
         """The menus of the menu bar, in order (for the shortcut list)."""
@@ -707,7 +545,7 @@ class MainWindow(QMainWindow):
         if offscreen or self.settings.value('how_to_read_shown', False, type=bool):
             return None
         self.settings.setValue('how_to_read_shown', True)
-        dialog = self._help_dialog('How to read this picture', HOW_TO_READ, activate=False)  # keys stay on the graph
+        dialog = self._help.show('How to read this picture', HOW_TO_READ, activate=False)  # keys stay on the graph
         frame = self.frameGeometry()  # over the right-hand panels, not over the graph
         dialog.move(max(frame.left(), frame.right() - dialog.width() - 16), frame.top() + 90)
         return dialog
@@ -718,53 +556,6 @@ class MainWindow(QMainWindow):
                           'the computation graph of one forward pass, recorded from its own Value engine and laid '
                           'out by Graphviz.</p>')
 
-
-    # Issue 13: one gradient — the code that made it, nudging it, checking every gradient, where it comes from.
-
-    def create_gradient_docks(self):
-        """One Gradient panel, tabbed with the Inspector, holding Code, Nudge, Gradcheck and Provenance as
-        tabs of its own (seven tabs side by side would not be readable); a Gradient menu raises each."""
-        s = self.session
-        self.code_panel = CodePanel(s)
-        self.nudge_panel = NudgePanel(s)
-        self.gradcheck_panel = GradcheckPanel(s)
-        self.provenance_panel = ProvenancePanel(s)
-        for panel in (self.code_panel, self.nudge_panel, self.provenance_panel):
-            panel.tint_requested.connect(self.set_tint)
-        self.gradcheck_panel.param_chosen.connect(lambda node: node >= 0 and s.reveal(node_key(node)))
-        self.gradient_tabs = tabs = QTabWidget()
-        tabs.setDocumentMode(True)
-        dock = self.gradient_dock = QDockWidget('Gradient', self)
-        dock.setObjectName('gradient_dock')
-        dock.setWidget(tabs)
-        self.addDockWidget(Qt.RightDockWidgetArea, dock)
-        self.tabifyDockWidget(self.inspector_dock, dock)
-        self.docks_menu.addAction(dock.toggleViewAction())
-        self.docks['gradient_dock'] = dock
-        dock.visibilityChanged.connect(self._update_panels_act)
-        menu = QMenu('&Gradient', self)
-        self.menuBar().insertMenu(self.menuBar().actions()[-1], menu)  # before Help
-        for title, widget, key, tip in (
-                ('Code', self.code_panel, 'Ctrl+Shift+C', 'engine/model.py as it ran: the line that made the '
-                 'selection, and the line being applied while stepping'),
-                ('Nudge', self.nudge_panel, 'Ctrl+Shift+N', 'Nudge the selected scalar by ±h and compare '
-                 '(L(x+h) − L(x−h))/2h with its grad'),
-                ('Gradcheck', self.gradcheck_panel, 'Ctrl+Shift+G', 'Central differences for every parameter '
-                 'against backprop'),
-                ('Provenance', self.provenance_panel, 'Ctrl+Shift+V', "Where the selection's gradient comes "
-                 'from: its terms by use and by prediction')):
-            tabs.addTab(scrollable(widget), title)  # no minimum size: the window's stays small
-            menu.addAction(self._action(f'Show {title}', lambda _=False, w=widget: self.show_gradient_tab(w), key,
-                                        tip))
-        menu.addSeparator()
-        menu.addAction(self._action('Light the &cone', self.provenance_panel.light_cone, 'Ctrl+Shift+O',
-                                    'Light everything the selected scalar depends on and everything that depends '
-                                    'on it, down to the loss'))
-        menu.addAction(self._action('Check &all gradients', self._check_all_gradients, 'Ctrl+Shift+K',
-                                    'Run the central-difference check of every parameter in the background'))
-        menu.addAction(self._action('C&lear the lit nodes', lambda: self.set_tint({}), None,
-                                    'Light nothing in the graph'))
-        self.attention_dock.raise_()
 
     def set_tint(self, strengths, label=''):
         """Light nodes in the graph; what is lit is said in the status bar, where it covers nothing."""
@@ -779,85 +570,4 @@ class MainWindow(QMainWindow):
         self.tint_status.setVisible(bool(text))
 
     def show_gradient_tab(self, widget):
-        self.gradient_dock.show()
-        self.gradient_dock.raise_()
-        for i in range(self.gradient_tabs.count()):
-            page = self.gradient_tabs.widget(i)
-            if page.widget() is widget:
-                self.gradient_tabs.setCurrentIndex(i)
-
-    def _check_all_gradients(self):
-        self.show_gradient_tab(self.gradcheck_panel)
-        self.gradcheck_panel.start()
-
-
-def first_geometry(screen, preferred=QSize(1400, 900)):
-    """The first window: the preferred size, or less so that it and its title bar fit on the screen, centred."""
-    size = preferred.boundedTo(QSize(screen.width() - 2 * SCREEN_MARGIN, screen.height() - TITLE_BAR - 2 * SCREEN_MARGIN))
-    rect = QRect(QPoint(0, 0), size)
-    rect.moveCenter(screen.center() + QPoint(0, TITLE_BAR // 2))
-    return rect
-
-
-def first_size(screen, share=0.85):
-    """The first window's size: 1400×900, or on a bigger screen that share of it (2,176×1,224 on 2,560×1,440),
-    so a big screen shows more of the graph; first_geometry fits it to the screen."""
-    return QSize(max(1400, round(screen.width() * share)), max(900, round(screen.height() * share)))
-
-
-def dock_width(window_width):
-    """The panel column: about a quarter of the window, 300 to 420 px."""
-    return max(300, min(420, round(window_width * 0.27)))
-
-
-def scrollable(panel):
-    """A panel in a scroll area, so that its dock can be made smaller than the panel's minimum."""
-    area = QScrollArea()
-    area.setWidget(panel)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QFrame.NoFrame)
-    return area
-
-
-def export_view(view, lay, path, fmt):
-    """Write the current view: DOT text as laid out, or the scene as drawn (SVG or PNG)."""
-    if fmt == 'dot':
-        write_atomic(path, lay.dot)
-        return
-    scene = view.scene()
-    rect = scene.sceneRect()
-    if fmt == 'svg':
-        from PySide6.QtCore import QBuffer, QIODevice
-        from PySide6.QtSvg import QSvgGenerator
-        buffer = QBuffer()
-        buffer.open(QIODevice.WriteOnly)
-        gen = QSvgGenerator()
-        gen.setOutputDevice(buffer)
-        gen.setSize(rect.size().toSize())
-        gen.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
-        gen.setTitle('microgpt explorer')
-        painter = QPainter(gen)
-        with view.uncached():
-            scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
-        painter.end()
-        write_atomic(path, bytes(buffer.data()))
-        return
-    scale = min(2.0, 12000 / max(rect.width(), rect.height()))
-    image = QImage((rect.size() * scale).toSize(), QImage.Format_ARGB32)
-    image.fill(QColor(LIGHT['export_background']))
-    painter = QPainter(image)
-    painter.setRenderHint(QPainter.Antialiasing)
-    with view.uncached():
-        scene.render(painter, QRectF(image.rect()), rect)
-    painter.end()
-    from PySide6.QtCore import QBuffer, QIODevice
-    buffer = QBuffer()
-    buffer.open(QIODevice.WriteOnly)
-    image.save(buffer, 'PNG')
-    write_atomic(path, bytes(buffer.data()))
-
-
-def attention_top(column):
-    """Height of the upper tabs (Backprop, …) while Attention is raised below: its buttons and slider, and
-    the rest of a short column (1280×720) for the heatmaps."""
-    return max(130, min(int(column * 0.24), 260))
+        self.gradient_dock.show_tab(widget)

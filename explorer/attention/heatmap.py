@@ -13,12 +13,13 @@ written in the cells whenever they fit. Keys after the query are left blank (cau
 import math
 from dataclasses import dataclass
 
-from PySide6.QtCore import QByteArray, QBuffer, QIODevice, QRectF, QSize, Qt
+from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QLinearGradient, QPainter, QPen
 
 from engine.attention import token_label
 from engine.numbers import compact
 
+from explorer.images import png_of, svg_of
 from explorer.theme import LIGHT, head_color
 
 HEADER_H = 16    # 'layer 0 · head 2'
@@ -88,11 +89,6 @@ def scale_for(values, quantity):
         return Scale(0.0, 1.0, False)
     m = max((abs(v) for v in values if v is not None), default=0.0)
     return Scale(-m, m, True)
-
-
-def weight_color(w, colors):
-    """0 → the background of a scalar box, 1 → deep violet; linear, as the legend shows."""
-    return Scale(0.0, 1.0, False).color(w, colors)
 
 
 @dataclass(frozen=True)
@@ -264,19 +260,7 @@ def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', se
                 SQUEEZED[squeezed].format(layer=box.layer), Qt.ElideRight, why.width()))
         painter.setFont(font)
         painter.setPen(muted)
-        for r, i, kind in box.label_rects():
-            label = token_label(trace, i)
-            if kind == 'row':
-                painter.drawText(r, Qt.AlignRight | Qt.AlignVCenter, label)
-            elif box.upright:
-                painter.save()
-                painter.translate(r.left() + r.width() / 2, r.bottom())
-                painter.rotate(-90)
-                painter.drawText(QRectF(0, -r.width() / 2, r.height(), r.width()), Qt.AlignLeft | Qt.AlignVCenter,
-                                 label)
-                painter.restore()
-            else:
-                painter.drawText(r, Qt.AlignCenter | Qt.AlignBottom, label)
+        paint_token_labels(painter, box, trace)
         painter.setPen(Qt.NoPen)
         for q in range(n):
             for k in range(q + 1):  # keys after the query do not exist: left blank
@@ -311,6 +295,23 @@ def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', se
     paint_legend(painter, legend_bar(rect), colors, quantity, scale, font)
     painter.restore()
     return boxes, squeezed, scale
+
+
+def paint_token_labels(painter, box, trace):
+    """The tokens along a head's rows (queries) and columns (keys), upright where the columns are narrow."""
+    for r, i, kind in box.label_rects():
+        label = token_label(trace, i)
+        if kind == 'row':
+            painter.drawText(r, Qt.AlignRight | Qt.AlignVCenter, label)
+        elif box.upright:
+            painter.save()
+            painter.translate(r.left() + r.width() / 2, r.bottom())
+            painter.rotate(-90)
+            painter.drawText(QRectF(0, -r.width() / 2, r.height(), r.width()), Qt.AlignLeft | Qt.AlignVCenter,
+                             label)
+            painter.restore()
+        else:
+            painter.drawText(r, Qt.AlignCenter | Qt.AlignBottom, label)
 
 
 def hovered_rect(box, side, i):
@@ -394,43 +395,15 @@ def render(panels, colors=LIGHT, only=None):
 
 
 def png_bytes(panels, colors=LIGHT, only=None):
-    buffer = QBuffer()
-    buffer.open(QIODevice.WriteOnly)
-    render(panels, colors, only).save(buffer, 'PNG')
-    return bytes(buffer.data())
+    return png_of(render(panels, colors, only))
 
 
 def svg_bytes(panels, colors=LIGHT, only=None, title='attention'):
     """The same picture as vector SVG (rects, paths and text, no embedded image)."""
-    from PySide6.QtSvg import QSvgGenerator
     panel_w, height = export_size(panels, only)
-    data = QByteArray()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.WriteOnly)
-    gen = QSvgGenerator()
-    gen.setOutputDevice(buffer)
-    gen.setSize(QSize(panel_w * len(panels), height))
-    gen.setViewBox(QRectF(0, 0, panel_w * len(panels), height))
-    gen.setTitle(title)
-    gen.setResolution(96)
-    painter = QPainter(gen)
-    paint_export(painter, panels, colors, only)
-    painter.end()
-    buffer.close()
-    return bytes(data)
+    return svg_of(QSize(panel_w * len(panels), height), QRectF(0, 0, panel_w * len(panels), height), title,
+                  lambda painter: paint_export(painter, panels, colors, only), resolution=96)
 
 
 def weights_of(trace):
     return lambda l, h, q, k: trace.attention[l][h][q][k]
-
-
-def table_of(trace, grads, quantity):
-    """value(l, h, q, k) of a quantity for a whole trace, with full gradients `grads` (per node id)."""
-    from engine.attention import query_nodes
-    if quantity == 'weight':
-        return weights_of(trace)
-    if quantity == 'score':
-        return lambda l, h, q, k: trace.data[query_nodes(trace, l, h, q).logits[k]]
-    field = 'weights' if quantity == 'grad_weight' else 'logits'
-    return lambda l, h, q, k: float(grads[getattr(query_nodes(trace, l, h, q), field)[k]])
-

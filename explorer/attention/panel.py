@@ -12,145 +12,26 @@ when all would be unreadable, the views one above the other; "Pop out" floats th
 import random
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QPainter
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (QBoxLayout, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMenu,
-                               QMessageBox, QSizePolicy, QSplitter, QTabWidget, QToolButton, QToolTip, QVBoxLayout,
-                               QWidget)
+                               QMessageBox, QSplitter, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from engine import checkpoint as ckpt_io
-from engine.attention import cell_node, place_of, query_nodes, to_csv, token_label
+from engine.attention import cell_node, place_of, query_nodes, to_csv
 from engine.backprop import Stepper
 from engine.files import write_atomic
 from engine.graph.keys import node_key, split_key
 from engine.model import Model
-from engine.numbers import exact_line, shown
 from engine.trace import record
 
-from explorer.attention.heatmap import QUANTITIES, minimum_size, paint_heads, png_bytes, scale_for, svg_bytes
+from explorer.attention.heatmap import png_bytes, scale_for, svg_bytes
+from explorer.attention.heatmap_grid import HeatmapGrid
 from explorer.attention.query_steps import QuerySteps, steps_html
 from explorer.theme import LIGHT
 from explorer.attention.token_lines import TokenLinesView
 
 MODE_NAMES = (('weight', 'weights'), ('score', 'scores q·k/√d'), ('grad_weight', 'dloss/dweight'),
               ('grad_score', 'dloss/dscore'))
-
-
-class HeatmapGrid(QWidget):
-    """The heatmaps of one recording; hover for the exact value, click a cell, a query's label or a head's title."""
-
-    cell_clicked = Signal(int, int, int, int)  # layer, head, query, key
-    row_clicked = Signal(int, int, int)        # layer, head, query
-    head_clicked = Signal(int, int)            # layer, head
-    export_head = Signal(int, int)
-
-    def __init__(self, panel, parent=None):
-        super().__init__(parent)
-        self.panel = panel
-        self.trace = None
-        self.title = ''
-        self.value = None          # (l, h, q, k) -> number or None
-        self.quantity = 'weight'
-        self.boxes = []
-        self.squeezed = False      # one head shown because all would be unreadable
-        self.scale = None          # the colour scale drawn last
-        self.shared_scale = None   # a scale given by the panel (two models side by side share one), or None
-        self.painted_size = QSize()  # the size `boxes` were laid out for
-        self.setMouseTracking(True)
-        self.setMinimumSize(120, 90)
-        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
-
-    def sizeHint(self):
-        return QSize(320, 300)
-
-    @property
-    def gradients(self):
-        return self.quantity.startswith('grad') or self.quantity.startswith('diff_grad')
-
-    def show_trace(self, trace, value, title, quantity='weight', scale=None):
-        self.trace, self.value, self.title, self.quantity = trace, value, title, quantity
-        self.shared_scale = scale
-        if trace is not None:  # never smaller than one readable head: the dock scrolls instead
-            self.setMinimumSize(*minimum_size(trace, self.font(), bool(title)))
-        self.update()
-
-    def paintEvent(self, event):
-        painter = QPainter(self)
-        if self.trace is None:
-            self.boxes = []
-            painter.drawText(self.rect(), Qt.AlignCenter | Qt.TextWordWrap, self.title or 'Recording…')
-            return
-        p = self.panel
-        self.boxes, self.squeezed, self.scale = paint_heads(
-            painter, self.rect().toRectF().adjusted(6, 4, -6, -4), self.trace, self.value, p.colors(),
-            self.quantity, p.selected_place(self.trace), p.only, self.title, self.font(), p.focus_head(),
-            self.shared_scale, p.hovered_token(self.trace))
-        self.painted_size = self.size()
-        painter.end()
-
-    def _hit(self, pos):
-        for box in self.boxes:
-            if box.header.contains(pos):
-                return box, None, None
-            cell = box.cell_at(pos)
-            if cell is not None:
-                return box, cell, None
-            row = box.row_at(pos)
-            if row is not None:
-                return box, None, row
-        return None, None, None
-
-    def mouseMoveEvent(self, event):
-        box, cell, row = self._hit(event.position())
-        self.setCursor(Qt.PointingHandCursor if box else Qt.ArrowCursor)
-        if cell is not None:
-            QToolTip.showText(event.globalPosition().toPoint(), self.describe(box.layer, box.head, *cell), self)
-        elif row is not None:
-            QToolTip.showText(event.globalPosition().toPoint(),
-                              f'query {token_label(self.trace, row)}: click to see its computation step by step', self)
-        else:
-            QToolTip.hideText()
-
-    def describe(self, layer, head, q, k):
-        trace = self.trace
-        nodes = query_nodes(trace, layer, head, q)
-        lines = [f'layer {layer} · head {head}',
-                 f'query {q} {trace.token_texts[q]!r} (predicting {trace.token_texts[q + 1]!r}) → key {k} '
-                 f'{trace.token_texts[k]!r}',
-                 f'score (attn_logits) {shown(trace.data[nodes.logits[k]])}',
-                 f'weight {shown(trace.attention[layer][head][q][k])}']
-        v = self.value(layer, head, q, k)
-        other = self.quantity not in ('weight', 'score')
-        if other:
-            lines.append(f'{QUANTITIES[self.quantity][0]} {"not reached yet" if v is None else shown(v)}')
-        lines.append(exact_line(score=trace.data[nodes.logits[k]], weight=trace.attention[layer][head][q][k],
-                                **({self.quantity: v} if other else {})))
-        return '\n'.join(lines)
-
-    def mousePressEvent(self, event):
-        box, cell, row = self._hit(event.position())
-        if box is None or event.button() != Qt.LeftButton:
-            return
-        if cell is not None:
-            self.cell_clicked.emit(box.layer, box.head, *cell)
-        elif row is not None:
-            self.row_clicked.emit(box.layer, box.head, row)
-        else:
-            self.head_clicked.emit(box.layer, box.head)
-
-    def contextMenuEvent(self, event):
-        box, cell, row = self._hit(event.pos())
-        if box is None:
-            return
-        menu = QMenu(self)
-        query = cell[0] if cell else row
-        if query is not None:
-            menu.addAction(f'Query {token_label(self.trace, query)} step by step',
-                           lambda: self.row_clicked.emit(box.layer, box.head, query))
-        menu.addAction('Show this head alone' if self.panel.only is None else 'Show all heads',
-                       lambda: self.head_clicked.emit(box.layer, box.head))
-        menu.addAction('Export this head as PNG…', lambda: self.export_head.emit(box.layer, box.head))
-        menu.exec(event.globalPos())
 
 
 class AttentionPanel(QWidget):
@@ -171,6 +52,22 @@ class AttentionPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(3)
+        layout.addLayout(self._mode_row())
+        layout.addLayout(self._compare_row())
+        layout.addWidget(self._views(colors), 1)
+        for combo in (self.mode, self.heads, self.compare, self.compare_how):  # narrow enough for a dock at 1280x720
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(6)
+        self.hint = QLabel('Click a cell to find its weight in the graph, a query\'s label for its steps.')
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet(f"color: {colors['hint_text']};")
+        layout.addWidget(self.hint)
+        session.recorded.connect(self._on_recorded)
+        session.selection_changed.connect(self._on_selection)
+        session.backprop.moved.connect(self._on_moved)
+
+    def _mode_row(self):
+        """What the cells show, and which heads."""
         row = QHBoxLayout()
         self.mode = QComboBox()
         self.mode.addItems([label for _, label in MODE_NAMES])
@@ -183,7 +80,10 @@ class AttentionPanel(QWidget):
         row.addWidget(self.mode)
         row.addWidget(self.heads)
         row.addStretch(1)
-        layout.addLayout(row)
+        return row
+
+    def _compare_row(self):
+        """A second model to compare with and how, Export and Pop out."""
         row = QHBoxLayout()
         self.compare = QComboBox()
         self.compare.addItems(['no compare', 'fresh random weights', 'checkpoint…'])
@@ -207,15 +107,15 @@ class AttentionPanel(QWidget):
         self.pop_button.setText('Pop out')
         self.pop_button.setToolTip('Show the attention views in a window of their own (again to dock them back)')
         self.pop_button.clicked.connect(self.toggle_pop_out)
-        for combo in (self.mode, self.heads, self.compare, self.compare_how):  # narrow enough for a dock at 1280x720
-            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(6)
         row.addWidget(self.compare)
         row.addWidget(self.compare_how)
         row.addStretch(1)
         row.addWidget(self.export_button)
         row.addWidget(self.pop_button)
-        layout.addLayout(row)
+        return row
+
+    def _views(self, colors):
+        """The tabs: Heatmaps (this model's and the other's grids), Token lines, One query."""
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.split = QSplitter(Qt.Horizontal)   # wide: the heatmaps beside the token lines
@@ -247,16 +147,7 @@ class AttentionPanel(QWidget):
                                    'weighted sum')
         self.wide = False
         self.tabs.currentChanged.connect(lambda _: self._show_steps())
-        layout.addWidget(self.tabs, 1)
-        self.hint = QLabel('Click a cell to find its weight in the graph, a query\'s label for its steps.')
-        self.hint.setWordWrap(True)
-        self.hint.setStyleSheet(f"color: {colors['hint_text']};")
-        layout.addWidget(self.hint)
-        session.recorded.connect(self._on_recorded)
-        session.selection_changed.connect(self._on_selection)
-        session.backprop.moved.connect(self._on_moved)
-
-    # Compatibility: gradient mode is the dloss/dweight quantity
+        return self.tabs
 
     @property
     def gradients(self):
@@ -450,9 +341,6 @@ class AttentionPanel(QWidget):
             self.focus = (place.layer, place.head)  # the head shown alone when space is short: the one selected in the graph
             self._show()
             return
-        self.grid.update()
-
-    def _repaint(self):
         self.grid.update()
 
     def _on_moved(self, _changed):

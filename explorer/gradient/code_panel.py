@@ -236,6 +236,3 @@ class CodePanel(QWidget):
         self.lit = number
         self.tint_requested.emit(dict.fromkeys(nodes, 1.0),
                                  f'line {number} made {len(nodes):,} nodes in this pass')
-
-    def lit_line(self):
-        return self.lit

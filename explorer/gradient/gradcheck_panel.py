@@ -9,20 +9,19 @@ select it in the graph (`param_chosen`).
 """
 
 import math
-import multiprocessing
-import queue
-import time
 
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QScatterSeries, QValueAxis
-from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
 from engine.gradient.gradcheck import GradCheck, ParamCheck, gradcheck_process
+from engine.job import ChildJob
 from engine.numbers import exact, shown
 
 from explorer import theme
+from explorer.state.job_watcher import JobWatcher
 
 WORST = 12          # parameters listed
 FLOOR = 1e-8        # |grad| below this is drawn at 0 on the symlog axes
@@ -40,12 +39,9 @@ class GradcheckPanel(QWidget):
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
-        self.job = None
+        self.job = None              # the ChildJob while checking
+        self.watcher = None
         self.result = None
-        self.messages = None
-        self.timer = QTimer(self)
-        self.timer.setInterval(50)
-        self.timer.timeout.connect(self._poll)
         self.start_button = QPushButton('Check all parameters')
         self.start_button.setToolTip('Central differences (h = 1e-4) for every parameter, against backprop')
         self.start_button.clicked.connect(self.start)
@@ -96,13 +92,13 @@ class GradcheckPanel(QWidget):
         trace, model = self.session.trace, self.session.model
         if trace is None or self.job is not None:
             return
-        ctx = multiprocessing.get_context('spawn')  # a fresh interpreter: no Qt state copied into it
-        self.messages = ctx.Queue()
-        self.job = ctx.Process(target=gradcheck_process, daemon=True,
-                               args=(model.config, list(model.tokenizer.uchars), model.floats(), trace.doc,
-                                     self.messages, REPORT_EVERY))
-        self.job.start()
-        self.timer.start()
+        self.job = ChildJob()
+        self.job.start(gradcheck_process, model.config, list(model.tokenizer.uchars), model.floats(), trace.doc,
+                       self.job.messages, REPORT_EVERY)
+        self.watcher = JobWatcher(self.job, 50, self)
+        self.watcher.message.connect(self._on_message)
+        self.watcher.vanished.connect(self._on_vanished)
+        self.watcher.start()
         self.progress.setRange(0, 0)  # busy until the child has recorded the document
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
@@ -118,32 +114,25 @@ class GradcheckPanel(QWidget):
 
     def _stop(self):
         job, self.job = self.job, None
-        self.timer.stop()
-        if job.is_alive():
-            job.kill()
-        job.join(1.0)
+        self.watcher.stop()
+        job.kill()
         self.start_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
 
-    def _poll(self):
-        deadline = time.monotonic() + 0.015  # at most 15 ms per tick: the window stays smooth
-        while self.job is not None and time.monotonic() < deadline:
-            try:
-                message = self.messages.get_nowait()
-            except queue.Empty:
-                if not self.job.is_alive() and self.messages.empty():
-                    self._stop()
-                    self.summary.setText('The check process ended without a result; nothing was changed.')
-                return
-            if message[0] == 'progress':
-                self._on_progress(message[1:])
-            elif message[0] == 'done':
-                self._stop()
-                _, h, params = message
-                self._on_done(GradCheck(h, tuple(ParamCheck(*p) for p in params)))
-            else:
-                self._stop()
-                self._on_failed(message[1])
+    def _on_vanished(self):
+        self._stop()
+        self.summary.setText('The check process ended without a result; nothing was changed.')
+
+    def _on_message(self, message):
+        if message[0] == 'progress':
+            self._on_progress(message[1:])
+        elif message[0] == 'done':
+            self._stop()
+            _, h, params = message
+            self._on_done(GradCheck(h, tuple(ParamCheck(*p) for p in params)))
+        else:
+            self._stop()
+            self._on_failed(message[1])
 
     @property
     def running(self):

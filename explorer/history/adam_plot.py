@@ -4,49 +4,17 @@ replay of the run in the background (engine.history.History.run_grads), kept for
 
 import math
 
-from PySide6.QtCharts import QChart, QChartView, QLineSeries, QScatterSeries, QValueAxis
-from PySide6.QtCore import QPointF, Qt, QTimer
-from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout
 
 from engine.graph.keys import split_key
 from engine.numbers import shown
 
-from explorer.state.timeline import pop_out_button
+from explorer.history.charts import step_chart
+from explorer.history.history_panel import HistoryPanel, pop_out_button
 from explorer.state.worker import Worker
 
-
-def _chart(title, names, y_title):
-    chart = QChart()
-    chart.setTitle(title)  # titles say 'per step': the x axis is the step
-    series = {}
-    x_axis, y_axis = QValueAxis(), QValueAxis()
-    x_axis.setLabelFormat('%d')
-    y_axis.setTitleText(y_title)
-    y_axis.setLabelFormat('%.2g')
-    x_axis.setTickCount(3)  # 0, middle, last: a narrow panel still has room for every label
-    y_axis.setTickCount(3)
-    chart.addAxis(x_axis, Qt.AlignBottom)
-    chart.addAxis(y_axis, Qt.AlignLeft)
-    for name in names:
-        s = QLineSeries()
-        s.setName(name)
-        chart.addSeries(s)
-        s.attachAxis(x_axis)
-        s.attachAxis(y_axis)
-        series[name] = s
-    marker = QScatterSeries()
-    marker.setName('shown')
-    marker.setMarkerSize(8)
-    chart.addSeries(marker)
-    marker.attachAxis(x_axis)
-    marker.attachAxis(y_axis)
-    chart.legend().setAlignment(Qt.AlignTop)
-    chart.setMargins(chart.margins() * 0)
-    view = QChartView(chart)
-    view.setRenderHint(QPainter.Antialiasing)
-    view.setMinimumHeight(200)  # less, and Qt Charts elides the step labels to '…'
-    return view, series, marker, (x_axis, y_axis)
+PLOT = dict(marker_size=8, ticks=3, y_format='%.2g')  # titles say 'per step': the x axis is the step
 
 
 def _fit(axes, series, first, last):
@@ -59,7 +27,7 @@ def _fit(axes, series, first, last):
     axes[1].setRange(lo - pad, hi + pad)
 
 
-class AdamPlot(QWidget):
+class AdamPlot(HistoryPanel):
     def __init__(self, timeline, session, parent=None):
         super().__init__(parent)
         self.timeline, self.session = timeline, session
@@ -91,12 +59,12 @@ class AdamPlot(QWidget):
         bar.addWidget(self.stop)
         layout.addLayout(bar)
         self._show_progress(False)
-        self.value_view, self.value_series, self.value_marker, self.value_axes = _chart(
-            'value after each step', ['data'], 'value')
-        self.grad_view, self.grad_series, self.grad_marker, self.grad_axes = _chart(
-            'gradient and Adam’s moments', ['grad', 'm', '√v'], 'per step')
-        self.update_view, self.update_series, self.update_marker, self.update_axes = _chart(
-            'update and step size', ['update', 'lr (step size)'], 'per step')
+        self.value_view, self.value_series, self.value_marker, self.value_axes = step_chart(
+            ['data'], 'value', title='value after each step', **PLOT)
+        self.grad_view, self.grad_series, self.grad_marker, self.grad_axes = step_chart(
+            ['grad', 'm', '√v'], 'per step', title='gradient and Adam’s moments', **PLOT)
+        self.update_view, self.update_series, self.update_marker, self.update_axes = step_chart(
+            ['update', 'lr (step size)'], 'per step', title='update and step size', **PLOT)
         for view in (self.value_view, self.grad_view, self.update_view):
             layout.addWidget(view, 1)
             view.hide()  # until there is something to plot
@@ -104,14 +72,6 @@ class AdamPlot(QWidget):
         timeline.unavailable.connect(self._on_unavailable)
         timeline.step_changed.connect(self._show_marker)
         session.selection_changed.connect(self._on_selection)
-
-    def showEvent(self, event):
-        super().showEvent(event)
-        QTimer.singleShot(0, self._maybe_load)  # after the window settles: a panel tabbed behind others waits
-
-    def _maybe_load(self):
-        if self.isVisible() and not self.visibleRegion().isEmpty():
-            self.timeline.ensure_loaded()
 
     def _show_progress(self, shown):
         self.progress.setVisible(shown)

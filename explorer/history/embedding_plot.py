@@ -2,13 +2,13 @@
 two principal components, a basis fixed from the run's final weights (engine.pca), with each row's
 trajectory over the run's snapshots; the labelled points are the step shown. Hover gives the step."""
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
 
 from engine.pca import pca_basis, project
 
-from explorer.state.timeline import pop_out_button
+from explorer.history.history_panel import HistoryPanel, pop_out_button
 
 HOVER_PX = 8
 DOT_R = 3.5
@@ -133,7 +133,7 @@ class EmbeddingCanvas(QWidget):
         QToolTip.showText(event.globalPosition().toPoint(), f'{self.labels[hit[0]]} at step {hit[1]:,}', self)
 
 
-class EmbeddingPlot(QWidget):
+class EmbeddingPlot(HistoryPanel):
     def __init__(self, timeline, session, parent=None):
         super().__init__(parent)
         self.timeline, self.session = timeline, session
@@ -157,14 +157,6 @@ class EmbeddingPlot(QWidget):
         timeline.loaded.connect(self._on_history)
         timeline.unavailable.connect(self._on_unavailable)
         timeline.step_changed.connect(lambda _step: self._show_current())
-
-    def showEvent(self, event):
-        super().showEvent(event)
-        QTimer.singleShot(0, self._maybe_load)  # after the window settles: a panel tabbed behind others waits
-
-    def _maybe_load(self):
-        if self.isVisible() and not self.visibleRegion().isEmpty():
-            self.timeline.ensure_loaded()
 
     def _on_unavailable(self, reason):
         self._cache.clear()

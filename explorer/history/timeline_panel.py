@@ -3,33 +3,18 @@ loss curve; a click on the curve goes to that step and shows the document traine
 
 from html import escape
 
-from PySide6.QtCharts import QChart, QChartView, QLineSeries, QScatterSeries, QValueAxis
-from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import QPointF, Qt, QTimer
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider, QSpinBox, QVBoxLayout
 
 from engine.numbers import shown
 
-from explorer.state.timeline import pop_out_button
+from explorer.history.charts import LossChart, smoothed, step_chart
+from explorer.history.history_panel import HistoryPanel, pop_out_button
 
 PLAY_MS = 120  # a frame of Play at most this often; it waits for the step before to be shown
 
 
-class LossChart(QChartView):
-    """The training loss per step; a click says which step it was on."""
-
-    step_clicked = Signal(int)
-
-    def mousePressEvent(self, event):
-        if event.button() == Qt.LeftButton and self.chart().series():
-            x = self.chart().mapToValue(QPointF(event.position()), self.chart().series()[0]).x()
-            self.step_clicked.emit(round(x))
-            return
-        super().mousePressEvent(event)
-
-
-class TimelinePanel(QWidget):
+class TimelinePanel(HistoryPanel):
     def __init__(self, timeline, session, parent=None):
         super().__init__(parent)
         self.timeline, self.session = timeline, session
@@ -74,31 +59,9 @@ class TimelinePanel(QWidget):
         self.step_info.setMinimumHeight(4 * self.step_info.fontMetrics().lineSpacing() + 4)  # as the text wraps
         layout.addWidget(self.step_info)
 
-        self.loss = QLineSeries()
-        self.loss.setName('loss per step')
-        self.smooth = QLineSeries()
-        self.smooth.setName('smoothed')
-        self.marker = QScatterSeries()
-        self.marker.setName('shown')
-        self.marker.setMarkerSize(9)
-        chart = QChart()
-        chart.addSeries(self.loss)
-        chart.addSeries(self.smooth)
-        chart.addSeries(self.marker)
-        self.x_axis, self.y_axis = QValueAxis(), QValueAxis()
-        self.x_axis.setTitleText('step')
-        self.x_axis.setLabelFormat('%d')
-        self.y_axis.setTitleText('loss')
-        for axis, side in ((self.x_axis, Qt.AlignBottom), (self.y_axis, Qt.AlignLeft)):
-            chart.addAxis(axis, side)
-            self.loss.attachAxis(axis)
-            self.smooth.attachAxis(axis)
-            self.marker.attachAxis(axis)
-        chart.legend().setAlignment(Qt.AlignTop)
-        chart.setMargins(chart.margins() * 0)
-        self.chart = LossChart(chart)
-        self.chart.setRenderHint(QPainter.Antialiasing)
-        self.chart.setMinimumHeight(190)  # less, and Qt Charts elides the step labels
+        self.chart, series, self.marker, (self.x_axis, self.y_axis) = step_chart(
+            ('loss per step', 'smoothed'), 'loss', 'step', marker_size=9, min_height=190, view=LossChart)
+        self.loss, self.smooth = series['loss per step'], series['smoothed']
         self.chart.step_clicked.connect(self.go_to_trained)
         layout.addWidget(self.chart, 1)
 
@@ -113,14 +76,6 @@ class TimelinePanel(QWidget):
         timeline.step_changed.connect(self._on_step_changed)
         session.recorded.connect(self._on_recorded)
         session.record_failed.connect(self._on_record_failed)
-
-    def showEvent(self, event):
-        super().showEvent(event)
-        QTimer.singleShot(0, self._maybe_load)  # after the window settles: a panel tabbed behind others waits
-
-    def _maybe_load(self):
-        if self.isVisible() and not self.visibleRegion().isEmpty():
-            self.timeline.ensure_loaded()
 
     def _say(self, text):
         self.status.setText(text)
@@ -148,11 +103,7 @@ class TimelinePanel(QWidget):
             w.blockSignals(False)
         self.slider.setPageStep(h.every)
         self.loss.replace([QPointF(i + 1, x) for i, x in enumerate(h.losses)])
-        ema, smooth = None, []
-        for i, x in enumerate(h.losses):  # as the Training panel smooths its curve
-            ema = x if ema is None else 0.95 * ema + 0.05 * x
-            smooth.append(QPointF(i + 1, ema))
-        self.smooth.replace(smooth)
+        self.smooth.replace([QPointF(i + 1, x) for i, x in enumerate(smoothed(h.losses))])
         self.x_axis.setRange(0, h.step)
         self.y_axis.setRange(0, max(h.losses) * 1.05 if h.losses else 1)
         self._set_enabled(True)

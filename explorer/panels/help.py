@@ -1,5 +1,6 @@
 """Help: "how to read this picture" (shown once on first start, and from Help), the keyboard shortcuts
-(built from the window's own actions, so the list cannot go stale) and the key text in tooltips."""
+(built from the window's own actions, so the list cannot go stale), the key text in tooltips, and the non-modal
+windows they are shown in (HelpDialog; HelpDialogs keeps one per title)."""
 
 from html import escape
 
@@ -124,3 +125,22 @@ class HelpDialog(QDialog):
     def set_html(self, html):
         self.text.document().setDefaultStyleSheet(f".hint {{ color: {theme.current()['hint_text']}; }}")
         self.text.setHtml(html)
+
+
+class HelpDialogs:
+    """The help windows of a parent window, one per title, made when first asked for and shown again after."""
+
+    def __init__(self, parent):
+        self.parent, self.dialogs = parent, {}
+
+    def show(self, title, html, activate=True):
+        """The dialog of that title with this html, in front (without taking the keys unless activate)."""
+        dialog = self.dialogs.get(title)
+        if dialog is None:
+            dialog = self.dialogs[title] = HelpDialog(title, html, self.parent)
+        else:
+            dialog.set_html(html)
+        dialog.setAttribute(Qt.WA_ShowWithoutActivating, not activate)
+        dialog.show()
+        dialog.raise_()
+        return dialog

@@ -8,9 +8,7 @@ import math
 import time
 from pathlib import Path
 
-from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
-from PySide6.QtCore import QThreadPool, Qt, Signal
-from PySide6.QtGui import QPainter
+from PySide6.QtCore import QThreadPool, Signal
 from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
@@ -22,10 +20,9 @@ from engine.tokenizer import Tokenizer
 from engine.optim import TrainConfig
 
 from explorer import theme
+from explorer.history.charts import smooth, step_chart
 from explorer.state.background import BackgroundJob
 from explorer.state.training_run import TrainingRun
-
-SMOOTHING = 0.95  # the smoothed loss curve: an exponential moving average
 
 
 class TrainingPanel(QWidget):
@@ -104,26 +101,9 @@ class TrainingPanel(QWidget):
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
 
-        self.raw = QLineSeries()
-        self.raw.setName('loss')
-        self.smooth = QLineSeries()
-        self.smooth.setName('smoothed')
-        chart = QChart()
-        chart.addSeries(self.raw)
-        chart.addSeries(self.smooth)
-        self.x_axis, self.y_axis = QValueAxis(), QValueAxis()
-        self.x_axis.setTitleText('step')
-        self.x_axis.setLabelFormat('%d')
-        self.y_axis.setTitleText('loss')
-        for axis, side in ((self.x_axis, Qt.AlignBottom), (self.y_axis, Qt.AlignLeft)):
-            chart.addAxis(axis, side)
-            self.raw.attachAxis(axis)
-            self.smooth.attachAxis(axis)
-        chart.legend().setAlignment(Qt.AlignTop)
-        chart.setMargins(chart.margins() * 0)
-        self.chart = QChartView(chart)
-        self.chart.setRenderHint(QPainter.Antialiasing)
-        self.chart.setMinimumHeight(180)
+        self.chart, series, _, (self.x_axis, self.y_axis) = step_chart(('loss', 'smoothed'), 'loss', 'step',
+                                                                      min_height=180)
+        self.raw, self.smooth = series['loss'], series['smoothed']
         layout.addWidget(self.chart, 1)
         self._ema = None
         self._t0 = 0.0
@@ -275,7 +255,7 @@ class TrainingPanel(QWidget):
 
     def _on_step(self, step, num_steps, loss, doc):
         self.raw.append(step, loss)
-        self._ema = loss if self._ema is None else SMOOTHING * self._ema + (1 - SMOOTHING) * loss
+        self._ema = smooth(self._ema, loss)
         self.smooth.append(step, self._ema)
         if step == 1 or loss > self.y_axis.max():
             self.y_axis.setRange(0, math.ceil(max(loss, self.y_axis.max())))

@@ -19,7 +19,7 @@ from engine.history import history_path
 from engine.paths import DEFAULT_CHECKPOINT
 from engine.trace import iter_record
 
-from explorer.state.session_model import LARGE_VIEW, SessionModel  # noqa: F401  LARGE_VIEW: the views ask for it here
+from explorer.state.session_model import SessionModel
 from explorer.state.backprop_player import BackpropPlayer
 from explorer.state.worker import Worker
 

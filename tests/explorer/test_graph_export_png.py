@@ -32,7 +32,7 @@ def test_a_huge_view_is_scaled_to_fit():
 
 
 def test_the_app_exports_boxes_as_vectors_and_text_not_cached_pixmaps(window, tmp_path):
-    from explorer.main_window import export_view
+    from explorer.graph.export import export_view
     export_view(window.graph, window.session.layout, tmp_path / 'view.svg', 'svg')
     svg = (tmp_path / 'view.svg').read_text()
     assert '<image' not in svg and 'embedding' in svg

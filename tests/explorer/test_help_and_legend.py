@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtGui import QAction
 
-from explorer.panels.backprop import legend_colors, legend_texts
+from explorer.panels.legend import legend_colors, legend_texts
 from explorer.panels.help import key_text
 
 GRAPH = Path(__file__).resolve().parents[2] / 'explorer' / 'graph'  # the wing that paints the graph

@@ -7,7 +7,7 @@ from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsSceneHoverEvent
 
 from engine.graph.keys import group_key, node_key, vector_key
-from explorer.panels.backprop import legend_texts
+from explorer.panels.legend import legend_texts
 from explorer.graph.items import BoxItem, EdgeItem
 from explorer.graph.vector_strip import cell_at, cell_rects, cell_tooltip
 

@@ -1,7 +1,8 @@
 """The explorer window, offscreen, driven as a user drives it (pytest-qt)."""
 
 
-from explorer.main_window import MainWindow, export_view
+from explorer.graph.export import export_view
+from explorer.main_window import MainWindow
 from explorer.state.session import Session
 
 

@@ -4,7 +4,8 @@ import pytest
 from PySide6.QtCore import QRect, QSettings
 
 from explorer import main_window
-from explorer.main_window import MainWindow, first_geometry, first_size
+from explorer.dock_column import first_geometry, first_size
+from explorer.main_window import MainWindow
 from explorer.state.session import Session
 
 

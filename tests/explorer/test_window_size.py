@@ -2,7 +2,7 @@
 
 from PySide6.QtCore import QRect, QSize
 
-from explorer.main_window import first_geometry
+from explorer.dock_column import first_geometry
 
 
 def test_first_window_fits_the_available_screen(window):

@@ -4,7 +4,7 @@ pass for a tiny gradient, and never its value colour, which would pass for 'not 
 from PySide6.QtGui import QColor, QImage, QPainter
 
 from explorer.graph import weight_grid
-from explorer.panels.backprop import legend_texts
+from explorer.panels.legend import legend_texts
 from explorer.theme import grad_color
 from explorer.graph.vector_strip import cell_rects, paint_cells
 

@@ -1,0 +1,151 @@
+"""Where the window and its panels go: the first window's size on a screen, and the column of tabbed panels
+on the right (DockColumn): its docks, their widths and splits, the room a raised tab is given, hiding them all."""
+
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer
+from PySide6.QtWidgets import QAbstractScrollArea, QDockWidget, QFrame, QScrollArea, QTabBar
+
+SCREEN_MARGIN = 8   # between a first window and the edges of the screen
+TITLE_BAR = 32      # room left for the window manager's title bar, which is not part of geometry()
+
+
+def first_geometry(screen, preferred=QSize(1400, 900)):
+    """The first window: the preferred size, or less so that it and its title bar fit on the screen, centred."""
+    size = preferred.boundedTo(QSize(screen.width() - 2 * SCREEN_MARGIN, screen.height() - TITLE_BAR - 2 * SCREEN_MARGIN))
+    rect = QRect(QPoint(0, 0), size)
+    rect.moveCenter(screen.center() + QPoint(0, TITLE_BAR // 2))
+    return rect
+
+
+def first_size(screen, share=0.85):
+    """The first window's size: 1400×900, or on a bigger screen that share of it (2,176×1,224 on 2,560×1,440),
+    so a big screen shows more of the graph; first_geometry fits it to the screen."""
+    return QSize(max(1400, round(screen.width() * share)), max(900, round(screen.height() * share)))
+
+
+def dock_width(window_width):
+    """The panel column: about a quarter of the window, 300 to 420 px."""
+    return max(300, min(420, round(window_width * 0.27)))
+
+
+def attention_top(column):
+    """Height of the upper tabs (Backprop, …) while Attention is raised below: its buttons and slider, and
+    the rest of a short column (1280×720) for the heatmaps."""
+    return max(130, min(int(column * 0.24), 260))
+
+
+def scrollable(panel):
+    """A panel in a scroll area, so that its dock can be made smaller than the panel's minimum."""
+    area = QScrollArea()
+    area.setWidget(panel)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.NoFrame)
+    return area
+
+
+def raise_if_hidden(dock):
+    """Bring a panel to the front of its tabs when the learner needs it (unless they closed it)."""
+    if dock.isVisible() and dock.widget().visibleRegion().isEmpty():
+        dock.raise_()
+
+
+def in_front(dock):
+    """Shown and in front of its tabs."""
+    return dock.isVisible() and not dock.visibleRegion().isEmpty()
+
+
+def full_tab_names(window):
+    """The panels' tabs show whole names ('Inspector', not 'I…'): a row of tabs wider than the column
+    scrolls with arrows instead. Qt makes these tab bars as panels are tabbed, so this runs again then."""
+    for bar in window.findChildren(QTabBar):
+        if bar.parent() is window:  # the main window's own dock tab bars, not a panel's inner tabs
+            bar.setElideMode(Qt.ElideNone)
+            bar.setUsesScrollButtons(True)
+
+
+class DockColumn:
+    """The panels of a main window as one column on the right, in two tab groups (upper and lower); each
+    dock is listed in a menu (View › Panels) and kept in `docks` by its object name."""
+
+    def __init__(self, window, menu):
+        self.window, self.menu = window, menu
+        self.docks = {}
+        self._hidden = []
+
+    def add(self, title, widget, name):
+        """A dock for the widget (in a scroll area unless it scrolls itself), on the right, in the menu."""
+        dock = QDockWidget(title, self.window)
+        dock.setObjectName(name)
+        dock.setWidget(widget if isinstance(widget, QAbstractScrollArea) else scrollable(widget))
+        return self.adopt(dock)
+
+    def adopt(self, dock):
+        """A dock made elsewhere, put in the column and the menu under its object name."""
+        self.window.addDockWidget(Qt.RightDockWidgetArea, dock)
+        self.menu.addAction(dock.toggleViewAction())
+        self.docks[dock.objectName()] = dock
+        return dock
+
+    def stack(self, upper, lower, upper_tabs, lower_tabs):
+        """Two tab groups, one above the other: `upper` with upper_tabs behind it, `lower` with lower_tabs."""
+        d = self.docks
+        self.window.splitDockWidget(d[upper], d[lower], Qt.Vertical)
+        for name in upper_tabs:
+            self.window.tabifyDockWidget(d[upper], d[name])
+        for name in lower_tabs:
+            self.window.tabifyDockWidget(d[lower], d[name])
+
+    def arrange(self, upper, lower, upper_height):
+        """The column's width and its split, for the window's size: narrow, so the graph keeps most of the
+        window (over 60% at 1400×900, 55% at 1280×720); the upper tabs get upper_height, at most half."""
+        upper, lower = self.docks[upper], self.docks[lower]
+        self.window.resizeDocks([upper], [dock_width(self.window.width())], Qt.Horizontal)
+        column = upper.height() + lower.height()
+        top = min(upper_height, int(column * 0.5))
+        self.window.resizeDocks([upper, lower], [top, max(column - top, 1)], Qt.Vertical)
+
+    def give_room_when_shown(self, dock, give):
+        """Call give() once the tabs have settled, each time the dock is raised while docked."""
+        dock.visibilityChanged.connect(lambda shown: shown and not dock.isFloating() and QTimer.singleShot(0, give))
+
+    def give_attention_room(self, upper, attention):
+        """Attention raised in a short window: the upper tabs give it most of the column's height."""
+        upper, attention = self.docks[upper], self.docks[attention]
+        if not attention.isVisible() or attention.isFloating():
+            return
+        column = upper.height() + attention.height()  # a hidden tab's height is stale: not the Inspector's
+        top = attention_top(column)
+        if upper.height() > top and upper.isVisible():
+            self.window.resizeDocks([upper, attention], [top, max(column - top, 1)], Qt.Vertical)
+
+    def give_whole_height(self, name, height, lowers):
+        """A panel raised in the upper tabs grows to `height` (its widget's), if the column has the room (the
+        panel in front below, the first of `lowers` shown there, keeps 150 px: its tab and a few lines)."""
+        upper = self.docks[name]
+        if not upper.isVisible() or upper.isFloating():
+            return
+        area = self.window.dockWidgetArea(upper)
+        lower = next((d for d in (self.docks.get(n) for n in lowers)
+                      if d is not None and in_front(d) and not d.isFloating()
+                      and self.window.dockWidgetArea(d) == area), None)
+        if lower is None:
+            return
+        column = upper.height() + lower.height()
+        need = height + upper.height() - upper.widget().viewport().height() + 4
+        top = min(need, column - 150)
+        if upper.height() < top:
+            self.window.resizeDocks([upper, lower], [top, max(column - top, 1)], Qt.Vertical)
+
+    def any_shown(self):
+        return any(dock.isVisible() for dock in self.docks.values())
+
+    def toggle(self):
+        """Hide every shown panel, or bring back those hidden so (all, if none were); True if now hidden."""
+        shown = [dock for dock in self.docks.values() if dock.isVisible()]
+        if shown:
+            self._hidden = shown
+            for dock in shown:
+                dock.hide()
+            return True
+        for dock in self._hidden or self.docks.values():
+            dock.show()
+        return False

@@ -1,0 +1,54 @@
+"""The document bar: the field naming the document whose forward pass is shown, with its message beside it."""
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QWidget
+
+from engine.trace import truncation_note
+
+from explorer import theme
+
+
+class DocumentBar(QWidget):
+    """The document field with its message beside it, on the same line: a message never makes the tool
+    bar taller, so the graph below does not jump. A long message is cut with … and whole in its tooltip."""
+
+    MESSAGE_WIDTH = 420  # pixels of message beside the field
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.field = QLineEdit()
+        self.field.setPlaceholderText('a name, e.g. emma')
+        self.field.setToolTip('The document whose forward pass is shown; Enter records it')
+        self.field.setMaximumWidth(220)
+        self.field.returnPressed.connect(lambda: session.record(self.field.text()))
+        self.message = QLabel()
+        self.message.hide()  # shown only with something to say
+        row = QHBoxLayout(self)
+        row.setContentsMargins(4, 2, 4, 2)
+        row.addWidget(QLabel('Document:'))
+        row.addWidget(self.field)
+        row.addWidget(self.message)
+        session.record_failed.connect(self._on_failed)
+        session.recorded.connect(self._on_recorded)
+
+    def say(self, text, color):
+        """Show one sentence beside the field (cut to MESSAGE_WIDTH, whole in the tooltip)."""
+        self.message.setStyleSheet(f'color: {color};')
+        self.message.setText(self.message.fontMetrics().elidedText(text, Qt.ElideRight, self.MESSAGE_WIDTH))
+        self.message.setToolTip(text)
+        self.message.show()
+
+    def _on_failed(self, message):
+        self.say(message, theme.current()['error_text'])
+
+    def _on_recorded(self):
+        trace = self.session.trace
+        self.field.setText(trace.doc)
+        note = truncation_note(trace)
+        if note:
+            self.say(note, theme.current()['note_text'])
+        else:
+            self.message.clear()
+            self.message.setToolTip('')
+            self.message.hide()

@@ -1,0 +1,33 @@
+"""The find field: a scalar by its name in the code (q[3], pos 2 · total), a parameter, scope, op or value;
+Enter (or Find next) goes to the next match and says which it is."""
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLineEdit
+
+
+class SearchField(QLineEdit):
+    message = Signal(str)   # one sentence for the status bar: the match shown, or that nothing matches
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self._hits, self._at = [], -1
+        self.setPlaceholderText('Find (Ctrl+F): q[3], total, wq[3][5], head 1, exp, 0.25')
+        self.setMaximumWidth(260)
+        self.returnPressed.connect(self.find_next)
+        self.textChanged.connect(lambda _: setattr(self, '_hits', None))
+
+    def focus(self):
+        self.setFocus()
+        self.selectAll()
+
+    def find_next(self):
+        if self._hits is None or self._at < 0 and not self._hits:
+            self._hits, self._at = self.session.search(self.text()), -1
+        if not self._hits:
+            self.message.emit(f'Nothing matches {self.text()!r}.')
+            return
+        self._at = (self._at + 1) % len(self._hits)
+        key = self._hits[self._at]
+        self.message.emit(f'Match {self._at + 1} of {len(self._hits)}: {self.session.backprop.describe(key)}')
+        self.session.reveal(key)
