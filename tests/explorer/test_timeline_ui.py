@@ -7,6 +7,9 @@ from engine import history as history_io
 from engine.trace import record
 
 
+pytestmark = pytest.mark.fresh_window  # each test reads the history as a new window first does
+
+
 def open_timeline(window, qtbot):
     timeline = window.timeline
     assert timeline.history is None  # not read at start: only when a panel that needs it is shown
