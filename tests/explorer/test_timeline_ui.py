@@ -29,6 +29,7 @@ def geometry(session):
     return dict(lay.boxes), lay.width, lay.height, session.opened
 
 
+@pytest.mark.slow  # records at several steps
 def test_the_slider_shows_the_run_at_that_step_and_keeps_the_layout(window, qtbot):
     session = window.session
     with qtbot.waitSignal(session.view_changed, timeout=30000):  # a view the learner opened, not the overview
@@ -115,6 +116,7 @@ def test_a_run_in_the_window_keeps_its_history_and_saving_puts_it_beside_the_che
     assert history_io.load_for(out, ckpt).losses == history.losses
 
 
+@pytest.mark.slow
 def test_play_runs_through_the_snapshot_steps_to_the_end_and_stops(window, qtbot):
     open_timeline(window, qtbot)
     go(window, qtbot, 985)
