@@ -9,7 +9,7 @@ A test about the first start, settings or closing takes `make_window`, always fr
 """
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QEvent, QSettings
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -42,6 +42,9 @@ def close_window(win):
     win.session.unsaved = False       # closing must not wait on a "save the trained weights?" box
     win.close()                       # here, not in pytest-qt's teardown, which would come first
     win.session.worker.wait()
+    win.deleteLater()                 # closed is only hidden: free the widgets, scene and trace now;
+    win.session.deleteLater()         # the session's signals hold the window's slots (Qt keeps them alive)
+    QApplication.sendPostedEvents(None, QEvent.DeferredDelete)
 
 
 class SharedWindow:
