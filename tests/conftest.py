@@ -1,6 +1,8 @@
-"""Hermetic test setup: Qt offscreen, settings and caches in temp folders, names.txt found or skipped."""
+"""Hermetic test setup: Qt offscreen, settings and caches in temp folders, names.txt found or skipped;
+the run's peak memory in the summary."""
 
 import os
+import resource
 import sys
 from pathlib import Path
 
@@ -37,3 +39,9 @@ def _isolated_home(tmp_path, monkeypatch):
     """Keep each test's caches and settings out of the real home folder."""
     monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'cache'))
     monkeypatch.setenv('XDG_CONFIG_HOME', str(tmp_path / 'config'))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The test process's peak resident memory: a suite that leaks windows or traces shows here."""
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+    terminalreporter.write_line(f'peak RSS of the test process: {peak_mb:,.0f} MB')

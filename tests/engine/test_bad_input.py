@@ -329,6 +329,7 @@ def test_b12_non_finite_numbers_are_written_as_strings(tmp_path, capsys):
 
 # B13: the notice says exactly what block_size cut.
 
+@pytest.mark.slow  # a recording of 16 positions
 def test_b13_the_truncation_note_says_what_is_cut(tmp_path, capsys):
     code, _, err = run_cli('trace', '--doc', 'abcdefghijklmnop', '--json', str(tmp_path / 't.json'), capsys=capsys)
     assert code == 0

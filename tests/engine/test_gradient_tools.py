@@ -190,6 +190,7 @@ def run(*args):
                           timeout=300, cwd=ROOT)
 
 
+@pytest.mark.slow  # three CLI processes
 def test_cli_nudge_provenance_gradcheck_write_the_documented_keys(tmp_path):
     out = tmp_path / 'n.json'
     proc = run('nudge', '--doc', 'emma', '--node', 'wte[4][3]', '--by', '1e-4', '--json', str(out))

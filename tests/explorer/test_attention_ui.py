@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from engine.attention import cell_node, to_csv
@@ -130,6 +131,7 @@ def test_headless_attention_command(tmp_path):
     assert bad.returncode == 2 and bad.stderr.count('\n') == 1 and "'ë'" in bad.stderr
 
 
+@pytest.mark.fresh_window  # the panel's quantity and heads as a new window shows them
 def test_two_layers_of_eight_heads(window, qtbot, tmp_path):
     import random
 

@@ -4,6 +4,10 @@ closes half-way."""
 
 import gc
 
+import pytest
+
+pytestmark = pytest.mark.slow  # builds ~7,700 boxes, twice
+
 
 def open_pos2_to_scalars(window, qtbot):
     s = window.session

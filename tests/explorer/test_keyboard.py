@@ -1,6 +1,7 @@
 """Keys go where the learner is typing: Return in a text field is that field's, the graph's
 single-key shortcuts act only in the graph and the scope tree, and the tree is a keyboard route."""
 
+import pytest
 from PySide6.QtCore import Qt
 
 
@@ -51,6 +52,7 @@ def tree_row(window, path):
     return window.scope_tree.scopes.scope_index(s.trace.scope_id(path))
 
 
+@pytest.mark.fresh_window  # the scope tree's rows where a new window puts them
 def test_a_click_in_the_tree_only_selects(window, qtbot):
     s, tree = window.session, window.scope_tree
     pos0 = s.trace.scope_id('pos 0')

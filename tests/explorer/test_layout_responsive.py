@@ -41,6 +41,7 @@ def test_opening_a_position_to_scalars_keeps_the_window_answering_and_esc_keeps_
     assert head in s.layout.clusters and f'g{head}' in window.graph.items_by_key
 
 
+@pytest.mark.slow  # ~7,700 boxes
 def test_thousands_of_boxes_are_drawn_in_slices_while_the_window_answers(window, qtbot):
     """pos 2 to scalars, laid out to the end: its items are made a slice per turn of the event loop,
     and in the end every frame, box and edge of the layout has its item."""

@@ -22,6 +22,7 @@ def in_view(view, key):
     return view.viewport().rect().contains(rect)
 
 
+@pytest.mark.slow  # two new windows, one opened head each
 @pytest.mark.parametrize('width, height, with_inputs', [(2000, 1200, True), (1280, 720, False)])
 def test_an_opened_head_shows_with_what_feeds_it_when_there_is_room(make_window, qtbot, width, height,
                                                                     with_inputs):

@@ -1,7 +1,10 @@
 """Moving along the timeline keeps the panel steady: the line about the step shown wraps to different
 lengths (step 0 has one sentence, others two) but the chart below it does not move."""
 
+import pytest
 from test_timeline_ui import go, open_timeline
+
+pytestmark = pytest.mark.slow  # records at four steps of the run
 
 
 def test_the_chart_stays_put_from_step_to_step(window, qtbot):

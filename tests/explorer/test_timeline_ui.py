@@ -7,6 +7,9 @@ from engine import history as history_io
 from engine.trace import record
 
 
+pytestmark = pytest.mark.fresh_window  # each test reads the history as a new window first does
+
+
 def open_timeline(window, qtbot):
     timeline = window.timeline
     assert timeline.history is None  # not read at start: only when a panel that needs it is shown
@@ -26,6 +29,7 @@ def geometry(session):
     return dict(lay.boxes), lay.width, lay.height, session.opened
 
 
+@pytest.mark.slow  # records at several steps
 def test_the_slider_shows_the_run_at_that_step_and_keeps_the_layout(window, qtbot):
     session = window.session
     with qtbot.waitSignal(session.view_changed, timeout=30000):  # a view the learner opened, not the overview
@@ -112,6 +116,7 @@ def test_a_run_in_the_window_keeps_its_history_and_saving_puts_it_beside_the_che
     assert history_io.load_for(out, ckpt).losses == history.losses
 
 
+@pytest.mark.slow
 def test_play_runs_through_the_snapshot_steps_to_the_end_and_stops(window, qtbot):
     open_timeline(window, qtbot)
     go(window, qtbot, 985)

@@ -1,6 +1,10 @@
 """A timeline step changes only the numbers: the graph's view stays exactly still (scale, scroll), as
 iongraph's pass slider does, whatever group the learner opened and whichever box is selected."""
 
+import pytest
+
+pytestmark = pytest.mark.slow  # records at several steps of the run
+
 
 def view_state(view):
     t = view.transform()

@@ -31,6 +31,7 @@ def train_in_window(window, qtbot, dataset, steps):
     return panel, losses
 
 
+@pytest.mark.slow  # trains, and runs the train command
 def test_training_in_the_app_equals_the_train_command(window, qtbot, dataset, tmp_path):
     panel, losses = train_in_window(window, qtbot, dataset, 30)
     with qtbot.waitSignal(window.session.view_changed, timeout=60000):  # the new weights are recorded

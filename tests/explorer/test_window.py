@@ -1,5 +1,6 @@
 """The explorer window, offscreen, driven as a user drives it (pytest-qt)."""
 
+import pytest
 
 from explorer.graph.export import export_view
 from explorer.main_window import MainWindow
@@ -39,6 +40,7 @@ def test_bad_character_keeps_the_graph_and_says_why(window):
     assert window.document.sizeHint().height() <= bar_height  # beside the field: the tool bar keeps its height
 
 
+@pytest.mark.slow  # records a document of 16 positions
 def test_over_long_document_is_cut_with_a_notice(window, qtbot):
     with qtbot.waitSignal(window.session.view_changed, timeout=30000):
         window.session.record('a' * 20)
