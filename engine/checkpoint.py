@@ -12,9 +12,9 @@ import random
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from engine.checks import is_number, is_whole
+from engine.checks import check_header, is_number, is_whole, requirement
 from engine.errors import CheckpointError, ConfigError
-from engine.files import write_atomic
+from engine.files import read_user_file, write_atomic
 from engine.model import GPTConfig, Model, param_shapes
 from engine.tokenizer import Tokenizer
 from engine.optim import MAX_STEPS, TrainConfig, adam_preview
@@ -85,17 +85,13 @@ def load(path):
     path = Path(path)
     try:
         size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise CheckpointError(f'{path.name} is {size // 2**20} MB, too large to be a microgpt checkpoint.')
-        text = path.read_bytes().decode('utf-8')
-    except CheckpointError:
-        raise
-    except FileNotFoundError:
-        raise CheckpointError(f'The checkpoint {path} does not exist.') from None
-    except IsADirectoryError:
-        raise CheckpointError(f'The checkpoint {path} is a folder, not a file.') from None
-    except OSError as e:
-        raise CheckpointError(f'The checkpoint {path} cannot be read ({e.strerror or e}).') from None
+    except OSError:
+        size = 0  # reading it says why it cannot be read
+    if size > MAX_BYTES:
+        raise CheckpointError(f'{path.name} is {size // 2**20} MB, too large to be a microgpt checkpoint.')
+    raw = read_user_file(path, 'The checkpoint', CheckpointError)
+    try:
+        text = raw.decode('utf-8')
     except UnicodeDecodeError:
         raise CheckpointError(f'{path.name} is not a checkpoint: it is not JSON text.') from None
     return from_json(text, path.name)
@@ -113,12 +109,8 @@ def from_json(text, name='checkpoint'):
 
 
 def _parse(obj):
-    def need(cond, why):
-        if not cond:
-            raise CheckpointError(why)
-
-    need(isinstance(obj, dict) and obj.get('format') == FORMAT, 'it is not a microgpt-explorer checkpoint.')
-    need(obj.get('version') == VERSION, f'its format version {obj.get("version")!r} is not {VERSION}.')
+    need = requirement(CheckpointError)
+    check_header(obj, FORMAT, VERSION, 'checkpoint', CheckpointError)
     config = obj.get('config')
     need(isinstance(config, dict) and set(config) == {f.name for f in fields(GPTConfig)},
          'its config does not list exactly ' + ', '.join(f.name for f in fields(GPTConfig)) + '.')

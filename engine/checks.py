@@ -1,4 +1,5 @@
-"""Tests of values a user or a file gives (a number? a whole number?) and how to quote one in a message."""
+"""Tests of values a user or a file gives (a number? a whole number? a file of our format?) and how to quote one
+in a message."""
 
 
 def is_number(x):
@@ -15,3 +16,18 @@ def short(value):
     """repr of a value for a message, cut if it is long (a 400-digit number, a whole list)."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + '...'
+
+
+def requirement(error):
+    """need(condition, why): raises `error(why)` unless the condition holds (one sentence about a file's content)."""
+    def need(condition, why):
+        if not condition:
+            raise error(why)
+    return need
+
+
+def check_header(obj, format_name, version, what, error):
+    """A JSON file's object names this project's format `format_name` at `version`; else `error` says which is off."""
+    need = requirement(error)
+    need(isinstance(obj, dict) and obj.get('format') == format_name, f'it is not a microgpt-explorer {what}.')
+    need(obj.get('version') == version, f'its format version {obj.get("version")!r} is not {version}.')

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 from engine.errors import DataError
+from engine.files import read_user_file
 
 # microgpt fetches names.txt from karpathy/makemore; pinned to the commit the published figures come from.
 NAMES_URL = 'https://raw.githubusercontent.com/karpathy/makemore/988aa59/names.txt'
@@ -30,14 +31,7 @@ def parse_docs(text):
 def load_docs(path):
     """The documents of a dataset file; a `DataError` with one sentence if it cannot be used."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f'The dataset {path} does not exist.') from None
-    except IsADirectoryError:
-        raise DataError(f'The dataset {path} is a folder, not a text file.') from None
-    except OSError as e:
-        raise DataError(f'The dataset {path} cannot be read ({e.strerror or e}).') from None
+    raw = read_user_file(path, 'The dataset', DataError, kind='text file')
     if b'\0' in raw:
         raise DataError(f'The dataset {path} is a binary file, not UTF-8 text with one document per line.')
     try:

@@ -1,5 +1,5 @@
-"""Writing files the user cares about: checked before any work, written to a temp file beside the target
-and renamed over it. A symlink is written through to its target; a device, FIFO or socket is refused.
+"""Reading the files a user names, with one sentence when they cannot be read, and writing files the user
+cares about: checked before any work, written to a temp file beside the target and renamed over it. A symlink is written through to its target; a device, FIFO or socket is refused.
 
 Temp files are named `.NAME.PID.XXXXXXXX.tmp`; one whose process is gone (a save killed mid-write) is
 removed by the next save of NAME.
@@ -17,6 +17,19 @@ LEGACY_TEMP_AGE = 3600  # seconds: a temp file named without a PID (older versio
 
 _SPECIAL = ((stat.S_ISFIFO, 'a named pipe (FIFO)'), (stat.S_ISCHR, 'a device'), (stat.S_ISBLK, 'a device'),
             (stat.S_ISSOCK, 'a socket'))
+
+
+def read_user_file(path, what, error, kind='file'):
+    """The bytes of the file at `path`, which the user named as `what` ('The dataset'); a missing file, a folder or
+    an unreadable one raises `error` with one sentence."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise error(f'{what} {path} does not exist.') from None
+    except IsADirectoryError:
+        raise error(f'{what} {path} is a folder, not a {kind}.') from None
+    except OSError as e:
+        raise error(f'{what} {path} cannot be read ({e.strerror or e}).') from None
 
 
 def check_output(path):

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.checkpoint import Checkpoint
-from engine.checks import is_number, is_whole
+from engine.checks import check_header, is_number, is_whole, requirement
 from engine.errors import CheckpointError, ConfigError
 from engine.gc_pause import paused as _gc_paused
 from engine.files import write_atomic
@@ -323,12 +323,8 @@ def load(path, checkpoint=None):
 
 
 def _parse(obj):
-    def need(cond, why):
-        if not cond:
-            raise HistoryError(why)
-
-    need(isinstance(obj, dict) and obj.get('format') == FORMAT, 'it is not a microgpt-explorer history.')
-    need(obj.get('version') == VERSION, f'its format version {obj.get("version")!r} is not {VERSION}.')
+    need = requirement(HistoryError)
+    check_header(obj, FORMAT, VERSION, 'history', HistoryError)
     try:
         config = GPTConfig(**obj['config'])
         train_config = TrainConfig(**obj['train'])
@@ -378,10 +374,7 @@ def _parse(obj):
 
 
 def _check_belongs(history, ckpt):
-    def need(cond, why):
-        if not cond:
-            raise HistoryError(why)
-
+    need = requirement(HistoryError)
     model = ckpt.model
     need(history.config == model.config and history.tokenizer.uchars == model.tokenizer.uchars and
          history.train_config == ckpt.train_config, "its configuration, vocabulary or settings are not the checkpoint's.")

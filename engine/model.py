@@ -251,10 +251,12 @@ class Model:
             return loss  # May yours be low.
 
 
-def finish(generator):
-    """Run a progress generator to its end and return what it returns."""
+def finish(generator, on_item=None):
+    """Run a progress generator to its end and return what it returns; on_item(item) sees each item it yields."""
     while True:
         try:
-            next(generator)
+            item = next(generator)
         except StopIteration as stop:
             return stop.value
+        if on_item is not None:
+            on_item(item)

@@ -10,12 +10,11 @@ from engine import checkpoint as ckpt_io
 from engine import history as history_io
 from engine.cli import gradient as gradient_cli
 from engine.backprop import Stepper
-from engine.cli.parsing import Parser, UsageError
+from engine.cli.parsing import Parser, UsageError, add_recording
 from engine.data import default_names_path, load_docs
 from engine.errors import EngineError, TrainingDiverged
 from engine.files import check_output, write_atomic
 from engine.model import GPTConfig, finish
-from engine.paths import DEFAULT_CHECKPOINT
 from engine.trace import dumps, record, truncation_note
 from engine.optim import TrainConfig
 from engine.sampling import check_temperature, iter_samples, sampling_rng
@@ -53,14 +52,12 @@ def build_parser():
     sample.add_argument('--seed', type=int, help='seed the sampler (default: continue from the saved state)')
 
     trace = commands.add_parser('trace', help='record one forward pass and its full backward pass as JSON')
-    trace.add_argument('--doc', required=True)
-    trace.add_argument('--checkpoint', default=str(DEFAULT_CHECKPOINT))
+    add_recording(trace)
     trace.add_argument('--json', required=True, metavar='OUT')
 
     graph = commands.add_parser('graph', help='export the graph view of a document as JSON (the layout the window '
                                 'draws), SVG, PNG or DOT')
-    graph.add_argument('--doc', required=True)
-    graph.add_argument('--checkpoint', default=str(DEFAULT_CHECKPOINT))
+    add_recording(graph)
     graph.add_argument('--open', action='append', default=[], metavar='SCOPE',
                        help="also open this scope path, e.g. 'pos 2 / layer 0 / attention / head 1'")
     graph.add_argument('-o', '--output', required=True, metavar='OUT.json|.svg|.png|.dot')
@@ -236,30 +233,13 @@ def main(argv=None, out=None, png=None):
     return 0
 
 
-# main.py's COMMANDS table calls these with the arguments after the command name.
-def train_main(argv):
-    return main(['train', *argv])
+def _entry(name):
+    """What main.py's COMMANDS table calls for `name`, with the arguments after the command name."""
+    def run(argv):
+        return main([name, *argv])
+    run.__name__ = run.__qualname__ = f'{name}_main'
+    return run
 
 
-def sample_main(argv):
-    return main(['sample', *argv])
-
-
-def trace_main(argv):
-    return main(['trace', *argv])
-
-
-def nudge_main(argv):
-    return main(['nudge', *argv])
-
-
-def gradcheck_main(argv):
-    return main(['gradcheck', *argv])
-
-
-def provenance_main(argv):
-    return main(['provenance', *argv])
-
-
-def history_main(argv):
-    return main(['history', *argv])
+train_main, sample_main, trace_main, nudge_main, gradcheck_main, provenance_main, history_main = (
+    _entry(name) for name in ('train', 'sample', 'trace', 'nudge', 'gradcheck', 'provenance', 'history'))

@@ -8,7 +8,8 @@ from engine.errors import EngineError
 from engine.files import check_output, write_atomic
 from engine.gradient.gradcheck import H, analytic_grads, iter_gradcheck
 from engine.gradient.nudge import Tape
-from engine.paths import DEFAULT_CHECKPOINT
+from engine.model import finish
+from engine.cli.parsing import add_recording
 from engine.gradient.provenance import Predictions, full_name, resolve, sum_in_order, terms_by_use
 from engine.trace import dumps, record, truncation_note
 
@@ -17,21 +18,18 @@ NODE_HELP = "a node: a parameter (wte[4][3]), a name with its place ('pos 1 / so
 
 def add_parsers(commands):
     nudge = commands.add_parser('nudge', help='nudge one scalar by ±h: the new losses and the central difference')
-    nudge.add_argument('--doc', required=True)
-    nudge.add_argument('--checkpoint', default=str(DEFAULT_CHECKPOINT))
+    add_recording(nudge)
     nudge.add_argument('--node', required=True, metavar='NAME', help=NODE_HELP)
     nudge.add_argument('--by', type=float, default=H, metavar='H', help=f'the nudge h (default {H:g})')
     nudge.add_argument('--json', required=True, metavar='OUT')
 
     gradcheck = commands.add_parser('gradcheck', help='central differences for every parameter against backprop')
-    gradcheck.add_argument('--doc', required=True)
-    gradcheck.add_argument('--checkpoint', default=str(DEFAULT_CHECKPOINT))
+    add_recording(gradcheck)
     gradcheck.add_argument('--json', required=True, metavar='OUT')
 
     provenance = commands.add_parser('provenance', help="split a node's gradient into its terms, by use and by "
                                      'prediction')
-    provenance.add_argument('--doc', required=True)
-    provenance.add_argument('--checkpoint', default=str(DEFAULT_CHECKPOINT))
+    add_recording(provenance)
     provenance.add_argument('--node', required=True, metavar='NAME', help=NODE_HELP)
     provenance.add_argument('--json', required=True, metavar='OUT')
 
@@ -69,16 +67,13 @@ def cmd_nudge(args, out):
 
 def cmd_gradcheck(args, out):
     model, trace = _record(args)
-    checks = iter_gradcheck(model, trace)
     tty = sys.stderr.isatty()
-    while True:
-        try:
-            done, total = next(checks)
-        except StopIteration as stop:
-            result = stop.value
-            break
+
+    def report(progress):
+        done, total = progress
         if done % 500 == 0 or done == total:
             print(f'checked {done} / {total}', end='\r' if tty else '\n', file=sys.stderr, flush=True)
+    result = finish(iter_gradcheck(model, trace), report)
     if tty:
         print(file=sys.stderr)
     write_atomic(args.json, dumps(result.to_json()))

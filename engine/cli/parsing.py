@@ -2,6 +2,8 @@
 
 import argparse
 
+from engine.paths import DEFAULT_CHECKPOINT
+
 
 class UsageError(Exception):
     """A command line that cannot be parsed; the message is one line naming the program."""
@@ -12,3 +14,9 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError(f'{self.prog}: {message}')
+
+
+def add_recording(parser):
+    """The options that say which recording a command works on: --doc (required) and --checkpoint."""
+    parser.add_argument('--doc', required=True)
+    parser.add_argument('--checkpoint', default=str(DEFAULT_CHECKPOINT))

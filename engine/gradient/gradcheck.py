@@ -19,7 +19,7 @@ it, wpe past its length) has numeric 0.0 without computing: the loss does not de
 from dataclasses import dataclass
 
 from engine.backprop import Stepper
-from engine.model import FAST, Model
+from engine.model import FAST, Model, finish
 from engine.gradient.nudge import Tape, relative_error
 from engine.tokenizer import Tokenizer
 from engine.trace import record
@@ -112,15 +112,12 @@ def gradcheck_process(config, uchars, floats, doc, messages, report_every=64, on
     try:
         model = Model.from_floats(config, Tokenizer(uchars), floats)
         trace = record(model, doc)
-        gen = iter_gradcheck(model, trace, only=only)
-        while True:
-            try:
-                done, total = next(gen)
-            except StopIteration as stop:
-                result = stop.value
-                break
+
+        def report(progress):
+            done, total = progress
             if done % report_every == 0 or done == total:
                 messages.put(('progress', done, total))
+        result = finish(iter_gradcheck(model, trace, only=only), report)
         messages.put(('done', result.h, [(p.name, p.node, p.analytic, p.numeric) for p in result.params]))
     except Exception as e:  # one sentence for the panel; the window carries on
         messages.put(('failed', f'{type(e).__name__}: {e}'))

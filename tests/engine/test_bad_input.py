@@ -384,5 +384,5 @@ def test_b16_a_closed_pipe_exits_quietly(tmp_path):
 def test_house_shared_names_have_homes_of_their_own():
     from engine import paths
     from engine.cli import parsing as cli_parsing
-    assert cli.Parser is cli_parsing.Parser and cli.DEFAULT_CHECKPOINT is paths.DEFAULT_CHECKPOINT
+    assert cli.Parser is cli_parsing.Parser and cli_parsing.DEFAULT_CHECKPOINT is paths.DEFAULT_CHECKPOINT
     assert not hasattr(cli, 'ASSETS')  # engine.cli.commands keeps only what it uses
