@@ -149,3 +149,27 @@ class DockColumn:
         for dock in self._hidden or self.docks.values():
             dock.show()
         return False
+
+
+def dock_of(widget):
+    """The dock a panel sits in (its nearest QDockWidget ancestor), or None."""
+    w = widget.parentWidget()
+    while w is not None and not isinstance(w, QDockWidget):
+        w = w.parentWidget()
+    return w
+
+
+def toggle_floating(dock, largest):
+    """Float `dock` as a window of its own, at most `largest` (QSize), over the middle of the main window and
+    inside the screen; or dock it back. Whether it floats now."""
+    floating = not dock.isFloating()
+    dock.setFloating(floating)
+    if floating:
+        screen = dock.screen().availableGeometry()
+        size = QSize(min(largest.width(), screen.width() - 40), min(largest.height(), screen.height() - 60))
+        dock.resize(size)
+        home = dock.parentWidget().geometry() if dock.parentWidget() else screen
+        x = max(screen.left(), min(home.center().x() - size.width() // 2, screen.right() - size.width()))
+        y = max(screen.top(), min(home.center().y() - size.height() // 2, screen.bottom() - size.height()))
+        dock.move(x, y)
+    return floating

@@ -13,7 +13,7 @@ import random
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import (QBoxLayout, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMenu,
+from PySide6.QtWidgets import (QBoxLayout, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMenu,
                                QMessageBox, QSplitter, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from engine import checkpoint as ckpt_io
@@ -27,9 +27,11 @@ from engine.trace import record
 from explorer.attention.heatmap import png_bytes, scale_for, svg_bytes
 from explorer.attention.heatmap_grid import HeatmapGrid
 from explorer.attention.query_steps import QuerySteps, steps_html
+from explorer.dock_column import dock_of, toggle_floating
 from explorer.theme import LIGHT
 from explorer.attention.token_lines import TokenLinesView
 
+POP_OUT_SIZE = QSize(1400, 900)  # the panel popped out at most: room for every head side by side
 MODE_NAMES = (('weight', 'weights'), ('score', 'scores q·k/√d'), ('grad_weight', 'dloss/dweight'),
               ('grad_score', 'dloss/dscore'))
 
@@ -401,27 +403,10 @@ class AttentionPanel(QWidget):
 
     # Pop out
 
-    def _dock(self):
-        w = self.parentWidget()
-        while w is not None and not isinstance(w, QDockWidget):
-            w = w.parentWidget()
-        return w
-
     def toggle_pop_out(self):
-        dock = self._dock()
-        if dock is None:
-            return
-        floating = not dock.isFloating()
-        dock.setFloating(floating)
-        if floating:  # a window of its own over the middle of the main window, inside the screen
-            screen = (dock.screen() or self.screen()).availableGeometry()
-            size = QSize(min(1400, screen.width() - 40), min(900, screen.height() - 60))
-            dock.resize(size)
-            home = dock.parentWidget().geometry() if dock.parentWidget() else screen
-            x = max(screen.left(), min(home.center().x() - size.width() // 2, screen.right() - size.width()))
-            y = max(screen.top(), min(home.center().y() - size.height() // 2, screen.bottom() - size.height()))
-            dock.move(x, y)
-        self.pop_button.setText('Dock' if floating else 'Pop out')
+        dock = dock_of(self)
+        if dock is not None:
+            self.pop_button.setText('Dock' if toggle_floating(dock, POP_OUT_SIZE) else 'Pop out')
 
     # Comparing
 

@@ -2,7 +2,11 @@
 really shown (not while tabbed behind others), and pop_out_button floats its dock as a window."""
 
 from PySide6.QtCore import QSize, QTimer
-from PySide6.QtWidgets import QDockWidget, QToolButton, QWidget
+from PySide6.QtWidgets import QToolButton, QWidget
+
+from explorer.dock_column import dock_of, toggle_floating
+
+POP_OUT_SIZE = QSize(1100, 820)  # a popped-out history panel at most: room for its charts
 
 
 class HistoryPanel(QWidget):
@@ -24,26 +28,9 @@ def pop_out_button(panel, what):
     button.setText('Pop out')
     button.setToolTip(f'Show {what} in a window of its own (again to dock it back)')
 
-    def dock():
-        w = panel.parentWidget()
-        while w is not None and not isinstance(w, QDockWidget):
-            w = w.parentWidget()
-        return w
-
     def toggle():
-        d = dock()
-        if d is None:
-            return
-        floating = not d.isFloating()
-        d.setFloating(floating)
-        if floating:  # over the middle of the main window, inside the screen
-            screen = (d.screen() or panel.screen()).availableGeometry()
-            size = QSize(min(1100, screen.width() - 40), min(820, screen.height() - 60))
-            d.resize(size)
-            home = d.parentWidget().geometry() if d.parentWidget() else screen
-            x = max(screen.left(), min(home.center().x() - size.width() // 2, screen.right() - size.width()))
-            y = max(screen.top(), min(home.center().y() - size.height() // 2, screen.bottom() - size.height()))
-            d.move(x, y)
-        button.setText('Dock' if floating else 'Pop out')
+        dock = dock_of(panel)
+        if dock is not None:
+            button.setText('Dock' if toggle_floating(dock, POP_OUT_SIZE) else 'Pop out')
     button.clicked.connect(toggle)
     return button
