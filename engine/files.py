@@ -1,10 +1,13 @@
-"""Reading the files a user names, with one sentence when they cannot be read, and writing files the user
-cares about: checked before any work, written to a temp file beside the target and renamed over it. A symlink is written through to its target; a device, FIFO or socket is refused.
+"""The files a user names: read with one sentence when they cannot be; written (checked before any work, to a
+temp file beside the target, renamed over it) as standard JSON text (dumps) or bytes. A symlink is written
+through to its target; a device, FIFO or socket is refused.
 
 Temp files are named `.NAME.PID.XXXXXXXX.tmp`; one whose process is gone (a save killed mid-write) is
 removed by the next save of NAME.
 """
 
+import json
+import math
 import os
 import stat
 import tempfile
@@ -123,3 +126,22 @@ def _reason(e):
     """An OSError as the words after 'Cannot write PATH: ' (never the temp file's name)."""
     text = (e.strerror or str(e)).rstrip('.')
     return text[:1].lower() + text[1:]
+
+
+def dumps(obj):
+    """Standard JSON text (RFC 8259). A non-finite float, which JSON cannot hold, is written as the
+    string "NaN", "Infinity" or "-Infinity"."""
+    try:
+        return json.dumps(obj, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(obj), allow_nan=False)
+
+
+def _finite(obj):
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return 'NaN' if obj != obj else ('Infinity' if obj > 0 else '-Infinity')
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj

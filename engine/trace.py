@@ -17,8 +17,6 @@ from run to run.
 import bisect
 import contextlib
 import functools
-import json
-import math
 import os
 import sys
 from dataclasses import dataclass
@@ -578,25 +576,6 @@ def truncation_note(trace):
     lost = f'{cut!r} and the end of the document' if cut else 'the end of the document'
     return (f'block_size {trace.config.block_size} cuts {doc!r} ({len(doc)} characters): recorded its first '
             f'{n} positions, as microgpt trains it; not predicted: {lost}.')
-
-
-def dumps(obj):
-    """Standard JSON text (RFC 8259). A non-finite float, which JSON cannot hold, is written as the
-    string "NaN", "Infinity" or "-Infinity"."""
-    try:
-        return json.dumps(obj, allow_nan=False)
-    except ValueError:
-        return json.dumps(_finite(obj), allow_nan=False)
-
-
-def _finite(obj):
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return 'NaN' if obj != obj else ('Infinity' if obj > 0 else '-Infinity')
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
 
 
 def record(model, doc):

@@ -13,9 +13,9 @@ from engine.backprop import Stepper
 from engine.cli.parsing import Parser, UsageError, add_recording
 from engine.data import default_names_path, load_docs
 from engine.errors import EngineError, TrainingDiverged
-from engine.files import check_output, write_atomic
+from engine.files import check_output, dumps, write_atomic
 from engine.model import GPTConfig, finish
-from engine.trace import dumps, record, truncation_note
+from engine.trace import record, truncation_note
 from engine.optim import TrainConfig
 from engine.sampling import check_temperature, iter_samples, sampling_rng
 from engine.train import Trainer, check_trainable

@@ -5,13 +5,13 @@ import sys
 
 from engine import checkpoint as ckpt_io
 from engine.errors import EngineError
-from engine.files import check_output, write_atomic
+from engine.files import check_output, dumps, write_atomic
 from engine.gradient.gradcheck import H, analytic_grads, iter_gradcheck
 from engine.gradient.nudge import Tape
 from engine.model import finish
 from engine.cli.parsing import add_recording
 from engine.gradient.provenance import Predictions, full_name, resolve, sum_in_order, terms_by_use
-from engine.trace import dumps, record, truncation_note
+from engine.trace import record, truncation_note
 
 NODE_HELP = "a node: a parameter (wte[4][3]), a name with its place ('pos 1 / softmax / exps[2]') or an id"
 
