@@ -261,22 +261,8 @@ def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', se
         painter.setFont(font)
         painter.setPen(muted)
         paint_token_labels(painter, box, trace)
-        painter.setPen(Qt.NoPen)
-        for q in range(n):
-            for k in range(q + 1):  # keys after the query do not exist: left blank
-                v = cached[(box.layer, box.head, q, k)]
-                color = QColor(colors['unreached']) if v is None else scale.color(v, colors)
-                painter.setBrush(color)
-                cell = QRectF(box.cells.left() + k * box.cell, box.cells.top() + q * box.cell, box.cell - 1,
-                              box.cell - 1)
-                painter.drawRect(cell)
-                if v is not None and box.cell >= LINE:
-                    label = next((t for t in cell_texts(v, quantity) if fm.horizontalAdvance(t) <= box.cell - 3),
-                                 None)
-                    if label is not None:  # written only where it fits
-                        painter.setPen(QColor(colors['text_on_strong']) if color.lightnessF() < 0.5 else text)
-                        painter.drawText(cell, Qt.AlignCenter, label)
-                        painter.setPen(Qt.NoPen)
+        paint_head_cells(painter, box, n, lambda q, k: cached[(box.layer, box.head, q, k)], colors, scale, quantity,
+                         fm)
         painter.setBrush(Qt.NoBrush)
         painter.setPen(QPen(QColor(colors['cluster_border']), 1))
         painter.drawLine(box.cells.topLeft(), box.cells.bottomLeft())  # the frame of the causal triangle
@@ -295,6 +281,26 @@ def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', se
     paint_legend(painter, legend_bar(rect), colors, quantity, scale, font)
     painter.restore()
     return boxes, squeezed, scale
+
+
+def paint_head_cells(painter, box, n, value, colors, scale, quantity, fm):
+    """One head's causal triangle of cells, each in its scale's colour and, where it fits, with its number."""
+    text = QColor(colors['text'])
+    painter.setPen(Qt.NoPen)
+    for q in range(n):
+        for k in range(q + 1):  # keys after the query do not exist: left blank
+            v = value(q, k)
+            color = QColor(colors['unreached']) if v is None else scale.color(v, colors)
+            painter.setBrush(color)
+            cell = QRectF(box.cells.left() + k * box.cell, box.cells.top() + q * box.cell, box.cell - 1,
+                          box.cell - 1)
+            painter.drawRect(cell)
+            if v is not None and box.cell >= LINE:
+                label = next((t for t in cell_texts(v, quantity) if fm.horizontalAdvance(t) <= box.cell - 3), None)
+                if label is not None:  # written only where it fits
+                    painter.setPen(QColor(colors['text_on_strong']) if color.lightnessF() < 0.5 else text)
+                    painter.drawText(cell, Qt.AlignCenter, label)
+                    painter.setPen(Qt.NoPen)
 
 
 def paint_token_labels(painter, box, trace):

@@ -23,87 +23,111 @@ from explorer.theme import LIGHT, head_color
 
 def steps_html(trace, layer, head, query, grads=None, reached=None, colors=LIGHT):
     """The page for (layer, head, query); grads (per node id) and reached(node) add the gradients."""
-    nodes = query_nodes(trace, layer, head, query)
-    data, name = trace.data, trace.name
-    d = trace.config.head_dim
-    hs = head * d
-    n = trace.n
-    muted = colors['muted']
+    page = _StepsPage(trace, layer, head, query, grads, reached)
+    return '\n'.join(page.header(colors['muted']) + page.q_and_keys() + page.scores() + page.softmax()
+                     + page.weighted_sum())
 
-    def link(node, text=None):
-        return f'<a href="node:{node}" title="{html.escape(trace.qualified_name(node))} = {exact(data[node])}">' \
-               f'{html.escape(text or name(node))}</a>'
 
-    head_path = f'pos {query} / layer {layer} / attention / head {head}'
-    head_scope = trace.scope_id(head_path)
+class _StepsPage:
+    """The pieces of one query's page: links to nodes and to the head's boxes, and its numbered steps."""
 
-    def step(text, what):
+    def __init__(self, trace, layer, head, query, grads, reached):
+        self.trace, self.layer, self.head, self.query = trace, layer, head, query
+        self.grads, self.reached = grads, reached
+        self.nodes = query_nodes(trace, layer, head, query)
+        self.d = trace.config.head_dim
+        self.hs = head * self.d
+        self.head_path = f'pos {query} / layer {layer} / attention / head {head}'
+        self.head_scope = trace.scope_id(self.head_path)
+
+    def link(self, node, text=None):
+        trace = self.trace
+        return f'<a href="node:{node}" title="{html.escape(trace.qualified_name(node))} = {exact(trace.data[node])}">' \
+               f'{html.escape(text or trace.name(node))}</a>'
+
+    def number(self, node, bold=False):
+        """A node's value as a link to it."""
+        text = self.link(node, shown(self.trace.data[node]))
+        return f'<b>{text}</b>' if bold else text
+
+    def step(self, text, what):
         """A step's title as a link to its box in the open head, at the vector level: q, the keys and the
         values (vector boxes), scores, softmax and the weighted sum (groups)."""
-        key = vector_key(head_scope, what) if what in ('q', 'keys', 'values') else \
-            group_key(trace.scope_id(f'{head_path} / {what}'))
-        return f'<a href="box:{key}" title="show {what} in the graph, in head {head} of pos {query}"><b>{text}</b></a>'
+        key = vector_key(self.head_scope, what) if what in ('q', 'keys', 'values') else \
+            group_key(self.trace.scope_id(f'{self.head_path} / {what}'))
+        return f'<a href="box:{key}" title="show {what} in the graph, in head {self.head} of pos {self.query}"><b>{text}</b></a>'
 
-    def vec(ids):
-        return '[' + ', '.join(link(i, shown(data[i])) for i in ids) + ']'
+    def vec(self, ids):
+        return '[' + ', '.join(self.number(i) for i in ids) + ']'
 
-    def grad(node):
-        if grads is None:
-            return ''
-        return shown(float(grads[node])) if reached(node) else '<span class="m">not reached yet</span>'
+    def grad(self, node):
+        return shown(float(self.grads[node])) if self.reached(node) else '<span class="m">not reached yet</span>'
 
-    color = head_color(head).name()
-    out = [f'<style>td, th {{ padding: 1px 5px; }} th {{ text-align: left; color: {muted}; font-weight: normal; }}'
-           f' a {{ text-decoration: none; }} .m {{ color: {muted}; }}</style>',
-           f'<p><b><span style="color:{color}">■</span> layer {layer} · head {head} · query '
-           f'{html.escape(token_label(trace, query))}</b> '
-           f'<span class="m">(predicting {html.escape(trace.token_texts[query + 1])!s})</span></p>']
-    out.append(f'<p>{step("1 · q", "q")}[{hs}…{hs + d - 1}] (this head\'s slice of the query\'s q): {vec(nodes.q)}</p>')
-    out.append(f'<p>{step("2 · keys", "keys")} — k[{hs}…{hs + d - 1}] of each position up to the query:</p><table>')
-    for t in range(query + 1):
-        out.append(f'<tr><td>{html.escape(token_label(trace, t))}</td><td>{vec(nodes.keys[t])}</td></tr>')
-    out.append('</table>')
-    out.append(f'<p>{step("3 · scores", "scores")}: q·k[t] = Σ<sub>j</sub> q[{hs}+j]·k[{hs}+j] of position t, '
-               f'then ×1/√{d} (÷{math.sqrt(d):.3g}) gives attn_logits[t]; '
-               f'<b>4 · causal window</b>: keys after the query are masked (microgpt never computes them).</p>')
-    header = '<tr><th>key</th><th>q·k</th><th>÷√d = attn_logits</th>'
-    header += '<th>dloss/dscore</th></tr>' if grads is not None else '</tr>'
-    out.append('<table>' + header)
-    for t in range(n):
-        if t > query:
-            out.append(f'<tr class="m"><td class="m">{html.escape(token_label(trace, t))}</td>'
-                       f'<td class="m" colspan="3">masked (after the query)</td></tr>')
-            continue
-        row = (f'<tr><td>{html.escape(token_label(trace, t))}</td>'
-               f'<td>{link(nodes.dots[t], shown(data[nodes.dots[t]]))}</td>'
-               f'<td>{link(nodes.logits[t], shown(data[nodes.logits[t]]))}</td>')
-        row += f'<td>{grad(nodes.logits[t])}</td></tr>' if grads is not None else '</tr>'
-        out.append(row)
-    out.append('</table>')
-    max_val = max(data[s] for s in nodes.logits)
-    out.append(f'<p>{step("5 · softmax", "softmax")}: exps[t] = exp(attn_logits[t] − max_val), max_val = {shown(max_val)}; '
-               f'{link(nodes.total)} = Σ exps = {shown(data[nodes.total])}; attn_weights[t] = exps[t] / total.</p>')
-    header = '<tr><th>key</th><th>exps</th><th>attn_weights</th>'
-    header += '<th>dloss/dweight</th></tr>' if grads is not None else '</tr>'
-    out.append('<table>' + header)
-    for t in range(query + 1):
-        row = (f'<tr><td>{html.escape(token_label(trace, t))}</td>'
-               f'<td>{link(nodes.exps[t], shown(data[nodes.exps[t]]))}</td>'
-               f'<td><b>{link(nodes.weights[t], shown(data[nodes.weights[t]]))}</b></td>')
-        row += f'<td>{grad(nodes.weights[t])}</td></tr>' if grads is not None else '</tr>'
-        out.append(row)
-    out.append('</table>')
-    out.append(f'<p>{step("6 · weighted sum", "weighted sum")} (and {step("the values", "values")}): head_out[j] = Σ<sub>t</sub> attn_weights[t] · v[{hs}+j] of position t</p>'
-               '<table><tr><th>key</th><th>weight</th><th>v</th></tr>')
-    for t in range(query + 1):
-        out.append(f'<tr><td>{html.escape(token_label(trace, t))}</td><td>{shown(data[nodes.weights[t]])}</td>'
-                   f'<td>{vec(nodes.values[t])}</td></tr>')
-    out.append('</table>')
-    outs = ', '.join(link(o, shown(data[o])) for o in nodes.head_out)
-    out.append(f'<p><b>= head_out</b> [{outs}]</p>')
-    out.append('<p class="m">Click a step\'s title to show its box in the graph (the head opened to its vectors); '
-               'click a name or number to select that scalar.</p>')
-    return '\n'.join(out)
+    def token(self, t):
+        return html.escape(token_label(self.trace, t))
+
+    def table(self, titles, grad_title, rows):
+        """A table of the keys up to the query: `rows` gives (t, node whose grad is shown, cells); the grad
+        column only when there are grads."""
+        header = '<tr>' + ''.join(f'<th>{t}</th>' for t in titles)
+        header += f'<th>{grad_title}</th></tr>' if self.grads is not None else '</tr>'
+        out = ['<table>' + header]
+        for t, node, cells in rows:
+            if node is None:  # a masked key
+                out.append(cells)
+                continue
+            row = f'<tr><td>{self.token(t)}</td>' + ''.join(f'<td>{c}</td>' for c in cells)
+            out.append(row + (f'<td>{self.grad(node)}</td></tr>' if self.grads is not None else '</tr>'))
+        return out + ['</table>']
+
+    def header(self, muted):
+        trace, layer, head, query = self.trace, self.layer, self.head, self.query
+        color = head_color(head).name()
+        return [f'<style>td, th {{ padding: 1px 5px; }} th {{ text-align: left; color: {muted}; font-weight: normal; }}'
+                f' a {{ text-decoration: none; }} .m {{ color: {muted}; }}</style>',
+                f'<p><b><span style="color:{color}">■</span> layer {layer} · head {head} · query '
+                f'{self.token(query)}</b> '
+                f'<span class="m">(predicting {html.escape(trace.token_texts[query + 1])!s})</span></p>']
+
+    def q_and_keys(self):
+        hs, d, nodes = self.hs, self.d, self.nodes
+        out = [f'<p>{self.step("1 · q", "q")}[{hs}…{hs + d - 1}] (this head\'s slice of the query\'s q): '
+               f'{self.vec(nodes.q)}</p>',
+               f'<p>{self.step("2 · keys", "keys")} — k[{hs}…{hs + d - 1}] of each position up to the query:</p><table>']
+        out += [f'<tr><td>{self.token(t)}</td><td>{self.vec(nodes.keys[t])}</td></tr>' for t in range(self.query + 1)]
+        return out + ['</table>']
+
+    def scores(self):
+        hs, d, nodes = self.hs, self.d, self.nodes
+        masked = ('<tr class="m"><td class="m">{}</td><td class="m" colspan="3">masked (after the query)</td></tr>')
+        rows = [(t, nodes.logits[t], (self.number(nodes.dots[t]), self.number(nodes.logits[t])))
+                if t <= self.query else (t, None, masked.format(self.token(t))) for t in range(self.trace.n)]
+        return [f'<p>{self.step("3 · scores", "scores")}: q·k[t] = Σ<sub>j</sub> q[{hs}+j]·k[{hs}+j] of position t, '
+                f'then ×1/√{d} (÷{math.sqrt(d):.3g}) gives attn_logits[t]; '
+                f'<b>4 · causal window</b>: keys after the query are masked (microgpt never computes them).</p>'] + \
+            self.table(('key', 'q·k', '÷√d = attn_logits'), 'dloss/dscore', rows)
+
+    def softmax(self):
+        data, nodes = self.trace.data, self.nodes
+        max_val = max(data[s] for s in nodes.logits)
+        rows = [(t, nodes.weights[t], (self.number(nodes.exps[t]), self.number(nodes.weights[t], bold=True)))
+                for t in range(self.query + 1)]
+        return [f'<p>{self.step("5 · softmax", "softmax")}: exps[t] = exp(attn_logits[t] − max_val), max_val = '
+                f'{shown(max_val)}; {self.link(nodes.total)} = Σ exps = {shown(data[nodes.total])}; '
+                'attn_weights[t] = exps[t] / total.</p>'] + \
+            self.table(('key', 'exps', 'attn_weights'), 'dloss/dweight', rows)
+
+    def weighted_sum(self):
+        data, nodes = self.trace.data, self.nodes
+        out = [f'<p>{self.step("6 · weighted sum", "weighted sum")} (and {self.step("the values", "values")}): '
+               f'head_out[j] = Σ<sub>t</sub> attn_weights[t] · v[{self.hs}+j] of position t</p>'
+               '<table><tr><th>key</th><th>weight</th><th>v</th></tr>']
+        out += [f'<tr><td>{self.token(t)}</td><td>{shown(data[nodes.weights[t]])}</td>'
+                f'<td>{self.vec(nodes.values[t])}</td></tr>' for t in range(self.query + 1)]
+        outs = ', '.join(self.number(o) for o in nodes.head_out)
+        return out + ['</table>', f'<p><b>= head_out</b> [{outs}]</p>',
+                      '<p class="m">Click a step\'s title to show its box in the graph (the head opened to its '
+                      'vectors); click a name or number to select that scalar.</p>']
 
 
 class QuerySteps(QTextBrowser):
