@@ -11,7 +11,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from engine.attention import cell_node, to_csv
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def center_of(grid, layer, head, q, k):

@@ -132,7 +132,7 @@ def test_headless_export_as_svg_and_csv_with_positions(tmp_path):
     import subprocess
     import sys
     from pathlib import Path
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     for out in (tmp_path / 'a.svg', tmp_path / 'a.csv'):
         proc = subprocess.run([sys.executable, str(root / 'main.py'), 'attention', '--doc', 'emma', '-o', str(out)],
                               capture_output=True, text=True, timeout=120, cwd=root)
