@@ -1,4 +1,4 @@
-"""Issue 11's last gaps: Return on a vector box goes to the box that computes it; a weight matrix asked to
+"""explorer.graph.view (GraphView) acting on a box: Return on a vector box goes to the box that computes it; a weight matrix asked to
 open (Scopes tab, Return) is selected and its uses outlined instead; the open head's frame hides the KV
 edges that only pass by; the minimap never covers what the view brings into sight."""
 

@@ -1,4 +1,6 @@
-"""A layout never holds the window: Graphviz runs in a child process that Esc kills (pytest-qt)."""
+"""explorer.state.session, the session as Qt sees it: a layout never holds the window (Graphviz runs in a
+child process that Esc kills), a failed layout is one sentence, recording reports progress and a new one
+abandons the one running (pytest-qt)."""
 
 import pytest
 from PySide6.QtCore import QSettings, QTimer
