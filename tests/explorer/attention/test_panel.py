@@ -1,17 +1,17 @@
-"""The attention heatmaps in the window: right values in the right cells, hover, links, gradients, compare, export."""
-
-import csv
-import io
-import subprocess
-import sys
-from pathlib import Path
+"""explorer.attention.panel, the attention dock in the window: right values in the right cells, hover, links
+both ways with the graph (a lone head is the one selected there; a hovered token frames its row or column),
+gradients, like-for-like comparison with a difference view, a query's steps, export."""
 
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtGui import QColor
 
-from engine.attention import cell_node, to_csv
-
-ROOT = Path(__file__).resolve().parents[3]
+from engine.attention import cell_node, query_nodes, to_csv
+from engine.backprop import Schedule, Stepper
+from engine.graph.keys import group_key
+from explorer.attention.heatmap import hovered_rect
+from explorer.main_window import MainWindow
+from explorer.state.session import Session
 
 
 def center_of(grid, layer, head, q, k):
@@ -116,21 +116,6 @@ def test_exports_from_the_window(window, qtbot, tmp_path):
     assert (tmp_path / 'h.png').read_bytes().startswith(b'\x89PNG')
 
 
-def test_headless_attention_command(tmp_path):
-    out_csv, out_png = tmp_path / 'w.csv', tmp_path / 'w.png'
-    for out in (out_csv, out_png):
-        proc = subprocess.run([sys.executable, str(ROOT / 'main.py'), 'attention', '--doc', 'emma', '-o', str(out)],
-                              capture_output=True, text=True, timeout=120, cwd=ROOT)
-        assert proc.returncode == 0, proc.stderr
-    table = list(csv.reader(io.StringIO(out_csv.read_text())))
-    assert table[0] == ['layer', 'head', 'query', 'key', 'query_token', 'key_token', 'score', 'weight',
-                        'grad_weight', 'grad_score']
-    assert len(table) == 1 + 4 * 15 and out_png.read_bytes().startswith(b'\x89PNG')
-    bad = subprocess.run([sys.executable, str(ROOT / 'main.py'), 'attention', '--doc', 'zoë', '-o', str(out_csv)],
-                         capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert bad.returncode == 2 and bad.stderr.count('\n') == 1 and "'ë'" in bad.stderr
-
-
 @pytest.mark.fresh_window  # the panel's quantity and heads as a new window shows them
 def test_two_layers_of_eight_heads(window, qtbot, tmp_path):
     import random
@@ -155,3 +140,131 @@ def test_two_layers_of_eight_heads(window, qtbot, tmp_path):
     assert sorted((b.layer, b.head) for b in boxes) == every and not squeezed
     assert panel.grid.value(1, 7, 4, 2) == s.trace.attention[1][7][4][2]
     assert s.backprop.position == 0 and s.backprop.total == len(s.trace) + 1  # a new model resets backprop
+
+
+def _compare_random(window, qtbot):
+    panel = window.attention
+    window.attention_dock.raise_()
+    qtbot.waitUntil(lambda: bool(panel.grid.boxes), timeout=5000)
+    panel.compare.setCurrentIndex(1)
+    with qtbot.waitSignal(window.session.worker.signals.done, timeout=20000):
+        panel.compare.activated.emit(1)
+    return panel
+
+
+def test_comparison_shows_the_same_quantity_on_both_sides(window, qtbot):
+    panel, s = _compare_random(window, qtbot), window.session
+    other = panel.other_trace
+    assert panel.grid.quantity == panel.other_grid.quantity == 'weight'
+    assert panel.other_grid.value(0, 1, 4, 2) == other.attention[0][1][4][2]
+    node = query_nodes(other, 0, 1, 4).weights[2]
+    at = Schedule(s.trace).reached_at[node]
+    s.backprop.seek(at)  # the weight's gradient holds its first contribution, not yet all of them
+    panel.set_quantity('grad_weight')
+    assert panel.grid.quantity == panel.other_grid.quantity == 'grad_weight'
+    reference, full = Stepper(other), Stepper(other)
+    reference.seek(at)  # the other model's gradients after as many backprop steps
+    full.run_to_end()
+    assert s.backprop.reached(node) and reference.grads[node] != full.grads[node]
+    assert panel.other_grid.value(0, 1, 4, 2) == reference.grads[node] != 0
+    assert panel.grid.value(0, 1, 4, 2) == s.backprop.grads[node]
+    late = query_nodes(other, 0, 1, 0).weights[0]
+    assert not s.backprop.reached(late) and panel.other_grid.value(0, 1, 0, 0) is None
+    panel.set_quantity('score')
+    assert panel.other_grid.value(0, 1, 4, 2) == other.data[query_nodes(other, 0, 1, 4).logits[2]]
+
+
+def test_both_sides_share_one_colour_scale(window, qtbot):
+    """Equal colours mean equal numbers: the bar spans the largest magnitude either model shows."""
+    panel, s = _compare_random(window, qtbot), window.session
+    s.backprop.run_to_end()
+    panel.set_quantity('grad_score')
+    cells = [(0, h, q, k) for h in range(4) for q in range(s.trace.n) for k in range(q + 1)]
+    top = max(abs(g.value(*c)) for g in (panel.grid, panel.other_grid) for c in cells)
+    assert panel.grid.shared_scale == panel.other_grid.shared_scale
+    assert (panel.grid.shared_scale.lo, panel.grid.shared_scale.hi) == (-top, top)
+    panel.grid.grab()
+    panel.other_grid.grab()
+    assert panel.grid.scale == panel.other_grid.scale == panel.grid.shared_scale
+
+
+def test_difference_view_is_this_minus_the_other(window, qtbot):
+    panel, s = _compare_random(window, qtbot), window.session
+    panel.compare_how.setCurrentIndex(1)
+    panel.compare_how.activated.emit(1)
+    assert panel.other_grid.quantity == 'diff_weight'
+    a, b = s.trace.attention[0][3][4][1], panel.other_trace.attention[0][3][4][1]
+    assert panel.other_grid.value(0, 3, 4, 1) == a - b != 0
+    panel.other_grid.grab()
+    assert panel.other_grid.scale.diverging and panel.other_grid.scale.hi > 0
+
+
+def test_a_query_label_opens_its_steps_and_a_step_selects_its_node(window, qtbot):
+    panel, s = window.attention, window.session
+    window.attention_dock.raise_()
+    qtbot.waitUntil(lambda: bool(panel.grid.boxes), timeout=5000)
+    box = panel.grid.boxes[0]
+    point = box.cells.topLeft() + type(box.cells.topLeft())(-box.row_w / 2, 2.5 * box.cell)
+    assert box.row_at(point) == 2
+    panel.grid.row_clicked.emit(box.layer, box.head, 2)
+    assert panel.tabs.currentWidget() is panel.steps and panel.steps.place == (box.layer, box.head, 2)
+    logit = query_nodes(s.trace, box.layer, box.head, 2).logits[1]
+    assert f'node:{logit}' in panel.steps.toHtml()
+    with qtbot.waitSignal(s.view_changed, timeout=20000):
+        panel.steps.node_clicked.emit(logit)
+    assert s.selected == f'n{logit}' and f'n{logit}' in s.layout.boxes
+
+
+def test_the_lone_head_is_the_one_selected_in_the_graph(qtbot, tmp_path):
+    session = Session()
+    win = MainWindow(session, QSettings(str(tmp_path / 'w.ini'), QSettings.IniFormat))
+    win.resize(1280, 720)
+    win.show()
+    try:
+        assert session.load_checkpoint()
+        with qtbot.waitSignal(session.view_changed, timeout=20000):
+            session.record('emma')
+        panel = win.attention
+        assert panel.focus_head() == (0, 0)
+        trace = session.trace
+        session.select(group_key(trace.scope_id('pos 2 / layer 0 / attention / head 1 / scores')))
+        assert panel.focus_head() == (0, 1)
+        assert panel.selected_place(trace).query == 2
+        session.select(group_key(trace.scope_id('pos 3 / layer 0 / attention / head 3')))
+        assert panel.focus_head() == (0, 3)
+    finally:
+        session.unsaved = False
+        win.close()
+        session.worker.wait()
+
+
+def frame_pixels(panel, side, i):
+    """The colours along the top edge of the frame a hovered token would get, in every head of layer 0."""
+    image = panel.grid.grab().toImage()
+    out = []
+    for box in panel.grid.boxes:
+        r = hovered_rect(box, side, i).adjusted(-1, -1, 1, 1)
+        y = int(r.top())
+        out += [image.pixelColor(int(x), y).name() for x in range(int(r.left()) + 2, int(r.right()) - 2)]
+    return out
+
+
+def test_hovering_a_token_frames_its_row_and_column_in_the_heatmaps(window, qtbot):
+    panel = window.attention
+    window.attention_dock.raise_()
+    panel.toggle_pop_out()  # a window of its own: the lines beside the heatmaps
+    window.attention_dock.resize(1200, 800)
+    qtbot.waitUntil(lambda: panel.wide and bool(panel.grid.boxes) and panel.grid.painted_size == panel.grid.size())
+    text = QColor(panel.colors()['text']).name()
+    assert text not in frame_pixels(panel, 'q', 2)
+    lines = panel.lines.lines
+    left, right, _ = lines.geometry_()
+    qtbot.mouseMove(lines, left[2].center().toPoint())
+    qtbot.waitUntil(lambda: panel.hovered_token(panel.session.trace) == ('q', 2, 0))
+    assert set(frame_pixels(panel, 'q', 2)) == {text}
+    qtbot.mouseMove(lines, right[1].center().toPoint())
+    qtbot.waitUntil(lambda: panel.hovered_token(panel.session.trace) == ('k', 1, 0))
+    box = panel.grid.boxes[0]
+    image = panel.grid.grab().toImage()
+    r = hovered_rect(box, 'k', 1).adjusted(-1, -1, 1, 1)
+    assert image.pixelColor(int(r.left()), int(r.center().y())).name() == text  # the column's left edge
