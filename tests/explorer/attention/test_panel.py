@@ -249,6 +249,7 @@ def frame_pixels(panel, side, i):
     return out
 
 
+@pytest.mark.fresh_window  # pops the panel out itself: one left floating by an earlier test would dock again
 def test_hovering_a_token_frames_its_row_and_column_in_the_heatmaps(window, qtbot):
     panel = window.attention
     window.attention_dock.raise_()
