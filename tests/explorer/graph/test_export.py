@@ -1,5 +1,6 @@
-"""`main.py graph -o OUT.png` draws the window's layout: the picture has the layout's size (one pixel a point),
-boxes and frames are painted where the layout JSON puts them; a huge view is scaled down to fit."""
+"""explorer.graph.export: `main.py graph -o OUT.png` draws the window's layout: the picture has the layout's
+size (one pixel a point), boxes and frames are painted where the layout JSON puts them; a huge view is
+scaled down to fit; the window's Export view writes boxes as vectors and text."""
 
 import json
 

@@ -1,15 +1,15 @@
-"""The vector level in the window: a closed group's strip of cells (hover: name, data, grad; click: that
-scalar selected, opening what hides it), an open head's vector boxes, KV-cache edges drawn dashed teal
-with what they carry, and the legend naming them."""
+"""explorer.graph.vector_strip, the vector level in the window: a closed group's strip of cells (hover: name,
+data, grad; click: that scalar selected, opening what hides it; a cell whose grad is exactly 0 is grey), an
+open head's vector boxes, KV-cache edges drawn dashed teal with what they carry, and the legend naming them."""
 
 from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QGraphicsSceneHoverEvent
 
 from engine.graph.keys import group_key, node_key, vector_key
-from explorer.panels.legend import legend_texts
 from explorer.graph.items import BoxItem, EdgeItem
-from explorer.graph.vector_strip import cell_at, cell_rects, cell_tooltip
+from explorer.graph.vector_strip import cell_at, cell_rects, cell_tooltip, paint_cells
+from explorer.panels.legend import legend_texts
 
 ATTENTION = 'pos 2 / layer 0 / attention'
 HEAD = f'{ATTENTION} / head 1'
@@ -134,3 +134,30 @@ def test_gradient_sent_through_a_vector_box_is_drawn_on_its_edges(window, qtbot)
     assert (q_box, node_key(product)) in view.flows and (s.visible.key_of[q5], q_box) in view.flows
     total, count = view.flows[(q_box, node_key(product))]
     assert count == 1 and total == next(c.contribution for c in record.contributions if c.child == q5)
+
+
+def test_a_strip_cell_with_grad_exactly_zero_is_grey(window, qtbot):
+    s = window.session
+    with qtbot.waitSignal(s.view_changed, timeout=20000):  # its fc1 strip: relu stops the grads of x < 0
+        s.open_group(s.trace.scope_id('pos 2 / layer 0 / mlp'))
+    qtbot.waitUntil(lambda: not window.graph.building(), timeout=20000)
+    view, bp = window.graph, s.backprop
+    bp.seek(bp.total)
+    found = None
+    for item in view.items_by_key.values():
+        box = getattr(item, 'box', None)
+        for i, (node, _, _) in enumerate(getattr(box, 'cells', None) or ()):
+            if node >= 0 and bp.reached(node) and bp.grads[node] == 0:
+                found = box, item.rect, i
+                break
+        if found:
+            break
+    assert found, 'no strip shows a reached cell whose grad is exactly 0'
+    box, rect, i = found
+    image = QImage(int(rect.width()) + 2, int(rect.height()) + 2, QImage.Format_RGB32)
+    image.fill(QColor(view.colors['background']))
+    painter = QPainter(image)
+    paint_cells(painter, box, rect.width(), bp, view.colors, {})
+    painter.end()
+    r = cell_rects(box, rect.width())[i]
+    assert QColor(image.pixel(int(r[0] + r[2] / 2), int(r[1] + r[3] / 2))) == QColor(view.colors['zero_grad'])

@@ -1,5 +1,7 @@
-"""The graph is the main thing on screen, readable from the first view, and the view goes where the
-learner goes (opening, Z, following backprop). Offscreen, pytest-qt; sizes in device pixels."""
+"""explorer.graph.navigation, where the graph view looks: the graph is the main thing on screen, readable
+from the first view, and the view goes where the learner goes (opening, Z, following backprop); an opened
+head comes into view with the q, k and v linears that feed it when the window has room for both.
+Offscreen, pytest-qt; sizes in device pixels."""
 
 import pytest
 from PySide6.QtCore import QPointF, QSettings, Qt
@@ -9,6 +11,8 @@ from engine.graph.keys import group_key
 from explorer.graph.items import BoxItem, ClusterItem
 from explorer.graph.navigation import MIN_LABEL_PX
 from explorer.theme import DARK, LIGHT
+
+HEAD = 'pos 2 / layer 0 / attention / head 1'
 
 
 def graph_fraction(win):
@@ -233,3 +237,28 @@ def test_follow_brings_the_first_steps_box_into_view(make_window, qtbot):
     win.step_act.trigger()
     assert view.focus_key == loss.box.key
     assert view.viewport().rect().contains(on_screen(view, loss.sceneBoundingRect()))
+
+
+def opened_head(make_window, qtbot, width, height):
+    win = make_window(width, height)
+    session = win.session
+    with qtbot.waitSignal(session.view_changed, timeout=20000):
+        session.open_group(session.trace.scope_id(HEAD))
+    qtbot.waitUntil(lambda: not win.graph.building(), timeout=20000)
+    return win
+
+
+def in_view(view, key):
+    rect = view.mapFromScene(view.items_by_key[key].sceneBoundingRect()).boundingRect()
+    return view.viewport().rect().contains(rect)
+
+
+@pytest.mark.slow  # two new windows, one opened head each
+@pytest.mark.parametrize('width, height, with_inputs', [(2000, 1200, True), (1280, 720, False)])
+def test_an_opened_head_shows_with_what_feeds_it_when_there_is_room(make_window, qtbot, width, height,
+                                                                    with_inputs):
+    win = opened_head(make_window, qtbot, width, height)
+    view, trace = win.graph, win.session.trace
+    assert in_view(view, group_key(trace.scope_id(HEAD)))  # what was opened: always whole
+    linears = [group_key(trace.scope_id(f'pos 2 / layer 0 / attention / {n}')) for n in 'qkv']
+    assert all(in_view(view, k) for k in linears) == with_inputs

@@ -15,7 +15,7 @@ from engine.graph.layout import Layout
 from engine.trace import record
 from explorer.state.session_model import CACHED_LAYOUTS, LARGE_VIEW, SessionModel
 
-ROOT_DIR = Path(__file__).resolve().parent.parent.parent
+ROOT_DIR = Path(__file__).resolve().parents[3]
 
 
 class FakeLayouter:

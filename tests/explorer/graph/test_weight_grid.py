@@ -1,14 +1,17 @@
-"""Weights as grids: badges name what each box reads, hovering a matrix outlines its readers, a cell shows
-its value and then its grad as backprop reaches it, a click on a cell selects that parameter, and the weight
-edges are off until View › Weight edges turns them on."""
+"""explorer.graph.weight_grid, weights as grids: badges name what each box reads, hovering a matrix outlines
+its readers, a cell shows its value and then its grad as backprop reaches it (grey when that grad is exactly
+0, as the legend says), a click on a cell selects that parameter, and the weight edges are off until
+View › Weight edges turns them on."""
 
 import pytest
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
 
 from engine.graph.geometry import grid_geometry
 from engine.graph.keys import group_key
 from explorer.graph import weight_grid
+from explorer.panels.legend import legend_texts
 from explorer.theme import grad_color, value_color
 
 STAGE_READS = {'embedding': ['wte', 'wpe'],
@@ -125,3 +128,19 @@ def test_a_grid_redrawn_step_by_step_is_the_grid_drawn_afresh(view):
         bp.seek(position)
         state = weight_grid.update_grid_image(image, state, cells, name, bp, colors)
         assert image == weight_grid.grid_image(cells, name, bp, colors), position
+
+
+def test_a_weight_cell_with_grad_exactly_zero_is_grey(window, qtbot):
+    qtbot.waitUntil(lambda: not window.graph.building(), timeout=20000)
+    view, bp = window.graph, window.session.backprop
+    cells, colors = view.weight_cells(), view.colors
+    bp.seek(bp.total)
+    zero = [(name, r, c) for name, used in cells.used.items() for r, c, n in used if bp.grads[n] == 0]
+    some = [(name, r, c) for name, used in cells.used.items() for r, c, n in used if bp.grads[n] != 0]
+    assert zero and some, 'this document has no parameter whose grad is exactly 0 (relu stops none)'
+    for name, r, c in zero[:5]:
+        assert weight_grid.cell_color(cells, name, r, c, bp, colors) == QColor(colors['zero_grad'])
+    name, r, c = some[0]
+    assert weight_grid.cell_color(cells, name, r, c, bp, colors) == grad_color(bp.grads[cells.nodes[name][r][c]],
+                                                                               colors)
+    assert any('grad is exactly 0: grey' in t for t in legend_texts())

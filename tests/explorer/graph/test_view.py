@@ -1,6 +1,6 @@
-"""Issue 11's last gaps: Return on a vector box goes to the box that computes it; a weight matrix asked to
-open (Scopes tab, Return) is selected and its uses outlined instead; the open head's frame hides the KV
-edges that only pass by; the minimap never covers what the view brings into sight."""
+"""explorer.graph.view (GraphView) acting on a box: Return on a vector box goes to the box that computes it; a
+weight matrix asked to open (Scopes tab, Return) is selected and its uses outlined instead; the open head's
+frame hides the KV edges that only pass by; the minimap never covers what the view brings into sight."""
 
 from PySide6.QtCore import QRectF
 

@@ -1,6 +1,6 @@
-"""While the graph makes thousands of items, the garbage collector waits (its full collections found
-nothing to free and stalled the window); it is back when the build ends, is replaced, or the window
-closes half-way."""
+"""explorer.graph.scene_build: while the graph makes thousands of items, the garbage collector waits (its full
+collections found nothing to free and stalled the window); it is back when the build ends, is replaced, or
+the window closes half-way."""
 
 import gc
 

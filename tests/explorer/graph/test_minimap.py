@@ -1,0 +1,41 @@
+"""explorer.graph.minimap: shown only when the graph does not fit in its window (and View › Minimap is on),
+drawn from the layout with the box backprop is at marked; a click in it brings that part of the graph
+into the view."""
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor
+
+
+def zoomed_in(window, qtbot):
+    view = window.graph
+    qtbot.waitUntil(lambda: not view.building(), timeout=20000)
+    view.fit()
+    view.minimap.refresh()
+    assert not view.minimap.isVisible()  # the whole graph fits: nothing to find one's way in
+    view._set_scale(view.readable_scale() * 3)
+    view.minimap.refresh()
+    return view, view.minimap
+
+
+def test_it_shows_when_the_graph_does_not_fit_and_hides_when_turned_off(window, qtbot):
+    view, minimap = zoomed_in(window, qtbot)
+    assert minimap.isVisible() and minimap.source == view.scene().sceneRect()
+    image = minimap.picture.toImage()
+    current = QColor(view.colors['current']).rgb()
+    assert any(image.pixel(x, y) == current for y in range(image.height()) for x in range(image.width()))
+    view.set_minimap(False)
+    assert not minimap.isVisible()
+    view.set_minimap(True)
+    assert minimap.isVisible()
+
+
+def test_a_click_brings_that_part_of_the_graph_into_view(window, qtbot):
+    view, minimap = zoomed_in(window, qtbot)
+    scale, dx, dy = minimap._to_widget()
+    for target in (minimap.source.topLeft() + QPointF(minimap.source.width() * 0.25, minimap.source.height() / 2),
+                   minimap.source.center()):
+        at = QPointF(target.x() * scale + dx, target.y() * scale + dy)
+        qtbot.mouseClick(minimap, Qt.LeftButton, pos=at.toPoint())
+        shown = view.mapToScene(view.viewport().rect()).boundingRect()
+        assert abs(shown.center().x() - target.x()) < 2 / scale + 2
+        assert abs(shown.center().y() - target.y()) < 2 / scale + 2 or shown.height() >= minimap.source.height()

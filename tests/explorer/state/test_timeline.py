@@ -1,0 +1,68 @@
+"""explorer.state.timeline: the run's history is read off the UI thread when a view first wants it (a
+checkpoint without one is one sentence), and going to a step hands the session that step's weights (the
+run's last step: its own checkpoint, as loaded)."""
+
+import pytest
+from PySide6.QtCore import QObject, Signal
+
+from engine import checkpoint as ckpt_io
+from engine.history import history_path
+from engine.paths import DEFAULT_CHECKPOINT
+from explorer.state.timeline import NO_HISTORY, Timeline
+
+
+class FakeSession(QObject):
+    """What the timeline reads of a Session: the checkpoint in use, and where it sends a step's weights."""
+    checkpoint_changed = Signal()
+
+    def __init__(self, checkpoint):
+        super().__init__()
+        self.checkpoint, self.recording, self.shown = checkpoint, None, []
+
+    def show_weights(self, ckpt):
+        self.shown.append(ckpt)
+
+
+def timeline_of(checkpoint):
+    timeline = Timeline(FakeSession(checkpoint))
+    timeline.said = []
+    timeline.unavailable.connect(timeline.said.append)
+    return timeline
+
+
+@pytest.fixture(scope='module')
+def shipped():
+    ckpt = ckpt_io.load(DEFAULT_CHECKPOINT)
+    ckpt.history_file = history_path(DEFAULT_CHECKPOINT)
+    return ckpt
+
+
+def test_a_checkpoint_without_history_is_one_sentence(qapp):
+    ckpt = ckpt_io.load(DEFAULT_CHECKPOINT)
+    ckpt.history_file = None
+    timeline = timeline_of(ckpt)
+    timeline.ensure_loaded()
+    assert timeline.said == [NO_HISTORY] and timeline.history is None
+    timeline.go_to(3)  # nothing to go to
+    assert timeline.session.shown == [] and timeline.target is None
+
+
+def test_a_step_of_the_run_is_handed_to_the_session(qtbot, shipped):
+    timeline = timeline_of(shipped)
+    with qtbot.waitSignal(timeline.loaded, timeout=30000):
+        timeline.ensure_loaded()
+    last = timeline.history.step
+    with qtbot.waitSignal(timeline.step_changed, timeout=30000) as changed:
+        timeline.go_to(3)
+    assert changed.args == [3] and timeline.step == 3 and not timeline.busy
+    ckpt = timeline.session.shown[-1]
+    assert ckpt.step == 3 and [p.data for p in ckpt.model.params] != [p.data for p in shipped.model.params]
+    timeline.go_to(last + 100)  # clamped to the run's last step: its own checkpoint, exactly as loaded
+    assert timeline.step == last and timeline.session.shown[-1] is shipped
+
+
+def test_a_new_checkpoint_forgets_the_old_run(qtbot, shipped):
+    timeline = timeline_of(shipped)
+    timeline.session.checkpoint_changed.emit()  # no view wants the history yet: nothing is read
+    assert timeline.said == [''] and timeline.history is None and timeline.run is shipped
+    assert not timeline.worker.busy()
