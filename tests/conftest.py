@@ -41,6 +41,16 @@ def _isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv('XDG_CONFIG_HOME', str(tmp_path / 'config'))
 
 
+WINDOW_FIXTURES = {'window', 'make_window'}  # tests/explorer/conftest.py: the main window, recorded
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test that builds the main window `window`, so the quick run can leave them out."""
+    for item in items:
+        if WINDOW_FIXTURES & set(getattr(item, 'fixturenames', ())):
+            item.add_marker(pytest.mark.window)
+
+
 def pytest_terminal_summary(terminalreporter):
     """The test process's peak resident memory: a suite that leaks windows or traces shows here."""
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
