@@ -1,6 +1,13 @@
-"""The explorer window, offscreen, driven as a user drives it (pytest-qt)."""
+"""explorer/main_window.py: the explorer window, offscreen, driven as a user drives it (pytest-qt). Keys go
+where the learner is typing: Return in a text field is that field's, the graph's single-key shortcuts act
+only in the graph and the scope tree. Scalars are called by their names in the code, the same in every
+place: graph, tooltip, inspector, chain rule, breadcrumb, breakpoints and search. On a window too narrow
+for every toolbar in one row, the Backprop toolbar (the same buttons as the Backprop panel) is not a second
+row taking the graph's room; hiding the panels brings it back, since then it is the only place those
+buttons are, and showing them hides it again."""
 
 import pytest
+from PySide6.QtCore import QSettings, Qt
 
 from explorer.graph.export import export_view
 from explorer.main_window import MainWindow
@@ -137,3 +144,129 @@ def test_a_slow_layout_can_be_cancelled(window, qtbot):
     qtbot.wait(50)  # the dropped result arrives and is ignored
     assert s.visible is shown
     assert not s.cancel_layout()  # nothing running any more
+
+
+def focus(window, widget):
+    window.activateWindow()
+    widget.setFocus()
+
+
+def test_return_in_the_document_field_records_it(window, qtbot):
+    s = window.session
+    field = window.document.field
+    focus(window, field)
+    field.selectAll()
+    qtbot.keyClicks(field, 'anna')
+    with qtbot.waitSignal(s.view_changed, timeout=20000):
+        qtbot.keyClick(field, Qt.Key_Return)
+    assert s.trace.doc == 'anna'
+    qtbot.keyClick(field, Qt.Key_Backspace)  # deletes a character, closes no group
+    assert field.text() == 'ann' and s.trace.doc == 'anna'
+
+
+def test_return_in_the_find_field_selects_the_match(window, qtbot):
+    s = window.session
+    field = window.search_field
+    focus(window, field)
+    qtbot.keyClicks(field, 'wte[4][3]')
+    with qtbot.waitSignal(s.view_changed, timeout=20000):
+        qtbot.keyClick(field, Qt.Key_Return)
+    assert s.trace.param_name(int(s.selected[1:])) == 'wte[4][3]'
+
+
+def test_single_keys_do_not_act_in_text_fields(window, qtbot):
+    bp = window.session.backprop
+    field = window.search_field
+    focus(window, field)
+    for key in (Qt.Key_Right, Qt.Key_Space, Qt.Key_End, Qt.Key_F, Qt.Key_M):
+        qtbot.keyClick(field, key)
+    assert bp.position == 0 and not bp.playing and window.minimap_act.isChecked()
+    assert field.text() == ' fm'
+    focus(window, window.graph)
+    qtbot.keyClick(window.graph, Qt.Key_Right)
+    qtbot.keyClick(window.graph, Qt.Key_M)
+    assert bp.position == 1 and not window.minimap_act.isChecked()
+
+
+def node_named(trace, path, name):
+    [node] = [i for i in range(len(trace)) if trace.scope_path(i) == path and trace.name(i) == name]
+    return node
+
+
+def test_a_scalar_is_called_by_its_name_everywhere(window, qtbot):
+    s = window.session
+    q3 = node_named(s.trace, 'pos 2 / layer 0 / attention / q / q[3]', 'q[3]')
+    with qtbot.waitSignal(s.view_changed, timeout=20000):
+        s.reveal(f'n{q3}')
+    box = s.visible.boxes[[b.key for b in s.visible.boxes].index(f'n{q3}')]
+    assert box.title == 'q[3]'
+    assert window.graph.tooltip(box).startswith('q[3] = + — pos 2 / layer 0 / attention / q / q[3]')
+    text = window.inspector.toPlainText()
+    assert '\nname\nq[3]\nop\n+\n' in text
+    assert 'q[3] (Σ 0..14)' in text and 'wq[3][15]·x[15]' in text  # its children, in its own position
+    assert 'parents (3)\nq[3]·keys[0][3], q[3]·keys[1][3], q[3]·keys[2][3]' in text  # head 0's scores
+    assert '#' not in text
+    assert window.breadcrumb.text().endswith('<b>q[3]</b>')
+    assert s.backprop.describe(f'n{q3}') == 'pos 2 · q[3]'
+
+
+def test_the_chain_rule_names_the_node_and_its_children(window, qtbot):
+    bp, trace = window.session.backprop, window.session.trace
+    bp.seek(2)  # the seed, then loss = sum(losses) · 1/n
+    text = window.chain_rule.toPlainText()
+    assert 'loss in loss' in text and 'sum(losses) · local' in text and '1/n · local' in text
+    for _ in range(40):  # into position 4: the links carry the position
+        record = bp.step()
+    text = window.chain_rule.toPlainText()
+    assert trace.qualified_name(record.node) in text and '#' not in text
+    for c in record.contributions:
+        assert trace.qualified_name(c.child, record.node) + ' · local' in text
+
+
+def test_find_by_name_selects_and_says_which(window, qtbot):
+    s = window.session
+    window.search_field.setText('pos 3 · total')
+    messages = []
+    window.statusBar().messageChanged.connect(messages.append)
+    with qtbot.waitSignal(s.view_changed, timeout=20000):
+        window.find_next()
+    node = int(s.selected[1:])
+    assert s.trace.name(node) == 'total' and s.trace.position(node) == 3
+    assert any(m.startswith('Match 1 of ') and m.endswith(': pos 3 · total') for m in messages)
+
+
+def make(qtbot, tmp_path, width, height):
+    session = Session()
+    win = MainWindow(session, QSettings(str(tmp_path / 'w.ini'), QSettings.IniFormat))
+    win.resize(width, height)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+def test_the_backprop_toolbar_gives_its_row_to_the_graph_and_comes_back_with_the_panels_hidden(qtbot, tmp_path):
+    win = make(qtbot, tmp_path, 1100, 720)  # offscreen fonts are narrower: 1100 is what 1280 is on a screen
+    try:
+        bar = win.backprop_bar
+        assert bar.isHidden() and win.docks['backprop_dock'].isVisible()
+        graph_height = win.graph.height()
+        assert bar.toggleViewAction() in win.toolbars_menu.actions()  # View › Toolbars brings it back by hand
+        win.toggle_panels()
+        qtbot.wait(20)
+        assert not bar.isHidden() and not win.docks['backprop_dock'].isVisible()
+        win.toggle_panels()
+        qtbot.wait(20)
+        assert bar.isHidden() and win.docks['backprop_dock'].isVisible()
+        assert win.graph.height() == graph_height
+    finally:
+        win.close()
+        win.session.worker.wait()
+
+
+def test_a_window_wide_enough_for_one_row_keeps_the_backprop_toolbar(qtbot, tmp_path):
+    win = make(qtbot, tmp_path, 2400, 1000)
+    try:
+        assert not win.backprop_bar.isHidden()
+    finally:
+        win.close()
+        win.session.worker.wait()
