@@ -6,7 +6,6 @@ for every toolbar in one row, the Backprop toolbar (the same buttons as the Back
 row taking the graph's room; hiding the panels brings it back, since then it is the only place those
 buttons are, and showing them hides it again."""
 
-import pytest
 from PySide6.QtCore import QSettings, Qt
 
 from explorer.graph.export import export_view
@@ -33,29 +32,6 @@ def test_typing_a_document_records_it(window, qtbot):
     assert 'ava' in window.stats_label.text()
 
 
-def test_bad_character_keeps_the_graph_and_says_why(window):
-    s = window.session
-    before = s.trace
-    bar_height = window.document.height()
-    window.document.field.setText('zoë')
-    window.document.field.returnPressed.emit()
-    assert s.trace is before
-    assert "'ë' is not in the vocabulary" in window.document.message.toolTip()
-    assert 'abcdefghijklmnopqrstuvwxyz' in window.document.message.toolTip()
-    assert window.document.message.text().startswith("'ë' is not in the vocabulary")
-    window.document.layout().activate()
-    assert window.document.sizeHint().height() <= bar_height  # beside the field: the tool bar keeps its height
-
-
-@pytest.mark.slow  # records a document of 16 positions
-def test_over_long_document_is_cut_with_a_notice(window, qtbot):
-    with qtbot.waitSignal(window.session.view_changed, timeout=30000):
-        window.session.record('a' * 20)
-    assert window.document.message.toolTip() == ("block_size 16 cuts 'aaaaaaaaaaaaaaaaaaaa' (20 characters): "
-                                                 "recorded its first 16 positions, as microgpt trains it; "
-                                                 "not predicted: 'aaaa' and the end of the document.")
-
-
 def test_open_down_to_one_attention_score_and_close_again(window, qtbot):
     s = window.session
     for path in ['pos 2 / layer 0 / attention', 'pos 2 / layer 0 / attention / head 1',
@@ -75,19 +51,6 @@ def test_open_down_to_one_attention_score_and_close_again(window, qtbot):
     with qtbot.waitSignal(s.view_changed, timeout=20000):
         s.set_show_constants(True)
     assert any(b.title == '1/n' for b in s.visible.boxes)  # the constant of the mean loss
-
-
-def test_inspector_shows_a_known_parameter(window, qtbot):
-    s = window.session
-    node = next(i for i in s.trace.params if s.trace.param_name(i) == 'layer0.attn_wq[3][5]')
-    with qtbot.waitSignal(s.view_changed, timeout=20000):
-        s.reveal(f'n{node}')
-    html = window.inspector.toPlainText()
-    assert 'layer0.attn_wq[3][5]' in html and repr(s.trace.data[node]) in html
-    assert 'not reached yet' in html  # backprop starts at step 0
-    assert 'Adam, next update' in html and 'decayed to 0' in html  # the checkpoint ends its schedule
-    assert s.visible.key_of[node] in s.layout.boxes  # in its matrix's grid, still selected
-    assert s.selected == f'n{node}'
 
 
 def test_search_finds_a_parameter(window, qtbot):
