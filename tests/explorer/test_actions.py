@@ -21,7 +21,8 @@ def test_an_action_carries_its_key_tips_and_slot(qapp):
 
 def test_an_action_without_a_key_keeps_its_tip_and_can_be_checkable(qapp):
     parent, toggled = QWidget(), []  # the parent owns the action: kept alive for the test
-    action = make_action(parent, 'Minimap', toggled.append, tip='Show the minimap', checkable=True)
+    action = make_action(parent, 'Minimap', lambda checked: toggled.append(checked), tip='Show the minimap',
+                         checkable=True)
     assert action.shortcut().isEmpty() and action.toolTip() == 'Show the minimap'
     assert action.isCheckable() and not action.isChecked()
     action.trigger()
