@@ -1,6 +1,8 @@
-"""A click on a weight grid's cell fills "Parameter over time" with that parameter (as selecting a scalar
-parameter does); the replay that collects the run's gradients says what it does, can be stopped, and
-leaves the garbage collector on."""
+"""explorer/history/adam_plot.py: a click on a weight grid's cell fills "Parameter over time" with that
+parameter (as selecting a scalar parameter does); the replay that collects the run's gradients says what it
+does, can be stopped, and leaves the garbage collector on. Clicking weight after weight while the panel is
+in front keeps it in front (it follows the selection); with any other panel in front, a click shows the
+Inspector."""
 
 import gc
 
@@ -8,6 +10,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
 from engine.graph.keys import group_key
+from explorer.dock_column import in_front
 from explorer.graph import weight_grid
 
 
@@ -39,15 +42,16 @@ def test_a_grid_cell_click_plots_that_parameter_and_the_replay_can_be_stopped(wi
         assert v.isHidden()  # nothing half-done is plotted
 
 
-def test_the_history_panels_pop_out_as_windows_of_their_own_and_dock_back(window, qtbot):
-    for panel, name in ((window.timeline_panel, 'timeline_dock'), (window.adam_plot, 'adam_plot_dock'),
-                        (window.embedding_plot, 'embedding_dock')):
-        dock = window.docks[name]
-        dock.raise_()
-        assert not dock.isFloating()
-        panel.pop_button.click()
-        screen = dock.screen().availableGeometry()
-        assert dock.isFloating() and panel.pop_button.text() == 'Dock'
-        assert dock.width() == min(1100, screen.width() - 40)  # as large as its charts want, within the screen
-        panel.pop_button.click()
-        assert not dock.isFloating() and panel.pop_button.text() == 'Pop out'
+def test_a_click_keeps_parameter_over_time_in_front(window, qtbot):
+    s, docks = window.session, window.docks
+    loss_key = s.visible.key_of[s.trace.loss_id]
+    docks['adam_plot_dock'].raise_()
+    qtbot.waitUntil(lambda: in_front(docks['adam_plot_dock']), timeout=5000)
+    window.graph.box_clicked.emit(loss_key)
+    qtbot.wait(10)
+    assert in_front(docks['adam_plot_dock']) and not in_front(window.inspector_dock)
+    window.chain_rule_dock.raise_()
+    qtbot.waitUntil(lambda: in_front(window.chain_rule_dock), timeout=5000)
+    window.graph.box_clicked.emit(loss_key)
+    qtbot.wait(10)
+    assert in_front(window.inspector_dock)

@@ -1,7 +1,10 @@
-"""Stepping through backprop in the window: the controls, the graph's marks, the chain-rule panel."""
+"""explorer/panels/backprop.py: stepping through backprop in the window, node by node and by the model's
+units (group steps): the controls, the graph's marks, breakpoints and play, a parameter's Adam update, and
+what a group step says in the status bar and when that message stops being true."""
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import Qt
 
+from engine.gradient.group_steps import units
 from engine.numbers import shown
 from engine.trace import literal_loss
 
@@ -48,21 +51,6 @@ def test_timeline_seeks_both_ways(window):
     window.backprop_panel.timeline.setValue(20000)
     window.backprop_panel.timeline.setValue(5000)
     assert bp.grads == at_5000
-
-
-def test_chain_rule_panel_spells_out_a_multiplication(window, qtbot):
-    s, bp = window.session, window.session.backprop
-    while True:  # to the first '*' whose chain rule has been applied
-        record = bp.step()
-        if s.trace.op[record.node] == '*' and not record.seed:
-            break
-    text = window.chain_rule.toPlainText()
-    assert 'mul: ∂(a·b)/∂a = b' in text
-    a, b = record.contributions
-    assert 'local b = ' in text and 'local a = ' in text
-    assert a.local_grad == s.trace.data[b.child] and b.local_grad == s.trace.data[a.child]
-    window.chain_rule.anchorClicked.emit(QUrl(f'n{a.child}'))
-    assert s.selected == f'n{a.child}'
 
 
 def test_the_graph_marks_the_current_node_and_the_gradient_flowing(window, qtbot):
@@ -140,3 +128,68 @@ def test_keyboard_steps_in_the_graph_but_not_in_the_scope_tree(window, qtbot):
     window.scope_tree.setFocus()
     qtbot.keyClick(window.scope_tree, Qt.Key_Down)
     assert bp.position == 0
+
+
+def unit_ends(window):
+    rec = window.session.current
+    return units(rec.trace, rec.schedule, rec.hierarchy)
+
+
+def test_group_steps_land_on_the_models_units_and_summarise_them(window):
+    bp, chain = window.session.backprop, window.chain_rule
+    expected = unit_ends(window)
+    window.step_group_act.trigger()
+    assert bp.position == expected[0].end and [u.path for u in bp.landed] == ['loss']
+    assert 'the mean' in chain.toPlainText() and '1/n = 1/5' in chain.toPlainText()
+    assert window.statusBar().currentMessage().startswith('Done: loss')
+    for unit in expected[1:4]:
+        window.step_group_act.trigger()
+        assert bp.position == unit.end and bp.landed == (unit,)
+    text = chain.toPlainText()
+    assert 'pos 4 / lm_head' in text and '∂L/∂x = Wᵀ·∂L/∂y' in text and '∂L/∂W += ∂L/∂y·xᵀ' in text
+    assert 'agrees' in text and 'disagrees' not in text
+    window.back_group_act.trigger()
+    assert bp.position == expected[2].end and 'probs − onehot(target)' in chain.toPlainText()
+    window.step_act.trigger()  # a single step shows that step again, not the group
+    assert not bp.landed and 'per child' in chain.toPlainText()
+    window.back_group_act.trigger()
+    assert bp.position == expected[2].end
+
+
+def test_group_steps_do_not_depend_on_what_is_open(window, qtbot):
+    s, bp = window.session, window.session.backprop
+    expected = [u.end for u in unit_ends(window)][:12]
+    with qtbot.waitSignal(s.view_changed, timeout=20000):
+        s.open_group(s.trace.scope_id('pos 4 / layer 0 / attention / head 1'))
+    got = []
+    for _ in expected:
+        window.step_group_act.trigger()
+        got.append(bp.position)
+    assert got == expected
+
+
+def test_play_by_group_stops_only_at_unit_ends(window, qtbot):
+    bp, panel = window.session.backprop, window.backprop_panel
+    ends = {u.end for u in unit_ends(window)}
+    panel.by_group.setChecked(True)
+    panel.speed.setCurrentIndex(panel.speed.count() - 1)
+    seen = []
+    bp.moved.connect(lambda _: seen.append(bp.position))
+    window.play_act.trigger()
+    qtbot.waitUntil(lambda: len(seen) >= 6, timeout=30000)
+    window.play_act.trigger()
+    assert seen and all(p in ends for p in seen)
+
+
+def test_a_node_step_after_a_group_step_clears_its_done_message(window):
+    window.step_group_act.trigger()
+    assert window.statusBar().currentMessage().startswith('Done: loss')
+    window.step_act.trigger()  # the group's summary is gone from the Chain rule panel; so is its message
+    assert window.statusBar().currentMessage() == ''
+
+
+def test_an_unrelated_message_survives_a_node_step(window):
+    window.step_group_act.trigger()
+    window.statusBar().showMessage('Saved the model.', 10000)
+    window.step_act.trigger()
+    assert window.statusBar().currentMessage() == 'Saved the model.'

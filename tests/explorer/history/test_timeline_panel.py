@@ -1,5 +1,8 @@
-"""The training timeline in the window: the slider shows the shipped run at any step with the same
-layout; the loss curve's click shows the document trained there; the plots read the history."""
+"""explorer/history/timeline_panel.py: the training timeline in the window. The slider shows the shipped
+run at any step with the same layout; the loss curve's click shows the document trained there; the plots
+read the history. Moving along the timeline keeps the panel steady (the line about the step wraps to
+different lengths, the chart below it does not move) and changes only the numbers: the graph's view stays
+exactly still (scale, scroll), as iongraph's pass slider does, whatever group is open and box selected."""
 
 import pytest
 
@@ -125,3 +128,52 @@ def test_play_runs_through_the_snapshot_steps_to_the_end_and_stops(window, qtbot
     window.timeline_panel.play_button.setChecked(True)
     qtbot.waitUntil(lambda: not window.timeline_panel.play_button.isChecked(), timeout=60000)
     assert shown == [992, 1000] and window.session.checkpoint is window.timeline.run
+
+
+@pytest.mark.slow  # records at four steps of the run
+def test_the_chart_stays_put_from_step_to_step(window, qtbot):
+    open_timeline(window, qtbot)
+    panel = window.timeline_panel
+    panel.resize(330, panel.height())
+    tops = set()
+    for step in (0, 637, 1000, 1):
+        go(window, qtbot, step)
+        qtbot.wait(10)
+        tops.add(panel.step_info.height())
+    assert len(tops) == 1, f'the step line changed height: {sorted(tops)}'
+
+
+def view_state(view):
+    t = view.transform()
+    return (t.m11(), t.m22(), t.dx(), t.dy(), view.horizontalScrollBar().value(), view.verticalScrollBar().value())
+
+
+@pytest.mark.slow  # records at several steps of the run
+def test_a_timeline_step_keeps_the_view_exactly_still(window, qtbot):
+    s, view = window.session, window.graph
+    qtbot.waitUntil(lambda: not view.building(), timeout=20000)
+    with qtbot.waitSignal(s.view_changed, timeout=30000):
+        s.open_group(s.trace.scope_id('pos 2 / layer 0 / attention'))  # the focus a relayout keeps in place
+    qtbot.waitUntil(lambda: not view.building(), timeout=20000)
+    view.horizontalScrollBar().setValue(view.horizontalScrollBar().value() + 37)  # the learner scrolled away
+    view.verticalScrollBar().setValue(view.verticalScrollBar().value() - 23)
+    view.scale(1.13, 1.13)                                                        # and zoomed
+    with qtbot.waitSignal(window.timeline.loaded, timeout=30000):
+        window.docks['timeline_dock'].raise_()
+        window.timeline.ensure_loaded()
+    before = view_state(view)
+    for step in (100, 1, 1000):
+        with qtbot.waitSignal(s.view_changed, timeout=30000):
+            window.timeline_panel.set_step(step)
+        qtbot.waitUntil(lambda: not view.building(), timeout=20000)
+        qtbot.wait(20)
+        assert view_state(view) == before, step
+    view.horizontalScrollBar().setValue(view.horizontalScrollBar().maximum())  # the selected box out of sight
+    view.verticalScrollBar().setValue(view.verticalScrollBar().maximum())
+    assert s.selected in view.items_by_key
+    before = view_state(view)
+    with qtbot.waitSignal(s.view_changed, timeout=30000):
+        window.timeline_panel.set_step(300)
+    qtbot.waitUntil(lambda: not view.building(), timeout=20000)
+    qtbot.wait(20)
+    assert view_state(view) == before  # not scrolled back to the selection

@@ -1,10 +1,21 @@
-"""Gradcheck in the app runs in a child process (no GIL shared with the window): progress arrives from
-it, Cancel kills it, and its result is exactly what engine.gradient.gradcheck gives in-process."""
+"""explorer/gradient/gradcheck_panel.py: Gradcheck runs in the background and can be cancelled. It runs in
+a child process (no GIL shared with the window): progress arrives from it, Cancel kills it, and its result
+is exactly what engine.gradient.gradcheck gives in-process."""
 
 import os
 import queue
 
 from engine.gradient.gradcheck import gradcheck_process, iter_gradcheck
+
+
+def test_gradcheck_runs_in_the_background_and_can_be_cancelled(window, qtbot):
+    panel = window.gradcheck_panel
+    window.show_gradient_tab(panel)
+    with qtbot.waitSignal(panel.progress.valueChanged, timeout=20000):
+        panel.start()
+    assert panel.running and not panel.start_button.isEnabled()
+    assert panel.cancel()
+    assert not panel.running and panel.start_button.isEnabled() and panel.result is None
 
 
 def test_the_check_runs_in_another_process_and_cancel_kills_it(window, qtbot):

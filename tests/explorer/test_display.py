@@ -1,4 +1,5 @@
-"""Without a display the app says so in one sentence and exits 2 (Qt alone aborts with exit 250)."""
+"""explorer/display.py: without a display the app says so in one sentence and exits 2 (Qt alone aborts
+with exit 250)."""
 
 import os
 import subprocess

@@ -1,31 +1,9 @@
-"""Every mark explained: the legend names every colour the graph paints; Help shows how to read the
-picture (once on first start, never blocking) and every shortcut; every tooltip carries its key."""
-
-import re
-from pathlib import Path
+"""explorer/panels/help.py: Help shows how to read the picture (once on first start, never blocking) and
+every shortcut; every tooltip carries its key."""
 
 from PySide6.QtGui import QAction
 
-from explorer.panels.legend import legend_colors, legend_texts
 from explorer.panels.help import key_text
-
-GRAPH = Path(__file__).resolve().parents[2] / 'explorer' / 'graph'  # the wing that paints the graph
-PLAIN = {'background', 'text', 'muted'}  # the page and its writing, not marks
-
-
-def test_the_legend_names_every_colour_the_graph_paints():
-    painted = {name for path in GRAPH.glob('*.py') for name in re.findall(r"(?:\bc|colors)\['(\w+)'\]", path.read_text())}
-    assert painted - PLAIN, 'found no colours in explorer/graph/: the pattern is stale'
-    assert painted - PLAIN <= legend_colors(), f'not in the legend: {sorted(painted - PLAIN - legend_colors())}'
-
-
-def test_the_legend_says_what_each_mark_means(window):
-    text = '\n'.join(legend_texts())
-    for mark in ('blue negative, red positive', 'not reached', 'exactly 0', 'hatched', 'last step applied',
-                 'green', '3/5', '∂', 'breakpoint', 'selected', 'weight', 'open group'):
-        assert mark in text, mark
-    legend = window.legend
-    assert legend.toolTip() == text and legend.minimumHeight() >= 17 * 13
 
 
 def shortcut_actions(window):

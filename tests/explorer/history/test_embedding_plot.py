@@ -1,5 +1,6 @@
-"""Embedding labels never overlap: each goes beside its point where there is room, further out with a
-line where there is not, and a point in a crowd with no room left keeps its label for hover."""
+"""explorer/history/embedding_plot.py: embedding labels never overlap: each goes beside its point where
+there is room, further out with a line where there is not, and a point in a crowd with no room left keeps
+its label for hover."""
 
 from PySide6.QtCore import QPointF, QRectF
 

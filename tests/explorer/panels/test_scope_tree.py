@@ -1,50 +1,8 @@
-"""Keys go where the learner is typing: Return in a text field is that field's, the graph's
-single-key shortcuts act only in the graph and the scope tree, and the tree is a keyboard route."""
+"""explorer/panels/scope_tree.py: the scope tree is a keyboard route through the model. A click on a row
+only selects; the arrow keys and Return open and close scopes; the tree follows the graph's selection."""
 
 import pytest
 from PySide6.QtCore import Qt
-
-
-def focus(window, widget):
-    window.activateWindow()
-    widget.setFocus()
-
-
-def test_return_in_the_document_field_records_it(window, qtbot):
-    s = window.session
-    field = window.document.field
-    focus(window, field)
-    field.selectAll()
-    qtbot.keyClicks(field, 'anna')
-    with qtbot.waitSignal(s.view_changed, timeout=20000):
-        qtbot.keyClick(field, Qt.Key_Return)
-    assert s.trace.doc == 'anna'
-    qtbot.keyClick(field, Qt.Key_Backspace)  # deletes a character, closes no group
-    assert field.text() == 'ann' and s.trace.doc == 'anna'
-
-
-def test_return_in_the_find_field_selects_the_match(window, qtbot):
-    s = window.session
-    field = window.search_field
-    focus(window, field)
-    qtbot.keyClicks(field, 'wte[4][3]')
-    with qtbot.waitSignal(s.view_changed, timeout=20000):
-        qtbot.keyClick(field, Qt.Key_Return)
-    assert s.trace.param_name(int(s.selected[1:])) == 'wte[4][3]'
-
-
-def test_single_keys_do_not_act_in_text_fields(window, qtbot):
-    bp = window.session.backprop
-    field = window.search_field
-    focus(window, field)
-    for key in (Qt.Key_Right, Qt.Key_Space, Qt.Key_End, Qt.Key_F, Qt.Key_M):
-        qtbot.keyClick(field, key)
-    assert bp.position == 0 and not bp.playing and window.minimap_act.isChecked()
-    assert field.text() == ' fm'
-    focus(window, window.graph)
-    qtbot.keyClick(window.graph, Qt.Key_Right)
-    qtbot.keyClick(window.graph, Qt.Key_M)
-    assert bp.position == 1 and not window.minimap_act.isChecked()
 
 
 def tree_row(window, path):
@@ -67,7 +25,8 @@ def test_a_click_in_the_tree_only_selects(window, qtbot):
 def test_the_tree_opens_and_closes_scopes_from_the_keyboard(window, qtbot):
     s, tree = window.session, window.scope_tree
     attention = s.trace.scope_id('pos 2 / layer 0 / attention')
-    focus(window, tree)
+    window.activateWindow()
+    tree.setFocus()
     tree.setCurrentIndex(tree_row(window, 'pos 2 / layer 0 / attention'))
     assert s.selected == f'g{attention}'  # the graph's selection follows the tree
     assert attention not in s.opened

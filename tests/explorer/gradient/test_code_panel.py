@@ -1,9 +1,38 @@
-"""The Code panel names which linear: a dot product made inside `linear` marks line 112 and the line that
-called it (`q = linear(...)`); a parameter marks the line that reads its matrix; what is lit is said in
-the status bar, not over the graph."""
+"""explorer/gradient/code_panel.py: the Code panel marks the selected node's line, lights what a line made,
+follows backprop and sums the grads at the end; it names which linear: a dot product made inside `linear`
+marks line 112 and the line that called it (`q = linear(...)`); a parameter marks the line that reads its
+matrix; what is lit is said in the status bar, not over the graph."""
 
 from engine.graph.keys import node_key
 from engine.gradient.provenance import resolve
+
+
+def test_code_panel_marks_the_selected_nodes_line_and_lights_what_a_line_made(window, qtbot):
+    s, code = window.session, window.code_panel
+    window.show_gradient_tab(code)
+    exps = resolve(window.session.trace, 'pos 3 / softmax / exps[2]')
+    s.select(node_key(exps))
+    number = int(s.trace.line(exps).split(':')[1])
+    assert code.marked == {number} and 'exps = [' in code.items[number].text(3)
+    assert int(code.items[number].text(1).replace(',', '')) == len(code.nodes_of[number])
+    with qtbot.waitSignal(code.tint_requested) as lit:
+        code.table.itemClicked.emit(code.items[number], 0)
+    strengths, label = lit.args
+    assert set(strengths) == {i for i in range(len(s.trace)) if s.trace.line(i) == s.trace.line(exps)}
+    assert f'made {len(strengths):,} nodes' in label
+    assert window.graph.tinted_keys()  # the overview's boxes holding them are lit
+
+
+def test_code_panel_follows_backprop_and_sums_grads_at_the_end(window):
+    s, code = window.session, window.code_panel
+    for _ in range(4):
+        window.step_act.trigger()
+    applied = s.backprop.stepper.last_node()
+    assert code.applying == code.line_of(applied) and 'child.grad += local_grad * v.grad' in code.chain.text()
+    assert code.items[code.applying].text(2) == ''  # |grad| only after the backward pass
+    window.end_act.trigger()
+    number = next(iter(code.nodes_of))
+    assert float(code.items[number].text(2)) > 0
 
 
 def test_a_dot_product_marks_its_helper_line_and_the_call_site(window):

@@ -1,14 +1,21 @@
-"""Training and sampling in the window: exact, off the UI thread, stoppable, nothing lost on close."""
+"""explorer/panels/training.py: training in the window is exact, off the UI thread, stoppable, and loses
+nothing on close; the panel finds names.txt where the CLI does, remembers the file chosen, words failures
+for the window, and stops saying "unsaved" once saved."""
 
 import io
 import re
+import threading
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from engine import checkpoint as ckpt_io
-from engine.paths import DEFAULT_CHECKPOINT
 from engine.cli.commands import main as cli_main
+from engine.data import DownloadFailed
+from explorer.host import Host
+from explorer.panels.training import TrainingPanel
+
 
 NAMES = ['emma', 'olivia', 'ava', 'isabella', 'sophia', 'mia', 'charlotte', 'amelia', 'harper', 'evelyn',
          'abigail', 'emily', 'elizabeth', 'mila', 'ella', 'avery', 'sofia', 'camila', 'aria', 'scarlett']
@@ -89,25 +96,59 @@ def test_bad_hyperparameters_and_datasets_are_refused_next_to_the_fields(window,
     assert 'does not exist' in panel.problem.text()
 
 
-def test_sampling_reproduces_the_sample_command(window, qtbot):
-    panel = window.sampling
-    for seed, args in (('7', ['--seed', '7']), ('', [])):
-        panel.seed.setText(seed)
-        panel.count.setValue(5)
-        with qtbot.waitSignal(panel.distribution_done, timeout=20000):  # the first sample's, shown once it is in
-            with qtbot.waitSignal(panel.samples_done, timeout=20000):
-                panel.generate()
-        out = io.StringIO()
-        assert cli_main(['sample', '--checkpoint', str(DEFAULT_CHECKPOINT), '--num-samples', '5', *args], out) == 0
-        assert panel.names == re.findall(r'sample +\d+: (\S*)', out.getvalue())
-    assert panel.list.currentRow() == 0
-    text = panel.distribution.toPlainText()
-    assert 'after BOS' in text and '◀' in text
-    panel.seed.setText('x')
-    panel.generate()
-    assert 'whole number' in panel.problem.text()
-    panel.seed.setText('')
-    panel.list.setCurrentRow(1)
-    with qtbot.waitSignal(window.session.view_changed, timeout=20000):
-        panel.record_button.click()
-    assert window.session.trace.doc == panel.names[1]
+def host(tmp_path, messages=None):
+    return Host(last_dir=lambda: tmp_path, show_message=(messages if messages is not None else []).append,
+                maybe_save=lambda: True)
+
+
+def test_the_file_chosen_is_remembered(window, tmp_path, monkeypatch):
+    data = tmp_path / 'pets.txt'
+    data.write_text('rex\nfido\n')
+    monkeypatch.setattr('explorer.panels.training.QFileDialog.getOpenFileName', lambda *a, **k: (str(data), ''))
+    window.training.choose_dataset()
+    assert window.settings.value('dataset') == str(data)
+    again = TrainingPanel(window.session, host(tmp_path), window.settings.value('dataset'))
+    assert again.data_path == data and 'pets.txt' in again.dataset.text()
+
+
+def test_names_from_the_environment_as_the_cli_finds_it(window, tmp_path, monkeypatch):
+    data = tmp_path / 'names.txt'
+    data.write_text('emma\nava\n')
+    monkeypatch.setenv('MICROGPT_NAMES', str(data))
+    assert TrainingPanel(window.session, host(tmp_path)).data_path == data
+    gone = tmp_path / 'moved.txt'  # a remembered file that is no longer there
+    assert TrainingPanel(window.session, host(tmp_path), str(gone)).data_path == data
+
+
+def test_offline_start_says_what_to_do_in_the_window(window, qtbot, monkeypatch):
+    panel = window.training
+    panel.data_path = None
+    threads = []
+
+    def offline():
+        threads.append(threading.current_thread())
+        raise DownloadFailed('no network')
+    monkeypatch.setattr('explorer.panels.training.download_names', offline)
+    panel.start()
+    qtbot.waitUntil(lambda: panel.fetch is None, timeout=20000)
+    text = panel.problem.text()
+    assert 'no network' in text and 'choose a file with Dataset…' in text and '--data' not in text
+    assert threads and threads[0] is not threading.main_thread()
+    assert panel.run is None and panel.start_button.isEnabled()
+
+
+def test_after_saving_the_panel_no_longer_says_unsaved(window, qtbot, tmp_path, monkeypatch):
+    panel = window.training
+    data = tmp_path / 'names.txt'
+    data.write_text('emma\nolivia\nava\nmia\n')
+    assert panel.set_dataset(str(data))
+    panel.fields['steps'].setValue(3)
+    with qtbot.waitSignal(window.session.view_changed, timeout=60000):
+        panel.start()
+        qtbot.waitUntil(lambda: panel.run is None, timeout=60000)
+    assert 'unsaved' in panel.status.text()
+    out = tmp_path / 'kept.json'
+    monkeypatch.setattr('explorer.main_window.QFileDialog.getSaveFileName', lambda *a, **k: (str(out), ''))
+    qtbot.keyClick(window, 'S', modifier=Qt.ControlModifier)
+    assert out.exists()
+    assert 'unsaved' not in panel.status.text() and 'saved as kept.json' in panel.status.text()

@@ -1,0 +1,20 @@
+"""explorer/gradient/provenance_panel.py: Provenance splits a weight's grad by use and by prediction, the
+bars sum to the grad, and a bar or the light cone lights a path."""
+
+from engine.graph.keys import node_key
+from engine.gradient.provenance import resolve
+
+
+def test_provenance_panel_bars_sum_to_the_grad_and_light_a_path(window, qtbot):
+    s, panel = window.session, window.provenance_panel
+    wte = resolve(window.session.trace, 'wte[4][3]')
+    s.select(node_key(wte))
+    qtbot.waitUntil(lambda: bool(panel.parts), timeout=20000)
+    assert len(panel.by_use.rows) == 1 and 'exactly' in panel.use_label.text()
+    assert [p for p, _, _ in sorted(panel.parts)] == list(range(s.trace.n))
+    with qtbot.waitSignal(panel.tint_requested, timeout=20000) as lit:
+        panel.by_prediction.clicked.emit(0)
+    assert wte in lit.args[0] and s.trace.loss_id not in lit.args[0]
+    with qtbot.waitSignal(panel.tint_requested, timeout=20000) as lit:
+        panel.light_cone()
+    assert s.trace.loss_id in lit.args[0] and wte in lit.args[0]
