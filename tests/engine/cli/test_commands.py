@@ -21,7 +21,7 @@ from engine.model import GPTConfig
 from engine.optim import TrainConfig
 from engine.train import Trainer
 
-ROOT = Path(__file__).resolve().parents[2]  # the project folder
+ROOT = Path(__file__).resolve().parents[3]  # the project folder
 
 
 def run(*args, timeout=120):

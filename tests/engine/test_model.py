@@ -1,4 +1,4 @@
-"""microgpt reproduced exactly: the published figures, the committed checkpoint, and the fused
+"""engine.model reproduces microgpt exactly: the published figures, the committed checkpoint, and the fused
 training path against the literal scalar graph, bit for bit."""
 
 import json

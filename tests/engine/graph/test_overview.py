@@ -1,4 +1,4 @@
-"""The overview fits a laptop's window, the weights are grids in a fixed place (never opened, never moved
+"""engine.graph.overview, the model level's arrangement: the overview fits a laptop's window, the weights are grids in a fixed place (never opened, never moved
 by anything opened elsewhere), and the layout JSON leaves the weight edges out unless asked."""
 
 import json
@@ -14,7 +14,7 @@ from engine.graph.grouping import Hierarchy
 from engine.graph.keys import group_key
 from engine.model import param_shapes
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parents[3]  # the project folder
 LAPTOP = (852, 516)  # points: the graph of a real 1280×720 window (one toolbar row) at the readable scale, less the edge margins
 
 
