@@ -30,11 +30,11 @@ def test_covariance_of_two_points_is_the_spread_along_their_line():
 
 
 def test_each_axis_has_its_largest_component_positive():
-    """Rows along (1, -2), a little spread along (2, 1): the axes come out as (-1, 2) and (2, 1), never
-    flipped, so the picture does not flip between two sets of weights."""
-    rows = [[t + 0.02 * (-1) ** t, -2.0 * t + 0.01 * (-1) ** t] for t in range(-5, 6)]
+    """Rows along (-3, 2, 2), a little spread along (4, 5, 1): power iteration finds (-3, 2, 2), which
+    comes out as (3, -2, -2), so the picture does not flip between two sets of weights."""
+    rows = [[-3.0 * t + 0.04 * (-1) ** t, 2.0 * t + 0.05 * (-1) ** t, 2.0 * t + 0.01 * (-1) ** t]
+            for t in range(-5, 6)]
     _, (u, v), (var_u, var_v) = pca_basis(rows)
-    root5 = math.sqrt(5)
-    assert u == pytest.approx([-1 / root5, 2 / root5], abs=1e-6)
-    assert v == pytest.approx([2 / root5, 1 / root5], abs=1e-3)
+    assert u == pytest.approx([3 / math.sqrt(17), -2 / math.sqrt(17), -2 / math.sqrt(17)], abs=1e-6)
+    assert v == pytest.approx([4 / math.sqrt(42), 5 / math.sqrt(42), 1 / math.sqrt(42)], abs=1e-3)
     assert var_u > 100 * var_v > 0

@@ -10,6 +10,7 @@ from engine.errors import ConfigError, TrainingDiverged
 from engine.model import GPTConfig, Model
 from engine.optim import TrainConfig
 from engine.tokenizer import Tokenizer
+from engine import train
 from engine.train import Trainer, check_trainable, estimate_cost
 
 DOCS = ['emma', 'ava', 'olivia', 'mia']
@@ -59,3 +60,10 @@ def test_a_size_that_cannot_be_trained_here_is_refused_before_building_it():
 def test_the_history_interval_must_be_a_positive_whole_number():
     with pytest.raises(ConfigError, match='history interval must be a positive whole number'):
         Trainer(DOCS, GPTConfig(n_embd=8, n_head=2), TrainConfig(), history_every=0)
+
+
+def test_a_size_too_slow_to_train_is_refused_where_memory_cannot_be_known(monkeypatch):
+    monkeypatch.setattr(train, 'memory_size', lambda: None)
+    with pytest.raises(ConfigError, match=r'^This model cannot be trained here: .* parameters would take about .* a step.$'):
+        check_trainable(GPTConfig(n_layer=10**9), 27)
+    assert check_trainable(GPTConfig(), 27).params == 4192

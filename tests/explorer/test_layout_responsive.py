@@ -1,17 +1,12 @@
 """A layout never holds the window: Graphviz runs in a child process that Esc kills (pytest-qt)."""
 
-import sys
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import QSettings, QTimer
 
 from engine.graph.layout_process import LayoutClient
 from explorer.main_window import MainWindow
 from explorer.state.session import Session
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'engine'))
-import layout_faults  # noqa: E402
+from tests.engine.graph import layout_faults
 
 
 def test_opening_a_position_to_scalars_keeps_the_window_answering_and_esc_keeps_the_view(window, qtbot):

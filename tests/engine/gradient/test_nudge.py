@@ -80,6 +80,6 @@ def test_an_unknown_op_has_no_forward_rule():
 
 def test_relative_error_is_scaled_by_the_larger_and_zero_for_two_zeros():
     assert relative_error(1.0, 1.1) == pytest.approx(0.1 / 1.1)
-    assert relative_error(-2.0, 2.0) == 2.0
+    assert relative_error(-2.0, 2.0) == 2.0 and relative_error(2.0, 1.0) == relative_error(1.0, 2.0) == 0.5
     assert relative_error(0.0, 0.0) == 0.0 and relative_error(0.0, 1e-300) == 1.0
     assert not math.isnan(relative_error(0.0, -0.0))
