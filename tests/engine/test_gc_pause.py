@@ -13,8 +13,7 @@ def collector_on():
     was = gc.isenabled()
     gc.enable()
     yield
-    if not was:
-        gc.disable()
+    (gc.enable if was else gc.disable)()  # as it was, whatever the test left
 
 
 def test_nested_pausers_keep_it_off_until_the_last_leaves(collector_on):
