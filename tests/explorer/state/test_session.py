@@ -8,7 +8,7 @@ from PySide6.QtCore import QSettings, QTimer
 from engine.graph.layout_process import LayoutClient
 from explorer.main_window import MainWindow
 from explorer.state.session import Session
-from tests.engine import layout_faults
+from tests.engine.graph import layout_faults
 
 
 def test_opening_a_position_to_scalars_keeps_the_window_answering_and_esc_keeps_the_view(window, qtbot):

@@ -1,11 +1,11 @@
-"""The layout process: Graphviz in a child that answers, fails in one sentence, and can be killed."""
+"""engine.graph.layout_process: Graphviz in a child that answers, fails in one sentence, and can be killed."""
 
 import pytest
 
 from engine.graph.grouping import Hierarchy
 from engine.graph.layout_process import LayoutClient, explain
 
-import layout_faults
+from tests.engine.graph import layout_faults
 
 
 @pytest.fixture(scope='module')

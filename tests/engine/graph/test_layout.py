@@ -1,6 +1,7 @@
-"""The layout reads in order and grows in place: positions, stages, heads, dot products and scalars in
-index order; opening a group moves no other box past another; no Graphviz run is large; the JSON
-export is the layout the window draws."""
+"""engine.graph.layout: the layout reads in order and grows in place: positions, stages, heads, dot
+products and scalars in index order; opening a group moves no other box past another; no Graphviz run is
+large; a dot product opened to scalars reads as a ladder; the edges into an open head's keys and values
+enter each position's own row; the JSON export is the layout the window draws."""
 
 import json
 import subprocess
@@ -10,12 +11,14 @@ from pathlib import Path
 import pytest
 
 from engine.graph import layout as L
+from engine.graph.geometry import SCALAR_WIDTH, VECTOR_CELL, VECTOR_TEXT
 from engine.graph.grouping import Hierarchy
 from engine.graph.keys import group_key
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parents[3]  # the project folder
 STAGES = ('embedding', 'layer 0 / attention', 'layer 0 / mlp', 'lm_head', 'softmax', '-log p')
 HEAD = 'pos 2 / layer 0 / attention / head 1'
+DOT = 'pos 2 / layer 0 / attention / head 1 / scores / q·k[1]'
 
 
 @pytest.fixture(scope='module')
@@ -164,3 +167,72 @@ def test_graph_json_is_the_layout_the_window_draws_with_stable_keys(tmp_path, em
     assert len(kept) == len(overview['boxes']) - 1  # every box but pos 2's attention is still there
     for key in kept:
         assert by_key[key]['scope'] == {b['key']: b for b in overview['boxes']}[key]['scope']
+
+
+# A dot product opened to scalars reads as a ladder, a row per term: `q[i]·keys[t][i]` on the left, the
+# sum so far beside it, each sum feeding the one under it; as wide as two boxes however long the sum.
+
+@pytest.fixture(scope='module')
+def dot_view(emma):
+    trace, h = emma
+    scope = trace.scope_id(DOT)
+    visible = h.visible(h.open_path(scope, h.overview()) | set(h.descendants(scope)) | {scope})
+    return trace, visible, L.layout(visible)
+
+
+def test_the_dot_product_reads_a_row_per_term(dot_view):
+    emma, visible, lay = dot_view
+    inside = [b for b in visible.boxes if b.node >= 0 and emma.scopes[b.scope].path == DOT]
+    terms = [b for b in inside if '·keys[' in b.title]
+    sums = [b for b in inside if b not in terms]
+    assert [b.title for b in terms] == [f'q[{i}]·keys[1][{i}]' for i in range(4, 8)]
+    assert len(sums) == 4
+    sums.sort(key=lambda b: lay.boxes[b.key][1])
+    assert sums[-1].title == 'q·k[1]'  # the result at the bottom
+    for term, total in zip(terms, sums):
+        tx, ty, tw, th = lay.boxes[term.key]
+        sx, sy, sw, sh = lay.boxes[total.key]
+        assert ty + th / 2 == pytest.approx(sy + sh / 2) and sx > tx + tw  # the same row, the sum to its right
+    assert len({lay.boxes[b.key][0] for b in terms}) == 1 and len({lay.boxes[b.key][0] for b in sums}) == 1
+    x, y, w, h, _ = lay.clusters[emma.scope_id(DOT)]
+    assert w < 3 * SCALAR_WIDTH  # not a diagonal staircase running off the screen
+
+
+# The edges into an open head's keys and values enter each box's left side, the keys (values) of pos 0,
+# 1, 2 at rows 0, 1, 2, so an arrow into the values never seems to come out of the keys above them.
+
+@pytest.fixture(scope='module')
+def head_view(emma):
+    trace, h = emma
+    head = trace.scope_id(HEAD)
+    visible = h.visible(h.open_path(head, h.overview()) | {head})
+    return trace, visible, L.layout(visible)
+
+
+def position_of(emma, visible, key):
+    box = next(b for b in visible.boxes if b.key == key)
+    return int(emma.scopes[box.scope].path.split(' / ')[0].split()[1])
+
+
+@pytest.mark.parametrize('name', ['keys', 'values'])
+def test_each_position_enters_its_own_row_from_the_left(head_view, name):
+    emma, visible, lay = head_view
+    box = next(b for b in visible.boxes if b.is_vector and b.title == name)
+    x, y, w, h = lay.boxes[box.key]
+    into = [(src, tip) for src, dst, _count, _pts, tip in lay.edges if dst == box.key]
+    assert len(into) == box.rows == 3
+    rows = {}
+    for src, (tx, ty) in into:
+        assert tx == pytest.approx(x)  # the left side, not the top (where the box above it is)
+        row = (ty - y - VECTOR_TEXT) / VECTOR_CELL[1] - 0.5
+        assert row == pytest.approx(round(row)), 'an edge between two rows'
+        rows[position_of(emma, visible, src)] = round(row)
+    assert rows == {0: 0, 1: 1, 2: 2}
+
+
+def test_q_enters_the_middle_of_its_left_side(head_view):
+    emma, visible, lay = head_view
+    q = next(b for b in visible.boxes if b.is_vector and b.title == 'q')
+    x, y, w, h = lay.boxes[q.key]
+    (tip,) = [tip for _src, dst, _c, _p, tip in lay.edges if dst == q.key]
+    assert tip == pytest.approx((x, y + h / 2))

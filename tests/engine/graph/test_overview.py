@@ -1,5 +1,7 @@
-"""The overview fits a laptop's window, the weights are grids in a fixed place (never opened, never moved
-by anything opened elsewhere), and the layout JSON leaves the weight edges out unless asked."""
+"""engine.graph.overview, the model level's arrangement: the stages in reading order, the weights' band,
+the positions as columns and the loss below them. The overview fits a laptop's window, the weights are
+grids in a fixed place (never opened, never moved by anything opened elsewhere), and the layout JSON
+leaves the weight edges out unless asked."""
 
 import json
 import subprocess
@@ -12,9 +14,10 @@ from engine.graph import layout as L
 from engine.graph.geometry import weight_grid_size
 from engine.graph.grouping import Hierarchy
 from engine.graph.keys import group_key
+from engine.graph.overview import arrange_model, arrange_weights, stage_of_weight, stage_order, stage_slot
 from engine.model import param_shapes
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parents[3]  # the project folder
 LAPTOP = (852, 516)  # points: the graph of a real 1280×720 window (one toolbar row) at the readable scale, less the edge margins
 
 
@@ -100,3 +103,29 @@ def test_the_json_has_no_edge_out_of_the_weights_unless_asked(tmp_path, emma):
             assert {e['target'] for e in out_of_weights if e['source'] == wq} == \
                 {group_key(trace.scope_id(f'pos {p} / layer 0 / attention')) for p in range(trace.n)}
     assert L.as_json(lay, vg, trace.scopes)['edges'] == graph_json(tmp_path)['edges']  # the same function
+
+
+def test_weights_come_in_the_reading_order_of_the_stages_that_read_them():
+    names = ['lm_head', 'layer1.mlp_fc1', 'layer0.mlp_fc2', 'layer1.attn_wq', 'wpe', 'layer0.attn_wk', 'wte', 'other']
+    assert stage_of_weight('layer1.attn_wq') == ('pos', 'layer 1', 'attention') and stage_of_weight('other') is None
+    assert sorted(names, key=lambda n: stage_order(stage_of_weight(n))) == [
+        'wpe', 'wte', 'layer0.attn_wk', 'layer0.mlp_fc2', 'layer1.attn_wq', 'layer1.mlp_fc1', 'lm_head', 'other']
+    assert stage_slot('pos 12') == stage_slot('pos 0') == 'pos' and stage_slot('mlp') == 'mlp'
+
+
+def test_each_group_of_weights_starts_at_its_positions_column():
+    keys, sizes = ['wte', 'wpe', 'wq'], [(10.0, 5.0), (10.0, 5.0), (10.0, 8.0)]
+    stages = [0, 0, 1]
+    width, height, corners, _ = arrange_weights(keys, sizes, stages, columns=[0.0, 100.0])
+    assert corners['wte'] == (0.0, 0.0) and corners['wpe'][0] > 10.0  # side by side in one group
+    assert corners['wq'] == (100.0, 0.0) and (width, height) == (110.0, 8.0)
+
+
+def test_the_model_level_is_weights_on_top_positions_left_to_right_and_the_loss_below():
+    keys, titles = ['w', 'p0', 'p1', 'l'], ['params', 'pos 0', 'pos 1', 'loss']
+    sizes = [(50.0, 10.0), (20.0, 30.0), (20.0, 40.0), (15.0, 5.0)]
+    width, height, corners, _ = arrange_model(keys, sizes, titles)
+    assert corners['w'] == (0.0, 0.0)
+    assert corners['p0'][1] == corners['p1'][1] > 10.0 and corners['p0'][0] + 20.0 < corners['p1'][0]
+    assert corners['l'][0] == corners['p1'][0] and corners['l'][1] > corners['p1'][1] + 40.0
+    assert height == corners['l'][1] + 5.0 and width == 50.0

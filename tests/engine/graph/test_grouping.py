@@ -1,7 +1,8 @@
-"""The vector level between groups and scalars: an open head shows the vectors it reads (its q, the keys
-and values of the KV cache) and its scores, softmax and output as a dozen-cell boxes before any scalar;
-opening the scores shows its dot products and nothing else; a closed group carries its output vector as
-cells in index order; the edges of the KV cache are marked as such in the view and the layout JSON."""
+"""engine.graph.grouping: the Hierarchy's visible graph at the vector level between groups and scalars.
+An open head shows the vectors it reads (its q, the keys and values of the KV cache) and its scores,
+softmax and output as a dozen-cell boxes before any scalar; opening the scores shows its dot products and
+nothing else; a closed group carries its output vector as cells in index order; the edges of the KV cache
+are marked as such in the view and the layout JSON."""
 
 import json
 import subprocess
@@ -15,7 +16,7 @@ from engine.graph.grouping import Hierarchy
 from engine.graph.keys import group_key, vector_key
 from engine.trace import record
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parents[3]  # the project folder
 HEAD = 'pos 2 / layer 0 / attention / head 1'
 
 

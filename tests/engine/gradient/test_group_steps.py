@@ -1,4 +1,4 @@
-"""Group steps by the model's structure, and each group's summary checked against the stepper's grads."""
+"""engine.gradient.group_steps: group steps by the model's structure, and each group's summary checked against the stepper's grads."""
 
 import pytest
 

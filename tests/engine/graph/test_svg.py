@@ -1,4 +1,4 @@
-"""The SVG export draws the window's layout: every box and frame where `as_json` (what the window draws)
+"""engine.graph.svg: the SVG export draws the window's layout: every box and frame where `as_json` (what the window draws)
 puts it, every frame titled, every edge with its arrowhead."""
 
 import xml.etree.ElementTree as ET

@@ -1,4 +1,4 @@
-"""microgpt reproduced exactly: the published figures, the committed checkpoint, and the fused
+"""engine.model reproduces microgpt exactly: the published figures, the committed checkpoint, and the fused
 training path against the literal scalar graph, bit for bit."""
 
 import json
@@ -17,7 +17,6 @@ from engine.model import GPTConfig, Model
 from engine.tokenizer import Tokenizer
 from engine.trace import literal_loss, record
 from engine.optim import Adam, TrainConfig
-from engine.value import Value
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder
 
@@ -61,26 +60,6 @@ def test_committed_checkpoint_samples_the_published_names():
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [f'sample {i+1:2d}: {s}' for i, s in enumerate(PUBLISHED_SAMPLES)]
-
-
-def test_adam_update_is_microgpts_formula():
-    """p -= lr_t * m_hat / (v_hat ** 0.5 + eps): Adam.update against numbers worked out by hand."""
-    p, q = Value(0.5), Value(-0.25)
-    p.grad, q.grad = 1e-6, -3.0
-    adam = Adam([p, q], TrainConfig(num_steps=4))  # lr 0.01, beta1 0.85, beta2 0.99, eps 1e-8
-    adam.update(0, 4)
-    # Step 0 from m = v = 0: m_hat = g and v_hat = g**2, so the change is -0.01 * g / (|g| + 1e-8).
-    # For g = 1e-6, eps is a hundredth of sqrt(v_hat): -0.01 / 1.01 (eps under the root would give -0.0001).
-    assert p.data - 0.5 == pytest.approx(-0.01 / 1.01, rel=1e-9)
-    assert q.data - -0.25 == pytest.approx(0.01, rel=1e-7)
-    assert adam.m == pytest.approx([0.15e-6, -0.45], rel=1e-12) and adam.v == pytest.approx([1e-14, 0.09], rel=1e-12)
-    assert p.grad == q.grad == 0
-    # Step 1 with g = 0: lr_t = 0.01 * (1 - 1/4); m = 0.85 * 0.15e-6, v = 0.99 * 1e-14, corrected by
-    # 1 - 0.85**2 = 0.2775 and 1 - 0.99**2 = 0.0199.
-    before = p.data
-    adam.update(1, 4)
-    change = 0.0075 * (0.1275e-6 / 0.2775) / ((0.99e-14 / 0.0199) ** 0.5 + 1e-8)
-    assert p.data - before == pytest.approx(-change, rel=1e-9)
 
 
 # The fused training path against the literal scalar graph.

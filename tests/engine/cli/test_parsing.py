@@ -1,0 +1,18 @@
+"""engine.cli.parsing: a bad command line is one line naming the program, raised rather than printed
+with the usage and an exit."""
+
+import pytest
+
+from engine.cli.parsing import Parser, UsageError
+
+
+def test_a_bad_command_line_is_one_line_naming_the_program(capsys):
+    parser = Parser(prog='main.py train')
+    parser.add_argument('--steps', type=int)
+    assert parser.parse_args(['--steps', '3']).steps == 3
+    with pytest.raises(UsageError) as e:
+        parser.parse_args(['--steps', 'ten'])
+    assert str(e.value) == "main.py train: argument --steps: invalid int value: 'ten'"
+    with pytest.raises(UsageError, match='^main.py train: unrecognized arguments: --fast$'):
+        parser.parse_args(['--fast'])
+    assert capsys.readouterr() == ('', '')  # nothing printed: the caller says it in its own words

@@ -1,0 +1,84 @@
+"""engine.gradient.provenance: names resolve to nodes, a gradient splits into its terms by use and by
+prediction and they sum back to it bit for bit, and a node's cone is what it depends on and what
+depends on it."""
+
+import re
+
+import pytest
+
+from engine.backprop import Schedule
+from engine.errors import EngineError
+from engine.gradient.provenance import (Predictions, ancestors, descendants, path_between, resolve, sum_in_order,
+                                        terms_by_use)
+
+# Nodes of every kind: the issue's embedding weight, weights of every matrix, a node used twice by one
+# parent (x·x in rmsnorm), attention weights, keys and values used by later positions, the loss terms.
+NAMED = ['wte[4][3]', 'wpe[2][7]', 'lm_head[13][0]', 'layer0.attn_wq[3][5]', 'layer0.attn_wk[0][1]',
+         'layer0.attn_wv[9][2]', 'layer0.attn_wo[1][1]', 'layer0.mlp_fc1[10][3]', 'layer0.mlp_fc2[4][40]',
+         'pos 1 / embedding / tok + pos / x[3]', 'pos 0 / layer 0 / attention / k / k[5] / k[5]',
+         'pos 2 / layer 0 / attention / head 1 / softmax / attn_weights[0]', 'pos 3 / softmax / exps[2]',
+         'pos 2 / -log p / loss_t', 'pos 1 / layer 0 / mlp / rmsnorm / scale']
+
+
+def test_names_resolve_and_unknown_names_fail_with_one_sentence(emma):
+    assert emma.param_name(resolve(emma, 'wte[4][3]')) == 'wte[4][3]'
+    assert resolve(emma, '19') == 19
+    for bad in ('bogus', 'wte[99][0]', '999999', 'exps[2]'):  # the last names 17 nodes: it says which
+        with pytest.raises(EngineError) as e:
+            resolve(emma, bad)
+        message = str(e.value)
+        assert '\n' not in message and message.endswith('.') and not re.search(r'\.\s+[A-Z]', message)
+
+
+@pytest.mark.parametrize('name', NAMED)
+def test_terms_by_use_sum_to_the_grad_bit_for_bit(emma, grads, name):
+    node = resolve(emma, name)
+    terms = terms_by_use(emma, grads, node)
+    assert terms and sum_in_order(terms) == grads[node]
+    applied = Schedule(emma).applied_at
+    assert [applied[t.parent] for t in terms] == sorted(applied[t.parent] for t in terms)
+
+
+def test_terms_by_use_sum_exactly_for_every_node(emma, grads):
+    schedule = Schedule(emma)
+    for node in range(0, len(emma), 3):
+        if node != emma.loss_id:
+            assert sum_in_order(terms_by_use(emma, grads, node, schedule)) == grads[node], node
+
+
+def test_a_node_used_twice_by_one_parent_gets_two_terms(emma, grads):
+    node = resolve(emma, 'pos 1 / embedding / rmsnorm / x[0]')
+    x = emma.children[node][0]  # x before rmsnorm: squared in x·x
+    terms = terms_by_use(emma, grads, x)
+    assert len([t for t in terms if emma.children[t.parent] == (x, x)]) == 2
+    assert sum_in_order(terms) == grads[x]
+
+
+@pytest.mark.parametrize('name', NAMED)
+def test_by_prediction_parts_sum_to_the_grad(emma, grads, name):
+    node = resolve(emma, name)
+    parts = Predictions(emma, grads).parts(node)
+    assert [t for t, _, _ in parts] == list(range(emma.n))
+    total = sum(g for _, _, g in parts)
+    assert abs(total - grads[node]) <= 1e-12 * sum(abs(g) for _, _, g in parts)
+
+
+def test_wte_4_3_one_use_and_four_predictions(emma, grads):
+    """The issue's example: `e` at position 1 is used once, and predictions 1-4 each ask for a part."""
+    node = resolve(emma, 'wte[4][3]')
+    assert len(terms_by_use(emma, grads, node)) == 1
+    parts = Predictions(emma, grads).parts(node)
+    assert parts[0][2] == 0 and all(g != 0 for _, _, g in parts[1:])
+    assert [target for _, target, _ in parts] == ['e', 'm', 'm', 'a', 'BOS']
+
+
+def test_the_cone_is_what_a_node_depends_on_and_what_depends_on_it(emma):
+    node = resolve(emma, 'pos 2 / layer 0 / attention / head 1 / softmax / attn_weights[0]')
+    up, down = ancestors(emma, node), descendants(emma, node)
+    assert emma.loss_id in down and not up & down
+    assert all(c in up for c in emma.children[node]) and all(p in down for p in emma.parents[node])
+    assert not any(n in down for n in range(node))  # made later than it, all of them
+    wte = resolve(emma, 'wte[4][3]')
+    loss_1 = resolve(emma, 'pos 1 / -log p / loss_t')
+    path = path_between(emma, wte, loss_1)
+    assert wte in path and loss_1 in path and path <= descendants(emma, wte) | {wte}

@@ -1,0 +1,86 @@
+"""engine.job: training in a child process reports through its queue: started, each step, then the
+checkpoint it reached (finished or stopped), or one sentence when nothing can be trained; ChildJob runs a
+function in a spawned child and kills one that cannot stop itself."""
+
+import os
+import queue
+import threading
+
+import pytest
+
+from engine import checkpoint as ckpt_io
+from engine import history as history_io
+from engine.job import ChildJob, train_process
+from engine.model import Model
+from tests.engine.graph import layout_faults
+
+
+@pytest.fixture
+def tiny_data(tmp_path):
+    path = tmp_path / 'tiny.txt'
+    path.write_text('emma\nava\nolivia\nmia\n')
+    return path
+
+
+def run_in_thread(data, model_config, train_config, stop=False):
+    """train_process as the child runs it, here in this process: its messages in order."""
+    messages, stop_event = queue.Queue(), threading.Event()
+    if stop:
+        stop_event.set()
+    train_process(str(data), model_config, train_config, messages, threading.Event(), stop_event)
+    out = []
+    while not messages.empty():
+        out.append(messages.get_nowait())
+    return out
+
+
+def test_a_run_reports_each_step_then_the_checkpoint_it_reached(tiny_data):
+    got = run_in_thread(tiny_data, {'n_embd': 8, 'n_head': 2}, {'num_steps': 3})
+    assert got[0] == ('started', 4, 8, 1024)  # 4 documents, a e i l m o v + BOS
+    assert [m[:3] for m in got[1:4]] == [('step', s, 3) for s in (1, 2, 3)]
+    kind, why, checkpoint_json, history_file = got[4]
+    assert (kind, why, len(got)) == ('done', 'finished', 5)
+    try:
+        ckpt = ckpt_io.from_json(checkpoint_json)
+        assert ckpt.step == 3 and ckpt.model.config.n_embd == 8
+        assert history_io.load(history_file, ckpt).snapshots  # the run's history, for the window to adopt
+    finally:
+        os.unlink(history_file)
+
+
+def test_a_stopped_run_sends_the_weights_it_has(tiny_data):
+    got = run_in_thread(tiny_data, {'n_embd': 8, 'n_head': 2}, {'num_steps': 3}, stop=True)
+    assert [m[0] for m in got] == ['started', 'done'] and got[1][1] == 'stopped'
+    os.unlink(got[1][3])
+    assert ckpt_io.from_json(got[1][2]).step == 0
+
+
+def test_a_bad_dataset_or_setting_is_one_sentence_and_nothing_else(tmp_path, tiny_data):
+    [(kind, sentence)] = run_in_thread(tmp_path / 'none.txt', {}, {})
+    assert kind == 'failed' and sentence.endswith('does not exist.')
+    [(kind, sentence)] = run_in_thread(tiny_data, {}, {'num_steps': 0})
+    assert kind == 'failed' and sentence.startswith('steps must be a positive whole number')
+
+
+def test_b3_the_apps_training_process_refuses_them_too(tiny_data, monkeypatch):
+    def init(*a, **k):
+        raise AssertionError('Model.init ran: the size was not checked first')
+    monkeypatch.setattr(Model, 'init', init)
+    messages = queue.Queue()
+    train_process(str(tiny_data), {'n_layer': 10**9}, {}, messages, threading.Event(), threading.Event())
+    kind, sentence = messages.get_nowait()
+    assert kind == 'failed' and sentence.startswith('This model cannot be trained here: 3,072,000,000,')
+
+
+def test_a_child_job_reports_through_its_queue_and_can_be_killed(tmp_path):
+    job = ChildJob()
+    job.start(train_process, str(tmp_path / 'none.txt'), {}, {}, job.messages, job.pause_event, job.stop_event)
+    kind, sentence = job.next_message(timeout=60)
+    assert kind == 'failed' and 'does not exist' in sentence
+    job.join(60)
+    assert not job.is_alive() and job.process.exitcode == 0
+    stuck = ChildJob()
+    stuck.start(layout_faults.hangs, None)
+    assert stuck.is_alive() and stuck.next_message() is None
+    stuck.kill(timeout=30)
+    assert not stuck.is_alive() and stuck.process.exitcode == -9
