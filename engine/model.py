@@ -5,7 +5,7 @@ only *how* a sum of Values is built and whether scopes and values are named, so 
 `ops` object:
 - `FAST` (training) builds each dot product or sum as one fused node. It performs the same float
   operations in the same order as microgpt's chain of `*` and `+` nodes and its backward pass sends
-  the same contributions to every child in the same order (tests/engine/test_exactness.py proves it
+  the same contributions to every child in the same order (tests/engine/test_model.py proves it
   bit for bit), with a fifth of the Python objects. Naming scopes and values costs it nothing.
 - `engine.trace.TraceOps` (recording) builds the literal scalar graph, node for node, with scopes, and
   names every scalar by what the code calls it: `ops.vector('exps', exps)` names `exps[0]`, `exps[1]`, …

@@ -5,7 +5,7 @@ node's descendants are recomputed, in creation (topological) order, each with it
 as `Value` computes it (`a + b`, `a * b`, `a**k`, `math.log`, `math.exp`, `max(0, a)`). One recorded
 number is not an op: softmax's `max_val = max(val.data for val in logits)`, which microgpt subtracts as
 a constant (`-max_val`). The tape recomputes those constants from their logits, so a recompute gives
-the same floats, bit for bit, as recording again with the nudged value (tests/engine/test_gradient_tools.py).
+the same floats, bit for bit, as recording again with the nudged value (tests/engine/gradient/test_nudge.py).
 A node whose new value equals its old one stops the recompute there (its parents see no change).
 """
 
