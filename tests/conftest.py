@@ -2,7 +2,10 @@
 the run's peak memory in the summary."""
 
 import os
+import subprocess
+import tempfile
 import resource
+import shutil
 import sys
 from pathlib import Path
 
@@ -39,6 +42,34 @@ def _isolated_home(tmp_path, monkeypatch):
     """Keep each test's caches and settings out of the real home folder."""
     monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'cache'))
     monkeypatch.setenv('XDG_CONFIG_HOME', str(tmp_path / 'config'))
+
+
+FULL_RUN = {}  # 'run': (Popen, checkpoint path) of the 1000-step training run the published figures need
+
+
+def start_full_run(names):
+    """Start `python main.py train` with the defaults in a process of its own (~30 s of the other core)."""
+    out = Path(tempfile.mkdtemp(prefix='microgpt-train-')) / 'trained.json'
+    proc = subprocess.Popen([sys.executable, str(ROOT / 'main.py'), 'train', '--data', str(names), '--out', str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    FULL_RUN['run'] = (proc, out)
+
+
+def pytest_collection_finish(session):
+    """The full training run takes half a minute of one core; when a selected test needs it, start it now
+    so that it runs beside the other tests instead of before the one that waits for it."""
+    names = find_names_file()
+    if names is not None and any('full_run' in getattr(item, 'fixturenames', ()) for item in session.items):
+        start_full_run(names)
+
+
+def pytest_sessionfinish(session):
+    run = FULL_RUN.pop('run', None)
+    if run is not None:
+        if run[0].poll() is None:
+            run[0].kill()
+        run[0].communicate()
+        shutil.rmtree(run[1].parent, ignore_errors=True)
 
 
 WINDOW_FIXTURES = {'window', 'make_window'}  # tests/explorer/conftest.py: the main window, recorded

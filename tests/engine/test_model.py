@@ -17,6 +17,7 @@ from engine.model import GPTConfig, Model
 from engine.tokenizer import Tokenizer
 from engine.trace import literal_loss, record
 from engine.optim import Adam, TrainConfig
+from tests.conftest import FULL_RUN, start_full_run
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder
 
@@ -28,13 +29,17 @@ PUBLISHED_SAMPLES = ['kamon', 'ann', 'karai', 'jaire', 'vialan', 'karia', 'yeran
 
 
 @pytest.fixture(scope='session')
-def full_run(names_file, tmp_path_factory):
-    """`python main.py train` with the defaults, as a user runs it: its stdout and its checkpoint."""
-    out = tmp_path_factory.mktemp('train') / 'trained.json'
-    proc = subprocess.run([sys.executable, str(ROOT / 'main.py'), 'train', '--data', str(names_file),
-                           '--out', str(out)], capture_output=True, text=True, cwd=ROOT, timeout=900)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.splitlines(), out
+def full_run(names_file):
+    """`python main.py train` with the defaults, as a user runs it: its stdout and its checkpoint. The run
+    was started on the other core when the session began (tests/conftest.py); this waits for it."""
+    run = FULL_RUN.get('run')
+    if run is None:
+        start_full_run(names_file)
+        run = FULL_RUN['run']
+    proc, out = run
+    stdout, stderr = proc.communicate(timeout=900)
+    assert proc.returncode == 0, stderr
+    return stdout.splitlines(), out
 
 
 @pytest.mark.slow
