@@ -39,6 +39,7 @@ def docs(names_file):
     return load_docs(names_file)
 
 
+@pytest.mark.slow
 def test_replay_from_snapshots_is_the_straight_run_bit_for_bit(docs):
     trainer = Trainer(docs, GPTConfig(), TrainConfig(num_steps=30), history_every=7)
     straight = {0: ([p.data for p in trainer.model.params], [0.0] * 4192, [0.0] * 4192)}
@@ -55,6 +56,7 @@ def test_replay_from_snapshots_is_the_straight_run_bit_for_bit(docs):
             assert list(state.update) == [a - b for a, b in zip(straight[step - 1][0], weights)]
 
 
+@pytest.mark.slow
 def test_a_20_step_history_follows_adams_recurrences_and_ends_at_the_checkpoint(tmp_path, names_file):
     out = tmp_path / 'run.json'
     proc = run('train', '--data', str(names_file), '--steps', '20', '--history-every', '1', '--num-samples', '0',
@@ -96,6 +98,7 @@ def test_the_gradient_of_step_1_is_the_recorded_graphs(tmp_path, names_file):
     assert list(history.seek(1).grads) == pytest.approx(expected, rel=1e-12, abs=1e-15)
 
 
+@pytest.mark.slow
 def test_history_command_writes_each_step_of_one_parameter(tmp_path, names_file):
     out, js = tmp_path / 'run.json', tmp_path / 'wq.json'
     assert run('train', '--data', str(names_file), '--steps', '12', '--history-every', '5', '--num-samples', '0',
@@ -137,6 +140,7 @@ def test_history_command_bad_input_is_one_sentence(tmp_path, names_file, args, s
     assert proc.stderr.count('\n') == 1 and says in proc.stderr, proc.stderr
 
 
+@pytest.mark.slow
 def test_a_corrupt_or_foreign_history_is_one_sentence_and_the_checkpoint_still_loads(tmp_path, names_file):
     out, other = tmp_path / 'run.json', tmp_path / 'other.json'
     for path, seed in ((out, '1'), (other, '2')):
@@ -221,6 +225,7 @@ def losses(monkeypatch):
     return calls
 
 
+@pytest.mark.slow
 def test_cached_and_forward_seeks_are_the_straight_run_bit_for_bit(seek_run):
     history, straight = seek_run
     history.forget()
@@ -276,6 +281,7 @@ def test_the_collector_is_on_between_replayed_steps_and_after_a_stopped_or_faile
 
 # What the timeline reads.
 
+@pytest.mark.slow
 def test_series_from_the_runs_gradients_is_param_series(names_file):
     trainer = Trainer(load_docs(names_file), GPTConfig(), TrainConfig(num_steps=12), history_every=5)
     list(trainer.run())

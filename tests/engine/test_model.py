@@ -76,6 +76,7 @@ docs = st.text(alphabet='abcde', max_size=8)
 
 @settings(max_examples=25, deadline=None)
 @given(configs, st.lists(docs, min_size=1, max_size=3), st.integers(0, 2**32))
+@pytest.mark.slow
 def test_fused_training_equals_literal_graph_bit_for_bit(config, doc_list, seed):
     """Losses, every gradient and every Adam update agree exactly over a few steps."""
     tok = Tokenizer('abcde')

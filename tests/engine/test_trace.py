@@ -231,6 +231,7 @@ def test_names_are_deterministic(model, emma):
     assert record(model, 'emma').all_names == emma.all_names
 
 
+@pytest.mark.slow
 def test_trace_json_gives_every_node_its_name(tmp_path, emma):
     out = tmp_path / 'emma.json'
     assert cli_main(['trace', '--doc', 'emma', '--json', str(out)], out=open(tmp_path / 'log', 'w')) == 0

@@ -64,6 +64,7 @@ def test_train_short_run_writes_a_checkpoint_that_samples_the_same(tmp_path, tin
     assert sampled.stdout.splitlines() == lines[-3:]
 
 
+@pytest.mark.slow
 def test_trace_exports_graph_grads_and_attention(tmp_path):
     out = tmp_path / 'emma.json'
     proc = run('trace', '--doc', 'emma', '--json', str(out))
@@ -80,6 +81,7 @@ def test_trace_exports_graph_grads_and_attention(tmp_path):
     assert len(trace['attention'][0][2][4]) == 5
 
 
+@pytest.mark.slow
 def test_trace_of_an_over_long_document_says_it_was_cut(tmp_path):
     proc = run('trace', '--doc', 'a' * 20, '--json', str(tmp_path / 't.json'))
     assert proc.returncode == 0 and 'first 16 positions' in proc.stderr
@@ -198,6 +200,7 @@ def run_as_readme(*args, timeout=300):
 
 
 @pytest.mark.parametrize('fmt,magic', [('svg', b'<?xml'), ('png', b'\x89PNG'), ('dot', b'digraph')])
+@pytest.mark.slow
 def test_graph_export_headless(tmp_path, fmt, magic):
     out = tmp_path / f'emma.{fmt}'
     proc = run_as_readme('graph', '--doc', 'emma', '--open', 'pos 2 / layer 0 / attention', '-o', str(out))
@@ -207,6 +210,7 @@ def test_graph_export_headless(tmp_path, fmt, magic):
         assert 'cluster_' in out.read_text() and 'head 1' in out.read_text()
 
 
+@pytest.mark.slow
 def test_graph_export_unknown_scope_and_format(tmp_path):
     bad_scope = run_as_readme('graph', '--doc', 'emma', '--open', 'pos 9', '-o', str(tmp_path / 'x.svg'))
     assert bad_scope.returncode == 2 and "no scope 'pos 9'" in bad_scope.stderr
@@ -455,6 +459,7 @@ def test_b11_a_large_vocabulary_costs_more_and_train_says_so_first(plain_data, m
 
 # B12: traces of extreme weights are standard JSON.
 
+@pytest.mark.slow
 def test_b12_non_finite_numbers_are_written_as_strings(tmp_path, capsys):
     path = checkpoint_with(tmp_path, lambda o: o['state_dict'].update(wte=[[1e200] * 16] * 27))
     out_path = tmp_path / 'x.json'

@@ -94,6 +94,7 @@ def test_heads_dot_products_and_scalars_come_in_index_order(emma):
     assert len(muls) == 16 and ys == sorted(ys) and len({lay.boxes[k][0] for k in muls}) == 1
 
 
+@pytest.mark.slow
 def test_opening_any_group_of_the_overview_moves_no_box_past_another(emma):
     trace, h = emma
     overview = h.overview()
@@ -125,6 +126,7 @@ def test_boxes_sit_inside_their_frames_without_overlapping(emma):
                 assert fx <= x and x + w <= fx + fw + 0.01 and fy <= y and y + hh <= fy + fh + 0.01, c.title
 
 
+@pytest.mark.slow
 def test_a_position_opened_to_scalars_is_a_composition_of_small_graphviz_runs(emma):
     trace, h = emma
     L.clear_cache()
@@ -144,6 +146,7 @@ def graph_json(tmp_path, *opens):
     return json.loads(out.read_text())
 
 
+@pytest.mark.slow
 def test_graph_json_is_the_layout_the_window_draws_with_stable_keys(tmp_path, emma):
     trace, h = emma
     data = graph_json(tmp_path, HEAD)

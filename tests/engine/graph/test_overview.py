@@ -57,6 +57,7 @@ def test_every_weight_is_one_grid_box_in_the_band_above_the_positions(emma):
         assert (w, h) == pytest.approx(weight_grid_size(rows, cols)) and y + h <= top, b.title
 
 
+@pytest.mark.slow
 def test_every_weight_grid_keeps_its_place_when_any_group_is_opened(emma):
     """Same row, same size, and the same place over the same position's column (a column that grows
     left of it carries it along, so nothing passes it); opening a matrix changes nothing at all."""
@@ -90,6 +91,7 @@ def graph_json(tmp_path, *args):
     return json.loads(out.read_text())
 
 
+@pytest.mark.slow
 def test_the_json_has_no_edge_out_of_the_weights_unless_asked(tmp_path, emma):
     trace, _, vg, lay = emma
     for data, with_weights in ((graph_json(tmp_path), False), (graph_json(tmp_path, '--weight-edges'), True)):

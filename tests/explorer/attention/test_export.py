@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
+@pytest.mark.slow
 def test_headless_attention_command(tmp_path):
     out_csv, out_png = tmp_path / 'w.csv', tmp_path / 'w.png'
     for out in (out_csv, out_png):

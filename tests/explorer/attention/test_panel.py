@@ -215,6 +215,7 @@ def test_a_query_label_opens_its_steps_and_a_step_selects_its_node(window, qtbot
     assert s.selected == f'n{logit}' and f'n{logit}' in s.layout.boxes
 
 
+@pytest.mark.slow
 def test_the_lone_head_is_the_one_selected_in_the_graph(qtbot, tmp_path):
     session = Session()
     win = MainWindow(session, QSettings(str(tmp_path / 'w.ini'), QSettings.IniFormat))

@@ -4,12 +4,15 @@ scaled down to fit; the window's Export view writes boxes as vectors and text.""
 
 import json
 
+import pytest
+
 from PySide6.QtGui import QColor, QImage
 
 from engine.graph.svg import COLORS
 from explorer.graph.export import MAX_PIXELS, MAX_SIDE, main, png_size
 
 
+@pytest.mark.slow
 def test_png_export_of_the_overview_has_the_layout_size_and_its_boxes(tmp_path, qapp):
     assert main(['--doc', 'emma', '-o', str(tmp_path / 'v.json')]) == 0
     assert main(['--doc', 'emma', '-o', str(tmp_path / 'v.png')]) == 0

@@ -85,6 +85,7 @@ def failing_window(qtbot, tmp_path, monkeypatch):
     session.worker.wait()
 
 
+@pytest.mark.slow
 def test_a_graphviz_failure_is_one_sentence_and_nothing_changes(failing_window, qtbot, capfd):
     s = failing_window.session
     with qtbot.waitSignal(s.error, timeout=30000) as failed:

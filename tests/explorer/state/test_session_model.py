@@ -136,6 +136,7 @@ def test_a_view_seen_before_comes_from_the_cache_without_a_layout(model):
     assert m.layouter.asked == [(overview, True)]
 
 
+@pytest.mark.slow
 def test_the_cache_keeps_the_latest_views(model):
     m = model
     overview = m.opened
