@@ -81,7 +81,9 @@ def _function(target):
 
 
 def run_tests(argv):
-    return subprocess.call([sys.executable, '-m', 'pytest', *argv], cwd=ROOT)
+    """pytest with a test process per core, a test file's tests kept together (they share one window or
+    one recording); `-n 0` in the arguments runs them in this one process."""
+    return subprocess.call([sys.executable, '-m', 'pytest', '-n', 'auto', '--dist', 'loadfile', *argv], cwd=ROOT)
 
 
 def _in_venv():

@@ -58,6 +58,8 @@ def start_full_run(names):
 def pytest_collection_finish(session):
     """The full training run takes half a minute of one core; when a selected test needs it, start it now
     so that it runs beside the other tests instead of before the one that waits for it."""
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        return  # every worker collects every test: the one that runs full_run's test starts it (test_model.py)
     names = find_names_file()
     if names is not None and any('full_run' in getattr(item, 'fixturenames', ()) for item in session.items):
         start_full_run(names)
