@@ -3,10 +3,6 @@ products and scalars in index order; opening a group moves no other box past ano
 large; a dot product opened to scalars reads as a ladder; the edges into an open head's keys and values
 enter each position's own row; the JSON export is the layout the window draws."""
 
-import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +10,8 @@ from engine.graph import layout as L
 from engine.graph.geometry import SCALAR_WIDTH, VECTOR_CELL, VECTOR_TEXT
 from engine.graph.grouping import Hierarchy
 from engine.graph.keys import group_key
+from tests.engine.graph.graph_command import graph_json
 
-ROOT = Path(__file__).resolve().parents[3]  # the project folder
 STAGES = ('embedding', 'layer 0 / attention', 'layer 0 / mlp', 'lm_head', 'softmax', '-log p')
 HEAD = 'pos 2 / layer 0 / attention / head 1'
 DOT = 'pos 2 / layer 0 / attention / head 1 / scores / q·k[1]'
@@ -137,19 +133,10 @@ def test_a_position_opened_to_scalars_is_a_composition_of_small_graphviz_runs(em
     assert again.runs == () and again.boxes == lay.boxes
 
 
-def graph_json(tmp_path, *opens):
-    out = tmp_path / 'g.json'
-    args = [a for path in opens for a in ('--open', path)]
-    proc = subprocess.run([sys.executable, str(ROOT / 'main.py'), 'graph', '--doc', 'emma', *args, '-o', str(out)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(out.read_text())
-
-
 @pytest.mark.slow
 def test_graph_json_is_the_layout_the_window_draws_with_stable_keys(tmp_path, emma):
     trace, h = emma
-    data = graph_json(tmp_path, HEAD)
+    data = graph_json(tmp_path, '--open', HEAD)
     assert {'boxes', 'edges', 'clusters'} <= set(data)
     for b in data['boxes']:
         assert {'key', 'scope', 'label', 'x', 'y', 'width', 'height'} <= set(b)

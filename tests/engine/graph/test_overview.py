@@ -3,10 +3,6 @@ the positions as columns and the loss below them. The overview fits a laptop's w
 grids in a fixed place (never opened, never moved by anything opened elsewhere), and the layout JSON
 leaves the weight edges out unless asked."""
 
-import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +12,8 @@ from engine.graph.grouping import Hierarchy
 from engine.graph.keys import group_key
 from engine.graph.overview import arrange_model, arrange_weights, stage_of_weight, stage_order, stage_slot
 from engine.model import param_shapes
+from tests.engine.graph.graph_command import graph_json
 
-ROOT = Path(__file__).resolve().parents[3]  # the project folder
 LAPTOP = (852, 516)  # points: the graph of a real 1280×720 window (one toolbar row) at the readable scale, less the edge margins
 
 
@@ -81,14 +77,6 @@ def test_every_weight_grid_keeps_its_place_when_any_group_is_opened(emma):
                 assert r1[0] - x == pytest.approx(offset), (trace.scopes[box.scope].path, b.title)
         if box in weights:  # a grid is never opened into rows: the same picture
             assert after.boxes == before.boxes and after.clusters == before.clusters
-
-
-def graph_json(tmp_path, *args):
-    out = tmp_path / 'g.json'
-    proc = subprocess.run([sys.executable, str(ROOT / 'main.py'), 'graph', '--doc', 'emma', *args, '-o', str(out)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(out.read_text())
 
 
 @pytest.mark.slow
