@@ -3,12 +3,15 @@
 {"format": "microgpt-explorer checkpoint", "version": 1,
  "config": GPTConfig fields, "uchars": [str], "state_dict": {name: [[float]]},
  "step": steps trained, "seed": int, "train": TrainConfig fields,
- "rng_state": random.Random state for sampling (optional), "adam": {"m": {...}, "v": {...}} (optional)}
+ "rng_state": random.Random state for sampling (optional), "adam": {"m": {...}, "v": {...}} (optional),
+ "history": {"file": "NAME.history.<16 hex>.json", "sha256": hex} (optional: the training history saved with it,
+ beside it in the same folder, named by its content; engine.pair writes the two as one)}
 """
 
 import json
 import math
 import random
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -34,6 +37,8 @@ class Checkpoint:
     adam_m: list = None           # Adam's first moments, flat in model.params order, if saved
     adam_v: list = None
     history_file: object = None   # where this run's training history is (engine.history), if known; not in the JSON
+    history_name: str = None      # the file name of the history saved with it ("history" in the JSON), if any
+    history_sha256: str = None    # and the SHA-256 of that file's bytes: the history is this one, unchanged
 
     def adam_preview(self, name, row, col, grad):
         """The update Adam would give parameter name[row][col] next, for this grad (fresh m, v if none saved)."""
@@ -73,6 +78,8 @@ def to_json(ckpt):
         obj['rng_state'] = [version, list(internal), gauss_next]
     if ckpt.adam_m is not None:
         obj['adam'] = {'m': _nested(model, ckpt.adam_m), 'v': _nested(model, ckpt.adam_v)}
+    if ckpt.history_name is not None:
+        obj['history'] = {'file': ckpt.history_name, 'sha256': ckpt.history_sha256}
     return json.dumps(obj, separators=(',', ':')) + '\n'
 
 
@@ -155,7 +162,24 @@ def _parse(obj):
         need(isinstance(adam, dict) and set(adam) == {'m', 'v'}, 'its adam section must hold exactly m and v.')
         adam_m = [x for mat in _matrices(adam['m'], shapes, 'adam m').values() for row in mat for x in row]
         adam_v = [x for mat in _matrices(adam['v'], shapes, 'adam v').values() for row in mat for x in row]
-    return Checkpoint(model, obj['step'], obj['seed'], train_config, rng_state, adam_m, adam_v)
+    history_name, history_sha256 = _history(obj.get('history'))
+    return Checkpoint(model, obj['step'], obj['seed'], train_config, rng_state, adam_m, adam_v,
+                      history_name=history_name, history_sha256=history_sha256)
+
+
+HISTORY_NAME = re.compile(r'[^/\\\x00]+\.history\.[0-9a-f]{16}\.json')
+
+
+def _history(ref):
+    """The history a checkpoint names: (file name in its folder, sha256), or (None, None)."""
+    if ref is None:
+        return None, None
+    if not (isinstance(ref, dict) and set(ref) == {'file', 'sha256'} and isinstance(ref['file'], str) and
+            HISTORY_NAME.fullmatch(ref['file']) and ref['file'] not in ('.', '..') and isinstance(ref['sha256'], str)
+            and re.fullmatch('[0-9a-f]{64}', ref['sha256']) and ref['file'].split('.')[-2] == ref['sha256'][:16]):
+        raise CheckpointError('its history is not {"file": "NAME.history.<16 hex digits>.json", "sha256": its 64 hex '
+                              'digits} naming a file beside it.')
+    return ref['file'], ref['sha256']
 
 
 def _lower_first(sentence):

@@ -5,10 +5,21 @@ as packed little-endian doubles in base64) and, for each step, the document trai
 and the loss; replaying from the snapshot before a step with microgpt's own float operations
 (engine.optim.Adam) gives that step's weights, gradients, m and v bit for bit.
 
-The history travels beside its checkpoint as `NAME.history.json` (`history_path`), so that loading a
-checkpoint stays as fast as before; it is read only when asked for, and checked against the checkpoint
-(same configuration, vocabulary and settings; its last snapshot is the checkpoint's weights and Adam
-state). File:
+The history travels beside its checkpoint, so that loading a checkpoint stays as fast as before; it is
+read only when asked for. A checkpoint saved with its history names it by content (engine.pair: both are
+written as one, and a history changed afterwards is refused at once); an older checkpoint's history is
+`NAME.history.json` (`history_path`).
+
+A history proves itself against its run. Loading checks what it can without replay: the configuration,
+vocabulary and settings are the checkpoint's (before anything is allocated), the file is no larger than
+such a run can write, the snapshots are exactly those of steps 0, K, 2K, … and the last, the last one is
+the checkpoint's weights and Adam state, every learning rate is the schedule's. Replay checks the rest:
+every step replayed must give the loss and update sizes recorded, and reaching a snapshot must give it
+bit for bit. A history the checkpoint does not name by content is replayed to the end of the snapshot
+interval of any step asked for, so no answer comes from a stretch that was not checked. The first
+disagreement is one sentence (HistoryError) naming its step.
+
+File:
 
 {"format": "microgpt-explorer history", "version": 1, "every": K, "step": steps recorded,
  "config": GPTConfig fields, "uchars": [str], "train": TrainConfig fields,
@@ -19,8 +30,10 @@ state). File:
 
 import base64
 import bisect
+import hashlib
 import json
 import math
+import os
 import sys
 import threading
 from array import array
@@ -42,14 +55,19 @@ FORMAT = 'microgpt-explorer history'
 VERSION = 1
 SNAPSHOTS_PER_RUN = 100  # the app's runs keep about this many snapshots (every num_steps/100 steps)
 CACHED_STEPS = 48        # seek keeps the states of this many steps it replayed (about 170 KB each)
+MAX_BYTES = 2**30        # a history of no checkpoint is refused above this; with one, above what its run can write
+DOC_BYTES = 65536        # the most a run's file is allowed per document (JSON-escaped) in that bound
 
 class HistoryError(CheckpointError):
     """A history file that cannot be read or does not belong to its checkpoint."""
 
 
-def history_path(checkpoint_path):
-    """Where the history of a checkpoint lives: 'run.json' -> 'run.history.json' (else NAME.history.json)."""
+def history_path(checkpoint_path, ckpt=None):
+    """Where the history of a checkpoint lives: the file a Checkpoint names (in the checkpoint's folder, a
+    symlink followed), else beside it as 'run.json' -> 'run.history.json' (else NAME.history.json)."""
     path = Path(checkpoint_path)
+    if ckpt is not None and ckpt.history_name is not None:
+        return Path(os.path.realpath(path)).with_name(ckpt.history_name)
     stem = path.name[:-len('.json')] if path.name.endswith('.json') else path.name
     return path.with_name(stem + '.history.json')
 
@@ -109,6 +127,10 @@ class History:
         self._lock = threading.Lock()   # seek is called from worker threads
         self._cache = OrderedDict()     # step -> StepState that seek replayed, least recently used first
         self._cursor = None             # (next step, the replay generator that yields it): play goes on from here
+        self.name = None                # the file's name, for messages (load sets it)
+        self.bound = True               # made here by a Trainer, or a file its checkpoint names by content (load
+                                        # says which): trusted without replaying ahead to check
+        self._checked = set()           # snapshot steps s whose interval s … next snapshot replayed as recorded
 
     def forget(self):
         """Drop what seek keeps (the bench measures cold seeks with this)."""
@@ -154,9 +176,28 @@ class History:
             i += rows * cols
         return Model.from_floats(self.config, self.tokenizer, floats)
 
+    def next_snapshot(self, step):
+        """The first snapshot at or after `step`."""
+        steps = sorted(self.snapshots)
+        return steps[bisect.bisect_left(steps, step)]
+
+    def _trusted(self, snapshot):
+        """The snapshot needs no replay: the file is bound by content, it is the last (the checkpoint's), or an
+        interval ending or starting at it replayed as recorded."""
+        return (self.bound or snapshot == self.step or snapshot in self._checked or
+                (snapshot > 0 and self.nearest_snapshot(snapshot - 1) in self._checked))
+
+    def checked_until(self, step):
+        """Where a replay that answers for `step` goes on to, so that the answer is checked: `step` itself for a
+        history its checkpoint names by content or whose interval replayed already, else the next snapshot."""
+        if self.bound or step == 0 or self.nearest_snapshot(step - 1) in self._checked:
+            return step
+        return self.next_snapshot(step)
+
     def replay(self, start, stop, first=None):
         """Yield a StepState for every step from `first` (default start+1) to stop, replaying from the
-        snapshot at `start` with Trainer.train_step's float operations."""
+        snapshot at `start` with Trainer.train_step's float operations. Every step replayed is checked
+        against what the history records (HistoryError at the first that differs)."""
         first = start + 1 if first is None else first
         weights, m, v = self.snapshots[start]
         model = self._model(weights)
@@ -166,8 +207,7 @@ class History:
         for step in range(start, stop):  # 0-based index of the update, as Trainer counts
             wanted = step + 1 >= first
             with _gc_paused():
-                if wanted:
-                    before = array('d', (p.data for p in params))
+                before = array('d', (p.data for p in params))
                 tokens, n = model.positions(self.docs[step])
                 loss = model.loss(tokens, n)
                 loss.backward()
@@ -175,12 +215,57 @@ class History:
                     grads = array('d', (p.grad for p in params))
                 adam.update(step, num_steps)
                 loss = loss.data  # the graph goes now, while the collector is off
+            after = array('d', (p.data for p in params))
+            self._check(step + 1, loss, before, after, adam)
             if wanted:
-                after = array('d', (p.data for p in params))
                 yield StepState(step + 1, after, array('d', adam.m), array('d', adam.v), grads,
                                 array('d', (b - a for b, a in zip(before, after))),
                                 decayed_lr(self.train_config.learning_rate, step, num_steps), loss,
                                 self.docs[step])
+
+    def _check(self, step, loss, before, after, adam):
+        """Step `step`, just replayed, is what the history records: its loss, its update sizes (computed as
+        record_step does) and, at a snapshot, the weights and Adam's moments bit for bit."""
+        differs = None
+        if loss != self.losses[step - 1]:
+            differs = f'a loss of {loss!r}, not the {self.losses[step - 1]!r} it records'
+        else:
+            i = 0
+            for name, (rows, cols) in self.shapes.items():
+                total = 0.0
+                for j in range(i, i + rows * cols):
+                    d = before[j] - after[j]
+                    total += d * d
+                if math.sqrt(total) != self.update_norms[name][step - 1]:
+                    differs = f'another update size of {name} than it records'
+                    break
+                i += rows * cols
+        if differs is None and step in self.snapshots:
+            weights, m, v = self.snapshots[step]
+            if weights != after or m != array('d', adam.m) or v != array('d', adam.v):
+                differs = 'other weights or Adam moments than its snapshot of that step'
+            else:
+                self._checked.add(self.nearest_snapshot(step - 1))
+        if differs is not None:
+            start = self.nearest_snapshot(step - 1)
+            raise HistoryError(
+                f'The training history{" " + self.name if self.name else ""} was changed after it was written: replaying step {step:,} from the snapshot of step '
+                f'{start:,} gives {differs}, so it cannot be used (the checkpoint itself is not affected).')
+
+    def verify(self):
+        """Replay every interval not yet checked: a generator yielding the fraction done (engine-style
+        progress job); HistoryError at the first step that differs."""
+        starts = sorted(self.snapshots)[:-1]
+        todo = [s for s in starts if s not in self._checked]
+        total = sum(self.next_snapshot(s + 1) - s for s in todo) or 1
+        done = 0
+        for start in todo:
+            end = self.next_snapshot(start + 1)
+            for state in self.replay(start, end, end):
+                pass
+            done += end - start
+            yield done / total
+        return self.step
 
     def seek(self, step, grads=True):
         """The StepState of `step` (0 … self.step). With grads=False a snapshot step is returned without
@@ -188,6 +273,11 @@ class History:
         if not (is_whole(step) and 0 <= step <= self.step):
             raise ValueError(f'There is no step {step!r} in this history: it has steps 0 to {self.step}.')
         if step in self.snapshots and (step == 0 or not grads):
+            if not self._trusted(step):
+                start = self.nearest_snapshot(step - 1) if step else 0
+                with self._lock:
+                    for _ in self.replay(start, self.next_snapshot(start + 1), self.step + 1):
+                        pass  # checks the snapshot shown against its neighbour
             weights, m, v = self.snapshots[step]
             return StepState(step, weights, m, v)
         with self._lock:
@@ -201,6 +291,7 @@ class History:
             else:
                 at, steps = start + 1, self.replay(start, self.step)
             self._cursor = None
+            end, wanted = self.checked_until(step), None
             while True:
                 state = next(steps)
                 self._cache[at] = state
@@ -208,11 +299,13 @@ class History:
                 if len(self._cache) > CACHED_STEPS:
                     self._cache.popitem(last=False)
                 if at == step:
+                    wanted = state
+                if at == end:
                     break
                 at += 1
-            if step < self.step:
-                self._cursor = (step + 1, steps)
-            return state
+            if end < self.step:
+                self._cursor = (end + 1, steps)
+            return wanted
 
     def model_at(self, step):
         """The Model with the weights of `step`."""
@@ -242,11 +335,14 @@ class History:
         if not (1 <= first <= last <= self.step):
             raise ValueError(f'The steps must lie in 1:{self.step} with the first not after the last, not {first}:{last}.')
         start = self.nearest_snapshot(first - 1)
+        end = max(last, self.checked_until(last))
         rows = []
-        for state in self.replay(start, last, first):
+        for state in self.replay(start, end, first):
+            if state.step > last:
+                continue  # replayed only to check the answer against the next snapshot
             rows.append({'step': state.step, 'data': state.weights[index], 'grad': state.grads[index],
                          'm': state.m[index], 'v': state.v[index], 'lr': state.lr, 'update': state.update[index]})
-            yield (state.step - start) / max(1, last - start)
+            yield (state.step - start) / max(1, end - start)
         return rows
 
     def run_grads(self):
@@ -299,32 +395,60 @@ def save(path, history):
     write_atomic(path, history.to_json())
 
 
+def max_bytes(ckpt):
+    """The largest history the run of `ckpt` can write: a snapshot at every step (32 bytes of base64 per
+    number of weights, m and v), per step a loss, a learning rate, an update size per matrix and a document."""
+    count, matrices = len(ckpt.model.params), len(ckpt.model.state_dict)
+    return 2**20 + (ckpt.step + 1) * (32 * count + 256) + ckpt.step * (32 * (matrices + 2) + DOC_BYTES)
+
+
 def load(path, checkpoint=None):
-    """The History in `path`; with a Checkpoint, also checked to be that checkpoint's run. A HistoryError
-    with one sentence if anything about it is wrong."""
+    """The History in `path`; with a Checkpoint, also checked to be that checkpoint's run (its size, what
+    it records and, when the checkpoint names it by content, its bytes) before anything is built from it.
+    A HistoryError with one sentence if anything about it is wrong."""
     path = Path(path)
     try:
-        text = path.read_bytes().decode('utf-8')
-        obj = json.loads(text)
+        size = path.stat().st_size
+    except OSError:
+        size = 0  # reading it says why it cannot be read
+    most = MAX_BYTES if checkpoint is None else min(MAX_BYTES, max_bytes(checkpoint))
+    if size > most:
+        raise HistoryError(f'The training history {path.name} is {size:,} bytes, more than '
+                           + ('a history can be' if checkpoint is None else "its checkpoint's run can write")
+                           + f' ({most:,} bytes at most).')
+    try:
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise HistoryError(f'There is no training history beside this checkpoint ({path.name}); '
                            'train with --history-every K --out to make one.') from None
     except OSError as e:
         raise HistoryError(f'The training history {path.name} cannot be read ({e.strerror or e}).') from None
+    bound = checkpoint is not None and checkpoint.history_sha256 is not None
+    if bound and hashlib.sha256(raw).hexdigest() != checkpoint.history_sha256:
+        raise HistoryError(f'The training history {path.name} was changed after it was saved: its content is not '
+                           'the one its checkpoint names, so it cannot be used (the checkpoint itself is not affected).')
+    try:
+        obj = json.loads(raw.decode('utf-8'))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise HistoryError(f'The training history {path.name} is not valid JSON.') from None
     try:
-        history = _parse(obj)
+        history = _parse(obj, checkpoint)
         if checkpoint is not None:
             _check_belongs(history, checkpoint)
     except HistoryError as e:
         raise HistoryError(f'The training history {path.name} is not valid: {e}') from None
+    history.name, history.bound = path.name, bound
     return history
 
 
-def _parse(obj):
+def _parse(obj, checkpoint=None):
     need = requirement(HistoryError)
     check_header(obj, FORMAT, VERSION, 'history', HistoryError)
+    if checkpoint is not None:  # the sizes the file claims are the checkpoint's before anything is built
+        model = checkpoint.model
+        need(obj.get('config') == model.config.to_dict() and obj.get('uchars') == model.tokenizer.uchars and
+             checkpoint.train_config is not None and obj.get('train') == checkpoint.train_config.to_dict(),
+             "its configuration, vocabulary or settings are not the checkpoint's.")
     try:
         config = GPTConfig(**obj['config'])
         train_config = TrainConfig(**obj['train'])
@@ -332,6 +456,10 @@ def _parse(obj):
     except (KeyError, TypeError, ConfigError):
         raise HistoryError('its config, vocabulary or train settings are not valid.') from None
     need(all(isinstance(c, str) and len(c) == 1 for c in tokenizer.uchars), 'its vocabulary is not a list of characters.')
+    if checkpoint is None:
+        vocab, e = tokenizer.vocab_size, config.n_embd
+        count = 2 * vocab * e + config.block_size * e + 12 * config.n_layer * e * e  # param_shapes, counted
+        need(64 * count <= MAX_BYTES, 'its model is larger than a history can hold.')
     every, step = obj.get('every'), obj.get('step')
     need(is_whole(every) and every > 0, 'its snapshot interval (every) is not a positive whole number.')
     need(is_whole(step) and 0 <= step <= train_config.num_steps, 'its step is not a whole number within the run.')
@@ -347,47 +475,53 @@ def _parse(obj):
         need(isinstance(xs, list) and len(xs) == step and
              all(is_number(x) and math.isfinite(x) for x in xs),
              f'its {what} are not {step} finite numbers.')
+    for i, lr in enumerate(lrs):  # the schedule's, exactly: nothing to replay
+        need(lr == decayed_lr(train_config.learning_rate, i, train_config.num_steps),
+             f"its learning rate of step {i + 1:,} is {lr!r}, not the schedule's "
+             f'{decayed_lr(train_config.learning_rate, i, train_config.num_steps)!r}.')
     shapes = param_shapes(config, tokenizer.vocab_size)
     norms = obj.get('update_norm')
     need(isinstance(norms, dict) and set(norms) == set(shapes) and
          all(isinstance(xs, list) and len(xs) == step and
-             all(is_number(x) and math.isfinite(x) for x in xs)
+             all(is_number(x) and math.isfinite(x) and x >= 0 for x in xs)
              for xs in norms.values()), 'its update sizes do not cover every matrix and step.')
-    count = sum(r * c for r, c in shapes.values())
-    snapshots = {}
-    raw = obj.get('snapshots')
+    snapshots = _snapshots(obj.get('snapshots'), every, step, sum(r * c for r, c in shapes.values()))
+    return History(config, tokenizer.uchars, train_config, every, docs, [float(x) for x in losses],
+                   [float(x) for x in lrs], {k: [float(x) for x in norms[k]] for k in shapes}, snapshots)
+
+
+def _snapshots(raw, every, step, count):
+    """{step: (weights, m, v)} from the file's list: exactly the steps 0, every, 2·every, … and the last, each
+    with `count` finite numbers in each array."""
+    need = requirement(HistoryError)
+    expected = sorted(set(range(0, step + 1, every)) | {step})
     need(isinstance(raw, list) and raw, 'it has no snapshots.')
+    need(all(isinstance(snap, dict) and is_whole(snap.get('step')) for snap in raw) and
+         [snap['step'] for snap in raw] == expected,
+         f'its snapshots are not those of steps 0, {every:,}, {2 * every:,}, … and {step:,}, in order.')
+    snapshots = {}
     for snap in raw:
-        need(isinstance(snap, dict) and is_whole(snap.get('step')) and 0 <= snap['step'] <= step,
-             'a snapshot has no step within the run.')
         try:
             arrays = tuple(_unpack(snap[key], count) for key in ('weights', 'm', 'v'))
         except (KeyError, TypeError, ValueError):
             raise HistoryError(f'its snapshot of step {snap["step"]} does not hold {count:,} weights, m and v.') from None
         need(all(math.isfinite(x) for a in arrays for x in a), f'its snapshot of step {snap["step"]} holds a number that is not finite.')
         snapshots[snap['step']] = arrays
-    need(0 in snapshots and step in snapshots, 'it lacks the snapshot of the first or the last step.')
-    gaps = sorted(snapshots)
-    need(all(b - a <= every for a, b in zip(gaps, gaps[1:])), f'its snapshots are more than {every} steps apart.')
-    return History(config, tokenizer.uchars, train_config, every, docs, [float(x) for x in losses],
-                   [float(x) for x in lrs], {k: [float(x) for x in v] for k, v in norms.items()}, snapshots)
+    return snapshots
 
 
 def _check_belongs(history, ckpt):
     need = requirement(HistoryError)
-    model = ckpt.model
-    need(history.config == model.config and history.tokenizer.uchars == model.tokenizer.uchars and
-         history.train_config == ckpt.train_config, "its configuration, vocabulary or settings are not the checkpoint's.")
     need(history.step == ckpt.step, f'it ends at step {history.step:,}, the checkpoint at step {ckpt.step:,}.')
     weights, m, v = history.snapshots[history.step]
-    need(list(weights) == [p.data for p in model.params] and
+    need(list(weights) == [p.data for p in ckpt.model.params] and
          (ckpt.adam_m is None or (list(m) == list(ckpt.adam_m) and list(v) == list(ckpt.adam_v))),
          "its last weights are not the checkpoint's: it belongs to another run.")
 
 
 def load_for(checkpoint_path, checkpoint):
-    """The history beside a checkpoint file, checked against it (HistoryError if missing or wrong)."""
-    return load(history_path(checkpoint_path), checkpoint)
+    """The history of a checkpoint file, checked against it (HistoryError if missing or wrong)."""
+    return load(history_path(checkpoint_path, checkpoint), checkpoint)
 
 
 def checkpoint_at(history, step, seed=42):

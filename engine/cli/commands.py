@@ -8,6 +8,7 @@ from pathlib import Path
 
 from engine import checkpoint as ckpt_io
 from engine import history as history_io
+from engine import pair
 from engine.cli import gradient as gradient_cli
 from engine.backprop import Stepper
 from engine.cli.parsing import Parser, UsageError, add_recording
@@ -121,7 +122,7 @@ def cmd_train(args, out):
             raise EngineError('--history-every needs --out: the history is written beside the checkpoint.')
         if args.history_every <= 0:
             raise EngineError(f'--history-every must be a positive whole number of steps, not {args.history_every}.')
-        check_output(history_io.history_path(args.out))
+        pair.check_outputs(args.out)
     check_trainable(model_config, SMALLEST_VOCAB)  # a size no dataset could make trainable: say so before fetching one
     data = args.data or default_names_path()
     docs = load_docs(data)
@@ -151,12 +152,9 @@ def cmd_train(args, out):
 
 
 def _save(path, trainer):
-    """The checkpoint, and its history beside it when one was recorded (history first: a checkpoint
-    never stands beside the history of another run)."""
+    """The checkpoint, and its history with it when one was recorded, as one pair (engine.pair)."""
     history = trainer.finished_history()
-    if history is not None:
-        history_io.save(history_io.history_path(path), history)
-    ckpt_io.save(path, ckpt_io.from_trainer(trainer))
+    pair.save(path, ckpt_io.from_trainer(trainer), None if history is None else history.to_json().encode('utf-8'))
 
 
 def cmd_history(args, out):

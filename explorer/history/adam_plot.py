@@ -8,6 +8,7 @@ from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout
 
 from engine.graph.keys import split_key
+from engine.history import HistoryError
 from engine.numbers import shown
 
 from explorer.history.charts import step_chart
@@ -155,6 +156,8 @@ class AdamPlot(HistoryPanel):
     def _on_failed(self, error):
         self._show_progress(False)
         self.message.setText(str(error))
+        if isinstance(error, HistoryError):  # the replay disagreed with the file: no view may use it
+            self.timeline.refuse(str(error))
 
     def _on_grads(self, history, grads):
         self._show_progress(False)

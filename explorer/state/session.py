@@ -11,10 +11,10 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine import checkpoint as ckpt_io
+from engine import pair
 from engine.backprop import Schedule
 from engine.graph.grouping import Hierarchy
 from engine.graph.layout_process import LayoutClient
-from engine.files import write_atomic
 from engine.history import history_path
 from engine.paths import DEFAULT_CHECKPOINT
 from engine.trace import iter_record
@@ -102,8 +102,8 @@ class Session(QObject):
         except ckpt_io.CheckpointError as e:
             self.error.emit(str(e))
             return False
-        sidecar = history_path(path)
-        ckpt.history_file = sidecar if sidecar.is_file() else None  # read only when the timeline asks
+        sidecar = history_path(path, ckpt)  # read only when the timeline asks; one it names but lacks is said then
+        ckpt.history_file = sidecar if sidecar.is_file() or ckpt.history_name is not None else None
         self._use(ckpt, Path(path), unsaved=False)
         return True
 
@@ -114,12 +114,10 @@ class Session(QObject):
         self._use(ckpt, None, unsaved=True)
 
     def save_checkpoint(self, path):
-        """Write the weights in use (atomically); raises OSError. They are saved from then on."""
+        """Write the weights in use and the run's history with them, as one pair (engine.pair); raises
+        OSError. They are saved from then on."""
         history = self.checkpoint.history_file
-        if history is not None and Path(history).resolve() != history_path(path).resolve():
-            write_atomic(history_path(path), Path(history).read_bytes())  # the run's history travels with it
-            self.checkpoint.history_file = history_path(path)
-        ckpt_io.save(path, self.checkpoint)
+        pair.save(path, self.checkpoint, None if history is None else Path(history).read_bytes())
         self.checkpoint_path, self.unsaved = Path(path), False
         self.checkpoint_changed.emit()
 

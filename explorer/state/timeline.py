@@ -32,6 +32,7 @@ class Timeline(QObject):
         self.target = None              # the step asked for last
         self.reason = NO_HISTORY
         self._wanted = False            # a view is shown that needs the history
+        self._refused = False           # the history failed a check: not read again for this checkpoint
         session.checkpoint_changed.connect(self._on_checkpoint_changed)
 
     @property
@@ -43,7 +44,7 @@ class Timeline(QObject):
         self.worker.cancel('load')
         self.worker.cancel('seek')
         self.run, self.history, self.step, self.target = self.session.checkpoint, None, None, None
-        self.reason = NO_HISTORY
+        self.reason, self._refused = NO_HISTORY, False
         if self._wanted:
             self.ensure_loaded()
         else:
@@ -54,6 +55,9 @@ class Timeline(QObject):
         self._wanted = True
         run = self.run if self.run is not None else self.session.checkpoint
         if run is None or self.history is not None or self.worker.pending('load'):
+            return
+        if self._refused:
+            self.unavailable.emit(self.reason)
             return
         self.run = run
         path = getattr(run, 'history_file', None)
@@ -69,8 +73,18 @@ class Timeline(QObject):
         self.loaded.emit()
 
     def _on_failed(self, error):
-        self.reason = str(error)
-        self.unavailable.emit(self.reason)
+        self.refuse(str(error))
+
+    def refuse(self, reason):
+        """The history cannot be used (it could not be read, or replaying it disagreed with what it records):
+        the run's own checkpoint is shown again and every view says why."""
+        shown = self.step
+        self.worker.cancel('seek')
+        self.history, self.step, self.target = None, None, None
+        self.reason, self._refused = reason, True
+        if shown is not None and self.run is not None and shown != self.run.step:
+            self.session.show_weights(self.run)
+        self.unavailable.emit(reason)
 
     def go_to(self, step):
         """Show the weights after `step` (0 … last); the graph keeps its layout."""

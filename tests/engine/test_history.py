@@ -4,8 +4,13 @@ still loads. Seeking keeps what it replayed: a step seen again costs nothing, go
 the difference, and every state is still the straight run's bit for bit; the collector is never left
 off. What the timeline's plots read: a parameter's series from the run's gradients."""
 
+import base64
+import copy
 import gc
 import json
+import math
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -140,13 +145,29 @@ def test_history_command_bad_input_is_one_sentence(tmp_path, names_file, args, s
     assert proc.stderr.count('\n') == 1 and says in proc.stderr, proc.stderr
 
 
+def legacy(out):
+    """Make the pair at `out` as checkpoints were saved before they named their history: NAME.history.json
+    beside a checkpoint without "history" (the shipped one is such). Its history path."""
+    obj = json.loads(out.read_text())
+    named = out.with_name(obj.pop('history')['file'])
+    out.write_text(json.dumps(obj))
+    sidecar = history_io.history_path(out)
+    named.rename(sidecar)
+    return sidecar
+
+
 @pytest.mark.slow
 def test_a_corrupt_or_foreign_history_is_one_sentence_and_the_checkpoint_still_loads(tmp_path, names_file):
     out, other = tmp_path / 'run.json', tmp_path / 'other.json'
     for path, seed in ((out, '1'), (other, '2')):
         assert run('train', '--data', str(names_file), '--steps', '4', '--seed', seed, '--history-every', '2',
                    '--num-samples', '0', '--out', str(path)).returncode == 0
-    sidecar = history_io.history_path(out)
+    named = history_io.history_path(out, ckpt_io.load(out))
+    assert named.name.startswith('run.history.') and named.is_file()
+    named.write_bytes(named.read_bytes().replace(b'"every":2', b'"every":2 '))  # one byte more, same meaning
+    with pytest.raises(history_io.HistoryError, match='was changed after it was saved: its content is not the one'):
+        history_io.load_for(out, ckpt_io.load(out))
+    sidecar = legacy(out)
     assert sidecar.name == 'run.history.json'
     good = sidecar.read_text()
     cut = json.loads(good)
@@ -156,7 +177,8 @@ def test_a_corrupt_or_foreign_history_is_one_sentence_and_the_checkpoint_still_l
     cases = [('{"format": "microgpt-explorer hist', 'is not valid JSON'),
              (json.dumps(cut), 'its snapshot of step 2 does not hold 4,192 weights, m and v'),
              (json.dumps(stale), "its last weights are not the checkpoint's"),
-             (history_io.history_path(other).read_text(), "its configuration, vocabulary or settings are not the checkpoint's")]
+             (history_io.history_path(other, ckpt_io.load(other)).read_text(),
+              "its configuration, vocabulary or settings are not the checkpoint's")]
     for text, says in cases:
         sidecar.write_text(text)
         with pytest.raises(history_io.HistoryError) as e:
@@ -291,3 +313,132 @@ def test_series_from_the_runs_gradients_is_param_series(names_file):
         i = history.param_index(name)
         assert history.series(i, grads) == finish(history.param_series(i))
     assert history.series(history.param_index('wte[1][2]'), grads)[-1]['data'] == trainer.model.state_dict['wte'][1][2].data
+
+
+# A history proves itself: what loading checks, and what replay checks.
+
+@pytest.fixture(scope='module')
+def small_run(names_file, tmp_path_factory):
+    """A 12-step run with a snapshot every 4 steps, saved as a checkpoint that does not name its history by
+    content (as the shipped one): the history is trusted only as far as it replays."""
+    trainer = Trainer(load_docs(names_file), GPTConfig(), TrainConfig(num_steps=12), history_every=4)
+    list(trainer.run())
+    out = tmp_path_factory.mktemp('run') / 'run.json'
+    ckpt_io.save(out, ckpt_io.from_trainer(trainer))
+    history_io.save(history_io.history_path(out), trainer.finished_history())
+    return out, json.loads(history_io.history_path(out).read_text())
+
+
+def edited(small_run, tmp_path, edit=None):
+    """The small run's history, changed by edit(obj), loaded against its checkpoint."""
+    out, obj = small_run
+    obj = copy.deepcopy(obj)
+    if edit:
+        edit(obj)
+    path = tmp_path / 'run.json'
+    shutil.copy(out, path)
+    history_io.history_path(path).write_text(json.dumps(obj))
+    return history_io.load_for(path, ckpt_io.load(path))
+
+
+def flip(packed, byte=7):
+    """One bit of the first number in a packed array (its exponent: far off, still finite)."""
+    raw = bytearray(base64.b64decode(packed))
+    raw[byte] ^= 0x10
+    return base64.b64encode(bytes(raw)).decode('ascii')
+
+
+def snapshot(obj, step):
+    return next(s for s in obj['snapshots'] if s['step'] == step)
+
+
+def test_an_unchanged_history_replays_as_recorded_and_an_interval_is_checked_once(small_run, tmp_path, losses):
+    history = edited(small_run, tmp_path)
+    assert not history.bound
+    history.seek(5)                       # to the snapshot of step 8, to check the answer against it
+    assert len(losses) == 4
+    history.forget()
+    history.seek(6)                       # that interval is checked: only what is asked for
+    assert len(losses) == 6
+    assert finish(history.verify()) == 12 and len(losses) == 6 + 8
+    for t in range(1, 13):                # the update sizes are the L2 norms of the updates
+        state = history.seek(t)
+        n = 27 * 16
+        assert history.update_norms['wte'][t - 1] == pytest.approx(math.sqrt(sum(d * d for d in state.update[:n])),
+                                                                    rel=1e-12)
+
+
+@pytest.mark.parametrize('edit, asked, says', [
+    (lambda o: snapshot(o, 4).update(weights=flip(snapshot(o, 4)['weights'])), 'seek 5',
+     r'replaying step [5-8] from the snapshot of step 4 gives'),
+    (lambda o: snapshot(o, 4).update(weights=flip(snapshot(o, 4)['weights'])), 'seek 3',
+     r'replaying step 4 from the snapshot of step 0 gives other weights or Adam moments than its snapshot'),
+    (lambda o: snapshot(o, 4).update(weights=flip(snapshot(o, 4)['weights'])), 'show 4',
+     r'replaying step 4 from the snapshot of step 0'),
+    (lambda o: snapshot(o, 4).update(m=flip(snapshot(o, 4)['m'])), 'series 5:6', r'replaying step [5-8] from'),
+    (lambda o: o['docs'].__setitem__(5, o['docs'][5][::-1]), 'seek 5',
+     r'replaying step 6 from the snapshot of step 4 gives a loss of'),
+    (lambda o: o['loss'].__setitem__(2, 1.0), 'seek 2',
+     r'replaying step 3 from the snapshot of step 0 gives a loss of [0-9.]+, not the 1.0 it records'),
+    (lambda o: o['update_norm']['wte'].__setitem__(1, 2 * o['update_norm']['wte'][1]), 'seek 1',
+     r'replaying step 2 .* gives another update size of wte than it records'),
+    (lambda o: o['update_norm']['lm_head'].__setitem__(9, 0.5), 'verify', r'replaying step 10 .* update size of lm_head'),
+    (lambda o: snapshot(o, 8).update(v=flip(snapshot(o, 8)['v'])), 'verify', r'replaying step (8|9|1[0-2]) from'),
+])
+def test_a_history_changed_inside_is_one_sentence_naming_the_step(small_run, tmp_path, edit, asked, says):
+    history = edited(small_run, tmp_path, edit)  # loading cannot see these: replay does
+    what, _, arg = asked.partition(' ')
+    with pytest.raises(history_io.HistoryError) as e:
+        if what == 'seek':
+            history.seek(int(arg))
+        elif what == 'show':
+            history.seek(int(arg), grads=False)
+        elif what == 'series':
+            finish(history.param_series(0, *(int(x) for x in arg.split(':'))))
+        else:
+            finish(history.verify())
+    assert str(e.value).startswith('The training history run.history.json was changed after it was written: ')
+    assert re.search(says, str(e.value)), str(e.value)
+    assert str(e.value).endswith('so it cannot be used (the checkpoint itself is not affected).')
+
+
+def packed(values):
+    return history_io._pack(values)
+
+
+@pytest.mark.parametrize('edit, says', [
+    (lambda o: o['lr'].__setitem__(2, o['lr'][2] * 2), "its learning rate of step 3 is 0.016666666666666666, not the schedule's 0.008333333333333333"),
+    (lambda o: snapshot(o, 4).update(weights=packed([math.nan] + [0.0] * 4191)),
+     'its snapshot of step 4 holds a number that is not finite'),
+    (lambda o: snapshot(o, 4).update(m=packed([math.inf] + [0.0] * 4191)),
+     'its snapshot of step 4 holds a number that is not finite'),
+    (lambda o: o['snapshots'].pop(2), 'its snapshots are not those of steps 0, 4, 8, … and 12, in order'),
+    (lambda o: o['snapshots'].insert(1, copy.deepcopy(o['snapshots'][1])), 'its snapshots are not those of steps'),
+    (lambda o: o.update(every=6), 'its snapshots are not those of steps 0, 6, 12'),
+    (lambda o: snapshot(o, 4).update(v=packed([0.0] * 4193)), 'its snapshot of step 4 does not hold 4,192 weights'),
+    (lambda o: o['update_norm']['wte'].__setitem__(0, -1.0), 'its update sizes do not cover every matrix and step'),
+    (lambda o: o['config'].update(n_layer=10**9), "its configuration, vocabulary or settings are not the checkpoint's"),
+])
+def test_what_loading_checks_without_replay(small_run, tmp_path, edit, says):
+    with pytest.raises(history_io.HistoryError) as e:
+        edited(small_run, tmp_path, edit)
+    assert str(e.value).startswith('The training history run.history.json is not valid: ') and says in str(e.value), \
+        str(e.value)
+
+
+def test_sizes_a_history_claims_are_checked_before_anything_is_allocated(small_run, tmp_path, monkeypatch):
+    out, obj = small_run
+    huge = copy.deepcopy(obj)
+    huge['config']['n_layer'] = 10**9
+    with pytest.raises(history_io.HistoryError, match='its model is larger than a history can hold'):
+        history_io._parse(huge)       # with no checkpoint to compare with: counted, not built
+    path = tmp_path / 'run.json'
+    shutil.copy(out, path)
+    ckpt = ckpt_io.load(path)
+    with open(history_io.history_path(path), 'wb') as f:
+        f.truncate(history_io.max_bytes(ckpt) + 1)  # sparse: no disk, no memory
+    monkeypatch.setattr(Path, 'read_bytes', lambda self: pytest.fail('read a history larger than its run can write'))
+    with pytest.raises(history_io.HistoryError, match=r"is 3,[0-9,]+ bytes, more than its checkpoint's run can write "
+                                                      r'\(3,[0-9,]+ bytes at most\)'):
+        history_io.load_for(path, ckpt)
+    assert history_io.max_bytes(ckpt) < 200 * 2**20  # 12 steps of 4,192 numbers: a run that cannot write 630 MB

@@ -74,13 +74,14 @@ def test_a_click_on_the_loss_curve_shows_the_document_trained_there(window, qtbo
 def test_a_checkpoint_without_history_says_so_in_the_panel(window, qtbot, tmp_path):
     path = tmp_path / 'plain.json'
     window.session.save_checkpoint(path)
-    assert history_io.history_path(path).is_file()  # the run's history travels with a saved copy
-    history_io.history_path(path).write_text('{"format": "something else"}')
+    named = history_io.history_path(path, window.session.checkpoint)
+    assert named.is_file() and named.name.startswith('plain.history.')  # the run's history travels with a copy
+    named.write_text('{"format": "something else"}')
     with qtbot.waitSignal(window.timeline.unavailable, timeout=30000, check_params_cb=lambda why: bool(why)):
         window.session.load_checkpoint(path)
         window.docks['timeline_dock'].raise_()
         window.timeline.ensure_loaded()
-    assert 'is not a microgpt-explorer history' in window.timeline_panel.status.text()
+    assert 'was changed after it was saved' in window.timeline_panel.status.text()
     assert not window.timeline_panel.slider.isEnabled() and window.session.checkpoint_path == path
 
 

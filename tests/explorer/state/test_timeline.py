@@ -66,3 +66,33 @@ def test_a_new_checkpoint_forgets_the_old_run(qtbot, shipped):
     timeline.session.checkpoint_changed.emit()  # no view wants the history yet: nothing is read
     assert timeline.said == [''] and timeline.history is None and timeline.run is shipped
     assert not timeline.worker.busy()
+
+
+def test_a_history_that_disagrees_with_its_replay_is_refused_and_the_checkpoint_shown(qtbot, tmp_path, names_file):
+    from engine.data import load_docs
+    from engine.history import save
+    from engine.model import GPTConfig
+    from engine.optim import TrainConfig
+    from engine.train import Trainer
+    trainer = Trainer(load_docs(names_file), GPTConfig(), TrainConfig(num_steps=8), history_every=4)
+    list(trainer.run())
+    history = trainer.finished_history()
+    history.docs[5] = history.docs[5][::-1]  # a document changed inside the file: loading cannot see it
+    out = tmp_path / 'run.json'
+    ckpt_io.save(out, ckpt_io.from_trainer(trainer))
+    save(history_path(out), history)
+    ckpt = ckpt_io.load(out)
+    ckpt.history_file = history_path(out)
+    timeline = timeline_of(ckpt)
+    with qtbot.waitSignal(timeline.loaded, timeout=30000):
+        timeline.ensure_loaded()
+    with qtbot.waitSignal(timeline.step_changed, timeout=30000):
+        timeline.go_to(2)                # its interval replays as recorded
+    with qtbot.waitSignal(timeline.unavailable, timeout=30000) as refused:
+        timeline.go_to(5)                # the replay reaches step 6 and disagrees
+    reason = refused.args[0]
+    assert 'was changed after it was written: replaying step 6 from the snapshot of step 4' in reason
+    assert timeline.history is None and timeline.step is None
+    assert timeline.session.shown[-1] is ckpt     # back to the run's own checkpoint
+    timeline.ensure_loaded()                      # not read again: the same sentence
+    assert timeline.said[-1] == reason and not timeline.worker.pending('load')
