@@ -104,6 +104,22 @@ def test_bad_checkpoints_fail_with_one_sentence(tmp_path, case):
     assert expected in message and '\n' not in message and message.startswith('bad.json')
 
 
+@pytest.mark.parametrize('step, sentence', [
+    (-1, 'bad.json is not a valid checkpoint: its step is negative.'),
+    (1001, 'bad.json is not a valid checkpoint: its step is more than its num_steps (1,000), where training stops.'),
+], ids=['-1', 'num_steps+1'])
+def test_a_step_outside_0_to_num_steps_is_refused_in_one_sentence(tmp_path, step, sentence):
+    """The ends of the range: 0 (untrained) and num_steps (the shipped checkpoint's 1000) load; one step past
+    either end is the sentence, not a checkpoint whose step counts from below zero or past where training stops."""
+    path = tmp_path / 'bad.json'
+    path.write_text(corrupt(lambda o: o.update(step=step)))
+    with pytest.raises(CheckpointError) as e:
+        ckpt_io.load(path)
+    assert str(e.value) == sentence
+    assert ckpt_io.from_json(corrupt(lambda o: o.update(step=0))).step == 0
+    assert valid()['step'] == valid()['train']['num_steps'] == 1000  # and it loads: test_committed_checkpoint_loads
+
+
 def test_a_vocabulary_that_repeats_a_character_is_refused():
     with pytest.raises(ConfigError) as e:
         Tokenizer('abca')
