@@ -3,6 +3,7 @@
 import json
 import os
 import random
+import tracemalloc
 
 import pytest
 
@@ -136,6 +137,32 @@ def test_binary_and_missing_files(tmp_path):
         ckpt_io.load(tmp_path / 'nope.json')
     with pytest.raises(CheckpointError, match='folder'):
         ckpt_io.load(tmp_path)
+
+
+def test_a_file_over_256_mb_is_refused_by_its_size_without_being_read(tmp_path, monkeypatch):
+    """The cap is checked on the file's size before a byte is read. Sparse files (truncate) have the sizes
+    without taking the disk; reading is replaced by a sentence that tells the two ends of the cap apart, and
+    the refusal allocates next to nothing."""
+    def read_user_file(path, *args):
+        raise CheckpointError(f'{path.name} was read.')
+    monkeypatch.setattr(ckpt_io, 'read_user_file', read_user_file)
+    assert ckpt_io.MAX_BYTES == 256 * 2**20
+    huge, most = tmp_path / 'huge.json', tmp_path / 'most.json'
+    for path, size in ((huge, ckpt_io.MAX_BYTES + 1), (most, ckpt_io.MAX_BYTES)):
+        with open(path, 'wb') as f:
+            f.truncate(size)
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError) as e:
+            ckpt_io.load(huge)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(e.value) == 'huge.json is 256 MB, too large to be a microgpt checkpoint.'
+    assert peak < 2**20  # not read by any other way either
+    with pytest.raises(CheckpointError) as e:
+        ckpt_io.load(most)
+    assert str(e.value) == 'most.json was read.'  # exactly the cap is allowed
 
 
 def test_model_from_checkpoint_matches_a_fresh_model_shape():
