@@ -38,6 +38,7 @@ def test_round_trip_is_exact(tmp_path, trainer):
     r2.setstate(trainer.rng.getstate())
     assert [r1.random() for _ in range(3)] + [r1.gauss(0, 1)] == [r2.random() for _ in range(3)] + [r2.gauss(0, 1)]
     assert ckpt_io.to_json(loaded) == path.read_text()
+    assert path.stat().st_mode & 0o777 == 0o644  # readable as any saved file, not the temp file's 0600
 
 
 def test_committed_checkpoint_loads():
