@@ -3,6 +3,7 @@
 import json
 import os
 import random
+import tracemalloc
 
 import pytest
 
@@ -37,6 +38,7 @@ def test_round_trip_is_exact(tmp_path, trainer):
     r2.setstate(trainer.rng.getstate())
     assert [r1.random() for _ in range(3)] + [r1.gauss(0, 1)] == [r2.random() for _ in range(3)] + [r2.gauss(0, 1)]
     assert ckpt_io.to_json(loaded) == path.read_text()
+    assert path.stat().st_mode & 0o777 == 0o644  # readable as any saved file, not the temp file's 0600
 
 
 def test_committed_checkpoint_loads():
@@ -104,6 +106,22 @@ def test_bad_checkpoints_fail_with_one_sentence(tmp_path, case):
     assert expected in message and '\n' not in message and message.startswith('bad.json')
 
 
+@pytest.mark.parametrize('step, sentence', [
+    (-1, 'bad.json is not a valid checkpoint: its step is negative.'),
+    (1001, 'bad.json is not a valid checkpoint: its step is more than its num_steps (1,000), where training stops.'),
+], ids=['-1', 'num_steps+1'])
+def test_a_step_outside_0_to_num_steps_is_refused_in_one_sentence(tmp_path, step, sentence):
+    """The ends of the range: 0 (untrained) and num_steps (the shipped checkpoint's 1000) load; one step past
+    either end is the sentence, not a checkpoint whose step counts from below zero or past where training stops."""
+    path = tmp_path / 'bad.json'
+    path.write_text(corrupt(lambda o: o.update(step=step)))
+    with pytest.raises(CheckpointError) as e:
+        ckpt_io.load(path)
+    assert str(e.value) == sentence
+    assert ckpt_io.from_json(corrupt(lambda o: o.update(step=0))).step == 0
+    assert valid()['step'] == valid()['train']['num_steps'] == 1000  # and it loads: test_committed_checkpoint_loads
+
+
 def test_a_vocabulary_that_repeats_a_character_is_refused():
     with pytest.raises(ConfigError) as e:
         Tokenizer('abca')
@@ -120,6 +138,32 @@ def test_binary_and_missing_files(tmp_path):
         ckpt_io.load(tmp_path / 'nope.json')
     with pytest.raises(CheckpointError, match='folder'):
         ckpt_io.load(tmp_path)
+
+
+def test_a_file_over_256_mb_is_refused_by_its_size_without_being_read(tmp_path, monkeypatch):
+    """The cap is checked on the file's size before a byte is read. Sparse files (truncate) have the sizes
+    without taking the disk; reading is replaced by a sentence that tells the two ends of the cap apart, and
+    the refusal allocates next to nothing."""
+    def read_user_file(path, *args):
+        raise CheckpointError(f'{path.name} was read.')
+    monkeypatch.setattr(ckpt_io, 'read_user_file', read_user_file)
+    assert ckpt_io.MAX_BYTES == 256 * 2**20
+    huge, most = tmp_path / 'huge.json', tmp_path / 'most.json'
+    for path, size in ((huge, ckpt_io.MAX_BYTES + 1), (most, ckpt_io.MAX_BYTES)):
+        with open(path, 'wb') as f:
+            f.truncate(size)
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError) as e:
+            ckpt_io.load(huge)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(e.value) == 'huge.json is 256 MB, too large to be a microgpt checkpoint.'
+    assert peak < 2**20  # not read by any other way either
+    with pytest.raises(CheckpointError) as e:
+        ckpt_io.load(most)
+    assert str(e.value) == 'most.json was read.'  # exactly the cap is allowed
 
 
 def test_model_from_checkpoint_matches_a_fresh_model_shape():

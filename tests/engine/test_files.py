@@ -13,12 +13,16 @@ from engine.errors import OutputError
 
 
 def test_a_write_replaces_the_file_whole_and_keeps_its_mode(tmp_path):
+    """A new file is 0644, not the 0600 of the temp file it was written to; a file that exists keeps its mode
+    (0640 and 0604 are neither of those two, so neither a temp file's mode nor a fixed one passes)."""
     target = tmp_path / 'out.json'
     files.write_atomic(target, 'first')
     assert target.read_text() == 'first' and (target.stat().st_mode & 0o777) == 0o644
-    target.chmod(0o600)
-    files.write_atomic(target, b'second')
-    assert target.read_bytes() == b'second' and (target.stat().st_mode & 0o777) == 0o600
+    for mode, content in ((0o640, b'second'), (0o604, 'third'), (0o600, b'fourth')):
+        target.chmod(mode)
+        files.write_atomic(target, content)
+        assert target.read_bytes() == (content if isinstance(content, bytes) else content.encode())
+        assert (target.stat().st_mode & 0o777) == mode, oct(target.stat().st_mode & 0o777)
     assert sorted(p.name for p in tmp_path.iterdir()) == ['out.json']  # no temp file left
 
 

@@ -63,6 +63,30 @@ def test_by_prediction_parts_sum_to_the_grad(emma, grads, name):
     assert abs(total - grads[node]) <= 1e-12 * sum(abs(g) for _, _, g in parts)
 
 
+def test_by_prediction_covers_every_position_for_every_node_the_last_included(emma, grads):
+    """Every node below the mean (the loss_t of the last position too) splits over positions 0..n-1, in order;
+    a position whose loss_t it does not reach asks for nothing, and the parts added in position order give its
+    grad. The named nodes above miss the last loss_t, whose split an audit emptied unnoticed."""
+    predictions = Predictions(emma, grads)
+    terms, last = predictions.loss_terms, emma.n - 1
+    assert len(terms) == emma.n == 5 and terms[-1] < emma.loss_id
+    # the last -log p term: only the last prediction asks for it, and for all of its grad (1/n)
+    assert grads[terms[-1]] != 0
+    assert predictions.parts(terms[-1]) == [(t, emma.token_texts[t + 1], grads[terms[-1]] if t == last else 0)
+                                            for t in range(emma.n)]
+    reaches = [ancestors(emma, term) | {term} for term in terms]  # the nodes each position's loss_t is computed from
+    for node in range(terms[-1] + 1):
+        parts = predictions.parts(node)
+        assert [(t, target) for t, target, _ in parts] == list(enumerate(emma.token_texts[1:])), node
+        total = 0
+        for t, _, g in parts:
+            assert g == 0 or node in reaches[t], (node, t)
+            total += g
+        assert abs(total - grads[node]) <= 1e-12 * sum(abs(g) for _, _, g in parts), node
+    for node in range(terms[-1] + 1, len(emma)):  # the mean above the -log p terms: no split
+        assert predictions.parts(node) == [], node
+
+
 def test_wte_4_3_one_use_and_four_predictions(emma, grads):
     """The issue's example: `e` at position 1 is used once, and predictions 1-4 each ask for a part."""
     node = resolve(emma, 'wte[4][3]')
