@@ -128,6 +128,7 @@ class History:
         self._cache = OrderedDict()     # step -> StepState that seek replayed, least recently used first
         self._cursor = None             # (next step, the replay generator that yields it): play goes on from here
         self.name = None                # the file's name, for messages (load sets it)
+        self.sha256 = None              # of the file it was read from (load sets it)
         self.bound = True               # made here by a Trainer, or a file its checkpoint names by content (load
                                         # says which): trusted without replaying ahead to check
         self._checked = set()           # snapshot steps s whose interval s … next snapshot replayed as recorded
@@ -251,6 +252,10 @@ class History:
             raise HistoryError(
                 f'The training history{" " + self.name if self.name else ""} was changed after it was written: replaying step {step:,} from the snapshot of step '
                 f'{start:,} gives {differs}, so it cannot be used (the checkpoint itself is not affected).')
+
+    def mark_checked(self):
+        """Every interval is known to replay as recorded (a check of this very file, by its SHA-256, did it)."""
+        self._checked.update(sorted(self.snapshots)[:-1])
 
     def verify(self):
         """Replay every interval not yet checked: a generator yielding the fraction done (engine-style
@@ -437,7 +442,7 @@ def load(path, checkpoint=None):
             _check_belongs(history, checkpoint)
     except HistoryError as e:
         raise HistoryError(f'The training history {path.name} is not valid: {e}') from None
-    history.name, history.bound = path.name, bound
+    history.name, history.bound, history.sha256 = path.name, bound, hashlib.sha256(raw).hexdigest()
     return history
 
 

@@ -11,12 +11,19 @@ nothing is ever half-written by the child. Messages are tuples:
 
     ('started', num_docs, vocab_size, num_params)
     ('step', step, num_steps, loss, doc)
-    ('done', why, checkpoint_json, history_file)
+    ('done', why, checkpoint_json, history_file, history_sha256)
                                         why: 'finished', 'stopped' or a sentence (diverged); history_file:
-                                        the run's history (engine.history), a temp file the window adopts
+                                        the run's history (engine.history), a temp file the window adopts,
+                                        and the SHA-256 of its bytes (so the window trusts exactly that file)
     ('failed', sentence)                nothing was trained (bad dataset or configuration)
+
+`check_history_process` replays a whole history against what it records (engine.history.History.verify)
+for a history its checkpoint does not name by content (an older one, the shipped one):
+
+    ('progress', fraction)              ('checked', sha256 of the file checked)      ('failed', sentence)
 """
 
+import hashlib
 import multiprocessing
 import os
 import queue
@@ -100,16 +107,33 @@ def train_process(data_path, model_config, train_config, messages, pause, stop):
             messages.put(('step', r.step, r.num_steps, r.loss, r.doc))
     except TrainingDiverged as e:
         why = str(e)
-    messages.put(('done', why, ckpt_io.to_json(ckpt_io.from_trainer(trainer)), _history_file(trainer)))
+    messages.put(('done', why, ckpt_io.to_json(ckpt_io.from_trainer(trainer)), *_history_file(trainer)))
 
 
 def _history_file(trainer):
-    """The run's history in a temp file (the window copies it beside the checkpoint when it is saved),
-    or None if it cannot be written (the weights matter more than their history)."""
+    """The run's history in a temp file (the window saves it with the checkpoint) and its SHA-256, or
+    (None, None) if it cannot be written (the weights matter more than their history)."""
     try:
         fd, path = tempfile.mkstemp(prefix='microgpt-history-', suffix='.json')
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(trainer.finished_history().to_json())
-        return path
+        data = trainer.finished_history().to_json().encode('utf-8')
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+        return path, hashlib.sha256(data).hexdigest()
     except OSError:
-        return None
+        return None, None
+
+
+def check_history_process(checkpoint_json, history_file, messages, pause, stop):
+    """Run in a child process, at a lower priority than the window: load the history against its
+    checkpoint and replay all of it."""
+    if hasattr(os, 'nice'):
+        os.nice(10)
+    try:
+        history = history_io.load(history_file, ckpt_io.from_json(checkpoint_json))
+        for done in history.verify():
+            if stop.is_set():
+                return
+            messages.put(('progress', done))
+        messages.put(('checked', history.sha256))
+    except (EngineError, OSError) as e:
+        messages.put(('failed', str(e)))

@@ -244,7 +244,7 @@ class MainWindow(QMainWindow):
         self.attention = AttentionPanel(s, host, self.graph.colors)
         self.training = TrainingPanel(s, host, self.settings.value('dataset', None))
         self.sampling = SamplingPanel(s)
-        self.timeline = Timeline(s, self)  # the run's history, shared by the three panels after it
+        self.timeline = Timeline(s, self, self.settings)  # the run's history, shared by the three panels after it
         self.timeline_panel = TimelinePanel(self.timeline, s)
         self.adam_plot = AdamPlot(self.timeline, s)
         self.embedding_plot = EmbeddingPlot(self.timeline, s)
@@ -381,6 +381,7 @@ class MainWindow(QMainWindow):
         self.session.backprop.pause()
         self.sampling.cancel()
         self.training.cancel()
+        self.timeline.check.cancel()
         self.session.worker.wait(5000)
         self.session.close()
         event.accept()

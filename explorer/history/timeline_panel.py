@@ -73,6 +73,8 @@ class TimelinePanel(HistoryPanel):
         timeline.loaded.connect(self._on_loaded)
         timeline.unavailable.connect(self._on_unavailable)
         timeline.seeking.connect(lambda step: self._say(f'Going to step {step:,}…'))
+        timeline.checking.connect(self._on_checking)
+        timeline.checked.connect(self._on_checked)
         timeline.step_changed.connect(self._on_step_changed)
         session.recorded.connect(self._on_recorded)
         session.record_failed.connect(self._on_record_failed)
@@ -94,6 +96,20 @@ class TimelinePanel(HistoryPanel):
         self.step_info.setText('')
         self._say(reason or 'The training history is read when this panel is shown.')
 
+    def _on_checking(self, done):
+        h = self.timeline.history
+        if h is not None and not self.status.isHidden():  # once a step is shown, the status is not brought back
+            self._say(f'Checking the history against its run once: replayed {int(done * h.step):,} of {h.step:,} '
+                      'steps in the background (a step you go to is checked as it is reached).')
+
+    def _on_checked(self):
+        h = self.timeline.history
+        if h is not None and not self.status.isHidden():
+            self._say(self._ready(h) + ' Checked against its run.')
+
+    def _ready(self, h):
+        return f'{h.step:,} steps, a snapshot every {h.every}: move the slider to see the model after any step.'
+
     def _on_loaded(self):
         h = self.timeline.history
         for w in (self.slider, self.spin):
@@ -107,7 +123,7 @@ class TimelinePanel(HistoryPanel):
         self.x_axis.setRange(0, h.step)
         self.y_axis.setRange(0, max(h.losses) * 1.05 if h.losses else 1)
         self._set_enabled(True)
-        self._say(f'{h.step:,} steps, a snapshot every {h.every}: move the slider to see the model after any step.')
+        self._say(self._ready(h))
         self._show_step(h.step)
 
     def _on_slider(self, step):

@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Signal
 
 from engine import history as history_io
 
+from explorer.state.history_check import HistoryCheck
 from explorer.state.worker import Worker
 
 NO_HISTORY = ('This checkpoint has no training history beside it: train with the Training panel, or with '
@@ -21,11 +22,17 @@ class Timeline(QObject):
     unavailable = Signal(str)       # one sentence: why there is no history to scrub
     step_changed = Signal(int)      # the session now shows the weights after this step
     seeking = Signal(int)           # a step was asked for and is on its way
+    checking = Signal(float)        # the whole history is being replayed against what it records: how far
+    checked = Signal()              # it replays as it records (or its checkpoint names it by content)
 
-    def __init__(self, session, parent=None):
+    def __init__(self, session, parent=None, settings=None):
         super().__init__(parent)
         self.session = session
         self.worker = Worker(self)      # its own thread: a seek never waits behind a recording
+        self.check = HistoryCheck(settings, self)  # an older history, replayed whole once in a child process
+        self.check.progress.connect(self.checking)
+        self.check.checked.connect(self.checked)
+        self.check.failed.connect(self.refuse)
         self.history = None
         self.run = None                 # the Checkpoint whose history this is (the run's last step)
         self.step = None                # the step shown, or None when the run's own checkpoint is shown
@@ -43,6 +50,7 @@ class Timeline(QObject):
     def _on_checkpoint_changed(self):
         self.worker.cancel('load')
         self.worker.cancel('seek')
+        self.check.cancel()
         self.run, self.history, self.step, self.target = self.session.checkpoint, None, None, None
         self.reason, self._refused = NO_HISTORY, False
         if self._wanted:
@@ -71,6 +79,10 @@ class Timeline(QObject):
     def _on_loaded(self, history):
         self.history = history
         self.loaded.emit()
+        if history.bound:
+            self.checked.emit()
+        else:
+            self.check.start(history, self.run, self.run.history_file)
 
     def _on_failed(self, error):
         self.refuse(str(error))
@@ -80,6 +92,7 @@ class Timeline(QObject):
         the run's own checkpoint is shown again and every view says why."""
         shown = self.step
         self.worker.cancel('seek')
+        self.check.cancel()
         self.history, self.step, self.target = None, None, None
         self.reason, self._refused = reason, True
         if shown is not None and self.run is not None and shown != self.run.step:

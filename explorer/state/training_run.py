@@ -69,7 +69,7 @@ class TrainingRun(QObject):
         elif kind == 'done':
             self.watcher.stop()
             ckpt = ckpt_io.from_json(message[2])
-            ckpt.history_file = message[3] if len(message) > 3 else None
+            ckpt.history_file, ckpt.history_sha256 = message[3], message[4]  # loaded only if unchanged
             self.finished.emit(ckpt, message[1])
         elif kind == 'failed':
             self.watcher.stop()

@@ -10,7 +10,7 @@ import pytest
 
 from engine import checkpoint as ckpt_io
 from engine import history as history_io
-from engine.job import ChildJob, train_process
+from engine.job import check_history_process, ChildJob, train_process
 from engine.model import Model
 from tests.engine.graph import layout_faults
 
@@ -38,12 +38,14 @@ def test_a_run_reports_each_step_then_the_checkpoint_it_reached(tiny_data):
     got = run_in_thread(tiny_data, {'n_embd': 8, 'n_head': 2}, {'num_steps': 3})
     assert got[0] == ('started', 4, 8, 1024)  # 4 documents, a e i l m o v + BOS
     assert [m[:3] for m in got[1:4]] == [('step', s, 3) for s in (1, 2, 3)]
-    kind, why, checkpoint_json, history_file = got[4]
+    kind, why, checkpoint_json, history_file, sha256 = got[4]
     assert (kind, why, len(got)) == ('done', 'finished', 5)
     try:
         ckpt = ckpt_io.from_json(checkpoint_json)
         assert ckpt.step == 3 and ckpt.model.config.n_embd == 8
-        assert history_io.load(history_file, ckpt).snapshots  # the run's history, for the window to adopt
+        ckpt.history_sha256 = sha256  # as the window adopts it: that file, unchanged
+        history = history_io.load(history_file, ckpt)
+        assert history.snapshots and history.bound and history.sha256 == sha256
     finally:
         os.unlink(history_file)
 
@@ -84,3 +86,29 @@ def test_a_child_job_reports_through_its_queue_and_can_be_killed(tmp_path):
     assert stuck.is_alive() and stuck.next_message() is None
     stuck.kill(timeout=30)
     assert not stuck.is_alive() and stuck.process.exitcode == -9
+
+
+def check_in_thread(ckpt, history_file):
+    messages = queue.Queue()
+    check_history_process(ckpt_io.to_json(ckpt), str(history_file), messages, threading.Event(), threading.Event())
+    out = []
+    while not messages.empty():
+        out.append(messages.get_nowait())
+    return out
+
+
+def test_a_history_check_replays_it_all(tiny_data, tmp_path):
+    got = run_in_thread(tiny_data, {'n_embd': 8, 'n_head': 2}, {'num_steps': 6})
+    _, _, checkpoint_json, history_file, sha256 = got[-1]
+    ckpt = ckpt_io.from_json(checkpoint_json)
+    try:
+        history = history_io.load(history_file, ckpt)
+        checked = check_in_thread(ckpt, history_file)
+        assert checked[-1] == ('checked', sha256) and [m[0] for m in checked[:-1]] == ['progress'] * (len(checked) - 1)
+        assert checked[-2] == ('progress', 1.0)
+        history.docs[1] += history.docs[1][-1]  # one letter more
+        history_io.save(history_file, history)
+        [*_, (kind, sentence)] = check_in_thread(ckpt, history_file)
+        assert kind == 'failed' and 'was changed after it was written: replaying step 2' in sentence
+    finally:
+        os.unlink(history_file)

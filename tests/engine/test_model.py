@@ -12,6 +12,7 @@ from hypothesis import given, settings, strategies as st
 
 from engine import checkpoint as ckpt_io
 from engine.backprop import Stepper
+from engine.history import history_path
 from engine.paths import DEFAULT_CHECKPOINT
 from engine.model import GPTConfig, Model
 from engine.tokenizer import Tokenizer
@@ -55,9 +56,14 @@ def test_train_prints_what_microgpt_prints(full_run):
 
 
 @pytest.mark.slow
-def test_retraining_reproduces_the_committed_checkpoint(full_run):
+def test_retraining_reproduces_the_committed_checkpoint_and_its_history(full_run):
+    """The shipped pair is the run's, the history byte for byte: every loss, learning rate, update size,
+    document and snapshot in it (so tests/explorer's windows take it as checked without replaying it)."""
     _, out = full_run
-    assert json.loads(out.read_text()) == json.loads(DEFAULT_CHECKPOINT.read_text())
+    trained = json.loads(out.read_text())
+    named = trained.pop('history')  # a checkpoint saved now names its history by content
+    assert trained == json.loads(DEFAULT_CHECKPOINT.read_text())
+    assert out.with_name(named['file']).read_bytes() == history_path(DEFAULT_CHECKPOINT).read_bytes()
 
 
 def test_committed_checkpoint_samples_the_published_names():

@@ -96,3 +96,4 @@ def test_a_history_that_disagrees_with_its_replay_is_refused_and_the_checkpoint_
     assert timeline.session.shown[-1] is ckpt     # back to the run's own checkpoint
     timeline.ensure_loaded()                      # not read again: the same sentence
     assert timeline.said[-1] == reason and not timeline.worker.pending('load')
+
