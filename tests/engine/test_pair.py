@@ -150,7 +150,7 @@ def interrupted_saves(runs, folder, tries, signals, seed=0):
     history_b = history_io.history_path(source / 'b.json', ckpt_io.load(source / 'b.json'))
     started = time.perf_counter()
     pair.save(folder / 'timing.json', *runs[1])
-    took = time.perf_counter() - started  # the moments are spread over one save's length, a little past it
+    took = time.perf_counter() - started  # the moments are spread over twice one save's length
     rng, outcomes = random.Random(seed), []
     for i in range(tries):
         target = folder / f'try{i}'
@@ -160,7 +160,7 @@ def interrupted_saves(runs, folder, tries, signals, seed=0):
         child = subprocess.Popen([sys.executable, '-c', CHILD, str(path), str(source / 'b.json'), str(history_b)],
                                  cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert child.stdout.readline() == 'go\n'
-        time.sleep((i + rng.random()) / tries * 1.2 * took)
+        time.sleep((i + rng.random()) / tries * 2 * took)
         child.send_signal(signals[i % len(signals)])
         child.communicate(timeout=60)
         weights, history = on_disk(path)  # loads and is checked: never a mixed pair
