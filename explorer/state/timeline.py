@@ -108,6 +108,7 @@ class Timeline(QObject):
         self.target = step
         self.seeking.emit(step)
         if step == history.step:  # the run's own checkpoint, exactly as loaded (saving it saves the run)
+            self.worker.cancel('seek')  # a seek still on its way must not land after this and show its step
             self._on_sought(step, self.run)
             return
         seed = self.run.seed

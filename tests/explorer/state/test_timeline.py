@@ -97,3 +97,16 @@ def test_a_history_that_disagrees_with_its_replay_is_refused_and_the_checkpoint_
     timeline.ensure_loaded()                      # not read again: the same sentence
     assert timeline.said[-1] == reason and not timeline.worker.pending('load')
 
+
+
+def test_the_last_step_asked_for_is_the_one_shown_even_when_an_earlier_seek_is_on_its_way(qtbot, shipped):
+    timeline = timeline_of(shipped)
+    with qtbot.waitSignal(timeline.loaded, timeout=30000):
+        timeline.ensure_loaded()
+    last = timeline.history.step
+    timeline.history.forget()
+    timeline.go_to(950)                  # a replay on its way ...
+    timeline.go_to(last)                 # ... then End: the run's own checkpoint, at once
+    qtbot.wait(1500)                     # long enough for the replay of 950 to have come back
+    assert not timeline.worker.pending('seek')
+    assert timeline.step == last and timeline.session.shown[-1] is shipped
