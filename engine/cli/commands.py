@@ -44,7 +44,7 @@ def build_parser():
     train.add_argument('--num-samples', type=int, default=20)
     train.add_argument('--out', metavar='CHECKPOINT', help='write the trained weights here (JSON)')
     train.add_argument('--history-every', type=int, metavar='K',
-                       help='also write the training history beside --out (NAME.history.json): a snapshot every K steps')
+                       help='also write the training history with --out (NAME.history.<16 hex>.json, named by its content): a snapshot every K steps')
 
     sample = commands.add_parser('sample', help='generate documents from a checkpoint')
     sample.add_argument('--checkpoint', required=True)
