@@ -1,8 +1,12 @@
 """Command-line parsing shared by every command: argparse that reports a bad command line in one line."""
 
 import argparse
+import re
 
 from engine.paths import DEFAULT_CHECKPOINT
+
+
+NEGATIVE_NUMBER = re.compile(r'-\.?[0-9]')  # a dash, maybe a point, then a digit: -1e-4, -.5, -3:2
 
 
 class UsageError(Exception):
@@ -10,7 +14,14 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that reports a bad command line in one line (no usage dump) with exit code 2."""
+    """argparse that reports a bad command line in one line (no usage dump) with exit code 2, and reads a
+    token that starts like a negative number as a value: `--by -1e-4`, `--steps -3:2`, `--lr -.5` (argparse
+    itself takes only -5 and -.5 for values and calls -1e-4 an option, so `--by -1e-4` "expected one argument").
+    No option of ours starts with a dash and a digit, so nothing that starts so is one."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER  # argparse's own hook for "-5 is a value, not an option"
 
     def error(self, message):
         raise UsageError(f'{self.prog}: {message}')

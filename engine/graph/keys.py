@@ -85,5 +85,5 @@ def parse_param_name(text):
             return match[1], int(match[2]), int(match[3])
     except ValueError:  # more digits than int() reads (4,300): no matrix has such a row either
         pass
-    raise ValueError(f'{short(text)} is not a parameter name: write a matrix and two whole numbers in '
-                     f'plain digits, like wte[4][3] or layer0.attn_wq[3][5].')
+    raise ValueError(f'{short(text)} is not a parameter name like wte[4][3] or layer0.attn_wq[3][5] (a matrix and '
+                     f'two whole numbers in plain digits).')
