@@ -129,8 +129,8 @@ def cmd_train(args, out):
     data = args.data or default_names_path()
     docs = load_docs(data)
     cost = check_trainable(model_config, len(set(''.join(docs))) + 1, docs)
-    if cost.seconds_per_step * train_config.num_steps > WARN_SECONDS or cost.bytes > WARN_BYTES:
-        print(f'note: {cost.describe(train_config.num_steps)}.', file=sys.stderr, flush=True)
+    if cost.run_seconds(train_config.num_steps, args.num_samples) > WARN_SECONDS or cost.bytes > WARN_BYTES:
+        print(f'note: {cost.describe(train_config.num_steps, args.num_samples)}.', file=sys.stderr, flush=True)
     print(f'num docs: {len(docs)}', file=out)
     trainer = Trainer(docs, model_config, train_config, history_every=args.history_every)
     print(f'vocab size: {trainer.model.tokenizer.vocab_size}', file=out)
