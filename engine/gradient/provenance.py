@@ -126,10 +126,9 @@ def resolve(trace, text):
     text = text.strip()
     doc = short(trace.doc)
     if text.isascii() and text.isdigit():  # plain digits: '²' and '①' are digits to isdigit, not to int
-        node = int(text)
-        if node < len(trace.op):
-            return node
-        raise EngineError(f'There is no node {short(node)} in the recording of {doc}: its ids are 0 to '
+        if len(text) <= 18 and int(text) < len(trace.op):  # (int() refuses more than 4,300 digits)
+            return int(text)
+        raise EngineError(f'There is no node {text if len(text) <= 18 else short(text)} in the recording of {doc}: its ids are 0 to '
                           f'{len(trace.op) - 1}.')
     shapes = param_shapes(trace.config, len(trace.vocabulary) + 1)
     try:

@@ -34,7 +34,7 @@ def test_names_resolve_and_unknown_names_fail_with_one_sentence(emma):
     ('²', "No node is called '²'"), ('①', "No node is called '①'"), ('٤', "No node is called '٤'"),  # isdigit, not ids
     ('wte[4][3]]]]', "'wte[4][3]]]]' is not a parameter name"), ('wte[1_0][3]', 'is not a parameter name'),
     ('wte[²][3]', 'is not a parameter name'), ('wte[40][3]', "'wte[40][3]' is outside wte, which is 27×16."),
-    ('x' * 100_000, "No node is called 'xxx"),
+    ('x' * 100_000, "No node is called 'xxx"), ('1' * 5000, "There is no node '1111"),  # int() reads 4,300 digits at most
 ])
 def test_every_name_that_is_not_a_node_is_one_short_sentence(emma, bad, says):
     with pytest.raises(EngineError) as e:
