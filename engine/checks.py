@@ -13,8 +13,11 @@ def is_whole(x):
 
 
 def short(value):
-    """repr of a value for a message, cut if it is long (a 400-digit number, a whole list)."""
+    """repr of a value for a message, cut if it is long: a 400-digit number or a whole list at 40 characters,
+    a text the user typed (a node name, a document) at 80, its length said: 'xxxx…' (100,000 characters)."""
     text = repr(value)
+    if isinstance(value, str):
+        return text if len(text) <= 80 else f'{text[:78]}…{text[0]} ({len(value):,} characters)'
     return text if len(text) <= 40 else text[:37] + '...'
 
 

@@ -21,6 +21,7 @@ import os
 import sys
 from dataclasses import dataclass
 
+from engine.checks import short
 from engine.errors import EngineError
 from engine.graph.keys import PARAMS_SCOPE
 from engine.model import finish, param_shapes
@@ -561,9 +562,9 @@ def not_evaluable(model, doc, tokens, pos, error):
     target = model.tokenizer.token_text(tokens[pos + 1])
     what = repr(target) if target != 'BOS' else 'the end'
     if isinstance(error, ValueError):
-        why = f'The probability of {what} at position {pos} of {doc!r} is 0'
+        why = f'The probability of {what} at position {pos} of {short(doc)} is 0'
     else:
-        why = f'A number overflows at position {pos} of {doc!r}'
+        why = f'A number overflows at position {pos} of {short(doc)}'
     return EngineError(f'{why}: these weights cannot be evaluated.')
 
 
@@ -573,8 +574,9 @@ def truncation_note(trace):
         return None
     doc, n = trace.doc, trace.n
     cut = doc[n:]  # characters never predicted; the end of the document is never predicted either
-    lost = f'{cut!r} and the end of the document' if cut else 'the end of the document'
-    return (f'block_size {trace.config.block_size} cuts {doc!r} ({len(doc)} characters): recorded its first '
+    lost = f'{short(cut)} and the end of the document' if cut else 'the end of the document'
+    quoted = short(doc) if len(repr(doc)) > len(short(doc)) else f'{doc!r} ({len(doc):,} characters)'  # cut: says its length
+    return (f'block_size {trace.config.block_size} cuts {quoted}: recorded its first '
             f'{n} positions, as microgpt trains it; not predicted: {lost}.')
 
 

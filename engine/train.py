@@ -14,18 +14,25 @@ from engine.optim import Adam, decayed_lr
 from engine.tokenizer import Tokenizer
 
 
-# What training costs here, measured on this project's 2-core machine from 4,192 to 3.2 M parameters
-# (vocabularies of 27 to 100,001 tokens, 1 to 8 layers, n_embd up to 256); tests check the arithmetic.
-# Time: fused multiply-adds, scalar nodes (softmax over the vocabulary, the element-wise ops of each
-# layer; their cost grows with their number, as Python's garbage collector walks more objects), and
-# the per-parameter work of Adam. Memory: Values and Adam's buffers per parameter, one step's graph.
-SECONDS_PER_MAC = 1.0e-7
-SECONDS_PER_NODE = 8e-6
-NODES_DOUBLING_COST = 570_000  # a step with this many scalar nodes pays twice per node
-SECONDS_PER_PARAM = 2.5e-6
-BYTES_PER_MAC = 44
-BYTES_PER_NODE = 870
-BYTES_PER_PARAM = 270
+# What training costs here, measured on this project's 2-core machine (load about 1) on nine configurations
+# from 4,192 to 3.9 M parameters: vocabularies of 27 to 100,001 tokens, 1 to 4 layers, n_embd 16 to 128,
+# documents of 4 to 16 positions; the time of a step came within ±12% of each, its memory within ±20%.
+# Time: the multiply-adds of the fused dot products (forward, both grads, the walk over their children), the
+# scalar nodes of one step's graph (`step_counts`, exact: six per vocabulary entry per position, from
+# lm_head's logit to softmax's probability), with a term for the garbage collector walking a big graph, and
+# Adam's work per parameter. `train` also makes the parameters before the first step and samples after the
+# last: at a large vocabulary a sample runs to block_size (BOS is one token in 100,000) and costs more than
+# a step. Memory: Values and Adam's buffers per parameter, one step's graph.
+SECONDS_PER_MAC = 5.5e-7
+SECONDS_PER_NODE = 2.5e-6
+NODES_DOUBLING_COST = 30_000_000  # a step with this many scalar nodes pays twice per node
+SECONDS_PER_PARAM = 1.1e-6        # Adam's update, each step
+SECONDS_PER_PARAM_MADE = 1.6e-6   # drawing and making each parameter, once
+SAMPLE_SECONDS_PER_MAC = 2.6e-7   # a sampled position: a forward pass, no backward
+SAMPLE_SECONDS_PER_NODE = 2.0e-6
+BYTES_PER_MAC = 16
+BYTES_PER_NODE = 140
+BYTES_PER_PARAM = 420
 MAX_SECONDS_PER_STEP = 3600  # refuse to start a run whose every step would take over an hour
 
 
@@ -36,12 +43,36 @@ class Cost:
     params: int               # exactly the parameter count (microgpt's `num params`)
     bytes: int                # peak memory of a training step
     seconds_per_step: float   # for an average document
+    seconds_to_make: float = 0.0     # making the parameters, before the first step
+    seconds_per_sample: float = 0.0  # generating one document of block_size tokens (the longest) after the run
 
-    def describe(self, num_steps=None):
-        """'4,192 parameters, about 0.02 s a step (20 s for 1000 steps) and 2 MB of memory'."""
-        total = f' ({_duration(self.seconds_per_step * num_steps)} for {num_steps} steps)' if num_steps else ''
+    def run_seconds(self, num_steps, num_samples=0):
+        """`train` from start to end: the parameters made, num_steps steps, num_samples samples at most."""
+        return self.seconds_to_make + self.seconds_per_step * num_steps + self.seconds_per_sample * num_samples
+
+    def describe(self, num_steps=None, num_samples=0):
+        """'4,192 parameters, about 0.02 s a step (20 s for 1000 steps and 20 samples) and 2 MB of memory'."""
+        total = ''
+        if num_steps:
+            samples = f' and {num_samples} samples' if num_samples else ''
+            total = f' ({_duration(self.run_seconds(num_steps, num_samples))} for {num_steps} steps{samples})'
         return (f'{self.params:,} parameters, about {_duration(self.seconds_per_step)} a step{total} '
                 f'and {_size(self.bytes)} of memory')
+
+
+def step_counts(config, vocab_size, n):
+    """(multiply-adds, scalar nodes) of one training step's graph on a document of n positions, exactly as
+    the training forward pass builds it (engine.model with FAST: a fused dot is one node; a constant that
+    microgpt wraps in a Value is one): per position the embedding and its rmsnorm, each layer, lm_head's
+    logits and softmax over the vocabulary (6 nodes a token), −log p; then the mean."""
+    e, layers, heads, v = config.n_embd, config.n_layer, config.n_head, vocab_size
+    keys = n * (n + 1) // 2  # attention at position t reads t + 1 keys
+    macs = n * (layers * 12 * e * e + v * e + (2 * layers + 1) * e) + layers * e * n * (n + 1)
+    rmsnorm = e + 6  # x·x, /len (a constant and a product), +1e-5 (two), **-0.5, x * scale
+    layer = 2 * rmsnorm + 16 * e + heads  # q k v wo fc1 relu fc2, two residuals; each head's softmax total
+    position = e + rmsnorm + layers * layer + 6 * v + 4  # tok + pos; lm_head and softmax; log, its negation (two)
+    scores = layers * heads * 8 * keys  # per key: q·k, /√head_dim (two), softmax's -max_val (two), exp, **-1, *
+    return macs, n * position + scores + 3  # the mean: a sum, 1/n (a constant and a product)
 
 
 def estimate_cost(config, vocab_size, docs=None):
@@ -54,18 +85,15 @@ def estimate_cost(config, vocab_size, docs=None):
         mean_n, max_n = sum(positions) / len(positions), max(positions)
     else:
         mean_n = max_n = config.block_size
-
-    def macs(n):  # q, k, v, o, fc1, fc2; scores and weighted sums over n(n+1)/2 keys; lm_head
-        return n * (layers * 12 * e * e + v * e) + layers * e * n * (n + 1)
-
-    def nodes(n):  # softmax over the vocabulary, element-wise ops of each layer
-        return n * (v + 3 * layers * e)
-
-    step_nodes = nodes(mean_n)
-    seconds = (SECONDS_PER_MAC * macs(mean_n) + SECONDS_PER_PARAM * params +
-               SECONDS_PER_NODE * step_nodes * (1 + step_nodes / NODES_DOUBLING_COST))
-    peak = BYTES_PER_PARAM * params + BYTES_PER_MAC * macs(max_n) + BYTES_PER_NODE * nodes(max_n)
-    return Cost(params, int(peak), float(seconds))
+    macs, nodes = step_counts(config, v, mean_n)
+    seconds = (SECONDS_PER_MAC * macs + SECONDS_PER_NODE * nodes * (1 + nodes / NODES_DOUBLING_COST) +
+               SECONDS_PER_PARAM * params)
+    peak_macs, peak_nodes = step_counts(config, v, max_n)
+    peak = BYTES_PER_PARAM * params + BYTES_PER_MAC * peak_macs + BYTES_PER_NODE * peak_nodes
+    n = config.block_size  # a sample's forward passes: the step's, and logits / temperature (2 nodes a token)
+    sample_macs, sample_nodes = step_counts(config, v, n)
+    sample = SAMPLE_SECONDS_PER_MAC * sample_macs + SAMPLE_SECONDS_PER_NODE * (sample_nodes + 2 * v * n)
+    return Cost(params, int(peak), float(seconds), SECONDS_PER_PARAM_MADE * params, float(sample))
 
 
 def memory_size():

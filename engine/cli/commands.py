@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -11,10 +12,12 @@ from engine import history as history_io
 from engine import pair
 from engine.cli import gradient as gradient_cli
 from engine.backprop import Stepper
+from engine.checks import short
 from engine.cli.parsing import Parser, UsageError, add_recording
 from engine.data import default_names_path, load_docs
 from engine.errors import EngineError, TrainingDiverged
 from engine.files import check_output, dumps, write_atomic
+from engine.graph.keys import parse_param_name
 from engine.model import GPTConfig, finish
 from engine.trace import record, truncation_note
 from engine.optim import TrainConfig
@@ -81,7 +84,7 @@ def cmd_graph(args, out):
     from engine.graph.layout import as_json, layout, to_dot  # Graphviz only for this command (main.py runs it in .venv)
     fmt = Path(args.output).suffix.lower().lstrip('.')
     if fmt not in ('json', 'svg', 'png', 'dot'):
-        raise EngineError(f'The output must end in .json, .svg, .png or .dot, not {args.output!r}.')
+        raise EngineError(f'The output must end in .json, .svg, .png or .dot, not {short(args.output)}.')
     check_output(args.output)
     trace = record(ckpt_io.load(args.checkpoint).model, args.doc)
     hierarchy = Hierarchy(trace)
@@ -89,7 +92,7 @@ def cmd_graph(args, out):
     for path in args.open:
         scope = trace.scope_id(path)
         if scope is None:
-            raise EngineError(f'There is no scope {path!r} in the recording of {args.doc!r}.')
+            raise EngineError(f'There is no scope {short(path)} in the recording of {short(args.doc)}.')
         opened = hierarchy.open_path(scope, opened) | set(hierarchy.opening(scope))
     visible = hierarchy.visible(opened)
     if fmt == 'json':  # exactly what the window draws: the same function, the same view
@@ -127,8 +130,8 @@ def cmd_train(args, out):
     data = args.data or default_names_path()
     docs = load_docs(data)
     cost = check_trainable(model_config, len(set(''.join(docs))) + 1, docs)
-    if cost.seconds_per_step * train_config.num_steps > WARN_SECONDS or cost.bytes > WARN_BYTES:
-        print(f'note: {cost.describe(train_config.num_steps)}.', file=sys.stderr, flush=True)
+    if cost.run_seconds(train_config.num_steps, args.num_samples) > WARN_SECONDS or cost.bytes > WARN_BYTES:
+        print(f'note: {cost.describe(train_config.num_steps, args.num_samples)}.', file=sys.stderr, flush=True)
     print(f'num docs: {len(docs)}', file=out)
     trainer = Trainer(docs, model_config, train_config, history_every=args.history_every)
     print(f'vocab size: {trainer.model.tokenizer.vocab_size}', file=out)
@@ -163,20 +166,29 @@ def cmd_history(args, out):
     history = history_io.load_for(args.checkpoint, ckpt)
     first, last = 1, history.step
     if args.steps is not None:
-        a, sep, b = args.steps.partition(':')
-        try:
-            first, last = int(a) if a else 1, int(b) if b else history.step
-        except ValueError:
-            sep = ''
-        if not sep:
-            raise EngineError(f'--steps must be A:B, two step numbers (e.g. 1:{history.step}), not {args.steps!r}.')
+        first, last = _step_range(args.steps, history.step)  # out of the run: param_series says so
     try:
+        parse_param_name(args.param)  # strictly: wte[4][3]]]] and wte[1_0][3] are not names
         index = history.param_index(args.param)
         rows = finish(history.param_series(index, first, last))
     except ValueError as e:
         raise EngineError(str(e)) from None
     write_atomic(args.json, json.dumps({'param': args.param, 'steps': rows}, indent=1))
     print(f'{len(rows)} steps of {args.param}, written to {args.json}', file=out)
+
+
+STEP = re.compile(r'-?[0-9]+', re.ASCII)  # a step number in plain digits (with a sign: -3 is a step out of range)
+
+
+def _step_range(text, steps):
+    """'A:B' -> (first, last), either defaulting to the run's ends; EngineError unless both are step numbers in
+    plain digits (int() would take '1_0', ' 3' and '٣')."""
+    a, sep, b = text.partition(':')
+    if not sep or not all(STEP.fullmatch(x) for x in (a, b) if x):
+        raise EngineError(f'--steps must be A:B, two step numbers in plain digits (e.g. 1:{steps}), not {short(text)}.')
+    if max(len(a), len(b)) > 18:  # more digits than int() reads (4,300) are out of range too, and long
+        raise EngineError(f'--steps {short(text)} is outside the run: its steps are 1 to {steps}.')
+    return int(a) if a else 1, int(b) if b else steps
 
 
 def cmd_sample(args, out):

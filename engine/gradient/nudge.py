@@ -7,11 +7,17 @@ number is not an op: softmax's `max_val = max(val.data for val in logits)`, whic
 a constant (`-max_val`). The tape recomputes those constants from their logits, so a recompute gives
 the same floats, bit for bit, as recording again with the nudged value (tests/engine/gradient/test_nudge.py).
 A node whose new value equals its old one stops the recompute there (its parents see no change).
+A value at which the forward pass has no real, finite result (the log of a negative number, a negative number
+to the power -0.5, an exp that overflows) raises NotEvaluable, an EngineError that says which node and why; so
+does an h lost to rounding (x + h == x), which would report a central difference of 0.
 """
 
 import heapq
 import math
 from dataclasses import dataclass
+
+from engine.errors import EngineError
+from engine.numbers import exact, shown
 
 MAX_VAL = '-max_val'  # the name of softmax's recorded constant (engine.model.softmax)
 
@@ -30,8 +36,37 @@ def forward(op, a, b=None):
         return max(0, a)
     if op.startswith('**'):
         k = op[2:]
-        return a ** (int(k) if k.lstrip('-').isdigit() else float(k))
+        y = a ** (int(k) if k.lstrip('-').isdigit() else float(k))
+        if isinstance(y, complex):  # Value would carry the complex number on; the loss would be complex
+            raise ValueError('a negative number to a fractional power is not a real number')
+        return y
     raise ValueError(f'{op!r} has no forward rule')
+
+
+class NotEvaluable(EngineError):
+    """A nudged value at which the loss has no real, finite value; `why` says which node fails and how."""
+
+    def __init__(self, why, prefix='The loss'):
+        super().__init__(f'{prefix} cannot be evaluated: {why}.')
+        self.why = why
+
+
+def _why(trace, node, a, error):
+    """Why `node` has no value when its (first) child's data is `a`: 'pos 0 · log(probs[target]) would be
+    log(-0.04876), the log of a negative number'."""
+    op = trace.op[node]
+    what = f'{trace.qualified_name(node)} would be'
+    if op == 'log':
+        return f'{what} log(0), −∞' if a == 0 else f'{what} log({shown(a)}), the log of a negative number'
+    if op == 'exp':
+        return f'{what} exp({shown(a)}), more than the largest float'
+    if op.startswith('**'):
+        if isinstance(error, ZeroDivisionError):
+            return f'{what} 0{op}, a division by zero'
+        if isinstance(error, OverflowError):
+            return f'{what} ({shown(a)}){op}, more than the largest float'
+        return f'{what} ({shown(a)}){op}, which is not a real number'
+    return f'{what} {op}({shown(a)}): {error}'
 
 
 def _same(a, b):
@@ -110,15 +145,21 @@ class Tape:
             else:
                 ch = children_of[i]
                 a = new[ch[0]] if ch[0] in new else data[ch[0]]
-                if len(ch) == 2:
-                    b = new[ch[1]] if ch[1] in new else data[ch[1]]
-                    value = forward(op_of[i], a, b)
-                else:
-                    value = forward(op_of[i], a)
+                try:
+                    if len(ch) == 2:
+                        b = new[ch[1]] if ch[1] in new else data[ch[1]]
+                        value = forward(op_of[i], a, b)
+                    else:
+                        value = forward(op_of[i], a)
+                except (ArithmeticError, ValueError) as e:  # log(-1), exp(1000), (-1)**-0.5, 0**-1
+                    raise NotEvaluable(_why(trace, i, a, e)) from None
             if not _same(value, data[i]):
                 new[i] = value
                 push(i)
         loss = new.get(trace.loss_id, data[trace.loss_id])
+        if not math.isfinite(loss):  # inf reached without an exception (x + h, a sum, a product overflowing)
+            first = min(i for i, v in new.items() if not math.isfinite(v))
+            raise NotEvaluable(f'{trace.qualified_name(first)} would be {new[first]}, not a finite number')
         return new, loss
 
     def full_recompute(self, overrides):
@@ -139,8 +180,25 @@ class Tape:
         return self.recompute({node: value})[1]
 
     def nudge(self, node, h):
-        """Set `node` to x + h and to x - h: the new losses, the central difference, what changed at x + h."""
+        """Set `node` to x + h and to x - h: the new losses, the central difference, what changed at x + h.
+        EngineError (one sentence) when h is lost to rounding at x or the loss cannot be evaluated at x ± h."""
         x = self.trace.data[node]
-        changed, plus = self.recompute({node: x + h})
-        minus = self.loss_at(node, x - h)
+        for side, value in (('+', x + h), ('−', x - h)):
+            if value == x:
+                raise EngineError(f'h = {h:g} is lost to rounding at x = {exact(x)}: x {side} h == x, because floats '
+                                  f'near x are {math.ulp(x):.3g} apart; use a larger h, e.g. {_usable_h(x):g}.')
+        changed, plus = self._at(node, '+', x + h)
+        minus = self._at(node, '−', x - h)[1]
         return Nudge(node, h, self.trace.loss, plus, minus, (plus - minus) / (2 * h), changed)
+
+    def _at(self, node, side, value):
+        try:
+            return self.recompute({node: value})
+        except NotEvaluable as e:
+            raise NotEvaluable(e.why, f'At x {side} h = {shown(value)} the loss') from None
+
+
+def _usable_h(x):
+    """An h a central difference at x can use: 1e-5 (near the square root of float precision), times x's
+    power of ten when |x| > 1."""
+    return 10.0 ** (math.floor(math.log10(max(1.0, abs(x)))) - 5)

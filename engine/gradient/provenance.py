@@ -13,7 +13,10 @@
 
 from dataclasses import dataclass
 
+from engine.checks import short
 from engine.errors import EngineError
+from engine.graph.keys import parse_param_name
+from engine.model import param_shapes
 
 
 @dataclass(frozen=True)
@@ -121,15 +124,21 @@ def full_name(trace, node):
 def resolve(trace, text):
     """The node id `text` names; EngineError (one sentence) when it names none or several."""
     text = text.strip()
-    if text.isdigit():
-        node = int(text)
-        if node < len(trace.op):
-            return node
-        raise EngineError(f'There is no node {node} in the recording of {trace.doc!r}: its ids are 0 to '
+    doc = short(trace.doc)
+    if text.isascii() and text.isdigit():  # plain digits: '²' and '①' are digits to isdigit, not to int
+        if len(text) <= 18 and int(text) < len(trace.op):  # (int() refuses more than 4,300 digits)
+            return int(text)
+        raise EngineError(f'There is no node {text if len(text) <= 18 else short(text)} in the recording of {doc}: its ids are 0 to '
                           f'{len(trace.op) - 1}.')
-    for node, _ in trace.params.items():
-        if trace.param_name(node) == text:
-            return node
+    shapes = param_shapes(trace.config, len(trace.vocabulary) + 1)
+    try:
+        param = parse_param_name(text)
+    except ValueError as not_a_param:
+        param = None
+        if text.partition('[')[0] in shapes and not any(name == text for name in trace.all_names):
+            raise EngineError(str(not_a_param)) from None
+    if param is not None and param[0] in shapes:
+        return _param_node(trace, shapes, *param)
     hits = [i for i, name in enumerate(trace.all_names) if name == text]
     if not hits and ' · ' in text:
         pos, name = text.split(' · ', 1)
@@ -141,7 +150,28 @@ def resolve(trace, text):
     if len(hits) == 1:
         return hits[0]
     if not hits:
-        raise EngineError(f'No node is called {text!r} in the recording of {trace.doc!r}; give a parameter '
+        raise EngineError(f'No node is called {short(text)} in the recording of {doc}; give a parameter '
                           f"(wte[4][3]), a name with its place ('pos 1 / softmax / exps[2]') or a node id.")
-    raise EngineError(f'{text!r} names {len(hits)} nodes in the recording of {trace.doc!r}; say which, e.g. '
+    raise EngineError(f'{short(text)} names {len(hits)} nodes in the recording of {doc}; say which, e.g. '
                       f'{full_name(trace, hits[0])!r}, or give its id ({hits[0]}).')
+
+
+def _param_node(trace, shapes, matrix, row, col):
+    """The node of parameter matrix[row][col]; EngineError when it is outside the matrix or the document
+    does not use it (a row of wte for a character it does not have, a row of wpe past its positions)."""
+    name = f'{matrix}[{row}][{col}]'
+    rows, cols = shapes[matrix]
+    if not (row < rows and col < cols):
+        raise EngineError(f'{short(name)} is outside {matrix}, which is {rows}×{cols}.')
+    used = {}  # row -> the node of its parameter in column `col`
+    for node, (m, r, c) in trace.params.items():
+        if m == matrix and c == col:
+            used[r] = node
+    if row in used:
+        return used[row]
+    what = {'wte': 'the rows of its characters', 'wpe': 'the rows of its positions'}.get(matrix, 'the rows')
+    token_of = dict(zip(trace.tokens[:trace.n], trace.token_texts[:trace.n]))
+    rows_used = ', '.join(f'{r} ({token_of[r]!r})' if matrix == 'wte' else str(r) for r in sorted(used))
+    raise EngineError(f'{name} is not used by the document {short(trace.doc)} (of {matrix} it reads only {what}: '
+                      f'{rows_used}); pick a parameter it uses, e.g. {matrix}[{min(used, default=0)}][{col}], '
+                      f'or record a document that uses it.')

@@ -1,5 +1,10 @@
 """Box keys and the weights' scope: the one place that makes and reads a box's key ('g12' a group,
-'n345' a scalar, 'v12.keys' a vector box) and that says whether a scope or a box is a weight."""
+'n345' a scalar, 'v12.keys' a vector box), that says whether a scope or a box is a weight, and that reads
+a parameter's name ('wte[4][3]', 'layer0.attn_wq[3][5]')."""
+
+import re
+
+from engine.checks import short
 
 PARAMS_SCOPE = 'params'   # the scope the weights are recorded in: 'params / wte / row 3'
 _SEP = ' / '         # between the names of a scope's path
@@ -65,3 +70,20 @@ def is_matrix_path(path):
 def is_weight_box(box, scopes):
     """True for a box that shows weights: a matrix, a row of one, or one parameter (scope `params / …`)."""
     return is_weight_path(scopes[box.scope].path)
+
+
+_PARAM_NAME = re.compile(r'([A-Za-z_][A-Za-z0-9_.]*)\[([0-9]+)\]\[([0-9]+)\]', re.ASCII)
+
+
+def parse_param_name(text):
+    """'layer0.attn_wq[3][5]' -> ('layer0.attn_wq', 3, 5): a matrix and two indices in plain ASCII digits,
+    nothing before or after; ValueError (one sentence) for anything else ('wte[4][3]]', 'wte[1_0][3]', 'wte[²][3]').
+    Whether the matrix exists and the indices are inside it is for the caller, who knows the shapes."""
+    match = _PARAM_NAME.fullmatch(text)
+    try:
+        if match is not None:
+            return match[1], int(match[2]), int(match[3])
+    except ValueError:  # more digits than int() reads (4,300): no matrix has such a row either
+        pass
+    raise ValueError(f'{short(text)} is not a parameter name like wte[4][3] or layer0.attn_wq[3][5] (a matrix and '
+                     f'two whole numbers in plain digits).')

@@ -148,8 +148,15 @@ class NudgePanel(QWidget):
                                                    on_failed=self._on_failed)
 
     def _on_failed(self, error):
-        self.message.setText(f'This nudge cannot be computed: {error}.')
+        """The engine's one sentence (the loss cannot be evaluated at x ± h, h lost to rounding) beside the
+        field; the numbers and the graph's colours of the last nudge go, since they are not this h's."""
+        self.message.setText(str(error) if isinstance(error, EngineError) else
+                             f'This nudge cannot be computed: {type(error).__name__}: {error}.')
         self.message.show()
+        for key, label in self.values.items():
+            if key != 'node':
+                label.setText('—')
+        self.tint_requested.emit({}, '')
 
     def _on_nudged(self, result):
         state, n = result
@@ -157,6 +164,7 @@ class NudgePanel(QWidget):
         if trace is not self.session.trace or n.node != self.node:
             return
         grad = state.grads[n.node]
+        self.message.hide()  # a failed h before this one: its sentence goes with it
         v = self.values
         v['node'].setText(f'{trace.param_name(n.node) or trace.qualified_name(n.node)} ({trace.op[n.node]})')
         v['x'].setText(exact(trace.data[n.node]))

@@ -16,3 +16,10 @@ def test_a_long_value_is_cut_in_a_message():
     assert short('fast') == "'fast'"
     text = short(10**400)
     assert len(text) == 40 and text.endswith('...') and text.startswith('1000')
+
+
+def test_a_long_text_is_cut_with_an_ellipsis_and_its_length():
+    name = 'pos 1 / layer 0 / attention / head 1 / softmax / attn_weights[0]'
+    assert short(name) == repr(name)  # a name a user types is never cut
+    text = short('x' * 100_000)
+    assert text == "'" + 'x' * 77 + "…' (100,000 characters)"

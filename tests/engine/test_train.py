@@ -10,6 +10,7 @@ from engine.errors import ConfigError, TrainingDiverged
 from engine.model import GPTConfig, Model
 from engine.optim import TrainConfig
 from engine.tokenizer import Tokenizer
+from engine.value import Value
 from engine import train
 from engine.train import Trainer, check_trainable, estimate_cost
 
@@ -39,6 +40,36 @@ def test_b11_estimate_counts_exactly_the_parameters(config, vocab):
     model = Model.init(config, Tokenizer([chr(0x4e00 + i) for i in range(vocab - 1)]), random.Random(0))
     assert cost.params == len(model.params)
     assert cost.bytes > 0 and cost.seconds_per_step > 0
+
+
+@pytest.mark.parametrize('config, vocab, doc_len', [(GPTConfig(), 27, 4), (GPTConfig(n_embd=8, n_layer=2, n_head=2), 2001, 9),
+                                                   (GPTConfig(n_embd=8, n_head=2, block_size=8), 3001, 20)])
+def test_b11_the_estimate_counts_the_nodes_and_multiply_adds_a_step_makes(monkeypatch, config, vocab, doc_len):
+    """The vocabulary's term as a training step pays it: six nodes a token a position (lm_head's dot,
+    softmax's -max_val (two), exp, **-1, *) and n_embd multiply-adds, counted on the step itself."""
+    chars = [chr(0x4e00 + i) for i in range(vocab - 1)]
+    model = Model.init(config, Tokenizer(chars), random.Random(0))
+    tokens, n = model.positions(''.join(random.Random(1).choice(chars) for _ in range(doc_len)))
+    made, value_init = [], Value.__init__
+
+    def counted(self, *args, **kwargs):
+        made.append(self)
+        value_init(self, *args, **kwargs)
+    monkeypatch.setattr(Value, '__init__', counted)
+    model.loss(tokens, n)  # the training forward pass (FAST), as Trainer.train_step runs it
+    monkeypatch.undo()
+    macs = sum(len(v._children) // 2 for v in made if v._op == 'dot')
+    assert train.step_counts(config, vocab, n) == (macs, len(made))
+    bigger = train.step_counts(config, vocab + 1000, n)[1] - len(made)
+    assert bigger == 6 * 1000 * n
+
+
+def test_b11_a_large_vocabulary_pays_for_its_samples_and_its_parameters_too():
+    cost = estimate_cost(GPTConfig(), 100_001, ['abcdef'] * 10)  # names' length: 7 positions a step
+    assert cost.seconds_per_sample > cost.seconds_per_step  # a sample runs to block_size: BOS is 1 token in 100,001
+    assert cost.run_seconds(30, 20) == cost.seconds_to_make + 30 * cost.seconds_per_step + 20 * cost.seconds_per_sample
+    assert cost.describe(30, 20).startswith('3,203,360 parameters, about ') and 'for 30 steps and 20 samples)' in cost.describe(30, 20)
+    assert 'samples' not in cost.describe(30)
 
 
 def test_the_same_seed_gives_the_same_run_and_another_seed_another():

@@ -532,3 +532,52 @@ def test_house_shared_names_have_homes_of_their_own():
     from engine.cli import parsing as cli_parsing
     assert cli.Parser is cli_parsing.Parser and cli_parsing.DEFAULT_CHECKPOINT is paths.DEFAULT_CHECKPOINT
     assert not hasattr(cli, 'ASSETS')  # engine.cli.commands keeps only what it uses
+
+
+# Issue 20, item 9: a negative number is a value wherever an option takes one; step numbers are plain digits;
+# user text is cut in a message.
+
+@pytest.mark.parametrize('steps, says', [
+    ('-3:2', 'error: The steps must lie in 1:1000 with the first not after the last, not -3:2.\n'),  # not "expected one argument"
+    ('1_0:2_0', "error: --steps must be A:B, two step numbers in plain digits (e.g. 1:1000), not '1_0:2_0'.\n"),
+    ('٣:5', "error: --steps must be A:B, two step numbers in plain digits (e.g. 1:1000), not '٣:5'.\n"),
+    (' 3:5', "error: --steps must be A:B, two step numbers in plain digits (e.g. 1:1000), not ' 3:5'.\n"),
+    ('1:' + '9' * 5000, "error: --steps '1:99999999999999999999999999999999999999999999999999999999999999999999999999"
+                        "9…' (5,002 characters) is outside the run: its steps are 1 to 1000.\n"),
+    ('x' * 100_000, "error: --steps must be A:B, two step numbers in plain digits (e.g. 1:1000), not '" + 'x' * 77
+                    + "…' (100,000 characters).\n"),
+])
+def test_history_steps_are_plain_digits_and_a_negative_one_is_a_value(tmp_path, capsys, steps, says):
+    out = tmp_path / 'h.json'
+    code, _, err = run_cli('history', str(DEFAULT_CHECKPOINT), '--param', 'wte[4][3]', '--steps', steps,
+                           '--json', str(out), capsys=capsys)
+    assert code == 2 and err == says and not out.exists()
+
+
+@pytest.mark.parametrize('param', ['wte[4][3]]]]', 'wte[1_0][3]', 'wte[٤][3]'])
+def test_history_param_names_are_read_strictly(tmp_path, capsys, param):
+    code, _, err = run_cli('history', str(DEFAULT_CHECKPOINT), '--param', param, '--steps', '1:2',
+                           '--json', str(tmp_path / 'h.json'), capsys=capsys)
+    assert code == 2 and one_sentence(err) and f'{param!r} is not a parameter name like wte[4][3]' in err
+
+
+def test_history_steps_still_read_a_range_and_its_open_ends(tmp_path, capsys):
+    out = tmp_path / 'h.json'
+    code, text, _ = run_cli('history', str(DEFAULT_CHECKPOINT), '--param', 'wte[4][3]', '--steps', '998:',
+                            '--json', str(out), capsys=capsys)
+    assert code == 0 and [r['step'] for r in json.loads(out.read_text())['steps']] == [998, 999, 1000]
+
+
+def test_a_negative_number_is_a_value_of_any_option(capsys):
+    assert cli.build_parser().parse_args(['nudge', '--doc', 'a', '--node', '-1', '--by', '-1e-4', '--json', 'x']).by == -1e-4
+    assert cli.build_parser().parse_args(['train', '--lr', '-.5e-3', '--seed', '-7']).lr == -0.0005
+    code, _, err = run_cli('train', '--lr', '-1e-3', capsys=capsys)
+    assert code == 2 and err == 'error: The learning rate must be a positive number, not -0.001.\n'
+
+
+def test_long_user_text_is_cut_in_the_message(tmp_path, capsys):
+    long = 'x' * 100_000
+    code, _, err = run_cli('graph', '--doc', 'emma', '--open', long, '-o', str(tmp_path / 'g.json'), capsys=capsys)
+    assert code == 2 and one_sentence(err) and len(err) < 300 and '…\' (100,000 characters)' in err
+    code, _, err = run_cli('graph', '--doc', 'emma', '-o', str(tmp_path / ('g' * 200 + '.txt')), capsys=capsys)
+    assert code == 2 and one_sentence(err) and len(err) < 300

@@ -50,9 +50,18 @@ def test_cli_nudge_provenance_gradcheck_write_the_documented_keys(tmp_path):
         assert p['analytic'] == reported[matrix][row][col]
 
 
-@pytest.mark.parametrize('command', ['nudge', 'provenance'])
-def test_cli_unknown_node_one_sentence_exit_2_nothing_written(tmp_path, command):
+@pytest.mark.parametrize('command, node', [('nudge', 'no such node'), ('provenance', 'no such node'),
+                                           ('nudge', '²'), ('provenance', '①')])  # isdigit() says digits, int() not
+def test_cli_unknown_node_one_sentence_exit_2_nothing_written(tmp_path, command, node):
     out = tmp_path / 'x.json'
-    proc = run(command, '--doc', 'emma', '--node', 'no such node', '--json', str(out))
+    proc = run(command, '--doc', 'emma', '--node', node, '--json', str(out))
     assert proc.returncode == 2 and not out.exists()
-    assert proc.stderr.count('\n') == 1 and proc.stderr.startswith('error: No node is called')
+    assert proc.stderr.count('\n') == 1 and proc.stderr.startswith(f'error: No node is called {node!r}')
+
+
+def test_cli_nudge_where_the_loss_has_no_value_is_one_line_not_a_traceback(tmp_path):
+    out = tmp_path / 'x.json'
+    proc = run('nudge', '--doc', 'emma', '--node', 'pos 0 / softmax / probs[target]', '--by', '-10', '--json', str(out))
+    assert proc.returncode != 0 and not out.exists() and proc.stderr == (
+        'error: At x + h = -9.949 the loss cannot be evaluated: pos 0 · log(probs[target]) would be log(-9.949), the '
+        'log of a negative number.\n')

@@ -1,12 +1,15 @@
 """engine.gradient.nudge: the tape recomputes the forward pass after a nudge exactly as recording again
-would, and its central difference is near the analytic gradient."""
+would, and its central difference is near the analytic gradient; an h at which the loss has no value, or
+one lost to rounding, is one sentence."""
 
 import math
+import re
 
 import pytest
 
 from engine.gradient.gradcheck import H
-from engine.gradient.nudge import forward, relative_error
+from engine.errors import EngineError
+from engine.gradient.nudge import NotEvaluable, forward, relative_error
 from engine.gradient.provenance import descendants, resolve
 from engine.model import FAST
 from engine.trace import record
@@ -83,3 +86,36 @@ def test_relative_error_is_scaled_by_the_larger_and_zero_for_two_zeros():
     assert relative_error(-2.0, 2.0) == 2.0 and relative_error(2.0, 1.0) == relative_error(1.0, 2.0) == 0.5
     assert relative_error(0.0, 0.0) == 0.0 and relative_error(0.0, 1e-300) == 1.0
     assert not math.isnan(relative_error(0.0, -0.0))
+
+
+@pytest.mark.parametrize('name, h, says', [
+    ('pos 0 / embedding / rmsnorm / ms + 1e-5', -1, 'At x + h = -0.8368 the loss cannot be evaluated: pos 0 · scale '
+     'would be (-0.8368)**-0.5, which is not a real number.'),
+    ('pos 0 / softmax / logits[2] - max_val', 1000, 'At x + h = 998.9 the loss cannot be evaluated: pos 0 · exps[2] '
+     'would be exp(998.9), more than the largest float.'),
+    ('pos 0 / softmax / probs[target]', -10, 'At x + h = -9.949 the loss cannot be evaluated: pos 0 · '
+     'log(probs[target]) would be log(-9.949), the log of a negative number.'),
+    ('pos 0 / softmax / probs[target]', 0.05124123784147439, 'At x − h = 0 the loss cannot be evaluated: pos 0 · '
+     'log(probs[target]) would be log(0), −∞.'),
+])
+def test_a_nudge_where_the_loss_has_no_value_is_one_sentence(emma, tape, name, h, says):
+    with pytest.raises(NotEvaluable) as e:
+        tape.nudge(resolve(emma, name), h)
+    assert str(e.value) == says and isinstance(e.value, EngineError)
+
+
+def test_a_loss_that_is_not_finite_names_the_first_node_that_is_not(emma, tape):
+    node = resolve(emma, 'pos 2 / -log p / loss_t')
+    with pytest.raises(NotEvaluable, match=r'^The loss cannot be evaluated: pos 2 · loss_t would be inf, not a '
+                                           r'finite number\.$'):
+        tape.recompute({node: math.inf})  # a sum and a product carry inf on without raising: only the loss says it
+
+
+@pytest.mark.parametrize('name, h', [('wte[4][3]', 1e-20), ('pos 0 / softmax / logits[2] - max_val', -1e-18)])
+def test_an_h_lost_to_rounding_is_refused_rather_than_reported_as_a_zero_difference(emma, tape, name, h):
+    node = resolve(emma, name)
+    x = emma.data[node]
+    assert x + h == x or x - h == x
+    with pytest.raises(EngineError, match=rf'^h = {h:g} is lost to rounding at x = {re.escape(repr(x))}: x [+−] h == x, '
+                                          r'because floats near x are .* apart; use a larger h, e\.g\. 1e-05\.$'):
+        tape.nudge(node, h)

@@ -30,6 +30,33 @@ def test_names_resolve_and_unknown_names_fail_with_one_sentence(emma):
         assert '\n' not in message and message.endswith('.') and not re.search(r'\.\s+[A-Z]', message)
 
 
+@pytest.mark.parametrize('bad, says', [
+    ('²', "No node is called '²'"), ('①', "No node is called '①'"), ('٤', "No node is called '٤'"),  # isdigit, not ids
+    ('wte[4][3]]]]', "'wte[4][3]]]]' is not a parameter name"), ('wte[1_0][3]', 'is not a parameter name'),
+    ('wte[²][3]', 'is not a parameter name'), ('wte[40][3]', "'wte[40][3]' is outside wte, which is 27×16."),
+    ('x' * 100_000, "No node is called 'xxx"), ('1' * 5000, "There is no node '1111"),  # int() reads 4,300 digits at most
+])
+def test_every_name_that_is_not_a_node_is_one_short_sentence(emma, bad, says):
+    with pytest.raises(EngineError) as e:
+        resolve(emma, bad)
+    message = str(e.value)
+    assert says in message and len(message) < 300
+    assert '\n' not in message and message.endswith('.') and not re.search(r'\.\s+[A-Z]', message)
+
+
+def test_a_parameter_the_document_does_not_use_is_named_with_the_rows_it_reads(model):
+    from engine.trace import record
+    a = record(model, 'a')
+    with pytest.raises(EngineError) as e:
+        resolve(a, 'wte[4][3]')
+    assert str(e.value) == ("wte[4][3] is not used by the document 'a' (of wte it reads only the rows of its "
+                            "characters: 0 ('a'), 26 ('BOS')); pick a parameter it uses, e.g. wte[0][3], or record "
+                            'a document that uses it.')
+    with pytest.raises(EngineError, match=r"wpe\[5\]\[0\] is not used .* the rows of its positions: 0, 1\)"):
+        resolve(a, 'wpe[5][0]')
+    assert a.param_name(resolve(a, 'wte[0][3]')) == 'wte[0][3]' and resolve(a, 'wte[00][3]') == resolve(a, 'wte[0][3]')
+
+
 @pytest.mark.parametrize('name', NAMED)
 def test_terms_by_use_sum_to_the_grad_bit_for_bit(emma, grads, name):
     node = resolve(emma, name)

@@ -1,5 +1,5 @@
 """explorer/gradient/nudge_panel.py: Nudge shows the central difference for the selected weight, tints what
-it changed, and answers an unknown name with one sentence, changing nothing."""
+it changed, and answers an unknown name, or an h at which the loss has no value, with one sentence."""
 
 from engine.graph.keys import node_key
 from engine.gradient.provenance import resolve
@@ -25,3 +25,25 @@ def test_nudge_panel_unknown_name_one_sentence_nothing_changes(window):
     panel.field.returnPressed.emit()
     assert panel.message.isVisibleTo(panel) and panel.message.text().startswith('No node is called')
     assert panel.node == before
+
+
+
+def test_nudge_panel_says_in_one_sentence_where_the_loss_cannot_be_evaluated(window, qtbot):
+    panel = window.nudge_panel
+    window.show_gradient_tab(panel)
+    node = resolve(window.session.trace, 'pos 0 / softmax / probs[target]')  # 0.05124: log(x - 0.1) has no value
+    with qtbot.waitSignal(panel.tint_requested, timeout=20000):
+        panel.set_node(node)
+    with qtbot.waitSignal(panel.tint_requested, timeout=20000):
+        panel.sign.setChecked(True)                    # h = -1e-4: a nudge that works
+    assert not panel.message.isVisibleTo(panel)
+    with qtbot.waitSignal(panel.tint_requested, timeout=20000) as cleared:
+        panel.slider.setValue(panel.slider.maximum())  # h = -1e-1: x + h = -0.04876
+    assert cleared.args == [{}, '']                     # the last nudge's colours go with its numbers
+    assert panel.message.isVisibleTo(panel) and panel.message.text() == (
+        'At x + h = -0.04876 the loss cannot be evaluated: pos 0 · log(probs[target]) would be log(-0.04876), '
+        'the log of a negative number.')
+    assert all(label.text() == '—' for key, label in panel.values.items() if key != 'node')
+    with qtbot.waitSignal(panel.tint_requested, timeout=20000) as lit:
+        panel.slider.setValue(0)                       # h = -1e-8: numbers again, and the sentence goes
+    assert lit.args[0] and not panel.message.isVisibleTo(panel) and panel.values['rel'].text() != '—'
