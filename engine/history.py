@@ -42,9 +42,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.checkpoint import Checkpoint
-from engine.checks import check_header, is_number, is_whole, requirement
+from engine.checks import check_header, is_number, is_whole, requirement, short
 from engine.errors import CheckpointError, ConfigError
 from engine.gc_pause import paused as _gc_paused
+from engine.graph.keys import parse_param_name
 from engine.files import write_atomic
 from engine.model import GPTConfig, Model, param_shapes
 from engine.tokenizer import Tokenizer
@@ -318,18 +319,14 @@ class History:
 
     def param_index(self, name):
         """Flat index of 'wte[4][3]' or 'layer0.attn_wq[3][5]' (engine.trace.Trace.param_name's form)."""
-        matrix, _, rest = name.partition('[')
-        try:
-            row, col = (int(x) for x in rest.rstrip(']').split(']['))
-        except ValueError:
-            raise ValueError(f'{name!r} is not a parameter name like wte[4][3] or layer0.attn_wq[3][5].') from None
+        matrix, row, col = parse_param_name(name)  # strict: plain digits, nothing after
         if matrix not in self.shapes:
             raise ValueError(f'There is no matrix {matrix!r}; the model has ' + ', '.join(self.shapes) + '.')
         i = 0
         for mat, (rows, cols) in self.shapes.items():
             if mat == matrix:
                 if not (0 <= row < rows and 0 <= col < cols):
-                    raise ValueError(f'{name} is outside {matrix}, which is {rows}×{cols}.')
+                    raise ValueError(f'{short(name)} is outside {matrix}, which is {rows}×{cols}.')
                 return i + row * cols + col
             i += rows * cols
 
