@@ -227,10 +227,7 @@ def main(argv=None, out=None, png=None):
     except OSError as e:  # reading or writing failed in a way the checks before could not see
         print(f'error: {e.strerror or e}: {e.filename or ""}'.rstrip(': ') + '.', file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print('interrupted', file=sys.stderr)
-        return 130
-    return 0
+    return 0  # Ctrl-C and SIGTERM: main.py answers them, for every command (exit 130, 143)
 
 
 def _entry(name):
