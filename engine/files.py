@@ -4,7 +4,8 @@ through to its target; a device, FIFO or socket is refused.
 
 Temp files are named `.NAME.PID.XXXXXXXX.tmp`; one whose process is gone (a save killed mid-write) is
 removed by the next save of NAME. So NAME must be short enough for its temp name to fit the folder's limit
-on a name (check_output says so before any work).
+on a name (check_output says so before any work), and an output must not be one of the command's inputs
+(check_not_input).
 """
 
 import json
@@ -66,6 +67,24 @@ def check_output(path):
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(shown, f'the folder {shown_folder} is not writable')
     return target
+
+
+def check_not_input(output, *inputs):
+    """An OutputError when `output` is the same file as one of `inputs` (a path, or a pair (path, what) such
+    as (checkpoint, 'the checkpoint'); None is left out): writing it would replace what the command reads.
+    The same file however it is named (a symlink, a hard link, another spelling of the path)."""
+    shown = os.fspath(output)
+    for item in inputs:
+        path, what = item if isinstance(item, tuple) else (item, None)
+        if path is not None and _same_file(shown, os.fspath(path)):
+            raise OutputError(shown, f'it is one of the inputs ({what or os.fspath(path)}); choose another name')
+
+
+def _same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return os.path.realpath(a) == os.path.realpath(b)
 
 
 def _temp_prefix(name, pid):

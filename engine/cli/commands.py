@@ -13,7 +13,7 @@ from engine.backprop import Stepper
 from engine.cli.parsing import Parser, UsageError, add_recording
 from engine.data import default_names_path, load_docs
 from engine.errors import EngineError, TrainingDiverged
-from engine.files import check_output, dumps, write_atomic
+from engine.files import check_not_input, check_output, dumps, write_atomic
 from engine.model import GPTConfig, finish
 from engine.trace import record, truncation_note
 from engine.optim import TrainConfig
@@ -82,6 +82,7 @@ def cmd_graph(args, out):
     if fmt not in ('json', 'svg', 'png', 'dot'):
         raise EngineError(f'The output must end in .json, .svg, .png or .dot, not {args.output!r}.')
     check_output(args.output)
+    check_not_input(args.output, (args.checkpoint, 'the checkpoint'))
     trace = record(ckpt_io.load(args.checkpoint).model, args.doc)
     hierarchy = Hierarchy(trace)
     opened = hierarchy.overview()
@@ -124,6 +125,10 @@ def cmd_train(args, out):
         check_output(history_io.history_path(args.out))
     check_trainable(model_config, SMALLEST_VOCAB)  # a size no dataset could make trainable: say so before fetching one
     data = args.data or default_names_path()
+    if args.out:
+        check_not_input(args.out, (data, 'the dataset'))
+        if args.history_every is not None:
+            check_not_input(history_io.history_path(args.out), (data, 'the dataset'))
     docs = load_docs(data)
     cost = check_trainable(model_config, len(set(''.join(docs))) + 1, docs)
     if cost.seconds_per_step * train_config.num_steps > WARN_SECONDS or cost.bytes > WARN_BYTES:
@@ -161,7 +166,10 @@ def _save(path, trainer):
 
 def cmd_history(args, out):
     check_output(args.json)
+    check_not_input(args.json, (args.checkpoint, 'the checkpoint'))
     ckpt = ckpt_io.load(args.checkpoint)
+    history_file = history_io.history_path(args.checkpoint)  # the file load_for reads
+    check_not_input(args.json, (history_file, 'the training history'))
     history = history_io.load_for(args.checkpoint, ckpt)
     first, last = 1, history.step
     if args.steps is not None:
@@ -192,6 +200,7 @@ def cmd_sample(args, out):
 
 def cmd_trace(args, out):
     check_output(args.json)
+    check_not_input(args.json, (args.checkpoint, 'the checkpoint'))
     model = ckpt_io.load(args.checkpoint).model
     trace = record(model, args.doc)
     if trace.truncated:

@@ -1,6 +1,6 @@
 """engine.files: a file the user cares about is checked before any work and written whole through a temp
 file beside it; a symlink is written through, a folder, a missing folder, a name too long for its temp
-name refused in one sentence, and the temp files of killed saves
+name and an output that is one of the inputs refused in one sentence, and the temp files of killed saves
 removed by the next save."""
 
 import io
@@ -87,8 +87,26 @@ def test_a_too_long_name_counts_characters_not_bytes(tmp_path):
         files.check_output(tmp_path / name)
 
 
-# Every command that writes a file checks it before any work, as a user types it (main.py): a name too long
-# for its temp name.
+def test_an_output_that_is_one_of_the_inputs_is_refused(tmp_path):
+    ckpt, data = tmp_path / 'run.json', tmp_path / 'names.txt'
+    ckpt.write_text('{}')
+    data.write_text('emma')
+    (tmp_path / 'link.json').symlink_to(ckpt)
+    os.link(data, tmp_path / 'hard.txt')
+    inputs = ((ckpt, 'the checkpoint'), (data, 'the dataset'))
+    for output, what in [(ckpt, 'the checkpoint'), (tmp_path / 'link.json', 'the checkpoint'),
+                         (tmp_path / '.' / 'names.txt', 'the dataset'), (tmp_path / 'hard.txt', 'the dataset')]:
+        with pytest.raises(OutputError) as e:
+            files.check_not_input(output, *inputs)
+        assert str(e.value) == f'Cannot write {output}: it is one of the inputs ({what}); choose another name.'
+    files.check_not_input(tmp_path / 'new.json', *inputs, (None, 'no history'))  # another file: fine
+    files.check_not_input(tmp_path / 'other.json', tmp_path / 'missing.json')
+    with pytest.raises(OutputError, match=r'inputs \(.*missing.json\)'):
+        files.check_not_input(tmp_path / 'missing.json', tmp_path / 'missing.json')
+
+
+# Every command that writes a file checks it before any work, as a user types it (main.py): an output that
+# is also one of its inputs (it would be replaced), and a name too long for its temp name.
 
 def a_run_with_history(tmp_path):
     """tmp_path/run.json and run.history.json: a small run's checkpoint and its history; the dataset."""
@@ -110,7 +128,7 @@ def no_work(monkeypatch):
 
 
 def writing(out, ckpt, data):
-    """Every command that writes a file, writing `out`, reading `ckpt` (train: `data`)."""
+    """Every command that writes a file, writing `out` (train: over `data`), reading `ckpt`."""
     c, o, rec = str(ckpt), str(out), ['--doc', 'emma', '--checkpoint', str(ckpt)]
     return {
         'train': ['train', '--data', str(data), '--steps', '2', '--n-embd', '8', '--n-head', '2', '--out', o],
@@ -120,6 +138,40 @@ def writing(out, ckpt, data):
         'provenance': ['provenance', *rec, '--node', 'wte[4][3]', '--json', o],
         'history': ['history', c, '--param', 'wte[0][0]', '--json', o],
     }
+
+
+def over_inputs(tmp_path):
+    """Each case's arguments, the output it names and which input that is."""
+    ckpt, history, data = a_run_with_history(tmp_path)
+    link = tmp_path / 'run.svg'  # attention writes .csv, .png or .svg: the checkpoint by a link
+    link.symlink_to(ckpt)
+    history_named_data = tmp_path / 'new.history.json'  # what train --out new.json --history-every writes
+    history_named_data.write_text(data.read_text())
+    cases = {'train over the dataset': (writing(data, ckpt, data)['train'], data, 'the dataset'),
+             'train history over the dataset': (writing(tmp_path / 'new.json', ckpt, history_named_data)['train']
+                                                + ['--history-every', '1'], history_named_data, 'the dataset'),
+             'attention': (writing(link, ckpt, data)['attention'], link, 'the checkpoint'),
+             'history over its history': (writing(history, ckpt, data)['history'], history, 'the training history')}
+    for command in ('trace', 'graph', 'gradcheck', 'nudge', 'provenance', 'history'):
+        cases[command] = (writing(ckpt, ckpt, data)[command], ckpt, 'the checkpoint')
+    return cases
+
+
+OVER_INPUTS = ['train over the dataset', 'train history over the dataset', 'trace', 'graph', 'attention',
+               'gradcheck', 'nudge', 'provenance', 'history', 'history over its history']
+
+
+@pytest.mark.parametrize('case', OVER_INPUTS)
+def test_an_output_that_is_an_input_is_refused_before_any_work(tmp_path, capsys, monkeypatch, case):
+    args, out, what = over_inputs(tmp_path)[case]
+    no_work(monkeypatch)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    capsys.readouterr()
+    assert main_py.main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f'error: Cannot write {out}: it is one of the inputs ({what}); choose another name.\n'
+    assert captured.out == ''  # before any work
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
 
 
 @pytest.mark.parametrize('command', ['train', 'trace', 'graph', 'attention', 'gradcheck', 'nudge', 'provenance',
