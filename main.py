@@ -14,6 +14,7 @@ import hashlib
 import importlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -62,8 +63,59 @@ def main(argv=None):
         return 2
     needs_venv, target, _ = COMMANDS[name]
     if needs_venv and not _in_venv():
-        return _bootstrap(argv)
-    return _function(target)(argv if name is APP else argv[1:])
+        return _stoppable(lambda: _bootstrap(argv))
+    return _stoppable(lambda: _function(target)(argv if name is APP else argv[1:]), QT_BASE if needs_venv else ())
+
+
+STOP_SIGNALS = tuple(getattr(signal, s) for s in ('SIGINT', 'SIGTERM') if hasattr(signal, s))
+QT_BASE = ('PySide6',)  # shiboken, under PySide6, dies with a fatal error when a Ctrl-C interrupts its start
+
+
+def _stoppable(call, hold=()):
+    """call()'s exit code, or 128 + the signal when Ctrl-C (SIGINT) or SIGTERM stopped it: raised where the
+    command is as KeyboardInterrupt or SystemExit, so a half-written file's temp file is removed and child
+    processes end as the interpreter exits; no traceback, 'interrupted' on stderr for Ctrl-C. Whatever comes
+    out of a stopped command is that stop (PySide turns an interrupted import into an ImportError). A second
+    signal (the terminal's Ctrl-C and the launcher's copy of it) changes nothing; one the shell ignores stays
+    ignored. The modules in `hold` are imported first with both signals held (pending, not lost). Run as a
+    program, the handlers stay until the end: a late Ctrl-C never raises outside call()."""
+    state = {'armed': True, 'stopped': None}
+
+    def on_signal(signum, frame):
+        if state['armed'] and state['stopped'] is None:
+            state['stopped'] = signum
+            raise KeyboardInterrupt if signum == signal.SIGINT else SystemExit(128 + signum)
+    previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    for s, handler in previous.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(s, on_signal)
+    try:
+        if hasattr(signal, 'pthread_sigmask'):  # the launcher started us holding them: one may come now
+            _import_held(hold)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        code = call()
+        state['armed'] = False
+    except BaseException:
+        state['armed'] = False
+        if state['stopped'] is None:
+            raise
+    if __name__ != '__main__':  # imported (tests): put the caller's handlers back
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if state['stopped'] is None:
+        return code
+    if state['stopped'] == signal.SIGINT:
+        print('interrupted', file=sys.stderr, flush=True)
+    return 128 + state['stopped']
+
+
+def _import_held(modules):
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass  # the command says what is missing when it needs it
 
 
 def usage():
@@ -144,7 +196,51 @@ def _bootstrap(argv):
         stamp.write_text(want)
     if sys.platform.startswith('linux') and not _qt_loads(python):
         _apt_install(QT_SYSTEM_PACKAGES)
-    return subprocess.call([str(python), str(ROOT / 'main.py'), *argv])  # in the user's folder: their paths
+    return _run_child([str(python), str(ROOT / 'main.py'), *argv])  # in the user's folder: their paths
+
+
+def _run_child(cmd):
+    """Run cmd (this program again, in .venv) and return its exit code (128 + N if a signal N ended it). The
+    SIGINT and SIGTERM this launcher gets go to the child, which answers them as every command does
+    (_stoppable); the launcher waits for it, so it never leaves the child behind. The child starts holding
+    both signals until its handlers are in place, and on Linux gets SIGTERM when the launcher dies in any
+    way, SIGKILL too (PR_SET_PDEATHSIG: the launcher has one thread, the one that starts the child)."""
+    got, child = [], None
+
+    def forward(signum, frame):
+        got.append(signum)
+        if child is not None:
+            child.send_signal(signum)
+    previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    for s, handler in previous.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(s, forward)
+    child = subprocess.Popen(cmd, preexec_fn=_child_setup(os.getpid()) if os.name == 'posix' else None)
+    for signum in got:  # one that came while the child was being started
+        child.send_signal(signum)
+    code = child.wait()  # the handlers stay: after the child the launcher only exits, whatever comes
+    return code if code >= 0 else 128 - code
+
+
+def _child_setup(launcher_pid):
+    """What the child does between fork and exec: hold SIGINT and SIGTERM (pending, not lost) and, on Linux,
+    ask for SIGTERM when its parent dies; if the launcher is already gone, end at once."""
+    prctl = None
+    if sys.platform.startswith('linux'):
+        try:
+            import ctypes
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):
+            prctl = None
+    PR_SET_PDEATHSIG = 1
+
+    def setup():
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        if prctl is not None:
+            prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+            if os.getppid() != launcher_pid:
+                os._exit(128 + signal.SIGTERM)
+    return setup
 
 
 def _qt_loads(python):

@@ -3,7 +3,9 @@ temp file beside the target, renamed over it) as standard JSON text (dumps) or b
 through to its target; a device, FIFO or socket is refused.
 
 Temp files are named `.NAME.PID.XXXXXXXX.tmp`; one whose process is gone (a save killed mid-write) is
-removed by the next save of NAME.
+removed by the next save of NAME. So NAME must be short enough for its temp name to fit the folder's limit
+on a name (check_output says so before any work), and an output must not be one of the command's inputs
+(check_not_input).
 """
 
 import json
@@ -17,6 +19,10 @@ from pathlib import Path
 from engine.errors import OutputError
 
 LEGACY_TEMP_AGE = 3600  # seconds: a temp file named without a PID (older versions) is stale after this
+NAME_MAX = 255          # bytes in a file name, where the folder does not say (os.pathconf)
+PID_DIGITS = 7          # Linux's largest PID (4194304): the longest PID a temp name holds
+RANDOM_CHARS = 8        # mkstemp's random part of a temp name
+TEMP_SUFFIX = '.tmp'
 
 _SPECIAL = ((stat.S_ISFIFO, 'a named pipe (FIFO)'), (stat.S_ISCHR, 'a device'), (stat.S_ISBLK, 'a device'),
             (stat.S_ISSOCK, 'a socket'))
@@ -41,6 +47,7 @@ def check_output(path):
     if not shown:
         raise OutputError("''", 'the path is empty')
     target = Path(os.path.realpath(shown))
+    _check_name_length(shown, target)
     try:
         mode = target.stat().st_mode
     except FileNotFoundError:
@@ -62,6 +69,49 @@ def check_output(path):
     return target
 
 
+def check_not_input(output, *inputs):
+    """An OutputError when `output` is the same file as one of `inputs` (a path, or a pair (path, what) such
+    as (checkpoint, 'the checkpoint'); None is left out): writing it would replace what the command reads.
+    The same file however it is named (a symlink, a hard link, another spelling of the path)."""
+    shown = os.fspath(output)
+    for item in inputs:
+        path, what = item if isinstance(item, tuple) else (item, None)
+        if path is not None and _same_file(shown, os.fspath(path)):
+            raise OutputError(shown, f'it is one of the inputs ({what or os.fspath(path)}); choose another name')
+
+
+def _same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _temp_prefix(name, pid):
+    return f'.{name}.{pid}.'
+
+
+def _check_name_length(shown, target):
+    """An OutputError when the temp name write_atomic makes for `target` is longer than its folder allows,
+    saying by how many characters the name is too long."""
+    extra = len(os.fsencode(_temp_prefix('', '9' * PID_DIGITS))) + RANDOM_CHARS + len(TEMP_SUFFIX)
+    try:
+        limit = os.pathconf(target.parent, 'PC_NAME_MAX')
+    except (OSError, ValueError, AttributeError):  # a folder that is not there, or no pathconf (Windows)
+        limit = NAME_MAX
+    limit = limit if limit and limit > 0 else NAME_MAX
+    over = len(os.fsencode(target.name)) + extra - limit
+    if over > 0:
+        stem, ext = os.path.splitext(target.name)
+        going = stem[::-1] + ext[::-1]  # characters off the end of the stem first, keeping the extension
+        chars, dropped = 0, 0
+        while dropped < over and chars < len(going):  # until the bytes fit (UTF-8: several to a character)
+            dropped += len(os.fsencode(going[chars]))
+            chars += 1
+        raise OutputError(shown, f'its name is {chars} character{"s" * (chars != 1)} too long (a file name here can '
+                                 f'have {limit} bytes, and saving needs {extra} more for its temp file)')
+
+
 def write_atomic(path, content):
     """Write str or bytes to `path` so that a reader sees the old file or the whole new one, never half."""
     shown = os.fspath(path)
@@ -69,7 +119,8 @@ def write_atomic(path, content):
     data = content.encode('utf-8') if isinstance(content, str) else content
     remove_stale_temp_files(target)
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f'.{target.name}.{os.getpid()}.', suffix='.tmp')
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=_temp_prefix(target.name, os.getpid()),
+                                   suffix=TEMP_SUFFIX)
     except OSError as e:
         raise OutputError(shown, _reason(e)) from None
     try:

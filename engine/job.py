@@ -2,7 +2,9 @@
 
 ChildJob is the one way the app runs work in a child: a fresh interpreter (spawn) with a message queue, a
 pause and a stop event the work may check, and kill for work that cannot stop itself (gradcheck). The
-explorer watches its queue with explorer.state.job_watcher.
+explorer watches its queue with explorer.state.job_watcher. Every child the engine starts (these and the
+layout process) runs its work through `in_child`: Ctrl-C is its parent's to answer, and it never outlives
+its parent.
 
 `train_process` is the child's whole life: load the dataset, build microgpt's Trainer, then one step
 at a time, checking the pause and stop events between steps, and report every step. When it ends —
@@ -25,9 +27,12 @@ for a history its checkpoint does not name by content (an older one, the shipped
 
 import hashlib
 import multiprocessing
+import multiprocessing.connection
 import os
 import queue
+import signal
 import tempfile
+import threading
 
 from engine import checkpoint as ckpt_io
 from engine import history as history_io
@@ -49,8 +54,8 @@ class ChildJob:
         self.process = None
 
     def start(self, target, *args):
-        self.process = self._ctx.Process(target=target, args=args, daemon=True)
-        self.process.start()
+        self.process = self._ctx.Process(target=in_child, args=(target, *args), daemon=True)
+        start_child(self.process)
 
     @property
     def pid(self):
@@ -81,6 +86,38 @@ class ChildJob:
     def terminate(self):
         if self.is_alive():
             self.process.terminate()
+
+
+def start_child(process):
+    """Start a multiprocessing Process whose target is in_child, holding Ctrl-C until it ignores it (a Ctrl-C
+    while it starts would print its KeyboardInterrupt traceback)."""
+    if not hasattr(signal, 'pthread_sigmask'):
+        process.start()
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # this thread's; the child inherits it
+    try:
+        process.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def in_child(target, *args):
+    """A child process's whole life around target(*args). Ctrl-C is ignored: the terminal sends it to every
+    process of the command, and the parent answers it (ending its daemon children as it exits). A thread
+    waits on the pipe multiprocessing keeps from the parent, which closes when the parent dies in any way
+    (SIGKILL too), and then ends this process (after the C call running, if one holds the interpreter)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, 'pthread_sigmask'):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held by start_child: dropped now
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_end_with_parent, args=(parent.sentinel,), daemon=True, name='parent-watch').start()
+    target(*args)
+
+
+def _end_with_parent(sentinel):
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
 
 
 def train_process(data_path, model_config, train_config, messages, pause, stop):

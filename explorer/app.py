@@ -1,6 +1,7 @@
 """The explorer application: `python main.py [--doc NAME] [--checkpoint FILE] [--screenshot OUT.png]`."""
 
 import os
+import signal
 import sys
 import time
 
@@ -44,6 +45,7 @@ def main(argv):
     app.setOrganizationName('microgpt-explorer')
     app.setApplicationName('microgpt explorer')
     app.setStyle('Fusion')
+    handlers = _exit_on_signals(app)
     session = Session()
     settings = None
     if args.screenshot:  # the same picture on every machine: default size, user settings untouched
@@ -91,9 +93,32 @@ def main(argv):
     if not session.record(args.doc):
         session.record('emma')
     code = app.exec()
+    for s, handler in handlers.items():
+        signal.signal(s, handler)  # main.py's again while the window goes
     session.worker.wait()
     del window, session  # before the interpreter tears Qt down
     return code
+
+
+def _exit_on_signals(app):
+    """Ctrl-C and SIGTERM end the app with 130 and 143, as they end every command: the event loop stops
+    without closing the window (no "save first?", nothing written); a timer lets Python see a signal while
+    Qt waits for events. A signal before the loop runs ends it as soon as it starts. The handlers it replaced."""
+    from PySide6.QtCore import QTimer
+    stopping = []
+
+    def on_signal(signum, frame):
+        if not stopping:
+            stopping.append(signum)
+            QTimer.singleShot(0, lambda: app.exit(128 + signum))
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s, handler in previous.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(s, on_signal)
+    tick = QTimer(app)
+    tick.timeout.connect(lambda: None)
+    tick.start(200)
+    return previous
 
 
 def report_first_paint():

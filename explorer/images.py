@@ -26,6 +26,8 @@ def svg_of(size, view_box, title, paint, resolution=None):
     if resolution is not None:
         gen.setResolution(resolution)
     painter = QPainter(gen)
-    paint(painter)
-    painter.end()
+    try:
+        paint(painter)
+    finally:
+        painter.end()  # also when Ctrl-C stops the paint: a device dropped while painted crashes Qt
     return bytes(buffer.data())

@@ -16,8 +16,7 @@ from engine.checks import short
 from engine.cli.parsing import Parser, UsageError, add_recording
 from engine.data import default_names_path, load_docs
 from engine.errors import EngineError, TrainingDiverged
-from engine.files import check_output, dumps, write_atomic
-from engine.graph.keys import parse_param_name
+from engine.files import check_not_input, check_output, dumps, write_atomic
 from engine.model import GPTConfig, finish
 from engine.trace import record, truncation_note
 from engine.optim import TrainConfig
@@ -86,6 +85,7 @@ def cmd_graph(args, out):
     if fmt not in ('json', 'svg', 'png', 'dot'):
         raise EngineError(f'The output must end in .json, .svg, .png or .dot, not {short(args.output)}.')
     check_output(args.output)
+    check_not_input(args.output, (args.checkpoint, 'the checkpoint'))
     trace = record(ckpt_io.load(args.checkpoint).model, args.doc)
     hierarchy = Hierarchy(trace)
     opened = hierarchy.overview()
@@ -128,6 +128,8 @@ def cmd_train(args, out):
         pair.check_outputs(args.out)
     check_trainable(model_config, SMALLEST_VOCAB)  # a size no dataset could make trainable: say so before fetching one
     data = args.data or default_names_path()
+    if args.out:
+        check_not_input(args.out, (data, 'the dataset'))  # the history's name holds its hash: never the data's
     docs = load_docs(data)
     cost = check_trainable(model_config, len(set(''.join(docs))) + 1, docs)
     if cost.run_seconds(train_config.num_steps, args.num_samples) > WARN_SECONDS or cost.bytes > WARN_BYTES:
@@ -162,13 +164,15 @@ def _save(path, trainer):
 
 def cmd_history(args, out):
     check_output(args.json)
+    check_not_input(args.json, (args.checkpoint, 'the checkpoint'))
     ckpt = ckpt_io.load(args.checkpoint)
+    history_file = history_io.history_path(args.checkpoint, ckpt)  # the file load_for reads
+    check_not_input(args.json, (history_file, 'the training history'))
     history = history_io.load_for(args.checkpoint, ckpt)
     first, last = 1, history.step
     if args.steps is not None:
         first, last = _step_range(args.steps, history.step)  # out of the run: param_series says so
     try:
-        parse_param_name(args.param)  # strictly: wte[4][3]]]] and wte[1_0][3] are not names
         index = history.param_index(args.param)
         rows = finish(history.param_series(index, first, last))
     except ValueError as e:
@@ -202,6 +206,7 @@ def cmd_sample(args, out):
 
 def cmd_trace(args, out):
     check_output(args.json)
+    check_not_input(args.json, (args.checkpoint, 'the checkpoint'))
     model = ckpt_io.load(args.checkpoint).model
     trace = record(model, args.doc)
     if trace.truncated:
@@ -237,10 +242,7 @@ def main(argv=None, out=None, png=None):
     except OSError as e:  # reading or writing failed in a way the checks before could not see
         print(f'error: {e.strerror or e}: {e.filename or ""}'.rstrip(': ') + '.', file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print('interrupted', file=sys.stderr)
-        return 130
-    return 0
+    return 0  # Ctrl-C and SIGTERM: main.py answers them, for every command (exit 130, 143)
 
 
 def _entry(name):

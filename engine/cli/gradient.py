@@ -5,7 +5,7 @@ import sys
 
 from engine import checkpoint as ckpt_io
 from engine.errors import EngineError
-from engine.files import check_output, dumps, write_atomic
+from engine.files import check_not_input, check_output, dumps, write_atomic
 from engine.gradient.gradcheck import H, analytic_grads, iter_gradcheck
 from engine.gradient.nudge import Tape
 from engine.model import finish
@@ -36,6 +36,7 @@ def add_parsers(commands):
 
 def _record(args):
     check_output(args.json)
+    check_not_input(args.json, (args.checkpoint, 'the checkpoint'))
     model = ckpt_io.load(args.checkpoint).model
     trace = record(model, args.doc)
     if trace.truncated:

@@ -8,7 +8,8 @@ failure comes back as one sentence and never as a dump on the terminal.
 `LayoutClient` is the parent's side, plain Python: `set_trace`, `submit`, `cancel`, `poll`. Nothing in
 it waits on the child: a thread writes requests (a trace is ~1.6 MB) and a thread reads results, so a
 caller on a UI thread only ever looks at a queue. Cancelling kills the child; a fresh one is started
-by the next request (or `start`). Messages, child to parent:
+by the next request (or `start`). The child runs through engine.job.in_child: it ends with its parent.
+Messages, child to parent:
 
     ('done', token, key, visible part, layout part, [edge parts])   pickled pieces (to_parts); the
                                    reader thread turns them back into (visible, layout)
@@ -28,6 +29,7 @@ import time
 
 from engine.graph.grouping import Hierarchy
 from engine.graph.layout import layout as graphviz_layout
+from engine.job import in_child, start_child
 
 
 def explain(error, stderr_text, boxes):
@@ -115,8 +117,8 @@ class _Child:
         self.dead = False
         parent_conn, child_conn = ctx.Pipe()
         args = (child_conn,) if layout_fn is graphviz_layout else (child_conn, layout_fn)
-        self.process = ctx.Process(target=serve, args=args, daemon=True, name='microgpt-layout')
-        self.process.start()
+        self.process = ctx.Process(target=in_child, args=(serve, *args), daemon=True, name='microgpt-layout')
+        start_child(self.process)
         child_conn.close()
         self.conn = parent_conn
         self.outbox = queue.Queue()

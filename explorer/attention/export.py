@@ -10,7 +10,7 @@ def main(argv):
     from engine.attention import to_csv
     from engine.cli.parsing import Parser, UsageError
     from engine.errors import EngineError
-    from engine.files import write_atomic
+    from engine.files import check_not_input, check_output, write_atomic
     from engine.paths import DEFAULT_CHECKPOINT
     from engine.trace import record
 
@@ -24,6 +24,8 @@ def main(argv):
         fmt = os.path.splitext(args.output)[1].lower()
         if fmt not in ('.png', '.csv', '.svg'):
             raise EngineError(f'The output must end in .csv, .png or .svg, not {args.output!r}.')
+        check_output(args.output)  # before the work, not after it
+        check_not_input(args.output, (args.checkpoint, 'the checkpoint'))
         model = ckpt_io.load(args.checkpoint).model
         try:
             trace = record(model, args.doc)

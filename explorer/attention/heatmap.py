@@ -395,8 +395,10 @@ def render(panels, colors=LIGHT, only=None):
     image = QImage(panel_w * len(panels), height, QImage.Format_ARGB32)
     image.fill(QColor(colors['background']))
     painter = QPainter(image)
-    paint_export(painter, panels, colors, only)
-    painter.end()
+    try:
+        paint_export(painter, panels, colors, only)
+    finally:
+        painter.end()  # also when Ctrl-C stops the paint: an image dropped while painted crashes Qt
     return image
 
 

@@ -33,9 +33,11 @@ def svg_to_png(svg, width, height):
     image = QImage(w, h, QImage.Format_ARGB32)
     image.fill(QColor(LIGHT['export_background']))
     painter = QPainter(image)
-    painter.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
-    QSvgRenderer(QByteArray(svg.encode('utf-8'))).render(painter, QRectF(0, 0, w, h))
-    painter.end()
+    try:
+        painter.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
+        QSvgRenderer(QByteArray(svg.encode('utf-8'))).render(painter, QRectF(0, 0, w, h))
+    finally:
+        painter.end()  # also when Ctrl-C stops the paint: an image dropped while painted crashes Qt
     return png_of(image)
 
 

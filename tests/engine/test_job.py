@@ -1,10 +1,16 @@
 """engine.job: training in a child process reports through its queue: started, each step, then the
 checkpoint it reached (finished or stopped), or one sentence when nothing can be trained; ChildJob runs a
-function in a spawned child and kills one that cannot stop itself."""
+function in a spawned child and kills one that cannot stop itself; the child leaves Ctrl-C to its parent
+and never outlives it."""
 
 import os
 import queue
+import signal
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +118,81 @@ def test_a_history_check_replays_it_all(tiny_data, tmp_path):
         assert kind == 'failed' and 'was changed after it was written: replaying step 2' in sentence
     finally:
         os.unlink(history_file)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+# A parent with a ChildJob that hangs: it prints the child's pid once the child runs its work; on Ctrl-C it
+# gives the child a second (one that took Ctrl-C for itself would print its traceback and end), then exits.
+PARENT = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from engine.job import ChildJob
+from tests.engine.test_job import ready_then_hang
+job = ChildJob()
+job.start(ready_then_hang, job.messages)
+assert job.next_message(timeout=60) == 'ready'
+try:
+    print(job.pid, flush=True)
+    job.join()
+except KeyboardInterrupt:
+    job.join(1)
+    sys.exit(130)
+"""
+
+
+def ready_then_hang(messages):
+    messages.put('ready')
+    while True:
+        time.sleep(1)
+
+
+def ended(pid, timeout):
+    """Whether process pid is gone (or a zombie) within timeout seconds; if not, it is killed here."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0] == 'Z':
+                return True
+            os.kill(pid, 0)
+        except (OSError, ProcessLookupError):
+            return True
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    return False
+
+
+@pytest.fixture
+def start_parent():
+    """start_parent(script): a parent process running `script` and the first line it printed."""
+    procs = []
+
+    def start(script):
+        proc = subprocess.Popen([sys.executable, '-c', script, str(ROOT)], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+        procs.append(proc)
+        line = proc.stdout.readline()
+        assert line.strip(), 'the parent ended before printing'
+        return proc, line
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        proc.stdout.close()
+
+
+def test_ctrl_c_is_the_parents_to_answer():
+    parent = subprocess.Popen([sys.executable, '-c', PARENT, str(ROOT)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    child = int(parent.stdout.readline())
+    os.killpg(parent.pid, signal.SIGINT)  # the terminal sends Ctrl-C to every process of the command
+    _, err = parent.communicate(timeout=60)
+    assert parent.returncode == 130 and 'Traceback' not in err and 'KeyboardInterrupt' not in err
+    assert ended(child, 10)  # ended by the parent as it exited
+
+
+def test_a_child_does_not_outlive_its_parent_killed(start_parent):
+    parent, line = start_parent(PARENT)
+    parent.kill()
+    parent.wait()  # not its output: a child left behind would keep the pipe open
+    assert ended(int(line), 10)

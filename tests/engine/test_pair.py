@@ -176,3 +176,20 @@ def test_kill_or_ctrl_c_at_any_moment_of_a_save_leaves_the_old_pair_or_the_new(r
     outcomes = interrupted_saves(runs, tmp_path, int(os.environ.get('PAIR_KILL_TRIES', 12)),
                                  [signal.SIGKILL, signal.SIGINT])
     assert set(outcomes) <= {'old', 'new'}
+
+
+def test_train_checks_where_the_history_goes_before_training(tmp_path, capsys):
+    from engine.cli.commands import main
+    import io
+    data = tmp_path / 'tiny.txt'
+    data.write_text('emma\nava\n')
+    out = tmp_path / ('r' * 215 + '.json')  # fits, temp file and all; its history's temp name would not
+    printed = io.StringIO()
+    code = main(['train', '--data', str(data), '--steps', '2', '--n-embd', '8', '--n-head', '2', '--out', str(out),
+                 '--history-every', '1'], out=printed)
+    assert code == 2 and printed.getvalue() == ''  # nothing trained, nothing printed
+    err = capsys.readouterr().err
+    assert err.startswith(f'error: Cannot write {tmp_path}/rrr') and '.history.0000000000000000.json' in err, err
+    assert 'too long' in err and not list(tmp_path.glob('r*'))
+    assert main(['train', '--data', str(data), '--steps', '2', '--n-embd', '8', '--n-head', '2', '--num-samples', '0',
+                 '--out', str(out)], out=io.StringIO()) == 0  # without a history the same name is fine

@@ -14,3 +14,9 @@ def hangs(visible, rankdir='LR'):
     """Like dot on 8,000 boxes: it never comes back on its own."""
     while True:
         time.sleep(1)
+
+
+def says_so_and_hangs(visible, rankdir='LR'):
+    """hangs, after a line on stdout that says the layout has begun."""
+    print('laying out', flush=True)
+    hangs(visible, rankdir)

@@ -1,4 +1,5 @@
-"""engine.graph.layout_process: Graphviz in a child that answers, fails in one sentence, and can be killed."""
+"""engine.graph.layout_process: Graphviz in a child that answers, fails in one sentence, can be killed, and
+ends with its parent."""
 
 import pytest
 
@@ -6,6 +7,7 @@ from engine.graph.grouping import Hierarchy
 from engine.graph.layout_process import LayoutClient, explain
 
 from tests.engine.graph import layout_faults
+from tests.engine.test_job import ended, start_parent
 
 
 @pytest.fixture(scope='module')
@@ -82,3 +84,30 @@ def test_explain_takes_graphvizs_first_error_line():
     assert sentence == 'Graphviz could not lay out these 7,928 boxes (trouble in init_rank); open fewer groups.'
     assert explain(MemoryError('out of memory'), '', 12) == \
         'Graphviz could not lay out these 12 boxes (out of memory); open fewer groups.'
+
+
+LAYING_OUT = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from engine.checkpoint import load
+from engine.graph.grouping import Hierarchy
+from engine.graph.layout_process import LayoutClient
+from engine.paths import DEFAULT_CHECKPOINT
+from engine.trace import record
+from tests.engine.graph import layout_faults
+client = LayoutClient(layout_fn=layout_faults.says_so_and_hangs)
+trace = record(load(DEFAULT_CHECKPOINT).model, 'a')
+client.set_trace(trace)
+client.submit(Hierarchy(trace).overview())
+print(client._child.process.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_layout_child_does_not_outlive_its_parent_killed_mid_layout(start_parent):
+    parent, line = start_parent(LAYING_OUT)
+    lines = {line, parent.stdout.readline()}  # the child's pid, and 'laying out' from the child (its stdout
+    assert 'laying out\n' in lines           # is the parent's), in either order
+    parent.kill()
+    parent.wait()  # not its output: a child left behind would keep the pipe open
+    assert ended(int((lines - {'laying out\n'}).pop()), 10)
