@@ -219,6 +219,7 @@ class MainWindow(QMainWindow):
         doc_bar.addWidget(self.model_label)
         self.search_field = SearchField(self.session)  # beside the document field: both typed in, both overflow last
         self.search_field.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        self.search_field.found.connect(lambda key: self.land(key))  # (built before land's dock exists)
         doc_bar.addWidget(self.search_field)
         view_bar = self.addToolBar('View')
         view_bar.setObjectName('view_toolbar')
@@ -300,6 +301,7 @@ class MainWindow(QMainWindow):
         self.graph.box_clicked.connect(self._on_box_clicked)
         self.graph.box_clicked.connect(s.select)
         self.scope_tree.open_requested.connect(self._on_open_requested)
+        self.scope_tree.found.connect(self.land)
         self.scope_tree.close_requested.connect(s.close_group)
         self.backprop_panel.follow_toggled.connect(self.graph.set_follow)
         self.training.dataset_chosen.connect(lambda path: self.settings.setValue('dataset', path))
@@ -410,7 +412,9 @@ class MainWindow(QMainWindow):
         trace, lay = self.session.trace, self.session.layout
         self.stats_label.setText(f'{trace.doc!r} · {len(trace):,} scalars · {len(lay.boxes)} boxes · '
                                  f'loss {shown(trace.loss)}')
-        self.statusBar().showMessage('Double-click a box to open it; double-click a frame title to close it.', 8000)
+        now = self.statusBar().currentMessage()
+        if not now or now.startswith(('Laying out', 'Recording', 'Ready')):  # never over what Find just said
+            self.statusBar().showMessage('Double-click a box to open it; double-click a frame title to close it.', 8000)
 
     def _on_box_clicked(self, key):
         """A click in the graph shows the Inspector, unless Parameter over time is in front: it follows the
@@ -469,6 +473,13 @@ class MainWindow(QMainWindow):
 
     def find_next(self):
         self.search_field.find_next()
+
+    def land(self, key):
+        """Find and Scopes: the graph shows `key` (readable, once laid out), the Inspector comes forward
+        with it, and the graph takes the keys (→ steps backprop, F fits), not the field typed in."""
+        self.inspector_dock.raise_()
+        self.graph.setFocus()
+        self.graph.land_when_drawn(key)
 
     def open_checkpoint(self, path=None):
         if not self.maybe_save():

@@ -1,12 +1,16 @@
 """The find field: a scalar by its name in the code (q[3], pos 2 · total), a parameter, scope, op or value;
-Enter (or Find next) goes to the next match and says which it is."""
+Enter (or Find next) goes to the next match, says which it is ("Match 3 of 12: …") and hands it on
+(`found`: the window shows it and gives the graph the keys)."""
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLineEdit
 
+from engine.checks import short
+
 
 class SearchField(QLineEdit):
     message = Signal(str)   # one sentence for the status bar: the match shown, or that nothing matches
+    found = Signal(str)     # the key of the match just revealed
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
@@ -25,9 +29,10 @@ class SearchField(QLineEdit):
         if self._hits is None or self._at < 0 and not self._hits:
             self._hits, self._at = self.session.search(self.text()), -1
         if not self._hits:
-            self.message.emit(f'Nothing matches {self.text()!r}.')
+            self.message.emit(f'Nothing matches {short(self.text())}.')
             return
         self._at = (self._at + 1) % len(self._hits)
         key = self._hits[self._at]
+        self.session.reveal(key)  # first: what the view says when it changes must not cover the match's line
         self.message.emit(f'Match {self._at + 1} of {len(self._hits)}: {self.session.backprop.describe(key)}')
-        self.session.reveal(key)
+        self.found.emit(key)

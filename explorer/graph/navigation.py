@@ -6,6 +6,7 @@ from PySide6.QtGui import QPainter, QTransform
 
 from engine.graph.keys import split_key
 
+from explorer.graph import weight_grid
 from explorer.graph.items import LABEL_PX, BoxItem, ClusterItem, paints_text
 from explorer.graph.minimap import MINIMAP_MARGIN
 
@@ -13,6 +14,8 @@ MIN_LABEL_PX = 10  # device pixels: no navigation zooms out so far that a label 
 EDGE_AA_SCALE = 0.5  # below this scale edges are drawn without antialiasing: many, thin, and far away
 MAX_FIT = 1.5      # the first view and Z magnify no more than this (times the readable scale): context stays
 EDGE_MARGIN = 24   # screen pixels kept clear around what the view brings into sight
+LANDED_CELL_PX = 18  # a parameter found (Find, Scopes) is shown as a grid cell this wide on screen ...
+LANDED_MAX = 3       # ... if that is no more than this times the readable scale (the grid stays in its context)
 
 
 class Navigation:
@@ -210,6 +213,45 @@ class Navigation:
         if self._in_clear_view(rect, at, scale):
             return at
         return QPointF(rect.center().x() - vw / 2, rect.center().y() - vh / 2)  # the centre is clear of the minimap
+
+    def land_when_drawn(self, key):
+        """land(key) now, or when the layout and boxes on their way are in."""
+        if self.session.layout_pending or self.building():
+            self._landing = key
+        else:
+            self.land(key)
+
+    def land(self, key):
+        """Find and Scopes: show box `key` at a readable scale, moving as little as needed; a parameter drawn
+        as a cell of its matrix's grid, that cell large enough to see (LANDED_CELL_PX), centred. False if
+        `key` is not drawn."""
+        item = self.items_by_key.get(key)
+        if item is not None:
+            self.bring_into_view(item.sceneBoundingRect())
+            return True
+        cell = self.param_cell_rect(key)
+        if cell is None:
+            return False
+        readable = self.readable_scale()
+        self._set_scale(max(readable, min(LANDED_CELL_PX / max(cell.width(), 1e-6), LANDED_MAX * readable)))
+        self.centerOn(cell.center())
+        self._keep_clear(cell)
+        self.minimap.refresh()
+        return True
+
+    def param_cell_rect(self, key):
+        """The scene rectangle of parameter scalar `key`'s cell in its matrix's grid, or None."""
+        kind, node = split_key(key or '')
+        where = self.session.trace.params.get(node) if kind == 'n' else None
+        if where is None:
+            return None
+        name, row, col = where
+        for item in self.items_by_key.values():
+            if isinstance(item, BoxItem) and item._grid_name() == name:
+                grid, transposed, across, down, cw, ch = weight_grid.cell_rects(item, name, self.weight_cells())
+                i, j = (row, col) if transposed else (col, row)
+                return item.mapRectToScene(QRectF(grid.left() + i * cw, grid.top() + j * ch, cw, ch))
+        return None
 
     def zoom(self, factor):
         scale = self.transform().m11()

@@ -73,6 +73,7 @@ class ScopeTree(QTreeView):
 
     open_requested = Signal(int, bool)   # scope, down to its scalars
     close_requested = Signal(int)        # scope
+    found = Signal(str)                  # a scope clicked, revealed: the window shows it
 
     OWN_KEYS = (Qt.Key_Left, Qt.Key_Right, Qt.Key_Up, Qt.Key_Down, Qt.Key_Home, Qt.Key_End, Qt.Key_PageUp,
                 Qt.Key_PageDown, Qt.Key_Return, Qt.Key_Enter)
@@ -86,6 +87,7 @@ class ScopeTree(QTreeView):
         self.scopes = ScopeModel(self)
         self.setModel(self.scopes)
         self.doubleClicked.connect(lambda index: self._open(index, toggle=False))
+        self.clicked.connect(self._on_clicked)
         session.recorded.connect(self._on_recorded)
         session.selection_changed.connect(self._on_selection_changed)
 
@@ -129,6 +131,17 @@ class ScopeTree(QTreeView):
         super().currentChanged(current, previous)
         if current.isValid() and not self._following and self.session.current is not None:
             self.session.select(group_key(current.internalId()))
+
+    def _on_clicked(self, index):
+        """A click on a scope shows it in the graph (opening what hides it), as Find does."""
+        if index.isValid() and self.session.current is not None and index.internalId() > 0:
+            scope, lay = index.internalId(), self.session.layout
+            key = group_key(scope)
+            if lay is not None and (key in lay.boxes or scope in lay.clusters):
+                self.session.select(key)  # drawn already (a box, or an open frame, which stays open)
+            else:
+                self.session.reveal(key)  # open what hides it
+            self.found.emit(key)
 
     def _on_recorded(self):
         self.scopes.set_recording(self.session.current)

@@ -26,3 +26,33 @@ def test_nothing_matching_is_said_and_selects_nothing(window):
     field.setText('no such scalar')
     field.find_next()
     assert said == ["Nothing matches 'no such scalar'."] and s.selected is None
+
+
+def test_a_match_lands_in_view_readable_with_the_inspector_in_front_and_keeps_its_line(window, qtbot):
+    """Find wte[4][3]: the view goes to its cell (a 2-point cell in wte's grid, shown several pixels wide),
+    the Inspector comes forward, and the status bar still says which match it is once the view is in."""
+    from explorer.graph.navigation import LANDED_MAX
+    s, view = window.session, window.graph
+    window.docks['attention_dock'].raise_()
+    window.search_field.setText('wte[4][3]')
+    window.search_field.find_next()
+    qtbot.waitUntil(lambda: not s.layout_pending and not view.building(), timeout=20000)
+    qtbot.wait(50)
+    cell = view.param_cell_rect(s.selected)
+    on_screen = view.mapFromScene(cell).boundingRect()
+    assert view.viewport().rect().contains(on_screen)
+    assert on_screen.width() >= min(18, LANDED_MAX * view.readable_scale() * cell.width()) - 1 >= 5
+    assert not window.inspector.visibleRegion().isEmpty() and window.attention.visibleRegion().isEmpty()
+    assert window.statusBar().currentMessage().startswith('Match 1 of 1: ')
+
+
+def test_a_click_in_scopes_lands_on_that_group(window, qtbot):
+    s, view, tree = window.session, window.graph, window.scope_tree
+    scope = s.trace.scope_id('pos 4 / layer 0 / attention / head 1')
+    view.centerOn(0, 0)
+    tree.clicked.emit(tree.scopes.scope_index(scope))
+    qtbot.waitUntil(lambda: not s.layout_pending and not view.building(), timeout=20000)
+    qtbot.wait(50)
+    key = s.selected
+    assert key == f'g{scope}'
+    assert view.viewport().rect().contains(view.mapFromScene(view.items_by_key[key].sceneBoundingRect()).boundingRect())
