@@ -141,12 +141,15 @@ class MainWindow(QMainWindow):
         self.graph.context_actions = self.view_actions()
 
     def bind_graph_keys(self):
-        """Keys without Ctrl (Return, Backspace, arrows, Space, Home, End, F, Z, M, W) act only while the graph
-        or the scope tree has focus: in a text field, Return is that field's and Backspace deletes a
-        character. The menus and toolbars still show them and trigger them by mouse."""
-        for action in (self.fit_act, self.zoom_sel_act, self.minimap_act, self.weight_edges_act, self.open_sel_act,
-                       self.open_scalars_act,
-                       self.close_sel_act, *self.backprop_actions()):
+        """Keys without Ctrl that other widgets also use (Return, Backspace, arrows, Space, Home, End) act only
+        while the graph or the scope tree has focus: in a text field, Return is that field's and Backspace
+        deletes a character; in a list, arrows move in it. The single letters (F, Z, M, W) act on the graph
+        from anywhere in the window but a field being typed in (which takes its letters first), so a list's
+        type-ahead never swallows them. The menus and toolbars still show them and trigger them by mouse."""
+        for action in (self.fit_act, self.zoom_sel_act, self.minimap_act, self.weight_edges_act):
+            action.setShortcutContext(Qt.WindowShortcut)
+            self.addAction(action)
+        for action in (self.open_sel_act, self.open_scalars_act, self.close_sel_act, *self.backprop_actions()):
             action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
             self.graph.addAction(action)
             self.scope_tree.addAction(action)
