@@ -48,6 +48,36 @@ def raise_if_hidden(dock):
         dock.raise_()
 
 
+class LearnerTabs:
+    """Which panels the learner brought to the front of their tabs (a tab clicked, a panel shown from the
+    menu) as against those the window raised for them, so that the window never takes the front from a
+    tab the learner chose (stepping backprop raises Chain rule, but not over Code or Attention picked)."""
+
+    def __init__(self, window, docks):
+        self.window, self.chosen, self._raising = window, set(), False
+        for dock in docks:
+            dock.visibilityChanged.connect(lambda shown, d=dock: self._on_shown(d, shown))
+
+    def _on_shown(self, dock, shown):
+        if shown and not self._raising and self.window.isActiveWindow():
+            self.chosen -= set(self.window.tabifiedDockWidgets(dock))
+            self.chosen.add(dock)
+
+    def raise_unless_chosen(self, dock):
+        """Bring `dock` to the front of its tabs, unless the one in front there is the learner's choice."""
+        if any(other in self.chosen and in_front(other) for other in self.window.tabifiedDockWidgets(dock)):
+            return
+        self.raise_(dock)
+
+    def raise_(self, dock):
+        """The window brings `dock` forward (not the learner's choice); only if it is hidden behind a tab."""
+        self._raising = True
+        try:
+            raise_if_hidden(dock)
+        finally:
+            self._raising = False
+
+
 def in_front(dock):
     """Shown and in front of its tabs."""
     return dock.isVisible() and not dock.visibleRegion().isEmpty()

@@ -15,7 +15,7 @@ from engine.numbers import shown
 from explorer.actions import make_action
 from explorer.attention.panel import AttentionPanel
 from explorer.breadcrumb import Breadcrumb
-from explorer.dock_column import DockColumn, first_geometry, first_size, full_tab_names, in_front, raise_if_hidden
+from explorer.dock_column import DockColumn, LearnerTabs, first_geometry, first_size, full_tab_names, in_front
 from explorer.document_bar import DocumentBar
 from explorer.gradient.gradient_dock import GradientDock
 from explorer.graph.export import export_view_as
@@ -287,6 +287,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.inspector_dock, self.gradient_dock)
         d['backprop_dock'].raise_()
         self.attention_dock.raise_()  # what a trained model learned, at a glance; stepping raises the chain rule
+        self.tabs = LearnerTabs(self, self.docks.values())
         column.give_room_when_shown(self.attention_dock,
                                     lambda: column.give_attention_room('backprop_dock', 'attention_dock'))
         column.give_room_when_shown(d['legend_dock'], lambda: column.give_whole_height(
@@ -424,10 +425,10 @@ class MainWindow(QMainWindow):
         selection itself, and a learner clicks weight after weight there to watch each one's history."""
         if in_front(self.docks['adam_plot_dock']):
             return
-        raise_if_hidden(self.inspector_dock)
+        self.tabs.raise_(self.inspector_dock)
 
     def _show_chain_rule(self):
-        raise_if_hidden(self.chain_rule_dock)  # it was behind the Inspector or Attention tab
+        self.tabs.raise_unless_chosen(self.chain_rule_dock)  # behind the Inspector, or a tab the window raised
 
     def _toggle_play(self):
         self.session.backprop.toggle_play()
@@ -480,7 +481,7 @@ class MainWindow(QMainWindow):
     def land(self, key):
         """Find and Scopes: the graph shows `key` (readable, once laid out), the Inspector comes forward
         with it, and the graph takes the keys (→ steps backprop, F fits), not the field typed in."""
-        self.inspector_dock.raise_()
+        self.tabs.raise_(self.inspector_dock)
         self.graph.setFocus()
         self.graph.land_when_drawn(key)
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import QRect, QSettings, QSize, Qt
 from PySide6.QtWidgets import QTabBar
 
 from explorer import main_window
-from explorer.dock_column import first_geometry, first_size
+from explorer.dock_column import first_geometry, first_size, in_front
 from explorer.main_window import MainWindow
 from explorer.state.session import Session
 
@@ -119,3 +119,18 @@ def test_every_panel_tab_shows_its_whole_name(qtbot, tmp_path):
     finally:
         win.close()
         win.session.worker.wait()
+
+
+def test_stepping_raises_chain_rule_but_never_over_a_tab_the_learner_chose(window, qtbot):
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    window.tabs.chosen.clear()
+    window.tabs.raise_(window.attention_dock)       # the window's own choice (as at the start)
+    window.step_act.trigger()
+    assert in_front(window.chain_rule_dock)         # stepping shows the chain rule over it
+    window.attention_dock.raise_()                  # the learner clicks the Attention tab
+    assert window.attention_dock in window.tabs.chosen
+    for _ in range(3):
+        window.step_act.trigger()
+    window.end_act.trigger()
+    assert in_front(window.attention_dock) and not in_front(window.chain_rule_dock)
