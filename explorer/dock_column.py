@@ -4,6 +4,8 @@ on the right (DockColumn): its docks, their widths and splits, the room a raised
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer
 from PySide6.QtWidgets import QAbstractScrollArea, QDockWidget, QFrame, QScrollArea, QTabBar
 
+from explorer.actions import make_action
+
 SCREEN_MARGIN = 8   # between a first window and the edges of the screen
 TITLE_BAR = 32      # room left for the window manager's title bar, which is not part of geometry()
 
@@ -111,9 +113,28 @@ class DockColumn:
     def adopt(self, dock):
         """A dock made elsewhere, put in the column and the menu under its object name."""
         self.window.addDockWidget(Qt.RightDockWidgetArea, dock)
-        self.menu.addAction(dock.toggleViewAction())
+        self.menu.addAction(self._show_action(dock, len(self.docks) + 1))
         self.docks[dock.objectName()] = dock
         return dock
+
+    def _show_action(self, dock, number):
+        """View › Panels › its title (Alt+1 … Alt+9 for the first nine): shows the panel in front of its tabs,
+        or hides it when it is in front already. (A dock's own toggle hid a panel that was only behind a tab.)"""
+        title = dock.windowTitle()
+        action = make_action(self.window, title, lambda: show_or_hide(), f'Alt+{number}' if number <= 9 else None,
+                             f'Show the {title} panel in front of its tabs (hide it if it is in front)', checkable=True)
+        action.setObjectName(dock.objectName() + '_action')
+
+        def show_or_hide():
+            if not dock.isHidden() and in_front(dock):
+                dock.hide()
+            else:
+                dock.show()
+                dock.raise_()
+            action.setChecked(not dock.isHidden())
+        dock.visibilityChanged.connect(lambda _shown: action.setChecked(not dock.isHidden()))
+        action.setChecked(True)
+        return action
 
     def stack(self, upper, lower, upper_tabs, lower_tabs):
         """Two tab groups, one above the other: `upper` with upper_tabs behind it, `lower` with lower_tabs."""

@@ -26,7 +26,7 @@ from explorer.history.timeline_panel import TimelinePanel
 from explorer.host import Host
 from explorer.panels.backprop import BackpropPanel
 from explorer.panels.chain_rule import ChainRulePanel
-from explorer.panels.help import HOW_TO_READ, HelpDialogs, shortcuts_html
+from explorer.panels.help import HOW_TO_READ, HelpDialogs, panels_html, shortcuts_html
 from explorer.panels.inspector import Inspector
 from explorer.panels.legend import GradLegend
 from explorer.panels.sampling import SamplingPanel
@@ -133,6 +133,8 @@ class MainWindow(QMainWindow):
                                        'What every colour, fill and mark on the graph means (the Legend panel)')
         self.shortcuts_act = self._action('&Keyboard shortcuts', self.show_shortcuts, 'Ctrl+/',
                                           'Every action with its key')
+        self.panels_help_act = self._action('&Panels', lambda: self._help.show('Panels', panels_html(
+            self.docks_menu.actions())), None, 'Each panel, the key that brings it forward, and what it teaches')
         self.cancel_layout_act = self._action('Cancel &layout', s.cancel, 'Esc',
                                               'Stop a layout or recording that takes long; keep the view as it is')
         self.panels_act = self._action('Hide &panels', self.toggle_panels, 'Ctrl+Shift+P',
@@ -208,7 +210,7 @@ class MainWindow(QMainWindow):
             backprop_menu.addSeparator() if a is None else backprop_menu.addAction(a)
         bar.addMenu(self.gradient_dock.create_menu(self, lambda: self.set_tint({})))
         help_menu = bar.addMenu('&Help')
-        for a in (self.how_to_read_act, self.legend_act, self.shortcuts_act, None, self.about_act):
+        for a in (self.how_to_read_act, self.legend_act, self.panels_help_act, self.shortcuts_act, None, self.about_act):
             help_menu.addSeparator() if a is None else help_menu.addAction(a)
 
     def create_tool_bars(self):

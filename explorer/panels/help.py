@@ -89,9 +89,43 @@ def shortcut_rows(menus, within=''):
     return out
 
 
+PANELS = {  # dock title: what it shows a learner (Help › Panels)
+    'Backprop': 'Step the chain rule node by node or a group at a time; Play, breakpoints, and End, as loss.backward() runs.',
+    'Legend': 'What every colour, hatch and mark on the graph means.',
+    'Scopes': "The model's structure as a tree: click a scope to see it in the graph; arrows open and close it.",
+    'Training': "Train here and watch the loss fall; the weights and the run's history come to the window.",
+    'Sampling': 'Generate names from the model, with the next-character probabilities each letter was drawn from.',
+    'Inspector': 'The selected scalar or box: its value, gradient, exact digits, parents, children, and the update '
+                 'Adam would give a weight next.',
+    'Chain rule': 'The backprop step just taken, written out: child.grad += local_grad × grad(node), with its numbers.',
+    'Attention': "Each head's attention: scores, weights and their gradients for every query and key, linked to the graph.",
+    'Timeline': "The training run behind the checkpoint: any step's weights in the graph, and the loss curve.",
+    'Parameter over time': "One weight over the run: its value, gradient, Adam's m and √v, and each update.",
+    'Embeddings': 'The token and position embeddings (wte, wpe) moving on a fixed plane as training goes.',
+    'Gradient': 'Check a gradient yourself: the Code that made a node, Nudge (±h against backprop), Gradcheck, '
+                'and Provenance (the terms it adds up).',
+}
+
+
+def panels_html(actions):
+    """Help › Panels: each panel, the key that brings it forward (View › Panels) and what it teaches."""
+    html = ['<h3>Panels</h3><p class="hint">View › Panels (or the key beside each) brings a panel to the front '
+            'of its tabs; again, hides it. Stepping backprop brings Chain rule forward, but never over a tab you '
+            'picked.</p><table cellspacing="0" cellpadding="3">']
+    for action in actions:
+        title = action.text().replace('&', '')
+        if title in PANELS:
+            key = action.shortcut().toString(QKeySequence.NativeText)
+            html.append(f'<tr><td style="white-space:nowrap"><b>{escape(title)}</b></td><td><code>{escape(key)}</code>'
+                        f'</td><td>{escape(PANELS[title])}</td></tr>')
+    html.append('</table>')
+    return ''.join(html)
+
+
 def shortcuts_html(menus):
     html = ['<h3>Keyboard shortcuts</h3>',
-            '<p class="hint">Keys without Ctrl act while the graph or the scope tree has the focus.</p>']
+            '<p class="hint">Arrows, Return, Backspace, Space, Home and End act while the graph or the scope tree has '
+            'the focus; F, Z, M and W anywhere but a field being typed in.</p>']
     for title, rows in shortcut_rows(menus):
         html.append(f'<p><b>{escape(title)}</b></p><table cellspacing="0" cellpadding="2">')
         html.extend(f'<tr><td width="130" style="white-space:nowrap"><code>{escape(k)}</code></td>'

@@ -3,7 +3,9 @@ every shortcut; every tooltip carries its key."""
 
 from PySide6.QtGui import QAction
 
-from explorer.panels.help import key_text
+from html import escape
+
+from explorer.panels.help import key_text, panels_html
 
 
 def shortcut_actions(window):
@@ -45,3 +47,25 @@ def test_how_to_read_shows_once_on_first_start_and_never_offscreen(window):
     window.how_to_read_act.trigger()  # Help brings it back
     assert dialog.isVisible()
     assert window.how_to_read_act in window.menus()[-1].actions()
+
+
+def test_help_panels_names_every_panel_with_its_key_and_what_it_teaches(window):
+    from explorer.panels.help import PANELS
+    html = panels_html(window.docks_menu.actions())
+    titles = {a.text().replace('&', '') for a in window.docks_menu.actions() if a.text()}
+    assert titles - {'Hide panels'} == set(PANELS)
+    for title, line in PANELS.items():
+        assert f'<b>{title}</b>' in html and escape(line) in html
+    assert '<code>Alt+1</code>' in html and '<code>Alt+9</code>' in html
+
+
+def test_a_panel_behind_a_tab_comes_forward_from_the_menu_and_hides_when_in_front(window, qtbot):
+    from explorer.dock_column import in_front
+    action = next(a for a in window.docks_menu.actions() if a.text() == 'Timeline')
+    assert not in_front(window.docks['timeline_dock'])
+    action.trigger()
+    assert in_front(window.docks['timeline_dock']) and action.isChecked()
+    action.trigger()
+    assert window.docks['timeline_dock'].isHidden() and not action.isChecked()
+    action.trigger()
+    assert in_front(window.docks['timeline_dock'])
