@@ -1,11 +1,14 @@
 """The document bar: the field naming the document whose forward pass is shown, with its message beside it."""
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from engine.trace import truncation_note
 
 from explorer import theme
+
+EMPTY_NOTE = ('An empty document: one position, BOS in, where the model is asked to predict the end (BOS) right '
+              'away; type a name to see it read letters.')
 
 
 class DocumentBar(QWidget):
@@ -13,6 +16,7 @@ class DocumentBar(QWidget):
     bar taller, so the graph below does not jump. A long message is cut with … and whole in its tooltip."""
 
     MESSAGE_WIDTH = 420  # pixels of message beside the field
+    noted = Signal(str)  # a note about the document recorded (cut by block_size, empty), whole
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
@@ -45,9 +49,10 @@ class DocumentBar(QWidget):
     def _on_recorded(self):
         trace = self.session.trace
         self.field.setText(trace.doc)
-        note = truncation_note(trace)
+        note = truncation_note(trace) or (EMPTY_NOTE if trace.doc == '' else None)
         if note:
             self.say(note, theme.current()['note_text'])
+            self.noted.emit(note)  # whole, where there is room (the status bar): here it may be cut
         else:
             self.message.clear()
             self.message.setToolTip('')

@@ -217,6 +217,7 @@ class MainWindow(QMainWindow):
         doc_bar = self.addToolBar('Document')
         doc_bar.setObjectName('document_toolbar')
         self.document = DocumentBar(self.session)
+        self.document.noted.connect(lambda note: setattr(self, '_note', note))  # said when the view is in
         doc_bar.addWidget(self.document)
         self.model_label = QLabel()
         self.model_label.setContentsMargins(10, 0, 10, 0)
@@ -418,8 +419,10 @@ class MainWindow(QMainWindow):
         trace, lay = self.session.trace, self.session.layout
         self.stats_label.setText(f'{trace.doc!r} · {len(trace):,} scalars · {len(lay.boxes)} boxes · '
                                  f'loss {shown(trace.loss)}')
-        now = self.statusBar().currentMessage()
-        if not now or now.startswith(('Laying out', 'Recording', 'Ready')):  # never over what Find just said
+        now, note, self._note = self.statusBar().currentMessage(), getattr(self, '_note', None), None
+        if note:  # the document's note, whole (beside the document field it may be cut)
+            self.statusBar().showMessage(note, 20000)
+        elif not now or now.startswith(('Laying out', 'Recording', 'Ready')):  # never over what Find just said
             self.statusBar().showMessage('Double-click a box to open it; double-click a frame title to close it.', 8000)
 
     def _on_box_clicked(self, key):

@@ -26,3 +26,12 @@ def test_over_long_document_is_cut_with_a_notice(window, qtbot):
     assert window.document.message.toolTip() == ("block_size 16 cuts 'aaaaaaaaaaaaaaaaaaaa' (20 characters): "
                                                  "recorded its first 16 positions, as microgpt trains it; "
                                                  "not predicted: 'aaaa' and the end of the document.")
+    assert window.statusBar().currentMessage() == window.document.message.toolTip()  # whole where there is room
+
+
+def test_an_empty_document_is_recorded_with_a_word_on_what_it_is(window, qtbot):
+    from explorer.document_bar import EMPTY_NOTE
+    with qtbot.waitSignal(window.session.view_changed, timeout=30000):
+        window.session.record('')
+    assert window.session.trace.doc == '' and window.document.message.toolTip() == EMPTY_NOTE
+    assert window.statusBar().currentMessage() == EMPTY_NOTE
