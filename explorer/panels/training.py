@@ -18,8 +18,11 @@ from engine.model import GPTConfig
 from engine.numbers import shown
 from engine.tokenizer import Tokenizer
 from engine.optim import TrainConfig
+from engine.train import estimate_cost
 
 from explorer import theme
+
+NAMES_VOCAB = 27  # names.txt's 26 letters and BOS: the estimate's vocabulary before the dataset is fetched
 from explorer.history.charts import smooth, step_chart
 from explorer.state.background import BackgroundJob
 from explorer.state.training_run import TrainingRun
@@ -81,6 +84,9 @@ class TrainingPanel(QWidget):
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet(f"color: {theme.current()['error_text']};")
         layout.addWidget(self.problem)
+        self.estimate = QLabel()  # what Start will cost, before it is pressed
+        self.estimate.setWordWrap(True)
+        layout.addWidget(self.estimate)
 
         buttons = QHBoxLayout()
         self.start_button = QPushButton('Start')
@@ -143,6 +149,7 @@ class TrainingPanel(QWidget):
             except EngineError as e:
                 self.dataset.setText(str(e))
                 return
+        self._docs = docs  # the estimate before Start reads their lengths and vocabulary
         vocab = Tokenizer.from_docs(docs).vocabulary_text()
         longest = max(docs, key=len)
         self.dataset.setText(f'<b>{self.data_path}</b><br>{len(docs):,} documents · vocabulary {len(vocab)}: '
@@ -165,12 +172,17 @@ class TrainingPanel(QWidget):
 
     def validate(self):
         try:
-            self.configs()
+            model, train = self.configs()
         except ConfigError as e:
             self.problem.setText(str(e))
+            self.estimate.clear()
             self.start_button.setEnabled(False)
             return False
         self.problem.clear()
+        docs = getattr(self, '_docs', None)
+        vocab = len(set(''.join(docs))) + 1 if docs else NAMES_VOCAB
+        self.estimate.setText(f'Start trains {estimate_cost(model, vocab, docs).describe(train.num_steps)} '
+                              '(an estimate for this machine).')
         self.start_button.setEnabled(self.run is None and self.fetch is None)
         return True
 
@@ -261,6 +273,9 @@ class TrainingPanel(QWidget):
             self.y_axis.setRange(0, math.ceil(max(loss, self.y_axis.max())))
             self.y_axis.applyNiceNumbers()  # ticks at round numbers
         self.progress.setValue(step)
+        if self.run is not None and self.run.paused:  # the step that was under way when Pause was pressed
+            self.status.setText(f'Paused at step {step:,} · loss {shown(loss)}.')
+            return
         elapsed = time.monotonic() - self._t0
         rate = (step - self._steps0) / elapsed if elapsed > 0 else 0.0
         left = (num_steps - step) / rate if rate else 0

@@ -152,3 +152,28 @@ def test_after_saving_the_panel_no_longer_says_unsaved(window, qtbot, tmp_path, 
     qtbot.keyClick(window, 'S', modifier=Qt.ControlModifier)
     assert out.exists()
     assert 'unsaved' not in panel.status.text() and 'saved as kept.json' in panel.status.text()
+
+
+def test_what_start_will_cost_is_said_before_it_is_pressed(window):
+    panel = window.training
+    panel.fields['steps'].setValue(1000)
+    assert panel.estimate.text().startswith('Start trains 4,192 parameters, about ')
+    assert 'for 1000 steps' in panel.estimate.text()
+    panel.fields['n_embd'].setValue(32)   # a bigger model: more parameters, said at once
+    assert panel.estimate.text().startswith('Start trains 14,')
+    panel.fields['n_embd'].setValue(10)   # not a model: no estimate, the reason instead
+    assert panel.estimate.text() == '' and 'divisible by n_head' in panel.problem.text()
+    panel.fields['n_embd'].setValue(16)
+
+
+def test_a_step_that_lands_after_pause_says_paused_not_time_left(window):
+    panel = window.training
+
+    class Paused:
+        paused = True
+    panel.run = Paused()
+    try:
+        panel._on_step(7, 1000, 3.1, 'emma')
+        assert panel.status.text() == 'Paused at step 7 · loss 3.100.' and 'left' not in panel.status.text()
+    finally:
+        panel.run = None
