@@ -183,4 +183,5 @@ class NudgePanel(QWidget):
             for i, d in deltas.items():  # log scale over 8 decades below the largest change
                 strengths[i] = max(0.05, 1 + math.log10(d / top) / 8) if d > 0 else 0.05
         self.tint_requested.emit(strengths, f'nudge of {self.field.text()} by {n.h:+.0e}: '
-                                            f'{len(n.changed):,} nodes changed')
+                                            f'{len(n.changed):,} nodes changed; ring thickness = |change| on a log '
+                                            f'scale, thickest {shown(top)}, thinnest 1e-8 of it')

@@ -161,7 +161,8 @@ class ProvenancePanel(QWidget):
                                 '<b>By prediction</b>: none (the mean above the −log p terms).')
 
     def _light(self, nodes, label):
-        self.tint_requested.emit(dict.fromkeys(nodes, 1.0), label)
+        """Light `nodes` (a set: all alike; or {node: strength}, as set_tint takes)."""
+        self.tint_requested.emit(nodes if isinstance(nodes, dict) else dict.fromkeys(nodes, 1.0), label)
 
     def _run_light(self, fn, label):
         trace = self.session.trace
@@ -187,7 +188,11 @@ class ProvenancePanel(QWidget):
             return
         node = self.node
 
-        def cone(trace):
-            up, down = ancestors(trace, node), descendants(trace, node)
-            return up | down | {node}
-        self._run_light(cone, lambda nodes: f'the cone of the selection: {len(nodes):,} nodes')
+        def cone(trace):  # what it depends on (negative: the second colour), what depends on it, itself
+            strengths = dict.fromkeys(ancestors(trace, node), -1.0)
+            strengths.update(dict.fromkeys(descendants(trace, node), 1.0))
+            strengths[node] = 1.0
+            return strengths
+        self._run_light(cone, lambda lit: (f'the cone of the selection: teal, the {sum(s < 0 for s in lit.values()):,} '
+                                           f'nodes it depends on; amber, the {sum(s > 0 for s in lit.values()) - 1:,} '
+                                           'that depend on it, down to the loss'))

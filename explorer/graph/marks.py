@@ -99,8 +99,9 @@ class Marks:
     # path) over whatever the boxes show, in drawForeground, so the boxes' own painting is untouched.
 
     def set_tint(self, strengths, label=''):
-        """Light the boxes holding these nodes: {node id: strength 0..1} (a group: its strongest node);
-        None or {} clears. `label` says what is lit (`tint_label()`): the window shows it in the status
+        """Light the boxes holding these nodes: {node id: strength 0..1} (a group: its strongest node), drawn
+        from a faint thin ring (0) to a deep thick one (1); a negative strength lights in the second colour
+        (teal: what the selection depends on, where amber is what depends on it). None or {} clears. `label` says what is lit (`tint_label()`): the window shows it in the status
         bar, not over the graph, where it would cover boxes. The colour, amber, is no other mark's: not the
         green of a group's done part, nor the teal of the KV cache."""
         self._tint = (dict(strengths or {}), label)
@@ -117,8 +118,8 @@ class Marks:
             key_of, keys = visible.key_of, {}
             for node, s in tint[0].items():
                 key = key_of[node]
-                if key is not None and s > keys.get(key, -1):
-                    keys[key] = s
+                if key is not None and (key not in keys or abs(s) > abs(keys[key])):
+                    keys[key] = s  # a group: its strongest node, with that node's colour
             self._tint_keys = (visible, keys)
         return self._tint_keys[1]
 
@@ -127,7 +128,6 @@ class Marks:
         keys = self.tinted_keys()
         if not keys:
             return
-        color = QColor(self.colors['tint'])
         for key, s in keys.items():
             item = self.items_by_key.get(key)
             if item is None:
@@ -135,9 +135,11 @@ class Marks:
             box = item.sceneBoundingRect()
             if not box.intersects(rect):
                 continue
-            color.setAlphaF(0.18 + 0.5 * max(0.0, min(1.0, s)))
-            painter.setPen(QPen(color, 3.0))
-            painter.setBrush(QColor(color.red(), color.green(), color.blue(), int(60 * max(0.2, s))))
+            color = QColor(self.colors['tint' if s >= 0 else 'tint_source'])
+            strength = max(0.0, min(1.0, abs(s)))
+            color.setAlphaF(0.25 + 0.75 * strength)
+            painter.setPen(QPen(color, 1.0 + 4.0 * strength))  # 1 px faint ... 5 px deep: the scale is visible
+            painter.setBrush(QColor(color.red(), color.green(), color.blue(), int(15 + 70 * strength)))
             painter.drawRoundedRect(box.adjusted(-2, -2, 2, 2), 6, 6)
 
     def tint_label(self):

@@ -21,8 +21,9 @@ LEGEND = (
      '3/5: the contributions a grad has received of those it is the sum of'),
     ('flow', ('flow',), '∂ 0.01: gradient just sent',
      '∂ 0.012: the gradient the last step sent along an edge, with an arrow into the child'),
-    ('lit', ('tint',), 'lit by a panel (amber)',
-     'amber: the nodes a panel lights (what a code line made, what a nudge changed, a cone); '
+    ('lit', ('tint', 'tint_source'), 'lit by a panel (amber, teal)',
+     'amber: the nodes a panel lights (what a code line made, what a nudge changed: the thicker and deeper the '
+     'ring, the more it changed); a cone lights what the node depends on in teal and what depends on it in amber; '
      'Gradient › Clear the lit nodes'),
     ('dot', ('breakpoint',), 'breakpoint (F9)', 'breakpoint (F9): Play stops when the gradient first reaches it'),
     ('outline', ('selection',), 'selected', 'the selected box (dashed when it is also the last step)'),
@@ -168,9 +169,14 @@ class GradLegend(QWidget):
         p.drawEllipse(QPointF(r.left() + 5, r.top() + 5), 4, 4)
 
     def _swatch_lit(self, p, c, col, r):
-        p.setPen(QPen(col[0], 2.5))
-        p.setBrush(QColor(col[0].red(), col[0].green(), col[0].blue(), 70))
-        p.drawRoundedRect(r.adjusted(1, 1, -1, -1), 3, 3)
+        """Three rings, faint and thin to deep and thick (amber), and a teal one: the strengths and the cone."""
+        w = r.width() / 4
+        for i, (color, strength) in enumerate(((col[0], 0.1), (col[0], 0.5), (col[0], 1.0), (col[1], 1.0))):
+            color = QColor(color)
+            color.setAlphaF(0.25 + 0.75 * strength)
+            p.setPen(QPen(color, 1.0 + 2.0 * strength))
+            p.setBrush(QColor(color.red(), color.green(), color.blue(), int(15 + 70 * strength)))
+            p.drawRoundedRect(QRectF(r.left() + i * w + 1.5, r.top() + 2, w - 3, r.height() - 4), 2, 2)
 
     def _swatch_outline(self, p, c, col, r):
         p.setPen(QPen(col[0], 2.2))

@@ -18,3 +18,21 @@ def test_provenance_panel_bars_sum_to_the_grad_and_light_a_path(window, qtbot):
     with qtbot.waitSignal(panel.tint_requested, timeout=20000) as lit:
         panel.light_cone()
     assert s.trace.loss_id in lit.args[0] and wte in lit.args[0]
+
+
+def test_the_cone_lights_what_a_node_depends_on_apart_from_what_depends_on_it(window, qtbot):
+    from engine.gradient.provenance import ancestors, descendants
+    s, panel = window.session, window.provenance_panel
+    node = resolve(s.trace, 'pos 1 / softmax / logits[2] - max_val')
+    s.select(node_key(node))
+    qtbot.waitUntil(lambda: panel.node == node, timeout=20000)
+    with qtbot.waitSignal(panel.tint_requested, timeout=20000) as lit:
+        panel.light_cone()
+    strengths, label = lit.args
+    up, down = ancestors(s.trace, node), descendants(s.trace, node)
+    assert {n for n, x in strengths.items() if x < 0} == up and {n for n, x in strengths.items() if x > 0} == down | {node}
+    assert f'teal, the {len(up):,} nodes it depends on; amber, the {len(down):,} that depend on it' in label
+    window.set_tint(strengths, label)
+    keys = window.graph.tinted_keys()  # a box holds both kinds only through its strongest node: each keeps its colour
+    assert any(v < 0 for v in keys.values()) and any(v > 0 for v in keys.values())
+    window.set_tint({}, '')
