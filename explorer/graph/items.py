@@ -188,12 +188,17 @@ class BoxItem(QGraphicsItem):
         painter.setPen(QPen(QColor(border), 1.0))
         painter.setBrush(QColor(fill if reached else c['unreached']))
         painter.drawRoundedRect(self.rect, 5, 5)
-        if done:  # how far backprop has got through its scalars, as a fill from the left
-            painter.save()
-            painter.setClipRect(QRectF(0, 0, self.rect.width() * done / size, self.rect.height()))
+        if done:  # how far backprop has got through its scalars, as a fill from the left: a shape of its own,
+            outline = QPainterPath()  # not a clip, which an SVG export (SVG Tiny) would leave out
+            outline.addRoundedRect(self.rect, 5, 5)
+            part = QPainterPath()
+            part.addRect(QRectF(0, 0, self.rect.width() * done / size, self.rect.height()))
+            painter.setPen(Qt.NoPen)
             painter.setBrush(QColor(c['progress']))
+            painter.drawPath(outline.intersected(part))
+            painter.setPen(QPen(QColor(border), 1.0))
+            painter.setBrush(Qt.NoBrush)
             painter.drawRoundedRect(self.rect, 5, 5)
-            painter.restore()
         if self.box.cells:  # its output vector, a strip of cells under its two lines
             paint_cells(painter, self.box, self.rect.width(), bp, c, self._cells)
         if painter.worldTransform().m11() < TEXT_LOD:
