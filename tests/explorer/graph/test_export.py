@@ -8,6 +8,7 @@ import pytest
 
 from PySide6.QtGui import QColor, QImage
 
+from engine.graph.geometry import GRID_LABEL
 from engine.graph.svg import COLORS
 from explorer.graph.export import MAX_PIXELS, MAX_SIDE, main, png_size
 
@@ -19,13 +20,15 @@ def test_png_export_of_the_overview_has_the_layout_size_and_its_boxes(tmp_path, 
     data = json.loads((tmp_path / 'v.json').read_text())
     image = QImage(str(tmp_path / 'v.png'))
     assert (image.width(), image.height()) == (round(data['width'] + 0.499), round(data['height'] + 0.499))
-    group = QColor(COLORS['group'])
+    group, param = QColor(COLORS['group']), QColor(COLORS['param'])
     for b in data['boxes']:
-        if b['key'].startswith('g'):  # a group box: its fill a few points in from its top-left corner
+        if b['scope'].startswith('params / '):  # a weight matrix: its grid under its name, as the window draws it
+            assert QColor(image.pixel(int(b['x'] + 4), int(b['y'] + GRID_LABEL + 6))) == param, b
+        elif b['key'].startswith('g'):  # a group box: its fill a few points in from its top-left corner
             assert QColor(image.pixel(int(b['x'] + 4), int(b['y'] + 6))) == group, b
     frame = QColor(COLORS['cluster'])
-    for c in data['clusters']:  # a frame: its fill just inside its bottom-right corner
-        assert QColor(image.pixel(int(c['x'] + c['width'] - 4), int(c['y'] + c['height'] - 5))) == frame, c
+    for c in data['clusters']:  # a frame: its fill just inside its bottom-right corner, in its margin
+        assert QColor(image.pixel(int(c['x'] + c['width'] - 3), int(c['y'] + c['height'] - 5))) == frame, c
 
 
 def test_a_huge_view_is_scaled_to_fit():
