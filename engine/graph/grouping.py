@@ -5,10 +5,10 @@ when every scope above it is open. Edges between boxes stand for the scalar edge
 members (`count`). Open scopes that hold boxes become clusters, so the picture keeps its structure.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from engine.graph.keys import (group_key, is_group_key, is_matrix_path, is_vector_key, is_weight_path, node_key,
-                               vector_key, weight_matrix)
+from engine.graph.keys import (PARAMS_SCOPE, group_key, is_group_key, is_matrix_path, is_vector_key, is_weight_path,
+                               node_key, split_key, vector_key, weight_matrix)
 from engine.model import param_shapes
 from engine.numbers import shown
 
@@ -37,6 +37,7 @@ class Box:
     rows: int = 1     # a vector box's rows (3 for the keys of positions 0-2), its cells row by row
     op: str = ''      # a scalar's op ('+', '**-0.5', 'param', 'const'), shown in a cell of its own
     shape: tuple = None  # a closed weight matrix's (rows, columns), as the model declares it; None for any other box
+    reads: tuple = () # the weight matrices it reads ('layer0.attn_wq', …), in the model's order: its badge
 
     @property
     def is_vector(self):
@@ -284,9 +285,30 @@ class Hierarchy:
             ins, outs = len(groups[r]['in']), len(groups[r]['out'])
             boxes.append(Box(group_key(r), r, -1, scopes[r].name, self.describe(r, ins, outs), self.size[r],
                              self.strip(r), shape=self.matrix_shape(r)))
+        reads = self._reads(edges)
+        boxes = [replace(b, reads=reads[b.key]) if b.key in reads else b for b in boxes]
         boxes.sort(key=lambda b: (b.scope, b.node, is_group_key(b.key)))
         return VisibleGraph(tuple(boxes), tuple((s, d, c) for (s, d), c in edges.items()), self._clusters(boxes),
                             opened, show_constants, tuple(key_of), frozenset(kv), vectors_of)
+
+    def _reads(self, edges):
+        """{box key: the weight matrices it reads, in the model's order}, from the edges out of the weights (a
+        box's badge)."""
+        trace = self.trace
+        scopes, matrices = trace.scopes, {}
+
+        def path(key):
+            kind, index = split_key(key)
+            return scopes[trace.scope_of[index] if kind == 'n' else index].path
+
+        for src, dst in edges:
+            if is_vector_key(src) or is_vector_key(dst) or is_weight_path(path(dst)):
+                continue
+            name = weight_matrix(path(src))
+            if name is not None:
+                matrices.setdefault(dst, set()).add(name)
+        order = {name: trace.scope_id(f'{PARAMS_SCOPE} / {name}') or 0 for names in matrices.values() for name in names}
+        return {key: tuple(sorted(names, key=order.get)) for key, names in matrices.items()}
 
     def _representatives(self, shown_open):
         """rep[s]: the outermost closed scope at or above s, or -1 if s and all above are open."""

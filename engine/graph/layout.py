@@ -25,14 +25,15 @@ arrangement engine.graph.overview's; this module composes them and runs `dot`.
 
 import json
 import re
-from dataclasses import dataclass
+from math import ceil
+from dataclasses import dataclass, field
 
 import graphviz
 import pygraphviz
 
-from engine.graph.geometry import (CHAR_WIDTH, COLUMN_GAP, COLUMN_PAD, MODEL_TITLE, PAD, STAGE_WIDTH, TITLE,
-                                   VECTOR_CELL, VECTOR_TEXT, box_size, column, grid_group, ladder, ladder_corners,
-                                   route, vector_level, weight_grid_size)
+from engine.graph.geometry import (COLUMN_GAP, COLUMN_PAD, MODEL_TITLE, PAD, STAGE_WIDTH, TITLE, VECTOR_CELL,
+                                   VECTOR_TEXT, box_size, column, flow_label_size, frame_title_width, grid_group,
+                                   ladder, ladder_corners, route, vector_level, weight_grid_size)
 from engine.graph.keys import PARAMS_SCOPE, group_key, is_vector_key, is_weight_box, split_key
 from engine.graph.overview import (SEQUENCES, arrange_model, arrange_weights, stage_of_weight, stage_order,
                                    stage_slot)
@@ -51,6 +52,8 @@ class Layout:
     clusters: dict    # scope id -> (x, y, w, h, title)
     dot: str          # DOT text of the whole view (what "Export DOT" writes)
     runs: tuple = ()  # boxes in each Graphviz run this layout needed (cached runs not counted)
+    labels: dict = field(default_factory=dict)  # (source, target) -> (x, y, w, h): room `dot` kept free of boxes
+                      # for the label of the gradient a step sends along that edge (edges a group's `dot` run drew)
 
 
 def to_dot(vg, rankdir='LR'):
@@ -144,10 +147,13 @@ def ranks_of(count, edges):
     return rank
 
 
-def dot_group(sizes, edges, rankdir='LR'):
+def dot_group(sizes, edges, rankdir='LR', labels=None):
     """Lay out items of `sizes` [(w, h)] in index order with edges [(i, j)] among them by `dot`:
-    (width, height, top-left corners [(x, y)], {(i, j): (spline points, tip)})."""
-    key = (tuple(sizes), tuple(sorted(set(edges))), rankdir)
+    (width, height, top-left corners [(x, y)], {(i, j): (spline points, tip, label rect or None)}). `labels`
+    {(i, j): (w, h)}: room dot keeps free of items beside an edge, for a label drawn later (a fixed-size
+    HTML label, so Graphviz measures no text)."""
+    labels = labels or {}
+    key = (tuple(sizes), tuple(sorted(set(edges))), rankdir, tuple(sorted(labels.items())))
     hit = _cache.get(key)
     if hit is not None:
         return hit
@@ -174,7 +180,12 @@ def dot_group(sizes, edges, rankdir='LR'):
     for a, b in zip(firsts, firsts[1:]):            # and the ranks stay in their order
         g.edge(f'i{a}', f'i{b}', style='invis', weight='0')
     for i, j in edges:
-        g.edge(f'i{i}', f'i{j}')
+        if (i, j) in labels:
+            w, h = labels[(i, j)]
+            g.edge(f'i{i}', f'i{j}', label=f'<<table fixedsize="true" width="{ceil(w)}" height="{ceil(h)}" border="0" '
+                   'cellpadding="0" cellspacing="0"><tr><td></td></tr></table>>')
+        else:
+            g.edge(f'i{i}', f'i{j}')
     _runs.append(len(sizes))
     out = json.loads(pygraphviz.AGraph(string=g.source).draw(format='json0', prog='dot'))
     llx, lly, urx, ury = (float(v) for v in out['bb'].split(','))
@@ -200,7 +211,12 @@ def dot_group(sizes, edges, rankdir='LR'):
             spline = spline[1:]
         elif spline and spline[0].startswith('s,'):
             spline = spline[1:]
-        splines[(index[e['tail']], index[e['head']])] = (tuple(flip(x, y) for x, y in _points(' '.join(spline))), tip)
+        pair = (index[e['tail']], index[e['head']])
+        label = None
+        if pair in labels and 'lp' in e:
+            (cx, cy), (w, h) = flip(*(float(v) for v in e['lp'].split(','))), labels[pair]
+            label = (cx - w / 2, cy - h / 2, w, h)
+        splines[pair] = (tuple(flip(x, y) for x, y in _points(' '.join(spline))), tip, label)
     result = (urx - llx, ury - lly, tuple(corners), splines)
     if len(_cache) >= CACHE_LIMIT:
         _cache.clear()
@@ -341,14 +357,14 @@ class _Composition:
             if box.node >= 0:
                 size = (self.scalar_w[up_scope], size[1])
             up = self.title(group_key(up_scope)) if up_scope >= 0 else ''
-            if SEQUENCES.fullmatch(up) and not shape:  # a position's column is narrow; a layer's inside it
-                cap = STAGE_WIDTH + (2 * COLUMN_PAD if up.startswith('pos ') else 0)
-                size = (min(size[0], cap), size[1])
+            if SEQUENCES.fullmatch(up) and not shape:  # a position's column is narrow; a layer's inside it.
+                cap = STAGE_WIDTH + (2 * COLUMN_PAD if up.startswith('pos ') else 0)  # its stages fill it,
+                size = (cap if box.node < 0 else min(size[0], cap), size[1])  # so it reads as one column
         else:
             scope = split_key(k)[1]
             w, h = self.inner(scope)[:2]
             pad = self.frame_pad(scope)
-            size = (max(w, CHAR_WIDTH * len(self.title(k)) + 16) + 2 * pad, h + self.frame_title(scope) + pad)
+            size = (max(w, frame_title_width(self.title(k))) + 2 * pad, h + self.frame_title(scope) + pad)
         self.size_of[k] = size
         return size
 
@@ -417,11 +433,14 @@ class _Composition:
             return column(keys, sizes, [sz[1] for sz in sizes])
         if (rows := ladder(len(keys), edges)) is not None:  # a dot product: terms and running sums
             return ladder_corners(keys, sizes, rows)
-        w, h, corners, splines = dot_group(sizes, edges, self.rankdir)
+        counts = self.inner_edges.get(scope, {})
+        labels = {(index[a], index[b]): flow_label_size(c) for (a, b), c in counts.items()}  # (also room for those
+        # routed into an open subgroup, which run through the same gap)
+        w, h, corners, splines = dot_group(sizes, edges, self.rankdir, labels)
         drawn = {(keys[i], keys[j]): s for (i, j), s in splines.items() if (keys[i], keys[j]) in self.direct}
         return w, h, dict(zip(keys, corners)), drawn
 
-    def place(self, scope, ox, oy, out_boxes, out_clusters, out_edges):
+    def place(self, scope, ox, oy, out_boxes, out_clusters, out_edges, out_labels):
         """Top-down: the absolute corners of a frame's items at (ox, oy), and the edges it drew."""
         w, h, corners, splines = self.inner(scope)
         for k, (x, y) in corners.items():
@@ -432,24 +451,28 @@ class _Composition:
                 s = split_key(k)[1]
                 fw, fh = self.size_of[k]
                 out_clusters[s] = (ox + x, oy + y, fw, fh, self.clusters[s].title)
-                self.place(s, ox + x + self.frame_pad(s), oy + y + self.frame_title(s), out_boxes, out_clusters, out_edges)
+                self.place(s, ox + x + self.frame_pad(s), oy + y + self.frame_title(s), out_boxes, out_clusters,
+                           out_edges, out_labels)
         counts = self.inner_edges.get(scope, {})
-        for (a, b), (pts, tip) in splines.items():
+        for (a, b), (pts, tip, label) in splines.items():
             out_edges.append((a, b, counts[(a, b)], tuple((p[0] + ox, p[1] + oy) for p in pts),
                               (tip[0] + ox, tip[1] + oy) if tip else None))
+            if label is not None:
+                out_labels[(a, b)] = (label[0] + ox, label[1] + oy, label[2], label[3])
 
     def layout(self):
         vg = self.vg
-        out_boxes, out_clusters, out_edges = {}, {}, []
+        out_boxes, out_clusters, out_edges, out_labels = {}, {}, [], {}
         width, height = self.inner(-1)[:2]
-        self.place(-1, 0.0, 0.0, out_boxes, out_clusters, out_edges)
+        self.place(-1, 0.0, 0.0, out_boxes, out_clusters, out_edges, out_labels)
         drawn = {(a, b) for a, b, *_ in out_edges}
         rows_in = _vector_rows(vg, out_boxes, drawn)
         for src, dst, count in vg.edges:
             if (src, dst) not in drawn:
                 pts, tip = route(out_boxes[src], out_boxes[dst], rows_in.get((src, dst)))
                 out_edges.append((src, dst, count, pts, tip))
-        return Layout(width, height, out_boxes, tuple(out_edges), out_clusters, to_dot(vg, self.rankdir), take_runs())
+        return Layout(width, height, out_boxes, tuple(out_edges), out_clusters, to_dot(vg, self.rankdir), take_runs(),
+                      out_labels)
 
 
 def order_flips(before, after):

@@ -9,7 +9,8 @@ from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath,
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
 from engine.graph.keys import group_key, is_group_key, is_node_key, node_key, split_key
-from engine.graph.geometry import STRIP_TEXT, scalar_cells
+from engine.graph.geometry import (FRAME_TITLE_X, FRAME_TITLE_Y, LABEL_PX, LINE, TEXT_MARGIN, TITLE_PX, badge_room,
+                                   group_lines, progress_detail, scalar_cells, vector_lines)
 from engine.numbers import shown
 
 from explorer.graph import weight_grid
@@ -20,9 +21,9 @@ from explorer.theme import grad_color, head_color
 # Text in the graph is sized in scene units, which are the layout's points (engine.graph.layout sizes a box for
 # a 10 px font), so labels fit their boxes whatever the screen's DPI; what the learner sees is that size
 # times the view's scale times the device pixel ratio.
-LABEL_PX = 10      # data, grad, a group's detail line: the smallest text a learner reads
-TITLE_PX = 11      # box and frame titles, bold
-BADGE_PX = 8       # the '3/5' count in a scalar's corner, a badge beside its grad
+# LABEL_PX (10): data, grad, a group's detail line, badges: the smallest text a learner reads; TITLE_PX (11): box
+# and frame titles, bold (engine.graph.geometry's, which sizes boxes for them)
+BADGE_PX = 8       # the word 'grad' and the '3/5' count in a scalar's grad cell
 TEXT_LOD = 0.35    # below this scale boxes are drawn without text (the minimap, a far zoom)
 PLAIN_LABEL_PX = 4  # a box whose labels would be smaller than this (logical px) is painted as a flat rectangle
 
@@ -126,6 +127,7 @@ class BoxItem(QGraphicsItem):
         view, w, h = self.view, self.rect.width(), self.rect.height()
         out = []
         self._cells_x = op_x, data_x, grad_x = scalar_cells(self.box, w)
+        self._grad_end = w - badge_room(self.box)  # a badge has a cell of its own at the right end
         for a, b, label, fonts in ((0, op_x, self.box.title, (view.bold_font, view.small_font)),
                                    (op_x, data_x, self.box.op, (view.small_font,)),
                                    (data_x, grad_x, self.box.detail, (view.small_font,))):
@@ -151,34 +153,40 @@ class BoxItem(QGraphicsItem):
         painter.drawRoundedRect(self.rect, 5, 5)
         if reached and grad == 0:  # exactly zero: hatched, so it never passes for a tiny gradient
             painter.setBrush(QBrush(QColor(c['unreached_text']), Qt.BDiagPattern))
-            painter.drawRoundedRect(self.rect.adjusted(self.cells_x()[2], 0, 0, 0), 5, 5)
+            painter.drawRoundedRect(self.rect.adjusted(self.cells_x()[2], 0, self._grad_end - self.rect.width(), 0),
+                                    5, 5)
         if painter.worldTransform().m11() < TEXT_LOD:
             return
         labels, cells = self.scalar_labels(), self.cells_x()
-        w, h = self.rect.width(), self.rect.height()
-        gx = cells[2]
+        h = self.rect.height()
+        end = self._grad_end
         painter.setPen(QColor(border))
-        for x in cells:
+        for x in cells + ((end,) if end < self.rect.width() else ()):
             painter.drawLine(QPointF(x, 0), QPointF(x, h))
         painter.setPen(text)
         for r, font, label in labels:  # name (from the code) | op | data
             painter.setFont(font)
             painter.drawText(r, Qt.AlignCenter, label)
-        r = QRectF(gx, 0, w - gx, h)  # | grad: the one label that changes
-        painter.setFont(self.view.small_font)
-        # the value has the cell to itself ('-0.0961' fits a 50 pt cell; 'grad -0.0961' did not) and the
-        # word 'grad' goes in its corner
-        painter.drawText(r.adjusted(0, 3, 0, 0), Qt.AlignCenter,
-                         painter.fontMetrics().elidedText(shown(grad), Qt.ElideRight, r.width() - 2))
-        painter.setFont(self.view.tiny_font)
-        painter.setPen(QColor(c['muted']))
-        painter.drawText(QRectF(gx + 2, 0, w - gx, h / 2), Qt.AlignLeft | Qt.AlignTop, 'grad')
-        got, needed = bp.arrived(node)
-        if needed > 1:  # a grad that is a sum: how many of its terms are in
-            painter.setFont(self.view.tiny_font)
-            painter.setPen(QColor(c['current'] if got < needed else c['muted']))
-            painter.drawText(QRectF(gx, 0, w - gx - 3, h / 2), Qt.AlignRight | Qt.AlignTop,
-                             f'{got}/{needed}')
+        for r, font, label, color in self.grad_labels(grad, *bp.arrived(node)):  # | grad: the label that changes
+            painter.setFont(font)
+            painter.setPen(text if color is None else QColor(c[color]))
+            painter.drawText(r, Qt.AlignCenter if font is self.view.small_font else Qt.AlignLeft | Qt.AlignTop, label)
+
+    def grad_labels(self, grad, got, needed):
+        """The grad cell's texts as drawn, (rect, font, text, colour name or None): the value on the cell's lower
+        line, whole (the cell is as wide as the widest number); the word 'grad' in its top-left corner and, for
+        a grad that is a sum, how many of its terms are in ('3/5') in its top-right corner."""
+        view, h = self.view, self.rect.height()
+        gx, end = self.cells_x()[2], self._grad_end
+        tiny = QFontMetricsF(view.tiny_font)
+        out = [(QRectF(gx, h - LINE - 1, end - gx, LINE), view.small_font, shown(grad), None),
+               (QRectF(gx + 2, 0.5, tiny.horizontalAdvance('grad'), tiny.height()), view.tiny_font, 'grad', 'muted')]
+        if needed > 1:
+            count = f'{got}/{needed}'
+            width = tiny.horizontalAdvance(count)
+            out.append((QRectF(end - 3 - width, 0.5, width, tiny.height()), view.tiny_font, count,
+                        'current' if got < needed else 'muted'))
+        return out
 
     def _paint_group(self, painter, c, border, is_param):
         bp, scope = self.view.session.backprop, self.box.scope
@@ -188,27 +196,38 @@ class BoxItem(QGraphicsItem):
         painter.setPen(QPen(QColor(border), 1.0))
         painter.setBrush(QColor(fill if reached else c['unreached']))
         painter.drawRoundedRect(self.rect, 5, 5)
-        if done:  # how far backprop has got through its scalars, as a fill from the left
-            painter.save()
-            painter.setClipRect(QRectF(0, 0, self.rect.width() * done / size, self.rect.height()))
+        if done:  # how far backprop has got through its scalars, as a fill from the left: a shape of its own,
+            outline = QPainterPath()  # not a clip, which an SVG export (SVG Tiny) would leave out
+            outline.addRoundedRect(self.rect, 5, 5)
+            part = QPainterPath()
+            part.addRect(QRectF(0, 0, self.rect.width() * done / size, self.rect.height()))
+            painter.setPen(Qt.NoPen)
             painter.setBrush(QColor(c['progress']))
+            painter.drawPath(outline.intersected(part))
+            painter.setPen(QPen(QColor(border), 1.0))
+            painter.setBrush(Qt.NoBrush)
             painter.drawRoundedRect(self.rect, 5, 5)
-            painter.restore()
         if self.box.cells:  # its output vector, a strip of cells under its two lines
             paint_cells(painter, self.box, self.rect.width(), bp, c, self._cells)
         if painter.worldTransform().m11() < TEXT_LOD:
             return
-        lines = STRIP_TEXT if self.box.cells else self.rect.height()  # the two lines above the strip
-        top = QRectF(0, 2 if self.box.cells else 3, self.rect.width(), lines / 2)
+        (title, _, _), (detail, _, text) = self.group_labels(done, size, reached)
         painter.setFont(self.view.bold_font)
         painter.setPen(QColor(c['text'] if reached else c['unreached_text']))
-        painter.drawText(top, Qt.AlignCenter, self.box.title)
+        painter.drawText(title, Qt.AlignCenter, self.box.title)
         painter.setFont(self.view.small_font)
         painter.setPen(QColor(c['muted'] if reached else c['unreached_text']))
-        detail = self.box.detail
+        painter.drawText(detail, Qt.AlignCenter, text)
+
+    def group_labels(self, done, size, reached):
+        """A group box's two lines as drawn, (rect, font, text): its title (left of its badge) and its detail,
+        which says how far backprop has got once it is reached (without ' done' where that would not fit)."""
+        view, w = self.view, self.rect.width()
+        title, detail = (QRectF(*r) for r in group_lines(self.box, w, self.rect.height()))
+        text = self.box.detail
         if reached:
-            detail = f'{detail.rsplit(" · ", 1)[0]} · {done:,}/{size:,} done'
-        painter.drawText(top.translated(0, lines / 2 - (3 if self.box.cells else 5)), Qt.AlignCenter, detail)
+            text = progress_detail(text, done, size, w - 2 * TEXT_MARGIN)
+        return (title, view.bold_font, self.box.title), (detail, view.small_font, text)
 
     def _paint_vector(self, painter, c):
         """A vector made elsewhere, shown where it is read (q, the keys and values of the KV cache):
@@ -220,12 +239,13 @@ class BoxItem(QGraphicsItem):
         paint_cells(painter, self.box, self.rect.width(), self.view.session.backprop, c, self._cells)
         if painter.worldTransform().m11() < TEXT_LOD:
             return
+        title, detail = (QRectF(*r) for r in vector_lines(self.rect.width()))
         painter.setFont(self.view.bold_font)
         painter.setPen(QColor(c['text']))
-        painter.drawText(QRectF(0, 2, self.rect.width(), 14), Qt.AlignCenter, self.box.title)
+        painter.drawText(title, Qt.AlignCenter, self.box.title)
         painter.setFont(self.view.small_font)
         painter.setPen(QColor(c['muted']))
-        painter.drawText(QRectF(0, 15, self.rect.width(), 13), Qt.AlignCenter, self.box.detail)
+        painter.drawText(detail, Qt.AlignCenter, self.box.detail)
         if self.box.rows > 1:  # row t is position t's: name the rows
             cells = cell_rects(self.box, self.rect.width())
             cols = len(cells) // self.box.rows
@@ -323,8 +343,9 @@ class ClusterItem(QGraphicsItem):
 
     def title_rect(self):
         """Where the title is drawn, in item coordinates: what must be on screen for the frame to be named."""
-        width = self.view.title_metrics.horizontalAdvance(self.title) + 4
-        return QRectF(8, 2, min(width, self.rect.width() - 16), TITLE_PX + 5)
+        width = self.view.title_metrics.horizontalAdvance(self.title)
+        return QRectF(FRAME_TITLE_X, FRAME_TITLE_Y, min(width, self.rect.width() - 2 * FRAME_TITLE_X),
+                      self.view.title_metrics.height())
 
     def mouseDoubleClickEvent(self, event):
         self.view.close_requested.emit(self.scope)
@@ -345,15 +366,19 @@ class EdgeItem(QGraphicsPathItem):
         for i in range(1, len(points) - 2, 3):
             path.cubicTo(QPointF(*points[i]), QPointF(*points[i + 1]), QPointF(*points[i + 2]))
         end = QPointF(*points[-1])
+        self.tip = None       # where its arrowhead points (None: no arrowhead)
         if tip is not None:  # arrow head from the spline's end to the tip
-            t = QPointF(*tip)
+            t = self.tip = QPointF(*tip)
             path.lineTo(t)
+            self.curve = QPainterPath(path)  # the line alone, without its arrowhead
             d = t - end
             length = math.hypot(d.x(), d.y()) or 1.0
             ux, uy = d.x() / length, d.y() / length
             left = QPointF(t.x() - 6 * ux + 3 * uy, t.y() - 6 * uy - 3 * ux)
             right = QPointF(t.x() - 6 * ux - 3 * uy, t.y() - 6 * uy + 3 * ux)
             path.addPolygon(QPolygonF([t, left, right, t]))
+        else:
+            self.curve = QPainterPath(path)
         self.setPath(path)
         self.key = (src, dst)
         self.start, self.start_dir = QPointF(*points[0]), QPointF(*points[1]) if len(points) > 1 else None
@@ -395,17 +420,17 @@ def kv_tooltip(trace, src, dst, count):
 
 
 class FlowItem(QGraphicsItem):
-    """Drawn over an edge while the last step sends gradient along it: thick, an arrow into the
-    child, and the amount. Separate from EdgeItem so that plain edges paint natively."""
+    """Drawn over an edge while the last step sends gradient along it: thick, with an arrow into the
+    child. Separate from EdgeItem so that plain edges paint natively; its amount is a FlowLabel."""
 
-    def __init__(self, view, edge, total, count):
+    def __init__(self, view, edge):
         super().__init__()
-        self.view, self.edge, self.total, self.count = view, edge, total, count
-        self.setZValue(1.5)
+        self.view, self.edge = view, edge
+        self.setZValue(FLOW_Z)
         self.setAcceptedMouseButtons(Qt.NoButton)
 
     def boundingRect(self):
-        return self.edge.path().boundingRect().adjusted(-60, -16, 60, 16)  # room for the label
+        return self.edge.path().boundingRect().adjusted(-6, -6, 6, 6)  # the thick line and its arrow
 
     def paint(self, painter, option, widget=None):
         color = QColor(self.view.colors['flow'])
@@ -421,14 +446,35 @@ class FlowItem(QGraphicsItem):
             painter.setBrush(color)
             painter.drawPolygon(QPolygonF([t, QPointF(t.x() - 8 * ux + 4 * uy, t.y() - 8 * uy - 4 * ux),
                                            QPointF(t.x() - 8 * ux - 4 * uy, t.y() - 8 * uy + 4 * ux)]))
+
+
+FLOW_Z = 1.7        # a step's gradient over an edge: above every edge (an open head's too), under the boxes
+FLOW_LABEL_Z = 3.5  # its amount: above everything, in a place marks.flow_label_rect found free of boxes,
+                    # badges, frame titles, arrowheads and other amounts
+
+
+class FlowLabel(QGraphicsItem):
+    """The gradient a step sends along an edge ('∂ 0.2000', '∂ Σ3 -1.206'), on a background, in `rect`
+    (scene coordinates): beside its edge where nothing else is."""
+
+    label_px = LABEL_PX
+
+    def __init__(self, view, text, rect):
+        super().__init__()
+        self.view, self.text, self.rect = view, text, QRectF(rect)
+        self.setZValue(FLOW_LABEL_Z)
+        self.setAcceptedMouseButtons(Qt.NoButton)
+
+    def boundingRect(self):
+        return self.rect
+
+    def paint(self, painter, option, widget=None):
         if painter.worldTransform().m11() < TEXT_LOD:
             return
-        label = f'∂ {shown(self.total)}' if self.count == 1 else f'∂ Σ{self.count} {shown(self.total)}'
-        mid = self.edge.path().pointAtPercent(0.5)
-        painter.setFont(self.view.small_font)
-        r = QRectF(mid.x() - 55, mid.y() - 14, 110, 12)
+        painter.setRenderHint(QPainter.Antialiasing)
         painter.setPen(Qt.NoPen)
         painter.setBrush(QColor(self.view.colors['background']))
-        painter.drawRoundedRect(r.adjusted(8, 0, -8, 0), 3, 3)
-        painter.setPen(color)
-        painter.drawText(r, Qt.AlignCenter, label)
+        painter.drawRoundedRect(self.rect, 3, 3)
+        painter.setPen(QColor(self.view.colors['flow']))
+        painter.setFont(self.view.small_font)
+        painter.drawText(self.rect, Qt.AlignCenter, self.text)

@@ -1,11 +1,16 @@
 """What the graph view marks over its boxes: the box backprop applied last and the gradient its step sent
 (FlowItems), a weight matrix's readers, and a panel's tint (a mixin of GraphView)."""
 
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QColor, QFontMetricsF, QPen
 
 from explorer.graph import weight_grid
+from engine.graph.geometry import FLOW_PAD, LINE, flow_text
 from engine.graph.keys import is_node_key
-from explorer.graph.items import BoxItem, FlowItem
+from explorer.graph.items import BoxItem, ClusterItem, EdgeItem, FlowItem, FlowLabel
+
+ALONG = (0.5, 0.38, 0.62, 0.26, 0.74, 0.14, 0.86)  # where on its edge a gradient's label is tried, in this order
+ARROWHEAD = 6.0    # an arrowhead's length: a label keeps this far from an edge's tip
 
 
 class Marks:
@@ -88,12 +93,70 @@ class Marks:
                 for hop in hops:
                     total, count = self.flows.get(hop, (0.0, 0))
                     self.flows[hop] = (total + c.contribution, count + 1)
+        taken = []
         for key, (total, count) in self.flows.items():
             edge = self.edges_by_key.get(key)
             if edge is not None and edge.isVisible():  # not over a hidden weight edge
-                item = FlowItem(self, edge, total, count)
-                self.scene().addItem(item)
-                self._flow_items.append(item)
+                text = flow_text(total, count)
+                rect = self.flow_label_rect(edge, QFontMetricsF(self.small_font).horizontalAdvance(text)
+                                            + 2 * FLOW_PAD, taken)
+                taken.append(rect)
+                for item in (FlowItem(self, edge), FlowLabel(self, text, rect)):
+                    self.scene().addItem(item)
+                    self._flow_items.append(item)
+
+    def flow_label_rect(self, edge, width, taken):
+        """Where the label of the gradient along `edge` goes (scene coordinates): the room its group's layout
+        kept free beside it (`Layout.labels`), else on or beside a point of its line, the first place that covers
+        no box, badge, frame title, arrowhead or label placed already (`taken`); where there is none, the place
+        that covers least."""
+        reserved = self.session.layout.labels.get(edge.key)
+        candidates = []
+        if reserved is not None:
+            x, y, w, h = reserved
+            candidates.append(QRectF(x + (w - width) / 2, y + (h - LINE) / 2, width, LINE))
+        for t in ALONG:
+            p = edge.curve.pointAtPercent(t)
+            for dx, dy in ((-width / 2, -LINE / 2), (4, -LINE / 2), (-4 - width, -LINE / 2), (-width / 2, -3 - LINE),
+                           (-width / 2, 3)):
+                candidates.append(QRectF(p + QPointF(dx, dy), QRectF(0, 0, width, LINE).size()))
+        best, least = None, None
+        for rect in candidates:
+            covered = self._covered(rect, taken)
+            if covered == 0:
+                return rect
+            if least is None or covered < least:
+                best, least = rect, covered
+        return best
+
+    def _covered(self, rect, taken):
+        """How much of `rect` (area) lies over what a label must leave visible."""
+        area = 0.0
+        for r in self.text_obstacles(rect) + [t for t in taken if t.intersects(rect)]:
+            common = r.intersected(rect)
+            area += common.width() * common.height()
+        return area
+
+    def text_obstacles(self, rect):
+        """What in `rect` a label placed there would cover: the boxes (their badges and rings too), frame titles
+        and arrowheads, as scene rectangles."""
+        out = []
+        for item in self.scene().items(rect):
+            if not item.isVisible():
+                continue
+            if isinstance(item, ClusterItem):
+                r = item.title_rect().translated(item.pos())
+            elif isinstance(item, EdgeItem):
+                if item.tip is None:
+                    continue
+                r = QRectF(item.tip.x() - ARROWHEAD, item.tip.y() - ARROWHEAD, 2 * ARROWHEAD, 2 * ARROWHEAD)
+            elif isinstance(item, (BoxItem, weight_grid.BadgeItem)):
+                r = item.sceneBoundingRect()
+            else:
+                continue
+            if r.intersects(rect):
+                out.append(r)
+        return out
 
     # Tints (issue 13): a panel lights a set of nodes (what a line made, what a nudge changed, a cone, a
     # path) over whatever the boxes show, in drawForeground, so the boxes' own painting is untouched.

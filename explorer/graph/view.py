@@ -11,6 +11,7 @@ from engine.graph.keys import is_node_key, is_weight_path, split_key
 from engine.numbers import exact_line, shown
 
 from explorer.graph import weight_grid
+from engine.graph.text import FONT_FAMILY
 from explorer.graph.items import BADGE_PX, LABEL_PX, TITLE_PX, BoxItem, ClusterItem
 from explorer.graph.marks import Marks
 from explorer.graph.minimap import MINIMAP_MARGIN, Minimap
@@ -34,7 +35,8 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
         self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
         self.setViewportUpdateMode(QGraphicsView.MinimalViewportUpdate)  # a step repaints only its boxes
-        self.small_font = QFont(self.font())
+        self.small_font = QFont(FONT_FAMILY)  # the font engine.graph.text measures, unhinted so Qt measures
+        self.small_font.setHintingPreference(QFont.PreferNoHinting)  # the same widths: boxes fit their text
         self.small_font.setPixelSize(LABEL_PX)
         self.bold_font = QFont(self.small_font)
         self.bold_font.setPixelSize(TITLE_PX)

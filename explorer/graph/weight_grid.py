@@ -7,16 +7,13 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPaintEngine, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
-from engine.graph.geometry import GRID_LABEL, grid_geometry
+from engine.graph.geometry import BADGE_PAD, GRID_LABEL, badge_rect, grid_geometry
 from engine.graph.keys import is_weight_box, weight_matrix
 from engine.model import param_shapes
 from engine.numbers import exact_line, shown
 from engine.trace import short_param_name
 
 from explorer.theme import grad_color, value_color
-
-BADGE_HEIGHT = 13.0  # a badge straddles the top edge of the box it is on
-
 
 class WeightCells:
     """For one recording: which node is each parameter (None: the document never reads it), every
@@ -58,25 +55,9 @@ def readers(visible, scopes):
 
 
 def badges(visible, scopes):
-    """{box key: [matrix names it reads, in the order the model declares them]} (the badge texts)."""
-    out = {}
-    for name, keys in readers(visible, scopes).items():
-        for key in keys:
-            out.setdefault(key, []).append(name)
-    names = list(param_order(visible, scopes))
-    for key in out:
-        out[key].sort(key=lambda n: names.index(n) if n in names else len(names))
-    return out
-
-
-def param_order(visible, scopes):
-    """Matrix names in the order the weights' scopes were made (the model's state_dict order)."""
-    seen = {}
-    for b in visible.boxes:
-        name = weight_matrix(scopes[b.scope].path)
-        if name is not None:
-            seen.setdefault(name, b.scope)
-    return sorted(seen, key=seen.get)
+    """{box key: [matrix names it reads, in the order the model declares them]} (the badge texts): what
+    grouping recorded in each box (`Box.reads`), which the layout gave room on its title's line."""
+    return {b.key: list(b.reads) for b in visible.boxes if b.reads}
 
 
 def cell_rects(item, name, cells):
@@ -204,22 +185,24 @@ def matrix_tooltip(view, box):
 
 
 class BadgeItem(QGraphicsItem):
-    """`wq wk wv wo` on the top edge of a box that reads those matrices; hovering a name outlines the
-    matrix and every box that reads it."""
+    """`wq wk wv wo` at the right end of the title's line of a box that reads those matrices (a scalar's: in a
+    cell of its own), where the layout made room for it; hovering a name outlines the matrix and every box
+    that reads it."""
 
     def __init__(self, view, key, names, box_rect):
         super().__init__()
         self.view, self.key, self.names = view, key, names
         self.label_px = view.small_font.pixelSize()
         metrics = QFontMetricsF(view.small_font)
-        self.words, x = [], 4.0
+        bx, by, bw, bh = box_rect
+        x, y, w, h = badge_rect(view.session.visible.box(key), bw, bh)
+        self.words, left, space = [], BADGE_PAD, metrics.horizontalAdvance(' ')
         for name in names:
-            w = metrics.horizontalAdvance(short_param_name(name))
-            self.words.append((name, QRectF(x, 0, w, BADGE_HEIGHT)))
-            x += w + 5
-        self.rect = QRectF(0, 0, x - 1, BADGE_HEIGHT)
-        bx, by, bw, _ = box_rect
-        self.setPos(bx + bw - self.rect.width() - 4, by - BADGE_HEIGHT / 2)
+            width = metrics.horizontalAdvance(short_param_name(name))
+            self.words.append((name, QRectF(left, 0, width, h)))
+            left += width + space
+        self.rect = QRectF(0, 0, w, h)
+        self.setPos(bx + x, by + y)
         self.setZValue(3)
         self.setAcceptHoverEvents(True)
         self.setAcceptedMouseButtons(Qt.NoButton)
@@ -237,13 +220,13 @@ class BadgeItem(QGraphicsItem):
         if painter.worldTransform().m11() < 0.35:
             return
         painter.setFont(self.view.small_font)
-        for name, r in self.words:
+        for name, r in self.words:  # the matrix hovered: underlined (bold would be wider than its room)
             lit = name in self.view.highlighted_weights
             painter.setPen(QColor(c['text']))
             font = painter.font()
-            font.setBold(lit)
+            font.setUnderline(lit)
             painter.setFont(font)
-            painter.drawText(r.adjusted(-1, 0, 3, 0), Qt.AlignLeft | Qt.AlignVCenter, short_param_name(name))
+            painter.drawText(r, Qt.AlignLeft | Qt.AlignVCenter, short_param_name(name))
 
     def word_at(self, pos):
         return next((name for name, r in self.words if r.adjusted(-3, 0, 3, 0).contains(pos)), None)

@@ -46,7 +46,7 @@ def test_a_grid_group_fills_columns_down_in_index_order():
 def test_box_sizes_grow_with_their_text_and_cells():
     scalar = Box('n1', 0, 1, 'q[3]', '0.5', 1, op='+')
     assert box_size(scalar) == (SCALAR_WIDTH, SCALAR_HEIGHT)
-    short = Box('g1', 1, -1, 'mlp', '', 10)
+    short = Box('g1', 1, -1, 'mlp', '', 1)
     long = Box('g2', 2, -1, 'mlp', 'linear 16→64 · a very long detail line', 10)
     assert box_size(long)[0] > box_size(short)[0] == 70.0
     strip = Box('g3', 3, -1, 'mlp', '', 10, cells=tuple((-1, f'x[{i}]', 0.0) for i in range(64)))

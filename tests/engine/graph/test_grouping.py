@@ -230,3 +230,16 @@ def test_an_open_linear_shows_its_input_vector_then_its_dot_products(emma):
         assert not any(d == vector.key for _, d in vg.kv_edges)
     assert h.visible(opened(trace, h, 'params / wte')).boxes  # a matrix of weights gets no vector box
     assert not any(b.is_vector for b in h.visible(opened(trace, h, 'params / layer0.attn_wq')).boxes)
+
+
+def test_each_box_knows_the_weight_matrices_it_reads_in_the_models_order(emma):
+    trace, h = emma
+    vg = h.visible(h.overview())
+    reads = {trace.scopes[b.scope].path: b.reads for b in vg.boxes if b.reads}
+    assert reads['pos 1 / layer 0 / attention'] == ('layer0.attn_wq', 'layer0.attn_wk', 'layer0.attn_wv',
+                                                   'layer0.attn_wo')
+    assert reads['pos 0 / embedding'] == ('wte', 'wpe') and reads['pos 3 / lm_head'] == ('lm_head',)
+    assert len(reads) == 4 * trace.n  # embedding, attention, mlp, lm_head: nothing else reads a weight
+    tok = trace.scope_id('pos 0 / embedding / tok + pos')  # at the scalar level: each x[i] reads wte and wpe
+    scalars = [b for b in h.visible(h.open_path(tok, h.overview()) | {tok}).boxes if b.scope == tok]
+    assert len(scalars) == 16 and all(b.reads == ('wte', 'wpe') for b in scalars)
