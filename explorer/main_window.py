@@ -18,7 +18,6 @@ from explorer.breadcrumb import Breadcrumb
 from explorer.dock_column import DockColumn, first_geometry, first_size, full_tab_names, in_front, raise_if_hidden
 from explorer.document_bar import DocumentBar
 from explorer.gradient.gradient_dock import GradientDock
-from explorer.graph.export import export_view_as
 from explorer.graph.view import GraphView
 from explorer.history.adam_plot import AdamPlot
 from explorer.history.embedding_plot import EmbeddingPlot
@@ -520,6 +519,7 @@ class MainWindow(QMainWindow):
         return Path(self.settings.value('last_dir', str(Path.home())))
 
     def export(self, fmt):
+        from explorer.graph.export import export_view_as  # the graph command's code: loaded when asked for
         export_view_as(self, self.graph, self.session.layout, fmt, self._last_dir() / f'{self.session.doc}.{fmt}',
                        lambda text: self.statusBar().showMessage(text, 5000))
 
