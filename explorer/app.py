@@ -36,6 +36,9 @@ def main(argv):
     if reason:
         print(no_display_message(reason), file=sys.stderr)
         return 2
+    from engine.graph.layout_process import LayoutClient
+    layouter = LayoutClient()  # on the other core, while Qt and the window load here, its child loads
+    layouter.record(args.checkpoint, args.doc)  # Graphviz and records the document (the session checks it)
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -46,7 +49,7 @@ def main(argv):
     app.setApplicationName('microgpt explorer')
     app.setStyle('Fusion')
     handlers = _exit_on_signals(app)
-    session = Session()
+    session = Session(layouter=layouter)
     settings = None
     if args.screenshot:  # the same picture on every machine: default size, user settings untouched
         from PySide6.QtCore import QSettings
