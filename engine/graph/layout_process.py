@@ -59,7 +59,7 @@ def serve(conn, layout_fn=None):
         from engine.graph.layout import layout as layout_fn
     captured = tempfile.TemporaryFile()
     os.dup2(captured.fileno(), 2)  # Graphviz (C) and Python alike now write their complaints here
-    hierarchy, token_now, ready = None, None, {}
+    hierarchy, token_now = None, None
     while True:
         try:
             message = conn.recv()
@@ -67,21 +67,20 @@ def serve(conn, layout_fn=None):
             return  # the parent is gone
         if message[0] == 'trace':
             _, token_now, trace = message
-            hierarchy, ready = Hierarchy(trace), {}
+            hierarchy = Hierarchy(trace)
             continue
         if message[0] == 'record':
             _, token_now, path, doc, rankdir = message
-            hierarchy, ready = _record_here(conn, token_now, path, doc), {}
-            if hierarchy is not None:  # the view the window asks for first, laid out before it asks
+            hierarchy = _record_here(conn, token_now, path, doc)
+            if hierarchy is not None:  # the view the window asks for first, sent before it asks
                 key = (frozenset(hierarchy.overview()) | {ROOT}, False)
-                ready[key, rankdir] = _answer(hierarchy, layout_fn, captured, token_now, key, *key, rankdir)
+                conn.send(_answer(hierarchy, layout_fn, captured, token_now, key, *key, rankdir))
             continue
         _, token, key, opened, show_constants, rankdir = message
         if token != token_now:
             conn.send(('failed', token, key, 'The layout process did not have this recording.'))
             continue
-        answer = ready.pop((key, rankdir), None)
-        conn.send(answer or _answer(hierarchy, layout_fn, captured, token, key, opened, show_constants, rankdir))
+        conn.send(_answer(hierarchy, layout_fn, captured, token, key, opened, show_constants, rankdir))
 
 
 def _record_here(conn, token, path, doc):
@@ -210,6 +209,7 @@ class LayoutClient:
         self._pending = set()               # keys asked of the current child, not answered yet
         self._recording = None              # (token, doc) of a recording asked of the child, not back yet
         self._made = None                   # the trace the child recorded itself (it needs no copy of it)
+        self._early = {}                    # key -> a result the child sent before it was asked (its overview)
 
     def start(self):
         """Start the child now (it imports Graphviz once and then waits), if none is running."""
@@ -243,13 +243,16 @@ class LayoutClient:
 
     def _new_token(self, trace):
         self._token += 1
-        self._trace, self._made = trace, None
+        self._trace, self._made, self._early = trace, None, {}
         self.cancel()  # whatever the child is busy with is about the previous trace: nobody wants it
 
     def submit(self, opened, show_constants=False):
         key = (frozenset(opened), bool(show_constants))
         self.start()
-        if key not in self._pending:
+        if key in self._early:  # already here: the next poll brings it
+            self._pending.add(key)
+            self._results.put((self._child, ('done', self._token, key, *self._early.pop(key))))
+        elif key not in self._pending:
             self._pending.add(key)
             self._child.send(('layout', self._token, key, key[0], key[1], self.rankdir))
         return key
@@ -299,7 +302,11 @@ class LayoutClient:
                         self._trace, self._made = slim(message[3]), message[3]  # a new child gets it too
                     out.append((kind, key, message[3]))
                 continue
-            if token != self._token or key not in self._pending:
+            if token != self._token:
+                continue
+            if key not in self._pending:
+                if kind == 'done':
+                    self._early[key] = message[3:]  # the overview of a recording the child made
                 continue
             self._pending.discard(key)
             out.append((kind, key, *message[3:]))

@@ -212,8 +212,11 @@ class Session(QObject):
             self._poll.start()
 
     def _on_poll(self):
-        for kind, doc, made in self.model_state.take_results():
+        recordings = self.model_state.take_results()
+        for kind, doc, made in recordings:
             self._on_made_in_layouter(kind, doc, made)
+        if recordings:
+            self.model_state.take_results()  # the overview: the layout process sent it before it was asked
         if not self.layouter.pending():
             self._poll.stop()
 
