@@ -1,6 +1,8 @@
-"""The explorer application: `python main.py [--doc NAME] [--checkpoint FILE] [--screenshot OUT.png]`."""
+"""The explorer application: `python main.py [--doc NAME] [--checkpoint FILE] [--screenshot OUT.png] [--size WxH]`."""
 
+import argparse
 import os
+import re
 import signal
 import sys
 import time
@@ -10,11 +12,27 @@ from engine.paths import DEFAULT_CHECKPOINT
 
 from explorer.display import no_display_message, no_display_reason
 
+SCREENSHOT_SIZE = (1400, 900)  # --screenshot's window without --size: the same picture on every machine
+SIZES = range(200, 16385)      # pixels a side --size takes
+
+
+def window_size(text):
+    """--size: 'WxH' in pixels, e.g. 1280x720."""
+    m = re.fullmatch(r'\s*(\d{1,6})\s*[xX×]\s*(\d{1,6})\s*', text)
+    if not m or int(m[1]) not in SIZES or int(m[2]) not in SIZES:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a size WxH of {SIZES.start} to {SIZES.stop - 1} '
+                                         'pixels a side, e.g. 1280x720')
+    return int(m[1]), int(m[2])
+
+
 def parse(argv):
     parser = Parser(prog='main.py', description='microgpt explorer')
     parser.add_argument('--doc', default='emma', help='the document to record (default: emma)')
     parser.add_argument('--checkpoint', default=str(DEFAULT_CHECKPOINT), help='weights to load (JSON)')
     parser.add_argument('--screenshot', metavar='OUT.png', help='render the window offscreen to a PNG and exit')
+    parser.add_argument('--size', type=window_size, metavar='WxH',
+                        help='the window\'s size in pixels, e.g. 1280x720 (default: as last time; with '
+                             '--screenshot %dx%d)' % SCREENSHOT_SIZE)
     parser.add_argument('--open', action='append', default=[], metavar='SCOPE',
                         help="open a scope path, e.g. 'pos 2 / layer 0 / attention / head 1' (repeatable)")
     parser.add_argument('--step', type=int, default=0, metavar='K',
@@ -56,6 +74,9 @@ def main(argv):
         import tempfile
         settings = QSettings(os.path.join(tempfile.mkdtemp(), 'screenshot.ini'), QSettings.IniFormat)
     window = MainWindow(session, settings)
+    size = args.size or (SCREENSHOT_SIZE if args.screenshot else None)
+    if size:
+        window.resize(*size)
     if args.theme:
         window.dark_act.setChecked(args.theme == 'dark')
         window.set_dark(args.theme == 'dark')
@@ -76,8 +97,7 @@ def main(argv):
             session.open_group(scope)
             return  # wait for that layout
         session.view_changed.disconnect(on_view)
-        window.graph.viewport().repaint()  # the graph is on screen now
-        report_first_paint()
+        after_paint(window.graph.viewport(), report_first_paint)  # once the graph is on the screen
         if args.step:
             session.backprop.seek(args.step)
         if args.select:
@@ -122,6 +142,21 @@ def _exit_on_signals(app):
     tick.timeout.connect(lambda: None)
     tick.start(200)
     return previous
+
+
+def after_paint(widget, then):
+    """Call then() once, right after the widget next paints (its window shown and exposed): a repaint
+    asked for before the window is exposed paints nothing."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class Watch(QObject):
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Paint:
+                watched.removeEventFilter(self)
+                QTimer.singleShot(0, then)  # after this paint is done
+            return False
+    widget.installEventFilter(Watch(widget))
+    widget.update()
 
 
 def report_first_paint():
