@@ -247,10 +247,7 @@ class MainWindow(QMainWindow):
         self.timeline_panel = TimelinePanel(self.timeline, s)
         self.adam_plot = AdamPlot(self.timeline, s)
         self.embedding_plot = EmbeddingPlot(self.timeline, s)
-        self.gradient_dock = GradientDock(s, self)  # Code, Nudge, Gradcheck and Provenance as its tabs
-        g = self.gradient_dock
-        self.code_panel, self.nudge_panel = g.code_panel, g.nudge_panel
-        self.gradcheck_panel, self.provenance_panel = g.gradcheck_panel, g.provenance_panel
+        self.gradient_dock = GradientDock(s, self, self._connect_gradient)  # Code, Nudge, Gradcheck, Provenance
         self.bind_graph_keys()
 
     def create_docks(self):
@@ -306,9 +303,17 @@ class MainWindow(QMainWindow):
             self.docks[name].visibilityChanged.connect(lambda shown: shown and self.timeline.ensure_loaded())
         for action in self.backprop_actions():
             action.triggered.connect(self._show_chain_rule)
-        for panel in (self.code_panel, self.nudge_panel, self.provenance_panel):
+
+    def _connect_gradient(self, g):
+        """The Gradient dock's panels, connected once it has made them (the first time it shows)."""
+        for panel in (g.code_panel, g.nudge_panel, g.provenance_panel):
             panel.tint_requested.connect(self.set_tint)
-        self.gradcheck_panel.param_chosen.connect(lambda node: node >= 0 and s.reveal(f'n{node}'))
+        g.gradcheck_panel.param_chosen.connect(lambda node: node >= 0 and self.session.reveal(f'n{node}'))
+
+    code_panel = property(lambda self: self.gradient_dock.code_panel)
+    nudge_panel = property(lambda self: self.gradient_dock.nudge_panel)
+    gradcheck_panel = property(lambda self: self.gradient_dock.gradcheck_panel)
+    provenance_panel = property(lambda self: self.gradient_dock.provenance_panel)
 
     def toggle_panels(self):
         if self.column.toggle():
