@@ -71,10 +71,7 @@ def serve(conn, layout_fn=None):
             continue
         if message[0] == 'record':
             _, token_now, path, doc, rankdir = message
-            hierarchy = _record_here(conn, token_now, path, doc)
-            if hierarchy is not None:  # the view the window asks for first, sent before it asks
-                key = (frozenset(hierarchy.overview()) | {ROOT}, False)
-                conn.send(_answer(hierarchy, layout_fn, captured, token_now, key, *key, rankdir))
+            hierarchy = _record_here(conn, token_now, path, doc, layout_fn, captured, rankdir)
             continue
         _, token, key, opened, show_constants, rankdir = message
         if token != token_now:
@@ -83,9 +80,10 @@ def serve(conn, layout_fn=None):
         conn.send(_answer(hierarchy, layout_fn, captured, token, key, opened, show_constants, rankdir))
 
 
-def _record_here(conn, token, path, doc):
+def _record_here(conn, token, path, doc, layout_fn, captured, rankdir):
     """Record `doc` with the checkpoint's weights and send the trace (the parent checks it against its own
-    model before using it): the Hierarchy to lay out its views, or None if it could not be recorded."""
+    model before using it), its overview laid out first, so that both are there when the window takes the
+    trace: the Hierarchy to lay out its views, or None if it could not be recorded."""
     from engine.checkpoint import load
     from engine.trace import record
     try:
@@ -93,8 +91,11 @@ def _record_here(conn, token, path, doc):
     except Exception as e:  # noqa: BLE001  the parent records it itself and says what is wrong
         conn.send(('record_failed', token, doc, str(e)))
         return None
+    hierarchy = Hierarchy(slim(trace))
+    key = (frozenset(hierarchy.overview()) | {ROOT}, False)  # the view the window asks for first
+    conn.send(_answer(hierarchy, layout_fn, captured, token, key, *key, rankdir))
     conn.send(('recorded', token, doc, pickle.dumps(trace, pickle.HIGHEST_PROTOCOL)))
-    return Hierarchy(slim(trace))
+    return hierarchy
 
 
 def _answer(hierarchy, layout_fn, captured, token, key, opened, show_constants, rankdir):

@@ -161,6 +161,7 @@ class Session(QObject):
         if self.layouter.recording == doc:  # asked of the layout process before the window was built
             self.worker.cancel('record')
             self._poll_soon()
+            self._on_poll()  # already back: in place before the window's first paint
         else:
             self._record_here(doc)
         return True
