@@ -57,7 +57,6 @@ def main(argv):
     from engine.graph.layout_process import LayoutClient
     layouter = LayoutClient()  # on the other core, while Qt and the window load here, its child loads
     layouter.record(args.checkpoint, args.doc)  # Graphviz and records the document (the session checks it)
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from explorer.main_window import MainWindow
@@ -84,6 +83,20 @@ def main(argv):
         if args.checkpoint == str(DEFAULT_CHECKPOINT) or not session.load_checkpoint(DEFAULT_CHECKPOINT):
             return 2
     window.show()
+    _show_the_graph(args, app, session, window)
+    code = app.exec()
+    for s, handler in handlers.items():
+        signal.signal(s, handler)  # main.py's again while the window goes
+    session.worker.wait()
+    del window, session  # before the interpreter tears Qt down
+    return code
+
+
+def _show_the_graph(args, app, session, window):
+    """Once the window stands (its first paint: its panels in place, so the graph's first view is chosen
+    for the room it really has), take the recording; open the --open scopes one layout after another; then
+    step, select, report the first paint once the graph is drawn whole, and take the --screenshot."""
+    from PySide6.QtCore import QTimer
     pending = list(args.open)
 
     def on_view():
@@ -97,7 +110,7 @@ def main(argv):
             session.open_group(scope)
             return  # wait for that layout
         session.view_changed.disconnect(on_view)
-        after_paint(window.graph.viewport(), report_first_paint)  # once the graph is on the screen
+        when_drawn(report_first_paint)
         if args.step:
             session.backprop.seek(args.step)
         if args.select:
@@ -105,22 +118,25 @@ def main(argv):
         if args.screenshot:
             QTimer.singleShot(250, take_screenshot)  # docks that refresh on a timer catch up
 
+    def when_drawn(then):  # every item of the view made (a build goes in slices), then painted
+        if window.graph.building():
+            QTimer.singleShot(5, lambda: when_drawn(then))
+        else:
+            after_paint(window.graph.viewport(), then)
+
     def take_screenshot():
         if args.open:
             window.graph.zoom_to_selection()
         window.grab().save(args.screenshot)
         window.close()
         app.quit()
+
+    def start_recording():
+        if not session.record(args.doc):
+            session.record('emma')
     session.view_changed.connect(on_view)
     session.record_failed.connect(lambda message: print(f'error: {message}', file=sys.stderr))
-    if not session.record(args.doc):
-        session.record('emma')
-    code = app.exec()
-    for s, handler in handlers.items():
-        signal.signal(s, handler)  # main.py's again while the window goes
-    session.worker.wait()
-    del window, session  # before the interpreter tears Qt down
-    return code
+    after_paint(window.graph.viewport(), start_recording)
 
 
 def _exit_on_signals(app):
