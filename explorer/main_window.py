@@ -4,7 +4,7 @@ builds the panels and connects them to each other and to the session; where they
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QMargins, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QMargins, QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolBar,
                                QVBoxLayout, QWidget)
@@ -414,6 +414,7 @@ class MainWindow(QMainWindow):
         trace, lay = self.session.trace, self.session.layout
         self.stats_label.setText(f'{trace.doc!r} · {len(trace):,} scalars · {len(lay.boxes)} boxes · '
                                  f'loss {shown(trace.loss)}')
+        QApplication.sendPostedEvents(self.statusBar(), QEvent.LayoutRequest)  # whole at the graph's first paint
         self.statusBar().showMessage('Double-click a box to open it; double-click a frame title to close it.', 8000)
 
     def _on_box_clicked(self, key):

@@ -233,3 +233,14 @@ def test_a_window_wide_enough_for_one_row_keeps_the_backprop_toolbar(qtbot, tmp_
     finally:
         win.close()
         win.session.worker.wait()
+
+
+def test_the_status_bar_says_what_is_shown_whole_as_soon_as_a_view_is_in(make_window, qtbot):
+    """At the first paint the stats read "'e": the label had its text but not yet its width."""
+    window = make_window(1280, 720, record=False)
+    label, widths = window.stats_label, []
+    window.session.view_changed.connect(lambda: widths.append((label.width(), label.sizeHint().width())))
+    with qtbot.waitSignal(window.session.view_changed, timeout=20000):
+        window.session.record('emma')
+    (width, wanted), = widths
+    assert 'loss' in label.text() and width >= wanted
