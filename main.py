@@ -21,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / '.venv'
+QT_CHECKED = VENV / '.qt-loads'  # Qt's libraries were found to load for the install it names
 APP = None  # the command of `python3 main.py [OPTIONS]`: the window
 # command: (needs .venv, 'module:function' called with the arguments after the command, one-line help)
 COMMANDS = {
@@ -39,7 +40,7 @@ COMMANDS = {
     'bench': (True, 'explorer.bench:main', 'print one JSON line of timings and memory'),
     'test': (True, 'main:run_tests', 'run the tests; extra arguments go to pytest'),
     APP: (True, 'explorer.app:main', 'open the app (--doc, --checkpoint, --open, --step, --select, --theme, '
-                                     '--screenshot)'),
+                                     '--size WxH, --screenshot: 1400x900 unless --size)'),
 }
 # The Debian/Ubuntu packages Qt 6 lists for Linux (xcb for a real window, EGL/GL, fonts, keyboard).
 QT_SYSTEM_PACKAGES = [
@@ -194,9 +195,19 @@ def _bootstrap(argv):
             _say('pip could not install the project; see the messages above')
             return 2
         stamp.write_text(want)
-    if sys.platform.startswith('linux') and not _qt_loads(python):
+    if sys.platform.startswith('linux') and not _qt_checked(python, want):
         _apt_install(QT_SYSTEM_PACKAGES)
-    return _run_child([str(python), str(ROOT / 'main.py'), *argv])  # in the user's folder: their paths
+    code = _run_child([str(python), str(ROOT / 'main.py'), *argv])  # in the user's folder: their paths
+    if code not in (0, 2, 128 + signal.SIGINT, 128 + signal.SIGTERM):
+        _forget(QT_CHECKED)  # Qt may be why: the next start looks again
+    return code
+
+
+def _forget(path):
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _run_child(cmd):
@@ -241,6 +252,21 @@ def _child_setup(launcher_pid):
             if os.getppid() != launcher_pid:
                 os._exit(128 + signal.SIGTERM)
     return setup
+
+
+def _qt_checked(python, install):
+    """Whether Qt's libraries load here. Looking (_qt_loads) takes ~0.3 s, at every start it held the
+    window back: an answer yes is kept (QT_CHECKED, naming the install it was found for) until the
+    install changes or a command fails in a way a missing library could explain."""
+    if QT_CHECKED.exists() and QT_CHECKED.read_text() == install:
+        return True
+    if not _qt_loads(python):
+        return False
+    try:
+        QT_CHECKED.write_text(install)
+    except OSError:
+        pass  # a .venv we may not write to: we look at every start, as before
+    return True
 
 
 def _qt_loads(python):

@@ -583,3 +583,14 @@ def truncation_note(trace):
 def record(model, doc):
     """The Trace of `doc`'s forward pass to the mean loss (see iter_record)."""
     return finish(iter_record(model, doc))
+
+
+def made_by(trace, model, doc):
+    """True if `trace` is what record(model, doc) gives: the same document, configuration and vocabulary,
+    and every weight the pass read equal to the model's (a recording made in another process is checked
+    so before it is used with this model)."""
+    weights = model.state_dict
+    return (trace.doc == doc and trace.config == model.config and
+            trace.vocabulary == model.tokenizer.vocabulary_text() and
+            all(trace.data[node] == weights[name][row][column].data
+                for node, (name, row, column) in trace.params.items()))

@@ -1,6 +1,8 @@
-"""The explorer application: `python main.py [--doc NAME] [--checkpoint FILE] [--screenshot OUT.png]`."""
+"""The explorer application: `python main.py [--doc NAME] [--checkpoint FILE] [--screenshot OUT.png] [--size WxH]`."""
 
+import argparse
 import os
+import re
 import signal
 import sys
 import time
@@ -10,11 +12,27 @@ from engine.paths import DEFAULT_CHECKPOINT
 
 from explorer.display import no_display_message, no_display_reason
 
+SCREENSHOT_SIZE = (1400, 900)  # --screenshot's window without --size: the same picture on every machine
+SIZES = range(200, 16385)      # pixels a side --size takes
+
+
+def window_size(text):
+    """--size: 'WxH' in pixels, e.g. 1280x720."""
+    m = re.fullmatch(r'\s*(\d{1,6})\s*[xX×]\s*(\d{1,6})\s*', text)
+    if not m or int(m[1]) not in SIZES or int(m[2]) not in SIZES:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a size WxH of {SIZES.start} to {SIZES.stop - 1} '
+                                         'pixels a side, e.g. 1280x720')
+    return int(m[1]), int(m[2])
+
+
 def parse(argv):
     parser = Parser(prog='main.py', description='microgpt explorer')
     parser.add_argument('--doc', default='emma', help='the document to record (default: emma)')
     parser.add_argument('--checkpoint', default=str(DEFAULT_CHECKPOINT), help='weights to load (JSON)')
     parser.add_argument('--screenshot', metavar='OUT.png', help='render the window offscreen to a PNG and exit')
+    parser.add_argument('--size', type=window_size, metavar='WxH',
+                        help='the window\'s size in pixels, e.g. 1280x720 (default: as last time; with '
+                             '--screenshot %dx%d)' % SCREENSHOT_SIZE)
     parser.add_argument('--open', action='append', default=[], metavar='SCOPE',
                         help="open a scope path, e.g. 'pos 2 / layer 0 / attention / head 1' (repeatable)")
     parser.add_argument('--step', type=int, default=0, metavar='K',
@@ -36,7 +54,9 @@ def main(argv):
     if reason:
         print(no_display_message(reason), file=sys.stderr)
         return 2
-    from PySide6.QtCore import QTimer
+    from engine.graph.layout_process import LayoutClient
+    layouter = LayoutClient()  # on the other core, while Qt and the window load here, its child loads
+    layouter.record(args.checkpoint, args.doc)  # Graphviz and records the document (the session checks it)
     from PySide6.QtWidgets import QApplication
 
     from explorer.main_window import MainWindow
@@ -46,13 +66,16 @@ def main(argv):
     app.setApplicationName('microgpt explorer')
     app.setStyle('Fusion')
     handlers = _exit_on_signals(app)
-    session = Session()
+    session = Session(layouter=layouter)
     settings = None
     if args.screenshot:  # the same picture on every machine: default size, user settings untouched
         from PySide6.QtCore import QSettings
         import tempfile
         settings = QSettings(os.path.join(tempfile.mkdtemp(), 'screenshot.ini'), QSettings.IniFormat)
     window = MainWindow(session, settings)
+    size = args.size or (SCREENSHOT_SIZE if args.screenshot else None)
+    if size:
+        window.resize(*size)
     if args.theme:
         window.dark_act.setChecked(args.theme == 'dark')
         window.set_dark(args.theme == 'dark')
@@ -60,6 +83,20 @@ def main(argv):
         if args.checkpoint == str(DEFAULT_CHECKPOINT) or not session.load_checkpoint(DEFAULT_CHECKPOINT):
             return 2
     window.show()
+    _show_the_graph(args, app, session, window)
+    code = app.exec()
+    for s, handler in handlers.items():
+        signal.signal(s, handler)  # main.py's again while the window goes
+    session.worker.wait()
+    del window, session  # before the interpreter tears Qt down
+    return code
+
+
+def _show_the_graph(args, app, session, window):
+    """Once the window stands (its first paint: its panels in place, so the graph's first view is chosen
+    for the room it really has), take the recording; open the --open scopes one layout after another; then
+    step, select, report the first paint once the graph is drawn whole, and take the --screenshot."""
+    from PySide6.QtCore import QTimer
     pending = list(args.open)
 
     def on_view():
@@ -73,8 +110,7 @@ def main(argv):
             session.open_group(scope)
             return  # wait for that layout
         session.view_changed.disconnect(on_view)
-        window.graph.viewport().repaint()  # the graph is on screen now
-        report_first_paint()
+        when_drawn(report_first_paint)
         if args.step:
             session.backprop.seek(args.step)
         if args.select:
@@ -82,22 +118,25 @@ def main(argv):
         if args.screenshot:
             QTimer.singleShot(250, take_screenshot)  # docks that refresh on a timer catch up
 
+    def when_drawn(then):  # every item of the view made (a build goes in slices), then painted
+        if window.graph.building():
+            QTimer.singleShot(5, lambda: when_drawn(then))
+        else:
+            after_paint(window.graph.viewport(), then)
+
     def take_screenshot():
         if args.open:
             window.graph.zoom_to_selection()
         window.grab().save(args.screenshot)
         window.close()
         app.quit()
+
+    def start_recording():
+        if not session.record(args.doc):
+            session.record('emma')
     session.view_changed.connect(on_view)
     session.record_failed.connect(lambda message: print(f'error: {message}', file=sys.stderr))
-    if not session.record(args.doc):
-        session.record('emma')
-    code = app.exec()
-    for s, handler in handlers.items():
-        signal.signal(s, handler)  # main.py's again while the window goes
-    session.worker.wait()
-    del window, session  # before the interpreter tears Qt down
-    return code
+    after_paint(window.graph.viewport(), start_recording)
 
 
 def _exit_on_signals(app):
@@ -119,6 +158,21 @@ def _exit_on_signals(app):
     tick.timeout.connect(lambda: None)
     tick.start(200)
     return previous
+
+
+def after_paint(widget, then):
+    """Call then() once, right after the widget next paints (its window shown and exposed): a repaint
+    asked for before the window is exposed paints nothing."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class Watch(QObject):
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Paint:
+                watched.removeEventFilter(self)
+                QTimer.singleShot(0, then)  # after this paint is done
+            return False
+    widget.installEventFilter(Watch(widget))
+    widget.update()
 
 
 def report_first_paint():

@@ -4,7 +4,7 @@ builds the panels and connects them to each other and to the session; where they
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QMargins, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QMargins, QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolBar,
                                QVBoxLayout, QWidget)
@@ -18,7 +18,6 @@ from explorer.breadcrumb import Breadcrumb
 from explorer.dock_column import DockColumn, LearnerTabs, first_geometry, first_size, full_tab_names, in_front
 from explorer.document_bar import DocumentBar
 from explorer.gradient.gradient_dock import GradientDock
-from explorer.graph.export import export_view_as
 from explorer.graph.view import GraphView
 from explorer.history.adam_plot import AdamPlot
 from explorer.history.embedding_plot import EmbeddingPlot
@@ -255,10 +254,7 @@ class MainWindow(QMainWindow):
         self.timeline_panel = TimelinePanel(self.timeline, s)
         self.adam_plot = AdamPlot(self.timeline, s)
         self.embedding_plot = EmbeddingPlot(self.timeline, s)
-        self.gradient_dock = GradientDock(s, self)  # Code, Nudge, Gradcheck and Provenance as its tabs
-        g = self.gradient_dock
-        self.code_panel, self.nudge_panel = g.code_panel, g.nudge_panel
-        self.gradcheck_panel, self.provenance_panel = g.gradcheck_panel, g.provenance_panel
+        self.gradient_dock = GradientDock(s, self, self._connect_gradient)  # Code, Nudge, Gradcheck, Provenance
         self.bind_graph_keys()
 
     def create_docks(self):
@@ -316,9 +312,17 @@ class MainWindow(QMainWindow):
             self.docks[name].visibilityChanged.connect(lambda shown: shown and self.timeline.ensure_loaded())
         for action in self.backprop_actions():
             action.triggered.connect(self._show_chain_rule)
-        for panel in (self.code_panel, self.nudge_panel, self.provenance_panel):
+
+    def _connect_gradient(self, g):
+        """The Gradient dock's panels, connected once it has made them (the first time it shows)."""
+        for panel in (g.code_panel, g.nudge_panel, g.provenance_panel):
             panel.tint_requested.connect(self.set_tint)
-        self.gradcheck_panel.param_chosen.connect(lambda node: node >= 0 and s.reveal(f'n{node}'))
+        g.gradcheck_panel.param_chosen.connect(lambda node: node >= 0 and self.session.reveal(f'n{node}'))
+
+    code_panel = property(lambda self: self.gradient_dock.code_panel)
+    nudge_panel = property(lambda self: self.gradient_dock.nudge_panel)
+    gradcheck_panel = property(lambda self: self.gradient_dock.gradcheck_panel)
+    provenance_panel = property(lambda self: self.gradient_dock.provenance_panel)
 
     def toggle_panels(self):
         if self.column.toggle():
@@ -419,6 +423,7 @@ class MainWindow(QMainWindow):
         trace, lay = self.session.trace, self.session.layout
         self.stats_label.setText(f'{trace.doc!r} · {len(trace):,} scalars · {len(lay.boxes)} boxes · '
                                  f'loss {shown(trace.loss)}')
+        QApplication.sendPostedEvents(self.statusBar(), QEvent.LayoutRequest)  # whole at the graph's first paint
         now, note, self._note = self.statusBar().currentMessage(), getattr(self, '_note', None), None
         if note:  # the document's note, whole (beside the document field it may be cut)
             self.statusBar().showMessage(note, 20000)
@@ -540,6 +545,7 @@ class MainWindow(QMainWindow):
         return Path(self.settings.value('last_dir', str(Path.home())))
 
     def export(self, fmt):
+        from explorer.graph.export import export_view_as  # the graph command's code: loaded when asked for
         export_view_as(self, self.graph, self.session.layout, fmt, self._last_dir() / f'{self.session.doc}.{fmt}',
                        lambda text: self.statusBar().showMessage(text, 5000))
 

@@ -1,6 +1,7 @@
 """Every colour the app uses: light and dark palettes (the graph's marks and the panels' messages, rows and
 charts), the one in use now, the gradient and value scales, the Qt palette, and the attention heads' colours."""
 
+import functools
 import math
 
 from PySide6.QtGui import QColor, QPalette
@@ -63,24 +64,30 @@ def grad_strength(grad):
     return 0.15 + 0.85 * min(1.0, max(0.0, t))
 
 
+@functools.lru_cache(maxsize=64)
+def _rgb_f(name):
+    """A colour's red, green and blue in 0..1 (the scales below mix thousands of cells from a few names)."""
+    color = QColor(name)
+    return color.redF(), color.greenF(), color.blueF()
+
+
+def _mix(base, end, t):
+    (r, g, b), (r2, g2, b2) = _rgb_f(base), _rgb_f(end)
+    return QColor.fromRgbF(r + (r2 - r) * t, g + (g2 - g) * t, b + (b2 - b) * t)
+
+
 def grad_color(grad, colors):
     """The diverging scale: the scalar background mixed towards blue (negative) or red (positive)."""
-    base, end = QColor(colors['scalar']), QColor(colors['negative' if grad < 0 else 'positive'])
     t = grad_strength(grad) * 0.8  # never fully saturated, so black or white text stays readable
-    return QColor.fromRgbF(base.redF() + (end.redF() - base.redF()) * t,
-                           base.greenF() + (end.greenF() - base.greenF()) * t,
-                           base.blueF() + (end.blueF() - base.blueF()) * t)
+    return _mix(colors['scalar'], colors['negative' if grad < 0 else 'positive'], t)
 
 
 def value_color(value, largest, colors, strength=0.9):
     """A value on its own diverging scale (purple negative, orange positive, linear up to `largest` |value|:
     a weight matrix's, a vector's), so a grid of values never passes for a grid of gradients. `strength`:
     how far towards the end colour the largest goes (a vector strip's cells: 0.85)."""
-    base, end = QColor(colors['scalar']), QColor(colors['value_negative' if value < 0 else 'value_positive'])
     t = min(1.0, abs(value) / largest) * strength if largest else 0.0
-    return QColor.fromRgbF(base.redF() + (end.redF() - base.redF()) * t,
-                           base.greenF() + (end.greenF() - base.greenF()) * t,
-                           base.blueF() + (end.blueF() - base.blueF()) * t)
+    return _mix(colors['scalar'], colors['value_negative' if value < 0 else 'value_positive'], t)
 
 
 def palette(colors):

@@ -186,3 +186,25 @@ def test_the_app_ends_on_a_signal_with_its_code_and_its_children(tmp_path, signu
     returncode, _, err = finish(app)
     assert returncode == code and 'Traceback' not in err
     assert all(gone(k) for k in kids)
+
+
+def test_the_launcher_looks_whether_qt_loads_once_per_install(tmp_path, monkeypatch):
+    """Looking takes ~0.3 s, at every start it held the window back (issue 21 item 10); a command that fails
+    as a missing library could make it fail has the next start look again."""
+    venv = tmp_path / '.venv'
+    (venv / 'bin').mkdir(parents=True)
+    (venv / 'bin' / 'python').touch()
+    (venv / '.installed').write_text(hashlib.sha256((ROOT / 'pyproject.toml').read_bytes()).hexdigest())
+    monkeypatch.setattr(main_py, 'VENV', venv)
+    monkeypatch.setattr(main_py, 'QT_CHECKED', venv / '.qt-loads')
+    monkeypatch.setattr(main_py.sys, 'platform', 'linux')
+    looks, codes = [], [0]
+    monkeypatch.setattr(main_py, '_qt_loads', lambda python: looks.append(python) or True)
+    monkeypatch.setattr(main_py, '_run_child', lambda cmd: codes[-1])
+    assert main_py._bootstrap([]) == 0 and main_py._bootstrap([]) == 0 and len(looks) == 1
+    codes.append(128 + signal.SIGTERM)  # stopped: says nothing about Qt
+    assert main_py._bootstrap([]) == 143 and len(looks) == 1
+    codes.append(134)  # Qt could not load its window plugin: abort()
+    assert main_py._bootstrap([]) == 134 and len(looks) == 1
+    codes.append(0)
+    assert main_py._bootstrap([]) == 0 and main_py._bootstrap([]) == 0 and len(looks) == 2

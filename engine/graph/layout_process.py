@@ -27,8 +27,7 @@ import tempfile
 import threading
 import time
 
-from engine.graph.grouping import Hierarchy
-from engine.graph.layout import layout as graphviz_layout
+from engine.graph.grouping import ROOT, Hierarchy
 from engine.job import in_child, start_child
 
 
@@ -52,8 +51,12 @@ def slim(trace):
     return dataclasses.replace(trace, local_grads=(), backward_order=(), attention=(), attention_ids=())
 
 
-def serve(conn, layout_fn=graphviz_layout):
-    """The child process: answer ('trace', token, trace) and ('layout', token, key, opened, show, rankdir)."""
+def serve(conn, layout_fn=None):
+    """The child process: answer ('trace', token, trace), ('record', token, checkpoint, doc, rankdir) and
+    ('layout', token, key, opened, show, rankdir). Graphviz (engine.graph.layout, the default layout_fn) is
+    imported here, never in the parent."""
+    if layout_fn is None:
+        from engine.graph.layout import layout as layout_fn
     captured = tempfile.TemporaryFile()
     os.dup2(captured.fileno(), 2)  # Graphviz (C) and Python alike now write their complaints here
     hierarchy, token_now = None, None
@@ -66,24 +69,50 @@ def serve(conn, layout_fn=graphviz_layout):
             _, token_now, trace = message
             hierarchy = Hierarchy(trace)
             continue
+        if message[0] == 'record':
+            _, token_now, path, doc, rankdir = message
+            hierarchy = _record_here(conn, token_now, path, doc, layout_fn, captured, rankdir)
+            continue
         _, token, key, opened, show_constants, rankdir = message
         if token != token_now:
             conn.send(('failed', token, key, 'The layout process did not have this recording.'))
             continue
+        conn.send(_answer(hierarchy, layout_fn, captured, token, key, opened, show_constants, rankdir))
+
+
+def _record_here(conn, token, path, doc, layout_fn, captured, rankdir):
+    """Record `doc` with the checkpoint's weights and send the trace (the parent checks it against its own
+    model before using it), its overview laid out first, so that both are there when the window takes the
+    trace: the Hierarchy to lay out its views, or None if it could not be recorded."""
+    from engine.checkpoint import load
+    from engine.trace import record
+    try:
+        trace = record(load(path).model, doc)
+    except Exception as e:  # noqa: BLE001  the parent records it itself and says what is wrong
+        conn.send(('record_failed', token, doc, str(e)))
+        return None
+    hierarchy = Hierarchy(slim(trace))
+    key = (frozenset(hierarchy.overview()) | {ROOT}, False)  # the view the window asks for first
+    conn.send(_answer(hierarchy, layout_fn, captured, token, key, *key, rankdir))
+    conn.send(('recorded', token, doc, pickle.dumps(trace, pickle.HIGHEST_PROTOCOL)))
+    return hierarchy
+
+
+def _answer(hierarchy, layout_fn, captured, token, key, opened, show_constants, rankdir):
+    """The message for one layout request: ('done', ...) with the result's parts, or ('failed', ...)."""
+    captured.seek(0)
+    captured.truncate()
+    visible = None
+    try:
+        visible = hierarchy.visible(opened, show_constants)
+        lay = layout_fn(visible, rankdir)
+    except Exception as e:  # noqa: BLE001  every failure becomes one sentence for the user
+        sys.stderr.flush()
         captured.seek(0)
-        captured.truncate()
-        visible = None
-        try:
-            visible = hierarchy.visible(opened, show_constants)
-            lay = layout_fn(visible, rankdir)
-        except Exception as e:  # noqa: BLE001  every failure becomes one sentence for the user
-            sys.stderr.flush()
-            captured.seek(0)
-            text = captured.read(200_000).decode('utf-8', 'replace')
-            boxes = len(visible.boxes) if visible is not None else 0
-            conn.send(('failed', token, key, explain(e, text, boxes)))
-        else:
-            conn.send(('done', token, key, *to_parts(visible, lay)))
+        text = captured.read(200_000).decode('utf-8', 'replace')
+        boxes = len(visible.boxes) if visible is not None else 0
+        return 'failed', token, key, explain(e, text, boxes)
+    return ('done', token, key, *to_parts(visible, lay))
 
 
 EDGE_CHUNK = 2000  # edges per pickled part: unpickling one holds the parent's interpreter ~5 ms
@@ -116,7 +145,7 @@ class _Child:
         self.results = results
         self.dead = False
         parent_conn, child_conn = ctx.Pipe()
-        args = (child_conn,) if layout_fn is graphviz_layout else (child_conn, layout_fn)
+        args = (child_conn,) if layout_fn is None else (child_conn, layout_fn)
         self.process = ctx.Process(target=in_child, args=(serve, *args), daemon=True, name='microgpt-layout')
         start_child(self.process)
         child_conn.close()
@@ -150,6 +179,8 @@ class _Child:
                 return
             if message[0] == 'done':
                 message = (*message[:3], *from_parts(*message[3:]))
+            elif message[0] == 'recorded':  # the trace, unpickled here rather than on the caller's thread
+                message = (*message[:3], pickle.loads(message[3]))
             self.results.put((self, message))
 
     def kill(self):
@@ -165,17 +196,21 @@ class LayoutClient:
     """Lay out views of one trace in a child process. Plain Python; never blocks its caller.
 
     `submit(opened, show_constants)` returns the request's key, `(frozenset(opened), show_constants)`;
-    `poll()` returns what has come back: ('done', key, visible, layout) or ('failed', key, sentence).
+    `poll()` returns what has come back: ('done', key, visible, layout) or ('failed', key, sentence), and
+    for `record(checkpoint, doc)` ('recorded', doc, trace) or ('record_failed', doc, sentence).
     """
 
-    def __init__(self, rankdir='LR', layout_fn=graphviz_layout):
+    def __init__(self, rankdir='LR', layout_fn=None):
         self.rankdir = rankdir
-        self.layout_fn = layout_fn          # a module-level function, so the child can import it
+        self.layout_fn = layout_fn          # a module-level function the child can import; None: Graphviz's
         self._ctx = multiprocessing.get_context('spawn')  # a fresh interpreter: nothing of the UI copied
         self._child = None
         self._results = queue.Queue()
         self._trace, self._token = None, 0
         self._pending = set()               # keys asked of the current child, not answered yet
+        self._recording = None              # (token, doc) of a recording asked of the child, not back yet
+        self._made = None                   # the trace the child recorded itself (it needs no copy of it)
+        self._early = {}                    # key -> a result the child sent before it was asked (its overview)
 
     def start(self):
         """Start the child now (it imports Graphviz once and then waits), if none is running."""
@@ -186,30 +221,53 @@ class LayoutClient:
 
     def set_trace(self, trace):
         """Lay out views of this trace from now on; requests about the previous one are dropped."""
-        self._token += 1
-        self._trace = slim(trace)
-        if self._pending:
-            self.cancel()  # the child is busy with a view nobody wants any more
-        self._pending.clear()
+        if trace is self._made:
+            return  # the child recorded it and has it
+        self._new_token(slim(trace))
         if self._child is not None:
             self._child.send(('trace', self._token, self._trace))
+
+    def record(self, checkpoint, doc):
+        """Record `doc` with the weights of the checkpoint file in the child, which then lays out views of
+        that trace (the overview at once): poll brings ('recorded', doc, trace), which the caller checks
+        against its own model (engine.trace.made_by) and passes to set_trace, or ('record_failed', doc,
+        sentence). The app's first recording runs so on the other core while the window is built."""
+        self._new_token(None)
+        self.start()
+        self._recording = (self._token, doc)
+        self._child.send(('record', self._token, str(checkpoint), doc, self.rankdir))
+
+    @property
+    def recording(self):
+        """The document the child is recording for `record`, or None."""
+        return self._recording[1] if self._recording else None
+
+    def _new_token(self, trace):
+        self._token += 1
+        self._trace, self._made, self._early = trace, None, {}
+        self.cancel()  # whatever the child is busy with is about the previous trace: nobody wants it
 
     def submit(self, opened, show_constants=False):
         key = (frozenset(opened), bool(show_constants))
         self.start()
-        if key not in self._pending:
+        if key in self._early:  # already here: the next poll brings it
+            self._pending.add(key)
+            self._results.put((self._child, ('done', self._token, key, *self._early.pop(key))))
+        elif key not in self._pending:
             self._pending.add(key)
             self._child.send(('layout', self._token, key, key[0], key[1], self.rankdir))
         return key
 
     def pending(self):
-        return bool(self._pending)
+        """True while a layout or a recording asked of the child has not come back."""
+        return bool(self._pending) or self._recording is not None
 
     def cancel(self):
         """Kill the child if it is working (the only way to stop Graphviz); False if it was idle."""
-        if not self._pending:
+        if not self.pending():
             return False
         self._pending.clear()
+        self._recording = None
         child, self._child = self._child, None
         if child is not None:
             child.kill()
@@ -233,9 +291,23 @@ class LayoutClient:
                 lost, self._pending = self._pending, set()
                 reason = 'Graphviz stopped unexpectedly while laying out this view; open fewer groups.'
                 out.extend(('failed', key, reason) for key in lost)
+                if self._recording is not None:
+                    out.append(('record_failed', self._recording[1], 'The layout process stopped unexpectedly.'))
+                    self._recording = None
                 continue
             kind, token, key = message[:3]
-            if token != self._token or key not in self._pending:
+            if kind in ('recorded', 'record_failed'):
+                if self._recording == (token, key) and token == self._token:
+                    self._recording = None
+                    if kind == 'recorded':
+                        self._trace, self._made = slim(message[3]), message[3]  # a new child gets it too
+                    out.append((kind, key, message[3]))
+                continue
+            if token != self._token:
+                continue
+            if key not in self._pending:
+                if kind == 'done':
+                    self._early[key] = message[3:]  # the overview of a recording the child made
                 continue
             self._pending.discard(key)
             out.append((kind, key, *message[3:]))
@@ -243,6 +315,7 @@ class LayoutClient:
     def close(self):
         """Stop the child (at exit)."""
         self._pending.clear()
+        self._recording = None
         child, self._child = self._child, None
         if child is not None:
             child.kill()

@@ -1,33 +1,55 @@
 """The Gradient dock and its menu: Code, Nudge, Gradcheck and Provenance as tabs of one panel (seven tabs
-side by side would not be readable), and a Gradient menu that raises each and runs the whole check."""
+side by side would not be readable), and a Gradient menu that raises each and runs the whole check.
 
-from PySide6.QtWidgets import QDockWidget, QMenu, QTabWidget
+The four panels are made the first time the dock shows or one of them is asked for, and are then brought
+up to date with the session: behind the Inspector's tab at start, their modules and widgets, and the
+Code panel's table of the recording, held the window's first paint back ~0.1 s (issue 21 item 10)."""
+
+from PySide6.QtWidgets import QDockWidget, QMenu, QTabWidget, QWidget
 
 from explorer.actions import make_action
 from explorer.dock_column import scrollable
-from explorer.gradient.code_panel import CodePanel
-from explorer.gradient.gradcheck_panel import GradcheckPanel
-from explorer.gradient.nudge_panel import NudgePanel
-from explorer.gradient.provenance_panel import ProvenancePanel
+
+PAGES = ('Code', 'Nudge', 'Gradcheck', 'Provenance')
 
 
 class GradientDock(QDockWidget):
-    def __init__(self, session, parent=None):
+    def __init__(self, session, parent=None, wire=None):
+        """wire(dock) is called once the panels are made (the window connects them there)."""
         super().__init__('Gradient', parent)
         self.setObjectName('gradient_dock')
-        self.code_panel = CodePanel(session)
-        self.nudge_panel = NudgePanel(session)
-        self.gradcheck_panel = GradcheckPanel(session)
-        self.provenance_panel = ProvenancePanel(session)
+        self.session, self._wire, self._panels = session, wire, None
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.setWidget(self.tabs)
-        for title, widget in self._pages():
-            self.tabs.addTab(scrollable(widget), title)  # no minimum size: the window's stays small
+        for title in PAGES:
+            self.tabs.addTab(scrollable(QWidget()), title)  # no minimum size: the window's stays small
+        self.visibilityChanged.connect(lambda shown: shown and self.panels())
 
-    def _pages(self):
-        return (('Code', self.code_panel), ('Nudge', self.nudge_panel), ('Gradcheck', self.gradcheck_panel),
-                ('Provenance', self.provenance_panel))
+    def panels(self):
+        """{title: panel}, made the first time they are needed and told what the session holds."""
+        if self._panels is None:
+            from explorer.gradient.code_panel import CodePanel
+            from explorer.gradient.gradcheck_panel import GradcheckPanel
+            from explorer.gradient.nudge_panel import NudgePanel
+            from explorer.gradient.provenance_panel import ProvenancePanel
+            s = self.session
+            self._panels = dict(zip(PAGES, (CodePanel(s), NudgePanel(s), GradcheckPanel(s), ProvenancePanel(s))))
+            for i, panel in enumerate(self._panels.values()):
+                self.tabs.widget(i).setWidget(panel)
+            if s.trace is not None:  # what they would have heard: the recording, then the selection
+                for panel in self._panels.values():
+                    panel._on_recorded()
+                    if hasattr(panel, '_on_selection_changed'):
+                        panel._on_selection_changed()
+            if self._wire is not None:
+                self._wire(self)
+        return self._panels
+
+    code_panel = property(lambda self: self.panels()['Code'])
+    nudge_panel = property(lambda self: self.panels()['Nudge'])
+    gradcheck_panel = property(lambda self: self.panels()['Gradcheck'])
+    provenance_panel = property(lambda self: self.panels()['Provenance'])
 
     def show_tab(self, widget):
         """This dock in front, on the tab of that panel."""
@@ -51,11 +73,12 @@ class GradientDock(QDockWidget):
                 'Gradcheck': ('Ctrl+Shift+G', 'Central differences for every parameter against backprop'),
                 'Provenance': ('Ctrl+Shift+V', "Where the selection's gradient comes from: its terms by use and "
                                'by prediction')}
-        for title, widget in self._pages():
+        for title in PAGES:
             key, tip = tips[title]
-            menu.addAction(make_action(parent, f'Show {title}', lambda _=False, w=widget: self.show_tab(w), key, tip))
+            menu.addAction(make_action(parent, f'Show {title}', lambda _=False, t=title: self.show_tab(self.panels()[t]),
+                                       key, tip))
         menu.addSeparator()
-        menu.addAction(make_action(parent, 'Light the &cone', self.provenance_panel.light_cone, 'Ctrl+Shift+O',
+        menu.addAction(make_action(parent, 'Light the &cone', lambda _=False: self.provenance_panel.light_cone(), 'Ctrl+Shift+O',
                                    'Light everything the selected scalar depends on and everything that depends '
                                    'on it, down to the loss'))
         menu.addAction(make_action(parent, 'Check &all gradients', self.check_all, 'Ctrl+Shift+K',

@@ -75,6 +75,8 @@ class Marks:
         """Which box is current, and FlowItems over the edges that carry the last step's gradient."""
         bp, key_of = self.session.backprop, self.session.visible.key_of
         self.focus_key = key_of[bp.focus_node()]
+        if self.focus_key in self.items_by_key:  # a build in slices may have painted (and cached) it unmarked
+            self.items_by_key[self.focus_key].update()
         for item in self._flow_items:
             self.scene().removeItem(item)
         self.flows, self._flow_items = {}, []

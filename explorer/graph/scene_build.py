@@ -3,8 +3,9 @@ loop, with the garbage collector paused while they are made, then placing the vi
 
 import time
 
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QEvent, QRectF
 from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QApplication
 
 from engine import gc_pause
 from engine.graph.keys import group_key
@@ -150,6 +151,7 @@ class SceneBuild:
             return
         if not self._fitted_once:
             self._fitted_once = True
+            QApplication.sendEvent(self, QEvent(QEvent.LayoutRequest))  # its scroll bars first: the room it has
             self.first_view()
         elif focus and focus in self.items_by_key:
             target = self.items_by_key[focus].sceneBoundingRect().center()

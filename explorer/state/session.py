@@ -17,7 +17,7 @@ from engine.graph.grouping import Hierarchy
 from engine.graph.layout_process import LayoutClient
 from engine.history import history_path
 from engine.paths import DEFAULT_CHECKPOINT
-from engine.trace import iter_record
+from engine.trace import iter_record, made_by
 
 from explorer.state.session_model import SessionModel
 from explorer.state.backprop_player import BackpropPlayer
@@ -158,10 +158,28 @@ class Session(QObject):
             return False
         self.recording = doc
         self.recording_started.emit(doc)
+        if self.layouter.recording == doc:  # asked of the layout process before the window was built
+            self.worker.cancel('record')
+            self._poll_soon()
+            self._on_poll()  # already back: in place before the window's first paint
+        else:
+            self._record_here(doc)
+        return True
+
+    def _record_here(self, doc):
         self.worker.submit('record', lambda m=self.model: _record(m, doc),
                            lambda rec: self._on_recorded(doc, rec), self._on_record_failed,
                            lambda done: self.recording_progress.emit(f'Recording {doc!r}… {done:.0%} (Esc stops)'))
-        return True
+
+    def _on_made_in_layouter(self, kind, doc, trace):
+        """A recording the layout process made: used if it is still wanted and is exactly what this model
+        records; recorded here otherwise (which also says why one could not be made)."""
+        if doc != self.recording:
+            return  # abandoned meanwhile
+        if kind == 'recorded' and made_by(trace, self.model, doc):
+            self._on_recorded(doc, Recorded(trace))
+        else:
+            self._record_here(doc)
 
     def _on_recorded(self, doc, rec):
         self.recording = None
@@ -173,7 +191,12 @@ class Session(QObject):
 
     def cancel_recording(self):
         """Abandon the recording under way (its result is dropped); False if none was."""
-        if self.recording is None or not self.worker.cancel('record'):
+        if self.recording is None:
+            return False
+        if self.layouter.recording == self.recording:
+            self.layouter.cancel()  # the child dies mid-recording; a fresh one is ready for the next request
+            QTimer.singleShot(0, self.layouter.start)
+        elif not self.worker.cancel('record'):
             return False
         self.recording = None
         self.recording_cancelled.emit()
@@ -190,7 +213,11 @@ class Session(QObject):
             self._poll.start()
 
     def _on_poll(self):
-        self.model_state.take_results()
+        recordings = self.model_state.take_results()
+        for kind, doc, made in recordings:
+            self._on_made_in_layouter(kind, doc, made)
+        if recordings:
+            self.model_state.take_results()  # the overview: the layout process sent it before it was asked
         if not self.layouter.pending():
             self._poll.stop()
 

@@ -114,13 +114,19 @@ class SessionModel:
         self._emit('layout_started')
 
     def take_results(self, timeout=0):
-        """Bring in what the layouter has finished (the Qt adapter calls this from a timer)."""
+        """Bring in what the layouter has finished (the Qt adapter calls this from a timer); returns the
+        recordings it made, (kind, doc, trace or sentence), for the adapter, which asked for them."""
+        recordings = []
         for kind, key, *rest in self.layouter.poll(timeout):
+            if kind in ('recorded', 'record_failed'):
+                recordings.append((kind, key, *rest))
+                continue
             self._asked.pop(key, None)
             if kind == 'done':
                 self.layout_done(key, *rest)
             else:
                 self.layout_failed(key, *rest)
+        return recordings
 
     def layout_done(self, key, visible, lay):
         self._layouts[key] = (visible, lay)

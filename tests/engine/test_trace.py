@@ -16,7 +16,7 @@ from engine.errors import DocumentError
 from engine.gradient.provenance import resolve
 from engine.model import GPTConfig, Model
 from engine.tokenizer import Tokenizer
-from engine.trace import record, truncation_note
+from engine.trace import made_by, record, truncation_note
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder
 MODEL_LINES = (ROOT / 'engine' / 'model.py').read_text().splitlines()
@@ -263,3 +263,18 @@ def test_the_truncation_note_of_a_long_document_cuts_it_and_says_its_length():
     assert len(note) < 400 and note == (
         f"block_size 16 cuts '{'a' * 77}…' (100,000 characters): recorded its first 16 positions, as microgpt trains "
         f"it; not predicted: '{'a' * 77}…' (99,984 characters) and the end of the document.")
+
+
+def test_made_by_tells_a_recording_of_these_weights_and_document_from_any_other(model, emma):
+    """What a layout process recorded is used only if it is exactly what this model records."""
+    assert made_by(emma, model, 'emma') and not made_by(emma, model, 'emm')
+    (name, row, column) = next(iter(emma.params.values()))
+    weight = model.state_dict[name][row][column]
+    kept = weight.data
+    try:
+        weight.data = kept + 1e-12
+        assert not made_by(emma, model, 'emma')
+    finally:
+        weight.data = kept
+    other = Model.init(GPTConfig(n_embd=8, n_head=2), Tokenizer('aem'), random.Random(1))
+    assert not made_by(emma, other, 'emma')

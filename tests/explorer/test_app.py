@@ -1,8 +1,19 @@
 """explorer/app.py: the command line of the explorer (its defaults, a repeatable --open, a bad option in
-one line and exit 2 before Qt starts) and the first-paint report `bench` asks for."""
+one line and exit 2 before Qt starts, --size), the first-paint report `bench` asks for and --screenshot's
+picture size."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QImage
 
 from engine.paths import DEFAULT_CHECKPOINT
 from explorer import app
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_defaults_are_emma_on_the_shipped_checkpoint():
@@ -33,3 +44,46 @@ def test_the_first_paint_is_reported_only_when_asked(tmp_path, monkeypatch):
     app.report_first_paint()
     when, rss_mb = map(float, report.read_text().split())
     assert when > 1.7e9 and rss_mb > 1  # a time since the epoch, this process's peak memory in MB
+
+
+def test_size_reads_w_by_h_and_refuses_anything_else_in_one_line(capsys):
+    assert app.parse(['--size', '1280x720']).size == (1280, 720) and app.parse([]).size is None
+    assert app.parse(['--size', '1600X1000']).size == (1600, 1000)
+    for bad in ('1280', '1280x', 'x720', '0x720', '1280x99999', 'wide', '-1280x720'):
+        assert app.main(['--size', bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith('error: main.py: argument --size: ') and err.count('\n') == 1 and 'e.g. 1280x720' in err
+
+
+def screenshot(tmp_path, *args):
+    out = tmp_path / 'shot.png'
+    proc = subprocess.run([sys.executable, str(ROOT / 'main.py'), '--screenshot', str(out), *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, QT_QPA_PLATFORM='offscreen'))
+    assert proc.returncode == 0, proc.stderr
+    return QImage(str(out))
+
+
+@pytest.mark.window
+def test_a_screenshot_is_1400_by_900_unless_a_size_is_given(tmp_path):
+    """It was the offscreen screen's first window size, 784×752, with the graph cut (issue 21 item 10)."""
+    shot = screenshot(tmp_path)
+    assert (shot.width(), shot.height()) == app.SCREENSHOT_SIZE == (1400, 900)
+    shot = screenshot(tmp_path, '--size', '1280x720')
+    assert (shot.width(), shot.height()) == (1280, 720)
+
+
+def test_after_paint_waits_for_the_widgets_next_paint(qtbot):
+    """The first paint is reported once the graph has painted, not when a repaint was asked for: before
+    its window is exposed, a repaint paints nothing."""
+    from PySide6.QtWidgets import QWidget
+    widget, calls = QWidget(), []
+    qtbot.addWidget(widget)
+    app.after_paint(widget, lambda: calls.append(widget.isVisible()))
+    qtbot.wait(50)
+    assert calls == []  # not shown, not painted
+    widget.show()
+    qtbot.waitUntil(lambda: calls == [True], timeout=5000)
+    widget.repaint()
+    qtbot.wait(50)
+    assert calls == [True]  # once

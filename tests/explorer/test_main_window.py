@@ -262,3 +262,14 @@ def test_shift_f1_brings_the_legend_from_a_list(window, qtbot):
     window.sampling.list.setFocus()
     qtbot.keyClick(window.sampling.list, Qt.Key_F1, Qt.ShiftModifier)
     qtbot.waitUntil(lambda: not window.docks['legend_dock'].widget().visibleRegion().isEmpty(), timeout=2000)
+
+
+def test_the_status_bar_says_what_is_shown_whole_as_soon_as_a_view_is_in(make_window, qtbot):
+    """At the first paint the stats read "'e": the label had its text but not yet its width."""
+    window = make_window(1280, 720, record=False)
+    label, widths = window.stats_label, []
+    window.session.view_changed.connect(lambda: widths.append((label.width(), label.sizeHint().width())))
+    with qtbot.waitSignal(window.session.view_changed, timeout=20000):
+        window.session.record('emma')
+    (width, wanted), = widths
+    assert 'loss' in label.text() and width >= wanted

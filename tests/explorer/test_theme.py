@@ -80,3 +80,22 @@ def test_each_head_has_its_colour_and_heads_beyond_ten_repeat_them():
     colors = [theme.head_color(h).name() for h in range(10)]
     assert len(set(colors)) == 10 and LIGHT['selection'] not in colors
     assert theme.head_color(13) == theme.head_color(3)
+
+
+def test_the_scales_mix_exactly_as_from_fresh_colours():
+    """The colours' components are kept per name (a weight grid mixes 4,192 cells at first paint): the
+    colour of a cell is the same as when each call read its colours anew."""
+    from PySide6.QtGui import QColor
+    from explorer.theme import DARK, LIGHT, grad_color, grad_strength, value_color
+
+    def mixed(base, end, t):
+        base, end = QColor(base), QColor(end)
+        return QColor.fromRgbF(base.redF() + (end.redF() - base.redF()) * t,
+                               base.greenF() + (end.greenF() - base.greenF()) * t,
+                               base.blueF() + (end.blueF() - base.blueF()) * t).getRgbF()
+    for colors in (LIGHT, DARK):
+        for x in (-2.5, -0.37, -1e-9, 0.0, 1e-7, 0.011, 0.5, 3.0):
+            end = colors['value_negative' if x < 0 else 'value_positive']
+            assert value_color(x, 1.3, colors).getRgbF() == mixed(colors['scalar'], end, min(1.0, abs(x) / 1.3) * 0.9)
+            end = colors['negative' if x < 0 else 'positive']
+            assert grad_color(x, colors).getRgbF() == mixed(colors['scalar'], end, grad_strength(x) * 0.8)

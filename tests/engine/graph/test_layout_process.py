@@ -3,8 +3,11 @@ ends with its parent."""
 
 import pytest
 
+from engine.checkpoint import load
 from engine.graph.grouping import Hierarchy
 from engine.graph.layout_process import LayoutClient, explain
+from engine.paths import DEFAULT_CHECKPOINT
+from engine.trace import made_by
 
 from tests.engine.graph import layout_faults
 from tests.engine.test_job import ended, start_parent
@@ -75,6 +78,43 @@ def test_results_about_an_older_recording_are_dropped(emma, client_of):
     client.submit(h.overview())
     client.set_trace(trace)  # a new recording (the same one will do): the running layout is not wanted
     assert not client.pending() and client.poll(timeout=1) == []
+
+
+def test_the_child_records_a_document_itself_and_lays_out_its_overview_without_being_sent_it(emma, client_of):
+    """The app's first recording: made in the child while the window is built, the same trace as one made
+    here; set_trace of it sends nothing (the child has it), and the overview, laid out before it is asked
+    for, is there as soon as it is."""
+    trace, h = emma
+    client = client_of()
+    client.record(DEFAULT_CHECKPOINT, 'emma')
+    assert client.recording == 'emma' and client.pending()
+    [(kind, doc, made)] = client.poll(timeout=60)
+    assert (kind, doc) == ('recorded', 'emma') and client.recording is None and not client.pending()
+    assert made_by(made, load(DEFAULT_CHECKPOINT).model, 'emma')
+    assert (made.op, made.data, made.children, made.scope_of, made.names, made.attention, made.backward_order) == \
+        (trace.op, trace.data, trace.children, trace.scope_of, trace.names, trace.attention, trace.backward_order)
+    sent = []
+    client._child.send = sent.append
+    client.set_trace(made)
+    for _ in range(600):  # the overview comes unasked, right after the trace
+        if client._early or client.poll(timeout=0.1):
+            break
+    key = client.submit(h.overview())
+    [(kind, got, visible, lay)] = client.poll(timeout=0)
+    assert (kind, got) == ('done', key) and set(lay.boxes) == {b.key for b in visible.boxes}
+    assert sent == [] and not client.pending()  # neither the trace nor the request went to the child
+
+
+def test_a_document_the_child_cannot_record_comes_back_as_one_sentence_and_esc_kills_a_recording(client_of):
+    client = client_of()
+    client.record(DEFAULT_CHECKPOINT, 'emma!')
+    [(kind, doc, sentence)] = client.poll(timeout=60)
+    assert (kind, doc) == ('record_failed', 'emma!') and "'!' is not in the vocabulary" in sentence
+    client.record(DEFAULT_CHECKPOINT, 'abcdefghijklmno')
+    child = client._child.process
+    assert client.cancel() and client.recording is None and not client.pending()
+    child.join(10)
+    assert child.exitcode == -9 and client.poll(timeout=0.5) == []
 
 
 def test_explain_takes_graphvizs_first_error_line():

@@ -33,3 +33,25 @@ def test_check_all_starts_the_gradcheck_in_front(window, qtbot):
         assert dock.tabs.currentWidget().widget() is dock.gradcheck_panel and dock.gradcheck_panel.running
     finally:
         assert dock.gradcheck_panel.cancel()
+
+
+def test_the_panels_are_made_when_the_dock_first_shows_and_catch_up_with_the_session(make_window, qtbot):
+    """Behind the Inspector's tab at start, they cost the first paint ~0.1 s (issue 21 item 10); made later,
+    they show what they would have: the recording's lines, the selection's line marked."""
+    from engine.gradient.provenance import resolve
+    from engine.graph.keys import node_key
+    window = make_window(1400, 900)
+    dock, s = window.gradient_dock, window.session
+    assert dock._panels is None  # behind the Inspector
+    exps = resolve(s.trace, 'pos 3 / softmax / exps[2]')
+    s.select(node_key(exps))
+    assert dock._panels is None
+    dock.raise_()
+    qtbot.waitUntil(lambda: dock._panels is not None, timeout=5000)
+    code = dock.code_panel
+    assert dock.tabs.currentWidget().widget() is code and code.nodes_of and code.marked == {
+        int(s.trace.line(exps).split(':')[1])}
+    assert dock.nudge_panel.node == exps == dock.provenance_panel.node
+    with qtbot.waitSignal(code.tint_requested):  # connected by the window once made
+        code.table.itemClicked.emit(code.items[next(iter(code.nodes_of))], 0)
+    assert window.tint_status.text().startswith('lit: line ')

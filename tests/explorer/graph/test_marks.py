@@ -2,7 +2,7 @@
 its step sent along the edges (FlowItems), a weight matrix's readers outlined, and a panel's tint (each box
 at the strength of its strongest node, with a label for the status bar)."""
 
-from explorer.graph.items import FlowItem
+from explorer.graph.items import BoxItem, FlowItem
 
 
 def built(window, qtbot):
@@ -23,6 +23,22 @@ def test_a_step_marks_its_box_and_the_gradient_it_sent(window, qtbot):
     assert len(flows) == len([k for k in view.flows if view.edges_by_key[k].isVisible()]) > 0
     bp.seek(0)
     assert view.flows == {} and not any(isinstance(i, FlowItem) for i in view.scene().items())
+
+
+def test_the_box_backprop_is_at_is_painted_again_when_a_build_in_slices_marks_it(window, qtbot, monkeypatch):
+    """A build in slices can be painted before its last slice sets the current box (the loss, at the
+    start); its picture is cached, so the box is told to paint again, or it showed no mark at first paint."""
+    view, s = built(window, qtbot)
+    monkeypatch.setattr('explorer.graph.scene_build.BUILD_SLICE_S', 0.0)  # a slice per item
+    painted_again = []
+    update = BoxItem.update
+    monkeypatch.setattr(BoxItem, 'update', lambda item, *a: (painted_again.append((item.box.key, view.focus_key)),
+                                                             update(item, *a)))
+    view._on_view_changed()
+    assert view.building()
+    qtbot.waitUntil(lambda: not view.building(), timeout=20000)
+    loss = s.visible.key_of[s.trace.loss_id]
+    assert view.focus_key == loss and (loss, loss) in painted_again
 
 
 def test_a_tint_lights_each_box_at_its_strongest_node(window, qtbot):

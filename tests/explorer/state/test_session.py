@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import QSettings, QTimer
 
 from engine.graph.layout_process import LayoutClient
+from engine.paths import DEFAULT_CHECKPOINT
 from explorer.main_window import MainWindow
 from explorer.state.session import Session
 from tests.engine.graph import layout_faults
@@ -121,4 +122,47 @@ def test_a_new_recording_abandons_the_one_running(window, qtbot):
         s.record('ava')
     s.worker.wait()
     qtbot.wait(50)
+    assert s.trace.doc == 'ava'
+
+
+@pytest.fixture
+def fresh_session(qtbot):
+    """A session whose layout process was asked to record 'emma' before the session existed (as the app does)."""
+    layouter = LayoutClient()
+    layouter.record(DEFAULT_CHECKPOINT, 'emma')
+    session = Session(layouter=layouter)
+    assert session.load_checkpoint()
+    yield session
+    session.worker.wait()
+    session.close()
+
+
+def test_a_recording_the_layout_process_made_is_used_without_recording_again(fresh_session, qtbot):
+    """The app's first recording is made in the layout process while the window is built (issue 21 item
+    10): the session takes it, records nothing itself, and the overview comes back laid out."""
+    s = fresh_session
+    with qtbot.waitSignal(s.view_changed, timeout=60000):
+        assert s.record('emma') and not s.worker.pending('record')
+    assert s.trace is s.layouter._made and s.trace.doc == 'emma' and s.recording is None
+    assert set(s.layout.boxes) == {b.key for b in s.visible.boxes}
+
+
+def test_a_recording_made_with_other_weights_is_recorded_again_here(fresh_session, qtbot, monkeypatch):
+    s = fresh_session
+    monkeypatch.setattr('explorer.state.session.made_by', lambda trace, model, doc: False)
+    with qtbot.waitSignal(s.view_changed, timeout=60000):
+        s.record('emma')
+    assert s.trace is not s.layouter._made and s.trace.doc == 'emma'
+
+
+def test_esc_stops_a_recording_the_layout_process_makes(fresh_session, qtbot):
+    s = fresh_session
+    s.record('emma')
+    child = s.layouter._child.process
+    with qtbot.waitSignal(s.recording_cancelled, timeout=5000):
+        assert s.cancel()
+    child.join(10)
+    assert child.exitcode == -9 and s.trace is None and s.recording is None
+    with qtbot.waitSignal(s.view_changed, timeout=60000):  # the next recording is made here, laid out there
+        s.record('ava')
     assert s.trace.doc == 'ava'
