@@ -38,7 +38,7 @@ def build_window(qtbot, settings, size=None, record=True):
     assert session.load_checkpoint()
     win.show()
     if record:
-        with qtbot.waitSignal(session.view_changed, timeout=20000):
+        with qtbot.waitSignal(session.view_changed, timeout=60000):  # a busy machine: slow, not broken
             session.record(DOC)
     else:
         qtbot.wait(20)
