@@ -95,6 +95,20 @@ def _unpack(text, count):
     return a
 
 
+def update_sizes(shapes, before, after):
+    """{matrix: L2 norm of its update} from the flat weights before and after a step (record_step writes
+    these and replay checks them with the same float operations, so they agree bit for bit)."""
+    sizes, i = {}, 0
+    for name, (rows, cols) in shapes.items():
+        total = 0.0
+        for j in range(i, i + rows * cols):
+            d = before[j] - after[j]
+            total += d * d
+        sizes[name] = math.sqrt(total)
+        i += rows * cols
+    return sizes
+
+
 @dataclass(frozen=True)
 class StepState:
     """The model at one step t (0 = the initial weights, before any update)."""
@@ -155,14 +169,8 @@ class History:
         self.docs.append(doc)
         self.losses.append(loss)
         self.lrs.append(lr)
-        i = 0
-        for name, (rows, cols) in self.shapes.items():
-            total = 0.0
-            for j in range(i, i + rows * cols):
-                d = before[j] - params[j].data
-                total += d * d
-            self.update_norms[name].append(math.sqrt(total))
-            i += rows * cols
+        for name, size in update_sizes(self.shapes, before, [p.data for p in params]).items():
+            self.update_norms[name].append(size)
 
     # Reaching a step
 
@@ -232,16 +240,10 @@ class History:
         if loss != self.losses[step - 1]:
             differs = f'a loss of {loss!r}, not the {self.losses[step - 1]!r} it records'
         else:
-            i = 0
-            for name, (rows, cols) in self.shapes.items():
-                total = 0.0
-                for j in range(i, i + rows * cols):
-                    d = before[j] - after[j]
-                    total += d * d
-                if math.sqrt(total) != self.update_norms[name][step - 1]:
+            for name, size in update_sizes(self.shapes, before, after).items():
+                if size != self.update_norms[name][step - 1]:
                     differs = f'another update size of {name} than it records'
                     break
-                i += rows * cols
         if differs is None and step in self.snapshots:
             weights, m, v = self.snapshots[step]
             if weights != after or m != array('d', adam.m) or v != array('d', adam.v):
@@ -426,7 +428,8 @@ def load(path, checkpoint=None):
     except OSError as e:
         raise HistoryError(f'The training history {path.name} cannot be read ({e.strerror or e}).') from None
     bound = checkpoint is not None and checkpoint.history_sha256 is not None
-    if bound and hashlib.sha256(raw).hexdigest() != checkpoint.history_sha256:
+    sha256 = hashlib.sha256(raw).hexdigest()
+    if bound and sha256 != checkpoint.history_sha256:
         raise HistoryError(f'The training history {path.name} was changed after it was saved: its content is not '
                            'the one its checkpoint names, so it cannot be used (the checkpoint itself is not affected).')
     try:
@@ -439,7 +442,7 @@ def load(path, checkpoint=None):
             _check_belongs(history, checkpoint)
     except HistoryError as e:
         raise HistoryError(f'The training history {path.name} is not valid: {e}') from None
-    history.name, history.bound, history.sha256 = path.name, bound, hashlib.sha256(raw).hexdigest()
+    history.name, history.bound, history.sha256 = path.name, bound, sha256
     return history
 
 
