@@ -175,29 +175,30 @@ class LayoutClient:
         self._child = None
         self._results = queue.Queue()
         self._trace, self._token = None, 0
+        self._sent = None                   # the token of the trace the current child has, if any
         self._pending = set()               # keys asked of the current child, not answered yet
 
     def start(self):
         """Start the child now (it imports Graphviz once and then waits), if none is running."""
         if self._child is None:
             self._child = _Child(self._ctx, self._results, self.layout_fn)
-            if self._trace is not None:
-                self._child.send(('trace', self._token, self._trace))
+            self._sent = None
 
     def set_trace(self, trace):
         """Lay out views of this trace from now on; requests about the previous one are dropped."""
         self._token += 1
-        self._trace = slim(trace)
+        self._trace = trace  # sent with the next request: a timeline step changes it many times a second
         if self._pending:
             self.cancel()  # the child is busy with a view nobody wants any more
         self._pending.clear()
-        if self._child is not None:
-            self._child.send(('trace', self._token, self._trace))
 
     def submit(self, opened, show_constants=False):
         key = (frozenset(opened), bool(show_constants))
         self.start()
         if key not in self._pending:
+            if self._sent != self._token and self._trace is not None:
+                self._child.send(('trace', self._token, slim(self._trace)))
+                self._sent = self._token
             self._pending.add(key)
             self._child.send(('layout', self._token, key, key[0], key[1], self.rankdir))
         return key

@@ -51,6 +51,7 @@ class CodePanel(QWidget):
         self.path = None          # the model file the trace's lines point into
         self.nodes_of = {}        # line number -> node ids it made
         self.items = {}           # line number -> QTreeWidgetItem
+        self._painted = {}        # line number -> (background, bold) as painted
         self.source = []          # the model file's lines, as it ran
         self.marked = set()       # line numbers marked for the selection
         self.calls = set()        # line numbers that called the helper lines marked (which linear)
@@ -93,6 +94,11 @@ class CodePanel(QWidget):
 
     def _on_recorded(self):
         trace = self.session.trace
+        if self.session.numbers_only and self.items:  # a timeline step: the same lines made the same nodes
+            self.marked, self.calls, self.applying, self.applying_call, self.lit = set(), set(), None, None, None
+            self._on_moved(None)
+            self._on_selection_changed()
+            return
         by_line = collections.defaultdict(list)
         paths = collections.Counter(path for path, _ in trace.lines)
         self.path = paths.most_common(1)[0][0] if paths else 'engine/model.py'
@@ -102,7 +108,7 @@ class CodePanel(QWidget):
         self.nodes_of = dict(by_line)
         self.source = source = (ROOT / self.path).read_text().splitlines()  # the file the recording ran
         self.table.clear()
-        self.items = {}
+        self.items, self._painted = {}, {}  # line number -> its row; -> (background, bold) as painted
         for number, text in enumerate(source, 1):
             count = len(self.nodes_of.get(number, ()))
             item = QTreeWidgetItem([str(number), f'{count:,}' if count else '', '', text])
@@ -216,14 +222,22 @@ class CodePanel(QWidget):
             f'<code>{name}</code> (value.py:{op_no})')
 
     def _paint_rows(self):
+        """Each row's background and weight, set only where they change: setting a row's font makes the
+        table measure it again (a millisecond a row, 270 rows)."""
+        painted = self._painted
         for number, item in self.items.items():
             color = APPLYING if number == self.applying else SELECTED if number in self.marked else (
                 CALL_SITE if number in self.calls or number == self.applying_call else None)
-            brush = QBrush(QColor(theme.current()[color])) if color else QBrush()
+            state = (color and theme.current()[color], number in self.marked or number == self.applying or
+                     number in self.calls)
+            if painted.get(number) == state:
+                continue
+            painted[number] = state
+            brush = QBrush(QColor(state[0])) if color else QBrush()
             for col in range(len(self.COLUMNS)):
                 item.setBackground(col, brush)
             font = item.font(3)
-            font.setBold(number in self.marked or number == self.applying or number in self.calls)
+            font.setBold(state[1])
             item.setFont(3, font)
 
     def _on_clicked(self, item, _column):

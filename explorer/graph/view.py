@@ -139,7 +139,7 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
         self.viewport().update()
         self.highlight_weight(self.selected_matrix())  # a grid selected (in the Scopes tab, say): its uses outlined
         item = self.items_by_key.get(self.selected_key)
-        if item is not None:
+        if item is not None and not self.session.numbers_only:  # a timeline step never moves the view
             self.ensureVisible(item, 40, 40)
 
     def selected_matrix(self):

@@ -3,7 +3,7 @@ loss curve; a click on the curve goes to that step and shows the document traine
 
 from html import escape
 
-from PySide6.QtCore import QPointF, Qt, QTimer
+from PySide6.QtCore import QElapsedTimer, QPointF, Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider, QSpinBox, QVBoxLayout
 
 from engine.numbers import shown
@@ -11,7 +11,7 @@ from engine.numbers import shown
 from explorer.history.charts import LossChart, smoothed, step_chart
 from explorer.history.history_panel import HistoryPanel, pop_out_button
 
-PLAY_MS = 120  # a frame of Play at most this often; it waits for the step before to be shown
+PLAY_FRAME_MS = 30  # Play shows every step: the next is asked for once the one before is shown, at most this often
 
 
 class TimelinePanel(HistoryPanel):
@@ -66,8 +66,10 @@ class TimelinePanel(HistoryPanel):
         layout.addWidget(self.chart, 1)
 
         self._play = QTimer(self)
-        self._play.setInterval(PLAY_MS)
+        self._play.setSingleShot(True)
         self._play.timeout.connect(self._on_play_tick)
+        self._frame = QElapsedTimer()  # since Play asked for the step shown
+        self._frame.start()
         self._set_enabled(False)
         timeline.loading.connect(lambda: self._say('Reading the training history…'))
         timeline.loaded.connect(self._on_loaded)
@@ -76,6 +78,7 @@ class TimelinePanel(HistoryPanel):
         timeline.checking.connect(self._on_checking)
         timeline.checked.connect(self._on_checked)
         timeline.step_changed.connect(self._on_step_changed)
+        timeline.settled.connect(self._on_settled)
         session.recorded.connect(self._on_recorded)
         session.record_failed.connect(self._on_record_failed)
 
@@ -177,7 +180,12 @@ class TimelinePanel(HistoryPanel):
         h = self.timeline.history
         if playing and h is not None and self.slider.value() >= h.step:
             self.slider.setValue(0)
-        self._play.start() if playing else self._play.stop()
+        self._play.start(0) if playing else self._play.stop()
+
+    def _on_settled(self, _step):
+        """The step asked for is shown whole: Play asks for the next one, a frame after the last."""
+        if self.play_button.isChecked() and not self._play.isActive():
+            self._play.start(max(0, PLAY_FRAME_MS - self._frame.elapsed()))
 
     def _on_play_tick(self):
         h = self.timeline.history
@@ -185,9 +193,10 @@ class TimelinePanel(HistoryPanel):
             self.play_button.setChecked(False)
             return
         if self.timeline.busy:
-            return  # the step before is still on its way
+            return  # the step before is still on its way: settled starts the next tick
         step = self.slider.value()
         if step >= h.step:
             self.play_button.setChecked(False)
             return
-        self.slider.setValue(min(h.step, (step // h.every + 1) * h.every))  # snapshot steps: no replay
+        self._frame.start()
+        self.slider.setValue(step + 1)

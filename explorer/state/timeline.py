@@ -21,6 +21,7 @@ class Timeline(QObject):
     loaded = Signal()               # self.history is in place
     unavailable = Signal(str)       # one sentence: why there is no history to scrub
     step_changed = Signal(int)      # the session now shows the weights after this step
+    settled = Signal(int)           # the step asked for last is shown whole: its weights, the probe recorded with them
     seeking = Signal(int)           # a step was asked for and is on its way
     checking = Signal(float)        # the whole history is being replayed against what it records: how far
     checked = Signal()              # it replays as it records (or its checkpoint names it by content)
@@ -37,10 +38,13 @@ class Timeline(QObject):
         self.run = None                 # the Checkpoint whose history this is (the run's last step)
         self.step = None                # the step shown, or None when the run's own checkpoint is shown
         self.target = None              # the step asked for last
+        self._settled = None            # (step, recording) last said to be shown whole
         self.reason = NO_HISTORY
         self._wanted = False            # a view is shown that needs the history
         self._refused = False           # the history failed a check: not read again for this checkpoint
         session.checkpoint_changed.connect(self._on_checkpoint_changed)
+        session.recorded.connect(self._settle)
+        session.record_failed.connect(self._settle)
 
     @property
     def busy(self):
@@ -52,6 +56,7 @@ class Timeline(QObject):
         self.worker.cancel('seek')
         self.check.cancel()
         self.run, self.history, self.step, self.target = self.session.checkpoint, None, None, None
+        self._settled = None
         self.reason, self._refused = NO_HISTORY, False
         if self._wanted:
             self.ensure_loaded()
@@ -111,11 +116,24 @@ class Timeline(QObject):
             self.worker.cancel('seek')  # a seek still on its way must not land after this and show its step
             self._on_sought(step, self.run)
             return
-        seed = self.run.seed
-        self.worker.submit('seek', lambda: history_io.checkpoint_at(history, step, seed),
-                           lambda ckpt: self._on_sought(step, ckpt), self._on_failed)
+        seed, retrace = self.run.seed, self.session.retracer()
 
-    def _on_sought(self, step, ckpt):
+        def seek():  # off the UI thread: the step's weights and, if it can be, the probe recorded with them
+            ckpt = history_io.checkpoint_at(history, step, seed)
+            return ckpt, retrace(ckpt.model) if retrace is not None else None
+        self.worker.submit('seek', seek, lambda got: self._on_sought(step, *got), self._on_failed)
+
+    def _on_sought(self, step, ckpt, rec=None):
         self.step = step
-        self.session.show_weights(ckpt)
+        self.session.show_weights(ckpt, rec)
         self.step_changed.emit(step)
+        self._settle()
+
+    def _settle(self, *_):
+        """Say `settled` once the step asked for last and the probe's recording with its weights are in (once
+        for each: a new probe recorded at the same step says it again)."""
+        shown = (self.step, getattr(self.session, 'current', None))
+        if self.target is not None and self.step == self.target and self.session.recording is None and \
+                shown != self._settled:
+            self._settled = shown
+            self.settled.emit(self.step)

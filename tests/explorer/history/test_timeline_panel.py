@@ -121,14 +121,17 @@ def test_a_run_in_the_window_keeps_its_history_and_saving_puts_it_beside_the_che
 
 
 @pytest.mark.slow
-def test_play_runs_through_the_snapshot_steps_to_the_end_and_stops(window, qtbot):
+def test_play_shows_every_step_to_the_end_and_stops(window, qtbot):
     open_timeline(window, qtbot)
     go(window, qtbot, 985)
-    shown = []
-    window.timeline.step_changed.connect(shown.append)
+    shown, losses = [], []
+    window.timeline.settled.connect(shown.append)
+    window.timeline.settled.connect(lambda step: losses.append(window.session.trace.loss))
     window.timeline_panel.play_button.setChecked(True)
     qtbot.waitUntil(lambda: not window.timeline_panel.play_button.isChecked(), timeout=60000)
-    assert shown == [992, 1000] and window.session.checkpoint is window.timeline.run
+    assert shown == list(range(986, 1001)) and window.session.checkpoint is window.timeline.run
+    history = window.timeline.history
+    assert losses[-2] == record(history.model_at(999), 'emma').loss  # each frame the recording of its step
 
 
 @pytest.mark.slow  # records at four steps of the run

@@ -14,12 +14,17 @@ from explorer.state.timeline import NO_HISTORY, Timeline
 class FakeSession(QObject):
     """What the timeline reads of a Session: the checkpoint in use, and where it sends a step's weights."""
     checkpoint_changed = Signal()
+    recorded = Signal()
+    record_failed = Signal(str)
 
     def __init__(self, checkpoint):
         super().__init__()
         self.checkpoint, self.recording, self.shown = checkpoint, None, []
 
-    def show_weights(self, ckpt):
+    def retracer(self):
+        return None  # no document shown
+
+    def show_weights(self, ckpt, rec=None):
         self.shown.append(ckpt)
 
 
