@@ -136,6 +136,7 @@ def window_figures(doc):
         paints.append(time.perf_counter() - t)
     out['heatmap_paint_ms'] = ms(sorted(paints)[len(paints) // 2])
     out.update(attention_view_figures(app, window))
+    out.update(timeline_figures(app, window))  # before training: the shipped run's history
     out.update(training_figures(app, window, Path(tmp.name)))
     session.unsaved = False  # the bench's trained weights are not worth a question
     window.close()
@@ -360,6 +361,69 @@ def training_figures(app, window, tmp, steps=200):
     app_rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
     return {'train_app_steps_per_s': round(app_rate, 1), 'train_cli_steps_per_s': round(cli_rate, 1),
             'train_app_vs_cli': round(app_rate / cli_rate, 2), 'train_max_stall_ms': ms(max(lateness, default=0))}
+
+
+def timeline_figures(app, window, samples=10):
+    """Issue 21, the training timeline in the window, end to end: from the slider moved (as a key or a drag
+    moves it) to the graph's frame painted with that step's numbers, once the history has been checked
+    against its run (in the background, once per file). The next step from the one shown, a step seen a
+    moment before, any step (nothing of the history's replay kept: `History.forget`), the worst of
+    `samples` each; Play from step 0 to the end: how long, and how many steps it showed."""
+    import random
+
+    from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
+    timeline, panel, session = window.timeline, window.timeline_panel, window.session
+    wait = QEventLoop()
+    timeline.checked.connect(wait.quit)
+    QTimer.singleShot(300000, wait.quit)
+    window.docks['timeline_dock'].raise_()
+    timeline.ensure_loaded()
+    wait.exec()
+    painted, settled = [], []
+
+    class Paints(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Paint:
+                painted.append(time.perf_counter())
+            return False
+    paints = Paints()
+    window.graph.viewport().installEventFilter(paints)
+    timeline.settled.connect(lambda step: settled.append((step, time.perf_counter())))
+
+    def go(step):
+        """Seconds from the slider set to `step` to the graph's first frame painted after the step is in."""
+        del settled[:]
+        t = time.perf_counter()
+        panel.set_step(step)
+        while not (settled and settled[-1][0] == step and not window.graph.building()):
+            app.processEvents(QEventLoop.WaitForMoreEvents, 5)
+        at = settled[-1][1]
+        while not any(p >= at for p in painted):
+            app.processEvents(QEventLoop.WaitForMoreEvents, 5)
+        return min(p for p in painted if p >= at) - t
+    rng, history = random.Random(21), timeline.history
+    steps = rng.sample(range(1, history.step - 1), samples)
+    nexts, seen, cold = [], [], []
+    for s in steps:
+        go(s)
+        nexts.append(go(s + 1))
+        seen.append(go(s))      # shown a moment ago
+    for s in steps:
+        history.forget()
+        cold.append(go(rng.randrange(history.step)))
+    go(0)
+    del settled[:]
+    done = QEventLoop()
+    panel.play_button.toggled.connect(lambda on: None if on else done.quit())
+    t = time.perf_counter()
+    panel.play_button.setChecked(True)
+    done.exec()
+    play_s = time.perf_counter() - t
+    window.graph.viewport().removeEventFilter(paints)
+    return {'timeline_next_step_ms': ms(max(nexts)), 'timeline_next_step_ms_p50': ms(sorted(nexts)[samples // 2]),
+            'timeline_seen_step_ms': ms(max(seen)), 'timeline_any_step_ms': ms(max(cold)),
+            'timeline_any_step_ms_p50': ms(sorted(cold)[samples // 2]),
+            'timeline_play_s': round(play_s, 1), 'timeline_play_steps_shown': len({s for s, _ in settled})}
 
 
 def attention_view_figures(app, window):

@@ -76,11 +76,21 @@ def value_color(value, largest, colors, strength=0.9):
     """A value on its own diverging scale (purple negative, orange positive, linear up to `largest` |value|:
     a weight matrix's, a vector's), so a grid of values never passes for a grid of gradients. `strength`:
     how far towards the end colour the largest goes (a vector strip's cells: 0.85)."""
-    base, end = QColor(colors['scalar']), QColor(colors['value_negative' if value < 0 else 'value_positive'])
-    t = min(1.0, abs(value) / largest) * strength if largest else 0.0
-    return QColor.fromRgbF(base.redF() + (end.redF() - base.redF()) * t,
-                           base.greenF() + (end.greenF() - base.greenF()) * t,
-                           base.blueF() + (end.blueF() - base.blueF()) * t)
+    return value_colors((value,), largest, colors, strength)[0]
+
+
+def value_colors(values, largest, colors, strength=0.9):
+    """value_color of each of `values`, the scale's ends read once (a weight matrix at every timeline step)."""
+    base, neg, pos = QColor(colors['scalar']), QColor(colors['value_negative']), QColor(colors['value_positive'])
+    r, g, b = base.redF(), base.greenF(), base.blueF()
+    to_neg = (neg.redF() - r, neg.greenF() - g, neg.blueF() - b)
+    to_pos = (pos.redF() - r, pos.greenF() - g, pos.blueF() - b)
+    out = []
+    for value in values:
+        dr, dg, db = to_neg if value < 0 else to_pos
+        t = min(1.0, abs(value) / largest) * strength if largest else 0.0
+        out.append(QColor.fromRgbF(r + dr * t, g + dg * t, b + db * t))
+    return out
 
 
 def palette(colors):

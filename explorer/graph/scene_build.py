@@ -21,7 +21,7 @@ class SceneBuild:
     def _on_recorded(self):
         """The old items describe the old trace: drop them until the new layout arrives. A timeline step
         (the same boxes, other numbers) keeps them: the layout that follows renumbers them in place."""
-        self._weight_cells = None
+        self._cells_before, self._weight_cells = self._weight_cells or self._cells_before, None
         if self.session.numbers_only and self._renumberable(self.session.layout):
             return
         fitted = self._fitted_once

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from engine.graph.geometry import STRIP_HEIGHT, STRIP_TEXT, VECTOR_CELL, VECTOR_TEXT, vector_grid
 from engine.numbers import exact_line, shown
 
-from explorer.theme import grad_color, value_color
+from explorer.theme import grad_color, value_colors
 
 STRIP_INSET = 8.0  # the strip's margin from the box's sides
 MAX_STRIP_CELL = 14.0  # the widest cell of a strip
@@ -66,7 +66,7 @@ def paint_cells(painter, box, width, backprop, colors, cache):
     if cache.get('colors') is not colors:
         rects = [QRectF(*r) for r in cell_rects(box, width)]
         largest = max((abs(d) for _, _, d in box.cells), default=0.0)
-        values = [value_color(d, largest, colors, strength=0.85) for _, _, d in box.cells]
+        values = value_colors([d for _, _, d in box.cells], largest, colors, strength=0.85)
         cache.update(colors=colors, rects=rects, values=values,
                      outline=rects[0].united(rects[-1]) if rects else None, zero=QColor(colors['zero_grad']),
                      lines=QPen(QColor(colors['scalar_border']), 0.6), border=QPen(QColor(colors['scalar_border']), 0.8))

@@ -58,6 +58,7 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
         self.highlighted_weights = frozenset()  # the matrix the mouse is on (a grid or a badge's name)
         self.highlighted_readers = frozenset()  # and the boxes that read it
         self._weight_cells = None
+        self._cells_before = None       # the last recording's weight cells: a timeline step keeps their nodes
         self._weight_keys = set()       # boxes that show weights, whose edges are the weight edges
         self.badge_items = []
         self.context_actions = []  # the window's view actions, below a box's own entries in the context menu
@@ -100,7 +101,8 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
     def weight_cells(self):
         """Which node, value and colour scale each parameter has, for the current recording."""
         if self._weight_cells is None:
-            self._weight_cells = weight_grid.WeightCells(self.session.trace, self.session.model.state_dict)
+            self._weight_cells = weight_grid.WeightCells(self.session.trace, self.session.model.state_dict,
+                                                         like=self._cells_before)
         return self._weight_cells
 
     def selected_node(self):

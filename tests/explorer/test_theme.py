@@ -80,3 +80,10 @@ def test_each_head_has_its_colour_and_heads_beyond_ten_repeat_them():
     colors = [theme.head_color(h).name() for h in range(10)]
     assert len(set(colors)) == 10 and LIGHT['selection'] not in colors
     assert theme.head_color(13) == theme.head_color(3)
+
+
+def test_value_colors_are_value_color_of_each():
+    values = [-3.0, -0.7, -1e-9, -0.0, 0.0, 0.2, 0.5, 2.0, 9.0]
+    for largest, strength in ((2.0, 0.9), (0.5, 0.85), (0, 0.9)):
+        assert theme.value_colors(values, largest, DARK, strength) == \
+            [theme.value_color(v, largest, DARK, strength) for v in values]
