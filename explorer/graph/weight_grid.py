@@ -50,25 +50,25 @@ class WeightCells:
     def value_color(self, name, row, col, colors):
         """A parameter's colour by its value (paler where the document never reads it)."""
         color = value_color(self.values[name][row][col], self.largest[name], colors)
-        if self.nodes[name][row][col] is None:
-            color = QColor.fromRgbF(*(0.5 * a + 0.5 * b for a, b in zip(color.getRgbF()[:3],
-                                                                      QColor(colors['background']).getRgbF()[:3])))
-        return color
+        return color if self.nodes[name][row][col] is not None else _paler(color, QColor(colors['background']).getRgbF()[:3])
 
     def value_rgbs(self, name, colors):
         """[row][column] value_color(…).rgb() of every parameter of a matrix, made at once (a timeline step
         changes them all)."""
         key = (name, colors['scalar'], colors['value_negative'], colors['value_positive'], colors['background'])
         if key not in self._rgbs:
-            rows, cols = self.shape(name)
-            flat = [c.rgb() for c in value_colors([v for row in self.values[name] for v in row], self.largest[name], colors)]
-            out = [flat[r * cols:(r + 1) * cols] for r in range(rows)]
-            for r, nodes in enumerate(self.nodes[name]):
-                for c, node in enumerate(nodes):
-                    if node is None:  # the document never reads it: paler, as value_color makes it
-                        out[r][c] = self.value_color(name, r, c, colors).rgb()
-            self._rgbs[key] = out
+            cols = self.shape(name)[1]
+            flat = value_colors([v for row in self.values[name] for v in row], self.largest[name], colors)
+            back = QColor(colors['background']).getRgbF()[:3]
+            self._rgbs[key] = [[(color if node is not None else _paler(color, back)).rgb()
+                                for color, node in zip(flat[r * cols:(r + 1) * cols], nodes)]
+                               for r, nodes in enumerate(self.nodes[name])]
         return self._rgbs[key]
+
+
+def _paler(color, back):
+    """A parameter the document never reads: its colour halfway to the background (`back`, its getRgbF)."""
+    return QColor.fromRgbF(*(0.5 * a + 0.5 * b for a, b in zip(color.getRgbF()[:3], back)))
 
 
 def matrix_of(box):
@@ -142,16 +142,21 @@ def grid_image(cells, name, bp, colors):
     rows, cols = cells.shape(name)
     transposed, across, down, _, _ = grid_geometry(rows, cols)
     by_value, reached = cells.value_rgbs(name, colors), bp.reached
-    pixels = array('I', bytes(4 * across * down))
-    for r, nodes in enumerate(cells.nodes[name]):
-        for c, node in enumerate(nodes):
-            rgb = by_value[r][c] if node is None or not reached(node) else cell_color(cells, name, r, c, bp, colors).rgb()
-            pixels[c * across + r if transposed else r * across + c] = rgb
+    if not transposed and bp.position == 0:  # nothing reached yet (a timeline step starts backprop again)
+        pixels = array('I', [rgb for row in by_value for rgb in row])
+    else:
+        pixels = array('I', bytes(4 * across * down))
+        for r, nodes in enumerate(cells.nodes[name]):
+            for c, node in enumerate(nodes):
+                rgb = by_value[r][c] if node is None or not reached(node) else cell_color(cells, name, r, c, bp, colors).rgb()
+                pixels[c * across + r if transposed else r * across + c] = rgb
     return QImage(pixels.tobytes(), across, down, QImage.Format_RGB32).copy()  # its own pixels, not the buffer's
 
 
 def grid_state(cells, name, bp):
     """What each used cell shows now: its grad once reached, else None (its value)."""
+    if bp.position == 0:
+        return [None] * len(cells.used[name])
     grads, reached = bp.grads, bp.reached
     return [grads[n] if reached(n) else None for _, _, n in cells.used[name]]
 
