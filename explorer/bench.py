@@ -135,8 +135,7 @@ def window_figures(doc):
         window.attention.grid.repaint()
         paints.append(time.perf_counter() - t)
     out['heatmap_paint_ms'] = ms(sorted(paints)[len(paints) // 2])
-    out.update(attention_view_figures(app, window))
-    out.update(timeline_figures(app, window))  # before training: the shipped run's history
+    out.update({**attention_view_figures(app, window), **timeline_figures(app, window)})  # the shipped run's timeline
     out.update(training_figures(app, window, Path(tmp.name)))
     session.unsaved = False  # the bench's trained weights are not worth a question
     window.close()
@@ -371,59 +370,77 @@ def timeline_figures(app, window, samples=10):
     `samples` each; Play from step 0 to the end: how long, and how many steps it showed."""
     import random
 
-    from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
-    timeline, panel, session = window.timeline, window.timeline_panel, window.session
+    from PySide6.QtCore import QEventLoop, QTimer
+    timeline, panel = window.timeline, window.timeline_panel
     wait = QEventLoop()
     timeline.checked.connect(wait.quit)
     QTimer.singleShot(300000, wait.quit)
     window.docks['timeline_dock'].raise_()
     timeline.ensure_loaded()
     wait.exec()
-    painted, settled = [], []
-
-    class Paints(QObject):
-        def eventFilter(self, obj, event):
-            if event.type() == QEvent.Paint:
-                painted.append(time.perf_counter())
-            return False
-    paints = Paints()
-    window.graph.viewport().installEventFilter(paints)
-    timeline.settled.connect(lambda step: settled.append((step, time.perf_counter())))
-
-    def go(step):
-        """Seconds from the slider set to `step` to the graph's first frame painted after the step is in."""
-        del settled[:]
-        t = time.perf_counter()
-        panel.set_step(step)
-        while not (settled and settled[-1][0] == step and not window.graph.building()):
-            app.processEvents(QEventLoop.WaitForMoreEvents, 5)
-        at = settled[-1][1]
-        while not any(p >= at for p in painted):
-            app.processEvents(QEventLoop.WaitForMoreEvents, 5)
-        return min(p for p in painted if p >= at) - t
+    frames = TimelineFrames(app, window)
     rng, history = random.Random(21), timeline.history
     steps = rng.sample(range(1, history.step - 1), samples)
     nexts, seen, cold = [], [], []
     for s in steps:
-        go(s)
-        nexts.append(go(s + 1))
-        seen.append(go(s))      # shown a moment ago
+        frames.go(s)
+        nexts.append(frames.go(s + 1))
+        seen.append(frames.go(s))      # shown a moment ago
     for s in steps:
         history.forget()
-        cold.append(go(rng.randrange(history.step)))
-    go(0)
-    del settled[:]
+        cold.append(frames.go(rng.randrange(history.step)))
+    frames.go(0)
+    frames.settled.clear()
     done = QEventLoop()
     panel.play_button.toggled.connect(lambda on: None if on else done.quit())
     t = time.perf_counter()
     panel.play_button.setChecked(True)
     done.exec()
     play_s = time.perf_counter() - t
-    window.graph.viewport().removeEventFilter(paints)
+    shown = len({s for s, _ in frames.settled})
+    frames.close()
     return {'timeline_next_step_ms': ms(max(nexts)), 'timeline_next_step_ms_p50': ms(sorted(nexts)[samples // 2]),
             'timeline_seen_step_ms': ms(max(seen)), 'timeline_any_step_ms': ms(max(cold)),
             'timeline_any_step_ms_p50': ms(sorted(cold)[samples // 2]),
-            'timeline_play_s': round(play_s, 1), 'timeline_play_steps_shown': len({s for s, _ in settled})}
+            'timeline_play_s': round(play_s, 1), 'timeline_play_steps_shown': shown}
+
+
+class TimelineFrames:
+    """When the graph paints, and when the timeline says a step is shown whole: `go(step)` is the seconds from
+    the slider set to the graph's first frame painted after that step is in."""
+
+    def __init__(self, app, window):
+        from PySide6.QtCore import QEvent, QObject
+        self.app, self.window, self.painted, self.settled = app, window, [], []
+        painted = self.painted
+
+        class Paints(QObject):
+            def eventFilter(self, obj, event):
+                if event.type() == QEvent.Paint:
+                    painted.append(time.perf_counter())
+                return False
+        self.filter = Paints()
+        window.graph.viewport().installEventFilter(self.filter)
+        window.timeline.settled.connect(self._on_settled)
+
+    def _on_settled(self, step):
+        self.settled.append((step, time.perf_counter()))
+
+    def go(self, step):
+        from PySide6.QtCore import QEventLoop
+        self.settled.clear()
+        t = time.perf_counter()
+        self.window.timeline_panel.set_step(step)
+        while not (self.settled and self.settled[-1][0] == step and not self.window.graph.building()):
+            self.app.processEvents(QEventLoop.WaitForMoreEvents, 5)
+        at = self.settled[-1][1]
+        while not any(p >= at for p in self.painted):
+            self.app.processEvents(QEventLoop.WaitForMoreEvents, 5)
+        return min(p for p in self.painted if p >= at) - t
+
+    def close(self):
+        self.window.graph.viewport().removeEventFilter(self.filter)
+        self.window.timeline.settled.disconnect(self._on_settled)
 
 
 def attention_view_figures(app, window):

@@ -29,15 +29,17 @@ class WeightCells:
         nodes these share: only the values are read again."""
         shapes = param_shapes(trace.config, len(trace.vocabulary) + 1)
         if like is not None and like.params is trace.params:
-            self.params, self.nodes, self.used = like.params, like.nodes, like.used
+            self.params, self.nodes, self.used, self.unused = like.params, like.nodes, like.used, like.unused
         else:
             self.params = trace.params
             self.nodes = {name: [[None] * cols for _ in range(rows)] for name, (rows, cols) in shapes.items()}
             for node, (name, row, col) in trace.params.items():
                 self.nodes[name][row][col] = node
-            self.used = {}  # name -> [(row, column, node)]: the cells backprop can change
+            self.used, self.unused = {}, {}  # name -> [(row, column, node)]: the cells backprop can change, the others
             for name, mat in self.nodes.items():
-                self.used[name] = [(r, c, n) for r, row in enumerate(mat) for c, n in enumerate(row) if n is not None]
+                cells = [(r, c, n) for r, row in enumerate(mat) for c, n in enumerate(row)]
+                self.used[name] = [cell for cell in cells if cell[2] is not None]
+                self.unused[name] = [cell for cell in cells if cell[2] is None]
         self.values = {name: [[float(getattr(v, 'data', v)) for v in row] for row in mat]
                        for name, mat in state_dict.items() if name in shapes}
         self.largest = {name: max((abs(v) for row in mat for v in row), default=0.0) or 1.0
@@ -53,16 +55,17 @@ class WeightCells:
         return color if self.nodes[name][row][col] is not None else _paler(color, QColor(colors['background']).getRgbF()[:3])
 
     def value_rgbs(self, name, colors):
-        """[row][column] value_color(…).rgb() of every parameter of a matrix, made at once (a timeline step
+        """value_color(…).rgb() of every parameter of a matrix, row after row, made at once (a timeline step
         changes them all)."""
         key = (name, colors['scalar'], colors['value_negative'], colors['value_positive'], colors['background'])
         if key not in self._rgbs:
-            cols = self.shape(name)[1]
             flat = value_colors([v for row in self.values[name] for v in row], self.largest[name], colors)
+            rgbs = [color.rgb() for color in flat]
             back = QColor(colors['background']).getRgbF()[:3]
-            self._rgbs[key] = [[(color if node is not None else _paler(color, back)).rgb()
-                                for color, node in zip(flat[r * cols:(r + 1) * cols], nodes)]
-                               for r, nodes in enumerate(self.nodes[name])]
+            cols = self.shape(name)[1]
+            for r, c, _ in self.unused[name]:  # the document never reads them: paler, as value_color makes them
+                rgbs[r * cols + c] = _paler(flat[r * cols + c], back).rgb()
+            self._rgbs[key] = rgbs
         return self._rgbs[key]
 
 
@@ -143,12 +146,13 @@ def grid_image(cells, name, bp, colors):
     transposed, across, down, _, _ = grid_geometry(rows, cols)
     by_value, reached = cells.value_rgbs(name, colors), bp.reached
     if not transposed and bp.position == 0:  # nothing reached yet (a timeline step starts backprop again)
-        pixels = array('I', [rgb for row in by_value for rgb in row])
+        pixels = array('I', by_value)
     else:
         pixels = array('I', bytes(4 * across * down))
         for r, nodes in enumerate(cells.nodes[name]):
             for c, node in enumerate(nodes):
-                rgb = by_value[r][c] if node is None or not reached(node) else cell_color(cells, name, r, c, bp, colors).rgb()
+                rgb = by_value[r * cols + c] if node is None or not reached(node) else \
+                    cell_color(cells, name, r, c, bp, colors).rgb()
                 pixels[c * across + r if transposed else r * across + c] = rgb
     return QImage(pixels.tobytes(), across, down, QImage.Format_RGB32).copy()  # its own pixels, not the buffer's
 

@@ -180,6 +180,7 @@ class TimelinePanel(HistoryPanel):
         h = self.timeline.history
         if playing and h is not None and self.slider.value() >= h.step:
             self.slider.setValue(0)
+        self.timeline.play(playing)
         self._play.start(0) if playing else self._play.stop()
 
     def _on_settled(self, _step):

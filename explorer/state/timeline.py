@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Signal
 from engine import history as history_io
 
 from explorer.state.history_check import HistoryCheck
+from explorer.state.replay_ahead import ReplayAhead
 from explorer.state.worker import Worker
 
 NO_HISTORY = ('This checkpoint has no training history beside it: train with the Training panel, or with '
@@ -34,6 +35,7 @@ class Timeline(QObject):
         self.check.progress.connect(self.checking)
         self.check.checked.connect(self.checked)
         self.check.failed.connect(self.refuse)
+        self.ahead = ReplayAhead(self)  # while playing: the next steps replayed in a child process
         self.history = None
         self.run = None                 # the Checkpoint whose history this is (the run's last step)
         self.step = None                # the step shown, or None when the run's own checkpoint is shown
@@ -55,6 +57,7 @@ class Timeline(QObject):
         self.worker.cancel('load')
         self.worker.cancel('seek')
         self.check.cancel()
+        self.ahead.stop()
         self.run, self.history, self.step, self.target = self.session.checkpoint, None, None, None
         self._settled = None
         self.reason, self._refused = NO_HISTORY, False
@@ -98,11 +101,27 @@ class Timeline(QObject):
         shown = self.step
         self.worker.cancel('seek')
         self.check.cancel()
+        self.ahead.stop()
         self.history, self.step, self.target = None, None, None
         self.reason, self._refused = reason, True
         if shown is not None and self.run is not None and shown != self.run.step:
             self.session.show_weights(self.run)
         self.unavailable.emit(reason)
+
+    def play(self, playing):
+        """Play started or paused: while it plays, the steps after the one asked for are replayed ahead of
+        it in a child process (ReplayAhead), off the window's interpreter."""
+        history = self.history
+        if playing and history is not None and history.step > 0:
+            at = self.target if self.target is not None else history.step
+            self.ahead.start(history, self.run, min(history.step, at + 1))
+        else:
+            self.ahead.stop()
+
+    def close(self):
+        """The window is closing: no child process outlives it."""
+        self.check.cancel()
+        self.ahead.stop()
 
     def go_to(self, step):
         """Show the weights after `step` (0 … last); the graph keeps its layout."""
@@ -110,7 +129,10 @@ class Timeline(QObject):
         if history is None or step == self.target:
             return
         step = max(0, min(history.step, int(step)))
+        if self.ahead.running and step != (self.target or 0) + 1 and step < history.step:
+            self.ahead.start(history, self.run, step + 1)  # Play went on from elsewhere (a drag, a key)
         self.target = step
+        self.ahead.ask(step)
         self.seeking.emit(step)
         if step == history.step:  # the run's own checkpoint, exactly as loaded (saving it saves the run)
             self.worker.cancel('seek')  # a seek still on its way must not land after this and show its step
