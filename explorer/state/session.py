@@ -6,6 +6,7 @@ timer that brings layouts in from the layout process — and re-emits the model'
 Views take a Session, listen to its signals and change it only through its methods.
 """
 
+import weakref
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -31,7 +32,7 @@ POLL_MS = 15  # how often a pending layout is looked for: the UI thread never wa
 class Recorded:
     """What one recording gives the views: the trace, its scope hierarchy and its backprop schedule."""
 
-    source = None  # the Recorded this one was retraced from
+    _source = None  # a weak reference to the Recorded this one was retraced from
 
     def __init__(self, trace, hierarchy=None, schedule=None, retracer=None):
         self.trace = trace
@@ -51,8 +52,13 @@ class Recorded:
             self._retracer = Retracer(self.trace)
         trace = self._retracer(model, like=self.trace)
         rec = Recorded(trace, self.hierarchy.renumbered(trace), self.schedule, self._retracer)
-        rec.source = self  # show_weights takes it only while this is the recording in use
+        rec._source = weakref.ref(self)  # weak: a step's recording must not keep every earlier one alive
         return rec
+
+    def retraced_from(self, other):
+        """Whether this is `other`'s document with other numbers (show_weights takes it only while `other` is
+        the recording in use)."""
+        return self._source is not None and self._source() is other
 
 
 def _record(model, doc):
@@ -177,7 +183,7 @@ class Session(QObject):
         checkpoint's file and saved state stay as they are."""
         self.checkpoint, self.model = ckpt, ckpt.model
         self.weights_changed.emit()
-        if rec is not None and rec.source is self.current and (self.recording is None or self._renumbering):
+        if rec is not None and rec.retraced_from(self.current) and (self.recording is None or self._renumbering):
             self.worker.cancel('record')  # an earlier step's re-recording, still on its way, is not wanted
             self._on_rerecorded(rec.trace.doc, rec)
             return

@@ -122,3 +122,30 @@ def test_a_new_recording_abandons_the_one_running(window, qtbot):
     s.worker.wait()
     qtbot.wait(50)
     assert s.trace.doc == 'ava'
+
+
+def test_a_step_recorded_again_shares_the_structure_and_lets_the_steps_before_go():
+    """A timeline step retraces the recording in use; Play makes a thousand of them, and each must be freed
+    once the next is in (it took 3 GB before)."""
+    import gc
+    import weakref
+
+    from engine import checkpoint as ckpt_io
+    from engine import history as history_io
+    from engine.paths import DEFAULT_CHECKPOINT
+    from engine.trace import record
+    from explorer.state.session import Recorded
+    ckpt = ckpt_io.load(DEFAULT_CHECKPOINT)
+    history = history_io.load_for(DEFAULT_CHECKPOINT, ckpt)
+    history.mark_checked()
+    first = Recorded(record(ckpt.model, 'a'))
+    second = first.retraced(history.model_at(3))
+    assert second.retraced_from(first) and not first.retraced_from(second)
+    assert second.schedule is first.schedule and second.trace.children is first.trace.children
+    assert second.trace.loss == record(history.model_at(3), 'a').loss != first.trace.loss
+    gone, rec = weakref.ref(second), second
+    del second
+    for step in (4, 5, 6):
+        rec = rec.retraced(history.model_at(step))
+    gc.collect()
+    assert gone() is None
