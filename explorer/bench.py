@@ -367,7 +367,8 @@ def timeline_figures(app, window, samples=10):
     moves it) to the graph's frame painted with that step's numbers, once the history has been checked
     against its run (in the background, once per file). The next step from the one shown, a step seen a
     moment before, any step (nothing of the history's replay kept: `History.forget`), the worst of
-    `samples` each; Play from step 0 to the end: how long, and how many steps it showed."""
+    `samples` each; Play from step 0 to the end: how long, how many steps it showed, and the processor time
+    the window's process took meanwhile (its replay-ahead child runs on another core)."""
     import random
 
     from PySide6.QtCore import QEventLoop, QTimer
@@ -393,16 +394,17 @@ def timeline_figures(app, window, samples=10):
     frames.settled.clear()
     done = QEventLoop()
     panel.play_button.toggled.connect(lambda on: None if on else done.quit())
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     panel.play_button.setChecked(True)
     done.exec()
-    play_s = time.perf_counter() - t
+    play_s, play_cpu = time.perf_counter() - t, time.process_time() - cpu
     shown = len({s for s, _ in frames.settled})
     frames.close()
     return {'timeline_next_step_ms': ms(max(nexts)), 'timeline_next_step_ms_p50': ms(sorted(nexts)[samples // 2]),
             'timeline_seen_step_ms': ms(max(seen)), 'timeline_any_step_ms': ms(max(cold)),
             'timeline_any_step_ms_p50': ms(sorted(cold)[samples // 2]),
-            'timeline_play_s': round(play_s, 1), 'timeline_play_steps_shown': shown}
+            'timeline_play_s': round(play_s, 1), 'timeline_play_steps_shown': shown,
+            'timeline_play_cpu_s': round(play_cpu, 1)}  # the window's process alone, whatever else the machine runs
 
 
 class TimelineFrames:
