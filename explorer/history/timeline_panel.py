@@ -11,6 +11,7 @@ from engine.numbers import shown
 from explorer.history.charts import LossChart, smoothed, step_chart
 from explorer.history.history_panel import HistoryPanel, pop_out_button
 
+SLOW_MS = 300  # a step not shown by then says "Going to step N…" in its line
 PLAY_FRAME_MS = 30  # Play shows every step: the next is asked for once the one before is shown, at most this often
 
 
@@ -74,7 +75,11 @@ class TimelinePanel(HistoryPanel):
         timeline.loading.connect(lambda: self._say('Reading the training history…'))
         timeline.loaded.connect(self._on_loaded)
         timeline.unavailable.connect(self._on_unavailable)
-        timeline.seeking.connect(lambda step: self._say(f'Going to step {step:,}…'))
+        self._slow = QTimer(self)  # a step not shown within SLOW_MS says so in its line
+        self._slow.setSingleShot(True)
+        self._slow.setInterval(SLOW_MS)
+        self._slow.timeout.connect(self._on_slow)
+        timeline.seeking.connect(lambda _step: self._slow.start())
         timeline.checking.connect(self._on_checking)
         timeline.checked.connect(self._on_checked)
         timeline.step_changed.connect(self._on_step_changed)
@@ -151,7 +156,15 @@ class TimelinePanel(HistoryPanel):
             self.session.record(doc)
         self.set_step(step - 1)
 
+    def _on_slow(self):
+        """A step asked for is still on its way: its line says so (in place: nothing above the chart moves,
+        nor the Play button under the mouse)."""
+        target = self.timeline.target
+        if target is not None and target != self.timeline.step:
+            self.step_info.setText(f'Going to step {target:,}…')
+
     def _on_step_changed(self, step):
+        self._slow.stop()
         self.status.hide()  # the slider and the line below say it all; the status is for loading and errors
         self._show_step(step)
 

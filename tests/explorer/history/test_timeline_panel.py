@@ -184,6 +184,24 @@ def test_a_timeline_step_keeps_the_view_exactly_still(window, qtbot):
     assert view_state(view) == before  # not scrolled back to the selection
 
 
+def test_a_step_on_its_way_moves_nothing_above_the_chart(window, qtbot):
+    """Play asks for a step every few tens of milliseconds: the Play button must stay under the mouse, so a
+    step on its way says so in its own line (after SLOW_MS), never in a line shown above the controls."""
+    timeline, panel = open_timeline(window, qtbot), window.timeline_panel
+    go(window, qtbot, 5)
+    qtbot.wait(50)  # the loading line above is gone for good once a step is shown
+    where = panel.play_button.mapTo(panel, panel.play_button.rect().topLeft())
+    timeline.history.forget()
+    panel.set_step(700)
+    assert panel.status.isHidden() and timeline.busy
+    panel._on_slow()  # what the timer does if the step is not in after SLOW_MS
+    assert panel.step_info.text() == 'Going to step 700…'
+    qtbot.waitUntil(lambda: timeline.step == 700 and not timeline.busy, timeout=30000)
+    assert panel.status.isHidden() and panel.step_info.text().startswith('Weights after step 700,')
+    qtbot.wait(50)
+    assert panel.play_button.mapTo(panel, panel.play_button.rect().topLeft()) == where
+
+
 KEYS = (Qt.Key_Right, Qt.Key_Left, Qt.Key_PageUp, Qt.Key_PageDown, Qt.Key_Home)
 
 
