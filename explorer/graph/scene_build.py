@@ -74,7 +74,7 @@ class SceneBuild:
 
     def _renumberable(self, lay):
         """The items are those of `lay`, all made: a timeline step can change their numbers in place."""
-        return lay is not None and lay is getattr(self, '_built', None) and not self.building() and bool(self.items_by_key)
+        return lay is not None and lay is self._built and not self.building() and bool(self.items_by_key)
 
     def _renumber(self, visible):
         """A timeline step: the boxes whose numbers changed take them, every weight grid its new values; nothing

@@ -66,6 +66,7 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
         self.minimap.hide()
         self._fitted_once = False
         self._building = iter(())  # what is left of making the items of the last layout
+        self._built = None         # the layout the items are made from (a timeline step renumbers them)
         self._build_timer = QTimer(self)
         self._build_timer.setSingleShot(True)
         self._build_timer.setInterval(0)

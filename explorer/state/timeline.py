@@ -41,6 +41,7 @@ class Timeline(QObject):
         self.step = None                # the step shown, or None when the run's own checkpoint is shown
         self.target = None              # the step asked for last
         self._settled = None            # (step, recording) last said to be shown whole
+        self._jumped = False            # while playing, a step was asked for that was not the next one
         self.reason = NO_HISTORY
         self._wanted = False            # a view is shown that needs the history
         self._refused = False           # the history failed a check: not read again for this checkpoint
@@ -112,6 +113,7 @@ class Timeline(QObject):
         """Play started or paused: while it plays, the steps after the one asked for are replayed ahead of
         it in a child process (ReplayAhead), off the window's interpreter."""
         history = self.history
+        self._jumped = False
         if playing and history is not None and history.step > 0:
             at = self.target if self.target is not None else history.step
             self.ahead.start(history, self.run, min(history.step, at + 1))
@@ -129,10 +131,14 @@ class Timeline(QObject):
         if history is None or step == self.target:
             return
         step = max(0, min(history.step, int(step)))
-        if self.ahead.running and step != (self.target or 0) + 1 and step < history.step:
-            self.ahead.start(history, self.run, step + 1)  # Play went on from elsewhere (a drag, a key)
+        if self.ahead.running:
+            if step != (self.target or 0) + 1:
+                self._jumped = True   # a drag or a key while playing: the replay ahead is elsewhere now
+            elif self._jumped and step < history.step:
+                self._jumped = False  # Play goes on from here: so does the replay ahead (once, not at every move)
+                self.ahead.start(history, self.run, step + 1)
+            self.ahead.ask(step)
         self.target = step
-        self.ahead.ask(step)
         self.seeking.emit(step)
         if step == history.step:  # the run's own checkpoint, exactly as loaded (saving it saves the run)
             self.worker.cancel('seek')  # a seek still on its way must not land after this and show its step
@@ -154,7 +160,7 @@ class Timeline(QObject):
     def _settle(self, *_):
         """Say `settled` once the step asked for last and the probe's recording with its weights are in (once
         for each: a new probe recorded at the same step says it again)."""
-        shown = (self.step, getattr(self.session, 'current', None))
+        shown = (self.step, self.session.current)
         if self.target is not None and self.step == self.target and self.session.recording is None and \
                 shown != self._settled:
             self._settled = shown
