@@ -322,6 +322,11 @@ class History:
             while len(self._cache) > CACHED_STEPS:
                 self._cache.popitem(last=False)
 
+    def ready(self, step):
+        """Whether seek(step, grads=False) answers without replaying (a step kept, or a snapshot trusted)."""
+        with self._lock:
+            return step in self._cache or (step in self.snapshots and self._trusted(step))
+
     @property
     def trusted(self):
         """Every step replays as recorded, as far as this process knows: bound by content, or checked whole."""

@@ -85,12 +85,10 @@ def value_colors(values, largest, colors, strength=0.9):
     r, g, b = base.redF(), base.greenF(), base.blueF()
     to_neg = (neg.redF() - r, neg.greenF() - g, neg.blueF() - b)
     to_pos = (pos.redF() - r, pos.greenF() - g, pos.blueF() - b)
-    out = []
-    for value in values:
-        dr, dg, db = to_neg if value < 0 else to_pos
-        t = min(1.0, abs(value) / largest) * strength if largest else 0.0
-        out.append(QColor.fromRgbF(r + dr * t, g + dg * t, b + db * t))
-    return out
+    (nr, ng, nb), (pr, pg, pb), rgb = to_neg, to_pos, QColor.fromRgbF
+    ts = [min(1.0, abs(value) / largest) * strength for value in values] if largest else [0.0] * len(values)
+    return [rgb(r + nr * t, g + ng * t, b + nb * t) if value < 0 else rgb(r + pr * t, g + pg * t, b + pb * t)
+            for value, t in zip(values, ts)]
 
 
 def palette(colors):

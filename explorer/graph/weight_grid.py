@@ -71,7 +71,8 @@ class WeightCells:
 
 def _paler(color, back):
     """A parameter the document never reads: its colour halfway to the background (`back`, its getRgbF)."""
-    return QColor.fromRgbF(*(0.5 * a + 0.5 * b for a, b in zip(color.getRgbF()[:3], back)))
+    r, g, b, _ = color.getRgbF()
+    return QColor.fromRgbF(0.5 * r + 0.5 * back[0], 0.5 * g + 0.5 * back[1], 0.5 * b + 0.5 * back[2])
 
 
 def matrix_of(box):

@@ -145,6 +145,11 @@ class Timeline(QObject):
             self._on_sought(step, self.run)
             return
         seed, retrace = self.run.seed, self.session.retracer()
+        if self.ahead.running and history.ready(step):  # Play, its step replayed ahead: all of it here and now,
+            self.worker.cancel('seek')                     # not two threads taking turns on the interpreter
+            ckpt = history_io.checkpoint_at(history, step, seed)
+            self._on_sought(step, ckpt, retrace(ckpt.model) if retrace is not None else None)
+            return
 
         def seek():  # off the UI thread: the step's weights and, if it can be, the probe recorded with them
             ckpt = history_io.checkpoint_at(history, step, seed)
