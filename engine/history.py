@@ -315,6 +315,25 @@ class History:
                 self._cursor = (end + 1, steps)
             return wanted
 
+    def offer(self, state):
+        """Keep a StepState another replay of this very history made (engine.job.replay_process, while the
+        timeline plays) where seek finds it first."""
+        with self._lock:
+            self._cache[state.step] = state
+            self._cache.move_to_end(state.step)
+            while len(self._cache) > CACHED_STEPS:
+                self._cache.popitem(last=False)
+
+    def ready(self, step):
+        """Whether seek(step, grads=False) answers without replaying (a step kept, or a snapshot trusted)."""
+        with self._lock:
+            return step in self._cache or (step in self.snapshots and self._trusted(step))
+
+    @property
+    def trusted(self):
+        """Every step replays as recorded, as far as this process knows: bound by content, or checked whole."""
+        return self.bound or set(sorted(self.snapshots)[:-1]) <= self._checked
+
     def model_at(self, step):
         """The Model with the weights of `step`."""
         return self._model(self.seek(step, grads=False).weights)

@@ -23,6 +23,12 @@ nothing is ever half-written by the child. Messages are tuples:
 for a history its checkpoint does not name by content (an older one, the shipped one):
 
     ('progress', fraction)              ('checked', sha256 of the file checked)      ('failed', sentence)
+
+`replay_process` replays a history ahead of the window while the timeline plays, so that each step the window
+asks for next is already there (engine.history.History.offer):
+
+    ('state', StepState)                a step, once the stretch it is in replayed as recorded
+    ('failed', sentence)                it does not (the window's own replay says so when it gets there)
 """
 
 import hashlib
@@ -33,6 +39,7 @@ import queue
 import signal
 import tempfile
 import threading
+import time
 
 from engine import checkpoint as ckpt_io
 from engine import history as history_io
@@ -172,5 +179,35 @@ def check_history_process(checkpoint_json, history_file, messages, pause, stop):
                 return
             messages.put(('progress', done))
         messages.put(('checked', history.sha256))
+    except (EngineError, OSError) as e:
+        messages.put(('failed', str(e)))
+
+
+AHEAD = 24  # replay_process stays at most this many steps beyond the step the window asked for last
+
+
+def replay_process(checkpoint_json, history_file, sha256, start, checked, messages, asked, stop):
+    """Run in a child process: replay the history of `history_file` (it must be the one whose SHA-256 the
+    window read) from the snapshot before `start`, putting every step from `start` on, each once it is
+    checked (`checked`: the window knows the whole file replays as recorded), at most AHEAD steps beyond
+    `asked.value`, until the end or `stop`."""
+    try:
+        history = history_io.load(history_file, ckpt_io.from_json(checkpoint_json))
+        if history.sha256 != sha256:
+            raise EngineError('The training history changed on disk while the timeline played.')
+        if checked:
+            history.mark_checked()
+        waiting = []  # steps replayed whose stretch has not reached its snapshot yet
+        for state in history.replay(history.nearest_snapshot(max(0, start - 1)), history.step, start):
+            waiting.append(state)
+            if history.checked_until(state.step) != state.step:
+                continue
+            for ready in waiting:
+                while ready.step > asked.value + AHEAD and not stop.is_set():
+                    time.sleep(0.005)
+                if stop.is_set():
+                    return
+                messages.put(('state', ready))
+            waiting = []
     except (EngineError, OSError) as e:
         messages.put(('failed', str(e)))

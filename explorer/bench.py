@@ -362,6 +362,123 @@ def training_figures(app, window, tmp, steps=200):
             'train_app_vs_cli': round(app_rate / cli_rate, 2), 'train_max_stall_ms': ms(max(lateness, default=0))}
 
 
+def timeline_run():
+    """timeline_figures in a window of its own, in a process of its own, as a learner opens the app and scrubs
+    (the other figures' windows, views and memory left out of it)."""
+    env = dict(os.environ, QT_QPA_PLATFORM='offscreen')
+    code = f'import sys; sys.path.insert(0, {str(ROOT)!r}); from explorer.bench import timeline_main; timeline_main()'
+    done = subprocess.run([sys.executable, '-c', code], env=env, capture_output=True, text=True, timeout=1200, cwd=ROOT)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def timeline_main():
+    """The window as window_figures makes it (1400×900, 'emma' recorded), then timeline_figures as one JSON line."""
+    os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
+    from PySide6.QtCore import QEventLoop, QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from explorer.main_window import MainWindow
+    from explorer.state.session import Session
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as tmp:
+        session = Session()
+        window = MainWindow(session, QSettings(str(Path(tmp) / 'bench.ini'), QSettings.IniFormat))
+        window.resize(1400, 900)
+        window.show()
+        session.load_checkpoint()
+        loop = QEventLoop()
+        session.view_changed.connect(loop.quit)
+        session.record('emma')
+        loop.exec()
+        app.processEvents()
+        print(json.dumps(timeline_figures(app, window)), flush=True)
+        window.close()
+        session.worker.wait()
+
+
+def timeline_figures(app, window, samples=10):
+    """Issue 21, the training timeline in the window, end to end: from the slider moved (as a key or a drag
+    moves it) to the graph's frame painted with that step's numbers, once the history has been checked
+    against its run (in the background, once per file). The next step from the one shown, a step seen a
+    moment before, any step (nothing of the history's replay kept: `History.forget`), the worst of
+    `samples` each; Play from step 0 to the end: how long, how many steps it showed, and the processor time
+    the window's process took meanwhile (its replay-ahead child runs on another core)."""
+    import random
+
+    from PySide6.QtCore import QEventLoop, QTimer
+    timeline, panel = window.timeline, window.timeline_panel
+    wait = QEventLoop()
+    timeline.checked.connect(wait.quit)
+    QTimer.singleShot(300000, wait.quit)
+    window.docks['timeline_dock'].raise_()
+    timeline.ensure_loaded()
+    wait.exec()
+    frames = TimelineFrames(app, window)
+    rng, history = random.Random(21), timeline.history
+    steps = rng.sample(range(1, history.step - 1), samples)
+    nexts, seen, cold = [], [], []
+    for s in steps:
+        frames.go(s)
+        nexts.append(frames.go(s + 1))
+        seen.append(frames.go(s))      # shown a moment ago
+    for s in steps:
+        history.forget()
+        cold.append(frames.go(rng.randrange(history.step)))
+    frames.go(0)
+    frames.settled.clear()
+    done = QEventLoop()
+    panel.play_button.toggled.connect(lambda on: None if on else done.quit())
+    t, cpu = time.perf_counter(), time.process_time()
+    panel.play_button.setChecked(True)
+    done.exec()
+    play_s, play_cpu = time.perf_counter() - t, time.process_time() - cpu
+    shown = len({s for s, _ in frames.settled})
+    frames.close()
+    return {'timeline_next_step_ms': ms(max(nexts)), 'timeline_next_step_ms_p50': ms(sorted(nexts)[samples // 2]),
+            'timeline_seen_step_ms': ms(max(seen)), 'timeline_any_step_ms': ms(max(cold)),
+            'timeline_any_step_ms_p50': ms(sorted(cold)[samples // 2]),
+            'timeline_play_s': round(play_s, 1), 'timeline_play_steps_shown': shown,
+            'timeline_play_cpu_s': round(play_cpu, 1)}  # the window's process alone, whatever else the machine runs
+
+
+class TimelineFrames:
+    """When the graph paints, and when the timeline says a step is shown whole: `go(step)` is the seconds from
+    the slider set to the graph's first frame painted after that step is in."""
+
+    def __init__(self, app, window):
+        from PySide6.QtCore import QEvent, QObject
+        self.app, self.window, self.painted, self.settled = app, window, [], []
+        painted = self.painted
+
+        class Paints(QObject):
+            def eventFilter(self, obj, event):
+                if event.type() == QEvent.Paint:
+                    painted.append(time.perf_counter())
+                return False
+        self.filter = Paints()
+        window.graph.viewport().installEventFilter(self.filter)
+        window.timeline.settled.connect(self._on_settled)
+
+    def _on_settled(self, step):
+        self.settled.append((step, time.perf_counter()))
+
+    def go(self, step):
+        from PySide6.QtCore import QEventLoop
+        self.settled.clear()
+        t = time.perf_counter()
+        self.window.timeline_panel.set_step(step)
+        while not (self.settled and self.settled[-1][0] == step and not self.window.graph.building()):
+            self.app.processEvents(QEventLoop.WaitForMoreEvents, 5)
+        at = self.settled[-1][1]
+        while not any(p >= at for p in self.painted):
+            self.app.processEvents(QEventLoop.WaitForMoreEvents, 5)
+        return min(p for p in self.painted if p >= at) - t
+
+    def close(self):
+        self.window.graph.viewport().removeEventFilter(self.filter)
+        self.window.timeline.settled.disconnect(self._on_settled)
+
+
 def attention_view_figures(app, window):
     """The attention panel's other views: the token lines' paint, one query's page (built and shown)."""
     panel = window.attention
@@ -441,6 +558,7 @@ def main(argv=()):
     literal = training_step_ms(model, doc, literal=True)
     gradient = gradient_figures(model, trace)
     stepping = window_figures(doc)
+    timeline = timeline_run()
     first_paint, rss = app_run(doc)
     first_paint_long, rss_long = app_run(LONG_NAME)
     out = {
@@ -456,6 +574,7 @@ def main(argv=()):
         'train_vs_literal_ratio': round(fused / literal, 3),
         **gradient,
         **stepping,
+        **timeline,
         **history,
         'bench_peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }

@@ -394,7 +394,7 @@ class MainWindow(QMainWindow):
         self.session.backprop.pause()
         self.sampling.cancel()
         self.training.cancel()
-        self.timeline.check.cancel()
+        self.timeline.close()
         self.session.worker.wait(5000)
         self.session.close()
         event.accept()

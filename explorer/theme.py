@@ -86,8 +86,18 @@ def value_color(value, largest, colors, strength=0.9):
     """A value on its own diverging scale (purple negative, orange positive, linear up to `largest` |value|:
     a weight matrix's, a vector's), so a grid of values never passes for a grid of gradients. `strength`:
     how far towards the end colour the largest goes (a vector strip's cells: 0.85)."""
-    t = min(1.0, abs(value) / largest) * strength if largest else 0.0
-    return _mix(colors['scalar'], colors['value_negative' if value < 0 else 'value_positive'], t)
+    return value_colors((value,), largest, colors, strength)[0]
+
+
+def value_colors(values, largest, colors, strength=0.9):
+    """value_color of each of `values`, the scale's ends read once (a weight matrix at every timeline step)."""
+    (r, g, b), neg, pos = _rgb_f(colors['scalar']), _rgb_f(colors['value_negative']), _rgb_f(colors['value_positive'])
+    nr, ng, nb = neg[0] - r, neg[1] - g, neg[2] - b
+    pr, pg, pb = pos[0] - r, pos[1] - g, pos[2] - b
+    rgb = QColor.fromRgbF
+    ts = [min(1.0, abs(value) / largest) * strength for value in values] if largest else [0.0] * len(values)
+    return [rgb(r + nr * t, g + ng * t, b + nb * t) if value < 0 else rgb(r + pr * t, g + pg * t, b + pb * t)
+            for value, t in zip(values, ts)]
 
 
 def palette(colors):

@@ -43,6 +43,21 @@ def forward(op, a, b=None):
     raise ValueError(f'{op!r} has no forward rule')
 
 
+def max_constants(trace):
+    """{-max_val node: the logits of its softmax}: softmax's recorded constants, each recomputed from
+    the logits it is minus the max of (in their order, as `max` went through them)."""
+    groups = {}
+    for i, name in enumerate(trace.names):
+        if name == MAX_VAL and not trace.children[i]:
+            groups.setdefault(trace.scope_of[i], []).append(i)
+    out, parents = {}, trace.parents
+    for consts in groups.values():
+        logits = tuple(trace.children[parents[c][0]][0] for c in consts)
+        for c in consts:
+            out[c] = logits
+    return out
+
+
 class NotEvaluable(EngineError):
     """A nudged value at which the loss has no real, finite value; `why` says which node fails and how."""
 
@@ -100,19 +115,11 @@ class Tape:
     def __init__(self, trace):
         self.trace = trace
         self.parents = trace.parents
-        # softmax's constants: each `-max_val` node recomputed from the logits of its softmax
-        groups = {}
-        for i, name in enumerate(trace.names):
-            if name == MAX_VAL and not trace.children[i]:
-                groups.setdefault(trace.scope_of[i], []).append(i)
-        self.max_logits = {}    # -max_val node -> the logits it is the max of
-        self.max_consts = {}    # logit -> the -max_val nodes that depend on it
-        for consts in groups.values():
-            logits = tuple(trace.children[self.parents[c][0]][0] for c in consts)
-            for c in consts:
-                self.max_logits[c] = logits
+        self.max_logits = max_constants(trace)  # -max_val node -> the logits it is the max of
+        self.max_consts = {}                     # logit -> the -max_val nodes that depend on it
+        for c, logits in self.max_logits.items():
             for logit in logits:
-                self.max_consts.setdefault(logit, []).extend(consts)
+                self.max_consts.setdefault(logit, []).append(c)
 
     def recompute(self, overrides, data=None):
         """{node: new data} -> ({node: new data} of every node that changed, loss). `data` defaults to the trace's."""

@@ -94,8 +94,32 @@ class Hierarchy:
         # opened into rows: it stays in its fixed place whatever is open.
         self.grids = frozenset(s for s, scope in enumerate(scopes) if weight_matrix(scope.path))
         self.shapes = param_shapes(trace.config, len(trace.vocabulary) + 1)  # matrix name -> (rows, columns)
-        self._strips = {}    # scope -> its output cells (strip)
-        self._vectors = {}   # head scope -> its vector boxes' (name, members, rows)
+        self._strip_nodes = {}  # scope -> its output cells as (node, name, where its data comes from)
+        self._strips = {}       # scope -> its output cells (strip) with this trace's numbers
+        self._vectors = {}      # head scope -> its vector boxes' (name, members, rows)
+
+    def renumbered(self, trace):
+        """The hierarchy of `trace`, the same document recorded with other weights (engine.retrace): the
+        same structure, shared with this one (and what it worked out about it), with the new numbers."""
+        new = object.__new__(Hierarchy)
+        new.__dict__.update(self.__dict__)
+        new.trace, new._strips = trace, {}
+        return new
+
+    def renumber(self, visible):
+        """`visible`, a view of this structure, with this trace's numbers: the same boxes, edges and clusters,
+        only each box's data (a scalar's detail, a strip's or a vector's cells) as this trace has it."""
+        data = self.trace.data
+        boxes = []
+        for b in visible.boxes:
+            if b.node >= 0:
+                b = replace(b, detail=shown(data[b.node]))  # every other field (its badge's reads) as it was
+            elif b.cells:
+                cells = self.strip(b.scope) if not b.is_vector else tuple((m, ref, data[m]) for m, ref, _ in b.cells)
+                b = replace(b, cells=cells)
+            boxes.append(b)
+        return VisibleGraph(tuple(boxes), visible.edges, visible.clusters, visible.open, visible.show_constants,
+                            visible.key_of, visible.kv_edges, visible.vectors_of)
 
     def matrix_shape(self, scope):
         """(rows, columns) of the weight matrix `scope` is (its scope `params / <name>`), else None."""
@@ -127,11 +151,20 @@ class Hierarchy:
         from the KV cache are not its output), or its last scalar if none is. The weights have none.
         A position's softmax shows all its probs, though the recording keeps only probs[target] (the
         loss depends on no other): the others are exps[i]·(1/total), as microgpt computes them, node -1."""
-        if scope in self._strips:
-            return self._strips[scope]
+        if scope not in self._strips:
+            data = self.trace.data
+            self._strips[scope] = tuple((n, name, data[n] if of is None else data[of[0]] * data[of[1]])
+                                        for n, name, of in self._strip_cells(scope))
+        return self._strips[scope]
+
+    def _strip_cells(self, scope):
+        """strip's cells without numbers: (node, name, None), or (-1, name, (exps[i], 1/total)) for a prob
+        the recording does not keep; they depend on the structure only."""
+        if scope in self._strip_nodes:
+            return self._strip_nodes[scope]
         trace = self.trace
         if is_weight_path(trace.scopes[scope].path):
-            self._strips[scope] = ()
+            self._strip_nodes[scope] = ()
             return ()
         nodes = self.nodes_in(scope)
         inside, where, scope_of, parents = set(nodes), trace._position_of_scope, trace.scope_of, trace.parents
@@ -145,10 +178,10 @@ class Hierarchy:
         out.sort()
         if not out and nodes:
             out = [max(nodes)]
-        cells = tuple((n, trace.name(n), trace.data[n]) for n in out)
+        cells = tuple((n, trace.name(n), None) for n in out)
         if trace.scopes[scope].name == 'softmax' and len(out) == 1 and trace.name(out[0]) == 'probs[target]':
             cells = self._all_probs(scope, out[0]) or cells
-        self._strips[scope] = cells
+        self._strip_nodes[scope] = cells
         return cells
 
     def _all_probs(self, scope, target):
@@ -161,9 +194,9 @@ class Hierarchy:
             if e is None:
                 return None
             if trace.children[target][0] == e:
-                cells.append((target, f'probs[{i}] = probs[target]', trace.data[target]))
+                cells.append((target, f'probs[{i}] = probs[target]', None))
             else:
-                cells.append((-1, f'probs[{i}]', trace.data[e] * trace.data[inv]))
+                cells.append((-1, f'probs[{i}]', (e, inv)))
         return tuple(cells)
 
     def vectors(self, head):

@@ -207,6 +207,7 @@ class LayoutClient:
         self._child = None
         self._results = queue.Queue()
         self._trace, self._token = None, 0
+        self._sent = None                   # the token of the trace the current child has, if any
         self._pending = set()               # keys asked of the current child, not answered yet
         self._recording = None              # (token, doc) of a recording asked of the child, not back yet
         self._made = None                   # the trace the child recorded itself (it needs no copy of it)
@@ -216,16 +217,13 @@ class LayoutClient:
         """Start the child now (it imports Graphviz once and then waits), if none is running."""
         if self._child is None:
             self._child = _Child(self._ctx, self._results, self.layout_fn)
-            if self._trace is not None:
-                self._child.send(('trace', self._token, self._trace))
+            self._sent = None
 
     def set_trace(self, trace):
         """Lay out views of this trace from now on; requests about the previous one are dropped."""
         if trace is self._made:
             return  # the child recorded it and has it
-        self._new_token(slim(trace))
-        if self._child is not None:
-            self._child.send(('trace', self._token, self._trace))
+        self._new_token(trace)  # sent with the next request: a timeline step changes it many times a second
 
     def record(self, checkpoint, doc):
         """Record `doc` with the weights of the checkpoint file in the child, which then lays out views of
@@ -254,6 +252,9 @@ class LayoutClient:
             self._pending.add(key)
             self._results.put((self._child, ('done', self._token, key, *self._early.pop(key))))
         elif key not in self._pending:
+            if self._sent != self._token and self._trace is not None:
+                self._child.send(('trace', self._token, slim(self._trace)))
+                self._sent = self._token
             self._pending.add(key)
             self._child.send(('layout', self._token, key, key[0], key[1], self.rankdir))
         return key
@@ -300,7 +301,8 @@ class LayoutClient:
                 if self._recording == (token, key) and token == self._token:
                     self._recording = None
                     if kind == 'recorded':
-                        self._trace, self._made = slim(message[3]), message[3]  # a new child gets it too
+                        self._trace = self._made = message[3]  # a new child is sent it with its first request
+                        self._sent = token  # this child has it: it made it
                     out.append((kind, key, message[3]))
                 continue
             if token != self._token:

@@ -94,6 +94,11 @@ class CodePanel(QWidget):
 
     def _on_recorded(self):
         trace = self.session.trace
+        if self.session.numbers_only and self.items:  # a timeline step: the same lines made the same nodes
+            self.marked, self.calls, self.applying, self.applying_call, self.lit = set(), set(), None, None, None
+            self._on_moved(None)
+            self._on_selection_changed()
+            return
         by_line = collections.defaultdict(list)
         paths = collections.Counter(path for path, _ in trace.lines)
         self.path = paths.most_common(1)[0][0] if paths else 'engine/model.py'

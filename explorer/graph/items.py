@@ -57,6 +57,12 @@ class BoxItem(QGraphicsItem):
     def boundingRect(self):
         return self._bounds
 
+    def renumber(self, box):
+        """The same box with other numbers (a step of the training timeline): what its painting worked out
+        from the old ones is dropped, and it is repainted; its place and size stay."""
+        self.box, self._labels, self._grid_theme = box, None, None  # its cells' colours follow box.cells
+        self.update()
+
     def paint(self, painter, option, widget=None):
         view, box = self.view, self.box
         c = view.colors

@@ -20,12 +20,17 @@ class SceneBuild:
     """Session -> items: a new recording drops them, a new layout makes them."""
 
     def _on_recorded(self):
-        """The old items describe the old trace: drop them until the new layout arrives."""
+        """The old items describe the old trace: drop them until the new layout arrives. A timeline step
+        (the same boxes, other numbers) keeps them: the layout that follows renumbers them in place."""
+        self._cells_before, self._weight_cells = self._weight_cells or self._cells_before, None
+        if self.session.numbers_only and self._renumberable(self.session.layout):
+            return
         fitted = self._fitted_once
         self._build_timer.stop()
         self._building = iter(())
         self._release_gc()
         self.scene().clear()
+        self._built = None
         self.items_by_key, self.edges_by_key, self.flows, self.focus_key = {}, {}, {}, None
         self._followed_key = None
         self._flow_items = []
@@ -41,7 +46,11 @@ class SceneBuild:
         frames and boxes first, then the view is placed, then edges, so thousands of boxes never hold
         the window (a later layout abandons an unfinished build)."""
         lay, visible = self.session.layout, self.session.visible
+        if self.session.numbers_only and self._renumberable(lay):
+            self._renumber(visible)
+            return
         focus = self.session.focus
+        self._built = lay
         self._kept_view = ((self.transform(), self.horizontalScrollBar().value(), self.verticalScrollBar().value())
                            if self.session.numbers_only and self._fitted_once else None)  # restored by _place
         anchor = None  # where the focused group is on screen now: it stays there after the relayout
@@ -63,6 +72,20 @@ class SceneBuild:
         self._building = self._build(lay, visible, focus, anchor)
         self._hold_gc()
         self._continue_build()
+
+    def _renumberable(self, lay):
+        """The items are those of `lay`, all made: a timeline step can change their numbers in place."""
+        return lay is not None and lay is self._built and not self.building() and bool(self.items_by_key)
+
+    def _renumber(self, visible):
+        """A timeline step: the boxes whose numbers changed take them, every weight grid its new values; nothing
+        is made again and the view does not move. Marks and colours follow backprop, which started again."""
+        for box in visible.boxes:
+            item = self.items_by_key.get(box.key)
+            if isinstance(item, BoxItem) and (item.box != box or weight_grid.matrix_of(box)):
+                item.renumber(box)
+        self.selected_key = self.session.selected
+        self.minimap.redraw_soon()
 
     def _continue_build(self):
         deadline = time.perf_counter() + BUILD_SLICE_S

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from engine.graph.geometry import STRIP_HEIGHT, STRIP_TEXT, VECTOR_CELL, VECTOR_TEXT, vector_grid
 from engine.numbers import exact_line, shown
 
-from explorer.theme import grad_color, value_color
+from explorer.theme import grad_color, value_colors
 
 STRIP_INSET = 8.0  # the strip's margin from the box's sides
 MAX_STRIP_CELL = 14.0  # the widest cell of a strip
@@ -62,14 +62,16 @@ def cell_tooltip(trace, backprop, cell):
 def paint_cells(painter, box, width, backprop, colors, cache):
     """The box's cells: a strip under a group's lines, or a vector box's grid. `cache` (a dict the item
     keeps) holds what does not change as backprop steps (the rectangles, the value colours), so a step
-    repaints a strip in a fraction of a millisecond."""
+    repaints a strip in a fraction of a millisecond; a timeline step (other numbers, the same cells) only
+    the value colours."""
     if cache.get('colors') is not colors:
         rects = [QRectF(*r) for r in cell_rects(box, width)]
-        largest = max((abs(d) for _, _, d in box.cells), default=0.0)
-        values = [value_color(d, largest, colors, strength=0.85) for _, _, d in box.cells]
-        cache.update(colors=colors, rects=rects, values=values,
+        cache.update(colors=colors, rects=rects, cells=None,
                      outline=rects[0].united(rects[-1]) if rects else None, zero=QColor(colors['zero_grad']),
                      lines=QPen(QColor(colors['scalar_border']), 0.6), border=QPen(QColor(colors['scalar_border']), 0.8))
+    if cache['cells'] is not box.cells:
+        largest = max((abs(d) for _, _, d in box.cells), default=0.0)
+        cache.update(cells=box.cells, values=value_colors([d for _, _, d in box.cells], largest, colors, strength=0.85))
     rects = cache['rects']
     if not rects:
         return

@@ -60,6 +60,7 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
         self.highlighted_weights = frozenset()  # the matrix the mouse is on (a grid or a badge's name)
         self.highlighted_readers = frozenset()  # and the boxes that read it
         self._weight_cells = None
+        self._cells_before = None       # the last recording's weight cells: a timeline step keeps their nodes
         self._weight_keys = set()       # boxes that show weights, whose edges are the weight edges
         self.badge_items = []
         self.context_actions = []  # the window's view actions, below a box's own entries in the context menu
@@ -67,6 +68,7 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
         self.minimap.hide()
         self._fitted_once = False
         self._building = iter(())  # what is left of making the items of the last layout
+        self._built = None         # the layout the items are made from (a timeline step renumbers them)
         self._build_timer = QTimer(self)
         self._build_timer.setSingleShot(True)
         self._build_timer.setInterval(0)
@@ -102,7 +104,8 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
     def weight_cells(self):
         """Which node, value and colour scale each parameter has, for the current recording."""
         if self._weight_cells is None:
-            self._weight_cells = weight_grid.WeightCells(self.session.trace, self.session.model.state_dict)
+            self._weight_cells = weight_grid.WeightCells(self.session.trace, self.session.model.state_dict,
+                                                         like=self._cells_before)
         return self._weight_cells
 
     def selected_node(self):
@@ -141,7 +144,7 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
         self.viewport().update()
         self.highlight_weight(self.selected_matrix())  # a grid selected (in the Scopes tab, say): its uses outlined
         item = self.items_by_key.get(self.selected_key)
-        if item is not None:
+        if item is not None and not self.session.numbers_only:  # a timeline step never moves the view
             self.ensureVisible(item, 40, 40)
 
     def selected_matrix(self):

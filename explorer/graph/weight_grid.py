@@ -3,6 +3,8 @@ per parameter coloured by its value, and by its gradient once backprop has reach
 box that reads a matrix (`wq wk wv wo` on attention) and, while a matrix or a badge is hovered, every
 box that reads it outlined. Geometry (cell sizes, which matrices lie on their side) is engine.graph.geometry's."""
 
+from array import array
+
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPaintEngine, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem
@@ -13,27 +15,61 @@ from engine.model import param_shapes
 from engine.numbers import exact_line, shown
 from engine.trace import short_param_name
 
-from explorer.theme import grad_color, value_color
+from explorer.theme import grad_color, value_color, value_colors
 
 class WeightCells:
     """For one recording: which node is each parameter (None: the document never reads it), every
     parameter's value, and each matrix's largest |value| (its colour scale)."""
 
-    def __init__(self, trace, state_dict):
+    def __init__(self, trace, state_dict, like=None):
+        """`like`: the cells of another recording of the same document (a timeline step), whose parameter
+        nodes these share: only the values are read again."""
         shapes = param_shapes(trace.config, len(trace.vocabulary) + 1)
-        self.nodes = {name: [[None] * cols for _ in range(rows)] for name, (rows, cols) in shapes.items()}
-        for node, (name, row, col) in trace.params.items():
-            self.nodes[name][row][col] = node
+        if like is not None and like.params is trace.params:
+            self.params, self.nodes, self.used, self.unused = like.params, like.nodes, like.used, like.unused
+        else:
+            self.params = trace.params
+            self.nodes = {name: [[None] * cols for _ in range(rows)] for name, (rows, cols) in shapes.items()}
+            for node, (name, row, col) in trace.params.items():
+                self.nodes[name][row][col] = node
+            self.used, self.unused = {}, {}  # name -> [(row, column, node)]: the cells backprop can change, the others
+            for name, mat in self.nodes.items():
+                cells = [(r, c, n) for r, row in enumerate(mat) for c, n in enumerate(row)]
+                self.used[name] = [cell for cell in cells if cell[2] is not None]
+                self.unused[name] = [cell for cell in cells if cell[2] is None]
         self.values = {name: [[float(getattr(v, 'data', v)) for v in row] for row in mat]
                        for name, mat in state_dict.items() if name in shapes}
         self.largest = {name: max((abs(v) for row in mat for v in row), default=0.0) or 1.0
                         for name, mat in self.values.items()}
-        self.used = {}  # name -> [(row, column, node)]: the cells backprop can change
-        for name, mat in self.nodes.items():
-            self.used[name] = [(r, c, n) for r, row in enumerate(mat) for c, n in enumerate(row) if n is not None]
+        self._rgbs = {}  # (matrix, palette) -> [row][column] its cells' colours by value, as rgb
 
     def shape(self, name):
         return len(self.nodes[name]), len(self.nodes[name][0])
+
+    def value_color(self, name, row, col, colors):
+        """A parameter's colour by its value (paler where the document never reads it)."""
+        color = value_color(self.values[name][row][col], self.largest[name], colors)
+        return color if self.nodes[name][row][col] is not None else _paler(color, QColor(colors['background']).getRgbF()[:3])
+
+    def value_rgbs(self, name, colors):
+        """value_color(…).rgb() of every parameter of a matrix, row after row, made at once (a timeline step
+        changes them all)."""
+        key = (name, colors['scalar'], colors['value_negative'], colors['value_positive'], colors['background'])
+        if key not in self._rgbs:
+            flat = value_colors([v for row in self.values[name] for v in row], self.largest[name], colors)
+            rgbs = [color.rgb() for color in flat]
+            back = QColor(colors['background']).getRgbF()[:3]
+            cols = self.shape(name)[1]
+            for r, c, _ in self.unused[name]:  # the document never reads them: paler, as value_color makes them
+                rgbs[r * cols + c] = _paler(flat[r * cols + c], back).rgb()
+            self._rgbs[key] = rgbs
+        return self._rgbs[key]
+
+
+def _paler(color, back):
+    """A parameter the document never reads: its colour halfway to the background (`back`, its getRgbF)."""
+    r, g, b, _ = color.getRgbF()
+    return QColor.fromRgbF(0.5 * r + 0.5 * back[0], 0.5 * g + 0.5 * back[1], 0.5 * b + 0.5 * back[2])
 
 
 def matrix_of(box):
@@ -83,27 +119,30 @@ def cell_color(cells, name, row, col, bp, colors):
     if node is not None and bp.reached(node):
         grad = bp.grads[node]
         return grad_color(grad, colors) if grad else QColor(colors['zero_grad'])  # too small to hatch: grey
-    color = value_color(cells.values[name][row][col], cells.largest[name], colors)
-    if node is None:  # the document never reads it: paler
-        color = QColor.fromRgbF(*(0.5 * a + 0.5 * b for a, b in zip(color.getRgbF()[:3],
-                                                                      QColor(colors['background']).getRgbF()[:3])))
-    return color
+    return cells.value_color(name, row, col, colors)
 
 
 def grid_image(cells, name, bp, colors):
     """The grid as an image of one pixel per cell (drawn scaled, without smoothing)."""
     rows, cols = cells.shape(name)
     transposed, across, down, _, _ = grid_geometry(rows, cols)
-    image = QImage(across, down, QImage.Format_RGB32)
-    for r in range(rows):
-        for c in range(cols):
-            x, y = (r, c) if transposed else (c, r)
-            image.setPixel(x, y, cell_color(cells, name, r, c, bp, colors).rgb())
-    return image
+    by_value, reached = cells.value_rgbs(name, colors), bp.reached
+    if not transposed and bp.position == 0:  # nothing reached yet (a timeline step starts backprop again)
+        pixels = array('I', by_value)
+    else:
+        pixels = array('I', bytes(4 * across * down))
+        for r, nodes in enumerate(cells.nodes[name]):
+            for c, node in enumerate(nodes):
+                rgb = by_value[r * cols + c] if node is None or not reached(node) else \
+                    cell_color(cells, name, r, c, bp, colors).rgb()
+                pixels[c * across + r if transposed else r * across + c] = rgb
+    return QImage(pixels.tobytes(), across, down, QImage.Format_RGB32).copy()  # its own pixels, not the buffer's
 
 
 def grid_state(cells, name, bp):
     """What each used cell shows now: its grad once reached, else None (its value)."""
+    if bp.position == 0:
+        return [None] * len(cells.used[name])
     grads, reached = bp.grads, bp.reached
     return [grads[n] if reached(n) else None for _, _, n in cells.used[name]]
 

@@ -3,7 +3,7 @@ loss curve; a click on the curve goes to that step and shows the document traine
 
 from html import escape
 
-from PySide6.QtCore import QPointF, Qt, QTimer
+from PySide6.QtCore import QElapsedTimer, QPointF, Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider, QSpinBox, QVBoxLayout
 
 from engine.numbers import shown
@@ -11,7 +11,8 @@ from engine.numbers import shown
 from explorer.history.charts import LossChart, smoothed, step_chart
 from explorer.history.history_panel import HistoryPanel, pop_out_button
 
-PLAY_MS = 120  # a frame of Play at most this often; it waits for the step before to be shown
+SLOW_MS = 300  # a step not shown by then says "Going to step N…" in its line
+PLAY_FRAME_MS = 30  # Play shows every step: the next is asked for once the one before is shown, at most this often
 
 
 class TimelinePanel(HistoryPanel):
@@ -66,16 +67,23 @@ class TimelinePanel(HistoryPanel):
         layout.addWidget(self.chart, 1)
 
         self._play = QTimer(self)
-        self._play.setInterval(PLAY_MS)
+        self._play.setSingleShot(True)
         self._play.timeout.connect(self._on_play_tick)
+        self._frame = QElapsedTimer()  # since Play asked for the step shown
+        self._frame.start()
         self._set_enabled(False)
         timeline.loading.connect(lambda: self._say('Reading the training history…'))
         timeline.loaded.connect(self._on_loaded)
         timeline.unavailable.connect(self._on_unavailable)
-        timeline.seeking.connect(lambda step: self._say(f'Going to step {step:,}…'))
+        self._slow = QTimer(self)  # a step not shown within SLOW_MS says so in its line
+        self._slow.setSingleShot(True)
+        self._slow.setInterval(SLOW_MS)
+        self._slow.timeout.connect(self._on_slow)
+        timeline.seeking.connect(lambda _step: self._slow.start())
         timeline.checking.connect(self._on_checking)
         timeline.checked.connect(self._on_checked)
         timeline.step_changed.connect(self._on_step_changed)
+        timeline.settled.connect(self._on_settled)
         session.recorded.connect(self._on_recorded)
         session.record_failed.connect(self._on_record_failed)
 
@@ -148,7 +156,15 @@ class TimelinePanel(HistoryPanel):
             self.session.record(doc)
         self.set_step(step - 1)
 
+    def _on_slow(self):
+        """A step asked for is still on its way: its line says so (in place: nothing above the chart moves,
+        nor the Play button under the mouse)."""
+        target = self.timeline.target
+        if target is not None and target != self.timeline.step:
+            self.step_info.setText(f'Going to step {target:,}…')
+
     def _on_step_changed(self, step):
+        self._slow.stop()
         self.status.hide()  # the slider and the line below say it all; the status is for loading and errors
         self._show_step(step)
 
@@ -177,7 +193,13 @@ class TimelinePanel(HistoryPanel):
         h = self.timeline.history
         if playing and h is not None and self.slider.value() >= h.step:
             self.slider.setValue(0)
-        self._play.start() if playing else self._play.stop()
+        self.timeline.play(playing)
+        self._play.start(0) if playing else self._play.stop()
+
+    def _on_settled(self, _step):
+        """The step asked for is shown whole: Play asks for the next one, a frame after the last."""
+        if self.play_button.isChecked() and not self._play.isActive():
+            self._play.start(max(0, PLAY_FRAME_MS - self._frame.elapsed()))
 
     def _on_play_tick(self):
         h = self.timeline.history
@@ -185,9 +207,10 @@ class TimelinePanel(HistoryPanel):
             self.play_button.setChecked(False)
             return
         if self.timeline.busy:
-            return  # the step before is still on its way
+            return  # the step before is still on its way: settled starts the next tick
         step = self.slider.value()
         if step >= h.step:
             self.play_button.setChecked(False)
             return
-        self.slider.setValue(min(h.step, (step // h.every + 1) * h.every))  # snapshot steps: no replay
+        self._frame.start()
+        self.slider.setValue(step + 1)

@@ -14,6 +14,9 @@ class ScopeModel(QAbstractItemModel):
         self.trace, self.hierarchy = None, None
 
     def set_recording(self, recorded):
+        if self.trace is not None and recorded.trace.scopes is self.trace.scopes:  # a timeline step: the same
+            self.trace, self.hierarchy = recorded.trace, recorded.hierarchy       # scopes, kept open as they were
+            return
         self.beginResetModel()
         self.trace, self.hierarchy = recorded.trace, recorded.hierarchy
         self.endResetModel()

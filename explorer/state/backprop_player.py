@@ -102,8 +102,9 @@ class BackpropPlayer(QObject):
         """A new document or checkpoint: a new stepper at the start, breakpoints cleared."""
         self.pause()
         rec = self.session.current
+        if rec.schedule is not self.schedule:  # a timeline step keeps the structure, and what was worked out of it
+            self._ranges = {}
         self.stepper, self.schedule = Stepper(rec.trace), rec.schedule
-        self._ranges = {}
         self._unit_steps = None
         self.landed = ()
         had_breakpoints = bool(self.breakpoints)

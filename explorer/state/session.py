@@ -6,17 +6,20 @@ timer that brings layouts in from the layout process — and re-emits the model'
 Views take a Session, listen to its signals and change it only through its methods.
 """
 
+import weakref
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine import checkpoint as ckpt_io
 from engine import pair
+from engine.errors import EngineError
 from engine.backprop import Schedule
 from engine.graph.grouping import Hierarchy
 from engine.graph.layout_process import LayoutClient
 from engine.history import history_path
 from engine.paths import DEFAULT_CHECKPOINT
+from engine.retrace import Retracer
 from engine.trace import iter_record, made_by
 
 from explorer.state.session_model import SessionModel
@@ -29,10 +32,33 @@ POLL_MS = 15  # how often a pending layout is looked for: the UI thread never wa
 class Recorded:
     """What one recording gives the views: the trace, its scope hierarchy and its backprop schedule."""
 
-    def __init__(self, trace):
+    _source = None  # a weak reference to the Recorded this one was retraced from
+
+    def __init__(self, trace, hierarchy=None, schedule=None, retracer=None):
         self.trace = trace
-        self.hierarchy = Hierarchy(trace)
-        self.schedule = Schedule(trace)
+        self.hierarchy = hierarchy or Hierarchy(trace)
+        self.schedule = schedule or Schedule(trace)  # it depends on the structure only
+        self._retracer = retracer
+
+    def fits(self, model, doc):
+        """Whether `doc` through `model` is this recording with other numbers (another step's weights)."""
+        return doc == self.trace.doc and model.config == self.trace.config and \
+            model.tokenizer.vocabulary_text() == self.trace.vocabulary
+
+    def retraced(self, model):
+        """The same document with `model`'s weights (engine.retrace: bit for bit a new recording, ~8× faster),
+        sharing this one's structure: its hierarchy's, its schedule."""
+        if self._retracer is None:
+            self._retracer = Retracer(self.trace)
+        trace = self._retracer(model, like=self.trace)
+        rec = Recorded(trace, self.hierarchy.renumbered(trace), self.schedule, self._retracer)
+        rec._source = weakref.ref(self)  # weak: a step's recording must not keep every earlier one alive
+        return rec
+
+    def retraced_from(self, other):
+        """Whether this is `other`'s document with other numbers (show_weights takes it only while `other` is
+        the recording in use)."""
+        return self._source is not None and self._source() is other
 
 
 def _record(model, doc):
@@ -80,6 +106,7 @@ class Session(QObject):
         self.unsaved = False             # the weights came from training in the app and are in no file yet
         self.model = None
         self.recording = None            # the document being recorded, or None
+        self._renumbering = False        # that recording is a timeline step's: the same document, new numbers
         self._temp_histories = []        # histories of runs trained here, in temp files (saving copies them)
 
     doc = _delegate('doc')
@@ -132,20 +159,47 @@ class Session(QObject):
             if not self.record(self.doc):  # the new vocabulary cannot read it
                 self.record(self.model.tokenizer.uchars[0] if self.model.tokenizer.uchars else '')
 
-    def show_weights(self, ckpt):
+    def retracer(self):
+        """What the timeline's seek job calls off the UI thread with the step's model: the document shown,
+        recorded with those weights (a Recorded for show_weights), or None where it cannot be (another
+        document on its way, weights that cannot be evaluated): show_weights then records as it always did."""
+        current = self.current
+        if current is None or (self.recording is not None and not self._renumbering):
+            return None
+
+        def retrace(model):
+            if not current.fits(model, current.trace.doc):
+                return None
+            try:
+                return current.retraced(model)
+            except EngineError:
+                return None
+        return retrace
+
+    def show_weights(self, ckpt, rec=None):
         """Weights of another step of the same run (the training timeline): the document is recorded
-        again with them and, when the recording is in, the view keeps its layout and open groups; the
+        again with them (`rec`, if the timeline made it already from the recording in use) and, when the
+        recording is in, the view keeps its layout and open groups and changes only its numbers; the
         checkpoint's file and saved state stay as they are."""
         self.checkpoint, self.model = ckpt, ckpt.model
         self.weights_changed.emit()
+        if rec is not None and rec.retraced_from(self.current) and (self.recording is None or self._renumbering):
+            self.worker.cancel('record')  # an earlier step's re-recording, still on its way, is not wanted
+            self._on_rerecorded(rec.trace.doc, rec)
+            return
         doc = self.recording if self.recording is not None else self.doc  # a document on its way goes on
-        if doc is not None:
-            self.recording = doc
-            self.worker.submit('record', lambda m=self.model: _record(m, doc),
-                               lambda rec: self._on_rerecorded(doc, rec), self._on_record_failed)
+        if doc is None:
+            return
+        self.recording, model, current = doc, self.model, self.current
+        self._renumbering = current is not None and current.fits(model, doc)
+        if self._renumbering:  # the numbers only, on the recorded tape
+            job = lambda: current.retraced(model)  # noqa: E731
+        else:
+            job = lambda: _record(model, doc)  # noqa: E731
+        self.worker.submit('record', job, lambda rec: self._on_rerecorded(doc, rec), self._on_record_failed)
 
     def _on_rerecorded(self, doc, rec):
-        self.recording = None
+        self.recording, self._renumbering = None, False
         self.model_state.use_weights_recording(doc, rec)
 
     def record(self, doc):
@@ -156,7 +210,7 @@ class Session(QObject):
         except ValueError as e:
             self.record_failed.emit(str(e))
             return False
-        self.recording = doc
+        self.recording, self._renumbering = doc, False
         self.recording_started.emit(doc)
         if self.layouter.recording == doc:  # asked of the layout process before the window was built
             self.worker.cancel('record')
@@ -186,12 +240,13 @@ class Session(QObject):
         self.model_state.use_recording(doc, rec)
 
     def _on_record_failed(self, error):
-        self.recording = None
+        self.recording, self._renumbering = None, False
         self.record_failed.emit(str(error))
 
     def cancel_recording(self):
-        """Abandon the recording under way (its result is dropped); False if none was."""
-        if self.recording is None:
+        """Abandon the recording under way (its result is dropped); False if none was. A timeline step's
+        re-recording (tens of milliseconds) goes on: dropped, it would leave the graph at another step than the timeline."""
+        if self.recording is None or self._renumbering:
             return False
         if self.layouter.recording == self.recording:
             self.layouter.cancel()  # the child dies mid-recording; a fresh one is ready for the next request

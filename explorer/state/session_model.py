@@ -35,6 +35,7 @@ class SessionModel:
         self.numbers_only = False        # True while the events of a timeline step (same layout, new numbers) go out
         self._layouts = OrderedDict()    # (opened, show_constants) -> (visible, layout), most recent last
         self._asked = {}                 # key -> boxes, for layouts asked of the layouter and not back yet
+        self._stale = set()              # keys of _layouts whose numbers are an earlier step's (same boxes)
 
     # Events
 
@@ -56,6 +57,7 @@ class SessionModel:
         self.doc, self.current = doc, rec
         self.visible = self.layout = None  # they describe the previous trace until the new layout is in
         self._layouts.clear()
+        self._stale.clear()
         self._asked.clear()
         self.layouter.set_trace(rec.trace)
         self.selected = self.focus = None
@@ -73,14 +75,17 @@ class SessionModel:
             self.use_recording(doc, rec)
             return
         self.current = rec
-        self.layouter.set_trace(rec.trace)  # later layouts are of these numbers (a pending one is dropped)
+        self.layouter.set_trace(rec.trace)  # later layouts are of these numbers (a pending one is dropped ...
+        wanted = (self.opened, self.show_constants, self.focus)  # ... and asked again below)
         self.opened = self.visible.open     # what is shown
         self.focus = None                   # nothing to bring back into place: the view stays exactly still
-        key = (self.opened, self.show_constants)
-        visible = rec.hierarchy.visible(self.opened, self.show_constants)
-        self._layouts.clear()
+        key = (self.visible.open, self.visible.show_constants)
+        visible = rec.hierarchy.renumber(self.visible)  # the same boxes and edges, the new numbers
+        self._stale.update(self._layouts)   # views seen lately keep their layout; their numbers when shown again
         self._asked.clear()
         self._layouts[key] = (visible, self.layout)
+        self._layouts.move_to_end(key)
+        self._stale.discard(key)
         self.numbers_only = True            # the views keep where they look (the graph its scale and scroll)
         try:
             self._emit('recorded')
@@ -88,6 +93,9 @@ class SessionModel:
             self._apply(visible, self.layout)
         finally:
             self.numbers_only = False
+        if wanted[:2] != key:               # a view was on its way: it is laid out with the new numbers
+            self.show_constants = wanted[1]
+            self.set_open(wanted[0], wanted[2])
 
     # What is open
 
@@ -102,6 +110,10 @@ class SessionModel:
         self.opened, self.focus = opened, focus
         if key in self._layouts:
             self._layouts.move_to_end(key)
+            if key in self._stale:          # laid out before a timeline step: the same boxes, new numbers
+                self._stale.discard(key)
+                visible, lay = self._layouts[key]
+                self._layouts[key] = (self.current.hierarchy.renumber(visible), lay)
             self._apply(*self._layouts[key])
             return
         if key in self._asked:
@@ -130,6 +142,7 @@ class SessionModel:
 
     def layout_done(self, key, visible, lay):
         self._layouts[key] = (visible, lay)
+        self._stale.discard(key)
         while len(self._layouts) > CACHED_LAYOUTS:
             self._layouts.popitem(last=False)
         if key == (self.opened, self.show_constants):

@@ -282,6 +282,20 @@ def test_going_forward_replays_only_the_difference_and_a_step_seen_again_costs_n
     assert len(losses) == 14          # cold: the whole way from 7
 
 
+def test_a_step_offered_by_another_replay_is_ready_and_seek_takes_it_without_replaying(seek_run, losses):
+    """What the timeline's replay ahead (a child process) sends waits in the history: seek answers with it."""
+    history, _ = seek_run
+    history.forget()
+    other = history_io.History(history.config, history.tokenizer.uchars, history.train_config, history.every,
+                               history.docs, history.losses, history.lrs, history.update_norms, history.snapshots)
+    made = other.seek(12)
+    del losses[:]
+    assert history.ready(14) and history.ready(0) and not history.ready(12)  # snapshots need no replay
+    history.offer(made)
+    assert history.ready(12) and history.seek(12) is made and not losses
+    assert history.trusted  # made here by a Trainer
+
+
 def test_the_collector_is_on_between_replayed_steps_and_after_a_stopped_or_failed_replay(seek_run, monkeypatch):
     history, _ = seek_run
     assert gc.isenabled()

@@ -10,13 +10,14 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
 
 from engine import checkpoint as ckpt_io
 from engine import history as history_io
-from engine.job import check_history_process, ChildJob, train_process
+from engine.job import AHEAD, check_history_process, ChildJob, replay_process, train_process
 from engine.model import Model
 from tests.engine.graph import layout_faults
 
@@ -118,6 +119,41 @@ def test_a_history_check_replays_it_all(tiny_data, tmp_path):
         assert kind == 'failed' and 'was changed after it was written: replaying step 2' in sentence
     finally:
         os.unlink(history_file)
+
+
+def test_a_replay_ahead_sends_each_step_once_checked_and_stays_near_the_step_asked(tiny_data, tmp_path):
+    got = run_in_thread(tiny_data, {'n_embd': 8, 'n_head': 2}, {'num_steps': 40})
+    _, _, checkpoint_json, history_file, sha256 = got[-1]
+    try:
+        mine = history_io.load(history_file, ckpt_io.from_json(checkpoint_json))
+        messages, asked, stop = queue.Queue(), types.SimpleNamespace(value=3), threading.Event()
+        child = threading.Thread(target=replay_process, args=(checkpoint_json, history_file, sha256, 3, False,
+                                                              messages, asked, stop))
+        child.start()
+        sent = [messages.get(timeout=30) for _ in range(AHEAD + 1)]  # steps 3 … 3 + AHEAD, then it waits
+        time.sleep(0.3)
+        assert messages.empty() and child.is_alive()
+        assert [m[1].step for m in sent] == list(range(3, 4 + AHEAD)) and {m[0] for m in sent} == {'state'}
+        for _, state in sent[:12]:
+            ours = mine.seek(state.step)  # the same replay, bit for bit
+            assert (state.weights, state.m, state.v, state.grads, state.loss) == \
+                (ours.weights, ours.m, ours.v, ours.grads, ours.loss)
+        asked.value = 10                                  # the window went on: so does the child
+        assert messages.get(timeout=30)[1].step == 4 + AHEAD
+        stop.set()
+        child.join(10)
+        assert not child.is_alive()
+        [(kind, sentence)] = [m for m in _run_replay(checkpoint_json, history_file, 'another file') if m[0] != 'state']
+        assert kind == 'failed' and 'changed on disk' in sentence
+    finally:
+        os.unlink(history_file)
+
+
+def _run_replay(checkpoint_json, history_file, sha256):
+    messages = queue.Queue()
+    replay_process(checkpoint_json, history_file, sha256, 1, False, messages, types.SimpleNamespace(value=10**6),
+                   threading.Event())
+    return [messages.get_nowait() for _ in range(messages.qsize())]
 
 
 ROOT = Path(__file__).resolve().parents[2]

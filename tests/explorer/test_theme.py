@@ -99,3 +99,10 @@ def test_the_scales_mix_exactly_as_from_fresh_colours():
             assert value_color(x, 1.3, colors).getRgbF() == mixed(colors['scalar'], end, min(1.0, abs(x) / 1.3) * 0.9)
             end = colors['negative' if x < 0 else 'positive']
             assert grad_color(x, colors).getRgbF() == mixed(colors['scalar'], end, grad_strength(x) * 0.8)
+
+
+def test_value_colors_are_value_color_of_each():
+    values = [-3.0, -0.7, -1e-9, -0.0, 0.0, 0.2, 0.5, 2.0, 9.0]
+    for largest, strength in ((2.0, 0.9), (0.5, 0.85), (0, 0.9)):
+        assert theme.value_colors(values, largest, DARK, strength) == \
+            [theme.value_color(v, largest, DARK, strength) for v in values]

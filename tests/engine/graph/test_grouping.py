@@ -243,3 +243,28 @@ def test_each_box_knows_the_weight_matrices_it_reads_in_the_models_order(emma):
     tok = trace.scope_id('pos 0 / embedding / tok + pos')  # at the scalar level: each x[i] reads wte and wpe
     scalars = [b for b in h.visible(h.open_path(tok, h.overview()) | {tok}).boxes if b.scope == tok]
     assert len(scalars) == 16 and all(b.reads == ('wte', 'wpe') for b in scalars)
+
+
+def test_a_view_renumbered_with_other_weights_is_the_view_those_weights_record(emma):
+    """The timeline's step: the same document with another step's weights (engine.retrace) keeps every box,
+    edge and frame; only the numbers are the new recording's, as a view built from scratch has them."""
+    from engine import checkpoint as ckpt_io
+    from engine import history as history_io
+    from engine.paths import DEFAULT_CHECKPOINT
+    from engine.retrace import Retracer
+    trace, h = emma
+    ckpt = ckpt_io.load(DEFAULT_CHECKPOINT)
+    history = history_io.load_for(DEFAULT_CHECKPOINT, ckpt)
+    history.mark_checked()
+    other = history.model_at(7)
+    views = [opened(trace, h, HEAD), opened(trace, h, 'pos 3'), h.overview() | set(h.descendants(trace.scope_id('pos 1')))]
+    before = [h.visible(v) for v in views] + [h.visible(views[0], show_constants=True)]
+    retraced = Retracer(trace)(other)
+    fresh = Hierarchy(record(other, 'emma'))
+    renumbered = h.renumbered(retraced)
+    assert renumbered.trace is retraced and h.trace is trace
+    for vg in before:
+        new = renumbered.renumber(vg)
+        assert new == fresh.visible(vg.open, vg.show_constants) != vg
+        assert new.edges is vg.edges and new.clusters is vg.clusters
+    assert h.visible(views[0]) == before[0]  # the first hierarchy keeps its own numbers

@@ -118,6 +118,21 @@ def test_weight_edges_are_hidden_until_the_toggle_shows_them(window, view):
     assert not any(view.edges_by_key[k].isVisible() for k in weight)
 
 
+def test_every_grid_at_the_start_of_backprop_is_its_cells_colours_one_by_one(view):
+    """A timeline step starts backprop again and draws every grid at once: each pixel is the cell's colour,
+    a matrix on its side too, and a parameter the document never reads is paler."""
+    bp, s = view.session.backprop, view.session
+    bp.seek(0)
+    cells, colors = view.weight_cells(), view.colors
+    again = weight_grid.WeightCells(s.trace, s.model.state_dict, like=cells)  # the next step's, sharing its nodes
+    assert again.nodes is cells.nodes and again.values == cells.values
+    for name in cells.nodes:
+        image, transposed = weight_grid.grid_image(again, name, bp, colors), grid_geometry(*cells.shape(name))[0]
+        rows, cols = cells.shape(name)
+        assert [image.pixel(*((r, c) if transposed else (c, r))) for r in range(rows) for c in range(cols)] == \
+            [weight_grid.cell_color(cells, name, r, c, bp, colors).rgb() for r in range(rows) for c in range(cols)], name
+
+
 def test_a_grid_redrawn_step_by_step_is_the_grid_drawn_afresh(view):
     """The grid item keeps its image and redraws only the cells a step changed: the same picture."""
     bp = view.session.backprop

@@ -5,6 +5,7 @@ different lengths, the chart below it does not move) and changes only the number
 exactly still (scale, scroll), as iongraph's pass slider does, whatever group is open and box selected."""
 
 import pytest
+from PySide6.QtCore import Qt
 
 from engine import history as history_io
 from engine.trace import record
@@ -121,14 +122,17 @@ def test_a_run_in_the_window_keeps_its_history_and_saving_puts_it_beside_the_che
 
 
 @pytest.mark.slow
-def test_play_runs_through_the_snapshot_steps_to_the_end_and_stops(window, qtbot):
+def test_play_shows_every_step_to_the_end_and_stops(window, qtbot):
     open_timeline(window, qtbot)
     go(window, qtbot, 985)
-    shown = []
-    window.timeline.step_changed.connect(shown.append)
+    shown, losses = [], []
+    window.timeline.settled.connect(shown.append)
+    window.timeline.settled.connect(lambda step: losses.append(window.session.trace.loss))
     window.timeline_panel.play_button.setChecked(True)
     qtbot.waitUntil(lambda: not window.timeline_panel.play_button.isChecked(), timeout=60000)
-    assert shown == [992, 1000] and window.session.checkpoint is window.timeline.run
+    assert shown == list(range(986, 1001)) and window.session.checkpoint is window.timeline.run
+    history = window.timeline.history
+    assert losses[-2] == record(history.model_at(999), 'emma').loss  # each frame the recording of its step
 
 
 @pytest.mark.slow  # records at four steps of the run
@@ -178,3 +182,99 @@ def test_a_timeline_step_keeps_the_view_exactly_still(window, qtbot):
     qtbot.waitUntil(lambda: not view.building(), timeout=20000)
     qtbot.wait(20)
     assert view_state(view) == before  # not scrolled back to the selection
+
+
+def test_a_step_on_its_way_moves_nothing_above_the_chart(window, qtbot):
+    """Play asks for a step every few tens of milliseconds: the Play button must stay under the mouse, so a
+    step on its way says so in its own line (after SLOW_MS), never in a line shown above the controls."""
+    timeline, panel = open_timeline(window, qtbot), window.timeline_panel
+    go(window, qtbot, 5)
+    qtbot.wait(50)  # the loading line above is gone for good once a step is shown
+    where = panel.play_button.mapTo(panel, panel.play_button.rect().topLeft())
+    timeline.history.forget()
+    panel.set_step(700)
+    assert panel.status.isHidden() and timeline.busy
+    panel._on_slow()  # what the timer does if the step is not in after SLOW_MS
+    assert panel.step_info.text() == 'Going to step 700…'
+    qtbot.waitUntil(lambda: timeline.step == 700 and not timeline.busy, timeout=30000)
+    assert panel.status.isHidden() and panel.step_info.text().startswith('Weights after step 700,')
+    qtbot.wait(50)
+    assert panel.play_button.mapTo(panel, panel.play_button.rect().topLeft()) == where
+
+
+KEYS = (Qt.Key_Right, Qt.Key_Left, Qt.Key_PageUp, Qt.Key_PageDown, Qt.Key_Home)
+
+
+def scrub(window, qtbot, rng):
+    """One random burst of what a learner does to the slider, each action a few milliseconds after the last,
+    so that seeks and recordings are still on their way when the next comes: drags of 12-20 moves, keys,
+    Play (and a pause), End; the last comes right after the one before. Returns the actions, for the
+    failure message."""
+    panel, slider, done = window.timeline_panel, window.timeline_panel.slider, []
+    if rng.random() < 0.7:
+        window.timeline.history.forget()  # the next seeks replay from their snapshot: slow enough to overlap
+    kinds = [rng.choice(('drag', 'keys', 'keys', 'play', 'end')) for _ in range(rng.randint(2, 6))]
+    slider.setFocus()  # the learner clicked the handle: keys go to the slider
+    for i, kind in enumerate(kinds + [rng.choice(('end', 'end', 'keys', 'drag'))]):
+        pause = 40 if i < len(kinds) - 1 else 5
+        if kind == 'drag':
+            slider.setSliderDown(True)
+            for v in sorted(rng.sample(range(slider.maximum() + 1), rng.randint(12, 20)), reverse=rng.random() < 0.3):
+                slider.setSliderPosition(v)
+                qtbot.wait(rng.randint(0, 25))
+            slider.setSliderDown(False)
+        elif kind == 'keys':
+            assert slider.hasFocus()
+            for key in rng.choices(KEYS, k=rng.randint(1, 6)):
+                qtbot.keyClick(slider, key)
+                qtbot.wait(rng.randint(0, 30))
+        elif kind == 'play':
+            panel.play_button.click()
+            qtbot.wait(rng.randint(0, 400))
+            if panel.play_button.isChecked() and rng.random() < 0.7:
+                panel.play_button.click()
+        else:
+            qtbot.keyClick(slider, Qt.Key_End)
+        done.append(kind)
+        qtbot.wait(rng.randint(0, pause))
+    if panel.play_button.isChecked():
+        panel.play_button.click()  # paused: the step the slider shows is the last one asked for
+        done.append('pause')
+    return done
+
+
+def shown_state(window):
+    """Which step each part of the window shows: timeline, slider, session, marker and line, graph."""
+    panel, session, view = window.timeline_panel, window.session, window.graph
+    marker = [(p.x(), p.y()) for p in panel.marker.points()]
+    items = {key: item.box for key, item in view.items_by_key.items() if hasattr(item, 'box')}
+    return (window.timeline.step, panel.slider.value(), session.checkpoint.step, marker, panel.step_info.text(),
+            session.trace.loss, items == {b.key: b for b in session.visible.boxes if b.key in items})
+
+
+def test_the_last_step_asked_for_is_the_one_shown_whatever_order_results_arrive_in(window, qtbot):
+    """Issue 21: random bursts of drags, keys, Play and End; once the window is idle, the timeline, the
+    slider, the weights in use, the curve's marker, the line about the step and the graph all show the
+    last step asked for, and the graph's loss is that step's, bit for bit (a recording made afresh)."""
+    import random
+    from engine.graph.grouping import Hierarchy
+    from engine.numbers import shown
+    history = open_timeline(window, qtbot).history
+    timeline, session, panel = window.timeline, window.session, window.timeline_panel
+    for seed in range(10):
+        rng = random.Random(seed)
+        actions = scrub(window, qtbot, rng)
+        step = panel.slider.value()
+        qtbot.waitUntil(lambda: timeline.step == step and not timeline.busy and not window.graph.building(),
+                        timeout=30000)
+        qtbot.wait(600)  # anything still on its way has arrived: it must not change what is shown
+        state = shown_state(window)
+        truth = record(history.model_at(step), 'emma')
+        assert state[:3] == (step, step, step), (seed, actions, state[:3])
+        assert state[3] == ([(step, history.losses[step - 1])] if step else []), (seed, actions)
+        assert (f'Weights after step {step:,},' if step else 'Step 0:') in state[4], (seed, actions)
+        if step:
+            assert shown(history.losses[step - 1]) in state[4]
+        assert state[5] == truth.loss, (seed, actions, step)  # the graph's loss: exactly that step's
+        assert state[6], (seed, actions, step)                 # every box shows the numbers of the view in use
+        assert session.visible == Hierarchy(truth).visible(session.visible.open, session.visible.show_constants)

@@ -50,3 +50,19 @@ def test_the_tree_follows_the_graph(window, qtbot):
         s.reveal(f'n{node}')
     assert tree.currentIndex().internalId() == s.trace.scope_of[node]
     assert s.selected == f'n{node}'  # following the graph does not turn the selection into the scope
+
+
+def test_a_timeline_step_keeps_the_tree_as_it_was_opened(window, qtbot):
+    """The same scopes with other numbers: the tree is not rebuilt, so what the learner expanded stays."""
+    from engine import history as history_io
+    from engine.paths import DEFAULT_CHECKPOINT
+    s, tree = window.session, window.scope_tree
+    pos2 = tree.scopes.scope_index(s.trace.scope_id('pos 2'))
+    tree.expand(pos2)
+    history = history_io.load_for(DEFAULT_CHECKPOINT, s.checkpoint)
+    history.mark_checked()
+    step = history_io.checkpoint_at(history, 30)
+    resets = []
+    tree.scopes.modelReset.connect(lambda: resets.append(1))
+    s.show_weights(step, s.current.retraced(step.model))
+    assert tree.scopes.trace is s.trace and tree.isExpanded(pos2) and not resets

@@ -166,3 +166,49 @@ def test_esc_stops_a_recording_the_layout_process_makes(fresh_session, qtbot):
     with qtbot.waitSignal(s.view_changed, timeout=60000):  # the next recording is made here, laid out there
         s.record('ava')
     assert s.trace.doc == 'ava'
+
+
+def test_a_step_recorded_again_shares_the_structure_and_lets_the_steps_before_go():
+    """A timeline step retraces the recording in use; Play makes a thousand of them, and each must be freed
+    once the next is in (it took 3 GB before)."""
+    import gc
+    import weakref
+
+    from engine import checkpoint as ckpt_io
+    from engine import history as history_io
+    from engine.paths import DEFAULT_CHECKPOINT
+    from engine.trace import record
+    from explorer.state.session import Recorded
+    ckpt = ckpt_io.load(DEFAULT_CHECKPOINT)
+    history = history_io.load_for(DEFAULT_CHECKPOINT, ckpt)
+    history.mark_checked()
+    first = Recorded(record(ckpt.model, 'a'))
+    second = first.retraced(history.model_at(3))
+    assert second.retraced_from(first) and not first.retraced_from(second)
+    assert second.schedule is first.schedule and second.trace.children is first.trace.children
+    assert second.trace.loss == record(history.model_at(3), 'a').loss != first.trace.loss
+    gone, rec = weakref.ref(second), second
+    del second
+    for step in (4, 5, 6):
+        rec = rec.retraced(history.model_at(step))
+    gc.collect()
+    assert gone() is None
+
+
+def test_a_step_shown_at_once_drops_an_earlier_steps_recording_still_on_its_way(window, qtbot):
+    """The timeline's End re-records in the background while the next step's seek brings its recording made
+    already: that one is shown, and the End's, landing after it, is dropped. Esc does not drop a step's
+    re-recording (the graph would stay at another step than the timeline)."""
+    from engine import history as history_io
+    from engine.paths import DEFAULT_CHECKPOINT
+    s = window.session
+    history = history_io.load_for(DEFAULT_CHECKPOINT, s.checkpoint)
+    history.mark_checked()
+    first, then = history_io.checkpoint_at(history, 10), history_io.checkpoint_at(history, 20)
+    made = s.current.retraced(then.model)
+    s.show_weights(first)               # recorded again in the background ...
+    assert s.recording == 'emma' and not s.cancel()
+    s.show_weights(then, made)          # ... while the next step comes with its recording
+    assert s.current is made and s.recording is None
+    qtbot.wait(600)                     # the first step's recording has come back by now
+    assert s.current is made and s.checkpoint is then and s.trace.loss == made.trace.loss

@@ -243,6 +243,35 @@ def test_search_finds_parameters_scopes_ops_and_values(model):
     assert m.search('  ') == []
 
 
+def test_a_timeline_step_changes_the_numbers_of_every_view_kept_and_asks_again_for_one_on_its_way(model, recorded):
+    from engine import history as history_io
+    from engine.retrace import Retracer
+    m = model
+    overview, shown = m.opened, m.visible
+    head = scope(m, 'pos 2 / layer 0 / attention / head 1')
+    m.open_group(head)
+    settle(m)
+    opened_head, head_layout = m.opened, m.layout
+    m.collapse_all()                     # the overview again, from the cache; the head's view stays cached
+    m.set_show_constants(True)           # a view on its way when the step comes
+    assert m.layout_pending
+    ckpt = ckpt_io.load(DEFAULT_CHECKPOINT)
+    history = history_io.load_for(DEFAULT_CHECKPOINT, ckpt)
+    history.mark_checked()
+    trace = Retracer(recorded.trace)(history.model_at(5))
+    m.events.clear()
+    m.use_weights_recording('emma', SimpleNamespace(trace=trace, hierarchy=recorded.hierarchy.renumbered(trace)))
+    fresh = Hierarchy(record(history.model_at(5), 'emma'))
+    assert m.visible == fresh.visible(overview) != shown and m.layout is not None
+    assert [e[0] for e in m.events][:3] == ['recorded', 'selection_changed', 'view_changed']
+    assert m.layouter.asked == [(overview, True)] and m.show_constants  # asked again, of the new numbers
+    m.layouter.cancel()
+    m.set_show_constants(False)          # back to a view laid out before the step: its numbers are the step's
+    m.open_group(head)
+    assert not m.layout_pending and m.layout is head_layout and m.opened == opened_head
+    assert m.visible == fresh.visible(opened_head)
+
+
 def test_the_model_never_loads_qt():
     code = ('import sys, explorer.state.session_model;'
             'bad = [m for m in sys.modules if m.split(".")[0] in ("PySide6", "shiboken6")];'

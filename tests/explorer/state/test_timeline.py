@@ -14,12 +14,17 @@ from explorer.state.timeline import NO_HISTORY, Timeline
 class FakeSession(QObject):
     """What the timeline reads of a Session: the checkpoint in use, and where it sends a step's weights."""
     checkpoint_changed = Signal()
+    recorded = Signal()
+    record_failed = Signal(str)
 
     def __init__(self, checkpoint):
         super().__init__()
-        self.checkpoint, self.recording, self.shown = checkpoint, None, []
+        self.checkpoint, self.recording, self.current, self.shown = checkpoint, None, None, []
 
-    def show_weights(self, ckpt):
+    def retracer(self):
+        return None  # no document shown
+
+    def show_weights(self, ckpt, rec=None):
         self.shown.append(ckpt)
 
 
@@ -110,3 +115,42 @@ def test_the_last_step_asked_for_is_the_one_shown_even_when_an_earlier_seek_is_o
     qtbot.wait(1500)                     # long enough for the replay of 950 to have come back
     assert not timeline.worker.pending('seek')
     assert timeline.step == last and timeline.session.shown[-1] is shipped
+
+
+class FakeAhead:
+    """What the timeline asks of its ReplayAhead, written down."""
+
+    def __init__(self):
+        self.running, self.calls = False, []
+
+    def start(self, history, run, step):
+        self.running = True
+        self.calls.append(('start', step))
+
+    def ask(self, step):
+        self.calls.append(('ask', step))
+
+    def stop(self):
+        self.running = False
+        self.calls.append(('stop',))
+
+
+def test_play_replays_ahead_from_where_it_goes_on_once_after_a_jump(qtbot, shipped):
+    timeline = timeline_of(shipped)
+    with qtbot.waitSignal(timeline.loaded, timeout=30000):
+        timeline.ensure_loaded()
+    timeline.ahead = ahead = FakeAhead()
+    with qtbot.waitSignal(timeline.settled, timeout=30000):
+        timeline.go_to(40)
+    timeline.play(True)
+    with qtbot.waitSignal(timeline.settled, timeout=30000):
+        timeline.go_to(41)                  # Play's next step: the replay ahead goes on
+    for step in (300, 302, 305):            # a drag while playing
+        timeline.go_to(step)
+    timeline.go_to(306)                     # Play goes on from there: the replay ahead too, once
+    timeline.go_to(307)
+    timeline.play(False)
+    assert ahead.calls == [('start', 41), ('ask', 41), ('ask', 300), ('ask', 302), ('ask', 305),
+                           ('start', 307), ('ask', 306), ('ask', 307), ('stop',)]
+    qtbot.waitUntil(lambda: not timeline.busy, timeout=30000)
+    assert timeline.step == 307
