@@ -4,6 +4,8 @@ read the history. Moving along the timeline keeps the panel steady (the line abo
 different lengths, the chart below it does not move) and changes only the numbers: the graph's view stays
 exactly still (scale, scroll), as iongraph's pass slider does, whatever group is open and box selected."""
 
+import gc
+
 import pytest
 from PySide6.QtCore import Qt
 
@@ -128,9 +130,12 @@ def test_play_shows_every_step_to_the_end_and_stops(window, qtbot):
     shown, losses = [], []
     window.timeline.settled.connect(shown.append)
     window.timeline.settled.connect(lambda step: losses.append(window.session.trace.loss))
+    collecting = []  # whether the cycle collector runs, at each step Play shows
+    window.timeline.settled.connect(lambda step: collecting.append(gc.isenabled()))
     window.timeline_panel.play_button.setChecked(True)
     qtbot.waitUntil(lambda: not window.timeline_panel.play_button.isChecked(), timeout=60000)
     assert shown == list(range(986, 1001)) and window.session.checkpoint is window.timeline.run
+    assert not any(collecting[:-1]) and gc.isenabled()  # held while it plays (a third of a step's time), back at the end
     history = window.timeline.history
     assert losses[-2] == record(history.model_at(999), 'emma').loss  # each frame the recording of its step
 
