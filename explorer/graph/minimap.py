@@ -78,13 +78,23 @@ class Minimap(QWidget):
         painter = QPainter(self)
         painter.drawPixmap(0, 0, self.picture)
         scale, dx, dy = self._to_widget()
-        shown = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
         painter.setPen(QPen(QColor(self.main.colors['selection']), 1.5))
-        painter.drawRect(QRectF(shown.left() * scale + dx, shown.top() * scale + dy,
-                                shown.width() * scale, shown.height() * scale))
+        fill = QColor(self.main.colors['selection'])
+        fill.setAlpha(40)
+        painter.setBrush(fill)
+        painter.drawRect(self.frame())
+        painter.setBrush(Qt.NoBrush)
         painter.setPen(QPen(QColor(self.main.colors['cluster_border']), 1))
         painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
         painter.end()
+
+    def frame(self):
+        """The part of the graph on screen, in the minimap: cut to the minimap, so that a view wider or taller
+        than the whole graph is still a closed frame around all of it, not two lines."""
+        scale, dx, dy = self._to_widget()
+        shown = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
+        rect = QRectF(shown.left() * scale + dx, shown.top() * scale + dy, shown.width() * scale, shown.height() * scale)
+        return rect.intersected(QRectF(self.rect()).adjusted(1.5, 1.5, -1.5, -1.5))
 
     def _go(self, pos):
         scale, dx, dy = self._to_widget()

@@ -39,3 +39,31 @@ def test_a_click_brings_that_part_of_the_graph_into_view(window, qtbot):
         shown = view.mapToScene(view.viewport().rect()).boundingRect()
         assert abs(shown.center().x() - target.x()) < 2 / scale + 2
         assert abs(shown.center().y() - target.y()) < 2 / scale + 2 or shown.height() >= minimap.source.height()
+
+
+def test_the_part_on_screen_is_a_closed_frame_even_when_the_view_is_taller_than_the_graph(window, qtbot):
+    """The overview is wide and low: zoomed in, the view shows more than its height, and the frame's top and
+    bottom fell outside the minimap (two lines). It is cut to the minimap: all four sides are drawn."""
+    view, minimap = zoomed_in(window, qtbot)
+    scene, port = view.scene().sceneRect(), view.viewport().size()
+    view._set_scale(port.height() / (scene.height() + 100))  # the view taller than the whole graph
+    view.centerOn(scene.center())
+    minimap.refresh()
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert minimap.isVisible() and shown.height() > scene.height() and shown.width() < scene.width() - 80
+    frame = minimap.frame()
+    image = minimap.grab().toImage()
+    pen = QColor(view.colors['selection'])
+
+    def near(x, y):  # the frame's pen (blended by the tint or the antialiasing) within a pixel of (x, y)
+        return any(_close(QColor(image.pixel(x + i, y + j)), pen) for i in (-1, 0, 1) for j in (-1, 0, 1)
+                   if 0 <= x + i < image.width() and 0 <= y + j < image.height())
+    mid_x, mid_y = int(frame.center().x()), int(frame.center().y())
+    assert frame.width() > 4 and frame.height() > 4
+    for x, y in ((mid_x, int(frame.top())), (mid_x, int(frame.bottom())), (int(frame.left()), mid_y),
+                 (int(frame.right()), mid_y)):
+        assert near(x, y), f'no frame side at ({x}, {y}) of {frame}'
+
+
+def _close(a, b, tolerance=40):
+    return abs(a.red() - b.red()) + abs(a.green() - b.green()) + abs(a.blue() - b.blue()) <= tolerance
