@@ -87,3 +87,24 @@ def test_after_paint_waits_for_the_widgets_next_paint(qtbot):
     widget.repaint()
     qtbot.wait(50)
     assert calls == [True]  # once
+
+
+def test_the_collector_waits_for_the_first_paint_and_then_skips_what_the_start_made():
+    """explorer.app holds the cycle collector from the start to the first painted graph, then freezes what
+    exists (it lives as long as the app) and collects again; a collector someone else turned off stays off."""
+    import gc
+    from explorer.app import _Collector
+    collector, frozen = _Collector(), gc.get_freeze_count()
+    try:
+        collector.hold()
+        assert not gc.isenabled()
+        made = [[] for _ in range(1000)]  # what the start makes
+        collector.release()
+        assert gc.isenabled() and gc.get_freeze_count() >= frozen + len(made)
+        gc.disable()
+        collector.hold()
+        collector.release()
+        assert not gc.isenabled()  # not ours to turn on
+    finally:
+        gc.unfreeze()
+        gc.enable()
