@@ -580,6 +580,16 @@ def truncation_note(trace):
             f'{n} positions, as microgpt trains it; not predicted: {lost}.')
 
 
+def truncation_summary(trace):
+    """truncation_note in a few words, for a line beside the document's field (None if nothing was cut):
+    "cut to 16 positions by block_size: 'qrstu' never predicted"."""
+    if not trace.truncated:
+        return None
+    cut = trace.doc[trace.n:]
+    lost = (repr(cut) if len(cut) <= 12 else f'{len(cut):,} characters') if cut else 'its end'
+    return f'cut to {trace.n} positions by block_size: {lost} never predicted'
+
+
 def record(model, doc):
     """The Trace of `doc`'s forward pass to the mean loss (see iter_record)."""
     return finish(iter_record(model, doc))

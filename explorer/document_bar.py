@@ -3,7 +3,7 @@
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QWidget
 
-from engine.trace import truncation_note
+from engine.trace import truncation_note, truncation_summary
 
 from explorer import theme
 
@@ -36,10 +36,11 @@ class DocumentBar(QWidget):
         session.record_failed.connect(self._on_failed)
         session.recorded.connect(self._on_recorded)
 
-    def say(self, text, color):
-        """Show one sentence beside the field (cut to MESSAGE_WIDTH, whole in the tooltip)."""
+    def say(self, text, color, brief=None):
+        """Show one sentence beside the field (its `brief` form if given, else cut to MESSAGE_WIDTH; whole in
+        the tooltip)."""
         self.message.setStyleSheet(f'color: {color};')
-        self.message.setText(self.message.fontMetrics().elidedText(text, Qt.ElideRight, self.MESSAGE_WIDTH))
+        self.message.setText(self.message.fontMetrics().elidedText(brief or text, Qt.ElideRight, self.MESSAGE_WIDTH))
         self.message.setToolTip(text)
         self.message.show()
 
@@ -51,8 +52,8 @@ class DocumentBar(QWidget):
         self.field.setText(trace.doc)
         note = truncation_note(trace) or (EMPTY_NOTE if trace.doc == '' else None)
         if note:
-            self.say(note, theme.current()['note_text'])
-            self.noted.emit(note)  # whole, where there is room (the status bar): here it may be cut
+            self.say(note, theme.current()['note_text'], truncation_summary(trace))
+            self.noted.emit(note)  # whole, where there is room (the status bar)
         else:
             self.message.clear()
             self.message.setToolTip('')

@@ -27,6 +27,9 @@ def test_over_long_document_is_cut_with_a_notice(window, qtbot):
                                                  "recorded its first 16 positions, as microgpt trains it; "
                                                  "not predicted: 'aaaa' and the end of the document.")
     assert window.statusBar().currentMessage() == window.document.message.toolTip()  # whole where there is room
+    message = window.document.message  # beside the field: a few words that fit, not a sentence cut mid-word
+    assert message.text() == "cut to 16 positions by block_size: 'aaaa' never predicted"
+    assert message.fontMetrics().horizontalAdvance(message.text()) <= window.document.MESSAGE_WIDTH
 
 
 def test_an_empty_document_is_recorded_with_a_word_on_what_it_is(window, qtbot):
