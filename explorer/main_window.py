@@ -25,7 +25,7 @@ from explorer.history.timeline_panel import TimelinePanel
 from explorer.host import Host
 from explorer.panels.backprop import BackpropPanel
 from explorer.panels.chain_rule import ChainRulePanel
-from explorer.panels.help import HOW_TO_READ, HelpDialogs, panels_html, shortcuts_html
+from explorer.panels.help import HOW_TO_READ, HelpDialogs, over_the_panels, panels_html, shortcuts_html
 from explorer.panels.inspector import Inspector
 from explorer.panels.legend import GradLegend
 from explorer.panels.sampling import SamplingPanel
@@ -573,8 +573,7 @@ class MainWindow(QMainWindow):
             return None
         self.settings.setValue('how_to_read_shown', True)
         dialog = self._help.show('How to read this picture', HOW_TO_READ, activate=False)  # keys stay on the graph
-        frame = self.frameGeometry()  # over the right-hand panels, not over the graph
-        dialog.move(max(frame.left(), frame.right() - dialog.width() - 16), frame.top() + 90)
+        over_the_panels(dialog, self)
         return dialog
 
     def about(self):

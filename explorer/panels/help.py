@@ -4,12 +4,13 @@ windows they are shown in (HelpDialog; HelpDialogs keeps one per title)."""
 
 from html import escape
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout
 
 from explorer import theme
 
+MIN_HELP_WIDTH = 280  # the first start's help, over the panels: narrower, its lines get too short to read
 ARROWS = {'Right': '→', 'Left': '←', 'Up': '↑', 'Down': '↓'}
 
 HOW_TO_READ = '''
@@ -159,6 +160,16 @@ class HelpDialog(QDialog):
     def set_html(self, html):
         self.text.document().setDefaultStyleSheet(f".hint {{ color: {theme.current()['hint_text']}; }}")
         self.text.setHtml(html)
+
+
+def over_the_panels(dialog, window):
+    """Place the first start's help over the column of panels on the right (beside the central widget, the
+    graph), as wide as that column, never over the graph: a fixed 520 px covered the last position at 1600×1000."""
+    frame, central = window.frameGeometry(), window.centralWidget()
+    left = central.mapToGlobal(central.rect().topRight()).x() + 6 if central is not None else frame.right() - dialog.width()
+    width = max(MIN_HELP_WIDTH, frame.right() - left - 8)
+    dialog.resize(width, max(300, min(dialog.height(), frame.height() - 120)))
+    dialog.move(frame.right() - (dialog.frameGeometry().width() - dialog.width()) - width - 4, frame.top() + 90)
 
 
 class HelpDialogs:

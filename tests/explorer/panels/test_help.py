@@ -32,7 +32,9 @@ def test_keyboard_shortcuts_lists_every_shortcut_action(window):
     assert 'Shift+→' in text and 'Double-click a box' in text
 
 
-def test_how_to_read_shows_once_on_first_start_and_never_offscreen(window):
+def test_how_to_read_shows_once_on_first_start_and_never_offscreen(window, qtbot):
+    window.resize(1600, 1000)
+    qtbot.waitUntil(lambda: window.width() == 1600)
     assert window.maybe_show_intro() is None  # offscreen, as tests and --screenshot run: never shown
     assert not window.settings.value('how_to_read_shown', False, type=bool)
     dialog = window.maybe_show_intro(offscreen=False)
@@ -41,6 +43,9 @@ def test_how_to_read_shows_once_on_first_start_and_never_offscreen(window):
     for phrase in ('A frame is one position of the document', 'keys and values from earlier ones',
                    'The loss is the mean of −log p over positions', 'The grids are the weights, shared by every position'):
         assert phrase in text
+    graph = window.graph.viewport()  # over the panels' column, not over the graph
+    graph_right = graph.mapToGlobal(graph.rect().topRight()).x()
+    assert dialog.frameGeometry().left() >= graph_right and dialog.width() >= 280
     dialog.close()
     assert window.settings.value('how_to_read_shown', False, type=bool)
     assert window.maybe_show_intro(offscreen=False) is None  # remembered
