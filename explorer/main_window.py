@@ -226,6 +226,7 @@ class MainWindow(QMainWindow):
         self.search_field.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.search_field.found.connect(lambda key: self.land(key))  # (built before land's dock exists)
         doc_bar.addWidget(self.search_field)
+        doc_bar.addWidget(self.search_field.count)  # "3 of 12"
         view_bar = self.addToolBar('View')
         view_bar.setObjectName('view_toolbar')
         for a in (self.fit_act, self.collapse_act, self.open_sel_act, self.close_sel_act, self.constants_act):
