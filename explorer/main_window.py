@@ -34,7 +34,7 @@ from explorer.panels.training import TrainingPanel
 from explorer.search_field import SearchField
 from explorer.state.session_model import LARGE_VIEW
 from explorer.state.timeline import Timeline
-from explorer import theme
+from explorer import keys, theme
 from explorer.theme import DARK, LIGHT, palette
 
 STATE_VERSION = 2   # of saveState: 2 is one narrow column of tabbed panels on the right
@@ -141,20 +141,6 @@ class MainWindow(QMainWindow):
         self.create_backprop_actions()
         self.graph.context_actions = self.view_actions()
 
-    def bind_graph_keys(self):
-        """Keys without Ctrl that other widgets also use (Return, Backspace, arrows, Space, Home, End) act only
-        while the graph or the scope tree has focus: in a text field, Return is that field's and Backspace
-        deletes a character; in a list, arrows move in it. The single letters (F, Z, M, W) act on the graph
-        from anywhere in the window but a field being typed in (which takes its letters first), so a list's
-        type-ahead never swallows them. The menus and toolbars still show them and trigger them by mouse."""
-        for action in (self.fit_act, self.zoom_sel_act, self.minimap_act, self.weight_edges_act):
-            action.setShortcutContext(Qt.WindowShortcut)
-            self.addAction(action)
-        for action in (self.open_sel_act, self.open_scalars_act, self.close_sel_act, *self.backprop_actions()):
-            action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
-            self.graph.addAction(action)
-            self.scope_tree.addAction(action)
-
     def create_backprop_actions(self):
         bp = self.session.backprop
         self.reset_act = self._action('Reset', bp.reset, 'Home', 'Back to the start: every grad 0, the loss not yet seeded')
@@ -256,7 +242,7 @@ class MainWindow(QMainWindow):
         self.adam_plot = AdamPlot(self.timeline, s)
         self.embedding_plot = EmbeddingPlot(self.timeline, s)
         self.gradient_dock = GradientDock(s, self, self._connect_gradient)  # Code, Nudge, Gradcheck, Provenance
-        self.bind_graph_keys()
+        keys.bind(self)  # where each key acts, by one rule
 
     def create_docks(self):
         """One column on the right, two tab groups: what drives the picture (Backprop, Scopes, Training,
@@ -305,7 +291,7 @@ class MainWindow(QMainWindow):
         self.graph.box_clicked.connect(self._on_box_clicked)
         self.graph.box_clicked.connect(s.select)
         self.scope_tree.open_requested.connect(self._on_open_requested)
-        self.scope_tree.found.connect(self.land)
+        self.scope_tree.found.connect(lambda key: self.land(key, take_keys=False))  # arrows go on in the tree
         self.scope_tree.close_requested.connect(s.close_group)
         self.backprop_panel.follow_toggled.connect(self.graph.set_follow)
         self.training.dataset_chosen.connect(lambda path: self.settings.setValue('dataset', path))
@@ -489,11 +475,12 @@ class MainWindow(QMainWindow):
     def find_next(self):
         self.search_field.find_next()
 
-    def land(self, key):
+    def land(self, key, take_keys=True):
         """Find and Scopes: the graph shows `key` (readable, once laid out), the Inspector comes forward
-        with it, and the graph takes the keys (→ steps backprop, F fits), not the field typed in."""
+        with it, and after Find the graph takes the keys (→ steps backprop, F fits), not the field typed in."""
         self.tabs.raise_(self.inspector_dock)
-        self.graph.setFocus()
+        if take_keys:
+            self.graph.setFocus()
         self.graph.land_when_drawn(key)
 
     def open_checkpoint(self, path=None):
