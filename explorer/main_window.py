@@ -108,8 +108,9 @@ class MainWindow(QMainWindow):
                                              'Open the selected group and everything inside it')
         self.close_sel_act = self._action('&Close group', self._close_selected, 'Backspace',
                                           'Close the group the selection is in')
-        self.collapse_act = self._action('Collapse &all', lambda: s.collapse_all(), 'Ctrl+Shift+A',
-                                         'Back to the model overview')
+        self.collapse_act = self._action('Collapse &all', lambda: (self.graph.first_view_when_drawn(),
+                                                                   s.collapse_all()),
+                                         'Ctrl+Shift+A', 'Back to the model overview, as first shown')
         self.constants_act = self._action('Show &constants', lambda on: s.set_show_constants(on), 'Ctrl+K',
                                           'Show literal constants (1e-5, 1/sqrt(head_dim), the 0 that starts a sum)',
                                           checkable=True)
@@ -292,6 +293,7 @@ class MainWindow(QMainWindow):
         self.graph.box_clicked.connect(s.select)
         self.scope_tree.open_requested.connect(self._on_open_requested)
         self.scope_tree.found.connect(lambda key: self.land(key, take_keys=False))  # arrows go on in the tree
+        self.graph.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.scope_tree.close_requested.connect(s.close_group)
         self.backprop_panel.follow_toggled.connect(self.graph.set_follow)
         self.training.dataset_chosen.connect(lambda path: self.settings.setValue('dataset', path))

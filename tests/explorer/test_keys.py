@@ -5,6 +5,8 @@ letter or F-key act on the graph, never on a list's type-ahead."""
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
+from explorer.graph.items import paints_text
+from explorer.graph.navigation import MIN_LABEL_PX
 from explorer.keys import typing_in
 
 
@@ -93,7 +95,8 @@ def test_f_after_clicking_a_code_row_fits_the_graph(window, qtbot):
     zoomed = view.transform().m11()
     press(qtbot, Qt.Key_F)
     assert code.table.currentItem().text(0) == line              # not moved to a line starting with f
-    assert view.transform().m11() < zoomed                        # fitted
+    assert view.readable_scale() <= view.transform().m11() < zoomed  # fitted, and readable
+    assert paints_text(view.transform().m11()) and view.smallest_label_px() >= MIN_LABEL_PX
 
 
 def test_single_letter_keys_act_on_the_graph_from_a_list_but_not_from_a_field(window, qtbot):
