@@ -184,14 +184,18 @@ class Navigation:
         vw, vh = self.viewport().width() / scale, self.viewport().height() / scale
         m = EDGE_MARGIN / scale
         centre = self.mapToScene(self.viewport().rect().center())
+        item = self.items_by_key.get(self.selected_key)
+        selected = item.sceneBoundingRect() if item is not None else self.param_cell_rect(self.selected_key)
+        if selected is not None and (selected.width() > vw - 2 * m or selected.height() > vh - 2 * m):
+            selected = None  # larger than the window: the middle of the view stays
+        if selected is not None and not self._in_clear_view(selected, centre - QPointF(vw / 2, vh / 2), scale):
+            centre = selected.center()  # out of sight: the selection is what the learner is looking for
         x = min(max(centre.x(), content.left() - m + vw / 2), content.right() + m - vw / 2)  # the view full of
         y = min(max(centre.y(), content.top() - m + vh / 2), content.bottom() + m - vh / 2)  # graph, no blank
         self._set_scale(scale)
         self.centerOn(QPointF(x, y))
-        item = self.items_by_key.get(self.selected_key)
-        selected = item.sceneBoundingRect() if item is not None else self.param_cell_rect(self.selected_key)
-        if selected is not None and selected.width() <= vw - 2 * m and selected.height() <= vh - 2 * m:
-            self._keep_clear(selected)  # the selection in sight, if it fits
+        if selected is not None:
+            self._keep_clear(selected)  # clear of the edges and the minimap
         self.minimap.refresh()
         self.message.emit('The whole graph is too large to read in this window: the minimap in the corner '
                           'shows all of it, and Ctrl+- zooms out further.')

@@ -282,20 +282,25 @@ def text_in_view_is_readable(view):
 
 def test_f_with_a_head_open_leaves_every_box_in_view_with_readable_text(make_window, qtbot):
     """The open head makes the graph far wider than the window at a readable scale: F used to fit it whole at
-    a scale that draws boxes as flat rectangles. Now F stops at the readable scale, keeps the selected head in
-    view, shows graph (no blank) to the edges, and the status bar says why the whole is not shown."""
+    a scale that draws boxes as flat rectangles. Now F stops at the readable scale, brings the selection (the
+    head's softmax) back to the middle of the view, shows graph (no blank) to the edges, and the status bar
+    says why the whole is not shown."""
     win = make_window(1280, 720)
     view, s = win.graph, win.session
-    head = s.trace.scope_id(HEAD)
-    s.open_group(head)
+    s.open_group(s.trace.scope_id(HEAD))
     settle(win, qtbot)
-    s.select(group_key(head))
+    softmax = group_key(s.trace.scope_id(HEAD + ' / softmax'))
+    s.select(softmax)
     view.zoom(2.0)
+    view.centerOn(QPointF(0, 0))  # the weights, away from the head
+    box = view.items_by_key[softmax]
+    assert not in_viewport(view, box.sceneBoundingRect())
     win.fit_act.trigger()
     assert abs(view.transform().m11() - view.readable_scale()) < 1e-9
     assert text_in_view_is_readable(view)
-    assert in_viewport(view, view.items_by_key[group_key(head)].title_rect().translated(
-        view.items_by_key[group_key(head)].pos()))
+    assert in_viewport(view, box.sceneBoundingRect())
+    middle = view.viewport().rect().adjusted(view.viewport().width() // 4, 0, -view.viewport().width() // 4, 0)
+    assert middle.contains(on_screen(view, box.sceneBoundingRect()).center())  # around it, not at an edge
     shown = view.mapToScene(view.viewport().rect()).boundingRect()
     content = QRectF(0, 0, s.layout.width, s.layout.height)
     assert content.intersected(shown).width() >= shown.width() - 60  # graph across the window, not margin
