@@ -416,7 +416,7 @@ class MainWindow(QMainWindow):
         now, note, self._note = self.statusBar().currentMessage(), getattr(self, '_note', None), None
         if note:  # the document's note, whole (beside the document field it may be cut)
             self.statusBar().showMessage(note, 20000)
-        elif not now or now.startswith(('Laying out', 'Recording', 'Ready')):  # never over what Find just said
+        elif not now or now.startswith(('Laying out', 'Recording', 'Ready', 'The whole graph')):  # never over what Find just said
             self.statusBar().showMessage('Double-click a box to open it; double-click a frame title to close it.', 8000)
 
     def _on_box_clicked(self, key):

@@ -333,6 +333,7 @@ def test_collapse_all_after_f_or_far_out_shows_the_overview_readable(make_window
         settle(win, qtbot)
         assert text_in_view_is_readable(view)
         assert all(in_viewport(view, rect) for _, rect in cluster_titles(view))
+        assert 'too large' not in win.statusBar().currentMessage()  # what F said is no longer so
     view.zoom(0.2)
     s.collapse_all()  # from anywhere else (a reset): no view is placed below the readable scale
     settle(win, qtbot)
