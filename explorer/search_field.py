@@ -23,7 +23,9 @@ class SearchField(QLineEdit):
         self.setMaximumWidth(260)
         self.count = QLabel()  # "3 of 12" beside the field (the window puts it there)
         self.count.setContentsMargins(6, 0, 6, 0)
-        self.count.setToolTip('Which match of the find field is shown, of how many (Return or F3: the next)')
+        room = self.count.fontMetrics().horizontalAdvance('99 of 99') + 12
+        self.count.setMinimumWidth(room)  # the tool bar stays put as the count comes and goes
+        self.count.setToolTip('Which match of the find field is shown, of how many (Return in the field, or View › Find next: the next)')
         self.returnPressed.connect(self.find_next)
         self.textChanged.connect(self._forget)
         session.recorded.connect(lambda: session.numbers_only or self._forget())  # another document: other hits
