@@ -203,10 +203,12 @@ class Navigation:
     def zoom_to_selection(self):
         """The selection as large as fits (up to MAX_FIT times the readable scale), never below the readable
         scale; centred, or if it is larger than the window at that scale, its top-left corner (its title)
-        in view."""
+        in view. A parameter selected in its grid: its cell, as Find shows it."""
         item = self.items_by_key.get(self.selected_key)
         if item is not None:
             self.bring_into_view(item.sceneBoundingRect(), zoom_in=True)
+        elif self.selected_key:
+            self.land(self.selected_key)  # a parameter, drawn as a cell of its grid: the cell, large enough to see
 
     def bring_into_view(self, rect, zoom_in=False):
         """Make scene rectangle `rect` visible at a readable scale, clear of the edges and the minimap.

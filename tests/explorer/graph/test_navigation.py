@@ -136,6 +136,20 @@ def test_z_on_a_frame_larger_than_the_window_shows_its_title_readably(make_windo
     assert in_viewport(view, frame.title_rect().translated(frame.pos()))
 
 
+def test_z_on_a_parameter_shows_its_cell_in_the_grid_large_enough_to_see(make_window):
+    """A parameter is drawn as a cell of its matrix's grid, not as a box: Z used to do nothing with it."""
+    from explorer.graph.navigation import LANDED_CELL_PX, LANDED_MAX
+    view = make_window(1280, 720).graph
+    s = view.session
+    [wte] = s.search('wte[4][3]')
+    s.select(wte)
+    view.zoom(0.2)
+    view.zoom_to_selection()
+    cell = on_screen(view, view.param_cell_rect(wte))
+    assert view.viewport().rect().contains(cell) and view.transform().m11() >= view.readable_scale()
+    assert cell.width() >= min(LANDED_CELL_PX, LANDED_MAX * view.readable_scale() * view.param_cell_rect(wte).width()) - 1
+
+
 @pytest.mark.parametrize('path', ['pos 2 / layer 0 / attention', 'pos 3 / layer 0 / mlp', 'pos 0 / lm_head'])
 def test_after_opening_a_group_it_is_in_view_at_a_readable_scale(make_window, qtbot, path):
     win = make_window(1280, 720)
