@@ -97,7 +97,7 @@ class MainWindow(QMainWindow):
         self.export_dot_act = self._action('Export view as &DOT…', lambda: self.export('dot'), None,
                                            'Save the Graphviz DOT text of the current view')
         self.quit_act = self._action('&Quit', self.close, QKeySequence.Quit, 'Quit the explorer')
-        self.fit_act = self._action('&Fit', self.graph.fit, 'F', 'Fit the whole graph in the window')
+        self.fit_act = self._action('&Fit', self.graph.fit, 'F', 'The whole graph in the window, as far as its text stays readable')
         self.zoom_in_act = self._action('Zoom &in', lambda: self.graph.zoom(1.25), QKeySequence.ZoomIn, 'Zoom in')
         self.zoom_out_act = self._action('Zoom &out', lambda: self.graph.zoom(0.8), QKeySequence.ZoomOut, 'Zoom out')
         self.zoom_sel_act = self._action('Zoom to &selection', self.graph.zoom_to_selection, 'Z',
