@@ -34,7 +34,7 @@ from explorer.panels.training import TrainingPanel
 from explorer.search_field import SearchField
 from explorer.state.session_model import LARGE_VIEW
 from explorer.state.timeline import Timeline
-from explorer import theme
+from explorer import keys, theme
 from explorer.theme import DARK, LIGHT, palette
 
 STATE_VERSION = 2   # of saveState: 2 is one narrow column of tabbed panels on the right
@@ -97,7 +97,7 @@ class MainWindow(QMainWindow):
         self.export_dot_act = self._action('Export view as &DOT…', lambda: self.export('dot'), None,
                                            'Save the Graphviz DOT text of the current view')
         self.quit_act = self._action('&Quit', self.close, QKeySequence.Quit, 'Quit the explorer')
-        self.fit_act = self._action('&Fit', self.graph.fit, 'F', 'Fit the whole graph in the window')
+        self.fit_act = self._action('&Fit', self.graph.fit, 'F', 'The whole graph in the window, as far as its text stays readable')
         self.zoom_in_act = self._action('Zoom &in', lambda: self.graph.zoom(1.25), QKeySequence.ZoomIn, 'Zoom in')
         self.zoom_out_act = self._action('Zoom &out', lambda: self.graph.zoom(0.8), QKeySequence.ZoomOut, 'Zoom out')
         self.zoom_sel_act = self._action('Zoom to &selection', self.graph.zoom_to_selection, 'Z',
@@ -108,8 +108,9 @@ class MainWindow(QMainWindow):
                                              'Open the selected group and everything inside it')
         self.close_sel_act = self._action('&Close group', self._close_selected, 'Backspace',
                                           'Close the group the selection is in')
-        self.collapse_act = self._action('Collapse &all', lambda: s.collapse_all(), 'Ctrl+Shift+A',
-                                         'Back to the model overview')
+        self.collapse_act = self._action('Collapse &all', lambda: (self.graph.first_view_when_drawn(),
+                                                                   s.collapse_all()),
+                                         'Ctrl+Shift+A', 'Back to the model overview, as first shown')
         self.constants_act = self._action('Show &constants', lambda on: s.set_show_constants(on), 'Ctrl+K',
                                           'Show literal constants (1e-5, 1/sqrt(head_dim), the 0 that starts a sum)',
                                           checkable=True)
@@ -140,20 +141,6 @@ class MainWindow(QMainWindow):
                                        'Hide every panel so the graph has the whole window, or bring them back')
         self.create_backprop_actions()
         self.graph.context_actions = self.view_actions()
-
-    def bind_graph_keys(self):
-        """Keys without Ctrl that other widgets also use (Return, Backspace, arrows, Space, Home, End) act only
-        while the graph or the scope tree has focus: in a text field, Return is that field's and Backspace
-        deletes a character; in a list, arrows move in it. The single letters (F, Z, M, W) act on the graph
-        from anywhere in the window but a field being typed in (which takes its letters first), so a list's
-        type-ahead never swallows them. The menus and toolbars still show them and trigger them by mouse."""
-        for action in (self.fit_act, self.zoom_sel_act, self.minimap_act, self.weight_edges_act):
-            action.setShortcutContext(Qt.WindowShortcut)
-            self.addAction(action)
-        for action in (self.open_sel_act, self.open_scalars_act, self.close_sel_act, *self.backprop_actions()):
-            action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
-            self.graph.addAction(action)
-            self.scope_tree.addAction(action)
 
     def create_backprop_actions(self):
         bp = self.session.backprop
@@ -226,6 +213,7 @@ class MainWindow(QMainWindow):
         self.search_field.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.search_field.found.connect(lambda key: self.land(key))  # (built before land's dock exists)
         doc_bar.addWidget(self.search_field)
+        doc_bar.addWidget(self.search_field.count)  # "3 of 12"
         view_bar = self.addToolBar('View')
         view_bar.setObjectName('view_toolbar')
         for a in (self.fit_act, self.collapse_act, self.open_sel_act, self.close_sel_act, self.constants_act):
@@ -255,7 +243,7 @@ class MainWindow(QMainWindow):
         self.adam_plot = AdamPlot(self.timeline, s)
         self.embedding_plot = EmbeddingPlot(self.timeline, s)
         self.gradient_dock = GradientDock(s, self, self._connect_gradient)  # Code, Nudge, Gradcheck, Provenance
-        self.bind_graph_keys()
+        keys.bind(self)  # where each key acts, by one rule
 
     def create_docks(self):
         """One column on the right, two tab groups: what drives the picture (Backprop, Scopes, Training,
@@ -304,7 +292,8 @@ class MainWindow(QMainWindow):
         self.graph.box_clicked.connect(self._on_box_clicked)
         self.graph.box_clicked.connect(s.select)
         self.scope_tree.open_requested.connect(self._on_open_requested)
-        self.scope_tree.found.connect(self.land)
+        self.scope_tree.found.connect(lambda key: self.land(key, take_keys=False))  # arrows go on in the tree
+        self.graph.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.scope_tree.close_requested.connect(s.close_group)
         self.backprop_panel.follow_toggled.connect(self.graph.set_follow)
         self.training.dataset_chosen.connect(lambda path: self.settings.setValue('dataset', path))
@@ -427,7 +416,7 @@ class MainWindow(QMainWindow):
         now, note, self._note = self.statusBar().currentMessage(), getattr(self, '_note', None), None
         if note:  # the document's note, whole (beside the document field it may be cut)
             self.statusBar().showMessage(note, 20000)
-        elif not now or now.startswith(('Laying out', 'Recording', 'Ready')):  # never over what Find just said
+        elif not now or now.startswith(('Laying out', 'Recording', 'Ready', 'The whole graph')):  # never over what Find just said
             self.statusBar().showMessage('Double-click a box to open it; double-click a frame title to close it.', 8000)
 
     def _on_box_clicked(self, key):
@@ -488,11 +477,12 @@ class MainWindow(QMainWindow):
     def find_next(self):
         self.search_field.find_next()
 
-    def land(self, key):
+    def land(self, key, take_keys=True):
         """Find and Scopes: the graph shows `key` (readable, once laid out), the Inspector comes forward
-        with it, and the graph takes the keys (→ steps backprop, F fits), not the field typed in."""
+        with it, and after Find the graph takes the keys (→ steps backprop, F fits), not the field typed in."""
         self.tabs.raise_(self.inspector_dock)
-        self.graph.setFocus()
+        if take_keys:
+            self.graph.setFocus()
         self.graph.land_when_drawn(key)
 
     def open_checkpoint(self, path=None):

@@ -1,11 +1,14 @@
 """The find field: a scalar by its name in the code (q[3], pos 2 · total), a parameter, scope, op or value;
-Enter (or Find next) goes to the next match, says which it is ("Match 3 of 12: …") and hands it on
-(`found`: the window shows it and gives the graph the keys)."""
+Enter (or Find next) goes to the next match in reading order (position, then layer, then head), says which
+it is beside the field ("3 of 12") and on the status bar ("Match 3 of 12: …"), and hands it on (`found`:
+the window shows it and gives the graph the keys)."""
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QLabel, QLineEdit
 
 from engine.checks import short
+
+from explorer import theme
 
 
 class SearchField(QLineEdit):
@@ -18,21 +21,33 @@ class SearchField(QLineEdit):
         self._hits, self._at = [], -1
         self.setPlaceholderText('Find (Ctrl+F): q[3], total, wq[3][5], head 1, exp, 0.25')
         self.setMaximumWidth(260)
+        self.count = QLabel()  # "3 of 12" beside the field (the window puts it there)
+        self.count.setContentsMargins(6, 0, 6, 0)
+        room = self.count.fontMetrics().horizontalAdvance('99 of 99') + 12
+        self.count.setMinimumWidth(room)  # the tool bar stays put as the count comes and goes
+        self.count.setToolTip('Which match of the find field is shown, of how many (Return in the field, or View › Find next: the next)')
         self.returnPressed.connect(self.find_next)
-        self.textChanged.connect(lambda _: setattr(self, '_hits', None))
+        self.textChanged.connect(self._forget)
+        session.recorded.connect(lambda: session.numbers_only or self._forget())  # another document: other hits
 
     def focus(self):
         self.setFocus()
         self.selectAll()
 
+    def _forget(self, _text=None):
+        self._hits = None
+        self.count.clear()
+
     def find_next(self):
         if self._hits is None or self._at < 0 and not self._hits:
             self._hits, self._at = self.session.search(self.text()), -1
         if not self._hits:
+            self.count.setText(f"<span style='color:{theme.current()['error_text']}'>no match</span>")
             self.message.emit(f'Nothing matches {short(self.text())}.')
             return
         self._at = (self._at + 1) % len(self._hits)
         key = self._hits[self._at]
+        self.count.setText(f'{self._at + 1:,} of {len(self._hits):,}')
         self.session.reveal(key)  # first: what the view says when it changes must not cover the match's line
         self.message.emit(f'Match {self._at + 1} of {len(self._hits)}: {self.session.backprop.describe(key)}')
         self.found.emit(key)

@@ -1,7 +1,7 @@
 """Where the graph view looks: the readable scale, the first view, zoom and fit, and bringing a box into
 sight clear of the window's edges and the minimap (a mixin of GraphView)."""
 
-from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
+from PySide6.QtCore import QPointF, QRectF, QSizeF
 from PySide6.QtGui import QPainter, QTransform
 
 from engine.graph.keys import split_key
@@ -92,21 +92,37 @@ class Navigation:
         weights; the minimap has the rest, and the first backprop step follows to the loss), else the view
         that shows the loss, then as many frame titles, then as many boxes as it can."""
         readable = self.readable_scale()
-        lay = self.session.layout
-        content = QRectF(0, 0, lay.width, lay.height)
-        vw, vh = self.viewport().width(), self.viewport().height()
-        fit = min((vw - 2 * EDGE_MARGIN) / max(content.width(), 1), (vh - 2 * EDGE_MARGIN) / max(content.height(), 1))
-        if fit >= readable:
-            self._set_scale(min(fit, MAX_FIT * readable))
-            self.centerOn(content.center())
-            self.minimap.refresh()
+        content = self._content()
+        if self._fit_whole(content):
             return
-        if content.width() * readable > vw - 2 * EDGE_MARGIN:  # too many positions: the start, pos 0 first,
-            m = EDGE_MARGIN / readable                          # and the weights over them, as one reads
+        if content.width() * readable > self.viewport().width() - 2 * EDGE_MARGIN:  # too many positions: the
+            m = EDGE_MARGIN / readable                 # start, pos 0 first, and the weights over them, as one reads
             self._show_at(QPointF(content.left() - m, content.top() - m), readable)
         else:
             self._show_at(self._best_topleft(content, readable), readable)
         self.minimap.refresh()
+
+    def first_view_when_drawn(self):
+        """Collapse all: the next view placed is the first view (the whole overview, readable), wherever the
+        view was and however far it was zoomed."""
+        self._first_view_next = True
+
+    def _content(self):
+        lay = self.session.layout
+        return QRectF(0, 0, lay.width, lay.height)
+
+    def _fit_whole(self, content):
+        """Show the whole of `content`, centred, as large as fits up to MAX_FIT times the readable scale, if it
+        fits at the readable scale or more; else change nothing and say False."""
+        readable = self.readable_scale()
+        fit = min((self.viewport().width() - 2 * EDGE_MARGIN) / max(content.width(), 1),
+                  (self.viewport().height() - 2 * EDGE_MARGIN) / max(content.height(), 1))
+        if fit < readable:
+            return False
+        self._set_scale(min(fit, MAX_FIT * readable))
+        self.centerOn(content.center())
+        self.minimap.refresh()
+        return True
 
     def _landmarks(self):
         """What the first view tries to show, most important first: the loss box, frame titles, boxes."""
@@ -155,17 +171,44 @@ class Navigation:
         return QPointF(*best)
 
     def fit(self):
-        self.fitInView(self.scene().sceneRect(), Qt.KeepAspectRatio)
-        self._update_render_hints()
+        """F: the whole graph, as the first view shows it, when its text can be read so. Otherwise the
+        readable scale (the smallest at which every label is MIN_LABEL_PX high), as much of the graph as that
+        shows around the middle of the view and the selection in it, the minimap for the rest, and a
+        sentence saying so: F never leaves boxes drawn without text, or text too small to read."""
+        if self.session.layout is None:
+            return
+        content = self._content()
+        if self._fit_whole(content):
+            return
+        scale = self.readable_scale()
+        vw, vh = self.viewport().width() / scale, self.viewport().height() / scale
+        m = EDGE_MARGIN / scale
+        centre = self.mapToScene(self.viewport().rect().center())
+        item = self.items_by_key.get(self.selected_key)
+        selected = item.sceneBoundingRect() if item is not None else self.param_cell_rect(self.selected_key)
+        if selected is not None and (selected.width() > vw - 2 * m or selected.height() > vh - 2 * m):
+            selected = None  # larger than the window: the middle of the view stays
+        if selected is not None and not self._in_clear_view(selected, centre - QPointF(vw / 2, vh / 2), scale):
+            centre = selected.center()  # out of sight: the selection is what the learner is looking for
+        x = min(max(centre.x(), content.left() - m + vw / 2), content.right() + m - vw / 2)  # the view full of
+        y = min(max(centre.y(), content.top() - m + vh / 2), content.bottom() + m - vh / 2)  # graph, no blank
+        self._set_scale(scale)
+        self.centerOn(QPointF(x, y))
+        if selected is not None:
+            self._keep_clear(selected)  # clear of the edges and the minimap
         self.minimap.refresh()
+        self.message.emit('The whole graph is too large to read in this window: the minimap in the corner '
+                          'shows all of it, and Ctrl+- zooms out further.')
 
     def zoom_to_selection(self):
         """The selection as large as fits (up to MAX_FIT times the readable scale), never below the readable
         scale; centred, or if it is larger than the window at that scale, its top-left corner (its title)
-        in view."""
+        in view. A parameter selected in its grid: its cell, as Find shows it."""
         item = self.items_by_key.get(self.selected_key)
         if item is not None:
             self.bring_into_view(item.sceneBoundingRect(), zoom_in=True)
+        elif self.selected_key:
+            self.land(self.selected_key)  # a parameter, drawn as a cell of its grid: the cell, large enough to see
 
     def bring_into_view(self, rect, zoom_in=False):
         """Make scene rectangle `rect` visible at a readable scale, clear of the edges and the minimap.
@@ -241,7 +284,9 @@ class Navigation:
 
     def param_cell_rect(self, key):
         """The scene rectangle of parameter scalar `key`'s cell in its matrix's grid, or None."""
-        kind, node = split_key(key or '')
+        if not key:
+            return None
+        kind, node = split_key(key)
         where = self.session.trace.params.get(node) if kind == 'n' else None
         if where is None:
             return None

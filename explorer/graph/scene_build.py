@@ -172,10 +172,13 @@ class SceneBuild:
             self.verticalScrollBar().setValue(kept[2])
             self.minimap.refresh()
             return
-        if not self._fitted_once:
+        first, self._first_view_next = not self._fitted_once or self._first_view_next, False
+        if first:
             self._fitted_once = True
             QApplication.sendEvent(self, QEvent(QEvent.LayoutRequest))  # its scroll bars first: the room it has
             self.first_view()
+        elif not (focus and focus in self.items_by_key) and self.transform().m11() < self.readable_scale() - 1e-9:
+            self.first_view()  # nothing to keep in place, and zoomed out past reading: never a view without text
         elif focus and focus in self.items_by_key:
             target = self.items_by_key[focus].sceneBoundingRect().center()
             if anchor is not None:  # put it back under the same viewport point

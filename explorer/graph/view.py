@@ -24,6 +24,7 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
     box_clicked = Signal(str)        # a box or cluster was clicked: its key
     open_requested = Signal(int, bool)   # scope, to scalars
     close_requested = Signal(int)    # scope
+    message = Signal(str)            # one sentence for the status bar (F could not fit the graph readably)
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
@@ -67,6 +68,7 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
         self.minimap = Minimap(self)
         self.minimap.hide()
         self._fitted_once = False
+        self._first_view_next = False  # Collapse all: the next view placed is the first view
         self._building = iter(())  # what is left of making the items of the last layout
         self._built = None         # the layout the items are made from (a timeline step renumbers them)
         self._build_timer = QTimer(self)

@@ -126,7 +126,8 @@ def panels_html(actions):
 def shortcuts_html(menus):
     html = ['<h3>Keyboard shortcuts</h3>',
             '<p class="hint">Arrows, Return, Backspace, Space, Home and End act while the graph or the scope tree has '
-            'the focus; F, Z, M and W anywhere but a field being typed in.</p>']
+            'the focus; F, Z, M, W, F1, Shift+F1 and F9 anywhere but a field being typed in (a list or a tree '
+            'too). Esc in a field gives the graph the keys; so does Return in Find.</p>']
     for title, rows in shortcut_rows(menus):
         html.append(f'<p><b>{escape(title)}</b></p><table cellspacing="0" cellpadding="2">')
         html.extend(f'<tr><td width="130" style="white-space:nowrap"><code>{escape(k)}</code></td>'

@@ -252,7 +252,8 @@ class SessionModel:
 
     def search(self, text):
         """Box keys matching text: an op (`exp`), a scalar's name in the code (`q[3]`, `total`; `pos 2 · q[3]`
-        for one position's; exact names first, then names that start with it), a parameter, a scope path, or a value (closest first)."""
+        for one position's; exact names first, then names that start with it), a parameter, a scope path, or a value
+        (closest first). Matches of one kind come in reading order: position, then layer, then head."""
         trace, text = self.trace, text.strip()
         if not text:
             return []
@@ -273,5 +274,16 @@ class SessionModel:
             if low in name and (pos is None or trace.position(i) == pos):
                 (exact if name == low else starts if name.startswith(low) else inside).append(node_key(i))
         hits += exact + (starts + inside)[:500]
-        hits += [group_key(s) for s, scope in enumerate(trace.scopes) if s and text.lower() in scope.path.lower()]
+        hits += [group_key(s) for s in self._scopes_matching(low, pos)]
         return list(dict.fromkeys(hits))  # an exp found by its op and by its name `exps[2]` is one hit
+
+    def _scopes_matching(self, low, pos=None):
+        """The scopes whose path holds `low` (at position `pos`, if given), in reading order: position,
+        then layer, then head, as the forward pass made them. A scope inside a match is not another match:
+        `head 1` is pos 0's head 1, then pos 1's, ..., not its scores, softmax and sums on the way."""
+        scopes = self.trace.scopes
+
+        def matches(s):
+            path = scopes[s].path.lower()
+            return s > 0 and low in path and (pos is None or path.split(' / ', 1)[0] == f'pos {pos}')
+        return [s for s in range(1, len(scopes)) if matches(s) and not matches(scopes[s].parent)]

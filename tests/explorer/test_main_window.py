@@ -137,20 +137,6 @@ def test_return_in_the_find_field_selects_the_match(window, qtbot):
     assert s.trace.param_name(int(s.selected[1:])) == 'wte[4][3]'
 
 
-def test_single_keys_do_not_act_in_text_fields(window, qtbot):
-    bp = window.session.backprop
-    field = window.search_field
-    focus(window, field)
-    for key in (Qt.Key_Right, Qt.Key_Space, Qt.Key_End, Qt.Key_F, Qt.Key_M):
-        qtbot.keyClick(field, key)
-    assert bp.position == 0 and not bp.playing and window.minimap_act.isChecked()
-    assert field.text() == ' fm'
-    focus(window, window.graph)
-    qtbot.keyClick(window.graph, Qt.Key_Right)
-    qtbot.keyClick(window.graph, Qt.Key_M)
-    assert bp.position == 1 and not window.minimap_act.isChecked()
-
-
 def node_named(trace, path, name):
     [node] = [i for i in range(len(trace)) if trace.scope_path(i) == path and trace.name(i) == name]
     return node
@@ -233,35 +219,6 @@ def test_a_window_wide_enough_for_one_row_keeps_the_backprop_toolbar(qtbot, tmp_
     finally:
         win.close()
         win.session.worker.wait()
-
-
-def test_single_letter_keys_act_on_the_graph_from_a_list_but_not_from_a_field(window, qtbot):
-    """F fits the graph even with the Code panel's or Sampling's list focused (their type-ahead used to jump
-    to a line starting with f); in the find field, f is typed."""
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
-    window.graph.zoom(3.0)
-    zoomed = window.graph.transform().m11()
-    window.docks['sampling_dock'].raise_()
-    window.sampling.list.addItems(['anna', 'fiona', 'frank'])
-    window.sampling.list.setCurrentRow(0)
-    window.sampling.list.setFocus()
-    qtbot.keyClick(window.sampling.list, Qt.Key_F)
-    assert window.sampling.list.currentRow() == 0            # not moved to 'fiona'
-    assert window.graph.transform().m11() < zoomed            # fitted
-    window.search_field.setFocus()
-    window.search_field.clear()
-    qtbot.keyClick(window.search_field, Qt.Key_F)
-    assert window.search_field.text() == 'f'
-
-
-def test_shift_f1_brings_the_legend_from_a_list(window, qtbot):
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
-    window.docks['sampling_dock'].raise_()
-    window.sampling.list.setFocus()
-    qtbot.keyClick(window.sampling.list, Qt.Key_F1, Qt.ShiftModifier)
-    qtbot.waitUntil(lambda: not window.docks['legend_dock'].widget().visibleRegion().isEmpty(), timeout=2000)
 
 
 def test_the_status_bar_says_what_is_shown_whole_as_soon_as_a_view_is_in(make_window, qtbot):

@@ -56,3 +56,40 @@ def test_a_click_in_scopes_lands_on_that_group(window, qtbot):
     key = s.selected
     assert key == f'g{scope}'
     assert view.viewport().rect().contains(view.mapFromScene(view.items_by_key[key].sceneBoundingRect()).boundingRect())
+
+
+def test_find_next_walks_head_1_in_reading_order_and_counts_beside_the_field(window, qtbot):
+    """`head 1` is each position's head 1, pos 0 first, then pos 1, ... (it used to walk into pos 0's
+    head: its scores, softmax and sums), and "2 of 5" says so beside the field; the fifth wraps to the first."""
+    s, field, view = window.session, window.search_field, window.graph
+    heads = [f"g{s.trace.scope_id(f'pos {p} / layer 0 / attention / head 1')}" for p in range(5)]
+    field.setText('head 1')
+    assert field.count.text() == ''
+    for i, key in enumerate(heads + heads[:1]):
+        field.find_next()
+        qtbot.waitUntil(lambda: not s.layout_pending and not view.building(), timeout=20000)
+        assert s.selected == key
+        assert field.count.text() == f'{i % 5 + 1} of 5'
+        assert field.count.isVisible() and field.count.geometry().left() >= field.geometry().right()  # beside it
+    field.setText('head 1 of nothing')  # another text: no count until it is looked for
+    assert field.count.text() == ''
+    field.find_next()
+    assert 'no match' in field.count.text()
+
+
+def test_a_match_lands_readable_and_outlined_at_a_backprop_step(window, qtbot):
+    """At a backprop step > 0 (Chain rule in front), Find `pos 2 · q[3]` lands: the box in view at a readable
+    size, selected (outlined), and the Inspector in front."""
+    from explorer.graph.navigation import MIN_LABEL_PX
+    s, view = window.session, window.graph
+    for _ in range(30):
+        window.step_act.trigger()
+    assert window.inspector.visibleRegion().isEmpty()
+    window.search_field.setText('pos 2 · q[3]')
+    window.search_field.find_next()
+    qtbot.waitUntil(lambda: not s.layout_pending and not view.building(), timeout=20000)
+    item = view.items_by_key[s.selected]
+    assert view.selected_key == s.selected and s.trace.name(int(s.selected[1:])) == 'q[3]'
+    assert view.viewport().rect().contains(view.mapFromScene(item.sceneBoundingRect()).boundingRect())
+    assert view.smallest_label_px() >= MIN_LABEL_PX
+    assert not window.inspector.visibleRegion().isEmpty() and s.backprop.position == 30

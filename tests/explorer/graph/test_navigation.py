@@ -4,11 +4,11 @@ head comes into view with the q, k and v linears that feed it when the window ha
 Offscreen, pytest-qt; sizes in device pixels."""
 
 import pytest
-from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtCore import QPointF, QRectF, QSettings, Qt
 from PySide6.QtWidgets import QDockWidget
 
 from engine.graph.keys import group_key
-from explorer.graph.items import BoxItem, ClusterItem
+from explorer.graph.items import BoxItem, ClusterItem, paints_text
 from explorer.graph.navigation import MIN_LABEL_PX
 from explorer.theme import DARK, LIGHT
 
@@ -134,6 +134,20 @@ def test_z_on_a_frame_larger_than_the_window_shows_its_title_readably(make_windo
     assert view.smallest_label_px() >= MIN_LABEL_PX
     frame = view.items_by_key[group_key(pos0)]
     assert in_viewport(view, frame.title_rect().translated(frame.pos()))
+
+
+def test_z_on_a_parameter_shows_its_cell_in_the_grid_large_enough_to_see(make_window):
+    """A parameter is drawn as a cell of its matrix's grid, not as a box: Z used to do nothing with it."""
+    from explorer.graph.navigation import LANDED_CELL_PX, LANDED_MAX
+    view = make_window(1280, 720).graph
+    s = view.session
+    [wte] = s.search('wte[4][3]')
+    s.select(wte)
+    view.zoom(0.2)
+    view.zoom_to_selection()
+    cell = on_screen(view, view.param_cell_rect(wte))
+    assert view.viewport().rect().contains(cell) and view.transform().m11() >= view.readable_scale()
+    assert cell.width() >= min(LANDED_CELL_PX, LANDED_MAX * view.readable_scale() * view.param_cell_rect(wte).width()) - 1
 
 
 @pytest.mark.parametrize('path', ['pos 2 / layer 0 / attention', 'pos 3 / layer 0 / mlp', 'pos 0 / lm_head'])
@@ -262,3 +276,79 @@ def test_an_opened_head_shows_with_what_feeds_it_when_there_is_room(make_window,
     assert in_view(view, group_key(trace.scope_id(HEAD)))  # what was opened: always whole
     linears = [group_key(trace.scope_id(f'pos 2 / layer 0 / attention / {n}')) for n in 'qkv']
     assert all(in_view(view, k) for k in linears) == with_inputs
+
+
+# F and Collapse all: never a view without readable text
+
+def settle(win, qtbot):
+    s, view = win.session, win.graph
+    qtbot.waitUntil(lambda: not s.layout_pending and not view.building(), timeout=20000)
+
+
+def text_in_view_is_readable(view):
+    """Every box in view is painted with its labels (its level of detail at this scale draws text) and the
+    smallest of them is MIN_LABEL_PX device pixels high or more."""
+    scale = view.transform().m11()
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    boxes = [item for item in view.scene().items(shown) if isinstance(item, BoxItem)]
+    return bool(boxes) and paints_text(scale) and view.smallest_label_px() >= MIN_LABEL_PX
+
+
+def test_f_with_a_head_open_leaves_every_box_in_view_with_readable_text(make_window, qtbot):
+    """The open head makes the graph far wider than the window at a readable scale: F used to fit it whole at
+    a scale that draws boxes as flat rectangles. Now F stops at the readable scale, brings the selection (the
+    head's softmax) back to the middle of the view, shows graph (no blank) to the edges, and the status bar
+    says why the whole is not shown."""
+    win = make_window(1280, 720)
+    view, s = win.graph, win.session
+    s.open_group(s.trace.scope_id(HEAD))
+    settle(win, qtbot)
+    softmax = group_key(s.trace.scope_id(HEAD + ' / softmax'))
+    s.select(softmax)
+    view.zoom(2.0)
+    view.centerOn(QPointF(0, 0))  # the weights, away from the head
+    box = view.items_by_key[softmax]
+    assert not in_viewport(view, box.sceneBoundingRect())
+    win.fit_act.trigger()
+    assert abs(view.transform().m11() - view.readable_scale()) < 1e-9
+    assert text_in_view_is_readable(view)
+    assert in_viewport(view, box.sceneBoundingRect())
+    middle = view.viewport().rect().adjusted(view.viewport().width() // 4, 0, -view.viewport().width() // 4, 0)
+    assert middle.contains(on_screen(view, box.sceneBoundingRect()).center())  # around it, not at an edge
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    content = QRectF(0, 0, s.layout.width, s.layout.height)
+    assert content.intersected(shown).width() >= shown.width() - 60  # graph across the window, not margin
+    assert 'minimap' in win.statusBar().currentMessage()
+
+
+def test_f_on_the_overview_fits_it_whole_as_the_first_view(make_window, qtbot):
+    win = make_window(1600, 1000)
+    view = win.graph
+    first = view.transform().m11()
+    view.zoom(0.3)
+    win.fit_act.trigger()
+    assert abs(view.transform().m11() - first) < 1e-9 and text_in_view_is_readable(view)
+    assert all(in_viewport(view, item.sceneBoundingRect()) for item in view.items_by_key.values())
+
+
+def test_collapse_all_after_f_or_far_out_shows_the_overview_readable(make_window, qtbot):
+    """Collapse all after F with a head open, or after zooming far out by hand, is the overview as first
+    shown: every frame titled, in view, readable (it used to keep the tiny scale: boxes without text)."""
+    win = make_window(1280, 720)
+    view, s = win.graph, win.session
+    s.open_group(s.trace.scope_id(HEAD))
+    settle(win, qtbot)
+    win.fit_act.trigger()
+    for far_out in (False, True):
+        if far_out:
+            view.zoom(0.2)
+            assert not text_in_view_is_readable(view)
+        win.collapse_act.trigger()
+        settle(win, qtbot)
+        assert text_in_view_is_readable(view)
+        assert all(in_viewport(view, rect) for _, rect in cluster_titles(view))
+        assert 'too large' not in win.statusBar().currentMessage()  # what F said is no longer so
+    view.zoom(0.2)
+    s.collapse_all()  # from anywhere else (a reset): no view is placed below the readable scale
+    settle(win, qtbot)
+    assert text_in_view_is_readable(view)

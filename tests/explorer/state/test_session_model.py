@@ -243,6 +243,21 @@ def test_search_finds_parameters_scopes_ops_and_values(model):
     assert m.search('  ') == []
 
 
+def test_a_scope_is_found_once_not_again_for_each_scope_inside_it_in_reading_order(model):
+    """`head 1` finds each position's head 1, position by position (then layer, then head, as the forward
+    pass ran), not its scores, softmax and sums, which hold the text in their paths too."""
+    m = model
+    paths = [m.trace.scopes[int(k[1:])].path for k in m.search('head 1')]
+    assert paths == [f'pos {p} / layer 0 / attention / head 1' for p in range(5)]
+    assert [m.trace.scopes[int(k[1:])].path for k in m.search('pos 3 · head 1')] == [
+        'pos 3 / layer 0 / attention / head 1']
+    assert [m.trace.scopes[int(k[1:])].path for k in m.search('attention')] == [
+        f'pos {p} / layer 0 / attention' for p in range(5)]
+    heads = [m.trace.scopes[int(k[1:])].path for k in m.search('head') if k.startswith('g')]  # after the names
+    assert heads[:6] == ['params / lm_head', *(f'pos 0 / layer 0 / attention / head {h}' for h in range(4)),
+                         'pos 0 / lm_head']
+
+
 def test_a_timeline_step_changes_the_numbers_of_every_view_kept_and_asks_again_for_one_on_its_way(model, recorded):
     from engine import history as history_io
     from engine.retrace import Retracer
