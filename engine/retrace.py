@@ -16,7 +16,7 @@ import dataclasses
 import math
 
 from engine.gradient.nudge import max_constants
-from engine.trace import not_evaluable
+from engine.doc_notes import not_evaluable
 
 # Trace's cached properties: all of them describe the structure, so a retraced Trace keeps them
 STRUCTURAL_CACHES = ('parents', '_scope_ids', '_sum_names', '_sum_starts', 'all_names', '_position_of_scope')

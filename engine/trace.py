@@ -21,8 +21,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-from engine.checks import short
-from engine.errors import EngineError
+from engine.doc_notes import not_evaluable
 from engine.graph.keys import PARAMS_SCOPE
 from engine.model import finish, param_shapes
 from engine.value import Value, topological_order
@@ -555,39 +554,6 @@ def _kept_sums(ops, new_id, names):
     for i in in_sums:
         names[i] = None
     return sums
-
-
-def not_evaluable(model, doc, tokens, pos, error):
-    """The EngineError for weights whose forward pass of `doc` fails at position `pos` (a diverged run's)."""
-    target = model.tokenizer.token_text(tokens[pos + 1])
-    what = repr(target) if target != 'BOS' else 'the end'
-    if isinstance(error, ValueError):
-        why = f'The probability of {what} at position {pos} of {short(doc)} is 0'
-    else:
-        why = f'A number overflows at position {pos} of {short(doc)}'
-    return EngineError(f'{why}: these weights cannot be evaluated.')
-
-
-def truncation_note(trace):
-    """What block_size cut from a document, as one sentence (None if nothing was cut)."""
-    if not trace.truncated:
-        return None
-    doc, n = trace.doc, trace.n
-    cut = doc[n:]  # characters never predicted; the end of the document is never predicted either
-    lost = f'{short(cut)} and the end of the document' if cut else 'the end of the document'
-    quoted = short(doc) if len(repr(doc)) > len(short(doc)) else f'{doc!r} ({len(doc):,} characters)'  # cut: says its length
-    return (f'block_size {trace.config.block_size} cuts {quoted}: recorded its first '
-            f'{n} positions, as microgpt trains it; not predicted: {lost}.')
-
-
-def truncation_summary(trace):
-    """truncation_note in a few words, for a line beside the document's field (None if nothing was cut):
-    "cut to 16 positions by block_size: 'qrstu' never predicted"."""
-    if not trace.truncated:
-        return None
-    cut = trace.doc[trace.n:]
-    lost = (repr(cut) if len(cut) <= 12 else f'{len(cut):,} characters') if cut else 'its end'
-    return f'cut to {trace.n} positions by block_size: {lost} never predicted'
 
 
 def record(model, doc):

@@ -3,7 +3,7 @@
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QWidget
 
-from engine.trace import truncation_note, truncation_summary
+from engine.doc_notes import truncation_note, truncation_summary
 
 from explorer import theme
 

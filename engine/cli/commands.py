@@ -18,7 +18,8 @@ from engine.data import default_names_path, load_docs
 from engine.errors import EngineError, TrainingDiverged
 from engine.files import check_not_input, check_output, dumps, write_atomic
 from engine.model import GPTConfig, finish
-from engine.trace import record, truncation_note
+from engine.doc_notes import truncation_note
+from engine.trace import record
 from engine.optim import TrainConfig
 from engine.sampling import check_temperature, iter_samples, sampling_rng
 from engine.train import Trainer, check_trainable

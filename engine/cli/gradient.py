@@ -11,7 +11,8 @@ from engine.gradient.nudge import Tape
 from engine.model import finish
 from engine.cli.parsing import add_recording
 from engine.gradient.provenance import Predictions, full_name, resolve, sum_in_order, terms_by_use
-from engine.trace import record, truncation_note
+from engine.doc_notes import truncation_note
+from engine.trace import record
 
 NODE_HELP = "a node: a parameter (wte[4][3]), a name with its place ('pos 1 / softmax / exps[2]') or an id"
 

@@ -16,7 +16,7 @@ from engine.errors import DocumentError
 from engine.gradient.provenance import resolve
 from engine.model import GPTConfig, Model
 from engine.tokenizer import Tokenizer
-from engine.trace import made_by, record, truncation_note
+from engine.trace import made_by, record
 
 ROOT = Path(__file__).resolve().parents[2]  # the project folder
 MODEL_LINES = (ROOT / 'engine' / 'model.py').read_text().splitlines()
@@ -253,16 +253,6 @@ def test_line_points_at_the_model_code_that_made_the_node(emma, name, code):
     assert path == 'engine/model.py' and MODEL_LINES[int(number) - 1].strip().startswith(code)
     assert emma.to_json()['nodes'][node]['line'] == emma.line(node)
     assert emma.line(resolve(emma, 'wte[4][3]')) is None  # a parameter: made by no line of the forward pass
-
-
-def test_the_truncation_note_of_a_long_document_cuts_it_and_says_its_length():
-    from types import SimpleNamespace
-    doc = 'a' * 100_000
-    trace = SimpleNamespace(truncated=True, doc=doc, n=16, config=GPTConfig())
-    note = truncation_note(trace)
-    assert len(note) < 400 and note == (
-        f"block_size 16 cuts '{'a' * 77}…' (100,000 characters): recorded its first 16 positions, as microgpt trains "
-        f"it; not predicted: '{'a' * 77}…' (99,984 characters) and the end of the document.")
 
 
 def test_made_by_tells_a_recording_of_these_weights_and_document_from_any_other(model, emma):

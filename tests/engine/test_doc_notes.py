@@ -1,0 +1,24 @@
+"""engine/doc_notes.py: what block_size cut from a document, as a sentence and in a few words."""
+
+from types import SimpleNamespace
+
+from engine.doc_notes import truncation_note, truncation_summary
+from engine.model import GPTConfig
+
+
+def cut(doc, n=16):
+    return SimpleNamespace(truncated=len(doc) > n - 1, doc=doc, n=n, config=GPTConfig())
+
+
+def test_the_truncation_note_of_a_long_document_cuts_it_and_says_its_length():
+    note = truncation_note(cut('a' * 100_000))
+    assert len(note) < 400 and note == (
+        f"block_size 16 cuts '{'a' * 77}…' (100,000 characters): recorded its first 16 positions, as microgpt trains "
+        f"it; not predicted: '{'a' * 77}…' (99,984 characters) and the end of the document.")
+
+
+def test_the_summary_names_a_short_cut_and_counts_a_long_one():
+    assert truncation_summary(cut('abcdefghijklmnopqrstu')) == "cut to 16 positions by block_size: 'qrstu' never predicted"
+    assert truncation_summary(cut('a' * 100_000)) == 'cut to 16 positions by block_size: 99,984 characters never predicted'
+    assert truncation_summary(cut('a' * 16)) == 'cut to 16 positions by block_size: its end never predicted'
+    assert truncation_summary(cut('emma')) is None and truncation_note(cut('emma')) is None
