@@ -1,5 +1,6 @@
 """The find field: a scalar by its name in the code (q[3], pos 2 · total), a parameter, scope, op or value;
-Enter (or Find next) goes to the next match in reading order (position, then layer, then head), says which
+Enter (or Find next) goes to the next match in reading order (position, then layer, then head), closing
+what it opened for the match before (the view does not grow with every match), says which
 it is beside the field ("3 of 12") and on the status bar ("Match 3 of 12: …"), and hands it on (`found`:
 the window shows it and gives the graph the keys)."""
 
@@ -19,6 +20,7 @@ class SearchField(QLineEdit):
         super().__init__(parent)
         self.session = session
         self._hits, self._at = [], -1
+        self._opened = frozenset()  # the groups the match shown opened (the next match closes them again)
         self.setPlaceholderText('Find (Ctrl+F): q[3], total, wq[3][5], head 1, exp, 0.25')
         self.setMaximumWidth(260)
         self.count = QLabel()  # "3 of 12" beside the field (the window puts it there)
@@ -35,7 +37,7 @@ class SearchField(QLineEdit):
         self.selectAll()
 
     def _forget(self, _text=None):
-        self._hits = None
+        self._hits, self._opened = None, frozenset()
         self.count.clear()
 
     def find_next(self):
@@ -48,6 +50,8 @@ class SearchField(QLineEdit):
         self._at = (self._at + 1) % len(self._hits)
         key = self._hits[self._at]
         self.count.setText(f'{self._at + 1:,} of {len(self._hits):,}')
-        self.session.reveal(key)  # first: what the view says when it changes must not cover the match's line
+        before = self.session.opened - self._opened  # what was open, but for what the last match opened
+        self.session.reveal(key, within=before)  # first: what the view says when it changes must not cover the match's line
+        self._opened = self.session.opened - before
         self.message.emit(f'Match {self._at + 1} of {len(self._hits)}: {self.session.backprop.describe(key)}')
         self.found.emit(key)

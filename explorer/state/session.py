@@ -312,8 +312,8 @@ class Session(QObject):
     def collapse_all(self):
         self.model_state.collapse_all()
 
-    def reveal(self, key):
-        self.model_state.reveal(key)
+    def reveal(self, key, within=None):
+        self.model_state.reveal(key, within)
 
     def set_show_constants(self, show):
         self.model_state.set_show_constants(show)

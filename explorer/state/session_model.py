@@ -221,16 +221,18 @@ class SessionModel:
     def collapse_all(self):
         self.set_open(self.current.hierarchy.overview())
 
-    def reveal(self, key):
-        """Open whatever hides box `key` (a scope 'g..' or scalar 'n..') and select it."""
+    def reveal(self, key, within=None):
+        """Open whatever hides box `key` (a scope 'g..' or scalar 'n..') and select it; `within`: the groups
+        to open it from instead of those open now (Find's next match, without what it opened for the last)."""
         h, trace = self.current.hierarchy, self.trace
+        start = self.opened if within is None else frozenset(within) | {ROOT}
         kind, index = split_key(key)
         if kind == 'n':
-            opened = self.opened | set(h.ancestors(trace.scope_of[index]))
+            opened = start | set(h.ancestors(trace.scope_of[index]))
         elif kind == 'v':  # a vector box: its group open
-            opened = h.open_path(index, self.opened) | {index}
+            opened = h.open_path(index, start) | {index}
         else:
-            opened = h.open_path(index, self.opened) - {index}
+            opened = h.open_path(index, start) - {index}
         self.selected = key
         self._emit('selection_changed')
         if opened != self.opened:

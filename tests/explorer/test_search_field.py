@@ -63,6 +63,10 @@ def test_find_next_walks_head_1_in_reading_order_and_counts_beside_the_field(win
     head: its scores, softmax and sums), and "2 of 5" says so beside the field; the fifth wraps to the first."""
     s, field, view = window.session, window.search_field, window.graph
     heads = [f"g{s.trace.scope_id(f'pos {p} / layer 0 / attention / head 1')}" for p in range(5)]
+    mlp = s.trace.scope_id('pos 3 / layer 0 / mlp')
+    s.set_open(s.opened | {mlp})  # the learner's own: Find keeps it open
+    qtbot.waitUntil(lambda: not s.layout_pending and not view.building(), timeout=20000)
+    learners = s.opened
     field.setText('head 1')
     assert field.count.text() == ''
     for i, key in enumerate(heads + heads[:1]):
@@ -70,6 +74,9 @@ def test_find_next_walks_head_1_in_reading_order_and_counts_beside_the_field(win
         qtbot.waitUntil(lambda: not s.layout_pending and not view.building(), timeout=20000)
         assert s.selected == key
         assert field.count.text() == f'{i % 5 + 1} of 5'
+        attention = s.trace.scopes[int(key[1:])].parent  # open for this match only: the last match's closed again
+        assert s.opened == learners | set(s.current.hierarchy.open_path(int(key[1:]), learners)) - {int(key[1:])}
+        assert attention in s.opened
         assert field.count.isVisible() and field.count.geometry().left() >= field.geometry().right()  # beside it
     field.setText('head 1 of nothing')  # another text: no count until it is looked for
     assert field.count.text() == ''
