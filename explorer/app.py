@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 
+from engine import gc_pause
 from engine.cli.parsing import Parser, UsageError
 from engine.paths import DEFAULT_CHECKPOINT
 
@@ -187,17 +188,17 @@ def after_paint(widget, then):
 
 
 class _Collector:
-    """The cycle collector is off from the start until the window has painted its first graph: the start made
-    ~200 collections (~60 ms) of objects that were all still in use. Then what exists (Qt's and the modules'
-    objects, the window, the first recording) lives as long as the app, so the collector stops walking it
-    (gc.freeze) and collects again from there."""
+    """The cycle collector is paused (engine.gc_pause) from the start until the window has painted its first
+    graph: the start made ~200 collections (~60 ms) of objects that were all still in use. Then what exists
+    (Qt's and the modules' objects, the window, the first recording) lives as long as the app, so the collector
+    stops walking it (gc.freeze) and collects again from there."""
 
     def __init__(self):
         self.holding = False
 
     def hold(self):
-        if gc.isenabled():
-            gc.disable()
+        if not self.holding:
+            gc_pause.pause()
             self.holding = True
 
     def release(self, freeze=True):
@@ -206,7 +207,7 @@ class _Collector:
                 print('cyclic garbage at the first paint:', gc.collect(), file=sys.stderr)
             if freeze:
                 gc.freeze()
-            gc.enable()
+            gc_pause.resume()
             self.holding = False
 
 

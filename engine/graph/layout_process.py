@@ -17,7 +17,6 @@ Messages, child to parent:
 """
 
 import dataclasses
-import gc
 import multiprocessing
 import os
 import pickle
@@ -28,6 +27,7 @@ import tempfile
 import threading
 import time
 
+from engine import gc_pause
 from engine.graph.grouping import ROOT, Hierarchy
 from engine.job import in_child, start_child
 
@@ -72,11 +72,8 @@ def serve(conn, layout_fn=None):
             continue
         if message[0] == 'record':
             _, token_now, path, doc, rankdir = message
-            gc.disable()  # the recording's ~100,000 new objects all stay: collecting them finds nothing (~10%)
-            try:
+            with gc_pause.paused():  # the recording's ~100,000 new objects all stay: collecting finds nothing (~10%)
                 hierarchy = _record_here(conn, token_now, path, doc, layout_fn, captured, rankdir)
-            finally:
-                gc.enable()
             continue
         _, token, key, opened, show_constants, rankdir = message
         if token != token_now:

@@ -5,10 +5,9 @@ probe document with those weights and keeps its layout).
 Views (explorer.history.timeline_panel, adam_plot, embedding_plot) take a Timeline and listen to its signals.
 """
 
-import gc
-
 from PySide6.QtCore import QObject, Signal
 
+from engine import gc_pause
 from engine import history as history_io
 
 from explorer.state.history_check import HistoryCheck
@@ -44,7 +43,7 @@ class Timeline(QObject):
         self.target = None              # the step asked for last
         self._settled = None            # (step, recording) last said to be shown whole
         self._jumped = False            # while playing, a step was asked for that was not the next one
-        self._holding = False           # Play holds the cycle collector (it was enabled before)
+        self._holding = False           # Play holds the cycle collector paused (engine.gc_pause)
         self.reason = NO_HISTORY
         self._wanted = False            # a view is shown that needs the history
         self._refused = False           # the history failed a check: not read again for this checkpoint
@@ -125,16 +124,15 @@ class Timeline(QObject):
         self._hold_collector(playing and history is not None)
 
     def _hold_collector(self, hold):
-        """While Play runs, the cycle collector waits (gc.disable): each step makes ~60,000 tuples that live as
-        long as the step is shown, which set off ~30 young and a full collection of the window's millions of
+        """While Play runs, the cycle collector waits (engine.gc_pause): each step makes ~60,000 tuples that live
+        as long as the step is shown, which set off ~30 young and a full collection of the window's millions of
         objects every few steps, a third of a step's time. Nothing a step leaves is cyclic (a collection after
         150 steps finds 0 objects): reference counts free it as it goes. At pause the collector runs again."""
         if hold and not self._holding:
-            self._holding = gc.isenabled()
-            gc.disable()
+            gc_pause.pause()
         elif not hold and self._holding:
-            self._holding = False
-            gc.enable()
+            gc_pause.resume()
+        self._holding = hold
 
     def close(self):
         """The window is closing: no child process outlives it."""

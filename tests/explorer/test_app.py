@@ -90,9 +90,10 @@ def test_after_paint_waits_for_the_widgets_next_paint(qtbot):
 
 
 def test_the_collector_waits_for_the_first_paint_and_then_skips_what_the_start_made():
-    """explorer.app holds the cycle collector from the start to the first painted graph, then freezes what
-    exists (it lives as long as the app) and collects again; a collector someone else turned off stays off."""
+    """explorer.app pauses the cycle collector from the start to the first painted graph, then freezes what
+    exists (it lives as long as the app) and collects again; a collector someone else paused stays paused."""
     import gc
+    from engine import gc_pause
     from explorer.app import _Collector
     collector, frozen = _Collector(), gc.get_freeze_count()
     try:
@@ -101,10 +102,10 @@ def test_the_collector_waits_for_the_first_paint_and_then_skips_what_the_start_m
         made = [[] for _ in range(1000)]  # what the start makes
         collector.release()
         assert gc.isenabled() and gc.get_freeze_count() >= frozen + len(made)
-        gc.disable()
-        collector.hold()
-        collector.release()
-        assert not gc.isenabled()  # not ours to turn on
+        with gc_pause.paused():  # a big graph being built meanwhile, say
+            collector.hold()
+            collector.release(freeze=False)
+            assert not gc.isenabled()  # still paused for the other pauser
+        assert gc.isenabled()
     finally:
         gc.unfreeze()
-        gc.enable()
