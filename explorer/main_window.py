@@ -275,7 +275,7 @@ class MainWindow(QMainWindow):
         self.workspaces = Workspaces(self, self.docks, self.settings, self.tabs, self.gradient_dock.set_page,
                                      STATE_VERSION)  # split, tabbed and sized when the window first shows
         self.workspaces.create_menu(self.workspaces_menu)
-        self.workspaces.arrange(sized=False)
+        self.workspaces.place()
         column.give_room_when_shown(self.attention_dock,
                                     lambda: column.give_attention_room('backprop_dock', 'attention_dock'))
         column.give_room_when_shown(d['legend_dock'], lambda: column.give_whole_height(
@@ -352,7 +352,7 @@ class MainWindow(QMainWindow):
         first = not self._docks_arranged
         if first:
             self._docks_arranged = True
-            self.workspaces.arrange()
+            self.workspaces.fit()
             for dock in self.findChildren(QDockWidget):  # a panel docked again may get a new tab bar
                 dock.dockLocationChanged.connect(lambda *_: QTimer.singleShot(0, lambda: full_tab_names(self)))
         bars = [self.findChild(QToolBar, name) for name in ('document_toolbar', 'view_toolbar', 'backprop_toolbar')]
@@ -572,7 +572,6 @@ class MainWindow(QMainWindow):
                           '<p><b>microgpt explorer</b> shows microgpt — Karpathy\'s 200-line GPT — as it runs: '
                           'the computation graph of one forward pass, recorded from its own Value engine and laid '
                           'out by Graphviz.</p>')
-
 
     def set_tint(self, strengths, label=''):
         """Light nodes in the graph; what is lit is said in the status bar, where it covers nothing."""

@@ -146,10 +146,15 @@ class Workspaces:
         self.settings.remove(f'{SETTINGS}/{self.current}')
         self.apply(BY_NAME[self.current])
 
-    def arrange(self, sized=True):
-        """The current workspace as it is first arranged: placed as the window is built (its minimum size
-        is then that of the tab groups), sized when it first shows (unless a saved state was restored)."""
-        self.apply(BY_NAME[self.current], sized)
+    def place(self):
+        """The current workspace's docks placed as it first arranges them, not yet sized: as the window is
+        built (its minimum size is then that of its tab groups, not of every panel one above the other)."""
+        self.apply(BY_NAME[self.current], sized=False)
+
+    def fit(self):
+        """The current workspace's docks sized for the window: when it first shows, unless a saved state was
+        restored."""
+        self._size(BY_NAME[self.current])
 
     def _restore(self, state):
         """A saved arrangement back; the tool bars stay as they are (they are not part of a workspace)."""
