@@ -142,8 +142,7 @@ class Workspaces:
         self.settings.setValue(f'{SETTINGS}/current', self.current)
 
     def reset(self):
-        """The current workspace as it is first arranged; the learner's changes to it are forgotten."""
-        self.settings.remove(f'{SETTINGS}/{self.current}')
+        """The current workspace as it is first arranged (the arrangement kept for it is this one from now)."""
         self.apply(BY_NAME[self.current])
 
     def place(self):
