@@ -20,10 +20,6 @@ class TimelinePanel(HistoryPanel):
         super().__init__(parent)
         self.timeline, self.session = timeline, session
         layout = QVBoxLayout(self)
-        self.status = QLabel('The training history is read when this panel is first shown.')
-        self.status.setWordWrap(True)
-        layout.addWidget(self.status)
-
         row = QHBoxLayout()
         self.play_button = QPushButton('Play')
         self.play_button.setCheckable(True)
@@ -49,6 +45,12 @@ class TimelinePanel(HistoryPanel):
         self.probe.returnPressed.connect(lambda: self.session.record(self.probe.text()))
         probe.addWidget(self.probe, 1)
         layout.addLayout(probe)
+        # Loading, checking, errors: under the controls, so that when it goes (at the first step shown) the
+        # step box and the probe stay under the mouse (above them, they jumped up 34 px: a click meant for
+        # the step box typed into the probe).
+        self.status = QLabel('The training history is read when this panel is first shown.')
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
         self.probe_message = QLabel()
         self.probe_message.setWordWrap(True)
         self.probe_message.hide()  # shown with a sentence when the probe cannot be read

@@ -283,3 +283,20 @@ def test_the_last_step_asked_for_is_the_one_shown_whatever_order_results_arrive_
         assert state[5] == truth.loss, (seed, actions, step)  # the graph's loss: exactly that step's
         assert state[6], (seed, actions, step)                 # every box shows the numbers of the view in use
         assert session.visible == Hierarchy(truth).visible(session.visible.open, session.visible.show_constants)
+
+
+def test_the_controls_stay_under_the_mouse_when_the_first_step_is_shown(window, qtbot):
+    """The line that says the history is being read or checked goes at the first step shown: the controls
+    above it do not move (with that line above them they jumped up 34 px, and a click meant for the step
+    box typed into the probe)."""
+    open_timeline(window, qtbot)
+    panel = window.timeline_panel
+    qtbot.wait(20)
+    assert panel.status.isVisible()
+
+    def places():
+        return [w.mapTo(panel, w.rect().topLeft()) for w in (panel.play_button, panel.slider, panel.spin, panel.probe)]
+    before = places()
+    go(window, qtbot, 5)
+    qtbot.wait(20)
+    assert panel.status.isHidden() and places() == before
