@@ -27,6 +27,7 @@ OP_DEFS = {'+': 'def __add__', '*': 'def __mul__', 'log': 'def log', 'exp': 'def
 # row backgrounds (theme names): the selection's line, the line being applied, and the line that called the
 # helper (linear, softmax, rmsnorm) the marked line is in
 SELECTED, APPLYING, CALL_SITE = 'highlight_row', 'applying_row', 'call_site_row'
+SHORT = 300  # px: a panel less high shows no title line (the header's tooltip says it)
 
 
 def _line_no(lines, text):
@@ -97,6 +98,12 @@ class CodePanel(QWidget):
         session.selection_changed.connect(self._on_selection_changed)
         session.backprop.moved.connect(self._on_moved)
 
+    def resizeEvent(self, event):
+        """Short (the Backprop workspace's strip under the graph): the title goes to the table's tooltip,
+        and the table keeps the room for its lines."""
+        super().resizeEvent(event)
+        self.title.setVisible(self.height() >= SHORT)
+
     def _on_recorded(self):
         trace = self.session.trace
         if self.session.numbers_only and self.items:  # a timeline step: the same lines made the same nodes
@@ -130,6 +137,7 @@ class CodePanel(QWidget):
             self.table.resizeColumnToContents(col)
         self.title.setText(f'<b>{self.path}</b> as it ran for {trace.doc!r}: {len(self.nodes_of)} lines made '
                            f'{sum(map(len, self.nodes_of.values())):,} nodes (parameters come from no line)')
+        self.table.header().setToolTip(self.title.text())
         self.marked, self.calls, self.applying, self.applying_call, self.lit = set(), set(), None, None, None
         self._on_moved(None)
         self._on_selection_changed()

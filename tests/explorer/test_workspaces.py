@@ -84,6 +84,7 @@ def test_backprop_shows_the_longest_line_of_code_whole_and_keeps_code_in_front_w
     assert table.columnWidth(3) >= need
     assert table.header().sectionViewportPosition(3) + need <= table.viewport().width()  # no sideways scroll
     assert table.horizontalScrollBar().maximum() == 0
+    assert shown_whole(table) and table.viewport().height() >= 6 * table.visualItemRect(code.items[1]).height()
     window.step_act.trigger()  # the loss seeded: a node with children next
     for _ in range(6):
         window.step_act.trigger()
