@@ -69,7 +69,7 @@ WORKSPACES = (
               (Group(('inspector_dock', 'scopes_dock', 'legend_dock')),), Size(0.22, 280, 360)),
     Workspace('Backprop', 'Ctrl+2', 'Step backprop with the Chain rule beside the graph and the Code below it, '
               'every line whole: the line that made the node and the line of Value applying the chain rule',
-              (Group(('backprop_dock', 'legend_dock', 'scopes_dock'), Size(0.3, 128, 270)),
+              (Group(('backprop_dock', 'legend_dock', 'scopes_dock'), Size(0.34, 128, 270)),
                Group(('chain_rule_dock', 'inspector_dock'))), NARROW,
               bottom=Group(('gradient_dock',), Size(0.4, 270, 420)), kept=('gradient_dock',), gradient_tab='Code'),
     Workspace('Attention', 'Ctrl+3', "Each head's heatmaps with room, Backprop's buttons above them",

@@ -188,4 +188,4 @@ def test_every_workspace_fits_a_1600_by_1000_window_too(window, qtbot, name):
     assert window.graph.width() >= 800 and window.graph.height() >= 450
     for group in BY_NAME[name].column:
         dock = window.docks[group.first]
-        assert in_front(dock) and dock.height() >= 150
+        assert in_front(dock) and dock.height() >= 120
