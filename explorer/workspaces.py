@@ -151,9 +151,11 @@ class Workspaces:
         self.apply(BY_NAME[self.current], sized=False)
 
     def fit(self):
-        """The current workspace's docks sized for the window: when it first shows, unless a saved state was
+        """The current workspace's docks sized for the window, its tabs in front (raised before the window
+        showed, a tab group's first tab came forward instead): when it first shows, unless a saved state was
         restored."""
         self._size(BY_NAME[self.current])
+        self._bring_forward(BY_NAME[self.current])
 
     def _restore(self, state):
         """A saved arrangement back; the tool bars stay as they are (they are not part of a workspace)."""

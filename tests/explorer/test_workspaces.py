@@ -189,3 +189,10 @@ def test_every_workspace_fits_a_1600_by_1000_window_too(window, qtbot, name):
     for group in BY_NAME[name].column:
         dock = window.docks[group.first]
         assert in_front(dock) and dock.height() >= 120
+
+
+def test_the_window_opens_on_all_panels_with_backprop_and_attention_in_front(make_window):
+    win = make_window(1280, 720, record=False)
+    assert win.workspaces.current == FIRST
+    assert in_front(win.docks['backprop_dock']) and in_front(win.attention_dock)
+    assert win.docks['backprop_dock'].width() >= 300 and win.graph.width() >= 0.55 * 1280
