@@ -188,6 +188,16 @@ def dock_of(widget):
     return w
 
 
+def pop_out(dock, button, largest):
+    """A panel's Pop out button pressed: toggle_floating, and the button says Dock while the dock floats and
+    Pop out while docked, however it got there (a workspace docks it again, or a double-click on its title)."""
+    if not button.property('follows_dock'):
+        button.setProperty('follows_dock', True)
+        dock.topLevelChanged.connect(lambda floating: button.setText('Dock' if floating else 'Pop out'))
+    toggle_floating(dock, largest)
+    button.setText('Dock' if dock.isFloating() else 'Pop out')
+
+
 def toggle_floating(dock, largest):
     """Float `dock` as a window of its own, at most `largest` (QSize), over the middle of the main window and
     inside the screen; or dock it back. Whether it floats now."""

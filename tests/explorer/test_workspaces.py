@@ -196,3 +196,13 @@ def test_the_window_opens_on_all_panels_with_backprop_and_attention_in_front(mak
     assert win.workspaces.current == FIRST
     assert in_front(win.docks['backprop_dock']) and in_front(win.attention_dock)
     assert win.docks['backprop_dock'].width() >= 300 and win.graph.width() >= 0.55 * 1280
+
+
+def test_a_panel_popped_out_is_docked_by_a_workspace_and_its_button_says_so(window, qtbot):
+    go(window, qtbot, 'Learn')
+    panel, dock = window.timeline_panel, window.docks['timeline_dock']
+    panel.pop_button.click()
+    assert dock.isFloating() and panel.pop_button.text() == 'Dock'
+    window.workspaces.reset_act.trigger()
+    qtbot.wait(20)
+    assert not dock.isFloating() and in_front(dock) and panel.pop_button.text() == 'Pop out'
