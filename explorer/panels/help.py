@@ -113,7 +113,7 @@ def panels_html(actions, workspaces=()):
     each workspace (View › Workspaces), its key and what it is for (the action's status tip)."""
     html = ['<h3>Panels</h3><p class="hint">View › Panels (or the key beside each) brings a panel to the front '
             'of its tabs; again, hides it. Stepping backprop brings Chain rule forward, but never over a tab you '
-            'picked.</p><table cellspacing="0" cellpadding="3">']
+            'picked. View › Workspaces (below) arranges them for one task.</p><table cellspacing="0" cellpadding="3">']
     for action in actions:
         title = action.text().replace('&', '')
         if title in PANELS:
