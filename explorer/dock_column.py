@@ -2,6 +2,8 @@
 on the right (DockColumn): its docks, the room a raised tab is given, hiding them all. How they are split and
 sized is each workspace's (explorer.workspaces)."""
 
+from contextlib import contextmanager
+
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer
 from PySide6.QtWidgets import QAbstractScrollArea, QDockWidget, QFrame, QScrollArea, QTabBar
 
@@ -69,11 +71,17 @@ class LearnerTabs:
 
     def raise_(self, dock):
         """The window brings `dock` forward (not the learner's choice); only if it is hidden behind a tab."""
-        self._raising = True
-        try:
+        with self.arranging():
             raise_if_hidden(dock)
+
+    @contextmanager
+    def arranging(self):
+        """Docks shown and raised meanwhile are the window's doing (a workspace), not tabs the learner chose."""
+        was, self._raising = self._raising, True
+        try:
+            yield
         finally:
-            self._raising = False
+            self._raising = was
 
 
 def in_front(dock):

@@ -7,7 +7,6 @@ one with what Qt gives (addDockWidget, splitDockWidget, tabifyDockWidget, resize
 learner's own changes to each (saveState in QSettings, per workspace) until Reset workspace, and moves
 only docks: the graph is neither laid out again nor rebuilt, its view is only resized."""
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from PySide6.QtCore import QByteArray, Qt
@@ -160,26 +159,17 @@ class Workspaces:
     def _restore(self, state):
         """A saved arrangement back; the tool bars stay as they are (they are not part of a workspace)."""
         bars = {bar: bar.isVisible() for bar in self.window.findChildren(QToolBar) if bar.parent() is self.window}
-        with self._arranging():
+        with self.tabs.arranging():
             done = self.window.restoreState(state, self.version)
         for bar, shown in bars.items():
             bar.setVisible(shown)
         return done
 
-    @contextmanager
-    def _arranging(self):
-        """Docks shown and raised here are the window's doing, not tabs the learner chose."""
-        was, self.tabs._raising = self.tabs._raising, True
-        try:
-            yield
-        finally:
-            self.tabs._raising = was
-
     def apply(self, w, sized=True):
         """Arrange the docks as workspace `w` first puts them, sized for the window as it is now."""
         win, docks = self.window, self.docks
         named = [n for g in (*w.column, *((w.bottom,) if w.bottom else ())) for n in g.docks]
-        with self._arranging():
+        with self.tabs.arranging():
             for dock in docks.values():
                 if dock.isFloating():
                     dock.setFloating(False)
@@ -237,7 +227,7 @@ class Workspaces:
     def _bring_forward(self, w, restored=False):
         """The front tab of each group (unless a restored arrangement says otherwise), the Gradient panel's
         page, and the panels stepping must not cover, counted as the learner's choice."""
-        with self._arranging():
+        with self.tabs.arranging():
             if not restored:
                 for group in (*w.column, *((w.bottom,) if w.bottom else ())):
                     self.docks[group.first].raise_()
