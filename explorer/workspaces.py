@@ -54,6 +54,10 @@ class Workspace:
     kept: tuple = ()         # panels in front that stepping backprop never covers (the learner chose them)
     gradient_tab: str = None  # the Gradient panel's page in front (Code, Nudge, …)
 
+    @property
+    def groups(self):
+        return (*self.column, self.bottom) if self.bottom else self.column
+
 
 NARROW = Size(0.27, 300, 420)  # the first column: the graph keeps over 60% of 1400×900, 55% of 1280×720
 
@@ -91,11 +95,11 @@ FIRST = WORKSPACES[0].name
 
 class Workspaces:
     """The workspaces of a main window: its docks by object name, its QSettings, the LearnerTabs that must
-    not take a workspace's own raising for the learner's choice, and show_gradient_tab(title)."""
+    not take a workspace's own raising for the learner's choice, and set_gradient_page(title)."""
 
-    def __init__(self, window, docks, settings, tabs, show_gradient_tab, version):
+    def __init__(self, window, docks, settings, tabs, set_gradient_page, version):
         self.window, self.docks, self.settings, self.tabs = window, docks, settings, tabs
-        self.show_gradient_tab, self.version = show_gradient_tab, version
+        self.set_gradient_page, self.version = set_gradient_page, version
         self.current = settings.value(f'{SETTINGS}/current', FIRST)
         if self.current not in BY_NAME:
             self.current = FIRST
@@ -168,7 +172,7 @@ class Workspaces:
     def apply(self, w, sized=True):
         """Arrange the docks as workspace `w` first puts them, sized for the window as it is now."""
         win, docks = self.window, self.docks
-        named = [n for g in (*w.column, *((w.bottom,) if w.bottom else ())) for n in g.docks]
+        named = [n for g in w.groups for n in g.docks]
         with self.tabs.arranging():
             for dock in docks.values():
                 if dock.isFloating():
@@ -186,7 +190,7 @@ class Workspaces:
                 above = first
             if w.bottom:
                 win.addDockWidget(Qt.BottomDockWidgetArea, docks[w.bottom.docks[0]], Qt.Horizontal)
-            for group in (*w.column, *((w.bottom,) if w.bottom else ())):
+            for group in w.groups:
                 for name in group.docks[1:]:
                     win.tabifyDockWidget(docks[group.docks[0]], docks[name])
             for name, dock in docks.items():  # the others behind the last group's tabs, closed
@@ -229,8 +233,8 @@ class Workspaces:
         page, and the panels stepping must not cover, counted as the learner's choice."""
         with self.tabs.arranging():
             if not restored:
-                for group in (*w.column, *((w.bottom,) if w.bottom else ())):
+                for group in w.groups:
                     self.docks[group.first].raise_()
             if w.gradient_tab and not self.docks['gradient_dock'].isHidden():
-                self.show_gradient_tab(w.gradient_tab)
+                self.set_gradient_page(w.gradient_tab)
         self.tabs.chosen = {self.docks[n] for n in w.kept if not self.docks[n].isHidden()}

@@ -36,8 +36,7 @@ def open_docks(window):
 
 
 def named_docks(name):
-    w = BY_NAME[name]
-    return {n for g in (*w.column, *((w.bottom,) if w.bottom else ())) for n in g.docks}
+    return {n for g in BY_NAME[name].groups for n in g.docks}
 
 
 def test_each_workspace_shows_its_panels_and_only_them_with_their_front_tabs(window, qtbot):
