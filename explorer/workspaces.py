@@ -77,7 +77,7 @@ WORKSPACES = (
               bottom=Group(('gradient_dock',), Size(0.4, 270, 420)), kept=('gradient_dock',), gradient_tab='Code'),
     Workspace('Attention', 'Ctrl+3', "Each head's heatmaps with room, Backprop's buttons above them",
               (Group(('backprop_dock', 'scopes_dock', 'legend_dock'), Size(0.24, 130, 220)),
-               Group(('attention_dock', 'inspector_dock', 'chain_rule_dock'))), Size(0.45, 520, 900),
+               Group(('attention_dock', 'inspector_dock', 'chain_rule_dock'))), Size(0.5, 520, 900),
               kept=('attention_dock',)),
     Workspace('Gradient', 'Ctrl+4', 'Check one gradient: Nudge, Provenance, Gradcheck and Code above the Inspector',
               (Group(('gradient_dock',), Size(0.58, 300, 700)),
