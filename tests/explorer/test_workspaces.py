@@ -184,7 +184,7 @@ def test_every_workspace_fits_a_1600_by_1000_window_too(window, qtbot, name):
     qtbot.wait(20)
     window.workspaces.actions[name].trigger()
     qtbot.wait(20)
-    assert window.graph.width() >= 800 and window.graph.height() >= 450
+    assert window.graph.width() >= 780 and window.graph.height() >= 450
     for group in BY_NAME[name].column:
         dock = window.docks[group.first]
         assert in_front(dock) and dock.height() >= 120
