@@ -1,5 +1,8 @@
 """Where the window and its panels go: the first window's size on a screen, and the column of tabbed panels
-on the right (DockColumn): its docks, their widths and splits, the room a raised tab is given, hiding them all."""
+on the right (DockColumn): its docks, the room a raised tab is given, hiding them all. How they are split and
+sized is each workspace's (explorer.workspaces)."""
+
+from contextlib import contextmanager
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer
 from PySide6.QtWidgets import QAbstractScrollArea, QDockWidget, QFrame, QScrollArea, QTabBar
@@ -22,11 +25,6 @@ def first_size(screen, share=0.85):
     """The first window's size: 1400×900, or on a bigger screen that share of it (2,176×1,224 on 2,560×1,440),
     so a big screen shows more of the graph; first_geometry fits it to the screen."""
     return QSize(max(1400, round(screen.width() * share)), max(900, round(screen.height() * share)))
-
-
-def dock_width(window_width):
-    """The panel column: about a quarter of the window, 300 to 420 px."""
-    return max(300, min(420, round(window_width * 0.27)))
 
 
 def attention_top(column):
@@ -73,11 +71,17 @@ class LearnerTabs:
 
     def raise_(self, dock):
         """The window brings `dock` forward (not the learner's choice); only if it is hidden behind a tab."""
-        self._raising = True
-        try:
+        with self.arranging():
             raise_if_hidden(dock)
+
+    @contextmanager
+    def arranging(self):
+        """Docks shown and raised meanwhile are the window's doing (a workspace), not tabs the learner chose."""
+        was, self._raising = self._raising, True
+        try:
+            yield
         finally:
-            self._raising = False
+            self._raising = was
 
 
 def in_front(dock):
@@ -95,8 +99,8 @@ def full_tab_names(window):
 
 
 class DockColumn:
-    """The panels of a main window as one column on the right, in two tab groups (upper and lower); each
-    dock is listed in a menu (View › Panels) and kept in `docks` by its object name."""
+    """The panels of a main window on the right; each dock is listed in a menu (View › Panels) and kept in
+    `docks` by its object name."""
 
     def __init__(self, window, menu):
         self.window, self.menu = window, menu
@@ -135,24 +139,6 @@ class DockColumn:
         dock.visibilityChanged.connect(lambda _shown: action.setChecked(not dock.isHidden()))
         action.setChecked(True)
         return action
-
-    def stack(self, upper, lower, upper_tabs, lower_tabs):
-        """Two tab groups, one above the other: `upper` with upper_tabs behind it, `lower` with lower_tabs."""
-        d = self.docks
-        self.window.splitDockWidget(d[upper], d[lower], Qt.Vertical)
-        for name in upper_tabs:
-            self.window.tabifyDockWidget(d[upper], d[name])
-        for name in lower_tabs:
-            self.window.tabifyDockWidget(d[lower], d[name])
-
-    def arrange(self, upper, lower, upper_height):
-        """The column's width and its split, for the window's size: narrow, so the graph keeps most of the
-        window (over 60% at 1400×900, 55% at 1280×720); the upper tabs get upper_height, at most half."""
-        upper, lower = self.docks[upper], self.docks[lower]
-        self.window.resizeDocks([upper], [dock_width(self.window.width())], Qt.Horizontal)
-        column = upper.height() + lower.height()
-        top = min(upper_height, int(column * 0.5))
-        self.window.resizeDocks([upper, lower], [top, max(column - top, 1)], Qt.Vertical)
 
     def give_room_when_shown(self, dock, give):
         """Call give() once the tabs have settled, each time the dock is raised while docked."""
@@ -208,6 +194,16 @@ def dock_of(widget):
     while w is not None and not isinstance(w, QDockWidget):
         w = w.parentWidget()
     return w
+
+
+def pop_out(dock, button, largest):
+    """A panel's Pop out button pressed: toggle_floating, and the button says Dock while the dock floats and
+    Pop out while docked, however it got there (a workspace docks it again, or a double-click on its title)."""
+    if not button.property('follows_dock'):
+        button.setProperty('follows_dock', True)
+        dock.topLevelChanged.connect(lambda floating: button.setText('Dock' if floating else 'Pop out'))
+    toggle_floating(dock, largest)
+    button.setText('Dock' if dock.isFloating() else 'Pop out')
 
 
 def toggle_floating(dock, largest):

@@ -36,6 +36,7 @@ from explorer.state.session_model import LARGE_VIEW
 from explorer.state.timeline import Timeline
 from explorer import keys, theme
 from explorer.theme import DARK, LIGHT, palette
+from explorer.workspaces import Workspaces
 
 STATE_VERSION = 2   # of saveState: 2 is one narrow column of tabbed panels on the right
 
@@ -134,7 +135,8 @@ class MainWindow(QMainWindow):
         self.shortcuts_act = self._action('&Keyboard shortcuts', self.show_shortcuts, 'Ctrl+/',
                                           'Every action with its key')
         self.panels_help_act = self._action('&Panels', lambda: self._help.show('Panels', panels_html(
-            self.docks_menu.actions())), None, 'Each panel, the key that brings it forward, and what it teaches')
+            self.docks_menu.actions(), self.workspaces_menu.actions())), None,
+            'Each panel and workspace, the key that brings it forward, and what it teaches')
         self.cancel_layout_act = self._action('Cancel &layout', s.cancel, 'Esc',
                                               'Stop a layout or recording that takes long; keep the view as it is')
         self.panels_act = self._action('Hide &panels', self.toggle_panels, 'Ctrl+Shift+P',
@@ -190,6 +192,7 @@ class MainWindow(QMainWindow):
                   self.dark_act, None, self.find_act, self.find_next_act):
             view_menu.addSeparator() if a is None else view_menu.addAction(a)
         self.docks_menu = view_menu.addMenu('&Panels')
+        self.workspaces_menu = view_menu.addMenu('Wor&kspaces')  # filled once the docks exist
         self.toolbars_menu = view_menu.addMenu('&Toolbars')  # filled once the toolbars exist
         backprop_menu = bar.addMenu('&Backprop')
         for a in (*self.backprop_actions(), None, self.breakpoint_act, self.clear_breakpoints_act):
@@ -246,8 +249,8 @@ class MainWindow(QMainWindow):
         keys.bind(self)  # where each key acts, by one rule
 
     def create_docks(self):
-        """One column on the right, two tab groups: what drives the picture (Backprop, Scopes, Training,
-        Sampling) above what explains it (Inspector, Chain rule, Attention, Gradient). The graph gets the rest."""
+        """The panels on the right, arranged by the workspace (All panels at first: one column, what drives the
+        picture above what explains it). The graph gets the rest."""
         self.column = column = DockColumn(self, self.docks_menu)
         self.docks = column.docks
         for title, widget, name in (('Backprop', self.backprop_panel, 'backprop_dock'),
@@ -265,16 +268,14 @@ class MainWindow(QMainWindow):
         d = self.docks
         self.inspector_dock, self.chain_rule_dock, self.attention_dock = (
             d['inspector_dock'], d['chain_rule_dock'], d['attention_dock'])
-        column.stack('backprop_dock', 'inspector_dock',
-                     ('legend_dock', 'scopes_dock', 'training_dock', 'sampling_dock', 'timeline_dock'),
-                     ('chain_rule_dock', 'attention_dock', 'adam_plot_dock', 'embedding_dock'))
         self.docks_menu.addSeparator()
         self.docks_menu.addAction(self.panels_act)
         column.adopt(self.gradient_dock)
-        self.tabifyDockWidget(self.inspector_dock, self.gradient_dock)
-        d['backprop_dock'].raise_()
-        self.attention_dock.raise_()  # what a trained model learned, at a glance; stepping raises the chain rule
         self.tabs = LearnerTabs(self, self.docks.values())
+        self.workspaces = Workspaces(self, self.docks, self.settings, self.tabs, self.gradient_dock.set_page,
+                                     STATE_VERSION)  # split, tabbed and sized when the window first shows
+        self.workspaces.create_menu(self.workspaces_menu)
+        self.workspaces.place()
         column.give_room_when_shown(self.attention_dock,
                                     lambda: column.give_attention_room('backprop_dock', 'attention_dock'))
         column.give_room_when_shown(d['legend_dock'], lambda: column.give_whole_height(
@@ -349,10 +350,9 @@ class MainWindow(QMainWindow):
     def showEvent(self, event):
         super().showEvent(event)
         first = not self._docks_arranged
-        if not self._docks_arranged:
-            self._docks_arranged = True
-            self.column.arrange('backprop_dock', 'inspector_dock', self.backprop_panel.sizeHint().height() + 40)
         if first:
+            self._docks_arranged = True
+            self.workspaces.fit()
             for dock in self.findChildren(QDockWidget):  # a panel docked again may get a new tab bar
                 dock.dockLocationChanged.connect(lambda *_: QTimer.singleShot(0, lambda: full_tab_names(self)))
         bars = [self.findChild(QToolBar, name) for name in ('document_toolbar', 'view_toolbar', 'backprop_toolbar')]
@@ -379,6 +379,7 @@ class MainWindow(QMainWindow):
             return
         self.settings.setValue('geometry', self.saveGeometry())
         self.settings.setValue('window_state', self.saveState(STATE_VERSION))
+        self.workspaces.save()
         self.settings.setValue('dark', self.dark_act.isChecked())
         self.session.backprop.pause()
         self.sampling.cancel()
@@ -571,7 +572,6 @@ class MainWindow(QMainWindow):
                           '<p><b>microgpt explorer</b> shows microgpt — Karpathy\'s 200-line GPT — as it runs: '
                           'the computation graph of one forward pass, recorded from its own Value engine and laid '
                           'out by Graphviz.</p>')
-
 
     def set_tint(self, strengths, label=''):
         """Light nodes in the graph; what is lit is said in the status bar, where it covers nothing."""

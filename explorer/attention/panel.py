@@ -27,7 +27,7 @@ from engine.trace import record
 from explorer.attention.heatmap import png_bytes, scale_for, svg_bytes
 from explorer.attention.heatmap_grid import HeatmapGrid
 from explorer.attention.query_steps import QuerySteps, steps_html
-from explorer.dock_column import dock_of, toggle_floating
+from explorer.dock_column import dock_of, pop_out
 from explorer.theme import LIGHT
 from explorer.attention.token_lines import TokenLinesView
 
@@ -406,7 +406,7 @@ class AttentionPanel(QWidget):
     def toggle_pop_out(self):
         dock = dock_of(self)
         if dock is not None:
-            self.pop_button.setText('Dock' if toggle_floating(dock, POP_OUT_SIZE) else 'Pop out')
+            pop_out(dock, self.pop_button, POP_OUT_SIZE)
 
     # Comparing
 

@@ -27,6 +27,7 @@ OP_DEFS = {'+': 'def __add__', '*': 'def __mul__', 'log': 'def log', 'exp': 'def
 # row backgrounds (theme names): the selection's line, the line being applied, and the line that called the
 # helper (linear, softmax, rmsnorm) the marked line is in
 SELECTED, APPLYING, CALL_SITE = 'highlight_row', 'applying_row', 'call_site_row'
+SHORT = 300  # px: a panel less high shows no title line (the header's tooltip says it)
 
 
 def _line_no(lines, text):
@@ -34,9 +35,14 @@ def _line_no(lines, text):
     return next((i for i, line in enumerate(lines, 1) if text in line), 0)
 
 
-def _short(code, width=48):
-    """A line of code, stripped and cut: `q = linear(x, state_dict[f'layer{li}.attn_wq'], …`."""
+def _short(code, width=96):
+    """A line of code, stripped, its comment left out, and cut only past `width` characters (the labels
+    wrap): `tok_emb = state_dict['wte'][token_id]`."""
     code = code.strip()
+    for i, c in enumerate(code):  # a '#' outside quotes starts the comment
+        if c == '#' and code[:i].count("'") % 2 == 0 and code[:i].count('"') % 2 == 0:
+            code = code[:i].rstrip()
+            break
     return code if len(code) <= width else code[:width - 1] + '…'
 
 
@@ -92,6 +98,12 @@ class CodePanel(QWidget):
         session.selection_changed.connect(self._on_selection_changed)
         session.backprop.moved.connect(self._on_moved)
 
+    def resizeEvent(self, event):
+        """Short (the Backprop workspace's strip under the graph): the title goes to the table's tooltip,
+        and the table keeps the room for its lines."""
+        super().resizeEvent(event)
+        self.title.setVisible(self.height() >= SHORT)
+
     def _on_recorded(self):
         trace = self.session.trace
         if self.session.numbers_only and self.items:  # a timeline step: the same lines made the same nodes
@@ -112,6 +124,7 @@ class CodePanel(QWidget):
         for number, text in enumerate(source, 1):
             count = len(self.nodes_of.get(number, ()))
             item = QTreeWidgetItem([str(number), f'{count:,}' if count else '', '', text])
+            item.setToolTip(3, f'line {number}: {text.strip()}' if text.strip() else '')  # whole, however narrow
             item.setTextAlignment(0, Qt.AlignRight)
             item.setTextAlignment(1, Qt.AlignRight)
             item.setTextAlignment(2, Qt.AlignRight)
@@ -124,6 +137,7 @@ class CodePanel(QWidget):
             self.table.resizeColumnToContents(col)
         self.title.setText(f'<b>{self.path}</b> as it ran for {trace.doc!r}: {len(self.nodes_of)} lines made '
                            f'{sum(map(len, self.nodes_of.values())):,} nodes (parameters come from no line)')
+        self.table.header().setToolTip(self.title.text())
         self.marked, self.calls, self.applying, self.applying_call, self.lit = set(), set(), None, None, None
         self._on_moved(None)
         self._on_selection_changed()
@@ -186,7 +200,7 @@ class CodePanel(QWidget):
         self.where_label.setVisible(bool(said))
         self._paint_rows()
         if marked or calls:
-            self.table.scrollToItem(self.items[min(calls or marked)], QAbstractItemView.PositionAtCenter)
+            self.show_line(min(calls or marked))
 
     def _on_moved(self, _changed):
         bp, trace = self.session.backprop, self.session.trace
@@ -199,20 +213,43 @@ class CodePanel(QWidget):
             self.applying, self.applying_call = applying, site and site[1]
             self._paint_rows()
             if applying:
-                self.table.scrollToItem(self.items[applying], QAbstractItemView.PositionAtCenter)
+                self.show_line(applying)
         self._show_chain_rule(node)
         if bp.stepper.at_end or bp.position <= 1:  # the gutter's |grad|: after the backward pass only
             grads = bp.grads
             for number, nodes in self.nodes_of.items():
                 self.items[number].setText(2, shown(sum(abs(grads[n]) for n in nodes)) if bp.stepper.at_end else '')
 
+    def show_line(self, number):
+        """Line `number` in the middle of the table and, when the code column is wider than the panel, its
+        code in view from its first character (the gutter scrolls away, not the code: in a narrow panel the
+        deepest lines, indented 28 spaces, showed nothing but their indentation)."""
+        item, table = self.items[number], self.table
+        table.scrollToItem(item, QAbstractItemView.PositionAtCenter)
+        bar = table.horizontalScrollBar()
+        if bar.maximum() == 0:
+            return
+        text, metrics, left = item.text(3).rstrip(), table.fontMetrics(), table.header().sectionPosition(3)
+        start = left + metrics.horizontalAdvance(text[:len(text) - len(text.lstrip())])
+        end = left + metrics.horizontalAdvance(text)
+        view = table.viewport().width()
+        if bar.value() <= start - 4 and end + 4 - bar.value() <= view:
+            return  # whole in view already: the learner's own scroll is kept
+        bar.setValue(max(0, min(start - 8, end + 8 - view)))
+
     def _show_chain_rule(self, node):
         trace = self.session.trace
-        if node is None or not trace.children[node]:
+        if node is None:
             self.chain.setText('Step backprop (→) to see the chain rule of each node.')
             return
-        op = trace.op[node]
         rule_no = _line_no(self.value_lines, CHAIN_RULE)
+        if not trace.children[node]:  # a constant or a parameter: Value's loop runs for no child
+            self.chain.setText(
+                f'<b>{escape(trace.name(node) or shown(trace.data[node]))}</b> has no children ({self.where(node) or "a constant"}): '
+                f'its grad stays with it; value.py:{rule_no} <code style="background:{theme.current()[APPLYING]}">'
+                f'{CHAIN_RULE}</code> runs for none.')
+            return
+        op = trace.op[node]
         op_def = OP_DEFS.get(op, 'def __pow__' if op.startswith('**') else '')
         op_no = _line_no(self.value_lines, op_def) if op_def else 0
         name = op_def[4:].split('(')[0] if op_def else op

@@ -59,6 +59,10 @@ class GradientDock(QDockWidget):
             if self.tabs.widget(i).widget() is widget:
                 self.tabs.setCurrentIndex(i)
 
+    def set_page(self, title):
+        """The page of that title current, without bringing the dock forward (a workspace's choice)."""
+        self.tabs.setCurrentIndex(PAGES.index(title))
+
     def check_all(self):
         self.show_tab(self.gradcheck_panel)
         self.gradcheck_panel.start()

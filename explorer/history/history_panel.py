@@ -4,7 +4,7 @@ really shown (not while tabbed behind others), and pop_out_button floats its doc
 from PySide6.QtCore import QSize, QTimer
 from PySide6.QtWidgets import QToolButton, QWidget
 
-from explorer.dock_column import dock_of, toggle_floating
+from explorer.dock_column import dock_of, pop_out
 
 POP_OUT_SIZE = QSize(1100, 820)  # a popped-out history panel at most: room for its charts
 
@@ -31,6 +31,6 @@ def pop_out_button(panel, what):
     def toggle():
         dock = dock_of(panel)
         if dock is not None:
-            button.setText('Dock' if toggle_floating(dock, POP_OUT_SIZE) else 'Pop out')
+            pop_out(dock, button, POP_OUT_SIZE)
     button.clicked.connect(toggle)
     return button

@@ -20,10 +20,6 @@ class TimelinePanel(HistoryPanel):
         super().__init__(parent)
         self.timeline, self.session = timeline, session
         layout = QVBoxLayout(self)
-        self.status = QLabel('The training history is read when this panel is first shown.')
-        self.status.setWordWrap(True)
-        layout.addWidget(self.status)
-
         row = QHBoxLayout()
         self.play_button = QPushButton('Play')
         self.play_button.setCheckable(True)
@@ -49,6 +45,12 @@ class TimelinePanel(HistoryPanel):
         self.probe.returnPressed.connect(lambda: self.session.record(self.probe.text()))
         probe.addWidget(self.probe, 1)
         layout.addLayout(probe)
+        # Loading, checking, errors: under the controls, so that when it goes (at the first step shown) the
+        # step box and the probe stay under the mouse (above them, they jumped up 34 px: a click meant for
+        # the step box typed into the probe).
+        self.status = QLabel('The training history is read when this panel is first shown.')
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
         self.probe_message = QLabel()
         self.probe_message.setWordWrap(True)
         self.probe_message.hide()  # shown with a sentence when the probe cannot be read
@@ -56,8 +58,7 @@ class TimelinePanel(HistoryPanel):
         self.step_info = QLabel()
         self.step_info.setWordWrap(True)
         self.step_info.setTextFormat(Qt.RichText)
-        self.step_info.setAlignment(Qt.AlignLeft | Qt.AlignTop)  # four lines kept: the chart below never jumps
-        self.step_info.setMinimumHeight(4 * self.step_info.fontMetrics().lineSpacing() + 4)  # as the text wraps
+        self.step_info.setAlignment(Qt.AlignLeft | Qt.AlignTop)  # its longest kept: the chart below never jumps
         layout.addWidget(self.step_info)
 
         self.chart, series, self.marker, (self.x_axis, self.y_axis) = step_chart(
@@ -86,6 +87,23 @@ class TimelinePanel(HistoryPanel):
         timeline.settled.connect(self._on_settled)
         session.recorded.connect(self._on_recorded)
         session.record_failed.connect(self._on_record_failed)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._keep_step_room()
+
+    def _keep_step_room(self):
+        """The step's line keeps the room its longest text takes at this width, so the chart below never
+        jumps as it wraps from step to step: four lines in a narrow panel, two in a wide one (four always
+        left a gap over the chart in the Learn workspace)."""
+        h, margins = self.timeline.history, self.layout().contentsMargins()
+        name = 'm' * max(map(len, h.docs), default=15) if h is not None else 'm' * 15
+        last = f'{h.step:,}' if h is not None else '1,000'
+        longest = (f'Weights after step {last}, which trained on {name} (loss 0.0000, learning rate 0.0000e-05). '
+                   f'Next, step {last} trains on {name} (loss 0.0000 on these weights).')
+        width = max(50, self.width() - margins.left() - margins.right())
+        metrics = self.step_info.fontMetrics()
+        self.step_info.setMinimumHeight(metrics.boundingRect(0, 0, width, 10 ** 6, Qt.TextWordWrap, longest).height() + 4)
 
     def _say(self, text):
         self.status.setText(text)
@@ -131,6 +149,7 @@ class TimelinePanel(HistoryPanel):
         self.x_axis.setRange(0, h.step)
         self.y_axis.setRange(0, max(h.losses) * 1.05 if h.losses else 1)
         self._set_enabled(True)
+        self._keep_step_room()
         self._say(self._ready(h))
         self._show_step(h.step)
 

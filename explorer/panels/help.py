@@ -108,11 +108,12 @@ PANELS = {  # dock title: what it shows a learner (Help › Panels)
 }
 
 
-def panels_html(actions):
-    """Help › Panels: each panel, the key that brings it forward (View › Panels) and what it teaches."""
+def panels_html(actions, workspaces=()):
+    """Help › Panels: each panel, the key that brings it forward (View › Panels) and what it teaches; then
+    each workspace (View › Workspaces), its key and what it is for (the action's status tip)."""
     html = ['<h3>Panels</h3><p class="hint">View › Panels (or the key beside each) brings a panel to the front '
             'of its tabs; again, hides it. Stepping backprop brings Chain rule forward, but never over a tab you '
-            'picked.</p><table cellspacing="0" cellpadding="3">']
+            'picked. View › Workspaces (below) arranges them for one task.</p><table cellspacing="0" cellpadding="3">']
     for action in actions:
         title = action.text().replace('&', '')
         if title in PANELS:
@@ -120,6 +121,15 @@ def panels_html(actions):
             html.append(f'<tr><td style="white-space:nowrap"><b>{escape(title)}</b></td><td><code>{escape(key)}</code>'
                         f'</td><td>{escape(PANELS[title])}</td></tr>')
     html.append('</table>')
+    rows = [a for a in workspaces if a.isCheckable()]
+    if rows:
+        html.append('<h3>Workspaces</h3><p class="hint">View › Workspaces arranges the panels for one task; what '
+                    'you change in a workspace is kept for it, until View › Workspaces › Reset workspace.</p>'
+                    '<table cellspacing="0" cellpadding="3">')
+        html.extend(f'<tr><td style="white-space:nowrap"><b>{escape(a.text())}</b></td><td><code>'
+                    f'{escape(a.shortcut().toString(QKeySequence.NativeText))}</code></td><td>{escape(a.statusTip())}'
+                    '</td></tr>' for a in rows)
+        html.append('</table>')
     return ''.join(html)
 
 

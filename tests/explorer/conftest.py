@@ -20,6 +20,7 @@ from engine.paths import DEFAULT_CHECKPOINT
 from explorer.main_window import MainWindow
 from explorer.state.history_check import KEY as CHECKED_HISTORIES
 from explorer.state.session import Session
+from explorer.workspaces import FIRST
 
 DOC = 'emma'
 # The shipped history is its run's byte for byte (tests/engine/test_model.py retrains it): windows here
@@ -101,6 +102,9 @@ class SharedWindow:
         for widget in set(QApplication.topLevelWidgets()) - self.extra:  # help boxes, dialogs a test opened
             if isinstance(widget, QWidget) and widget.isVisible() and widget is not win:
                 widget.close()
+        win.settings.remove('workspaces')  # the workspace as first shown, and no learner's arrangements kept
+        win.workspaces.current = FIRST
+        win.workspaces.actions[FIRST].setChecked(True)
         win.restoreState(self.state)
         win.resize(self.size)
         qtbot.wait(10)

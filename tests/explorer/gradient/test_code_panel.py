@@ -94,3 +94,43 @@ def test_only_rows_whose_mark_changed_are_painted_again_and_an_unmarked_row_is_p
     (other,) = code.marked
     assert sorted(fonts) == sorted(before | {other} | code.calls)  # rows unmarked and rows marked, no other
     assert not code.items[line].font(3).bold() and code.items[line].background(3).style() == Qt.NoBrush
+
+
+def code_in_view(code, number):
+    """(x of the line's first character, x of its last) in the table's viewport."""
+    table, text = code.table, code.items[number].text(3).rstrip()
+    left = table.header().sectionViewportPosition(3)
+    metrics = table.fontMetrics()
+    return (left + metrics.horizontalAdvance(text[:len(text) - len(text.lstrip())]),
+            left + metrics.horizontalAdvance(text))
+
+
+def test_a_deep_line_in_a_narrow_panel_is_scrolled_to_its_code_and_every_line_says_itself_whole(window, qtbot):
+    """Lines 163-172 of the model are indented 24-28 spaces: in the narrow column the code column showed
+    their indentation and nothing else. Shown, a line is scrolled sideways to its first character."""
+    s, code = window.session, window.code_panel
+    window.show_gradient_tab(code)
+    window.resize(1280, 720)
+    qtbot.wait(20)
+    table = code.table
+    deep = max(range(163, 173), key=lambda n: len(code.source[n - 1]) - len(code.source[n - 1].lstrip()))
+    assert table.horizontalScrollBar().maximum() > 0  # the column is wider than the panel here
+    code.show_line(deep)
+    start, end = code_in_view(code, deep)
+    assert 0 <= start < table.viewport().width() // 2  # its code, not only its indentation
+    for number, item in code.items.items():
+        line = code.source[number - 1].strip()
+        assert item.toolTip(3) == (f'line {number}: {line}' if line else '')
+    s.select(node_key(resolve(s.trace, 'wte[4][3]')))
+    assert "<code>tok_emb = state_dict[&#x27;wte&#x27;][token_id]</code>" in code.where_label.text()  # whole
+
+
+def test_a_step_through_a_constant_still_shows_values_chain_rule_line(window):
+    s, code = window.session, window.code_panel
+    trace = s.trace
+    while True:
+        window.step_act.trigger()
+        node = s.backprop.stepper.last_node()
+        if not trace.children[node]:
+            break
+    assert 'has no children' in code.chain.text() and 'child.grad += local_grad * v.grad' in code.chain.text()

@@ -142,15 +142,23 @@ def test_play_shows_every_step_to_the_end_and_stops(window, qtbot):
 
 @pytest.mark.slow  # records at four steps of the run
 def test_the_chart_stays_put_from_step_to_step(window, qtbot):
+    """The step's line keeps the room of its longest text at the panel's width: never less (the chart would
+    jump), and in a wide panel (the Learn workspace) not the four lines a narrow one needs."""
     open_timeline(window, qtbot)
     panel = window.timeline_panel
-    panel.resize(330, panel.height())
-    tops = set()
-    for step in (0, 637, 1000, 1):
-        go(window, qtbot, step)
-        qtbot.wait(10)
-        tops.add(panel.step_info.height())
-    assert len(tops) == 1, f'the step line changed height: {sorted(tops)}'
+    line = panel.step_info.fontMetrics().lineSpacing()
+    dock = window.docks['timeline_dock']
+    for width in (330, 600):
+        window.resizeDocks([dock], [width], Qt.Horizontal)
+        qtbot.waitUntil(lambda: abs(dock.width() - width) <= 2, timeout=2000)
+        tops = set()
+        for step in (0, 637, 1000, 1):
+            go(window, qtbot, step)
+            qtbot.wait(10)
+            tops.add(panel.step_info.height())
+            assert panel.step_info.heightForWidth(panel.step_info.width()) <= panel.step_info.height()
+        assert len(tops) == 1, f'the step line changed height: {sorted(tops)}'
+    assert panel.step_info.height() <= 3 * line + 4  # two or three lines at 600 px, not four
 
 
 def view_state(view):
@@ -283,3 +291,20 @@ def test_the_last_step_asked_for_is_the_one_shown_whatever_order_results_arrive_
         assert state[5] == truth.loss, (seed, actions, step)  # the graph's loss: exactly that step's
         assert state[6], (seed, actions, step)                 # every box shows the numbers of the view in use
         assert session.visible == Hierarchy(truth).visible(session.visible.open, session.visible.show_constants)
+
+
+def test_the_controls_stay_under_the_mouse_when_the_first_step_is_shown(window, qtbot):
+    """The line that says the history is being read or checked goes at the first step shown: the controls
+    above it do not move (with that line above them they jumped up 34 px, and a click meant for the step
+    box typed into the probe)."""
+    open_timeline(window, qtbot)
+    panel = window.timeline_panel
+    qtbot.wait(20)
+    assert panel.status.isVisible()
+
+    def places():
+        return [w.mapTo(panel, w.rect().topLeft()) for w in (panel.play_button, panel.slider, panel.spin, panel.probe)]
+    before = places()
+    go(window, qtbot, 5)
+    qtbot.wait(20)
+    assert panel.status.isHidden() and places() == before
