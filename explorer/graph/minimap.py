@@ -5,6 +5,8 @@ from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
 MINIMAP_MARGIN = 8  # between the minimap and the viewport's corner
+MINIMAP_SIZE = (220, 140)  # at most; at most a quarter of the graph area's width and height
+MINIMAP_SMALLEST = (100, 60)  # smaller than this it would only cover the graph: not shown
 
 
 class Minimap(QWidget):
@@ -18,7 +20,7 @@ class Minimap(QWidget):
         self.main = main                    # stop Qt from scrolling its pixels, and every pan frame would repaint it all
         self.picture = QPixmap()
         self.source = QRectF()  # the scene rectangle the picture shows
-        self.setFixedSize(220, 140)
+        self.setFixedSize(*MINIMAP_SIZE)
         self.setToolTip('Overview: click or drag to move the graph view')
         self.setCursor(Qt.PointingHandCursor)
         self._later = QTimer(self)
@@ -28,11 +30,19 @@ class Minimap(QWidget):
         main.horizontalScrollBar().valueChanged.connect(self.update)
         main.verticalScrollBar().valueChanged.connect(self.update)
 
+    def fit(self, area):
+        """Its size for a graph area of size `area`: a quarter of it each way at most, so that in a short area
+        (a workspace with a strip along the bottom) it does not cover what it maps."""
+        self.setFixedSize(min(MINIMAP_SIZE[0], area.width() // 4), min(MINIMAP_SIZE[1], area.height() // 4))
+
     def refresh(self, now=True):
-        """Shown only when the graph does not fit in its window; redrawn now (or soon, while resizing)."""
+        """Shown only when the graph does not fit in its window and there is room for it; redrawn now (or
+        soon, while resizing)."""
         scene = self.main.scene()
         shown = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
-        self.setVisible(self.main.show_minimap and not shown.contains(scene.sceneRect().adjusted(40, 40, -40, -40)))
+        roomy = self.width() >= MINIMAP_SMALLEST[0] and self.height() >= MINIMAP_SMALLEST[1]
+        self.setVisible(self.main.show_minimap and roomy and
+                        not shown.contains(scene.sceneRect().adjusted(40, 40, -40, -40)))
         self.redraw() if now else self.redraw_soon()
 
     def redraw_soon(self):

@@ -177,6 +177,7 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
+        self.minimap.fit(self.viewport().size())
         self._place_minimap()
         self._update_scroll_area()
         self.minimap.refresh(now=False)

@@ -67,3 +67,19 @@ def test_the_part_on_screen_is_a_closed_frame_even_when_the_view_is_taller_than_
 
 def _close(a, b, tolerance=40):
     return abs(a.red() - b.red()) + abs(a.green() - b.green()) + abs(a.blue() - b.blue()) <= tolerance
+
+
+def test_in_a_short_graph_area_it_is_smaller_and_in_a_tiny_one_not_shown(window, qtbot):
+    """A workspace with a strip along the bottom leaves the graph ~290 px high: the minimap takes at most a
+    quarter of the area each way, and none when that is too small to read."""
+    from PySide6.QtCore import QSize
+    view, minimap = zoomed_in(window, qtbot)
+    minimap.fit(QSize(800, 290))
+    minimap.refresh()
+    assert minimap.isVisible() and minimap.height() <= 290 // 4 and minimap.width() == 200
+    minimap.fit(QSize(300, 200))
+    minimap.refresh()
+    assert not minimap.isVisible()
+    minimap.fit(view.viewport().size())
+    minimap.refresh()
+    assert minimap.isVisible()
