@@ -171,9 +171,22 @@ class SessionModel:
         kind, index = split_key(self.selected) if self.selected else ('', -1)
         if self.selected and self.selected not in lay.boxes and not (kind == 'g' and index in lay.clusters) and \
                 not (kind == 'n' and index in self.trace.params and visible.key_of[index] in lay.boxes):  # in its grid
-            self.selected = None
+            self.selected = self._holder(kind, index, visible, lay)  # closed away: the box now holding it
             self._emit('selection_changed')
         self._emit('view_changed')
+
+    def _holder(self, kind, index, visible, lay):
+        """The box of this view that holds a scalar ('n') or a group ('g') no longer drawn (Collapse all
+        closed it away), or None."""
+        if kind == 'n' and visible.key_of[index] in lay.boxes:
+            return visible.key_of[index]
+        scopes = self.trace.scopes
+        scope = self.trace.scope_of[index] if kind == 'n' else index if kind == 'g' else -1
+        while scope > 0:
+            if group_key(scope) in lay.boxes:
+                return group_key(scope)
+            scope = scopes[scope].parent
+        return None
 
     def boxes_if_opened(self, opened):
         return self.current.hierarchy.count_boxes(frozenset(opened) | {ROOT})

@@ -209,7 +209,7 @@ def test_reveal_opens_what_hides_a_scalar_and_selects_it(model):
     assert m.layouter.asked == [] and ('view_changed',) in m.events
 
 
-def test_a_selection_that_leaves_the_view_is_dropped(model):
+def test_a_selection_that_leaves_the_view_goes_to_the_box_now_holding_it(model):
     m = model
     head = scope(m, 'pos 2 / layer 0 / attention / head 1')
     m.open_group(head)
@@ -221,7 +221,16 @@ def test_a_selection_that_leaves_the_view_is_dropped(model):
     assert m.selected == f"g{scope(m, 'pos 2 / layer 0 / attention')}"
     m.select(inner)
     m.set_open(m.opened)  # cached: shown again at once
-    assert m.selected is None
+    assert m.selected == f"g{scope(m, 'pos 2 / layer 0 / attention')}"
+    node = next(i for i, sc in enumerate(m.trace.scope_of)  # a scalar inside the head
+                if m.trace.scopes[sc].path.startswith('pos 2 / layer 0 / attention / head 1 /'))
+    m.reveal(f'n{node}')  # then Collapse all: the closed group that holds it is selected
+    settle(m)
+    assert m.selected == f'n{node}' and f'n{node}' in m.layout.boxes
+    m.collapse_all()
+    settle(m)
+    holder = m.visible.key_of[node]
+    assert m.selected == holder == f"g{scope(m, 'pos 2 / layer 0 / attention')}" and holder in m.layout.boxes
 
 
 def test_search_finds_parameters_scopes_ops_and_values(model):
