@@ -6,10 +6,13 @@ from PySide6.QtGui import QColor, QFontMetricsF, QPen
 
 from explorer.graph import weight_grid
 from engine.graph.geometry import FLOW_PAD, LINE, flow_text
-from engine.graph.keys import is_node_key
+from engine.gradient.box_flows import BoxFlows, sent_text
+from engine.graph.keys import is_node_key, split_key
 from explorer.graph.items import BoxItem, ClusterItem, EdgeItem, FlowItem, FlowLabel
 
 ALONG = (0.5, 0.38, 0.62, 0.26, 0.74, 0.14, 0.86)  # where on its edge a gradient's label is tried, in this order
+ALONG_KV = (0.1, 0.16, 0.22, 0.3, 0.38, 0.5, 0.62, 0.74)  # on a KV edge: near the position it flows back into,
+                                                       # where the edges sharing the bus part
 ARROWHEAD = 6.0    # an arrowhead's length: a label keeps this far from an edge's tip
 
 
@@ -79,7 +82,7 @@ class Marks:
             self.items_by_key[self.focus_key].update()
         for item in self._flow_items:
             self.scene().removeItem(item)
-        self.flows, self._flow_items = {}, []
+        self.flows, self.box_flows, self._flow_items = {}, {}, []
         record = bp.stepper.last_record()
         if record is None:
             return
@@ -95,17 +98,35 @@ class Marks:
                 for hop in hops:
                     total, count = self.flows.get(hop, (0.0, 0))
                     self.flows[hop] = (total + c.contribution, count + 1)
+        self.box_flows = self._sent_by_focus(bp)
+        texts = {key: flow_text(total, count) for key, (total, count) in self.flows.items()}
+        texts.update({key: sent_text(per_child) for key, per_child in self.box_flows.items()})
         taken = []
-        for key, (total, count) in self.flows.items():
+        kv = self.session.visible.kv_edges  # after the others: on their shared bus, each near its own position
+        for key, text in sorted(texts.items(), key=lambda kt: kt[0] in kv):
             edge = self.edges_by_key.get(key)
             if edge is not None and edge.isVisible():  # not over a hidden weight edge
-                text = flow_text(total, count)
                 rect = self.flow_label_rect(edge, QFontMetricsF(self.small_font).horizontalAdvance(text)
                                             + 2 * FLOW_PAD, taken)
                 taken.append(rect)
                 for item in (FlowItem(self, edge), FlowLabel(self, text, rect)):
                     self.scene().addItem(item)
                     self._flow_items.append(item)
+
+    def _sent_by_focus(self, bp):
+        """{edge: {child: gradient}}: what the closed group backprop is stepping through has sent back along
+        each of its edges so far (engine.gradient.box_flows); {} when the last step was a scalar's own box."""
+        key = self.focus_key
+        if key is None or key[0] != 'g' or bp.stepper.position < 2:
+            return {}
+        cached = getattr(self, '_box_flows', None)
+        visible = self.session.visible
+        if cached is None or cached[0] is not visible or cached[1:3] != (key, len(self.edges_by_key)):
+            nodes = self.session.current.hierarchy.nodes_in(split_key(key)[1])
+            cached = (visible, key, len(self.edges_by_key),
+                      BoxFlows(self.session.trace, visible, nodes, key, self.edges_by_key))
+            self._box_flows = cached
+        return cached[3].sent(bp.grads, bp.schedule.applied_at, bp.stepper.position)
 
     def flow_label_rect(self, edge, width, taken):
         """Where the label of the gradient along `edge` goes (scene coordinates): the room its group's layout
@@ -117,7 +138,7 @@ class Marks:
         if reserved is not None:
             x, y, w, h = reserved
             candidates.append(QRectF(x + (w - width) / 2, y + (h - LINE) / 2, width, LINE))
-        for t in ALONG:
+        for t in ALONG_KV if edge.kv else ALONG:
             p = edge.curve.pointAtPercent(t)
             for dx, dy in ((-width / 2, -LINE / 2), (4, -LINE / 2), (-4 - width, -LINE / 2), (-width / 2, -3 - LINE),
                            (-width / 2, 3)):

@@ -52,6 +52,8 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
         self._followed_key = None  # the last box follow brought into view (a box is followed once)
         self._gc_held = False      # the collector paused for the build under way
         self.flows = {}         # (child box, node box) -> (gradient sent along it, scalar edges): the last step
+        self.box_flows = {}     # (child box, group box) -> {child: gradient}: what the closed group being stepped
+                                # has sent back along the edge so far (engine.gradient.box_flows)
         self._flow_items = []   # the FlowItems drawing them
         self.follow = True      # centre the node being processed when it leaves the window
         self.show_minimap = True
