@@ -10,7 +10,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
 from engine.graph.geometry import STRIP_HEIGHT, STRIP_TEXT, VECTOR_CELL, VECTOR_TEXT, vector_grid
-from engine.numbers import exact_line, shown
+from engine.numbers import shown
 
 from explorer.theme import grad_color, value_colors
 
@@ -48,15 +48,14 @@ def cell_tooltip(trace, backprop, cell):
     recorded, node -1) says so."""
     node, name, data = cell
     if node < 0:
-        return (f'{name} = {shown(data)}\n{exact_line(data=data)}\nnot in the recorded graph: the loss does not depend on it '
+        return (f'{name} = {shown(data)}\nnot in the recorded graph: the loss does not depend on it '
                 '(only probs[target] is), so its grad is 0')
     if backprop.reached(node):
         got, needed = backprop.arrived(node)
         grad = f'grad {shown(backprop.grads[node])} ({got} of {needed} contributions in)'
     else:
         grad = 'grad not reached yet'
-    exact = exact_line(data=data, grad=backprop.grads[node] if backprop.reached(node) else None)
-    return f'{name} — {trace.scope_path(node)}\ndata {shown(data)}\n{grad}\n{exact}\nclick to select it'
+    return f'{name} — {trace.scope_path(node)}\ndata {shown(data)}\n{grad}\nclick to select it (every digit: the Inspector)'
 
 
 def paint_cells(painter, box, width, backprop, colors, cache):

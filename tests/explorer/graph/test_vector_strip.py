@@ -7,9 +7,11 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QGraphicsSceneHoverEvent
 
 from engine.graph.keys import group_key, node_key, vector_key
+from engine.numbers import shown
 from explorer.graph.items import BoxItem, EdgeItem
 from explorer.graph.vector_strip import cell_at, cell_rects, cell_tooltip, paint_cells
 from explorer.panels.legend import legend_texts
+from tests.explorer.conftest import long_numbers
 
 ATTENTION = 'pos 2 / layer 0 / attention'
 HEAD = f'{ATTENTION} / head 1'
@@ -31,11 +33,12 @@ def test_a_cell_tooltip_gives_name_data_and_grad(window, qtbot):
     node, name, data = box.cells[7]
     assert name == 'x[7]' and data == s.trace.data[node]
     tip = cell_tooltip(s.trace, s.backprop, box.cells[7])
-    assert tip.startswith(f'x[7] — {ATTENTION} / residual') and f'data {data!r}' in tip
+    assert tip.startswith(f'x[7] — {ATTENTION} / residual') and f'data {shown(data)}' in tip
     assert 'grad not reached yet' in tip
     s.backprop.seek(len(s.trace))  # backprop done: the grad is in
     tip = cell_tooltip(s.trace, s.backprop, box.cells[7])
-    assert f'grad {s.backprop.grads[node]!r}' in tip and 'not reached' not in tip
+    assert f'grad {shown(s.backprop.grads[node])}' in tip and 'not reached' not in tip
+    assert long_numbers(tip) == []  # every digit is the Inspector's
     softmax = item_for(window, 'pos 2 / softmax').box
     unrecorded = next(c for c in softmax.cells if c[0] < 0)
     assert 'not in the recorded graph' in cell_tooltip(s.trace, s.backprop, unrecorded)
