@@ -1,5 +1,5 @@
 """engine.numbers, the one number formatter: `shown` with four significant digits, `compact` for a
-cell or a tick, `exact` every digit, and a tooltip's exact line."""
+cell or a tick, `exact` every digit."""
 
 import pytest
 
