@@ -77,9 +77,12 @@ def paint_cells(painter, box, width, backprop, colors, cache):
     painter.save()
     painter.setRenderHint(QPainter.Antialiasing, False)
     reached, grads = backprop.reached, backprop.grads
+    arrived = any(node >= 0 and reached(node) for node, _, _ in box.cells)  # backprop is at this vector
     for (node, _, _), r, value in zip(box.cells, rects, cache['values']):
         if node >= 0 and reached(node):  # grad exactly 0: grey, as in the weight grids
             painter.fillRect(r, grad_color(grads[node], colors) if grads[node] != 0 else cache['zero'])
+        elif node < 0 and arrived:  # a prob the loss does not read (not recorded): its grad is exactly 0
+            painter.fillRect(r, cache['zero'])
         else:
             painter.fillRect(r, value)
     if rects[0].width() >= 5:  # lines between cells, unless so narrow they would hide the colours

@@ -164,3 +164,31 @@ def test_a_strip_cell_with_grad_exactly_zero_is_grey(window, qtbot):
     painter.end()
     r = cell_rects(box, rect.width())[i]
     assert QColor(image.pixel(int(r[0] + r[2] / 2), int(r[1] + r[3] / 2))) == QColor(view.colors['zero_grad'])
+
+
+def strip_colors(view, item, bp):
+    """The colour of each cell of a box's strip, as paint_cells draws it."""
+    rect, box = item.rect, item.box
+    image = QImage(int(rect.width()) + 2, int(rect.height()) + 2, QImage.Format_RGB32)
+    image.fill(QColor(view.colors['background']))
+    painter = QPainter(image)
+    paint_cells(painter, box, rect.width(), bp, view.colors, {})
+    painter.end()
+    return [QColor(image.pixel(int(x + w / 2), int(y + h / 2))) for x, y, w, h in cell_rects(box, rect.width())]
+
+
+def test_a_finished_softmax_strip_is_in_grad_colours(window, qtbot):
+    """Issue 21: once backprop passed a softmax, its strip still showed the probabilities the loss does not
+    read (not recorded) in value colours; their grad is exactly 0, so they turn grey with the rest."""
+    s, view, bp = window.session, window.graph, window.session.backprop
+    wait_built(window, qtbot)
+    item = item_for(window, 'pos 2 / softmax')
+    unrecorded = [i for i, (node, _, _) in enumerate(item.box.cells) if node < 0]
+    assert unrecorded and len(unrecorded) < len(item.box.cells)
+    before = strip_colors(view, item, bp)
+    assert any(before[i] != QColor(view.colors['zero_grad']) for i in unrecorded)  # values, not reached yet
+    bp.seek(bp.total)
+    after = strip_colors(view, item, bp)
+    assert all(after[i] == QColor(view.colors['zero_grad']) for i in unrecorded)
+    target = next(i for i, (node, _, _) in enumerate(item.box.cells) if node >= 0)
+    assert after[target] != before[target] and after[target] != QColor(view.colors['zero_grad'])
