@@ -101,3 +101,25 @@ def test_stepping_a_closed_group_labels_what_it_has_sent_along_each_edge(window,
     while view.box_flows == before:  # a node step inside the box that sends across its side changes a label
         bp.step()
         assert view.focus_key == attention
+
+
+@pytest.mark.parametrize('opened', [None, 'pos 4 / layer 0 / attention', 'pos 3 / layer 0 / mlp'])
+def test_at_every_group_step_the_gradients_labels_are_readable(window, qtbot, opened):
+    """Wherever a group step lands (every unit of the model, every position), on the overview or with a group
+    open, the labels of what the group being stepped sent are whole and under no box, title, badge, arrowhead
+    or other label."""
+    from explorer.graph.items import FlowLabel
+    from tests.explorer.graph.test_view import hidden_texts
+    view, s = built(window, qtbot)
+    if opened:
+        with qtbot.waitSignal(s.view_changed, timeout=20000):
+            s.open_group(s.trace.scope_id(opened))
+        built(window, qtbot)
+    bp, labelled = s.backprop, 0
+    for end in sorted({u.end for u in bp.unit_steps().units}):
+        bp.seek(end)
+        labels = [i for i in view.scene().items() if isinstance(i, FlowLabel)]
+        labelled += bool(view.box_flows)
+        if labels:
+            assert hidden_texts(view, FlowLabel) == [], (end, view.focus_key)
+    assert labelled > 20
