@@ -180,7 +180,7 @@ def strip_colors(view, item, bp):
 def test_a_finished_softmax_strip_is_in_grad_colours(window, qtbot):
     """Issue 21: once backprop passed a softmax, its strip still showed the probabilities the loss does not
     read (not recorded) in value colours; their grad is exactly 0, so they turn grey with the rest."""
-    s, view, bp = window.session, window.graph, window.session.backprop
+    view, bp = window.graph, window.session.backprop
     wait_built(window, qtbot)
     item = item_for(window, 'pos 2 / softmax')
     unrecorded = [i for i, (node, _, _) in enumerate(item.box.cells) if node < 0]
