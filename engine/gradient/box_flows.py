@@ -29,7 +29,8 @@ class BoxFlows:
                 if src is None or src == key:
                     continue
                 via = next((v for v in vectors_of.get(child, ()) if (v, key) in edge_keys), None)
-                self.entries.append((node, child, local, (via or src, key)))
+                if (via or src, key) in edge_keys:  # (a weight's edge the view hides: its badge stands for it)
+                    self.entries.append((node, child, local, (via or src, key)))
 
     def sent(self, grads, applied_at, position):
         """{edge key: {child: gradient sent to it so far}} at stepper `position` (a node's grad is final once
