@@ -1,7 +1,7 @@
 """How the app writes a number, in one place (engine labels and every view use it): `shown` on screen, with
 SIG_DIGITS significant digits; `compact`, for a heatmap cell or a colour-scale tick; `exact`, every digit
-(Python's repr, which reads back as the same float), given on demand (a tooltip's 'exact:' line, the
-inspector's exact row) and wherever digits are the point (a finite-difference check)."""
+(Python's repr, which reads back as the same float), given on demand in one place (the Inspector's 'copy
+exact', which copies them; no tooltip shows them) and wherever digits are the point (a finite-difference check)."""
 
 SIG_DIGITS = 4
 
@@ -40,8 +40,3 @@ def exact(x):
     """Every digit: the shortest text that reads back as the same float ('0.09612345678901234')."""
     return repr(x)
 
-
-def exact_line(**numbers):
-    """A tooltip's last line, the exact form of what it showed: exact_line(data=x, grad=g) ->
-    'exact: data 0.09612345678901234, grad -0.0123...' (a None is left out)."""
-    return 'exact: ' + ', '.join(f'{name} {exact(x)}' for name, x in numbers.items() if x is not None)

@@ -300,7 +300,7 @@ class MainWindow(QMainWindow):
         self.training.dataset_chosen.connect(lambda path: self.settings.setValue('dataset', path))
         for name in ('timeline_dock', 'adam_plot_dock', 'embedding_dock'):  # the history is read when one shows
             self.docks[name].visibilityChanged.connect(lambda shown: shown and self.timeline.ensure_loaded())
-        for action in self.backprop_actions():
+        for action in self.backprop_actions()[1:-1]:  # steps; not Reset and End, jumps with no step to write out
             action.triggered.connect(self._show_chain_rule)
 
     def _connect_gradient(self, g):

@@ -136,6 +136,15 @@ class Table:
     highlight: int = -1  # a row to stress (the target), or -1
 
 
+@dataclass(frozen=True)
+class Marked:
+    """Scalars a summary's note points at on the graph (relu's inputs whose gradient is exactly 0): how the view
+    draws them, if it does, decides the words (explorer/panels/chain_rule.py), never the engine."""
+    nodes: tuple     # node ids
+    scope: int       # the group whose output strip shows them once that group is on screen
+    what: str        # 'the 40 with grad exactly 0'
+
+
 @dataclass
 class Summary:
     path: str
@@ -144,6 +153,7 @@ class Summary:
     notes: list = field(default_factory=list)     # sentences with the key numbers
     tables: list = field(default_factory=list)
     checks: list = field(default_factory=list)
+    marked: list = field(default_factory=list)    # Marked: scalars the notes name, to be pointed at on the graph
 
     def text(self):
         """The summary as plain text (for a terminal, a test, a report)."""
@@ -356,7 +366,12 @@ def _relu(u):
     s = Summary(u.path, 'relu: y = max(0, x)')
     s.formulas = ['∂L/∂x = ∂L/∂y where x > 0, else 0']
     s.notes = [f'{passed} of {len(x)} inputs are positive: their gradient passes unchanged; the other '
-               f'{len(x) - passed} get exactly 0 (hatched on the graph).']
+               f'{len(x) - passed} get exactly 0.']
+    zeros = tuple(n for n, xi in zip(xs, x) if xi <= 0)
+    if zeros:
+        siblings = u.h.children[trace.scopes[u.scope].parent]
+        fc1 = next((c for c in siblings if trace.scopes[c].name == 'fc1'), u.scope)  # x is fc1's output
+        s.marked = [Marked(zeros, fc1, f'the {len(zeros)} inputs with grad exactly 0')]
     top = top_rows(gy)
     s.tables = [Table(f'the {len(top)} largest |∂L/∂y|', ('i', 'x[i]', '∂L/∂y[i]', 'passes', '∂L/∂x[i] (stepper)'),
                       [(i, x[i], gy[i], 'yes' if x[i] > 0 else 'no', float(u.grads[xs[i]])) for i in top])]

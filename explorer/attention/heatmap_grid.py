@@ -1,4 +1,4 @@
-"""HeatmapGrid: the attention heatmaps of one recording as a widget; hover a cell for its exact numbers, click
+"""HeatmapGrid: the attention heatmaps of one recording as a widget; hover a cell for its numbers, click
 a cell, a query's label or a head's title (the attention panel it is given says what to frame and in what colours)."""
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -6,13 +6,13 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QMenu, QSizePolicy, QToolTip, QWidget
 
 from engine.attention import query_nodes, token_label
-from engine.numbers import exact_line, shown
+from engine.numbers import shown
 
 from explorer.attention.heatmap import QUANTITIES, minimum_size, paint_heads
 
 
 class HeatmapGrid(QWidget):
-    """The heatmaps of one recording; hover for the exact value, click a cell, a query's label or a head's title."""
+    """The heatmaps of one recording; hover for its numbers, click a cell, a query's label or a head's title."""
 
     cell_clicked = Signal(int, int, int, int)  # layer, head, query, key
     row_clicked = Signal(int, int, int)        # layer, head, query
@@ -94,8 +94,7 @@ class HeatmapGrid(QWidget):
         other = self.quantity not in ('weight', 'score')
         if other:
             lines.append(f'{QUANTITIES[self.quantity][0]} {"not reached yet" if v is None else shown(v)}')
-        lines.append(exact_line(score=trace.data[nodes.logits[k]], weight=trace.attention[layer][head][q][k],
-                                **({self.quantity: v} if other else {})))
+        lines.append('click: the graph opens to it (every digit: the Inspector)')
         return '\n'.join(lines)
 
     def mousePressEvent(self, event):

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QTextBrowser
 
 from engine.attention import query_nodes, token_label
 from engine.graph.keys import group_key, vector_key
-from engine.numbers import exact, shown
+from engine.numbers import shown
 
 from explorer.theme import LIGHT, head_color
 
@@ -42,7 +42,7 @@ class _StepsPage:
 
     def link(self, node, text=None):
         trace = self.trace
-        return f'<a href="node:{node}" title="{html.escape(trace.qualified_name(node))} = {exact(trace.data[node])}">' \
+        return f'<a href="node:{node}" title="{html.escape(trace.qualified_name(node))} = {shown(trace.data[node])}">' \
                f'{html.escape(text or trace.name(node))}</a>'
 
     def number(self, node, bold=False):

@@ -5,11 +5,14 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QFontMetricsF, QPen
 
 from explorer.graph import weight_grid
-from engine.graph.geometry import FLOW_PAD, LINE, flow_text
-from engine.graph.keys import is_node_key
+from engine.graph.geometry import FLOW_PAD, LINE, WIDEST_NUMBER, flow_text
+from engine.gradient.box_flows import BoxFlows, sent_text
+from engine.graph.keys import is_node_key, split_key
 from explorer.graph.items import BoxItem, ClusterItem, EdgeItem, FlowItem, FlowLabel
 
 ALONG = (0.5, 0.38, 0.62, 0.26, 0.74, 0.14, 0.86)  # where on its edge a gradient's label is tried, in this order
+ALONG_KV = (0.1, 0.16, 0.22, 0.3, 0.38, 0.5, 0.62, 0.74)  # on a KV edge: near the position it flows back into,
+                                                       # where the edges sharing the bus part
 ARROWHEAD = 6.0    # an arrowhead's length: a label keeps this far from an edge's tip
 
 
@@ -72,19 +75,75 @@ class Marks:
             item.update()
 
     def _update_backprop_marks(self):
-        """Which box is current, and FlowItems over the edges that carry the last step's gradient."""
+        """Which box is current, and FlowItems over the edges that carry the last step's gradient (and what the
+        closed group being stepped has sent so far); made again only when a label changes, which most steps
+        inside a group do not."""
         bp, key_of = self.session.backprop, self.session.visible.key_of
         self.focus_key = key_of[bp.focus_node()]
         if self.focus_key in self.items_by_key:  # a build in slices may have painted (and cached) it unmarked
             self.items_by_key[self.focus_key].update()
+        self.flows, self.box_flows = {}, {}
+        record = bp.stepper.last_record()
+        if record is not None:
+            self.flows = self._sent_by_step(record)
+            self.box_flows = self._sent_by_focus(bp)
+        texts = {key: flow_text(total, count) for key, (total, count) in self.flows.items()}
+        texts.update({key: sent_text(per_child) for key, per_child in self.box_flows.items()})
+        texts = {key: text for key, text in texts.items()  # not over a hidden weight edge
+                 if key in self.edges_by_key and self.edges_by_key[key].isVisible()}
+        drawn = (self._built, self.show_weight_edges, len(self.edges_by_key), frozenset(texts))
+        if getattr(self, '_flows_drawn', None) == drawn and (self._flow_items or not texts) \
+                and self._relabel(texts):
+            return
+        self._flows_drawn = drawn
         for item in self._flow_items:
             self.scene().removeItem(item)
-        self.flows, self._flow_items = {}, []
-        record = bp.stepper.last_record()
-        if record is None:
-            return
-        node_key = key_of[record.node]
-        vectors_of = self.session.visible.vectors_of
+        self._flow_items = []
+        kv = self.session.visible.kv_edges  # after the others: on their shared bus, each near its own position
+        order = sorted(texts.items(), key=lambda kt: kt[0] in kv)
+        rects = self._label_rooms(order, wide=True)
+        if rects is None:  # no room for the widest numbers: each label as wide as its text
+            rects = self._label_rooms(order, wide=False)
+        for (key, text), rect in zip(order, rects):
+            label = FlowLabel(self, text, rect)
+            label.key = key
+            for item in (FlowItem(self, self.edges_by_key[key]), label):
+                self.scene().addItem(item)
+                self._flow_items.append(item)
+
+    def _label_rooms(self, order, wide):
+        """Where each (edge key, text) label goes, in order. With `wide`, what a group sends (its number changes
+        as it steps) gets room for the widest number, so that the next steps write into the same place; None
+        when some label then finds no free place."""
+        metrics, taken = QFontMetricsF(self.small_font), []
+        for key, text in order:
+            width = metrics.horizontalAdvance(text)
+            if wide and key in self.box_flows:
+                width = max(width, metrics.horizontalAdvance(text.split(' ')[0] + ' ' + WIDEST_NUMBER.lstrip('-')))
+            rect = self.flow_label_rect(self.edges_by_key[key], width + 2 * FLOW_PAD, taken)
+            if wide and self._covered(rect, taken):
+                return None
+            taken.append(rect)
+        return taken
+
+    def _relabel(self, texts):
+        """The same edges carry the gradient as before: write the new amounts into their labels, where each fits
+        the room it has (False where one does not: the labels are placed again)."""
+        labels = {item.key: item for item in self._flow_items if isinstance(item, FlowLabel)}
+        metrics = QFontMetricsF(self.small_font)
+        if any(metrics.horizontalAdvance(texts[key]) + 2 * FLOW_PAD > label.rect.width() + 0.01
+               for key, label in labels.items()):
+            return False
+        for key, label in labels.items():
+            if label.text != texts[key]:
+                label.text = texts[key]
+                label.update()
+        return True
+
+    def _sent_by_step(self, record):
+        """{(child box, node box): (gradient, scalar edges)}: what the last step sent across boxes' sides."""
+        key_of, vectors_of = self.session.visible.key_of, self.session.visible.vectors_of
+        node_key, flows = key_of[record.node], {}
         for c in record.contributions:
             child_key = key_of[c.child]
             if child_key is not None and child_key != node_key:
@@ -93,19 +152,25 @@ class Marks:
                 if via is not None:  # read through a vector box (q, keys, values in an open head)
                     hops = [(child_key, via), (via, node_key)]
                 for hop in hops:
-                    total, count = self.flows.get(hop, (0.0, 0))
-                    self.flows[hop] = (total + c.contribution, count + 1)
-        taken = []
-        for key, (total, count) in self.flows.items():
-            edge = self.edges_by_key.get(key)
-            if edge is not None and edge.isVisible():  # not over a hidden weight edge
-                text = flow_text(total, count)
-                rect = self.flow_label_rect(edge, QFontMetricsF(self.small_font).horizontalAdvance(text)
-                                            + 2 * FLOW_PAD, taken)
-                taken.append(rect)
-                for item in (FlowItem(self, edge), FlowLabel(self, text, rect)):
-                    self.scene().addItem(item)
-                    self._flow_items.append(item)
+                    total, count = flows.get(hop, (0.0, 0))
+                    flows[hop] = (total + c.contribution, count + 1)
+        return flows
+
+    def _sent_by_focus(self, bp):
+        """{edge: {child: gradient}}: what the closed group backprop is stepping through has sent back along
+        each of its edges so far (engine.gradient.box_flows); {} when the last step was a scalar's own box."""
+        key = self.focus_key
+        if key is None or key[0] != 'g' or bp.stepper.position < 2:
+            return {}
+        cached = getattr(self, '_box_flows', None)
+        visible = self.session.visible
+        shape = (key, len(self.edges_by_key), self.show_weight_edges)
+        if cached is None or cached[0] is not visible or cached[1] != shape:
+            nodes = self.session.current.hierarchy.nodes_in(split_key(key)[1])
+            drawn = {k for k, edge in self.edges_by_key.items() if edge.isVisible()}  # not the hidden weight edges
+            cached = (visible, shape, BoxFlows(self.session.trace, visible, nodes, key, drawn))
+            self._box_flows = cached
+        return cached[2].sent(bp.grads, bp.schedule.applied_at, bp.stepper.position)
 
     def flow_label_rect(self, edge, width, taken):
         """Where the label of the gradient along `edge` goes (scene coordinates): the room its group's layout
@@ -117,7 +182,7 @@ class Marks:
         if reserved is not None:
             x, y, w, h = reserved
             candidates.append(QRectF(x + (w - width) / 2, y + (h - LINE) / 2, width, LINE))
-        for t in ALONG:
+        for t in ALONG_KV if edge.kv else ALONG:
             p = edge.curve.pointAtPercent(t)
             for dx, dy in ((-width / 2, -LINE / 2), (4, -LINE / 2), (-4 - width, -LINE / 2), (-width / 2, -3 - LINE),
                            (-width / 2, 3)):

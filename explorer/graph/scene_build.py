@@ -32,6 +32,7 @@ class SceneBuild:
         self.scene().clear()
         self._built = None
         self.items_by_key, self.edges_by_key, self.flows, self.focus_key = {}, {}, {}, None
+        self.box_flows = {}
         self._followed_key = None
         self._flow_items = []
         self._fitted_once = False

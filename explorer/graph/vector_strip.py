@@ -10,7 +10,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
 from engine.graph.geometry import STRIP_HEIGHT, STRIP_TEXT, VECTOR_CELL, VECTOR_TEXT, vector_grid
-from engine.numbers import exact_line, shown
+from engine.numbers import shown
 
 from explorer.theme import grad_color, value_colors
 
@@ -48,15 +48,14 @@ def cell_tooltip(trace, backprop, cell):
     recorded, node -1) says so."""
     node, name, data = cell
     if node < 0:
-        return (f'{name} = {shown(data)}\n{exact_line(data=data)}\nnot in the recorded graph: the loss does not depend on it '
+        return (f'{name} = {shown(data)}\nnot in the recorded graph: the loss does not depend on it '
                 '(only probs[target] is), so its grad is 0')
     if backprop.reached(node):
         got, needed = backprop.arrived(node)
         grad = f'grad {shown(backprop.grads[node])} ({got} of {needed} contributions in)'
     else:
         grad = 'grad not reached yet'
-    exact = exact_line(data=data, grad=backprop.grads[node] if backprop.reached(node) else None)
-    return f'{name} — {trace.scope_path(node)}\ndata {shown(data)}\n{grad}\n{exact}\nclick to select it'
+    return f'{name} — {trace.scope_path(node)}\ndata {shown(data)}\n{grad}\nclick to select it (every digit: the Inspector)'
 
 
 def paint_cells(painter, box, width, backprop, colors, cache):
@@ -78,9 +77,12 @@ def paint_cells(painter, box, width, backprop, colors, cache):
     painter.save()
     painter.setRenderHint(QPainter.Antialiasing, False)
     reached, grads = backprop.reached, backprop.grads
+    arrived = any(node >= 0 and reached(node) for node, _, _ in box.cells)  # backprop is at this vector
     for (node, _, _), r, value in zip(box.cells, rects, cache['values']):
         if node >= 0 and reached(node):  # grad exactly 0: grey, as in the weight grids
             painter.fillRect(r, grad_color(grads[node], colors) if grads[node] != 0 else cache['zero'])
+        elif node < 0 and arrived:  # a prob the loss does not read (not recorded): its grad is exactly 0
+            painter.fillRect(r, cache['zero'])
         else:
             painter.fillRect(r, value)
     if rects[0].width() >= 5:  # lines between cells, unless so narrow they would hide the colours

@@ -8,7 +8,7 @@ from PySide6.QtGui import QFont, QFontMetricsF, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QMenu
 
 from engine.graph.keys import is_node_key, is_weight_path, split_key
-from engine.numbers import exact_line, shown
+from engine.numbers import shown
 
 from explorer.graph import weight_grid
 from engine.graph.text import FONT_FAMILY
@@ -53,6 +53,8 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
         self._followed_key = None  # the last box follow brought into view (a box is followed once)
         self._gc_held = False      # the collector paused for the build under way
         self.flows = {}         # (child box, node box) -> (gradient sent along it, scalar edges): the last step
+        self.box_flows = {}     # (child box, group box) -> {child: gradient}: what the closed group being stepped
+                                # has sent back along the edge so far (engine.gradient.box_flows)
         self._flow_items = []   # the FlowItems drawing them
         self.follow = True      # centre the node being processed when it leaves the window
         self.show_minimap = True
@@ -123,8 +125,7 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
             state = (f'grad {shown(bp.grads[box.node])} ({got} of {needed} contributions in)' if reached
                      else 'grad not reached yet')
             return (f'{trace.name(box.node)} = {trace.op[box.node]} — {trace.scope_path(box.node)}\n'
-                    f'data {shown(trace.data[box.node])}\n{state}\n'
-                    + exact_line(data=trace.data[box.node], grad=bp.grads[box.node] if reached else None))
+                    f'data {shown(trace.data[box.node])}\n{state}\nevery digit: the Inspector\'s copy exact')
         done, size = bp.group_progress(box.scope)
         return (f'{self.scope_path(box.scope)}\n{box.detail}\nbackprop: {done:,} of {size:,} scalars done\n'
                 'double-click to open')

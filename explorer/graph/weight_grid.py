@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QGraphicsItem
 from engine.graph.geometry import BADGE_PAD, GRID_LABEL, badge_rect, grid_geometry
 from engine.graph.keys import is_weight_box, weight_matrix
 from engine.model import param_shapes
-from engine.numbers import exact_line, shown
+from engine.numbers import shown
 from engine.trace import short_param_name
 
 from explorer.theme import grad_color, value_color, value_colors
@@ -209,11 +209,10 @@ def cell_tooltip(view, name, row, col):
     head = f'{short_param_name(name)}[{row}][{col}] — {name}'
     if node is None:
         value = cells.values[name][row][col]
-        return f'{head}\ndata {shown(value)}\n{exact_line(data=value)}\nnot read by this document: its grad stays 0'
+        return f'{head}\ndata {shown(value)}\nnot read by this document: its grad stays 0'
     data, reached = view.session.trace.data[node], bp.reached(node)
     grad = f'grad {shown(bp.grads[node])}' if reached else 'grad not reached yet'
-    exact = exact_line(data=data, grad=bp.grads[node] if reached else None)
-    return f'{head}\ndata {shown(data)}\n{grad}\n{exact}\nclick to select (inspector: grad, Adam\'s next update)'
+    return f'{head}\ndata {shown(data)}\n{grad}\nclick to select (inspector: grad, Adam\'s next update)'
 
 
 def matrix_tooltip(view, box):

@@ -5,7 +5,7 @@ from html import escape
 
 from engine.backprop import local_symbol, rule
 from engine.gradient.group_steps import cell_text, summary
-from engine.graph.keys import group_key
+from engine.graph.keys import group_key, is_node_key
 from engine.numbers import shown
 
 from explorer import theme
@@ -18,6 +18,7 @@ class ChainRulePanel(LinkBrowser):
     def __init__(self, session, parent=None):
         super().__init__(session, parent)
         session.backprop.moved.connect(self.refresh)
+        session.view_changed.connect(self.refresh)  # a summary's words follow what the view draws
 
     def refresh(self, _changed=None):
         bp, trace = self.session.backprop, self.session.trace
@@ -37,6 +38,7 @@ def summary_html(session, unit_list):
                     'its backward pass is done.</p>')
         html.append('<p>' + '<br>'.join(f'<code>{escape(f)}</code>' for f in s.formulas) + '</p>')
         html.extend(f'<p>{escape(note)}</p>' for note in s.notes)
+        html.extend(f'<p>{escape(m.what[0].upper() + m.what[1:])}: {where_drawn(session, m)}.</p>' for m in s.marked)
         for table in s.tables:
             html.append(f'<p style="margin-bottom:0"><i>{escape(table.title)}</i></p>'
                         '<table cellspacing="0" cellpadding="2" border="0"><tr>'
@@ -56,6 +58,24 @@ def summary_html(session, unit_list):
             html.append(f'<p style="color:{theme.current()["hint_text"]}">check <code>{escape(check.what)}</code> against the stepper: '
                         f'{verdict}, max difference {check.max_diff:.1e} over {len(check.stepper)} numbers.</p>')
     return ''.join(html)
+
+
+def where_drawn(session, marked):
+    """Where the view shows the scalars a summary points at (engine Marked), in words that name only what is on
+    screen: hatched scalar boxes, grey cells of a strip, or, where the view draws none of them, a link that
+    shows the group whose strip holds them."""
+    visible, trace = session.visible, session.trace
+    keys = [visible.key_of[n] for n in marked.nodes]
+    if any(k is not None and is_node_key(k) for k in keys):
+        return 'hatched on the graph'
+    for n, k in zip(marked.nodes, keys):
+        if visible.vectors_of.get(n):
+            return f'grey cells of {escape(visible.box(visible.vectors_of[n][0]).title)} on the graph'
+        if k is not None and any(cell[0] == n for cell in visible.box(k).cells):
+            return f'grey cells in the strip of {escape(visible.box(k).title)} on the graph'
+    hidden_in = next((visible.box(k).title for k in keys if k is not None), 'its group')
+    return (f'not drawn while {escape(hidden_in)} is closed — <a href="{group_key(marked.scope)}">show '
+            f'{escape(trace.scopes[marked.scope].name)}</a>, whose strip holds them as grey cells')
 
 
 def chain_rule_html(session):

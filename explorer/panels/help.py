@@ -45,7 +45,8 @@ edges out of the weights are not drawn; View › Weight edges (W) draws them.</l
 <li>Double-click a box to open it in place (Return; Shift+Return down to scalars); double-click a frame's
 title to close it (Backspace). A scalar reads <code>name | op | data | grad</code>.</li>
 <li>Backprop: → applies one node's chain rule, Shift+→ one unit of the model (a softmax, a linear, a head, …)
-and sums up what it did; the Legend panel (Help › Legend, Shift+F1) explains every colour and mark.</li>
+and sums up what it did; the box being stepped is framed in violet, each edge out of it labelled with the
+gradient it has sent back so far (‖∂‖: that vector's size); the Legend panel (Help › Legend, Shift+F1) explains every colour and mark.</li>
 </ul>
 <p class="hint">Shown once on first start; Help › How to read this picture brings it back.</p>
 '''

@@ -4,11 +4,21 @@ import math
 from html import escape
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QGuiApplication
 
 from engine.graph.keys import split_key
 from engine.numbers import exact, shown
 
 from explorer.panels.rich_text import LinkBrowser, adam_html, node_link
+
+
+COPY_EXACT = 'copy:exact'  # the one place a scalar's every digit is given: copied, not shown
+
+
+def exact_text(trace, grads, node):
+    """What 'copy exact' copies: the scalar's name, data and grad, each the shortest text that reads back as
+    the same float."""
+    return f'{trace.qualified_name(node)}: data {exact(trace.data[node])}, grad {exact(grads[node])}'
 
 
 class Inspector(LinkBrowser):
@@ -25,6 +35,14 @@ class Inspector(LinkBrowser):
         self._later.setInterval(150)
         self._later.timeout.connect(self.refresh)
         self.setPlaceholderText('Click a box in the graph to inspect it.')
+
+    def _on_link(self, href):
+        key = self.session.selected or ''
+        if href != COPY_EXACT or key[:1] != 'n':
+            return super()._on_link(href)
+        text = exact_text(self.session.trace, self.session.backprop.grads, split_key(key)[1])
+        QGuiApplication.clipboard().setText(text)
+        self.setHtml(self._node_html(split_key(key)[1]).replace('copy exact</a>', 'copy exact</a> ✓ copied', 1))
 
     def _on_moved(self, changed):
         """Refresh when backprop changed the selected node; a group at most every 150 ms (it sums many)."""
@@ -61,7 +79,7 @@ class Inspector(LinkBrowser):
                 else f'{shown(bp.grads[node])} (not reached yet: step backprop to fill it)')
         rows = [('name', escape(trace.name(node))), ('op', escape(trace.op[node])), ('scope', trace.scope_path(node)),
                 ('data', shown(trace.data[node])), ('grad', grad),
-                ('exact', f'data {exact(trace.data[node])} · grad {exact(bp.grads[node])}'), ('id', node)]
+                ('id', f'{node} · <a href="{COPY_EXACT}">copy exact</a> (data and grad, every digit)')]
         html = ['<table cellspacing="2">'] + [f'<tr><td><b>{k}</b></td><td>{v}</td></tr>' for k, v in rows] + ['</table>']
         children = trace.children[node]
         if children:

@@ -20,7 +20,9 @@ LEGEND = (
     ('counter', ('current', 'muted'), 'contributions in / needed',
      '3/5: the contributions a grad has received of those it is the sum of'),
     ('flow', ('flow',), '∂ 0.01: gradient just sent',
-     '∂ 0.012: the gradient the last step sent along an edge, with an arrow into the child'),
+     '∂ 0.012: the gradient the last step sent along an edge, with an arrow into the child; on the edges out of '
+     'a closed group backprop is stepping through, what the group has sent back along each so far: ‖∂‖ 0.03, '
+     'the size (Euclidean norm) of that gradient vector, or ∂ and the number where it reaches one scalar'),
     ('lit', ('tint', 'tint_source'), 'lit by a panel (amber, teal)',
      'amber: the nodes a panel lights (what a code line made, what a nudge changed: the thicker and deeper the '
      'ring, the more it changed); a cone lights what the node depends on in teal and what depends on it in amber; '

@@ -15,7 +15,11 @@ class LinkBrowser(QTextBrowser):
         super().__init__(parent)
         self.session = session
         self.setOpenLinks(False)
-        self.anchorClicked.connect(lambda url: session.reveal(url.toString()))
+        self.anchorClicked.connect(lambda url: self._on_link(url.toString()))
+
+    def _on_link(self, href):
+        """A link: reveal and select the box it names (a panel with links of its own handles those first)."""
+        self.session.reveal(href)
 
 
 def node_link(trace, node, context=None):

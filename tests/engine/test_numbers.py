@@ -1,9 +1,9 @@
 """engine.numbers, the one number formatter: `shown` with four significant digits, `compact` for a
-cell or a tick, `exact` every digit, and a tooltip's exact line."""
+cell or a tick, `exact` every digit."""
 
 import pytest
 
-from engine.numbers import compact, exact, exact_line, shown
+from engine.numbers import compact, exact, shown
 
 
 @pytest.mark.parametrize('x, text', [(-0.0961234, '-0.09612'), (3.36604, '3.366'), (1.23456e-5, '1.235e-5'),
@@ -19,7 +19,6 @@ def test_compact_is_short_for_a_cell(x, text):
     assert compact(x) == text
 
 
-def test_exact_reads_back_as_the_same_float_and_the_line_leaves_out_none():
+def test_exact_reads_back_as_the_same_float():
     x = 0.1 + 0.2
     assert float(exact(x)) == x and exact(x) == '0.30000000000000004'
-    assert exact_line(data=x, grad=None, step=-1.5) == 'exact: data 0.30000000000000004, step -1.5'

@@ -9,6 +9,7 @@ A test about the first start, settings or closing takes `make_window`, always fr
 """
 
 import hashlib
+import re
 
 import pytest
 from PySide6.QtCore import QEvent, QSettings
@@ -145,3 +146,14 @@ def make_window(qtbot, tmp_path):
     yield make
     for win in made:
         close_window(win)
+
+
+def long_numbers(text):
+    """Numbers in `text` written with more than 6 significant digits (a repr's 16-17): what a tooltip or the
+    Inspector must not show (every digit is the Inspector's 'copy exact', engine.numbers.exact)."""
+    out = []
+    for number in re.findall(r'\d+\.\d+(?:e-?\d+)?', text):
+        digits = number.split('e')[0].replace('.', '').lstrip('0')
+        if len(digits) > 6:
+            out.append(number)
+    return out

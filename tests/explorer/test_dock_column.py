@@ -134,3 +134,19 @@ def test_stepping_raises_chain_rule_but_never_over_a_tab_the_learner_chose(windo
         window.step_act.trigger()
     window.end_act.trigger()
     assert in_front(window.attention_dock) and not in_front(window.chain_rule_dock)
+
+
+def test_end_and_reset_leave_the_attention_panel_in_front(window, qtbot):
+    """Issue 21: End swapped the Attention tab (in front from the start) for Chain rule. A jump has no step for
+    the chain rule to write out; the tab in front stays, chosen or not."""
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    window.tabs.chosen.clear()
+    window.tabs.raise_(window.attention_dock)       # as at the start: the window's own choice
+    window.end_act.trigger()
+    assert window.session.backprop.stepper.at_end
+    assert in_front(window.attention_dock) and not in_front(window.chain_rule_dock)
+    window.reset_act.trigger()
+    assert in_front(window.attention_dock)
+    window.step_act.trigger()                       # a step is written out: Chain rule comes forward
+    assert in_front(window.chain_rule_dock)

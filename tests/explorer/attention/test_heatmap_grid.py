@@ -1,14 +1,16 @@
 """explorer.attention.heatmap_grid: the heatmaps as a widget: 'Recording…' until a trace comes, then one box
-per head; a click on a cell, a query's label or a head's title says which; a cell's tooltip gives the exact
+per head; a click on a cell, a query's label or a head's title says which; a cell's tooltip gives the
 numbers, and a gradient not reached yet says so."""
 
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from engine.attention import query_nodes
+from engine.numbers import shown
 from explorer.attention.heatmap import weights_of
 from explorer.attention.heatmap_grid import HeatmapGrid
 from explorer.theme import LIGHT
+from tests.explorer.conftest import long_numbers
 
 
 class FakePanel:
@@ -65,10 +67,11 @@ def test_clicks_on_a_cell_a_query_and_a_title_say_which(grid, qtbot):
     assert clicked.args == [0, 1]
 
 
-def test_a_cells_tooltip_gives_its_exact_numbers(grid, emma_trace):
+def test_a_cells_tooltip_gives_its_numbers_in_4_digits(grid, emma_trace):
     text = grid.describe(0, 1, 2, 1)
     weight = emma_trace.attention[0][1][2][1]
     score = emma_trace.data[query_nodes(emma_trace, 0, 1, 2).logits[1]]
-    assert text.startswith('layer 0 · head 1') and repr(weight) in text and repr(score) in text
+    assert text.startswith('layer 0 · head 1') and shown(weight) in text and shown(score) in text
+    assert long_numbers(text) == []  # every digit is the Inspector's, once a click selects the cell's node
     grid.show_trace(emma_trace, lambda *cell: None, '', quantity='grad_weight')
     assert 'not reached yet' in grid.describe(0, 1, 2, 1)

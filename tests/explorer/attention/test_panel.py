@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor
 from engine.attention import cell_node, query_nodes, to_csv
 from engine.backprop import Schedule, Stepper
 from engine.graph.keys import group_key
+from engine.numbers import shown as written
 from explorer.attention.heatmap import hovered_rect
 from explorer.main_window import MainWindow
 from explorer.state.session import Session
@@ -48,7 +49,7 @@ def test_hover_names_the_tokens_and_the_exact_weight(window, qtbot):
     panel, trace = shown(window, qtbot), window.session.trace
     text = panel.grid.describe(0, 2, 3, 1)
     assert "query 3 'm' (predicting 'a') → key 1 'e'" in text
-    assert repr(trace.attention[0][2][3][1]) in text
+    assert written(trace.attention[0][2][3][1]) in text
 
 
 def test_clicking_a_cell_opens_the_graph_down_to_that_weight(window, qtbot):

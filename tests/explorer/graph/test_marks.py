@@ -2,6 +2,8 @@
 its step sent along the edges (FlowItems), a weight matrix's readers outlined, and a panel's tint (each box
 at the strength of its strongest node, with a label for the status bar)."""
 
+import pytest
+
 from explorer.graph.items import BoxItem, FlowItem
 
 
@@ -61,3 +63,65 @@ def test_a_weight_highlight_outlines_its_readers_and_clears(window, qtbot):
     assert view.highlighted_readers
     view.highlight_weight(None)
     assert not view.highlighted_weights and not view.highlighted_readers
+
+
+def test_stepping_a_closed_group_labels_what_it_has_sent_along_each_edge(window, qtbot):
+    """Issue 21: 16 group steps from the start land inside pos 4's closed attention; the edges out of it (its
+    input from the embedding, the KV cache into earlier positions) carry what it has sent back so far, as the
+    stepper's numbers say, each label readable and under nothing."""
+    from engine.gradient.box_flows import sent_text
+    from engine.graph.keys import group_key
+    from explorer.graph.items import FlowLabel
+    from tests.explorer.graph.test_view import hidden_texts
+    view, s = built(window, qtbot)
+    bp, trace, key_of = s.backprop, s.trace, s.visible.key_of
+    for _ in range(16):
+        window.step_group_act.trigger()
+    attention = group_key(trace.scope_id('pos 4 / layer 0 / attention'))
+    assert view.focus_key == attention
+    inside = set(s.current.hierarchy.nodes_in(trace.scope_id('pos 4 / layer 0 / attention')))
+    expected = {}  # what the box's applied nodes sent to each child shown in another box, counted anew
+    for node in inside:
+        if bp.schedule.applied_at[node] <= bp.position:
+            for child, local in zip(trace.children[node], trace.local_grads[node]):
+                edge = view.edges_by_key.get((key_of[child], attention))
+                if edge is not None and edge.isVisible():  # not the weights' hidden edges
+                    per_child = expected.setdefault((key_of[child], attention), {})
+                    per_child[child] = per_child.get(child, 0.0) + local * bp.grads[node]
+    assert view.box_flows.keys() == expected.keys()
+    for key, per_child in expected.items():
+        assert view.box_flows[key] == pytest.approx(per_child, rel=1e-12, abs=1e-15)
+    embedding = group_key(trace.scope_id('pos 4 / embedding'))
+    kv = [k for k in expected if k in s.visible.kv_edges]
+    assert (embedding, attention) in expected and len(kv) == 4  # the KV cache of pos 0-3
+    labels = {i.text for i in view.scene().items() if isinstance(i, FlowLabel)}
+    shown = {sent_text(per_child) for per_child in expected.values()}
+    assert shown <= labels and len(shown) >= 5
+    assert hidden_texts(view, FlowLabel) == []
+    now = lambda: {sent_text(per_child) for per_child in view.box_flows.values()}  # noqa: E731
+    while now() == shown:  # node steps inside the box, until one sends enough across its side to change a label
+        bp.step()
+        assert view.focus_key == attention
+    assert {i.text for i in view.scene().items() if isinstance(i, FlowLabel)} == now()  # written in place
+
+
+@pytest.mark.parametrize('opened', [None, 'pos 4 / layer 0 / attention', 'pos 3 / layer 0 / mlp'])
+def test_at_every_group_step_the_gradients_labels_are_readable(window, qtbot, opened):
+    """Wherever a group step lands (every unit of the model, every position), on the overview or with a group
+    open, the labels of what the group being stepped sent are whole and under no box, title, badge, arrowhead
+    or other label."""
+    from explorer.graph.items import FlowLabel
+    from tests.explorer.graph.test_view import hidden_texts
+    view, s = built(window, qtbot)
+    if opened:
+        with qtbot.waitSignal(s.view_changed, timeout=20000):
+            s.open_group(s.trace.scope_id(opened))
+        built(window, qtbot)
+    bp, labelled = s.backprop, 0
+    for end in sorted({u.end for u in bp.unit_steps().units}):
+        bp.seek(end)
+        labels = [i for i in view.scene().items() if isinstance(i, FlowLabel)]
+        labelled += bool(view.box_flows)
+        if labels:
+            assert hidden_texts(view, FlowLabel) == [], (end, view.focus_key)
+    assert labelled > 20

@@ -7,9 +7,11 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QGraphicsSceneHoverEvent
 
 from engine.graph.keys import group_key, node_key, vector_key
+from engine.numbers import shown
 from explorer.graph.items import BoxItem, EdgeItem
 from explorer.graph.vector_strip import cell_at, cell_rects, cell_tooltip, paint_cells
 from explorer.panels.legend import legend_texts
+from tests.explorer.conftest import long_numbers
 
 ATTENTION = 'pos 2 / layer 0 / attention'
 HEAD = f'{ATTENTION} / head 1'
@@ -31,11 +33,12 @@ def test_a_cell_tooltip_gives_name_data_and_grad(window, qtbot):
     node, name, data = box.cells[7]
     assert name == 'x[7]' and data == s.trace.data[node]
     tip = cell_tooltip(s.trace, s.backprop, box.cells[7])
-    assert tip.startswith(f'x[7] — {ATTENTION} / residual') and f'data {data!r}' in tip
+    assert tip.startswith(f'x[7] — {ATTENTION} / residual') and f'data {shown(data)}' in tip
     assert 'grad not reached yet' in tip
     s.backprop.seek(len(s.trace))  # backprop done: the grad is in
     tip = cell_tooltip(s.trace, s.backprop, box.cells[7])
-    assert f'grad {s.backprop.grads[node]!r}' in tip and 'not reached' not in tip
+    assert f'grad {shown(s.backprop.grads[node])}' in tip and 'not reached' not in tip
+    assert long_numbers(tip) == []  # every digit is the Inspector's
     softmax = item_for(window, 'pos 2 / softmax').box
     unrecorded = next(c for c in softmax.cells if c[0] < 0)
     assert 'not in the recorded graph' in cell_tooltip(s.trace, s.backprop, unrecorded)
@@ -161,3 +164,31 @@ def test_a_strip_cell_with_grad_exactly_zero_is_grey(window, qtbot):
     painter.end()
     r = cell_rects(box, rect.width())[i]
     assert QColor(image.pixel(int(r[0] + r[2] / 2), int(r[1] + r[3] / 2))) == QColor(view.colors['zero_grad'])
+
+
+def strip_colors(view, item, bp):
+    """The colour of each cell of a box's strip, as paint_cells draws it."""
+    rect, box = item.rect, item.box
+    image = QImage(int(rect.width()) + 2, int(rect.height()) + 2, QImage.Format_RGB32)
+    image.fill(QColor(view.colors['background']))
+    painter = QPainter(image)
+    paint_cells(painter, box, rect.width(), bp, view.colors, {})
+    painter.end()
+    return [QColor(image.pixel(int(x + w / 2), int(y + h / 2))) for x, y, w, h in cell_rects(box, rect.width())]
+
+
+def test_a_finished_softmax_strip_is_in_grad_colours(window, qtbot):
+    """Issue 21: once backprop passed a softmax, its strip still showed the probabilities the loss does not
+    read (not recorded) in value colours; their grad is exactly 0, so they turn grey with the rest."""
+    view, bp = window.graph, window.session.backprop
+    wait_built(window, qtbot)
+    item = item_for(window, 'pos 2 / softmax')
+    unrecorded = [i for i, (node, _, _) in enumerate(item.box.cells) if node < 0]
+    assert unrecorded and len(unrecorded) < len(item.box.cells)
+    before = strip_colors(view, item, bp)
+    assert any(before[i] != QColor(view.colors['zero_grad']) for i in unrecorded)  # values, not reached yet
+    bp.seek(bp.total)
+    after = strip_colors(view, item, bp)
+    assert all(after[i] == QColor(view.colors['zero_grad']) for i in unrecorded)
+    target = next(i for i, (node, _, _) in enumerate(item.box.cells) if node >= 0)
+    assert after[target] != before[target] and after[target] != QColor(view.colors['zero_grad'])
