@@ -44,6 +44,11 @@ class TimelinePanel(HistoryPanel):
         self.probe.setToolTip('The document the graph, heatmaps and inspector show at each step (Enter records it)')
         self.probe.returnPressed.connect(lambda: self.session.record(self.probe.text()))
         probe.addWidget(self.probe, 1)
+        self.probe_loss = QLabel()  # the probe's loss with the weights shown: the graph's loss box, said here
+        self.probe_loss.setToolTip("The probe's mean loss with the weights of the step shown, as the graph's loss "
+                                   'box has it (the line below gives the loss of the document that step trained on)')
+        self.probe_loss.setMinimumWidth(self.probe_loss.fontMetrics().horizontalAdvance('loss 0.0000') + 8)
+        probe.addWidget(self.probe_loss)
         layout.addLayout(probe)
         # Loading, checking, errors: under the controls, so that when it goes (at the first step shown) the
         # step box and the probe stay under the mouse (above them, they jumped up 34 px: a click meant for
@@ -203,6 +208,8 @@ class TimelinePanel(HistoryPanel):
         self.probe_message.show()
 
     def _on_recorded(self):
+        trace = self.session.trace
+        self.probe_loss.setText(f'loss <b>{shown(trace.loss)}</b>' if trace is not None else '')
         self.probe_message.hide()
         if self.session.doc is not None and not self.probe.hasFocus():
             self.probe.setText(self.session.doc)

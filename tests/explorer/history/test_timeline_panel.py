@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from engine import history as history_io
+from engine.numbers import shown
 from engine.trace import record
 
 
@@ -48,6 +49,7 @@ def test_the_slider_shows_the_run_at_that_step_and_keeps_the_layout(window, qtbo
         go(window, qtbot, step)
         expected = record(history.model_at(step), 'emma').loss
         assert session.trace.loss == expected != final_loss
+        assert window.timeline_panel.probe_loss.text() == f'loss <b>{shown(expected)}</b>'  # the graph's, beside the probe
         assert geometry(session) == before  # same boxes, same places: only the numbers changed
         assert session.checkpoint.step == step and session.checkpoint_path.name == 'microgpt-names.json'
     # the inspector's "next update" is this run's real update after step 637, not the 0 of step 1000
