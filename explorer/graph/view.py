@@ -3,7 +3,7 @@ Marks, navigated by Navigation. Selecting and hovering never re-run the layout."
 
 import contextlib
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetricsF, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QMenu
 
@@ -177,11 +177,20 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
         self._place_minimap()             # the minimap goes back to its corner
 
     def resizeEvent(self, event):
+        whole = self._showed_whole(event.oldSize())
         super().resizeEvent(event)
         self.minimap.fit(self.viewport().size())
         self._place_minimap()
         self._update_scroll_area()
+        if whole:  # the whole graph was in view: the first view at this size (a workspace, a dock dragged): the
+            self.first_view()  # old centre at the old scale cut pos 0 off on the left of a narrower area
         self.minimap.refresh(now=False)
+
+    def _showed_whole(self, size):
+        """Whether a viewport of `size` (the one before a resize) showed the whole graph."""
+        if self.session.layout is None or self.building() or not size.isValid() or size.isEmpty():
+            return False
+        return self.mapToScene(QRect(QPoint(0, 0), size)).boundingRect().contains(self._content())
 
     def wheelEvent(self, event):
         if event.modifiers() & Qt.ShiftModifier:  # shift+wheel scrolls sideways

@@ -205,3 +205,20 @@ def test_a_panel_popped_out_is_docked_by_a_workspace_and_its_button_says_so(wind
     window.workspaces.reset_act.trigger()
     qtbot.wait(20)
     assert not dock.isFloating() and in_front(dock) and panel.pop_button.text() == 'Pop out'
+
+
+def test_a_narrower_graph_area_shows_the_graphs_start_not_its_middle(window, qtbot):
+    """The whole overview in view, then Learn leaves the graph about half the width: it shows the start, pos 0
+    and the weights, readable (it kept the old centre, and pos 0 was cut off on the left)."""
+    view = window.graph
+    go(window, qtbot, 'All panels')
+    qtbot.waitUntil(lambda: not view.building(), timeout=60000)
+    view.first_view()
+    content = view._content()
+    assert view.mapToScene(view.viewport().rect()).boundingRect().contains(content)  # the whole overview
+    for name in ('Learn', 'Attention', 'Gradient'):
+        go(window, qtbot, name)
+        shown = view.mapToScene(view.viewport().rect()).boundingRect()
+        assert shown.left() <= content.left() + 1 and view.smallest_label_px() >= 10, name
+        go(window, qtbot, 'All panels')
+        view.first_view()
