@@ -98,7 +98,7 @@ def attention(x, w, li, mask, H):
     v = linear(x, w[f'layer{li}.attn_wv'])
     qh, kh, vh = (a.reshape(B, T, H, D).transpose(0, 2, 1, 3) for a in (q, k, v))  # [B, H, T, D]
     scores = qh @ kh.transpose(0, 1, 3, 2) / D ** 0.5    # [B, H, T, T]: query t, key s
-    scores = np.where(mask, scores, -np.inf)             # keys after t are not in t's cache yet
+    scores = scores + mask                               # -inf: keys after t are not in t's cache yet
     weights = softmax(scores)                            # [B, H, T, T], 0 after t
     heads = weights @ vh                                 # [B, H, T, D]
     x_attn = heads.transpose(0, 2, 1, 3).reshape(B, T, E)  # heads side by side, as x_attn.extend
@@ -106,15 +106,14 @@ def attention(x, w, li, mask, H):
     return out, (x, qh, kh, vh, weights, x_attn)
 
 
-def attention_backward(dout, cache, w, li, grads, mask):
+def attention_backward(dout, cache, w, li, grads):
     x, qh, kh, vh, weights, x_attn = cache
     B, H, T, D = qh.shape
     dx_attn = linear_backward(dout, x_attn, w[f'layer{li}.attn_wo'], grads[f'layer{li}.attn_wo'])
     dheads = dx_attn.reshape(B, T, H, D).transpose(0, 2, 1, 3)      # [B, H, T, D]
     dweights = dheads @ vh.transpose(0, 1, 3, 2)                    # [B, H, T, T]
     dvh = weights.transpose(0, 1, 3, 2) @ dheads                    # [B, H, T, D]
-    dscores = softmax_backward(dweights, weights)
-    dscores = np.where(mask, dscores, 0.0) / D ** 0.5               # masked keys take no gradient
+    dscores = softmax_backward(dweights, weights) / D ** 0.5        # 0 at masked keys: their weight is 0
     dqh = dscores @ kh                                              # [B, H, T, D]
     dkh = dscores.transpose(0, 1, 3, 2) @ qh
     dx = np.zeros_like(x)
@@ -144,20 +143,34 @@ def mlp_backward(dout, cache, w, li, grads):
 
 def cross_entropy(logits, targets, loss_weights):
     """logits [B, T, V] -> (loss, dlogits [B, T, V])."""
+    B, T = targets.shape
+    b, t = np.arange(B)[:, None], np.arange(T)                 # [B, 1], [T]: every (document, position)
     probs = softmax(logits)
-    p_target = np.take_along_axis(probs, targets[..., None], axis=-1)[..., 0]   # [B, T]
+    p_target = probs[b, t, targets]                             # [B, T]
     loss = -(loss_weights * np.log(p_target)).sum()
-    dlogits = probs.copy()                     # d(-log p_target)/dlogits = probs - onehot(target)
-    np.put_along_axis(dlogits, targets[..., None], p_target[..., None] - 1.0, axis=-1)
-    return loss, dlogits * loss_weights[..., None]
+    dlogits = probs                            # d(-log p_target)/dlogits = probs - onehot(target)
+    dlogits[b, t, targets] -= 1.0
+    dlogits *= loss_weights[..., None]
+    return loss, dlogits
 
 
-def loss_and_grads(w, config, tokens, targets, loss_weights):
+_MASKS = {}
+
+
+def causal_mask(T):
+    """[T, T]: 0 where key s ≤ query t, -inf after (made once per length)."""
+    if T not in _MASKS:
+        _MASKS[T] = np.triu(np.full((T, T), -np.inf), k=1)
+    return _MASKS[T]
+
+
+def loss_and_grads(w, config, tokens, targets, loss_weights, grads=None):
     """microgpt's forward and backward: the loss and {name: gradient} for a batch.
 
-    tokens, targets [B, T] ints; loss_weights [B, T]: 1/(n·B) at each of a document's n positions, 0 at padding."""
+    tokens, targets [B, T] ints; loss_weights [B, T]: 1/(n·B) at each of a document's n positions, 0 at padding.
+    grads: {name: array} to write the gradients into (zeroed here), e.g. views of one flat array."""
     B, T = tokens.shape
-    mask = np.tril(np.ones((T, T), dtype=bool))                    # [T, T]: key s ≤ query t
+    mask = causal_mask(T)
     x0 = embedding(w, tokens)
     x, norm0 = rmsnorm(x0)
     caches = []
@@ -172,12 +185,16 @@ def loss_and_grads(w, config, tokens, targets, loss_weights):
     logits = linear(x, w['lm_head'])                               # [B, T, V]
     loss, dlogits = cross_entropy(logits, targets, loss_weights)
 
-    grads = {name: np.zeros_like(a) for name, a in w.items()}
+    if grads is None:
+        grads = {name: np.zeros_like(a) for name, a in w.items()}
+    else:
+        for g in grads.values():
+            g.fill(0.0)
     dx = linear_backward(dlogits, x, w['lm_head'], grads['lm_head'])
     for li in reversed(range(config.n_layer)):
         n1, att, n2, ml = caches[li]
         dx = dx + rmsnorm_backward(mlp_backward(dx, ml, w, li, grads), n2)        # residual: both paths
-        dx = dx + rmsnorm_backward(attention_backward(dx, att, w, li, grads, mask), n1)
+        dx = dx + rmsnorm_backward(attention_backward(dx, att, w, li, grads), n1)
     embedding_backward(rmsnorm_backward(dx, norm0), tokens, grads)
     return loss, grads
 
@@ -221,21 +238,21 @@ class VectorTrainer:
         init = Model.init(model_config, tokenizer, self.rng)      # the same draws, in the same order
         self.model_config, self.tokenizer = model_config, tokenizer
         self.shapes = param_shapes(model_config, tokenizer.vocab_size)
-        self.weights = {name: np.array(mat, dtype=np.float64)
-                        for name, mat in init.floats().items()}  # {name: [rows, cols]}
-        self.flat = np.concatenate([a.ravel() for a in self.weights.values()])
-        self._views()
+        self.flat = np.array([p.data for p in init.params], dtype=np.float64)  # every weight, in params order
+        self.weights = self._views(self.flat)     # {name: [rows, cols]}
+        self.grad_flat = np.zeros_like(self.flat)
+        self.grads = self._views(self.grad_flat)  # {name: array}: the gradient of the last step
         self.optimizer = AdamState(self.flat.size)
         self.step = 0
-        self.grads = None      # {name: array} of the last step, for tests and the curious
         self._model = None
 
-    def _views(self):
-        """Each named matrix a view into the flat weights, so that Adam updates them all in one go."""
-        i = 0
+    def _views(self, flat):
+        """{name: matrix}, each a view into flat (in model.params order), so that Adam updates them all in one go."""
+        views, i = {}, 0
         for name, (rows, cols) in self.shapes.items():
-            self.weights[name] = self.flat[i:i + rows * cols].reshape(rows, cols)
+            views[name] = flat[i:i + rows * cols].reshape(rows, cols)
             i += rows * cols
+        return views
 
     @property
     def model(self):
@@ -255,17 +272,15 @@ class VectorTrainer:
         docs = self.step_docs(step)
         tokens, targets, loss_weights = batch_arrays(self, docs)
         with np.errstate(all='ignore'):
-            loss, grads = loss_and_grads(self.weights, self.model_config, tokens, targets, loss_weights)
+            loss, _ = loss_and_grads(self.weights, self.model_config, tokens, targets, loss_weights, self.grads)
             if not math.isfinite(loss):
                 raise TrainingDiverged(f'Training diverged at step {step + 1}: the loss is {loss}; '
                                        'try a lower learning rate.')
-            g = np.concatenate([grads[name].ravel() for name in self.shapes])
-            after, m, v = adam_update(self.flat, g, self.optimizer.m, self.optimizer.v, step, self.config)
+            after, m, v = adam_update(self.flat, self.grad_flat, self.optimizer.m, self.optimizer.v, step, self.config)
         if not np.isfinite(after).all():
             raise TrainingDiverged(f'Training diverged at step {step + 1}: a weight stopped being a finite number; '
                                    'try a lower learning rate.')
         self.flat[:], self.optimizer.m, self.optimizer.v = after, m, v
-        self.grads = grads
         self.step += 1
         return StepResult(step + 1, num_steps, float(loss), docs[0] if self.batch == 1 else docs)
 
