@@ -282,7 +282,7 @@ class VectorTrainer:
                                    'try a lower learning rate.')
         self.flat[:], self.optimizer.m, self.optimizer.v = after, m, v
         self.step += 1
-        return StepResult(step + 1, num_steps, float(loss), docs[0] if self.batch == 1 else docs)
+        return StepResult(step + 1, num_steps, float(loss), docs[0])  # a batch's first document
 
     def positions(self, doc):
         tokens = self.tokenizer.encode(doc)
