@@ -96,6 +96,21 @@ def test_loss_gradients_weights_and_adam_agree_with_the_scalar_engine_at_every_s
         assert adam <= TOLERANCE, f"{where}: Adam's moments differ by {adam:.3g}"
 
 
+BROKEN_BACKWARDS = {
+    'softmax without Σ p·dp': ('softmax_backward', lambda dp, p: p * dp),
+    'rmsnorm only through x': ('rmsnorm_backward', lambda dy, cache: dy * cache[1]),
+}
+
+
+@pytest.mark.parametrize('name', BROKEN_BACKWARDS)
+def test_one_operation_changed_in_the_backward_is_caught_at_the_first_step(docs, monkeypatch, name):
+    """The comparison above is sharp: a single operation changed in the vectorized backward shows at step 1."""
+    function, broken = BROKEN_BACKWARDS[name]
+    monkeypatch.setattr(vectorized, function, broken)
+    step, _, _, grads, _, _ = next(side_by_side(docs, CONFIGS['two layers'], steps=1))
+    assert grads > 1e-6
+
+
 def test_a_batch_averages_the_loss_and_gradients_of_its_documents(docs):
     """B documents of different lengths in one padded batch: the mean of each document's loss and gradients
     (padding adds nothing)."""
