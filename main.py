@@ -63,9 +63,18 @@ def main(argv=None):
               file=sys.stderr)
         return 2
     needs_venv, target, _ = COMMANDS[name]
-    if needs_venv and not _in_venv():
+    if (needs_venv or _needs_numpy(name, argv)) and not _in_venv():
         return _stoppable(lambda: _bootstrap(argv))
     return _stoppable(lambda: _function(target)(argv if name is APP else argv[1:]), QT_BASE if needs_venv else ())
+
+
+def _needs_numpy(name, argv):
+    """`train --backend numpy` runs in .venv, where numpy is installed (the system python3 may not have it)."""
+    if name != 'train':
+        return False
+    args = argv[1:]
+    return any(a == '--backend=numpy' or (a == '--backend' and args[i + 1:i + 2] == ['numpy'])
+               for i, a in enumerate(args))
 
 
 STOP_SIGNALS = tuple(getattr(signal, s) for s in ('SIGINT', 'SIGTERM') if hasattr(signal, s))

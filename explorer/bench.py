@@ -17,6 +17,7 @@ from engine.graph.layout import layout
 from engine.model import FAST
 from engine.paths import DEFAULT_CHECKPOINT
 from engine.trace import literal_loss, record
+from explorer.bench_backends import backend_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 LONG_NAME = 'abcdefghijklmno'  # 15 letters: the longest names in names.txt
@@ -556,6 +557,7 @@ def main(argv=()):
     long_csv_s, _ = timed(lambda: attention_csv(long_trace), 1)
     fused = training_step_ms(model, doc, literal=False)
     literal = training_step_ms(model, doc, literal=True)
+    backends = backend_figures()  # scalar_step_ms, numpy_step_ms, numpy_batched_tokens_per_s side by side
     gradient = gradient_figures(model, trace)
     stepping = window_figures(doc)
     timeline = timeline_run()
@@ -571,7 +573,7 @@ def main(argv=()):
         'long_first_paint_ms': first_paint_long, 'long_peak_rss_mb': rss_long,
         'attention_csv_ms': ms(csv_s), 'long_attention_csv_ms': ms(long_csv_s),
         'train_step_ms': ms(fused), 'literal_graph_step_ms': ms(literal),
-        'train_vs_literal_ratio': round(fused / literal, 3),
+        'train_vs_literal_ratio': round(fused / literal, 3), **backends,
         **gradient,
         **stepping,
         **timeline,

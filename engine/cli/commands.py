@@ -48,6 +48,11 @@ def build_parser():
     train.add_argument('--out', metavar='CHECKPOINT', help='write the trained weights here (JSON)')
     train.add_argument('--history-every', type=int, metavar='K',
                        help='also write the training history with --out (NAME.history.<16 hex>.json, named by its content): a snapshot every K steps')
+    train.add_argument('--backend', default='scalar', metavar='scalar|numpy',
+                       help="scalar: microgpt's own Value engine (default); numpy: the same model vectorized "
+                       "(engine.vectorized, agrees with scalar to about 1e-15), about a hundred times faster")
+    train.add_argument('--batch', type=int, metavar='B',
+                       help='numpy only: B documents a step, the loss averaged over them (default 1, as microgpt)')
 
     sample = commands.add_parser('sample', help='generate documents from a checkpoint')
     sample.add_argument('--checkpoint', required=True)
@@ -119,6 +124,7 @@ def cmd_train(args, out):
     train_config = TrainConfig(num_steps=args.steps, learning_rate=args.lr, seed=args.seed)
     check_temperature(args.temperature)
     check_count('--num-samples', args.num_samples)
+    _check_backend(args)
     if args.out:
         check_output(args.out)  # before the run, not after it
     if args.history_every is not None:
@@ -136,7 +142,11 @@ def cmd_train(args, out):
     if cost.run_seconds(train_config.num_steps, args.num_samples) > WARN_SECONDS or cost.bytes > WARN_BYTES:
         print(f'note: {cost.describe(train_config.num_steps, args.num_samples)}.', file=sys.stderr, flush=True)
     print(f'num docs: {len(docs)}', file=out)
-    trainer = Trainer(docs, model_config, train_config, history_every=args.history_every)
+    if args.backend == 'numpy':
+        from engine.vectorized import VectorTrainer  # numpy only for this backend: the scalar engine runs without it
+        trainer = VectorTrainer(docs, model_config, train_config, batch=args.batch or 1)
+    else:
+        trainer = Trainer(docs, model_config, train_config, history_every=args.history_every)
     print(f'vocab size: {trainer.model.tokenizer.vocab_size}', file=out)
     print(f'num params: {len(trainer.model.params)}', file=out)
     end = '\r' if out.isatty() else '\n'  # one line rewriting itself on a terminal, as microgpt does
@@ -155,6 +165,22 @@ def cmd_train(args, out):
         print(f'sample {i+1:2d}: {s}', file=out)
     if args.out:
         print(f'saved {args.out}', file=sys.stderr)
+
+
+BACKENDS = ('scalar', 'numpy')
+
+
+def _check_backend(args):
+    """--backend is one we have; --batch is numpy's, a positive number; the history is the scalar engine's."""
+    if args.backend not in BACKENDS:
+        raise EngineError(f'--backend must be scalar or numpy, not {short(args.backend)}.')
+    if args.batch is not None and args.backend != 'numpy':
+        raise EngineError('--batch needs --backend numpy: the scalar engine trains one document a step, as microgpt.')
+    if args.batch is not None and args.batch <= 0:
+        raise EngineError(f'--batch must be a positive whole number of documents, not {args.batch}.')
+    if args.backend == 'numpy' and args.history_every is not None:
+        raise EngineError('--history-every needs --backend scalar: a history is replayed with the scalar engine '
+                          'bit for bit, and numpy sums in another order.')
 
 
 def _save(path, trainer):

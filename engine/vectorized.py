@@ -1,0 +1,307 @@
+"""microgpt's GPT trained with numpy (float64): the same model, Adam, schedule, data order and random draws as
+engine.train.Trainer, a hundred times faster, and checked against it number for number
+(tests/engine/test_vectorized.py).
+
+The scalar engine runs one position at a time and appends that position's key and value to the KV cache, so
+position t attends to keys 0..t. Here all positions of a document are computed at once and a causal mask
+hides the keys after t: the same numbers, summed in another order (so they agree to about 1e-15, not bit
+for bit). A batch is B documents padded to the longest; a padded position has no loss weight, so it adds
+exactly nothing to any gradient, and it comes after every real one, so the mask keeps it out of their
+attention.
+
+Shapes: B documents, T positions, E = n_embd, H = n_head, D = head_dim, F = 4E, V = vocab_size. A weight
+matrix is [out][in] as microgpt keeps it, so `linear(x, w)` is x @ w.T. Each stage's backward is next to
+its forward: it takes the gradient of the stage's output and what the forward kept (`cache`), and returns
+the gradient of its input (adding into `grads` for the weights it used).
+
+numpy is imported by this module and the commands that use it only: the scalar engine runs without it.
+"""
+
+import math
+import random
+
+import numpy as np
+
+from engine.checks import is_whole, short
+from engine.errors import ConfigError, TrainingDiverged
+from engine.model import Model, param_shapes
+from engine.optim import decayed_lr
+from engine.tokenizer import Tokenizer
+from engine.train import StepResult, check_trainable
+
+EPS_RMS = 1e-5  # rmsnorm's epsilon, as engine.model writes it
+
+
+# Embedding: x = wte[token] + wpe[position]
+
+def embedding(w, tokens):
+    """tokens [B, T] -> x [B, T, E]."""
+    T = tokens.shape[1]
+    return w['wte'][tokens] + w['wpe'][:T]
+
+
+def embedding_backward(dx, tokens, grads):
+    """Each row of wte and wpe receives the gradient of every position that read it."""
+    np.add.at(grads['wte'], tokens, dx)        # [V, E] += [B, T, E] scattered by token
+    grads['wpe'][:dx.shape[1]] += dx.sum(axis=0)
+
+
+# rmsnorm: x * (mean(x²) + 1e-5) ** -0.5
+
+def rmsnorm(x):
+    """x [..., E] -> (y [..., E], cache)."""
+    ms = (x * x).sum(axis=-1, keepdims=True) / x.shape[-1]   # [..., 1]
+    scale = (ms + EPS_RMS) ** -0.5                           # [..., 1]
+    return x * scale, (x, scale)
+
+
+def rmsnorm_backward(dy, cache):
+    """d/dx of x·scale(x): dy·scale, plus through scale: -scale³ (x·dy) x / E."""
+    x, scale = cache
+    dot = (x * dy).sum(axis=-1, keepdims=True)              # [..., 1]
+    return dy * scale - x * (scale ** 3 * dot / x.shape[-1])
+
+
+# A linear layer without bias: y = W x for each position
+
+def linear(x, w):
+    """x [..., in], w [out, in] -> [..., out]."""
+    return x @ w.T
+
+
+def linear_backward(dy, x, w, dw):
+    """dy [..., out] -> dx [..., in]; dw [out, in] += sum over positions of dy ⊗ x."""
+    dw += dy.reshape(-1, dy.shape[-1]).T @ x.reshape(-1, x.shape[-1])
+    return dy @ w
+
+
+# Softmax along the last axis (microgpt subtracts the max first)
+
+def softmax(logits):
+    exps = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return exps / exps.sum(axis=-1, keepdims=True)
+
+
+def softmax_backward(dp, p):
+    """dlogits = p * (dp - Σ p·dp)."""
+    return p * (dp - (p * dp).sum(axis=-1, keepdims=True))
+
+
+# Attention, one layer: each head's q·k / √D over keys 0..t, softmax, the weighted sum of values, then wo
+
+def attention(x, w, li, mask, H):
+    """x [B, T, E] (already rmsnormed) -> (out [B, T, E], cache)."""
+    B, T, E = x.shape
+    D = E // H
+    q = linear(x, w[f'layer{li}.attn_wq'])                # [B, T, E]
+    k = linear(x, w[f'layer{li}.attn_wk'])
+    v = linear(x, w[f'layer{li}.attn_wv'])
+    qh, kh, vh = (a.reshape(B, T, H, D).transpose(0, 2, 1, 3) for a in (q, k, v))  # [B, H, T, D]
+    scores = qh @ kh.transpose(0, 1, 3, 2) / D ** 0.5    # [B, H, T, T]: query t, key s
+    scores = scores + mask                               # -inf: keys after t are not in t's cache yet
+    weights = softmax(scores)                            # [B, H, T, T], 0 after t
+    heads = weights @ vh                                 # [B, H, T, D]
+    x_attn = heads.transpose(0, 2, 1, 3).reshape(B, T, E)  # heads side by side, as x_attn.extend
+    out = linear(x_attn, w[f'layer{li}.attn_wo'])
+    return out, (x, qh, kh, vh, weights, x_attn)
+
+
+def attention_backward(dout, cache, w, li, grads):
+    x, qh, kh, vh, weights, x_attn = cache
+    B, H, T, D = qh.shape
+    dx_attn = linear_backward(dout, x_attn, w[f'layer{li}.attn_wo'], grads[f'layer{li}.attn_wo'])
+    dheads = dx_attn.reshape(B, T, H, D).transpose(0, 2, 1, 3)      # [B, H, T, D]
+    dweights = dheads @ vh.transpose(0, 1, 3, 2)                    # [B, H, T, T]
+    dvh = weights.transpose(0, 1, 3, 2) @ dheads                    # [B, H, T, D]
+    dscores = softmax_backward(dweights, weights) / D ** 0.5        # 0 at masked keys: their weight is 0
+    dqh = dscores @ kh                                              # [B, H, T, D]
+    dkh = dscores.transpose(0, 1, 3, 2) @ qh
+    dx = np.zeros_like(x)
+    for name, dh in (('attn_wq', dqh), ('attn_wk', dkh), ('attn_wv', dvh)):
+        d = dh.transpose(0, 2, 1, 3).reshape(B, T, H * D)           # [B, T, E]
+        dx += linear_backward(d, x, w[f'layer{li}.{name}'], grads[f'layer{li}.{name}'])
+    return dx
+
+
+# MLP, one layer: fc1, ReLU, fc2
+
+def mlp(x, w, li):
+    """x [B, T, E] (already rmsnormed) -> (out [B, T, E], cache)."""
+    h = linear(x, w[f'layer{li}.mlp_fc1'])     # [B, T, F]
+    a = np.maximum(h, 0.0)                     # relu
+    return linear(a, w[f'layer{li}.mlp_fc2']), (x, h, a)
+
+
+def mlp_backward(dout, cache, w, li, grads):
+    x, h, a = cache
+    da = linear_backward(dout, a, w[f'layer{li}.mlp_fc2'], grads[f'layer{li}.mlp_fc2'])
+    dh = da * (h > 0)                          # relu passes the gradient where it was positive
+    return linear_backward(dh, x, w[f'layer{li}.mlp_fc1'], grads[f'layer{li}.mlp_fc1'])
+
+
+# Cross-entropy: loss = Σ weight[b, t] · -log softmax(logits[b, t])[target]
+
+def cross_entropy(logits, targets, loss_weights):
+    """logits [B, T, V] -> (loss, dlogits [B, T, V])."""
+    B, T = targets.shape
+    b, t = np.arange(B)[:, None], np.arange(T)                 # [B, 1], [T]: every (document, position)
+    probs = softmax(logits)
+    p_target = probs[b, t, targets]                             # [B, T]
+    loss = -(loss_weights * np.log(p_target)).sum()
+    dlogits = probs                            # d(-log p_target)/dlogits = probs - onehot(target)
+    dlogits[b, t, targets] -= 1.0
+    dlogits *= loss_weights[..., None]
+    return loss, dlogits
+
+
+_MASKS = {}
+
+
+def causal_mask(T):
+    """[T, T]: 0 where key s ≤ query t, -inf after (made once per length)."""
+    if T not in _MASKS:
+        _MASKS[T] = np.triu(np.full((T, T), -np.inf), k=1)
+    return _MASKS[T]
+
+
+def loss_and_grads(w, config, tokens, targets, loss_weights, grads=None):
+    """microgpt's forward and backward: the loss and {name: gradient} for a batch.
+
+    tokens, targets [B, T] ints; loss_weights [B, T]: 1/(n·B) at each of a document's n positions, 0 at padding.
+    grads: {name: array} to write the gradients into (zeroed here), e.g. views of one flat array."""
+    B, T = tokens.shape
+    mask = causal_mask(T)
+    x0 = embedding(w, tokens)
+    x, norm0 = rmsnorm(x0)
+    caches = []
+    for li in range(config.n_layer):
+        xn, n1 = rmsnorm(x)
+        out, att = attention(xn, w, li, mask, config.n_head)
+        x = x + out
+        xn, n2 = rmsnorm(x)
+        out, ml = mlp(xn, w, li)
+        x = x + out
+        caches.append((n1, att, n2, ml))
+    logits = linear(x, w['lm_head'])                               # [B, T, V]
+    loss, dlogits = cross_entropy(logits, targets, loss_weights)
+
+    if grads is None:
+        grads = {name: np.zeros_like(a) for name, a in w.items()}
+    else:
+        for g in grads.values():
+            g.fill(0.0)
+    dx = linear_backward(dlogits, x, w['lm_head'], grads['lm_head'])
+    for li in reversed(range(config.n_layer)):
+        n1, att, n2, ml = caches[li]
+        dx = dx + rmsnorm_backward(mlp_backward(dx, ml, w, li, grads), n2)        # residual: both paths
+        dx = dx + rmsnorm_backward(attention_backward(dx, att, w, li, grads), n1)
+    embedding_backward(rmsnorm_backward(dx, norm0), tokens, grads)
+    return loss, grads
+
+
+def batch_arrays(model, docs):
+    """(tokens, targets, loss_weights) [B, T] for documents, each cut at block_size as microgpt does."""
+    rows = [model.positions(doc) for doc in docs]
+    T = max(n for _, n in rows)
+    tokens, targets = np.zeros((len(docs), T), dtype=np.intp), np.zeros((len(docs), T), dtype=np.intp)
+    loss_weights = np.zeros((len(docs), T))
+    for b, (ids, n) in enumerate(rows):
+        tokens[b, :n], targets[b, :n] = ids[:n], ids[1:n + 1]
+        loss_weights[b, :n] = 1.0 / n / len(docs)   # the mean over positions, then over documents
+    return tokens, targets, loss_weights
+
+
+class AdamState:
+    """Adam's moments, flat in model.params order, as engine.optim.Adam keeps them (lists there)."""
+
+    def __init__(self, size):
+        self.m = np.zeros(size)
+        self.v = np.zeros(size)
+
+
+class VectorTrainer:
+    """engine.train.Trainer with numpy: the same seed, shuffle, initial weights and Adam, B documents a step.
+
+    With batch=1 each step trains the document the scalar Trainer trains. `model` gives an engine.model.Model
+    of the current weights (for checkpoints and sampling), and `rng` goes on to sample as the scalar one does."""
+
+    def __init__(self, docs, model_config, train_config, batch=1):
+        if not (is_whole(batch) and batch > 0):
+            raise ConfigError(f'The batch must be a positive whole number of documents, not {short(batch)}.')
+        self.config = train_config
+        self.batch = batch
+        self.rng = random.Random(train_config.seed)
+        self.docs = list(docs)
+        tokenizer = Tokenizer.from_docs(self.docs)
+        check_trainable(model_config, tokenizer.vocab_size, self.docs)
+        self.rng.shuffle(self.docs)
+        init = Model.init(model_config, tokenizer, self.rng)      # the same draws, in the same order
+        self.model_config, self.tokenizer = model_config, tokenizer
+        self.shapes = param_shapes(model_config, tokenizer.vocab_size)
+        self.flat = np.array([p.data for p in init.params], dtype=np.float64)  # every weight, in params order
+        self.weights = self._views(self.flat)     # {name: [rows, cols]}
+        self.grad_flat = np.zeros_like(self.flat)
+        self.grads = self._views(self.grad_flat)  # {name: array}: the gradient of the last step
+        self.optimizer = AdamState(self.flat.size)
+        self.step = 0
+        self._model = None
+
+    def _views(self, flat):
+        """{name: matrix}, each a view into flat (in model.params order), so that Adam updates them all in one go."""
+        views, i = {}, 0
+        for name, (rows, cols) in self.shapes.items():
+            views[name] = flat[i:i + rows * cols].reshape(rows, cols)
+            i += rows * cols
+        return views
+
+    @property
+    def model(self):
+        """The weights as an engine.model.Model (made once per step asked for)."""
+        if self._model is None or self._model[0] != self.step:
+            floats = {name: a.tolist() for name, a in self.weights.items()}
+            self._model = (self.step, Model.from_floats(self.model_config, self.tokenizer, floats))
+        return self._model[1]
+
+    def step_docs(self, step):
+        """The documents of step `step` (0-based): the next B in the shuffled order, going round."""
+        n = len(self.docs)
+        return [self.docs[(step * self.batch + i) % n] for i in range(self.batch)]
+
+    def train_step(self):
+        step, num_steps = self.step, self.config.num_steps
+        docs = self.step_docs(step)
+        tokens, targets, loss_weights = batch_arrays(self, docs)
+        with np.errstate(all='ignore'):
+            loss, _ = loss_and_grads(self.weights, self.model_config, tokens, targets, loss_weights, self.grads)
+            if not math.isfinite(loss):
+                raise TrainingDiverged(f'Training diverged at step {step + 1}: the loss is {loss}; '
+                                       'try a lower learning rate.')
+            after, m, v = adam_update(self.flat, self.grad_flat, self.optimizer.m, self.optimizer.v, step, self.config)
+        if not np.isfinite(after).all():
+            raise TrainingDiverged(f'Training diverged at step {step + 1}: a weight stopped being a finite number; '
+                                   'try a lower learning rate.')
+        self.flat[:], self.optimizer.m, self.optimizer.v = after, m, v
+        self.step += 1
+        return StepResult(step + 1, num_steps, float(loss), docs[0])  # a batch's first document
+
+    def positions(self, doc):
+        tokens = self.tokenizer.encode(doc)
+        return tokens, min(self.model_config.block_size, len(tokens) - 1)
+
+    def run(self):
+        while self.step < self.config.num_steps:
+            yield self.train_step()
+
+    def finished_history(self):
+        return None  # the history replays with the scalar engine bit for bit: only the scalar Trainer writes one
+
+
+def adam_update(p, g, m, v, step, config):
+    """engine.optim.Adam.update on whole arrays: (new weights, m, v); nothing is changed in place."""
+    c = config
+    lr_t = decayed_lr(c.learning_rate, step, c.num_steps)
+    m = c.beta1 * m + (1 - c.beta1) * g
+    v = c.beta2 * v + (1 - c.beta2) * g ** 2
+    m_hat = m / (1 - c.beta1 ** (step + 1))
+    v_hat = v / (1 - c.beta2 ** (step + 1))
+    return p - lr_t * m_hat / (v_hat ** 0.5 + c.eps), m, v

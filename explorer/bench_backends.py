@@ -1,0 +1,51 @@
+"""The bench's training figures of the two backends side by side (`python3 main.py bench`, issue 24): a whole
+training step (forward, backward, Adam) of microgpt's config on names.txt, one document a step, with the scalar
+engine and with numpy, and numpy's tokens a second at a batch of 32 documents."""
+
+import os
+import time
+
+from engine.data import default_names_path, load_docs
+from engine.model import GPTConfig
+from engine.optim import TrainConfig
+from engine.train import Trainer
+
+BATCH = 32
+
+
+def _per_step(trainer, steps, repeat=3):
+    """(seconds a step, positions trained a second): the best of `repeat` runs of `steps` steps each."""
+    block = trainer.model_config.block_size if hasattr(trainer, 'model_config') else trainer.model.config.block_size
+    batch = getattr(trainer, 'batch', 1)  # the scalar Trainer: one document a step
+    best = (float('inf'), 0.0)
+    for _ in range(repeat):
+        docs = [trainer.docs[(trainer.step * batch + i) % len(trainer.docs)] for i in range(steps * batch)]
+        positions = sum(min(block, len(doc) + 1) for doc in docs)  # what engine.model.Model.positions trains
+        start = time.perf_counter()
+        for _ in range(steps):
+            trainer.train_step()
+        seconds = time.perf_counter() - start
+        best = min(best, (seconds / steps, positions / seconds))
+    return best
+
+
+def backend_figures(docs=None):
+    """{'scalar_step_ms', 'numpy_step_ms', 'numpy_batched_tokens_per_s', 'numpy_batch', 'load_average'}."""
+    from engine.vectorized import VectorTrainer  # numpy only here: the rest of the bench runs without it
+    docs = docs if docs is not None else load_docs(default_names_path())
+    config, train = GPTConfig(), TrainConfig(num_steps=10**6)
+    load = os.getloadavg()[0] if hasattr(os, 'getloadavg') else None
+    scalar, _ = _per_step(Trainer(docs, config, train), 30)
+    numpy_trainer = VectorTrainer(docs, config, train)
+    _per_step(numpy_trainer, 50, 1)  # warm up
+    vector, _ = _per_step(numpy_trainer, 500)
+    batched = VectorTrainer(docs, config, train, batch=BATCH)
+    _per_step(batched, 5, 1)
+    _, tokens_per_s = _per_step(batched, 50)
+    return {'scalar_step_ms': round(scalar * 1000, 2), 'numpy_step_ms': round(vector * 1000, 3),
+            'numpy_vs_scalar': round(scalar / vector), 'numpy_batched_tokens_per_s': round(tokens_per_s),
+            'numpy_batch': BATCH, 'load_average_1m': None if load is None else round(load, 2)}
+
+
+if __name__ == '__main__':
+    print(backend_figures())

@@ -1,0 +1,188 @@
+"""engine.vectorized: the numpy trainer agrees with the scalar engine, number for number, at every step.
+
+The scalar engine is the truth. Both backends are run side by side for 100 steps; at each step the loss, every
+gradient, every weight and Adam's moments of the numpy backend must equal the scalar engine's to 1e-12
+relative. numpy sums in another order than microgpt's chain of `+` (a matrix product, all positions at once),
+so its numbers differ in the last bits. The rounding error of a sum is relative to the size of the terms
+summed, not to the result: a gradient that cancels to nearly 0 (or a weight crossing 0) keeps an absolute error
+of the size of its neighbours' rounding. So the tolerance of each value is 1e-12 × (|its value| + the largest
+|value| in its matrix): relative for every value of a matrix's own scale, an absolute floor of 1e-12 of the
+matrix's scale near 0. Measured here the worst ratio is about 4e-15 (microgpt's config, 100 steps); a single
+operation changed in the backward gives 1e-3 or more.
+"""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from engine import checkpoint as ckpt_io
+from engine import vectorized
+from engine.cli.commands import main
+from engine.data import load_docs
+from engine.model import GPTConfig
+from engine.optim import TrainConfig
+from engine.train import Trainer
+from engine.vectorized import VectorTrainer, batch_arrays, loss_and_grads
+
+TOLERANCE = 1e-12
+STEPS = 100
+CONFIGS = {'microgpt': GPTConfig(),
+           'two layers': GPTConfig(n_layer=2, n_embd=8, n_head=2, block_size=8)}
+
+
+@pytest.fixture(scope='module')
+def docs(names_path):
+    return load_docs(names_path)
+
+
+@pytest.fixture(scope='module')
+def names_path(names_file):
+    return str(names_file)
+
+
+def worst_ratio(numpy_matrices, scalar_matrices):
+    """max over values of |numpy - scalar| / (|scalar| + max |scalar| of its matrix) (see the docstring)."""
+    worst = 0.0
+    for name, scalar in scalar_matrices.items():
+        scalar = np.array(scalar, dtype=np.float64)
+        floor = np.abs(scalar).max()
+        diff = np.abs(numpy_matrices[name] - scalar)
+        if floor == 0:
+            worst = max(worst, float(diff.max()))  # an all-zero matrix must be all zero in numpy too, to 1e-12
+        else:
+            worst = max(worst, float((diff / (np.abs(scalar) + floor)).max()))
+    return worst
+
+
+def matrices(model, attr):
+    return {name: [[getattr(p, attr) for p in row] for row in mat] for name, mat in model.state_dict.items()}
+
+
+def side_by_side(docs, config, steps=STEPS):
+    """Yield (step, scalar loss, numpy loss, worst gradient, weight, m and v ratios) for each step of both runs."""
+    train_config = TrainConfig(num_steps=steps)
+    scalar, vector = Trainer(docs, config, train_config), VectorTrainer(docs, config, train_config)
+    assert vector.docs == scalar.docs  # the same shuffle
+    assert worst_ratio(vector.weights, matrices(scalar.model, 'data')) == 0  # the same draws, exactly
+    for step in range(steps):
+        assert vector.step_docs(step) == [scalar.docs[step % len(scalar.docs)]]
+        model = scalar.model
+        loss = model.loss(*model.positions(scalar.docs[step]))
+        loss.backward()
+        grads = matrices(model, 'grad')
+        scalar.optimizer.update(step, steps)
+        scalar.step += 1
+        result = vector.train_step()
+        adam = {'m': ckpt_io._nested(model, scalar.optimizer.m), 'v': ckpt_io._nested(model, scalar.optimizer.v)}
+        numpy_adam = {k: {name: a.reshape(np.shape(adam[k][name]))
+                          for name, a in zip(vector.shapes, np.split(getattr(vector.optimizer, k),
+                                                                     np.cumsum([r * c for r, c in vector.shapes.values()])[:-1]))}
+                      for k in adam}
+        yield (step, loss.data, result.loss, worst_ratio(vector.grads, grads),
+               worst_ratio(vector.weights, matrices(model, 'data')),
+               max(worst_ratio(numpy_adam[k], adam[k]) for k in adam))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('config', CONFIGS.values(), ids=CONFIGS.keys())
+def test_loss_gradients_weights_and_adam_agree_with_the_scalar_engine_at_every_step(docs, config):
+    for step, scalar_loss, numpy_loss, grads, weights, adam in side_by_side(docs, config):
+        where = f'step {step + 1}'
+        assert abs(numpy_loss - scalar_loss) <= TOLERANCE * abs(scalar_loss), where
+        assert grads <= TOLERANCE, f'{where}: gradients differ by {grads:.3g}'
+        assert weights <= TOLERANCE, f'{where}: weights differ by {weights:.3g}'
+        assert adam <= TOLERANCE, f"{where}: Adam's moments differ by {adam:.3g}"
+
+
+BROKEN_BACKWARDS = {
+    'softmax without Σ p·dp': ('softmax_backward', lambda dp, p: p * dp),
+    'rmsnorm only through x': ('rmsnorm_backward', lambda dy, cache: dy * cache[1]),
+}
+
+
+@pytest.mark.parametrize('name', BROKEN_BACKWARDS)
+def test_one_operation_changed_in_the_backward_is_caught_at_the_first_step(docs, monkeypatch, name):
+    """The comparison above is sharp: a single operation changed in the vectorized backward shows at step 1."""
+    function, broken = BROKEN_BACKWARDS[name]
+    monkeypatch.setattr(vectorized, function, broken)
+    step, _, _, grads, _, _ = next(side_by_side(docs, CONFIGS['two layers'], steps=1))
+    assert grads > 1e-6
+
+
+def test_a_batch_averages_the_loss_and_gradients_of_its_documents(docs):
+    """B documents of different lengths in one padded batch: the mean of each document's loss and gradients
+    (padding adds nothing)."""
+    trainer = VectorTrainer(docs[:50], GPTConfig(n_layer=2, n_embd=8, n_head=2, block_size=8),
+                            TrainConfig(num_steps=3), batch=4)
+    batch = trainer.step_docs(1)
+    assert batch == trainer.docs[4:8] and len({len(d) for d in batch}) > 1
+    config = trainer.model_config
+    loss, grads = loss_and_grads(trainer.weights, config, *batch_arrays(trainer, batch))
+    singles = [loss_and_grads(trainer.weights, config, *batch_arrays(trainer, [d])) for d in batch]
+    assert loss == pytest.approx(np.mean([s[0] for s in singles]), rel=1e-13)
+    for name in grads:
+        mean = np.mean([s[1][name] for s in singles], axis=0)
+        np.testing.assert_allclose(grads[name], mean, rtol=1e-12, atol=1e-15 * np.abs(mean).max())
+
+
+def test_the_scalar_engine_does_not_import_numpy():
+    code = ('import sys, engine.model, engine.train, engine.trace, engine.cli.commands; '
+            'print("numpy" in sys.modules)')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == 'False'
+
+
+def test_train_backend_numpy_prints_and_saves_what_scalar_does(tmp_path, names_path, capsys):
+    """The same command with --backend numpy: the same losses to the printed digit, the same samples, a
+    checkpoint of the same format whose weights agree."""
+    args = ['train', '--data', names_path, '--steps', '20', '--num-samples', '3']
+    assert main([*args, '--out', str(tmp_path / 'scalar.json')]) == 0
+    scalar_out = capsys.readouterr().out
+    assert main([*args, '--backend', 'numpy', '--out', str(tmp_path / 'numpy.json')]) == 0
+    assert capsys.readouterr().out == scalar_out
+    a, b = (ckpt_io.load(tmp_path / f'{name}.json') for name in ('scalar', 'numpy'))
+    assert (a.step, a.seed, a.train_config, a.rng_state) == (b.step, b.seed, b.train_config, b.rng_state)
+    assert worst_ratio({n: np.array(m) for n, m in b.model.floats().items()}, a.model.floats()) <= TOLERANCE
+    assert worst_ratio({n: np.array(m) for n, m in ckpt_io._nested(b.model, b.adam_m).items()},
+                       ckpt_io._nested(a.model, a.adam_m)) <= TOLERANCE
+
+
+def test_train_backend_numpy_batched_runs(tmp_path, names_path, capsys):
+    assert main(['train', '--data', names_path, '--steps', '5', '--num-samples', '1', '--backend', 'numpy',
+                 '--batch', '8', '--out', str(tmp_path / 'b.json')]) == 0
+    assert 'step    5 /    5 | loss' in capsys.readouterr().out
+    assert ckpt_io.load(tmp_path / 'b.json').step == 5
+
+
+@pytest.mark.parametrize('args, says', [
+    (['--backend', 'numpy', '--batch', '0'], '--batch must be a positive whole number of documents, not 0.'),
+    (['--backend', 'nope'], '--backend must be scalar or numpy'),
+    (['--batch', '4'], '--batch needs --backend numpy'),
+    (['--backend', 'numpy', '--history-every', '5'], '--history-every needs --backend scalar'),
+])
+def test_bad_backend_input_is_one_sentence_exit_2_nothing_written(tmp_path, names_path, capsys, args, says):
+    out = tmp_path / 'run.json'
+    assert main(['train', '--data', names_path, '--steps', '2', *args, '--out', str(out)]) == 2
+    err = capsys.readouterr().err
+    assert says in err and err.count('\n') == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_train_backend_numpy_goes_to_the_venv_and_plain_train_does_not(monkeypatch):
+    import main as main_py
+    bootstrapped = []
+    monkeypatch.setattr(main_py, '_in_venv', lambda: False)
+    monkeypatch.setattr(main_py, '_bootstrap', lambda argv: bootstrapped.append(argv) or 0)
+    for argv in (['train', '--backend', 'numpy'], ['train', '--steps', '3', '--backend=numpy']):
+        assert main_py.main(argv) == 0
+    assert bootstrapped == [['train', '--backend', 'numpy'], ['train', '--steps', '3', '--backend=numpy']]
+    assert not main_py._needs_numpy('train', ['train', '--backend', 'scalar'])
+    assert not main_py._needs_numpy('sample', ['sample', '--backend', 'numpy'])
+
+
+def test_vectorized_is_plain_numpy_stage_by_stage():
+    """One function per stage, each backward beside its forward (the module reads like microgpt)."""
+    for stage in ('embedding', 'rmsnorm', 'linear', 'softmax', 'attention', 'mlp'):
+        assert callable(getattr(vectorized, stage)) and callable(getattr(vectorized, f'{stage}_backward'))

@@ -1,0 +1,26 @@
+"""explorer/bench_backends.py: the scalar and numpy training figures, on a tiny dataset (not the whole bench)."""
+
+import pytest
+
+from engine.model import GPTConfig
+from engine.optim import TrainConfig
+from engine.vectorized import VectorTrainer
+from explorer import bench_backends
+
+DOCS = ['abc', 'bca', 'cab', 'acb'] * 8  # every document 3 characters: 4 positions a document
+
+
+@pytest.mark.parametrize('batch', [1, 5])
+def test_tokens_a_second_count_the_positions_trained(batch):
+    trainer = VectorTrainer(DOCS, GPTConfig(n_layer=1, n_embd=8, n_head=2, block_size=8),
+                            TrainConfig(num_steps=100), batch=batch)
+    seconds, tokens_per_s = bench_backends._per_step(trainer, 4, repeat=2)
+    assert trainer.step == 8
+    assert tokens_per_s * seconds == pytest.approx(4 * batch)
+
+
+def test_the_figures_name_both_backends_side_by_side():
+    figures = bench_backends.backend_figures(DOCS)
+    assert {'scalar_step_ms', 'numpy_step_ms', 'numpy_batched_tokens_per_s'} <= set(figures)
+    assert figures['numpy_batch'] == 32
+    assert all(figures[k] > 0 for k in ('scalar_step_ms', 'numpy_step_ms', 'numpy_batched_tokens_per_s'))
