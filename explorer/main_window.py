@@ -137,8 +137,9 @@ class MainWindow(QMainWindow):
         self.panels_help_act = self._action('&Panels', lambda: self._help.show('Panels', panels_html(
             self.docks_menu.actions(), self.workspaces_menu.actions())), None,
             'Each panel and workspace, the key that brings it forward, and what it teaches')
-        self.cancel_layout_act = self._action('Cancel &layout', s.cancel, 'Esc',
-                                              'Stop a layout or recording that takes long; keep the view as it is')
+        self.cancel_layout_act = self._action('Cancel &layout', lambda: s.cancel() or self._help.close_one(), 'Esc',
+                                              'Stop a layout or recording that takes long (else close a help window); '
+                                              'keep the view as it is')
         self.panels_act = self._action('Hide &panels', self.toggle_panels, 'Ctrl+Shift+P',
                                        'Hide every panel so the graph has the whole window, or bring them back')
         self.create_backprop_actions()
@@ -581,7 +582,8 @@ class MainWindow(QMainWindow):
             self.tint_status.setMaximumWidth(560)
             self.statusBar().insertPermanentWidget(0, self.tint_status)
         text = self.graph.tint_label()
-        self.tint_status.setText(f'lit: {text}' if text else '')
+        metrics = self.tint_status.fontMetrics()  # cut with … where it runs into the status bar's other words
+        self.tint_status.setText(metrics.elidedText(f'lit: {text}', Qt.ElideRight, 560) if text else '')
         self.tint_status.setToolTip(text)
         self.tint_status.setVisible(bool(text))
 

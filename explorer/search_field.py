@@ -53,5 +53,6 @@ class SearchField(QLineEdit):
         before = self.session.opened - self._opened  # what was open, but for what the last match opened
         self.session.reveal(key, within=before)  # first: what the view says when it changes must not cover the match's line
         self._opened = self.session.opened - before
-        self.message.emit(f'Match {self._at + 1} of {len(self._hits)}: {self.session.backprop.describe(key)}')
+        more = ' (F3: the next)' if len(self._hits) > 1 else ''  # Return now gives the graph the keys
+        self.message.emit(f'Match {self._at + 1} of {len(self._hits)}: {self.session.backprop.describe(key)}{more}')
         self.found.emit(key)

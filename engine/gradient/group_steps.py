@@ -109,6 +109,21 @@ class UnitSteps:
         return out
 
 
+def under_way(hierarchy, schedule, unit_list, position):
+    """The units begun but not complete at stepper `position`, as (unit, scalars applied, scalars): microgpt's
+    depth-first backward reaches into the stages below a unit before the unit's last scalar, so a group step
+    that completes a softmax has applied most of the lm_head beneath it too. Most applied first."""
+    out = []
+    for unit in unit_list:
+        if unit.end <= position or unit.kind == 'matrix':
+            continue
+        nodes = unit_nodes(hierarchy, unit)
+        done = sum(1 for n in nodes if schedule.applied_at[n] <= position)
+        if 0 < done < len(nodes):
+            out.append((unit, done, len(nodes)))
+    return sorted(out, key=lambda t: -t[1])
+
+
 # Summaries
 
 @dataclass

@@ -190,6 +190,14 @@ class HelpDialogs:
     def __init__(self, parent):
         self.parent, self.dialogs = parent, {}
 
+    def close_one(self):
+        """Esc with nothing to stop: close the help window shown last that is open (the first start's does not
+        take the keys, so Esc pressed on the graph reaches the window, not it); False if none was open."""
+        shown = [d for d in self.dialogs.values() if d.isVisible()]
+        if shown:
+            shown[-1].close()
+        return bool(shown)
+
     def show(self, title, html, activate=True):
         """The dialog of that title with this html, in front (without taking the keys unless activate)."""
         dialog = self.dialogs.get(title)

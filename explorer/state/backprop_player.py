@@ -10,7 +10,7 @@ import time
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.backprop import Stepper
-from engine.gradient.group_steps import UnitSteps, units
+from engine.gradient.group_steps import UnitSteps, under_way, units
 from engine.graph.keys import group_key, split_key
 
 SPEEDS = (1, 3, 10, 30, 100, 1000, 0)  # steps (or groups) per second; 0: as fast as the machine goes
@@ -187,8 +187,12 @@ class BackpropPlayer(QObject):
         self.landed = tuple(self.unit_steps().ending_at(position))
         self._go(position)
         if self.landed:
+            rec = self.session.current
+            begun = under_way(rec.hierarchy, rec.schedule, self.unit_steps().units, position)[:2]
+            also = '; on the way, microgpt\'s depth-first order also applied ' + ', '.join(
+                f'{done:,} of {total:,} in {u.path}' for u, done, total in begun) if begun else ''
             self.message.emit('Done: ' + ', '.join(u.path for u in self.landed)
-                              + ' — its backward pass is summarised in the Chain rule panel.')
+                              + f' — its backward pass is summarised in the Chain rule panel{also}.')
 
     def reset(self):
         self.pause()

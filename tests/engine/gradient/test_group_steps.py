@@ -3,7 +3,7 @@
 import pytest
 
 from engine.backprop import Schedule, Stepper
-from engine.gradient.group_steps import UnitSteps, summary, unit_nodes, units
+from engine.gradient.group_steps import UnitSteps, summary, under_way, unit_nodes, units
 from engine.graph.grouping import Hierarchy
 
 
@@ -64,6 +64,23 @@ def test_each_unit_ends_where_all_its_scalars_are_applied(emma, unit_list):
     assert steps.previous_end(unit_list[5].end) == unit_list[4].end
     assert steps.next_end(unit_list[-1].end) is None and steps.previous_end(1) is None
     assert steps.ending_at(unit_list[3].end) == [unit_list[3]]
+
+
+def test_a_group_step_says_what_else_the_depth_first_order_applied_on_the_way(emma, unit_list):
+    """The softmax at the last position is complete only after most of the lm_head beneath it (microgpt's
+    backward goes depth first): under_way counts it, from the stepper's own record of what it applied."""
+    trace, h, schedule = emma
+    softmax = next(u for u in unit_list if u.path == f'pos {trace.n - 1} / softmax')
+    begun = {u.path: (done, total) for u, done, total in under_way(h, schedule, unit_list, softmax.end)}
+    stepper, stepped = Stepper(trace), set()
+    while stepper.position < softmax.end:  # the nodes whose chain rule the stepper applies, one step at a time
+        stepper.step()
+        stepped.add(stepper.last_node())
+    lm_head = next(u for u in unit_list if u.path == f'pos {trace.n - 1} / lm_head')
+    nodes = unit_nodes(h, lm_head)
+    applied = len(stepped.intersection(nodes))
+    assert begun[lm_head.path] == (applied, len(nodes)) and 0 < applied < len(nodes)
+    assert softmax.path not in begun and all(u.end > softmax.end for u, _, _ in under_way(h, schedule, unit_list, softmax.end))
 
 
 @pytest.fixture(scope='module')
