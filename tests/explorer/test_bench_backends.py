@@ -24,3 +24,10 @@ def test_the_figures_name_both_backends_side_by_side():
     assert {'scalar_step_ms', 'numpy_step_ms', 'numpy_batched_tokens_per_s'} <= set(figures)
     assert figures['numpy_batch'] == 32
     assert all(figures[k] > 0 for k in ('scalar_step_ms', 'numpy_step_ms', 'numpy_batched_tokens_per_s'))
+
+
+def test_without_names_txt_it_trains_on_the_names_the_shipped_run_trained_on(monkeypatch):
+    """The bench needs no network: with no names.txt on the machine it takes the shipped history's documents."""
+    monkeypatch.setattr(bench_backends, 'find_names', lambda: None)
+    docs = bench_backends._documents()
+    assert len(docs) == 1000 and all(doc.isalpha() and doc.islower() for doc in docs)
