@@ -40,3 +40,11 @@ def paused():
         yield
     finally:
         resume()
+
+
+def reset():
+    """In a forked child: no pauser of the parent's is here; the collector on, as in a fresh process."""
+    global _pausers, _was_enabled
+    with _lock:
+        _pausers, _was_enabled = 0, False
+    gc.enable()

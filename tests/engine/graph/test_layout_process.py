@@ -151,3 +151,64 @@ def test_a_layout_child_does_not_outlive_its_parent_killed_mid_layout(start_pare
     parent.kill()
     parent.wait()  # not its output: a child left behind would keep the pipe open
     assert ended(int((lines - {'laying out\n'}).pop()), 10)
+
+
+FORKED_RECORDING = '''
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from engine import gc_pause
+from engine.graph.layout_process import LayoutClient, _can_fork
+from engine.paths import DEFAULT_CHECKPOINT
+
+if __name__ == '__main__':
+    gc_pause.pause()  # as the app holds the collector while it starts
+    assert _can_fork()  # no Qt here yet, no thread
+    client = LayoutClient()
+    client.record(DEFAULT_CHECKPOINT, 'emma')
+    print(type(client._child.process._popen).__module__, flush=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        got = [m for m in client.poll(0.05) if m[0] in ('recorded', 'record_failed')]
+        if got:
+            print(got[0][0], len(got[0][2]) if got[0][0] == 'recorded' else got[0][2], flush=True)
+            break
+    client.close()
+'''
+
+
+def test_the_apps_first_child_is_a_fork_taken_before_qt_and_records(tmp_path):
+    """Before Qt loads (the app's first child) the layout process is a fork of the app, not a fresh
+    interpreter (~30 ms to start instead of ~350), and it records the document as a spawned one does."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = tmp_path / 'forked.py'
+    script.write_text(FORKED_RECORDING)
+    root = str(Path(__file__).resolve().parents[3])
+    done = subprocess.run([sys.executable, str(script), root], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    kind, recorded = done.stdout.split('\n')[:2]
+    assert kind == 'multiprocessing.popen_fork' and recorded.startswith('recorded ')
+
+
+def test_a_forked_child_starts_as_a_fresh_process_would(monkeypatch):
+    """What the fork copied of the app's start is undone in the child: the collector the app paused is on,
+    and SIGTERM ends it (the app's own handler is not there)."""
+    import gc
+    import signal
+    from engine import gc_pause
+    from engine.graph import layout_process
+
+    served = []
+    monkeypatch.setattr(layout_process, 'serve', lambda conn, layout_fn=None: served.append(conn))
+    before = signal.getsignal(signal.SIGTERM)
+    gc_pause.pause()
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        assert not gc.isenabled()
+        layout_process._serve_forked('conn')
+        assert gc.isenabled() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL and served == ['conn']
+    finally:
+        signal.signal(signal.SIGTERM, before)
+        gc.enable()
+    assert not layout_process._can_fork()  # here Qt is loaded: a later child is a fresh interpreter
