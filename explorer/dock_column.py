@@ -55,13 +55,33 @@ class LearnerTabs:
 
     def __init__(self, window, docks):
         self.window, self.chosen, self._raising = window, set(), False
-        for dock in docks:
+        self.docks = list(docks)
+        for dock in self.docks:
             dock.visibilityChanged.connect(lambda shown, d=dock: self._on_shown(d, shown))
+        self.watch_tab_bars()
 
     def _on_shown(self, dock, shown):
+        self.watch_tab_bars()  # a tab shown: Qt may have made a new tab bar for the panels tabbed together
         if shown and not self._raising and self.window.isActiveWindow():
-            self.chosen -= set(self.window.tabifiedDockWidgets(dock))
-            self.chosen.add(dock)
+            self._choose(dock)
+
+    def _choose(self, dock):
+        self.chosen -= set(self.window.tabifiedDockWidgets(dock))
+        self.chosen.add(dock)
+
+    def watch_tab_bars(self):
+        """A click on a tab counts as the learner's choice even when that tab was in front already (it shows
+        nothing new, so only the click says so): each dock tab bar of the window is watched once."""
+        for bar in self.window.findChildren(QTabBar):
+            if bar.parent() is self.window and not bar.property('learner_watched'):
+                bar.setProperty('learner_watched', True)
+                bar.tabBarClicked.connect(lambda index, b=bar: self._on_tab_clicked(b, index))
+
+    def _on_tab_clicked(self, bar, index):
+        title = bar.tabText(index)
+        dock = next((d for d in self.docks if d.windowTitle() == title), None)
+        if dock is not None:
+            self._choose(dock)
 
     def raise_unless_chosen(self, dock):
         """Bring `dock` to the front of its tabs, unless the one in front there is the learner's choice."""

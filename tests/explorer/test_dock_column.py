@@ -150,3 +150,21 @@ def test_end_and_reset_leave_the_attention_panel_in_front(window, qtbot):
     assert in_front(window.attention_dock)
     window.step_act.trigger()                       # a step is written out: Chain rule comes forward
     assert in_front(window.chain_rule_dock)
+
+
+def test_a_click_on_the_tab_already_in_front_counts_as_the_learners_choice(window, qtbot):
+    """The reviewer clicked Attention, in front from the start, then →: Chain rule covered it. That click showed
+    nothing new, so only the tab bar says it was the learner's."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QTabBar
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    window.tabs.chosen.clear()
+    window.tabs.raise_(window.attention_dock)       # the window's own choice, in front
+    bar = next(b for b in window.findChildren(QTabBar) if b.parent() is window and
+               any(b.tabText(i) == 'Attention' for i in range(b.count())))
+    index = next(i for i in range(bar.count()) if bar.tabText(i) == 'Attention')
+    qtbot.mouseClick(bar, Qt.LeftButton, pos=bar.tabRect(index).center())
+    assert window.attention_dock in window.tabs.chosen
+    window.step_act.trigger()
+    assert in_front(window.attention_dock) and not in_front(window.chain_rule_dock)
