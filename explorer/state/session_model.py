@@ -267,7 +267,8 @@ class SessionModel:
 
     def search(self, text):
         """Box keys matching text: an op (`exp`), a scalar's name in the code (`q[3]`, `total`; `pos 2 · q[3]`
-        for one position's; exact names first, then names that start with it), a parameter, a scope path, or a value
+        for one position's; the scalars of that exact name if there are any, else those whose names start with it or
+        hold it: `q[3] (Σ 0..5)` is found by its own name), a parameter, a scope path, or a value
         (closest first). Matches of one kind come in reading order: position, then layer, then head."""
         trace, text = self.trace, text.strip()
         if not text:
@@ -288,7 +289,7 @@ class SessionModel:
             name = name.lower()
             if low in name and (pos is None or trace.position(i) == pos):
                 (exact if name == low else starts if name.startswith(low) else inside).append(node_key(i))
-        hits += exact + (starts + inside)[:500]
+        hits += exact or (starts + inside)[:500]  # q[3] is q[3], not also its partial sums and every wq[3][j]·x[j]
         hits += [group_key(s) for s in self._scopes_matching(low, pos)]
         return list(dict.fromkeys(hits))  # an exp found by its op and by its name `exps[2]` is one hit
 

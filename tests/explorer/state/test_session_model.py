@@ -240,13 +240,15 @@ def test_search_finds_parameters_scopes_ops_and_values(model):
     assert f"g{scope(m, 'pos 2 / layer 0 / attention / head 1')}" in m.search('pos 2 / layer 0 / attention / head 1')
     assert all(m.trace.op[int(k[1:])] == 'exp' for k in m.search('exp'))
     assert 'exps[2]' in {m.trace.name(int(k[1:])) for k in m.search('exps')}
-    q3 = [m.trace.qualified_name(int(k[1:])) for k in m.search('q[3]')]
-    assert q3[:5] == [f'pos {p} · q[3]' for p in range(5)]  # exact names first, then q[3] (Σ 0..k), wq[3][j]·x[j]
-    assert 'pos 2 · q[3] (Σ 0..5)' in q3 and 'pos 0 · wq[3][5]·x[5]' in q3
-    assert [m.trace.qualified_name(int(k[1:])) for k in m.search('pos 2 · q[3]')][:2] == ['pos 2 · q[3]',
-                                                                                         'pos 2 · q[3] (Σ 0..0)']
-    totals = [m.trace.name(int(k[1:])) for k in m.search('total')]
-    assert totals[:25] == ['total'] * 25 and '1/total' in totals  # 5 positions × (4 heads + the output)
+    q3 = [m.trace.qualified_name(int(k[1:])) for k in m.search('q[3]') if k.startswith('n')]
+    assert q3 == [f'pos {p} · q[3]' for p in range(5)]  # q[3] itself: not its partial sums, q[3] (Σ 0..k), too
+    assert [m.trace.qualified_name(int(k[1:])) for k in m.search('pos 2 · q[3] (Σ 0..5)')] == ['pos 2 · q[3] (Σ 0..5)']
+    assert 'pos 0 · wq[3][5]·x[5]' in [m.trace.qualified_name(int(k[1:])) for k in m.search('wq[3][5]') if k[0] == 'n']
+    assert [m.trace.qualified_name(int(k[1:])) for k in m.search('pos 2 · q[3]') if k[0] == 'n'] == ['pos 2 · q[3]']
+    totals = [m.trace.name(int(k[1:])) for k in m.search('total') if k[0] == 'n']
+    assert totals == ['total'] * 25  # 5 positions × (4 heads + the output); 1/total by its own name:
+    assert {m.trace.name(int(k[1:])) for k in m.search('1/total') if k[0] == 'n'} == {'1/total'}
+    assert 'exps[2]' in {m.trace.name(int(k[1:])) for k in m.search('xps[')}  # no exact name: those holding it
     closest = m.search(str(m.trace.loss))[0]
     assert m.trace.data[int(closest[1:])] == m.trace.loss
     assert m.search('  ') == []
