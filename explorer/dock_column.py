@@ -61,8 +61,10 @@ class LearnerTabs:
         self.watch_tab_bars()
 
     def _on_shown(self, dock, shown):
+        if not shown:
+            return  # hidden (also as the window goes: nothing to watch or choose)
         self.watch_tab_bars()  # a tab shown: Qt may have made a new tab bar for the panels tabbed together
-        if shown and not self._raising and self.window.isActiveWindow():
+        if not self._raising and self.window.isActiveWindow():
             self._choose(dock)
 
     def _choose(self, dock):
