@@ -141,6 +141,9 @@ class CodePanel(QWidget):
         self.marked, self.calls, self.applying, self.applying_call, self.lit = set(), set(), None, None, None
         self._on_moved(None)
         self._on_selection_changed()
+        if not self.marked and self.applying is None and self.nodes_of:  # nothing to show yet: the first line
+            self.table.scrollToItem(self.items[min(self.nodes_of)], QAbstractItemView.PositionAtTop)  # that ran,
+                                                                          # not the module's docstring at line 1
 
     def line_of(self, node):
         """The line number in the model file that made `node`, or None."""

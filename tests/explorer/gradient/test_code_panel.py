@@ -134,3 +134,17 @@ def test_a_step_through_a_constant_still_shows_values_chain_rule_line(window):
         if not trace.children[node]:
             break
     assert 'has no children' in code.chain.text() and 'child.grad += local_grad * v.grad' in code.chain.text()
+
+
+def test_with_nothing_selected_or_stepped_the_panel_opens_at_the_first_line_that_ran(window, qtbot):
+    """A reviewer opened Code and saw the module's docstring (line 1): nothing said where the forward pass is."""
+    s, code = window.session, window.code_panel
+    window.show_gradient_tab(code)
+    s.select(None)
+    s.backprop.reset()
+    with qtbot.waitSignal(s.view_changed, timeout=60000):
+        s.record('ava')
+    first = min(code.nodes_of)
+    assert not code.marked and code.applying is None and first > 1
+    rect, port = code.table.visualItemRect(code.items[first]), code.table.viewport().rect()
+    assert port.intersects(rect) and not port.intersects(code.table.visualItemRect(code.items[1]))
