@@ -53,6 +53,7 @@ class Workspace:
     bottom: Group = None     # tabs along the bottom, the whole width of the window
     kept: tuple = ()         # panels in front that stepping backprop never covers (the learner chose them)
     gradient_tab: str = None  # the Gradient panel's page in front (Code, Nudge, …)
+    keys: str = None         # the control that takes the keyboard on arriving ('timeline_panel.slider'): else the graph keeps it
 
     @property
     def groups(self):
@@ -84,10 +85,11 @@ WORKSPACES = (
                Group(('inspector_dock', 'chain_rule_dock', 'legend_dock'))), Size(0.4, 460, 760),
               kept=('gradient_dock',), gradient_tab='Nudge'),
     Workspace('Learn', 'Ctrl+5', 'The training run: the Timeline with its loss curve beside the graph as it '
-              'changes step by step, Training and Sampling behind it, Parameter over time and Embeddings below',
+              'changes step by step (its slider has the keys: Page Up/Down, Home, End), Training and Sampling behind it, '
+              'Parameter over time and Embeddings below',
               (Group(('timeline_dock', 'training_dock', 'sampling_dock'), Size(0.64, 400, 900)),
                Group(('adam_plot_dock', 'embedding_dock', 'inspector_dock'))), Size(0.46, 540, 820),
-              kept=('timeline_dock',)),
+              kept=('timeline_dock',), keys='timeline_panel.slider'),  # Page Up/Down, Home, End: the run's steps
 )
 BY_NAME = {w.name: w for w in WORKSPACES}
 FIRST = WORKSPACES[0].name
@@ -129,15 +131,25 @@ class Workspaces:
         they left it, or as it is first arranged."""
         if name == self.current:
             self._bring_forward(BY_NAME[name])
-            return
-        self.save()
-        self.current = name
-        self.actions[name].setChecked(True)
-        state = self.settings.value(f'{SETTINGS}/{name}', QByteArray())
-        if not (state and self._restore(state)):
-            self.apply(BY_NAME[name])
         else:
-            self._bring_forward(BY_NAME[name], restored=True)
+            self.save()
+            self.current = name
+            self.actions[name].setChecked(True)
+            state = self.settings.value(f'{SETTINGS}/{name}', QByteArray())
+            if not (state and self._restore(state)):
+                self.apply(BY_NAME[name])
+            else:
+                self._bring_forward(BY_NAME[name], restored=True)
+        self._give_keys(BY_NAME[name])
+
+    def _give_keys(self, w):
+        """The workspace's control takes the keyboard (in Learn, Page Up/Down and End moved the graph and ran
+        backprop to its end while the learner meant the timeline); a click on the graph gives them back."""
+        if w.keys:
+            widget = self.window
+            for part in w.keys.split('.'):
+                widget = getattr(widget, part)
+            widget.setFocus(Qt.OtherFocusReason)
 
     def save(self):
         """The current workspace as the learner has it now (kept until Reset workspace)."""

@@ -222,3 +222,13 @@ def test_a_narrower_graph_area_shows_the_graphs_start_not_its_middle(window, qtb
         assert shown.left() <= content.left() + 1 and view.smallest_label_px() >= 10, name
         go(window, qtbot, 'All panels')
         view.first_view()
+
+
+def test_learn_gives_the_timeline_the_keys(window, qtbot):
+    """A reviewer pressed Page Up and End in Learn: the graph scrolled and backprop ran to its end, the timeline
+    stayed. Arriving in Learn, the Timeline's slider has the keyboard."""
+    go(window, qtbot, 'Graph')
+    window.activateWindow()
+    go(window, qtbot, 'Learn')
+    slider = window.timeline_panel.slider
+    assert slider.hasFocus() or window.focusWidget() is slider
