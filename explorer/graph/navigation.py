@@ -3,6 +3,7 @@ sight clear of the window's edges and the minimap (a mixin of GraphView)."""
 
 from PySide6.QtCore import QPointF, QRectF, QSizeF
 from PySide6.QtGui import QPainter, QTransform
+from PySide6.QtWidgets import QGraphicsView
 
 from engine.graph.keys import split_key
 
@@ -298,10 +299,26 @@ class Navigation:
                 return item.mapRectToScene(QRectF(grid.left() + i * cw, grid.top() + j * ch, cw, ch))
         return None
 
-    def zoom(self, factor):
+    def zoom(self, factor, about_mouse=False):
+        """Zoom by `factor`: about the mouse for the wheel (`about_mouse`); from the keyboard or a menu (Ctrl+-,
+        Ctrl++) about the selection if it is on screen, else the middle of the view. The keys zoomed about
+        wherever the mouse happened to rest, and the view jumped away from what the learner was looking at."""
         scale = self.transform().m11()
         factor = max(0.02 / scale, min(8.0 / scale, factor))
-        self.scale(factor, factor)
+        if about_mouse:
+            self.scale(factor, factor)
+        else:
+            shown = self.mapToScene(self.viewport().rect()).boundingRect()
+            item = self.items_by_key.get(self.selected_key)
+            anchor = item.sceneBoundingRect().center() if item is not None and \
+                shown.intersects(item.sceneBoundingRect()) else shown.center()
+            at = self.mapFromScene(anchor)
+            self.setTransformationAnchor(QGraphicsView.NoAnchor)
+            self.scale(factor, factor)
+            self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
+            moved = self.mapFromScene(anchor) - at  # the anchor back where it was on screen
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + moved.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() + moved.y())
         self._update_render_hints()
         self.minimap.refresh()
 

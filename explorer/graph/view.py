@@ -195,7 +195,7 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
     def wheelEvent(self, event):
         if event.modifiers() & Qt.ShiftModifier:  # shift+wheel scrolls sideways
             return super().wheelEvent(event)
-        self.zoom(1.0015 ** event.angleDelta().y())
+        self.zoom(1.0015 ** event.angleDelta().y(), about_mouse=True)
 
     def contextMenuEvent(self, event):
         item = self.itemAt(event.pos())

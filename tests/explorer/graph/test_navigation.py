@@ -4,7 +4,7 @@ head comes into view with the q, k and v linears that feed it when the window ha
 Offscreen, pytest-qt; sizes in device pixels."""
 
 import pytest
-from PySide6.QtCore import QPointF, QRectF, QSettings, Qt
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSettings, Qt
 from PySide6.QtWidgets import QDockWidget
 
 from engine.graph.keys import group_key
@@ -353,3 +353,22 @@ def test_collapse_all_after_f_or_far_out_shows_the_overview_readable(make_window
     s.collapse_all()  # from anywhere else (a reset): no view is placed below the readable scale
     settle(win, qtbot)
     assert text_in_view_is_readable(view)
+
+
+def test_zoom_from_the_keyboard_keeps_the_selection_where_it_is_on_screen(window, qtbot):
+    """Ctrl+- zoomed about wherever the mouse happened to rest (a corner of the graph: the view jumped there
+    and the selection left it). From the keyboard it zooms about the selection, or the middle of the view."""
+    from PySide6.QtGui import QCursor
+    view, s = window.graph, window.session
+    qtbot.waitUntil(lambda: not view.building(), timeout=60000)
+    QCursor.setPos(view.viewport().mapToGlobal(QPoint(5, 5)))  # resting over the graph's top-left corner
+    qtbot.mouseMove(view.viewport(), QPoint(5, 5))
+    key = next(k for k in view.items_by_key if k.startswith('g') and view.items_by_key[k].isVisible())
+    s.select(key)
+    view._set_scale(view.readable_scale() * 2)
+    view.centerOn(view.items_by_key[key].sceneBoundingRect().center())
+    before = view.mapFromScene(view.items_by_key[key].sceneBoundingRect().center())
+    window.zoom_out_act.trigger()
+    after = view.mapFromScene(view.items_by_key[key].sceneBoundingRect().center())
+    assert abs(view.transform().m11() - view.readable_scale() * 1.6) < 1e-9
+    assert (after - before).manhattanLength() <= 2
