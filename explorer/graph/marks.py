@@ -1,7 +1,7 @@
 """What the graph view marks over its boxes: the box backprop applied last and the gradient its step sent
 (FlowItems), a weight matrix's readers, and a panel's tint (a mixin of GraphView)."""
 
-from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QPen
 
 from explorer.graph import weight_grid
@@ -245,19 +245,30 @@ class Marks:
         if not tint or not tint[0] or visible is None:
             return {}
         if self._tint_keys is None or self._tint_keys[0] is not visible:
-            key_of, keys = visible.key_of, {}
+            key_of, keys, other = visible.key_of, {}, {}
             for node, s in tint[0].items():
                 key = key_of[node]
                 if key is not None and (key not in keys or abs(s) > abs(keys[key])):
                     keys[key] = s  # a group: its strongest node, with that node's colour
-            self._tint_keys = (visible, keys)
+            for node, s in tint[0].items():  # and the strongest of the other colour, if it holds both
+                key = key_of[node]
+                if key is not None and (s < 0) != (keys[key] < 0) and abs(s) > abs(other.get(key, 0.0)):
+                    other[key] = s
+            self._tint_keys = (visible, keys, other)
         return self._tint_keys[1]
+
+    def tinted_both(self):
+        """{box key: strength of the other colour} for the boxes holding nodes lit in both colours (a Cone's
+        attention box holds what the node depends on and what depends on it): drawn as a thin second ring around it."""
+        self.tinted_keys()
+        return self._tint_keys[2] if getattr(self, '_tint_keys', None) else {}
 
     def drawForeground(self, painter, rect):
         super().drawForeground(painter, rect)
         keys = self.tinted_keys()
         if not keys:
             return
+        both = self.tinted_both()
         for key, s in keys.items():
             item = self.items_by_key.get(key)
             if item is None:
@@ -265,12 +276,17 @@ class Marks:
             box = item.sceneBoundingRect()
             if not box.intersects(rect):
                 continue
-            color = QColor(self.colors['tint' if s >= 0 else 'tint_source'])
-            strength = max(0.0, min(1.0, abs(s)))
-            color.setAlphaF(0.25 + 0.75 * strength)
-            painter.setPen(QPen(color, 1.0 + 4.0 * strength))  # 1 px faint ... 5 px deep: the scale is visible
-            painter.setBrush(QColor(color.red(), color.green(), color.blue(), int(15 + 70 * strength)))
-            painter.drawRoundedRect(box.adjusted(-2, -2, 2, 2), 6, 6)
+            self._ring(painter, box, s, fill=True)  # on the box's border: outside it, it covered frame titles
+            if key in both:  # a thin ring of the other colour just outside: inside, it crossed the box's title
+                self._ring(painter, box.adjusted(-4.5, -4.5, 4.5, 4.5), both[key], fill=False, width=2.0)
+
+    def _ring(self, painter, box, s, fill, width=None):
+        color = QColor(self.colors['tint' if s >= 0 else 'tint_source'])
+        strength = max(0.0, min(1.0, abs(s)))
+        color.setAlphaF(0.25 + 0.75 * strength)
+        painter.setPen(QPen(color, width or 1.0 + 4.0 * strength))  # 1 px faint ... 5 px deep: the scale is visible
+        painter.setBrush(QColor(color.red(), color.green(), color.blue(), int(15 + 70 * strength)) if fill else Qt.NoBrush)
+        painter.drawRoundedRect(box, 6, 6)
 
     def tint_label(self):
         """What is lit ('line 118 made 585 nodes in this pass'), or '' when nothing is."""

@@ -33,6 +33,10 @@ def test_the_cone_lights_what_a_node_depends_on_apart_from_what_depends_on_it(wi
     assert {n for n, x in strengths.items() if x < 0} == up and {n for n, x in strengths.items() if x > 0} == down | {node}
     assert f'teal, the {len(up):,} nodes it depends on; amber, the {len(down):,} that depend on it' in label
     window.set_tint(strengths, label)
-    keys = window.graph.tinted_keys()  # a box holds both kinds only through its strongest node: each keeps its colour
+    keys = window.graph.tinted_keys()  # a box is lit in its strongest node's colour ...
     assert any(v < 0 for v in keys.values()) and any(v > 0 for v in keys.values())
+    both = window.graph.tinted_both()  # ... and one holding both kinds has the other colour's ring inside
+    holder = s.visible.key_of[node]    # the closed group holding the node holds its inputs and what it feeds
+    assert holder in both and (both[holder] < 0) != (keys[holder] < 0)
+    assert all((both[k] < 0) != (keys[k] < 0) for k in both)
     window.set_tint({}, '')
