@@ -9,7 +9,7 @@ only docks: the graph is neither laid out again nor rebuilt, its view is only re
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QActionGroup
 from PySide6.QtWidgets import QTabBar, QToolBar
 
@@ -142,14 +142,21 @@ class Workspaces:
                 self._bring_forward(BY_NAME[name], restored=True)
         self._give_keys(BY_NAME[name])
 
-    def _give_keys(self, w):
+    def _give_keys(self, w, tries=100):
         """The workspace's control takes the keyboard (in Learn, Page Up/Down and End moved the graph and ran
-        backprop to its end while the learner meant the timeline); a click on the graph gives them back."""
-        if w.keys:
-            widget = self.window
-            for part in w.keys.split('.'):
-                widget = getattr(widget, part)
+        backprop to its end while the learner meant the timeline); a click on the graph gives them back. A
+        control not usable yet (the slider, until the run's history is read) takes them when it is, unless
+        the learner has gone to another workspace or put the keys elsewhere meanwhile."""
+        if not w.keys or self.current != w.name:
+            return
+        widget = self.window
+        for part in w.keys.split('.'):
+            widget = getattr(widget, part)
+        focus = self.window.focusWidget()
+        if widget.isEnabled() and widget.isVisible():
             widget.setFocus(Qt.OtherFocusReason)
+        elif tries and (focus is None or focus is self.window.graph or focus is widget):
+            QTimer.singleShot(100, self.window, lambda: self._give_keys(w, tries - 1))  # none once it is gone
 
     def save(self):
         """The current workspace as the learner has it now (kept until Reset workspace)."""

@@ -229,6 +229,11 @@ def test_learn_gives_the_timeline_the_keys(window, qtbot):
     stayed. Arriving in Learn, the Timeline's slider has the keyboard."""
     go(window, qtbot, 'Graph')
     window.activateWindow()
+    window.graph.setFocus()
     go(window, qtbot, 'Learn')
-    slider = window.timeline_panel.slider
-    assert slider.hasFocus() or window.focusWidget() is slider
+    slider = window.timeline_panel.slider  # usable once the run's history is read: it takes the keys then
+    qtbot.waitUntil(lambda: window.focusWidget() is slider, timeout=60000)
+    go(window, qtbot, 'Graph')
+    window.graph.setFocus()
+    go(window, qtbot, 'Learn')  # already usable: at once
+    assert window.focusWidget() is slider
