@@ -120,6 +120,14 @@ def full_tab_names(window):
             bar.setUsesScrollButtons(True)
 
 
+def panel_key(number):
+    """The key of the number-th panel in View › Panels: Alt+1 … Alt+9, Alt+0 for the tenth, then Alt+Shift+1 …
+    (None past the nineteenth)."""
+    if number <= 10:
+        return f'Alt+{number % 10}'
+    return f'Alt+Shift+{number - 10}' if number <= 19 else None
+
+
 class DockColumn:
     """The panels of a main window on the right; each dock is listed in a menu (View › Panels) and kept in
     `docks` by its object name."""
@@ -144,10 +152,11 @@ class DockColumn:
         return dock
 
     def _show_action(self, dock, number):
-        """View › Panels › its title (Alt+1 … Alt+9 for the first nine): shows the panel in front of its tabs,
-        or hides it when it is in front already. (A dock's own toggle hid a panel that was only behind a tab.)"""
+        """View › Panels › its title (Alt+1 … Alt+9, Alt+0, then Alt+Shift+1 …: every panel has a key): shows the
+        panel in front of its tabs, or hides it when it is in front already. (A dock's own toggle hid a panel
+        that was only behind a tab.)"""
         title = dock.windowTitle()
-        action = make_action(self.window, title, lambda: show_or_hide(), f'Alt+{number}' if number <= 9 else None,
+        action = make_action(self.window, title, lambda: show_or_hide(), panel_key(number),
                              f'Show the {title} panel in front of its tabs (hide it if it is in front)', checkable=True)
         action.setObjectName(dock.objectName() + '_action')
 
