@@ -189,8 +189,8 @@ class DockColumn:
         """A panel raised in the upper tabs grows to `height` (its widget's), if the column has the room (the
         panel in front below, the first of `lowers` shown there, keeps 150 px: its tab and a few lines)."""
         upper = self.docks[name]
-        if not upper.isVisible() or upper.isFloating():
-            return
+        if not upper.isVisible() or upper.isFloating() or not in_front(upper):
+            return  # (shown a moment while a workspace was arranged, and behind a tab since)
         area = self.window.dockWidgetArea(upper)
         lower = next((d for d in (self.docks.get(n) for n in lowers)
                       if d is not None and in_front(d) and not d.isFloating()

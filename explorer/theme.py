@@ -124,3 +124,8 @@ HEAD_COLORS = ('#4e79a7', '#59a14f', '#b07aa1', '#e15759', '#76b7b2', '#b6992d',
 def head_color(h):
     """The colour of attention head h (as a QColor)."""
     return QColor(HEAD_COLORS[h % len(HEAD_COLORS)])
+
+
+def run_color(i):
+    """The colour of the i-th run in Compare runs: the same categorical colours, distinct on both backgrounds."""
+    return QColor(HEAD_COLORS[i % len(HEAD_COLORS)])

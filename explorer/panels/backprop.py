@@ -75,8 +75,7 @@ class BackpropPanel(QWidget):
 
         note = QLabel('Breakpoints: Play stops at each')  # one line: the panel stays whole in a short column
         note.setToolTip('Play stops when the gradient first reaches a breakpoint (F9 toggles one on the selected node)')
-        # not word-wrapped: a wrapping label makes the scroll area size the panel by its preferred height
-        # (the list at its 90 px), not its least, and cut the buttons under the list in a short column
+        # not word-wrapped: the scroll area would size the panel by its preferred height and cut the buttons
         layout.addWidget(note)
         self.breakpoints = QListWidget()
         self.breakpoints.setMaximumHeight(90)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QThreadPool, Signal
-from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
+from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from engine.data import DownloadFailed, download_names, find_names, load_docs
@@ -28,6 +28,21 @@ from explorer.state.background import BackgroundJob
 from explorer.state.training_run import TrainingRun
 
 
+class Sentence(QLabel):
+    """A label hidden while it is empty."""
+
+    def __init__(self, text=''):
+        super().__init__(text)
+        self.setVisible(bool(text))
+
+    def setText(self, text):
+        super().setText(text)
+        self.setVisible(bool(text))
+
+    def clear(self):
+        self.setText('')
+
+
 class TrainingPanel(QWidget):
     """Dataset, hyperparameters checked as you type, Start/Pause/Stop, progress, and the loss curve.
 
@@ -37,9 +52,10 @@ class TrainingPanel(QWidget):
 
     dataset_chosen = Signal(str)
 
-    def __init__(self, session, host, dataset=None, parent=None):
+    def __init__(self, session, host, dataset=None, runs=None, parent=None):
         super().__init__(parent)
-        self.session, self.host = session, host
+        self.session, self.host, self.runs = session, host, runs
+        self._losses = []                # this run's losses, step by step (for Compare runs when it ends)
         self.run = None
         self.fetch = None                # the names.txt download, while it runs
         self._pool = QThreadPool(self)
@@ -58,29 +74,8 @@ class TrainingPanel(QWidget):
         row.addWidget(choose)
         layout.addLayout(row)
 
-        form = QFormLayout()
-        form.setContentsMargins(0, 0, 0, 0)
-        d, t = GPTConfig(), TrainConfig()
-        self.fields = {}
-        for name, value, low, high in (('steps', t.num_steps, 1, 1_000_000), ('seed', t.seed, -2**31, 2**31 - 1),
-                                       ('n_layer', d.n_layer, 1, 12), ('n_embd', d.n_embd, 1, 512),
-                                       ('n_head', d.n_head, 1, 64), ('block_size', d.block_size, 1, 256)):
-            box = QSpinBox()
-            box.setRange(low, high)
-            box.setValue(value)
-            box.valueChanged.connect(self.validate)
-            self.fields[name] = box
-            form.addRow(name, box)
-        lr = QDoubleSpinBox()
-        lr.setDecimals(5)
-        lr.setRange(0.00001, 10.0)
-        lr.setSingleStep(0.001)
-        lr.setValue(t.learning_rate)
-        lr.valueChanged.connect(self.validate)
-        self.fields['learning_rate'] = lr
-        form.addRow('learning rate', lr)
-        layout.addLayout(form)
-        self.problem = QLabel()
+        layout.addLayout(self._fields_grid())
+        self.problem = Sentence()  # shown only when it has something to say: the curve keeps the room
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet(f"color: {theme.current()['error_text']};")
         layout.addWidget(self.problem)
@@ -111,6 +106,11 @@ class TrainingPanel(QWidget):
                                                                       min_height=180)
         self.raw, self.smooth = series['loss'], series['smoothed']
         layout.addWidget(self.chart, 1)
+        self.compare = None
+        if runs is not None:  # the runs seen in this window, drawn over this one's curve when ticked
+            from explorer.history.compare_runs import CompareRuns
+            self.compare = CompareRuns(runs, self.chart, (self.x_axis, self.y_axis))
+            layout.addWidget(self.compare)
         self._ema = None
         self._t0 = 0.0
         self._show_dataset()
@@ -119,6 +119,44 @@ class TrainingPanel(QWidget):
         session.checkpoint_changed.connect(self._on_checkpoint_changed)
 
     # Dataset and hyperparameters
+
+    def _fields_grid(self):
+        """The hyperparameters in two columns of fields: the run's on the left, the model's on the right,
+        so the loss curve keeps its room in a short panel."""
+        form = QGridLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setColumnStretch(1, 1)
+        form.setColumnStretch(3, 1)
+        d, t = GPTConfig(), TrainConfig()
+        self.fields = {}
+        for row_col, (name, value, low, high) in zip(
+                ((0, 0), (1, 0), (0, 2), (1, 2), (2, 2), (3, 2)),
+                (('steps', t.num_steps, 1, 1_000_000), ('seed', t.seed, -2**31, 2**31 - 1),
+                 ('n_layer', d.n_layer, 1, 12), ('n_embd', d.n_embd, 1, 512),
+                 ('n_head', d.n_head, 1, 64), ('block_size', d.block_size, 1, 256))):
+            box = QSpinBox()
+            box.setRange(low, high)
+            box.setValue(value)
+            box.valueChanged.connect(self.validate)
+            self.fields[name] = box
+            self._add_field(form, row_col, name, box)
+        lr = QDoubleSpinBox()
+        lr.setDecimals(5)
+        lr.setRange(0.00001, 10.0)
+        lr.setSingleStep(0.001)
+        lr.setValue(t.learning_rate)
+        lr.valueChanged.connect(self.validate)
+        self.fields['learning_rate'] = lr
+        self._add_field(form, (2, 0), 'learning rate', lr)
+        return form
+
+    @staticmethod
+    def _add_field(grid, row_col, name, box):
+        row, col = row_col
+        label = QLabel(name)
+        label.setBuddy(box)
+        grid.addWidget(label, row, col)
+        grid.addWidget(box, row, col + 1)
 
     def choose_dataset(self):
         path, _ = QFileDialog.getOpenFileName(self, 'Dataset: one document per line', str(self.host.last_dir()),
@@ -224,8 +262,11 @@ class TrainingPanel(QWidget):
         self.raw.clear()
         self.smooth.clear()
         self._ema = None
+        self._losses = []
         self.x_axis.setRange(1, train.num_steps)
         self.y_axis.setRange(0, 4)
+        if self.compare is not None:
+            self.compare.fit_axes()
         self.progress.setRange(0, train.num_steps)
         self.progress.setValue(0)
         self.run = TrainingRun(self.data_path, model, train, self)
@@ -267,6 +308,7 @@ class TrainingPanel(QWidget):
 
     def _on_step(self, step, num_steps, loss, doc):
         self.raw.append(step, loss)
+        self._losses.append(loss)
         self._ema = smooth(self._ema, loss)
         self.smooth.append(step, self._ema)
         if step == 1 or loss > self.y_axis.max():
@@ -298,6 +340,10 @@ class TrainingPanel(QWidget):
             self.status.setText(why)
             self.host.show_message(why)
         self._finished = (ckpt, done)
+        if self.runs is not None:
+            c = ckpt.model.config
+            self.runs.add(f'trained here ({c.n_layer} layer{"s" if c.n_layer > 1 else ""}, n_embd {c.n_embd})',
+                          len(ckpt.model.params), self._losses, ckpt.history_sha256 or ('trained', id(ckpt)))
         self.session.use_trained(ckpt)
 
     def _on_checkpoint_changed(self):

@@ -52,6 +52,9 @@ def test_training_in_the_app_equals_the_train_command(window, qtbot, dataset, tm
     assert window.session.unsaved and 'unsaved' in window.model_label.text()
     assert panel.raw.count() == 30 and panel.progress.value() == 30
     assert window.session.trace.doc == 'emma' and window.session.backprop.position == 0
+    trained = window.runs.runs[-1]  # listed in Compare runs, with its parameter count and every loss
+    assert trained.name.startswith('trained here') and list(trained.losses) == losses
+    assert trained.params == len(window.session.model.params) and trained.key == window.session.checkpoint.history_sha256
 
 
 def test_stop_keeps_the_weights_reached(window, qtbot, dataset, tmp_path, monkeypatch):
