@@ -1,14 +1,14 @@
 """Compare runs: the loss curves of several training runs over one another (issue 23, "compare rungs").
 
-`RunCurves` keeps the runs this window has seen: the history of each checkpoint opened (read when the
-Timeline reads it, or when the list is first shown) and each run trained here. `CompareRuns` lists them
-with a box each and draws the ticked ones, smoothed, on a loss chart given to it (the Training panel's),
+`RunCurves` keeps the runs this window has seen: the history of each checkpoint opened (as the Timeline
+reads it: once a panel that needs it is raised, Training included, and for each checkpoint after) and
+each run trained here. `CompareRuns` lists them with a box each and draws the ticked ones, smoothed, on a loss chart given to it (the Training panel's),
 each named with its parameter count and last smoothed loss, so that rungs of different sizes can be set
 side by side: bigger is not always lower."""
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
@@ -61,7 +61,7 @@ class RunCurves(QObject):
         if history is None or run is None:
             return
         name = self.session.checkpoint_name if self.session.checkpoint is run else run.history_name or 'a run'
-        key = getattr(run, 'history_sha256', None) or ('history', id(history))
+        key = getattr(run, 'history_sha256', None) or ('file', str(run.history_file))  # read again: listed once
         self.add(name, len(run.model.params), history.losses, key)
 
 
@@ -89,14 +89,6 @@ class CompareRuns(QWidget):
         for run in runs.runs:
             self._on_added(run)
         runs.added.connect(self._on_added)
-
-    def showEvent(self, event):
-        super().showEvent(event)
-        QTimer.singleShot(0, self._if_seen)  # the workspace shows a dock a moment while it arranges the tabs
-
-    def _if_seen(self):
-        if self.isVisible() and not self.visibleRegion().isEmpty():
-            self.runs.want_history()
 
     def _on_added(self, run):
         self.empty.hide()

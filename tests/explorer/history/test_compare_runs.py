@@ -53,3 +53,21 @@ def test_a_long_run_is_thinned_to_its_shape_and_keeps_its_last_step():
     assert len(points) <= MAX_POINTS + 1 and points[0].x() == 1 and points[-1].x() == len(losses)
     assert points[-1].y() == pytest.approx(smoothed(losses)[-1])
     assert [p.x() for p in curve_points([2.0, 1.0])] == [1, 2]
+
+
+def test_a_checkpoint_opened_while_the_list_is_shown_joins_it(window, qtbot, tmp_path):
+    import io
+    from engine.cli.commands import main as cli_main
+    data = tmp_path / 'names.txt'
+    data.write_text('emma\nolivia\nava\nmia\n')
+    out = tmp_path / 'tiny.json'
+    assert cli_main(['train', '--data', str(data), '--steps', '6', '--n-embd', '8', '--num-samples', '0',
+                     '--history-every', '3', '--out', str(out)], io.StringIO()) == 0
+    window.docks['training_dock'].raise_()
+    compare = window.training.compare
+    qtbot.waitUntil(lambda: compare.list.count() >= 1, timeout=30000)  # the shipped run, read on showing
+    listed = compare.list.count()
+    assert window.session.load_checkpoint(str(out))
+    qtbot.waitUntil(lambda: compare.list.count() == listed + 1, timeout=30000)
+    tiny = window.runs.runs[-1]
+    assert tiny.name == 'tiny.json' and len(tiny.losses) == 6 and tiny.params == len(window.session.model.params)
