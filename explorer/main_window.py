@@ -9,6 +9,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolBar,
                                QVBoxLayout, QWidget)
 
+from engine.doc_notes import recording_note
 from engine.graph.keys import key_scope, split_key
 from engine.numbers import shown
 
@@ -58,7 +59,7 @@ class MainWindow(QMainWindow):
         self.create_status_bar()
         self.connect_panels()
         session.checkpoint_changed.connect(self._on_checkpoint_changed)
-        session.recording_started.connect(lambda doc: self.statusBar().showMessage(f'Recording {doc!r}…'))
+        session.recording_started.connect(lambda doc: self.statusBar().showMessage(recording_note(session.model, doc)))
         session.recording_progress.connect(self.statusBar().showMessage)
         session.recording_cancelled.connect(lambda: self.statusBar().showMessage(
             'Recording stopped; the graph is as it was.', 5000))
