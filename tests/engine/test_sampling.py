@@ -114,8 +114,9 @@ def test_top_p_keeps_the_smallest_head_whose_mass_reaches_p(top_p, kept):
 
 
 def test_top_p_is_taken_over_what_top_k_kept():
-    # top-k 3 keeps 1, 3, 4 (0.3, 0.3, 0.25 of 0.85): 0.3/0.85 = 0.353 < 0.5 <= 0.706, so top-p 0.5 keeps 1, 3
-    assert kept_tokens(P, top_k=3, top_p=0.5) == [1, 3]
+    # top-k 3 keeps 1, 3, 4 (0.3, 0.3, 0.25 of 0.85): 0.3/0.85 = 0.353 < 0.7 <= 0.706, so top-p 0.7 keeps 1, 3
+    # (over the whole distribution 0.6 < 0.7 would have kept 4 too)
+    assert kept_tokens(P, top_k=3, top_p=0.7) == [1, 3]
     assert kept_tokens(P, top_k=3, top_p=0.75) == [1, 3, 4]  # 0.706 < 0.75: all three
 
 
