@@ -21,7 +21,7 @@ from engine.model import GPTConfig, finish
 from engine.doc_notes import truncation_note
 from engine.trace import record
 from engine.optim import TrainConfig
-from engine.sampling import check_temperature, iter_samples, sampling_rng
+from engine.sampling import Settings, check_temperature, iter_samples, sampling_rng
 from engine.train import Trainer, check_trainable
 
 SMALLEST_VOCAB = 2     # one character and BOS: the least any dataset gives
@@ -59,6 +59,11 @@ def build_parser():
     sample.add_argument('--num-samples', type=int, default=20)
     sample.add_argument('--temperature', type=float, default=0.5)
     sample.add_argument('--seed', type=int, help='seed the sampler (default: continue from the saved state)')
+    sample.add_argument('--prompt', default='', metavar='TEXT', help='every document starts with TEXT; the model continues it')
+    sample.add_argument('--top-k', type=int, metavar='K', help='draw only from the K most likely next tokens')
+    sample.add_argument('--top-p', type=float, metavar='P',
+                        help='draw only from the fewest most likely next tokens whose probability sums to P or more')
+    sample.add_argument('--greedy', action='store_true', help='always the most likely next token (no random draw)')
 
     trace = commands.add_parser('trace', help='record one forward pass and its full backward pass as JSON')
     add_recording(trace)
@@ -223,11 +228,12 @@ def _step_range(text, steps):
 
 
 def cmd_sample(args, out):
-    check_temperature(args.temperature)
+    settings = Settings(args.temperature, args.top_k, args.top_p, args.greedy, args.prompt).check()
     check_count('--num-samples', args.num_samples)
     ckpt = ckpt_io.load(args.checkpoint)
+    settings.check(ckpt.model.tokenizer, ckpt.model.config.block_size)
     rng = sampling_rng(ckpt.rng_state, args.seed)
-    for i, s in enumerate(iter_samples(ckpt.model, rng, args.num_samples, args.temperature)):
+    for i, s in enumerate(iter_samples(ckpt.model, rng, args.num_samples, settings=settings)):
         print(f'sample {i+1:2d}: {s}', file=out)
 
 
