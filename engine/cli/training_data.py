@@ -87,9 +87,12 @@ class Validation:
     def due(self, step):
         return bool(self.docs) and (step == self.num_steps or (self.every is not None and step % self.every == 0))
 
-    def after(self, step, model):
-        """' | val loss …' when step is one to evaluate at (the model's weights after that step), else ''."""
+    def after(self, step, model, history=None):
+        """' | val loss …' when step is one to evaluate at (the model's weights after that step), else ''; the
+        run's History, if one is recorded, keeps it."""
         if not self.due(step):
             return ''
         self.losses[step] = loss = validation_loss(model, self.docs)
+        if history is not None:  # the scalar engine's history keeps it, drawn on the Timeline's loss curve
+            history.record_validation(self.docs, step, loss)
         return f' | val loss {loss:.4f}'
