@@ -72,6 +72,9 @@ class TimelinePanel(HistoryPanel):
             ('loss per step', 'smoothed', VALIDATION), 'loss', 'step', marker_size=9, min_height=190, view=LossChart)
         self.loss, self.smooth, self.validation = series['loss per step'], series['smoothed'], series[VALIDATION]
         self.validation.setPointsVisible(True)
+        pen = self.validation.pen()  # the chart theme's colour, drawn wider: a few points over a dense curve
+        pen.setWidthF(3)
+        self.validation.setPen(pen)
         self.chart.step_clicked.connect(self.go_to_trained)
         layout.addWidget(self.chart, 1)
 
