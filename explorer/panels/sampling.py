@@ -60,7 +60,7 @@ class SamplingPanel(QWidget):
         layout.addWidget(self.status)
         split = QSplitter()
         self.list = QListWidget()
-        self.list.currentTextChanged.connect(self.show_distribution)
+        self.list.currentRowChanged.connect(self._on_row)
         self.distribution = QTextBrowser()
         split.addWidget(self.list)
         split.addWidget(self.distribution)
@@ -164,7 +164,7 @@ class SamplingPanel(QWidget):
 
     def _on_sample(self, name, count):
         self.names.append(name)
-        self.list.addItem(name)
+        self.list.addItem(shown_text(name))
         if len(self.names) == 1:
             self.list.setCurrentRow(0)
         self.status.setText(f'Sampling {len(self.names)} of {count}…')
@@ -184,6 +184,9 @@ class SamplingPanel(QWidget):
             if job is not None:
                 job.abort()
         self.sampling = self.distributing = None
+
+    def _on_row(self, row):
+        self.show_distribution(self.names[row] if 0 <= row < len(self.names) else '')
 
     def show_distribution(self, doc):
         """At each position of the sample, the most likely next tokens as bars, with what the settings it was
@@ -206,9 +209,9 @@ class SamplingPanel(QWidget):
         self.distribution_done.emit()
 
     def record_selected(self):
-        item = self.list.currentItem()
-        if item is not None:
-            self.session.record(item.text())
+        row = self.list.currentRow()
+        if 0 <= row < len(self.names):
+            self.session.record(self.names[row])
 
 
 def describe(settings):
@@ -223,6 +226,20 @@ def describe(settings):
     return ', '.join(words)
 
 
+VISIBLE = {' ': '␣', '\n': '⏎', '\t': '⇥'}  # characters of a text model that would not show in a list or a bar's label
+
+
+def shown_text(text, quoted=False):
+    """A sample as the list shows it: a space, line end or tab of a text model as a visible sign."""
+    text = ''.join(VISIBLE.get(ch, ch) for ch in text)
+    return f"'{text}'" if quoted else text
+
+
+def token_label(tok, token_id):
+    """A token as its bar is labelled (HTML): its character, made visible, or BOS."""
+    return escape(shown_text(tok.token_text(token_id)))
+
+
 def _bar(p, colour):
     return f'<span style="background:{colour}">{"&nbsp;" * max(1, round(p * BAR_WIDTH))}</span>'
 
@@ -233,7 +250,7 @@ def distribution_html(tok, doc, settings, steps, colors):
     and marked 'cut'; the token the document goes on with marked ◀; the prompt's positions say the token was given."""
     filtering = settings.top_k is not None or settings.top_p is not None or settings.greedy
     cut_style = f'color:{colors["faint_text"]}'
-    html = [f'<p><b>{escape(repr(doc))}</b>: the next-token distribution at each position ({escape(describe(settings))})'
+    html = [f'<p><b>{escape(shown_text(doc, quoted=True))}</b>: the next-token distribution at each position ({escape(describe(settings))})'
             + ('; <span style="color:{}">greyed: cut away</span>, → the probability the sampler draws with'
                .format(colors['faint_text']) if filtering else '') + '</p>']
     for step in steps:
@@ -243,15 +260,15 @@ def distribution_html(tok, doc, settings, steps, colors):
         if step.following not in rows:
             rows.append(step.following)
         given = step.position < len(settings.prompt)
-        head = f'after <code>{escape(tok.token_text(step.token))}</code>'
+        head = f'after <code>{token_label(tok, step.token)}</code>'
         if given:
-            head += f' (the prompt gives <code>{escape(tok.token_text(step.following))}</code>: not drawn)'
+            head += f' (the prompt gives <code>{token_label(tok, step.following)}</code>: not drawn)'
         elif filtering:
             head += f': {len(kept)} of {len(step.probs)} tokens kept'
         html.append(f'<p style="margin:4px 0 1px 0">{head}</p><table cellspacing="0" cellpadding="1">')
         for i in rows:
             mark = ' ◀' if i == step.following else ''
-            text = f'<code>{escape(tok.token_text(i))}</code>'
+            text = f'<code>{token_label(tok, i)}</code>'
             if step.kept[i] > 0:
                 drawn = f' → <b>{shown(step.kept[i])}</b>' if filtering else ''
                 html.append(f'<tr><td>{text}</td><td>{_bar(step.probs[i], colors["bar"])}</td>'

@@ -149,3 +149,28 @@ def test_greedy_takes_the_most_likely_token_and_leaves_top_k_and_top_p_nothing_t
         panel.greedy.setChecked(False)
         panel.top_k.setValue(0)
     assert panel.top_k.isEnabled() and panel.top_p.isEnabled()
+
+
+def test_a_text_models_spaces_and_line_ends_are_visible_and_recorded_as_they_are(window, qtbot, tmp_path):
+    text = tmp_path / 'text.txt'
+    text.write_text('the sea and the sun,\nthe moon and the stars.\n' * 8)
+    out = tmp_path / 'text.json'
+    assert cli_main(['train', '--text', str(text), '--steps', '20', '--num-samples', '0', '--n-embd', '8',
+                     '--n-head', '2', '--block-size', '8', '--out', str(out)], io.StringIO()) == 0
+    window.session.load_checkpoint(out)
+    panel = window.sampling
+    panel.prompt.setText('the ')
+    panel.count.setValue(4)
+    try:
+        generate(panel, qtbot)
+        assert all(name.startswith('the ') for name in panel.names)
+        assert [panel.list.item(i).text() for i in range(4)] == [
+            name.replace(' ', '␣').replace('\n', '⏎') for name in panel.names]
+        text = panel.distribution.toPlainText()
+        assert 'after ␣' in text or 'the prompt gives ␣' in text
+        panel.list.setCurrentRow(2)
+        with qtbot.waitSignal(window.session.view_changed, timeout=20000):
+            panel.record_button.click()
+        assert window.session.trace.doc == panel.names[2]  # the text itself, not the signs it is shown with
+    finally:
+        panel.prompt.setText('')
