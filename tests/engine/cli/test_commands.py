@@ -28,6 +28,7 @@ from engine import checkpoint as ckpt_io
 from engine import data as data_mod
 from engine import files
 from engine.cli import commands as cli
+from engine.cli import training_data
 from engine.cli.commands import main
 from engine.data import load_docs
 from engine.errors import CheckpointError, OutputError
@@ -333,7 +334,7 @@ def test_b3_an_impossible_size_is_refused_before_any_dataset_is_fetched(monkeypa
     def download(*a, **k):
         raise AssertionError('names.txt was fetched before the size was checked')
     monkeypatch.setattr(data_mod, 'download_names', download)
-    monkeypatch.setattr(cli, 'default_names_path', lambda: data_mod.find_names() or data_mod.download_names())
+    monkeypatch.setattr(training_data, 'default_names_path', lambda: data_mod.find_names() or data_mod.download_names())
     code, out, err = run_cli('train', '--n-layer', '1000000000', capsys=capsys)
     assert code == 2 and one_sentence(err) and 'cannot be trained here' in err
 
