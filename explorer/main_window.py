@@ -285,8 +285,8 @@ class MainWindow(QMainWindow):
                   'gradient_dock')  # an upper panel raised grows to its whole height over these (150 px kept)
         column.give_room_when_shown(d['legend_dock'], lambda: column.give_whole_height(
             'legend_dock', self.legend.minimumHeight(), lowers))
-        column.give_room_when_shown(d['training_dock'], lambda: column.give_whole_height(
-            'training_dock', self.training.sizeHint().height(), lowers))  # its curve and Compare runs
+        for name, panel in (('training_dock', self.training), ('sampling_dock', self.sampling)):  # curves; bars
+            column.give_room_when_shown(d[name], lambda n=name, p=panel: column.give_whole_height(n, p.sizeHint().height(), lowers))
         self._docks_arranged = False  # sized to the window when it first shows, unless a saved state was restored
         for dock in self.docks.values():  # a panel brought back from the menu: the action says Hide again
             dock.visibilityChanged.connect(self._update_panels_act)

@@ -157,7 +157,9 @@ def test_a_text_models_spaces_and_line_ends_are_visible_and_recorded_as_they_are
     out = tmp_path / 'text.json'
     assert cli_main(['train', '--text', str(text), '--steps', '20', '--num-samples', '0', '--n-embd', '8',
                      '--n-head', '2', '--block-size', '8', '--out', str(out)], io.StringIO()) == 0
-    window.session.load_checkpoint(out)
+    session = window.session
+    session.load_checkpoint(out)
+    qtbot.waitUntil(lambda: session.recording is None and session.checkpoint_path == out, timeout=20000)
     panel = window.sampling
     panel.prompt.setText('the ')
     panel.count.setValue(4)
@@ -169,8 +171,18 @@ def test_a_text_models_spaces_and_line_ends_are_visible_and_recorded_as_they_are
         text = panel.distribution.toPlainText()
         assert 'after ␣' in text or 'the prompt gives ␣' in text
         panel.list.setCurrentRow(2)
-        with qtbot.waitSignal(window.session.view_changed, timeout=20000):
-            panel.record_button.click()
-        assert window.session.trace.doc == panel.names[2]  # the text itself, not the signs it is shown with
+        panel.record_button.click()  # the text itself is recorded, not the signs it is shown with
+        qtbot.waitUntil(lambda: session.recording is None and session.trace.doc == panel.names[2], timeout=20000)
     finally:
         panel.prompt.setText('')
+
+
+def test_raised_among_the_first_columns_tabs_at_1280_by_720_it_is_whole(make_window, qtbot):
+    """In All panels its tab shares ~130 px with Backprop's: raised, it grows to its whole height (its controls,
+    the samples and the bars), the panel below keeping room."""
+    win = make_window(1280, 720)
+    panel = win.sampling
+    win.docks['sampling_dock'].raise_()
+    whole = lambda: panel.visibleRegion().boundingRect().height() >= panel.sizeHint().height() >= 300  # noqa: E731
+    qtbot.waitUntil(whole, timeout=5000)
+    assert win.attention_dock.height() >= 150
