@@ -288,6 +288,8 @@ class MainWindow(QMainWindow):
             'legend_dock', self.legend.minimumHeight(), lowers))
         column.give_room_when_shown(d['training_dock'], lambda: (self.runs.want_history(), column.give_whole_height(
             'training_dock', self.training.sizeHint().height(), lowers)))  # its curve and Compare runs, filled
+        column.give_room_when_shown(d['sampling_dock'], lambda: column.give_whole_height(
+            'sampling_dock', self.sampling.sizeHint().height(), lowers))  # its samples and bars
         self._docks_arranged = False  # sized to the window when it first shows, unless a saved state was restored
         for dock in self.docks.values():  # a panel brought back from the menu: the action says Hide again
             dock.visibilityChanged.connect(self._update_panels_act)
