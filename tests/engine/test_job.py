@@ -45,8 +45,9 @@ def test_a_run_reports_each_step_then_the_checkpoint_it_reached(tiny_data):
     got = run_in_thread(tiny_data, {'n_embd': 8, 'n_head': 2}, {'num_steps': 3})
     assert got[0] == ('started', 4, 8, 1024)  # 4 documents, a e i l m o v + BOS
     assert [m[:3] for m in got[1:4]] == [('step', s, 3) for s in (1, 2, 3)]
-    kind, why, checkpoint_json, history_file, sha256 = got[4]
+    kind, why, checkpoint_json, history_file, sha256, losses = got[4]
     assert (kind, why, len(got)) == ('done', 'finished', 5)
+    assert losses == [m[3] for m in got[1:4]]  # every step's, as the steps told them
     try:
         ckpt = ckpt_io.from_json(checkpoint_json)
         assert ckpt.step == 3 and ckpt.model.config.n_embd == 8
@@ -106,7 +107,7 @@ def check_in_thread(ckpt, history_file):
 
 def test_a_history_check_replays_it_all(tiny_data, tmp_path):
     got = run_in_thread(tiny_data, {'n_embd': 8, 'n_head': 2}, {'num_steps': 6})
-    _, _, checkpoint_json, history_file, sha256 = got[-1]
+    _, _, checkpoint_json, history_file, sha256, _ = got[-1]
     ckpt = ckpt_io.from_json(checkpoint_json)
     try:
         history = history_io.load(history_file, ckpt)
@@ -123,7 +124,7 @@ def test_a_history_check_replays_it_all(tiny_data, tmp_path):
 
 def test_a_replay_ahead_sends_each_step_once_checked_and_stays_near_the_step_asked(tiny_data, tmp_path):
     got = run_in_thread(tiny_data, {'n_embd': 8, 'n_head': 2}, {'num_steps': 40})
-    _, _, checkpoint_json, history_file, sha256 = got[-1]
+    _, _, checkpoint_json, history_file, sha256, _ = got[-1]
     try:
         mine = history_io.load(history_file, ckpt_io.from_json(checkpoint_json))
         messages, asked, stop = queue.Queue(), types.SimpleNamespace(value=3), threading.Event()
