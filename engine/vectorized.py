@@ -123,6 +123,34 @@ def attention_backward(dout, cache, w, li, grads):
     return dx
 
 
+# The 'average' rung's attention: weights 1/(t+1) over keys 0..t, no q, no k (every head alike, so the
+# heads side by side are one average of v)
+
+_UNIFORM = {}
+
+
+def uniform_weights(T):
+    """[T, T]: 1/(t+1) where key s ≤ query t, 0 after (made once per length)."""
+    if T not in _UNIFORM:
+        _UNIFORM[T] = np.tril(np.ones((T, T))) / np.arange(1, T + 1)[:, None]
+    return _UNIFORM[T]
+
+
+def uniform_attention(x, w, li):
+    """x [B, T, E] (already rmsnormed) -> (out [B, T, E], cache)."""
+    u = uniform_weights(x.shape[1])
+    v = linear(x, w[f'layer{li}.attn_wv'])                # [B, T, E]
+    x_attn = u @ v                                        # the mean of the values of 0..t
+    return linear(x_attn, w[f'layer{li}.attn_wo']), (x, x_attn, u)
+
+
+def uniform_attention_backward(dout, cache, w, li, grads):
+    x, x_attn, u = cache
+    dx_attn = linear_backward(dout, x_attn, w[f'layer{li}.attn_wo'], grads[f'layer{li}.attn_wo'])
+    dv = u.T @ dx_attn                                    # each value gets 1/(t+1) of every query t after it
+    return linear_backward(dv, x, w[f'layer{li}.attn_wv'], grads[f'layer{li}.attn_wv'])
+
+
 # MLP, one layer: fc1, ReLU, fc2
 
 def mlp(x, w, li):
@@ -169,15 +197,29 @@ def loss_and_grads(w, config, tokens, targets, loss_weights, grads=None):
 
     tokens, targets [B, T] ints; loss_weights [B, T]: 1/(n·B) at each of a document's n positions, 0 at padding.
     grads: {name: array} to write the gradients into (zeroed here), e.g. views of one flat array."""
+    if grads is None:
+        grads = {name: np.zeros_like(a) for name, a in w.items()}
+    else:
+        for g in grads.values():
+            g.fill(0.0)
+    if config.arch == 'bigram':  # the token's row of wte is its logits
+        loss, dlogits = cross_entropy(w['wte'][tokens], targets, loss_weights)
+        np.add.at(grads['wte'], tokens, dlogits)
+        return loss, grads
     B, T = tokens.shape
     mask = causal_mask(T)
     x0 = embedding(w, tokens)
     x, norm0 = rmsnorm(x0)
     caches = []
     for li in range(config.n_layer):
-        xn, n1 = rmsnorm(x)
-        out, att = attention(xn, w, li, mask, config.n_head)
-        x = x + out
+        n1 = att = None
+        if config.attention != 'none':
+            xn, n1 = rmsnorm(x)
+            if config.attention == 'uniform':
+                out, att = uniform_attention(xn, w, li)
+            else:
+                out, att = attention(xn, w, li, mask, config.n_head)
+            x = x + out
         xn, n2 = rmsnorm(x)
         out, ml = mlp(xn, w, li)
         x = x + out
@@ -185,16 +227,13 @@ def loss_and_grads(w, config, tokens, targets, loss_weights, grads=None):
     logits = linear(x, w['lm_head'])                               # [B, T, V]
     loss, dlogits = cross_entropy(logits, targets, loss_weights)
 
-    if grads is None:
-        grads = {name: np.zeros_like(a) for name, a in w.items()}
-    else:
-        for g in grads.values():
-            g.fill(0.0)
     dx = linear_backward(dlogits, x, w['lm_head'], grads['lm_head'])
+    attention_back = uniform_attention_backward if config.attention == 'uniform' else attention_backward
     for li in reversed(range(config.n_layer)):
         n1, att, n2, ml = caches[li]
         dx = dx + rmsnorm_backward(mlp_backward(dx, ml, w, li, grads), n2)        # residual: both paths
-        dx = dx + rmsnorm_backward(attention_backward(dx, att, w, li, grads), n1)
+        if att is not None:
+            dx = dx + rmsnorm_backward(attention_back(dx, att, w, li, grads), n1)
     embedding_backward(rmsnorm_backward(dx, norm0), tokens, grads)
     return loss, grads
 
@@ -276,7 +315,8 @@ class VectorTrainer:
             if not math.isfinite(loss):
                 raise TrainingDiverged(f'Training diverged at step {step + 1}: the loss is {loss}; '
                                        'try a lower learning rate.')
-            after, m, v = adam_update(self.flat, self.grad_flat, self.optimizer.m, self.optimizer.v, step, self.config)
+            update = sgd_update if self.config.optimizer == 'sgd' else adam_update
+            after, m, v = update(self.flat, self.grad_flat, self.optimizer.m, self.optimizer.v, step, self.config)
         if not np.isfinite(after).all():
             raise TrainingDiverged(f'Training diverged at step {step + 1}: a weight stopped being a finite number; '
                                    'try a lower learning rate.')
@@ -305,3 +345,8 @@ def adam_update(p, g, m, v, step, config):
     m_hat = m / (1 - c.beta1 ** (step + 1))
     v_hat = v / (1 - c.beta2 ** (step + 1))
     return p - lr_t * m_hat / (v_hat ** 0.5 + c.eps), m, v
+
+
+def sgd_update(p, g, m, v, step, config):
+    """engine.optim.SGD.update on whole arrays: (new weights, m, v unchanged)."""
+    return p - decayed_lr(config.learning_rate, step, config.num_steps) * g, m, v
