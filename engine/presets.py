@@ -54,3 +54,14 @@ def preset_of(config):
     if config.attention == 'uniform':
         return 'average'
     return 'one-head' if config.n_head == 1 else DEFAULT
+
+
+def no_attention(config):
+    """What the Attention panel says of a model without attention (the bigram and mlp rungs), or None."""
+    if config.attention_layers:
+        return None
+    if config.arch == 'bigram':
+        return ("This model has no attention: it is the bigram rung, where a token's row of wte is its logits, "
+                "so each position sees only its own token.")
+    return ('This model has no attention: it is the mlp rung (embedding → MLP → lm_head), so each position sees '
+            'only its own token and position, nothing before it.')
