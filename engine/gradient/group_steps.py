@@ -312,15 +312,16 @@ def _nll(u):
 def _softmax(u):
     trace = u.trace
     pos, n = u.pos(), trace.n
-    logits = u.inputs()
     exps = [m for m in u.nodes if trace.op[m] == 'exp']
+    logits = [trace.children[trace.children[e][0]][0] for e in exps]  # exp(logits[i] - max_val)
     inv = next(m for m in u.nodes if trace.op[m] == '**-1')
     probs = [trace.data[e] * trace.data[inv] for e in exps]  # e / total, as microgpt computes it
     target_id = trace.tokens[pos + 1]
     onehot = [1 if i == target_id else 0 for i in range(len(logits))]
     loss_grad = 1 / n
     expected = [(p - y) * loss_grad for p, y in zip(probs, onehot)]
-    got = u.grad(logits)
+    # the bigram rung's logits are a row of wte, whose grad gathers every position reading that token
+    got = u.sent(logits) if logits[0] in trace.params else u.grad(logits)
     names = [trace.vocabulary[i] if i < len(trace.vocabulary) else 'BOS' for i in range(len(logits))]
     s = Summary(u.path, f'softmax backward at pos {pos}')
     s.formulas = ['∂L/∂logits = (probs − onehot(target)) · ∂L/∂loss_t',
@@ -447,6 +448,8 @@ def _head(u):
     trace = u.trace
     parts = u.path.split(' / ')
     pos, layer, head = u.pos(), int(parts[1].split()[1]), int(parts[-1].split()[1])
+    if not any(trace.scopes[c].name == 'scores' for c in u.h.children[u.scope]):
+        return _uniform_head(u, pos, layer, head)
     scores_scope = u.sub('scores')
     score_nodes = sorted(m for m in u.h.direct[scores_scope] if trace.op[m] == '*')
     dots = u.h.children[scores_scope]
@@ -499,6 +502,22 @@ def _head(u):
     return s
 
 
+def _uniform_head(u, pos, layer, head):
+    """The average rung's head: out = Σ_t (1/T)·v[t], the weights constants (nothing learns where to look)."""
+    trace = u.trace
+    a_nodes = list(trace.attention_ids[layer][head][pos])
+    outs = [u.last_in(o) for o in u.h.children[u.sub('weighted sum')]]
+    v_nodes = [[trace.children[m][1] for m in sorted(u.h.nodes_in(o)) if trace.op[m] == '*'] for o in
+               u.h.children[u.sub('weighted sum')]]  # [j][t]
+    T, g = len(a_nodes), u.grad(outs)
+    dv = [trace.data[a_nodes[t]] * g[j] for t in range(T) for j in range(len(outs))]
+    s = Summary(u.path, f'uniform attention head {head} at pos {pos}: out = Σ_t v[t] / {T}')
+    s.formulas = [f'∂L/∂v[t] = (1/{T})·∂L/∂out: every position up to this one gets the same share']
+    s.notes = ['The weights are constants 1/T (no q, no k): their gradients are computed but change nothing.']
+    s.checks = [Check('∂L/∂v = weights·∂L/∂out', dv, u.sent([vt[t] for t in range(T) for vt in v_nodes]))]
+    return s
+
+
 def _matrix(u):
     trace = u.trace
     name = trace.scopes[u.scope].name
@@ -519,6 +538,8 @@ def _matrix(u):
             matrix = f'{parts[1].replace(" ", "")}.{MATRIX_OF[last]}'
         elif last == 'tok + pos' and name in ('wte', 'wpe'):
             matrix = name
+        elif len(parts) == 2 and last == 'softmax' and trace.config.arch == 'bigram':
+            matrix = 'wte'  # the bigram rung: the softmax reads the token's row of wte as its logits
         if matrix != name:
             continue
         part = _Unit(trace, u.h, u.grads, s_id)
@@ -529,7 +550,9 @@ def _matrix(u):
         kinds.append(scope.path)
     rows, cols = len({trace.params[n][1] for n in used}), len({trace.params[n][2] for n in used})
     s = Summary(u.path, f'weights {name}: every position\'s share, summed')
-    if name in ('wte', 'wpe'):
+    if trace.config.arch == 'bigram':
+        s.formulas = ['∂L/∂wte[token] = Σ over positions that read the token of ∂L/∂logits']
+    elif name in ('wte', 'wpe'):
         s.formulas = [f'∂L/∂{name}[row] = Σ over positions that read the row of ∂L/∂x']
     else:
         s.formulas = [f'∂L/∂{name} = Σ_pos ∂L/∂y_pos·x_posᵀ']
