@@ -24,6 +24,7 @@ from engine.value import Value
 
 ARCHS = ('gpt', 'bigram')                      # a transformer, or one table of next-token logits
 ATTENTIONS = ('softmax', 'uniform', 'none')     # q·k softmax (microgpt), the mean of the past's values, no attention
+ACTIVATIONS = ('relu', 'gelu')
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class GPTConfig:
     # microgpt checkpoint is byte for byte what it was before these existed.
     arch: str = 'gpt'          # 'bigram': logits = wte[token], a [vocab][vocab] table; nothing else
     attention: str = 'softmax' # 'uniform': each position averages the values of 0..t (no q, k); 'none': no attention
+    activation: str = 'relu'   # the MLP's: 'gelu' (tanh form, see engine.value.gelu_and_grad)
 
     def __post_init__(self):
         for name in ('n_layer', 'n_embd', 'n_head', 'block_size'):
@@ -53,6 +55,8 @@ class GPTConfig:
             raise ConfigError(f'arch must be one of {", ".join(ARCHS)}, not {self.arch!r}.')
         if self.attention not in ATTENTIONS:
             raise ConfigError(f'attention must be one of {", ".join(ATTENTIONS)}, not {self.attention!r}.')
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(f'activation must be one of {", ".join(ACTIVATIONS)}, not {self.activation!r}.')
         if self.arch == 'bigram' and self.n_layer:
             raise ConfigError(f'The bigram model has no layers: n_layer must be 0, not {self.n_layer}.')
 
@@ -74,7 +78,7 @@ class GPTConfig:
         return out
 
 
-OPTIONAL_FIELDS = ('arch', 'attention')   # a config dict may leave these out: they then are microgpt's
+OPTIONAL_FIELDS = ('arch', 'attention', 'activation')   # a config dict may leave these out: they then are microgpt's
 _DEFAULTS = {f.name: f.default for f in fields(GPTConfig)}
 
 
@@ -198,9 +202,14 @@ def gpt(token_id, pos_id, keys, values, state_dict, config, ops=FAST):
                 x_residual = x
                 x = rmsnorm(x, ops)
                 x = linear(x, state_dict[f'layer{li}.mlp_fc1'], ops, 'fc1', 'x')  # [4 * n_embd]
-                with ops.scope('relu'):
-                    x = [xi.relu() for xi in x]
-                    ops.vector('x', x)
+                if config.activation == 'gelu':
+                    with ops.scope('gelu'):
+                        x = [xi.gelu() for xi in x]
+                        ops.vector('x', x)
+                else:
+                    with ops.scope('relu'):
+                        x = [xi.relu() for xi in x]
+                        ops.vector('x', x)
                 x = linear(x, state_dict[f'layer{li}.mlp_fc2'], ops, 'fc2', 'x')  # [n_embd]
                 with ops.scope('residual'):
                     x = [a + b for a, b in zip(x, x_residual)]

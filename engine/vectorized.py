@@ -27,6 +27,7 @@ from engine.errors import ConfigError, TrainingDiverged
 from engine.model import Model, param_shapes
 from engine.optim import decayed_lr
 from engine.tokenizer import Tokenizer
+from engine.value import GELU_C, GELU_K
 from engine.train import StepResult, check_trainable
 
 EPS_RMS = 1e-5  # rmsnorm's epsilon, as engine.model writes it
@@ -153,17 +154,26 @@ def uniform_attention_backward(dout, cache, w, li, grads):
 
 # MLP, one layer: fc1, ReLU, fc2
 
-def mlp(x, w, li):
+def gelu(h):
+    """engine.value.gelu_and_grad on arrays: (y, dy/dh), GELU's tanh form."""
+    t = np.tanh(GELU_C * (h + GELU_K * h * h * h))
+    return 0.5 * h * (1 + t), 0.5 * (1 + t) + 0.5 * h * (1 - t * t) * GELU_C * (1 + 3 * GELU_K * h * h)
+
+
+def mlp(x, w, li, activation='relu'):
     """x [B, T, E] (already rmsnormed) -> (out [B, T, E], cache)."""
     h = linear(x, w[f'layer{li}.mlp_fc1'])     # [B, T, F]
-    a = np.maximum(h, 0.0)                     # relu
-    return linear(a, w[f'layer{li}.mlp_fc2']), (x, h, a)
+    if activation == 'gelu':
+        a, slope = gelu(h)
+    else:
+        a, slope = np.maximum(h, 0.0), h > 0   # relu passes the gradient where it was positive
+    return linear(a, w[f'layer{li}.mlp_fc2']), (x, slope, a)
 
 
 def mlp_backward(dout, cache, w, li, grads):
-    x, h, a = cache
+    x, slope, a = cache
     da = linear_backward(dout, a, w[f'layer{li}.mlp_fc2'], grads[f'layer{li}.mlp_fc2'])
-    dh = da * (h > 0)                          # relu passes the gradient where it was positive
+    dh = da * slope
     return linear_backward(dh, x, w[f'layer{li}.mlp_fc1'], grads[f'layer{li}.mlp_fc1'])
 
 
@@ -221,7 +231,7 @@ def loss_and_grads(w, config, tokens, targets, loss_weights, grads=None):
                 out, att = attention(xn, w, li, mask, config.n_head)
             x = x + out
         xn, n2 = rmsnorm(x)
-        out, ml = mlp(xn, w, li)
+        out, ml = mlp(xn, w, li, config.activation)
         x = x + out
         caches.append((n1, att, n2, ml))
     logits = linear(x, w['lm_head'])                               # [B, T, V]

@@ -46,6 +46,7 @@ def build_parser():
     train.add_argument('--n-embd', type=int, help=f'default {d.n_embd}')
     train.add_argument('--n-head', type=int, help=f'default {d.n_head} (1 for one-head)')
     train.add_argument('--block-size', type=int, help=f'default {d.block_size}')
+    train.add_argument('--activation', metavar='relu|gelu', help="the MLP's: relu (microgpt's) or gelu (its tanh form)")
     train.add_argument('--lr', type=float, default=t.learning_rate)
     train.add_argument('--optimizer', default=t.optimizer, metavar='adam|sgd',
                        help="adam: microgpt's (default); sgd: p -= lr * grad, with the same decaying learning rate")
@@ -127,7 +128,7 @@ def check_count(name, value):
 
 def cmd_train(args, out):
     model_config = presets.preset_config(args.preset, n_layer=args.n_layer, n_embd=args.n_embd, n_head=args.n_head,
-                                         block_size=args.block_size)
+                                         block_size=args.block_size, activation=args.activation)
     train_config = TrainConfig(num_steps=args.steps, learning_rate=args.lr, seed=args.seed, optimizer=args.optimizer)
     check_temperature(args.temperature)
     check_count('--num-samples', args.num_samples)
@@ -155,8 +156,9 @@ def cmd_train(args, out):
     else:
         trainer = Trainer(docs, model_config, train_config, history_every=args.history_every)
     print(f'vocab size: {trainer.model.tokenizer.vocab_size}', file=out)
-    if args.preset != presets.DEFAULT or args.optimizer != TrainConfig.optimizer:  # microgpt's output stays microgpt's
-        print(f'preset: {args.preset} ({presets.describe(args.preset)}), optimizer {args.optimizer}', file=out)
+    if (args.preset, model_config.activation, args.optimizer) != (presets.DEFAULT, 'relu', 'adam'):  # else microgpt's output
+        gelu = ', gelu' if model_config.activation == 'gelu' else ''
+        print(f'preset: {args.preset} ({presets.describe(args.preset)}){gelu}, optimizer {args.optimizer}', file=out)
     print(f'num params: {len(trainer.model.params)}', file=out)
     end = '\r' if out.isatty() else '\n'  # one line rewriting itself on a terminal, as microgpt does
     try:

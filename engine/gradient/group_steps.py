@@ -21,6 +21,7 @@ from engine.backprop import Schedule
 from engine.graph.grouping import Hierarchy
 from engine.graph.keys import is_matrix_path, is_weight_path
 from engine.numbers import shown
+from engine.value import gelu_and_grad
 
 LINEARS = {'q', 'k', 'v', 'wo', 'fc1', 'fc2', 'lm_head'}
 MATRIX_OF = {'q': 'attn_wq', 'k': 'attn_wk', 'v': 'attn_wv', 'wo': 'attn_wo', 'fc1': 'mlp_fc1', 'fc2': 'mlp_fc2'}
@@ -54,7 +55,7 @@ def unit_kind(path):
     if len(parts) == 4 and parts[1].startswith('layer '):
         if name in LINEARS:
             return 'linear'
-        return {'residual': 'residual', 'relu': 'relu', 'rmsnorm': 'rmsnorm'}.get(name) or (
+        return {'residual': 'residual', 'relu': 'relu', 'gelu': 'gelu', 'rmsnorm': 'rmsnorm'}.get(name) or (
             'head' if name.startswith('head ') else None)
     return None
 
@@ -444,6 +445,23 @@ def _rmsnorm(u):
     return s
 
 
+def _gelu(u):
+    trace = u.trace
+    nodes = [m for m in u.nodes if trace.op[m] == 'gelu']
+    xs = [trace.children[m][0] for m in nodes]
+    x, gy = u.data(xs), u.grad(nodes)
+    slopes = [gelu_and_grad(xi)[1] for xi in x]
+    s = Summary(u.path, 'gelu: y = ½x(1 + tanh(√(2/π)(x + 0.044715x³)))')
+    s.formulas = ['∂L/∂x = gelu′(x)·∂L/∂y, gelu′(x) = ½(1+t) + ½x(1−t²)·√(2/π)(1 + 3·0.044715x²)']
+    s.notes = ['Unlike relu, no input is cut to exactly 0: a negative x passes a small gradient '
+               f'(its smallest slope here {shown(min(slopes))}), a large one passes it whole (slope → 1).']
+    top = top_rows(gy)
+    s.tables = [Table(f'the {len(top)} largest |∂L/∂y|', ('i', 'x[i]', 'gelu′(x[i])', '∂L/∂y[i]', '∂L/∂x[i] (stepper)'),
+                      [(i, x[i], slopes[i], gy[i], float(u.grads[xs[i]])) for i in top])]
+    s.checks = [Check('∂L/∂x = gelu′(x)·∂L/∂y', [d * g for d, g in zip(slopes, gy)], u.sent(xs))]
+    return s
+
+
 def _head(u):
     trace = u.trace
     parts = u.path.split(' / ')
@@ -565,6 +583,6 @@ def _matrix(u):
     return s
 
 
-SUMMARIES = {'mean': _mean, 'sum': _sum, 'nll': _nll, 'softmax': _softmax, 'linear': _linear, 'relu': _relu,
+SUMMARIES = {'mean': _mean, 'sum': _sum, 'nll': _nll, 'softmax': _softmax, 'linear': _linear, 'relu': _relu, 'gelu': _gelu,
              'residual': lambda u: _add(u, False), 'embed': lambda u: _add(u, True), 'rmsnorm': _rmsnorm,
              'head': _head, 'matrix': _matrix}

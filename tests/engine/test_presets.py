@@ -25,12 +25,15 @@ COUNTS = {'bigram': 27 * 27,
           'one-head': 4192, 'microgpt': 4192}
 
 
-@pytest.fixture(scope='module', params=list(PRESETS))
+@pytest.fixture(scope='module', params=list(PRESETS) + ['gelu'])
 def rung(request):
-    """(preset name, a small model of it with fresh weights, 'emma' recorded through it)."""
-    config = preset_config(request.param, n_embd=8, n_head=request.param != 'one-head' and 2 or None, block_size=8)
+    """(preset name, a small model of it with fresh weights, 'emma' recorded through it); 'gelu' is microgpt
+    with the GELU block option."""
+    name = 'microgpt' if request.param == 'gelu' else request.param
+    config = preset_config(name, n_embd=8, n_head=name != 'one-head' and 2 or None, block_size=8,
+                           activation='gelu' if request.param == 'gelu' else None)
     model = Model.init(config, TOK, random.Random(3))
-    return request.param, model, record(model, 'emma')
+    return name, model, record(model, 'emma')
 
 
 def test_parameter_counts_are_the_rungs_matrices():
@@ -107,7 +110,12 @@ def test_the_recording_is_the_training_loss_with_its_names_and_scopes(rung):
     assert 'loss' in paths and 'pos 4 / softmax' in paths and 'params / wte' in paths
     attention = 'pos 4 / layer 0 / attention'
     assert (attention in paths) == (name not in ('bigram', 'mlp'))
-    assert ('pos 4 / layer 0 / mlp / relu' in paths) == (name != 'bigram')
+    activation = model.config.activation
+    assert (f'pos 4 / layer 0 / mlp / {activation}' in paths) == (name != 'bigram')
+    if activation == 'gelu':  # the GELU option: one op per input, its local gradient recorded
+        gelus = [n for n in range(len(trace)) if trace.op[n] == 'gelu']
+        assert len(gelus) == 5 * 32 and trace.name(gelus[3]) == 'x[3]'
+        assert trace.scope_path(gelus[0]) == 'pos 0 / layer 0 / mlp / gelu' and 'relu' not in trace.op
     assert ('pos 4 / layer 0 / attention / head 0 / scores' in paths) == (name in ('one-head', 'microgpt'))
     if name == 'average':  # every head's weights are 1/T over positions 0..t, and shown as attention
         assert ('pos 4 / layer 0 / attention / head 1 / uniform') in paths

@@ -66,26 +66,29 @@ def test_train_short_run_writes_a_checkpoint_that_samples_the_same(tmp_path, tin
 
 
 # vocabulary a e i l m o v + BOS (8), n_embd 8: wte, wpe (16 rows), lm_head, and per rung what it adds
-RUNG_PARAMS = {'bigram': 8 * 8, 'mlp': 8 * 8 + 16 * 8 + 8 * 8 + 2 * 32 * 8, 'average': 1024 - 2 * 8 * 8}
+RUNG_PARAMS = {'bigram': 8 * 8, 'mlp': 8 * 8 + 16 * 8 + 8 * 8 + 2 * 32 * 8, 'average': 1024 - 2 * 8 * 8, 'microgpt': 1024}
 
 
 @pytest.mark.parametrize('preset', RUNG_PARAMS)
 def test_train_a_preset_prints_its_parameters_and_its_checkpoint_opens_everywhere(tmp_path, tiny_data, preset):
     out = tmp_path / f'{preset}.json'
     proc = run('train', '--data', str(tiny_data), '--steps', '5', '--n-embd', '8', '--n-head', '2', '--num-samples', '2',
-               '--preset', preset, '--optimizer', 'sgd', '--lr', '0.5', '--history-every', '2', '--out', str(out))
+               '--preset', preset, '--optimizer', 'sgd', '--lr', '0.5', '--history-every', '2', '--out', str(out),
+               *(['--activation', 'gelu'] if preset == 'microgpt' else []))
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[2].startswith(f'preset: {preset} (') and lines[2].endswith('), optimizer sgd')
+    gelu = ', gelu' if preset == 'microgpt' else ''
+    assert lines[2].startswith(f'preset: {preset} (') and lines[2].endswith(f'){gelu}, optimizer sgd')
     assert lines[3] == f'num params: {RUNG_PARAMS[preset]}'
     saved = ckpt_io.load(out)
     assert presets.preset_of(saved.model.config) == preset and saved.train_config.optimizer == 'sgd'
+    assert saved.model.config.activation == ('gelu' if preset == 'microgpt' else 'relu')
     sampled = run('sample', '--checkpoint', str(out), '--num-samples', '2')
     assert sampled.returncode == 0 and sampled.stdout.splitlines() == lines[-2:]
     graph = run('graph', '--checkpoint', str(out), '--doc', 'emma', '-o', str(tmp_path / 'g.svg'))
     svg = (tmp_path / 'g.svg').read_text()
     assert graph.returncode == 0 and '<svg' in svg and '>pos 4<' in svg and '>softmax<' in svg
-    assert ('>attention<' in svg) == (preset == 'average') and ('>mlp<' in svg) == (preset != 'bigram')
+    assert ('>attention<' in svg) == (preset in ('average', 'microgpt')) and ('>mlp<' in svg) == (preset != 'bigram')
     param = 'wte[1][2]' if preset == 'bigram' else 'layer0.mlp_fc1[1][2]'  # the history replays with SGD, checked
     history = run('history', str(out), '--param', param, '--json', str(tmp_path / 'h.json'))
     assert history.returncode == 0, history.stderr
@@ -120,7 +123,7 @@ def test_trace_of_an_over_long_document_says_it_was_cut(tmp_path):
 BAD_CASES = ['unknown character', 'missing dataset', 'empty dataset', 'binary dataset', 'not UTF-8',
              'heads do not divide', 'zero layers', 'negative block', 'zero steps', 'negative lr', 'not a number',
              'zero temperature', 'negative samples', 'corrupt checkpoint', 'missing checkpoint', 'unknown command',
-             'unwritable output', 'unknown preset', 'bigram with layers', 'unknown optimizer']
+             'unwritable output', 'unknown preset', 'bigram with layers', 'unknown optimizer', 'unknown activation']
 
 
 def bad_cases(tmp_path):
@@ -158,6 +161,8 @@ def bad_cases(tmp_path):
                                'The bigram model has no layers: n_layer must be 0, not 2.'),
         'unknown optimizer': (['train', '--optimizer', 'rmsprop', '--out', str(tmp_path / 'x.json')],
                               'The optimizer must be adam or sgd'),
+        'unknown activation': (['train', '--activation', 'swish', '--out', str(tmp_path / 'x.json')],
+                               "activation must be one of relu, gelu, not 'swish'."),
     }
 
 

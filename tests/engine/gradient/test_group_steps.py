@@ -152,7 +152,7 @@ def test_a_summary_catches_a_wrong_gradient(emma, unit_list):
     assert not check.agrees and check.max_diff > 1e-7
 
 
-@pytest.mark.parametrize('rung', ['bigram', 'mlp', 'average', 'one-head'])
+@pytest.mark.parametrize('rung', ['bigram', 'mlp', 'average', 'one-head', 'gelu'])
 def test_every_rung_of_the_ladder_steps_by_group_and_each_summary_agrees_with_the_stepper(rung):
     """The ladder's rungs (engine.presets) go by their own structure: the bigram's softmax reads a row of wte
     as its logits, the average rung's heads have no scores; every summary still checks against the stepper."""
@@ -162,7 +162,8 @@ def test_every_rung_of_the_ladder_steps_by_group_and_each_summary_agrees_with_th
     from engine.presets import preset_config
     from engine.tokenizer import Tokenizer
     from engine.trace import record
-    model = Model.init(preset_config(rung, n_embd=8, n_head=None if rung == 'one-head' else 2),
+    preset, activation = ('microgpt', 'gelu') if rung == 'gelu' else (rung, None)
+    model = Model.init(preset_config(preset, n_embd=8, n_head=None if rung == 'one-head' else 2, activation=activation),
                        Tokenizer('abcdem'), random.Random(5))
     trace = record(model, 'emma')
     h, schedule = Hierarchy(trace), Schedule(trace)
@@ -178,3 +179,4 @@ def test_every_rung_of_the_ladder_steps_by_group_and_each_summary_agrees_with_th
             assert len(check.identity) == len(check.stepper) > 0, (unit.path, check.what)
             assert check.max_diff < 1e-12, (unit.path, check.what, check.max_diff)
     assert {'softmax', 'nll', 'mean'} <= kinds and ('linear' in kinds) == (rung != 'bigram')
+    assert ('gelu' in kinds) == (rung == 'gelu') and ('relu' in kinds) == (rung not in ('bigram', 'gelu'))
