@@ -25,6 +25,7 @@ from engine.value import Value
 ARCHS = ('gpt', 'bigram')                      # a transformer, or one table of next-token logits
 ATTENTIONS = ('softmax', 'uniform', 'none')     # q·k softmax (microgpt), the mean of the past's values, no attention
 ACTIVATIONS = ('relu', 'gelu')
+NORMS = ('rms', 'layer')
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class GPTConfig:
     arch: str = 'gpt'          # 'bigram': logits = wte[token], a [vocab][vocab] table; nothing else
     attention: str = 'softmax' # 'uniform': each position averages the values of 0..t (no q, k); 'none': no attention
     activation: str = 'relu'   # the MLP's: 'gelu' (tanh form, see engine.value.gelu_and_grad)
+    norm: str = 'rms'          # 'layer': LayerNorm with a learned gain and bias in place of each rmsnorm
 
     def __post_init__(self):
         for name in ('n_layer', 'n_embd', 'n_head', 'block_size'):
@@ -57,6 +59,8 @@ class GPTConfig:
             raise ConfigError(f'attention must be one of {", ".join(ATTENTIONS)}, not {self.attention!r}.')
         if self.activation not in ACTIVATIONS:
             raise ConfigError(f'activation must be one of {", ".join(ACTIVATIONS)}, not {self.activation!r}.')
+        if self.norm not in NORMS:
+            raise ConfigError(f'norm must be one of {", ".join(NORMS)}, not {self.norm!r}.')
         if self.arch == 'bigram' and self.n_layer:
             raise ConfigError(f'The bigram model has no layers: n_layer must be 0, not {self.n_layer}.')
 
@@ -78,7 +82,7 @@ class GPTConfig:
         return out
 
 
-OPTIONAL_FIELDS = ('arch', 'attention', 'activation')   # a config dict may leave these out: they then are microgpt's
+OPTIONAL_FIELDS = ('arch', 'attention', 'activation', 'norm')   # a config dict may leave these out: they then are microgpt's
 _DEFAULTS = {f.name: f.default for f in fields(GPTConfig)}
 
 
@@ -89,7 +93,13 @@ def param_shapes(config, vocab_size):
     e, shapes = config.n_embd, {'wte': (vocab_size, config.n_embd),
                                 'wpe': (config.block_size, config.n_embd),
                                 'lm_head': (vocab_size, config.n_embd)}
+    layer_norm = config.norm == 'layer'
+    if layer_norm:  # LayerNorm's gain and bias, one row each, for every norm the model has (made 1 and 0)
+        shapes.update({'emb_ln_gain': (1, e), 'emb_ln_bias': (1, e)})
     for i in range(config.n_layer):
+        if layer_norm:
+            shapes.update({f'layer{i}.{block}_ln_{part}': (1, e) for block in ('attn', 'mlp')[config.attention == 'none':]
+                           for part in ('gain', 'bias')})
         if config.attention == 'softmax':
             shapes[f'layer{i}.attn_wq'] = (e, e)
             shapes[f'layer{i}.attn_wk'] = (e, e)
@@ -107,7 +117,9 @@ def param_count(config, vocab_size):
         return vocab_size * vocab_size
     e = config.n_embd
     per_layer = {'softmax': 12, 'uniform': 10, 'none': 8}[config.attention] * e * e  # wq wk wv wo: 4e², fc1 fc2: 8e²
-    return 2 * vocab_size * e + config.block_size * e + config.n_layer * per_layer
+    if config.norm == 'layer':  # a gain and a bias per norm: the embedding's, and each layer's one or two
+        per_layer += (2 if config.attention == 'none' else 4) * e
+    return 2 * vocab_size * e + config.block_size * e + config.n_layer * per_layer + (2 * e if config.norm == 'layer' else 0)
 
 
 class FastOps:
@@ -180,6 +192,26 @@ def rmsnorm(x, ops):
         return x
 
 
+def layernorm(x, state_dict, name, ops):
+    """LayerNorm with a learned gain and bias (the mini GPT's), where microgpt has rmsnorm: the mean taken out
+    too, then (x - mean) · (var + 1e-5)^-½ · gain + bias."""
+    gain, bias = state_dict[f'{name}_gain'][0], state_dict[f'{name}_bias'][0]
+    with ops.scope('layernorm'):
+        mean = ops.total(x, 'sum', 'Σx') / len(x)
+        ops.name('mean', mean, '1/len(x)')
+        neg_mean = -mean
+        ops.name('-mean', neg_mean)
+        xc = [xi + neg_mean for xi in x]
+        ops.vector('xc', xc)
+        var = ops.dot(xc, xc, 'sum of squares', None, 'xc·xc') / len(x)
+        ops.name('var', var, '1/len(x)')
+        scale = (var + 1e-5) ** -0.5
+        ops.name('scale', scale, '1e-5')
+        x = [xi * scale * g + b for xi, g, b in zip(xc, gain, bias)]
+        ops.vector('x', x)
+        return x
+
+
 def gpt(token_id, pos_id, keys, values, state_dict, config, ops=FAST):
     """Logits [vocab_size] for the next token; appends this position's keys and values to the KV cache."""
     if config.arch == 'bigram':
@@ -190,7 +222,7 @@ def gpt(token_id, pos_id, keys, values, state_dict, config, ops=FAST):
         with ops.scope('tok + pos'):
             x = [t + p for t, p in zip(tok_emb, pos_emb)]
             ops.vector('x', x)
-        x = rmsnorm(x, ops)  # not redundant: the residual stream starts here
+        x = layernorm(x, state_dict, 'emb_ln', ops) if config.norm == 'layer' else rmsnorm(x, ops)  # the residual stream starts here
 
     for li in range(config.n_layer):
         with ops.scope(f'layer {li}'):
@@ -200,7 +232,7 @@ def gpt(token_id, pos_id, keys, values, state_dict, config, ops=FAST):
                 x = uniform_attention(x, li, values, state_dict, config, ops)
             with ops.scope('mlp'):
                 x_residual = x
-                x = rmsnorm(x, ops)
+                x = layernorm(x, state_dict, f'layer{li}.mlp_ln', ops) if config.norm == 'layer' else rmsnorm(x, ops)
                 x = linear(x, state_dict[f'layer{li}.mlp_fc1'], ops, 'fc1', 'x')  # [4 * n_embd]
                 if config.activation == 'gelu':
                     with ops.scope('gelu'):
@@ -223,7 +255,7 @@ def attention(x, li, keys, values, state_dict, config, ops):
     n_head, head_dim = config.n_head, config.head_dim
     with ops.scope('attention'):
         x_residual = x
-        x = rmsnorm(x, ops)
+        x = layernorm(x, state_dict, f'layer{li}.attn_ln', ops) if config.norm == 'layer' else rmsnorm(x, ops)
         q = linear(x, state_dict[f'layer{li}.attn_wq'], ops, 'q', 'q')  # [n_embd]
         k = linear(x, state_dict[f'layer{li}.attn_wk'], ops, 'k', 'k')
         v = linear(x, state_dict[f'layer{li}.attn_wv'], ops, 'v', 'v')
@@ -261,7 +293,7 @@ def uniform_attention(x, li, values, state_dict, config, ops):
     n_head, head_dim = config.n_head, config.head_dim
     with ops.scope('attention'):
         x_residual = x
-        x = rmsnorm(x, ops)
+        x = layernorm(x, state_dict, f'layer{li}.attn_ln', ops) if config.norm == 'layer' else rmsnorm(x, ops)
         v = linear(x, state_dict[f'layer{li}.attn_wv'], ops, 'v', 'v')
         values[li].append(v)
         ops.alias('values', values[li])
@@ -297,9 +329,12 @@ class Model:
 
     @classmethod
     def init(cls, config, tokenizer, rng):
-        """Fresh weights drawn from rng.gauss(0, init_std), in microgpt's order."""
+        """Fresh weights drawn from rng.gauss(0, init_std), in microgpt's order; LayerNorm's gains 1 and biases 0
+        (drawn from nothing)."""
         std = config.init_std
-        state_dict = {name: [[Value(rng.gauss(0, std)) for _ in range(nin)] for _ in range(nout)]
+        fixed = {'gain': 1.0, 'bias': 0.0}
+        state_dict = {name: [[Value(fixed[name[-4:]] if '_ln_' in name else rng.gauss(0, std)) for _ in range(nin)]
+                             for _ in range(nout)]
                       for name, (nout, nin) in param_shapes(config, tokenizer.vocab_size).items()}
         return cls(config, tokenizer, state_dict)
 

@@ -63,6 +63,42 @@ def rmsnorm_backward(dy, cache):
     return dy * scale - x * (scale ** 3 * dot / x.shape[-1])
 
 
+# LayerNorm (the norm option): (x - mean) · (var + 1e-5) ** -0.5 · gain + bias
+
+def layernorm(x, gain, bias):
+    """x [..., E], gain and bias [E] -> (y [..., E], cache)."""
+    xc = x - x.sum(axis=-1, keepdims=True) / x.shape[-1]
+    scale = ((xc * xc).sum(axis=-1, keepdims=True) / x.shape[-1] + EPS_RMS) ** -0.5
+    xhat = xc * scale
+    return xhat * gain + bias, (xhat, scale, gain)
+
+
+def layernorm_backward(dy, cache, dgain, dbias):
+    """dgain += Σ dy·x̂, dbias += Σ dy; dx = scale·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)), dx̂ = dy·gain."""
+    xhat, scale, gain = cache
+    E = xhat.shape[-1]
+    dgain += (dy * xhat).reshape(-1, E).sum(axis=0)
+    dbias += dy.reshape(-1, E).sum(axis=0)
+    dxhat = dy * gain
+    return scale * (dxhat - dxhat.mean(axis=-1, keepdims=True) - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True))
+
+
+def norm(x, w, name, config):
+    """The model's norm at `name` ('emb', 'layer0.attn', …): rmsnorm, or LayerNorm with its gain and bias."""
+    if config.norm == 'layer':
+        y, cache = layernorm(x, w[f'{name}_ln_gain'][0], w[f'{name}_ln_bias'][0])
+        return y, (name, cache)
+    y, cache = rmsnorm(x)
+    return y, (None, cache)
+
+
+def norm_backward(dy, cache, grads):
+    name, cache = cache
+    if name is None:
+        return rmsnorm_backward(dy, cache)
+    return layernorm_backward(dy, cache, grads[f'{name}_ln_gain'][0], grads[f'{name}_ln_bias'][0])
+
+
 # A linear layer without bias: y = W x for each position
 
 def linear(x, w):
@@ -219,18 +255,18 @@ def loss_and_grads(w, config, tokens, targets, loss_weights, grads=None):
     B, T = tokens.shape
     mask = causal_mask(T)
     x0 = embedding(w, tokens)
-    x, norm0 = rmsnorm(x0)
+    x, norm0 = norm(x0, w, 'emb', config)
     caches = []
     for li in range(config.n_layer):
         n1 = att = None
         if config.attention != 'none':
-            xn, n1 = rmsnorm(x)
+            xn, n1 = norm(x, w, f'layer{li}.attn', config)
             if config.attention == 'uniform':
                 out, att = uniform_attention(xn, w, li)
             else:
                 out, att = attention(xn, w, li, mask, config.n_head)
             x = x + out
-        xn, n2 = rmsnorm(x)
+        xn, n2 = norm(x, w, f'layer{li}.mlp', config)
         out, ml = mlp(xn, w, li, config.activation)
         x = x + out
         caches.append((n1, att, n2, ml))
@@ -241,10 +277,10 @@ def loss_and_grads(w, config, tokens, targets, loss_weights, grads=None):
     attention_back = uniform_attention_backward if config.attention == 'uniform' else attention_backward
     for li in reversed(range(config.n_layer)):
         n1, att, n2, ml = caches[li]
-        dx = dx + rmsnorm_backward(mlp_backward(dx, ml, w, li, grads), n2)        # residual: both paths
+        dx = dx + norm_backward(mlp_backward(dx, ml, w, li, grads), n2, grads)        # residual: both paths
         if att is not None:
-            dx = dx + rmsnorm_backward(attention_back(dx, att, w, li, grads), n1)
-    embedding_backward(rmsnorm_backward(dx, norm0), tokens, grads)
+            dx = dx + norm_backward(attention_back(dx, att, w, li, grads), n1, grads)
+    embedding_backward(norm_backward(dx, norm0, grads), tokens, grads)
     return loss, grads
 
 

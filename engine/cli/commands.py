@@ -47,6 +47,7 @@ def build_parser():
     train.add_argument('--n-head', type=int, help=f'default {d.n_head} (1 for one-head)')
     train.add_argument('--block-size', type=int, help=f'default {d.block_size}')
     train.add_argument('--activation', metavar='relu|gelu', help="the MLP's: relu (microgpt's) or gelu (its tanh form)")
+    train.add_argument('--norm', metavar='rms|layer', help="rms: microgpt's rmsnorm; layer: LayerNorm with a learned gain and bias")
     train.add_argument('--lr', type=float, default=t.learning_rate)
     train.add_argument('--optimizer', default=t.optimizer, metavar='adam|sgd',
                        help="adam: microgpt's (default); sgd: p -= lr * grad, with the same decaying learning rate")
@@ -128,7 +129,7 @@ def check_count(name, value):
 
 def cmd_train(args, out):
     model_config = presets.preset_config(args.preset, n_layer=args.n_layer, n_embd=args.n_embd, n_head=args.n_head,
-                                         block_size=args.block_size, activation=args.activation)
+                                         block_size=args.block_size, activation=args.activation, norm=args.norm)
     train_config = TrainConfig(num_steps=args.steps, learning_rate=args.lr, seed=args.seed, optimizer=args.optimizer)
     check_temperature(args.temperature)
     check_count('--num-samples', args.num_samples)
@@ -156,9 +157,10 @@ def cmd_train(args, out):
     else:
         trainer = Trainer(docs, model_config, train_config, history_every=args.history_every)
     print(f'vocab size: {trainer.model.tokenizer.vocab_size}', file=out)
-    if (args.preset, model_config.activation, args.optimizer) != (presets.DEFAULT, 'relu', 'adam'):  # else microgpt's output
-        gelu = ', gelu' if model_config.activation == 'gelu' else ''
-        print(f'preset: {args.preset} ({presets.describe(args.preset)}){gelu}, optimizer {args.optimizer}', file=out)
+    blocks = [x for x in (model_config.activation, model_config.norm) if x not in ('relu', 'rms')]  # block options
+    if (args.preset, blocks, args.optimizer) != (presets.DEFAULT, [], 'adam'):  # else microgpt's output, as it was
+        blocks = ''.join(f', {"layernorm" if b == "layer" else b}' for b in blocks)
+        print(f'preset: {args.preset} ({presets.describe(args.preset)}){blocks}, optimizer {args.optimizer}', file=out)
     print(f'num params: {len(trainer.model.params)}', file=out)
     end = '\r' if out.isatty() else '\n'  # one line rewriting itself on a terminal, as microgpt does
     try:

@@ -53,8 +53,13 @@ def frame_title_width(title):
 
 
 def badge_text(box):
-    """The names on a box's badge ('wq wk wv wo'), or '' for a box that reads no weight matrix."""
-    return ' '.join(short_param_name(name) for name in getattr(box, 'reads', ()))
+    """The names on a box's badge ('wq wk wv wo'), or '' for a box that reads no weight matrix. LayerNorm's
+    gain and bias are one 'ln', and only on a box reading at most two other matrices ('wte wpe ln', 'ln fc1
+    fc2'): 'ln wq wk wv wo' would leave the title 'attention' no room (its edges still show it read)."""
+    reads = getattr(box, 'reads', ())
+    others = [short_param_name(name) for name in reads if not name.endswith(('ln_gain', 'ln_bias'))]
+    ln = ['ln'] if len(others) < len(reads) and len(others) <= 2 else []
+    return ' '.join(ln + others if others[:1] not in (['wte'],) else others + ln)
 
 
 def badge_width(box):

@@ -25,14 +25,19 @@ COUNTS = {'bigram': 27 * 27,
           'one-head': 4192, 'microgpt': 4192}
 
 
-@pytest.fixture(scope='module', params=list(PRESETS) + ['gelu'])
+@pytest.fixture(scope='module', params=list(PRESETS) + ['gelu', 'layernorm'])
 def rung(request):
     """(preset name, a small model of it with fresh weights, 'emma' recorded through it); 'gelu' is microgpt
     with the GELU block option."""
-    name = 'microgpt' if request.param == 'gelu' else request.param
+    name = 'microgpt' if request.param in ('gelu', 'layernorm') else request.param
     config = preset_config(name, n_embd=8, n_head=name != 'one-head' and 2 or None, block_size=8,
-                           activation='gelu' if request.param == 'gelu' else None)
+                           activation='gelu' if request.param == 'gelu' else None,
+                           norm='layer' if request.param == 'layernorm' else None)
     model = Model.init(config, TOK, random.Random(3))
+    for matrix, rows in model.state_dict.items():  # LayerNorm's gains and biases away from 1 and 0
+        if '_ln_' in matrix:
+            for p in rows[0]:
+                p.data += random.Random(matrix).gauss(0, 0.3)
     return name, model, record(model, 'emma')
 
 
@@ -112,6 +117,10 @@ def test_the_recording_is_the_training_loss_with_its_names_and_scopes(rung):
     assert (attention in paths) == (name not in ('bigram', 'mlp'))
     activation = model.config.activation
     assert (f'pos 4 / layer 0 / mlp / {activation}' in paths) == (name != 'bigram')
+    if model.config.norm == 'layer':  # LayerNorm in place of every rmsnorm, its gain and bias read there
+        assert 'pos 4 / layer 0 / mlp / layernorm' in paths and not any('rmsnorm' in p for p in paths)
+        assert {trace.params[n][0] for n in trace.params} >= {'emb_ln_gain', 'emb_ln_bias', 'layer0.attn_ln_gain',
+                                                             'layer0.attn_ln_bias', 'layer0.mlp_ln_gain', 'layer0.mlp_ln_bias'}
     if activation == 'gelu':  # the GELU option: one op per input, its local gradient recorded
         gelus = [n for n in range(len(trace)) if trace.op[n] == 'gelu']
         assert len(gelus) == 5 * 32 and trace.name(gelus[3]) == 'x[3]'
@@ -195,3 +204,17 @@ def test_a_checkpoint_whose_options_do_not_fit_its_matrices_is_refused(tmp_path)
     obj['config'] = {'n_layer': 1}
     with pytest.raises(CheckpointError, match='its config does not list exactly n_layer'):
         ckpt_io.from_json(json.dumps(obj))
+
+
+def test_layernorm_starts_as_the_identity_gain_and_bias_drawn_from_nothing():
+    """LayerNorm's gains are made 1 and its biases 0 without drawing: the other weights are drawn as they
+    would be without it (the same rng stream, in order)."""
+    tok = Tokenizer('abcdefghijklmnopqrstuvwxyz')
+    plain = Model.init(GPTConfig(), tok, random.Random(42))
+    layer = Model.init(GPTConfig(norm='layer'), tok, random.Random(42))
+    assert [p.data for p in layer.state_dict['layer0.mlp_ln_gain'][0]] == [1.0] * 16
+    assert [p.data for p in layer.state_dict['layer0.attn_ln_bias'][0]] == [0.0] * 16
+    assert {name: [[p.data for p in row] for row in mat] for name, mat in layer.state_dict.items() if '_ln_' not in name} \
+        == plain.floats()
+    assert param_count(GPTConfig(norm='layer'), 27) == 4192 + 6 * 16 == len(Model.init(GPTConfig(norm='layer'), tok,
+                                                                                        random.Random(0)).params)

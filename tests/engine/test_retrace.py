@@ -86,7 +86,7 @@ def test_only_the_same_config_and_vocabulary_fit(history):
         retrace(other)
 
 
-@pytest.mark.parametrize('rung', ['bigram', 'average', 'gelu'])
+@pytest.mark.parametrize('rung', ['bigram', 'average', 'gelu', 'layernorm'])
 def test_the_ladders_rungs_and_gelu_retrace_bit_for_bit(rung):
     """The rungs' structures (a bigram's softmax over weights, constant uniform weights) and the GELU op's
     forward rule and local gradient, recomputed exactly as Value computes them."""
@@ -94,7 +94,8 @@ def test_the_ladders_rungs_and_gelu_retrace_bit_for_bit(rung):
 
     from engine.presets import preset_config
     from engine.tokenizer import Tokenizer
-    config = preset_config('microgpt', activation='gelu') if rung == 'gelu' else preset_config(rung)
+    config = preset_config('microgpt', activation='gelu') if rung == 'gelu' else preset_config(
+        'microgpt', norm='layer') if rung == 'layernorm' else preset_config(rung)
     tok = Tokenizer('abcdem')
     start, other = (Model.init(config, tok, random.Random(seed)) for seed in (1, 2))
     trace = record(start, 'emma')

@@ -99,7 +99,8 @@ def test_loss_gradients_weights_and_adam_agree_with_the_scalar_engine_at_every_s
 
 # Each rung of the ladder (engine.presets), a few steps at a small shape, and SGD: the same agreement.
 RUNGS = {name: (name, 'adam') for name in PRESETS} | {'average, sgd': ('average', 'sgd'), 'bigram, sgd': ('bigram', 'sgd'),
-                                                      'mlp, gelu': ('mlp', 'adam')}
+                                                      'mlp, gelu': ('mlp', 'adam'), 'microgpt, layernorm': ('microgpt', 'adam'),
+                                                      'mlp, layernorm, sgd': ('mlp', 'sgd')}
 
 
 @pytest.mark.parametrize('rung', RUNGS, ids=RUNGS.keys())
@@ -107,7 +108,7 @@ def test_every_rung_and_sgd_agree_with_the_scalar_engine(docs, rung):
     preset, optimizer = RUNGS[rung]
     config = preset_config(preset, n_layer=None if preset == 'bigram' else 2, n_embd=8,
                            n_head=None if preset == 'one-head' else 2, block_size=8,
-                           activation='gelu' if 'gelu' in rung else None)
+                           activation='gelu' if 'gelu' in rung else None, norm='layer' if 'layernorm' in rung else None)
     for step, scalar_loss, numpy_loss, grads, weights, adam in side_by_side(docs, config, 5, optimizer):
         where = f'{rung}, step {step + 1}'
         assert abs(numpy_loss - scalar_loss) <= TOLERANCE * abs(scalar_loss), where

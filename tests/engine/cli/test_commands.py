@@ -66,7 +66,8 @@ def test_train_short_run_writes_a_checkpoint_that_samples_the_same(tmp_path, tin
 
 
 # vocabulary a e i l m o v + BOS (8), n_embd 8: wte, wpe (16 rows), lm_head, and per rung what it adds
-RUNG_PARAMS = {'bigram': 8 * 8, 'mlp': 8 * 8 + 16 * 8 + 8 * 8 + 2 * 32 * 8, 'average': 1024 - 2 * 8 * 8, 'microgpt': 1024}
+RUNG_PARAMS = {'bigram': 8 * 8, 'mlp': 8 * 8 + 16 * 8 + 8 * 8 + 2 * 32 * 8, 'average': 1024 - 2 * 8 * 8,
+               'microgpt': 1024 + 6 * 8}  # microgpt here with GELU and LayerNorm: three norms' gains and biases
 
 
 @pytest.mark.parametrize('preset', RUNG_PARAMS)
@@ -74,15 +75,16 @@ def test_train_a_preset_prints_its_parameters_and_its_checkpoint_opens_everywher
     out = tmp_path / f'{preset}.json'
     proc = run('train', '--data', str(tiny_data), '--steps', '5', '--n-embd', '8', '--n-head', '2', '--num-samples', '2',
                '--preset', preset, '--optimizer', 'sgd', '--lr', '0.5', '--history-every', '2', '--out', str(out),
-               *(['--activation', 'gelu'] if preset == 'microgpt' else []))
+               *(['--activation', 'gelu', '--norm', 'layer'] if preset == 'microgpt' else []))
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    gelu = ', gelu' if preset == 'microgpt' else ''
+    gelu = ', gelu, layernorm' if preset == 'microgpt' else ''
     assert lines[2].startswith(f'preset: {preset} (') and lines[2].endswith(f'){gelu}, optimizer sgd')
     assert lines[3] == f'num params: {RUNG_PARAMS[preset]}'
     saved = ckpt_io.load(out)
     assert presets.preset_of(saved.model.config) == preset and saved.train_config.optimizer == 'sgd'
     assert saved.model.config.activation == ('gelu' if preset == 'microgpt' else 'relu')
+    assert saved.model.config.norm == ('layer' if preset == 'microgpt' else 'rms')
     sampled = run('sample', '--checkpoint', str(out), '--num-samples', '2')
     assert sampled.returncode == 0 and sampled.stdout.splitlines() == lines[-2:]
     graph = run('graph', '--checkpoint', str(out), '--doc', 'emma', '-o', str(tmp_path / 'g.svg'))
@@ -123,7 +125,8 @@ def test_trace_of_an_over_long_document_says_it_was_cut(tmp_path):
 BAD_CASES = ['unknown character', 'missing dataset', 'empty dataset', 'binary dataset', 'not UTF-8',
              'heads do not divide', 'zero layers', 'negative block', 'zero steps', 'negative lr', 'not a number',
              'zero temperature', 'negative samples', 'corrupt checkpoint', 'missing checkpoint', 'unknown command',
-             'unwritable output', 'unknown preset', 'bigram with layers', 'unknown optimizer', 'unknown activation']
+             'unwritable output', 'unknown preset', 'bigram with layers', 'unknown optimizer', 'unknown activation',
+             'unknown norm']
 
 
 def bad_cases(tmp_path):
@@ -163,6 +166,7 @@ def bad_cases(tmp_path):
                               'The optimizer must be adam or sgd'),
         'unknown activation': (['train', '--activation', 'swish', '--out', str(tmp_path / 'x.json')],
                                "activation must be one of relu, gelu, not 'swish'."),
+        'unknown norm': (['train', '--norm', 'batch', '--out', str(tmp_path / 'x.json')], "norm must be one of rms, layer, not 'batch'."),
     }
 
 

@@ -152,7 +152,7 @@ def test_a_summary_catches_a_wrong_gradient(emma, unit_list):
     assert not check.agrees and check.max_diff > 1e-7
 
 
-@pytest.mark.parametrize('rung', ['bigram', 'mlp', 'average', 'one-head', 'gelu'])
+@pytest.mark.parametrize('rung', ['bigram', 'mlp', 'average', 'one-head', 'gelu', 'layernorm', 'mlp+layernorm'])
 def test_every_rung_of_the_ladder_steps_by_group_and_each_summary_agrees_with_the_stepper(rung):
     """The ladder's rungs (engine.presets) go by their own structure: the bigram's softmax reads a row of wte
     as its logits, the average rung's heads have no scores; every summary still checks against the stepper."""
@@ -162,9 +162,19 @@ def test_every_rung_of_the_ladder_steps_by_group_and_each_summary_agrees_with_th
     from engine.presets import preset_config
     from engine.tokenizer import Tokenizer
     from engine.trace import record
-    preset, activation = ('microgpt', 'gelu') if rung == 'gelu' else (rung, None)
-    model = Model.init(preset_config(preset, n_embd=8, n_head=None if rung == 'one-head' else 2, activation=activation),
-                       Tokenizer('abcdem'), random.Random(5))
+    preset, activation = ('microgpt', 'gelu') if rung == 'gelu' else (rung.split('+')[0], None)
+    norm = 'layer' if rung.endswith('layernorm') else None
+    if preset == 'layernorm':
+        preset = 'microgpt'
+    model = Model.init(preset_config(preset, n_embd=8, n_head=None if rung == 'one-head' else 2, activation=activation,
+                                     norm=norm), Tokenizer('abcdem'), random.Random(5))
+    if norm:  # gains and biases away from 1 and 0, so that a summary that leaves them out shows it
+        for name in model.state_dict:
+            if '_ln_' in name:
+                for p in model.state_dict[name][0]:
+                    p.data += random.Random(name).gauss(0, 0.3)
+        trace_model = Model.from_floats(model.config, model.tokenizer, model.floats())
+        model = trace_model
     trace = record(model, 'emma')
     h, schedule = Hierarchy(trace), Schedule(trace)
     stepper = Stepper(trace)
@@ -180,3 +190,4 @@ def test_every_rung_of_the_ladder_steps_by_group_and_each_summary_agrees_with_th
             assert check.max_diff < 1e-12, (unit.path, check.what, check.max_diff)
     assert {'softmax', 'nll', 'mean'} <= kinds and ('linear' in kinds) == (rung != 'bigram')
     assert ('gelu' in kinds) == (rung == 'gelu') and ('relu' in kinds) == (rung not in ('bigram', 'gelu'))
+    assert ('layernorm' in kinds) == (norm is not None) and ('rmsnorm' in kinds) == (norm is None and rung != 'bigram')
