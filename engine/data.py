@@ -1,6 +1,8 @@
-"""The dataset: a UTF-8 text file with one document per line, as microgpt reads `input.txt`."""
+"""The dataset: a UTF-8 text file with one document per line, as microgpt reads `input.txt`, or a continuous
+text (a play, a book) cut into windows of block_size characters; a seeded train/validation split of either."""
 
 import os
+import random
 from pathlib import Path
 
 from engine.errors import DataError
@@ -28,20 +30,56 @@ def parse_docs(text):
     return [line.strip() for line in text.strip().split('\n') if line.strip()]
 
 
+def _read_text(path, what, shape):
+    """The text of a UTF-8 file the user named; a `DataError` with one sentence for a binary or non-UTF-8 one."""
+    raw = read_user_file(path, what, DataError, kind='text file')
+    if b'\0' in raw:
+        raise DataError(f'{what} {path} is a binary file, not UTF-8 text{shape}.')
+    try:
+        return raw.decode('utf-8')
+    except UnicodeDecodeError as e:
+        raise DataError(f'{what} {path} is not UTF-8 text (bad byte at offset {e.start}).') from None
+
+
 def load_docs(path):
     """The documents of a dataset file; a `DataError` with one sentence if it cannot be used."""
     path = Path(path)
-    raw = read_user_file(path, 'The dataset', DataError, kind='text file')
-    if b'\0' in raw:
-        raise DataError(f'The dataset {path} is a binary file, not UTF-8 text with one document per line.')
-    try:
-        text = raw.decode('utf-8')
-    except UnicodeDecodeError as e:
-        raise DataError(f'The dataset {path} is not UTF-8 text (bad byte at offset {e.start}).') from None
-    docs = parse_docs(text)
+    docs = parse_docs(_read_text(path, 'The dataset', ' with one document per line'))
     if not docs:
         raise DataError(f'The dataset {path} has no documents (it is empty or only blank lines).')
     return docs
+
+
+def load_text(path):
+    """A continuous text, line ends as text mode reads them ('\r\n' and a lone '\r' are '\n'); a `DataError`
+    with one sentence if it cannot be used (missing, binary, not UTF-8, empty or only white space)."""
+    path = Path(path)
+    text = _read_text(path, 'The text', '').replace('\r\n', '\n').replace('\r', '\n')
+    if not text.strip():
+        raise DataError(f'The text {path} is empty' + (' (only white space).' if text else '.'))
+    return text
+
+
+def text_windows(text, block_size):
+    """The text cut into consecutive windows of block_size characters, the last one shorter if the text ends
+    there. Each window is trained as a document: BOS, then its characters, each predicting the next (a full
+    window fills block_size positions, so no window is trained to end; the last, shorter one ends the text)."""
+    return [text[i:i + block_size] for i in range(0, len(text), block_size)]
+
+
+def split_docs(docs, val_fraction, seed):
+    """(train, val): round(val_fraction × len(docs)) documents held out for validation, chosen by
+    random.Random(seed) (a stream of its own: training's draws are untouched), each part in the order of docs.
+    A `DataError` if the split would leave either part empty; val_fraction 0 holds nothing out."""
+    if not val_fraction:
+        return list(docs), []
+    n_val = round(val_fraction * len(docs))
+    if n_val < 1 or n_val >= len(docs):
+        raise DataError(f'A validation fraction of {val_fraction:g} of {len(docs):,} documents leaves '
+                        f'{"no validation" if n_val < 1 else "no training"} documents; '
+                        'use a longer text or another --val-fraction.')
+    held = set(random.Random(seed).sample(range(len(docs)), n_val))
+    return ([d for i, d in enumerate(docs) if i not in held], [d for i, d in enumerate(docs) if i in held])
 
 
 def cache_dir():

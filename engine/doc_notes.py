@@ -1,8 +1,28 @@
-"""Sentences about one document's recording: what block_size cut from it (whole, and in a few words for a
-line beside its field), and why weights cannot evaluate it."""
+"""Sentences about one document's recording: how big it will be, what block_size cut from it (whole, and in
+a few words for a line beside its field), and why weights cannot evaluate it."""
 
 from engine.checks import short
 from engine.errors import EngineError
+
+
+LARGE_RECORDING = 300_000  # scalars: a recording this big takes seconds, and the window says so first
+
+
+def recording_size(model, doc):
+    """About how many scalars recording `doc` makes (within a few percent): each multiply-add of a dot
+    product is a product and a running sum, plus the other nodes of a step and one node per parameter."""
+    from engine.train import step_counts
+    n = min(model.config.block_size, len(model.tokenizer.encode(doc)) - 1)
+    macs, nodes = step_counts(model.config, model.tokenizer.vocab_size, n)
+    return 2 * macs + nodes + len(model.params)
+
+
+def recording_note(model, doc):
+    """The status line while `doc` is recorded: its size too when it is large enough to take a while."""
+    size = recording_size(model, doc)
+    if size < LARGE_RECORDING:
+        return f'Recording {short(doc)}…'
+    return f'Recording {short(doc)}: about {size / 1e6:.1f} million scalars, which takes a while (Esc stops)…'
 
 
 def not_evaluable(model, doc, tokens, pos, error):

@@ -25,6 +25,7 @@ File:
  "config": GPTConfig fields, "uchars": [str], "train": TrainConfig fields,
  "docs": [document of step 1, 2, …], "loss": [loss of step 1, …], "lr": [learning rate of step 1, …],
  "update_norm": {matrix: [L2 norm of the update of step 1, …]},
+ "validation": {"docs": [held-out document, …], "loss": [[step, their mean loss after it], …]},  # only if any
  "snapshots": [{"step": s, "weights": b64, "m": b64, "v": b64}]}   # s = 0, K, 2K, …, and the last step
 """
 
@@ -147,6 +148,8 @@ class History:
         self.bound = True               # made here by a Trainer, or a file its checkpoint names by content (load
                                         # says which): trusted without replaying ahead to check
         self._checked = set()           # snapshot steps s whose interval s … next snapshot replayed as recorded
+        self.val_docs = []              # the held-out documents the validation loss is the mean over (train
+        self.val_losses = {}            # --eval-every): step -> their mean loss with the weights after it
 
     def forget(self):
         """Drop what seek keeps (the bench measures cold seeks with this)."""
@@ -163,6 +166,11 @@ class History:
 
     def snapshot(self, step, params, m, v):
         self.snapshots[step] = (array('d', (p.data for p in params)), array('d', m), array('d', v))
+
+    def record_validation(self, docs, step, loss):
+        """The validation loss after step `step`: the mean loss of `docs` (the same documents every time)."""
+        self.val_docs = list(docs)
+        self.val_losses[step] = loss
 
     def record_step(self, step, doc, loss, lr, before, params):
         """Step `step` (1-based) is done: its document, loss, learning rate and the size of each matrix's update."""
@@ -409,6 +417,8 @@ class History:
                'config': self.config.to_dict(), 'uchars': self.tokenizer.uchars,
                'train': self.train_config.to_dict(), 'docs': self.docs, 'loss': self.losses, 'lr': self.lrs,
                'update_norm': self.update_norms,
+               **({'validation': {'docs': self.val_docs, 'loss': [[s, x] for s, x in sorted(self.val_losses.items())]}}
+                  if self.val_losses else {}),  # a run without validation writes what it always wrote
                'snapshots': [{'step': s, 'weights': _pack(w), 'm': _pack(m), 'v': _pack(v)}
                              for s, (w, m, v) in sorted(self.snapshots.items())]}
         return json.dumps(obj, separators=(',', ':')) + '\n'
@@ -509,8 +519,26 @@ def _parse(obj, checkpoint=None):
              all(is_number(x) and math.isfinite(x) and x >= 0 for x in xs)
              for xs in norms.values()), 'its update sizes do not cover every matrix and step.')
     snapshots = _snapshots(obj.get('snapshots'), every, step, sum(r * c for r, c in shapes.values()))
-    return History(config, tokenizer.uchars, train_config, every, docs, [float(x) for x in losses],
-                   [float(x) for x in lrs], {k: [float(x) for x in norms[k]] for k in shapes}, snapshots)
+    history = History(config, tokenizer.uchars, train_config, every, docs, [float(x) for x in losses],
+                      [float(x) for x in lrs], {k: [float(x) for x in norms[k]] for k in shapes}, snapshots)
+    if 'validation' in obj:
+        history.val_docs, history.val_losses = _validation(obj['validation'], step, tokenizer)
+    return history
+
+
+def _validation(raw, step, tokenizer):
+    """(held-out documents, {step: validation loss}) from the file's optional "validation" (older files have none)."""
+    need = requirement(HistoryError)
+    need(isinstance(raw, dict) and isinstance(raw.get('docs'), list) and raw['docs'] and
+         all(isinstance(d, str) and all(c in tokenizer.uchars for c in d) for d in raw['docs']),
+         'its validation documents are not a list of documents in its vocabulary.')
+    pairs = raw.get('loss')
+    need(isinstance(pairs, list) and pairs and
+         all(isinstance(p, list) and len(p) == 2 and is_whole(p[0]) and is_number(p[1]) and math.isfinite(p[1])
+             and p[1] >= 0 for p in pairs) and
+         [p[0] for p in pairs] == sorted({p[0] for p in pairs}) and 1 <= pairs[0][0] and pairs[-1][0] <= step,
+         f'its validation losses are not [step, loss] pairs in order, within steps 1 to {step:,}.')
+    return list(raw['docs']), {p[0]: float(p[1]) for p in pairs}
 
 
 def _snapshots(raw, every, step, count):

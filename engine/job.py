@@ -7,16 +7,17 @@ layout process) runs its work through `in_child`: Ctrl-C is its parent's to answ
 its parent.
 
 `train_process` is the child's whole life: load the dataset, build microgpt's Trainer, then one step
-at a time, checking the pause and stop events between steps, and report every step. When it ends —
+at a time, checking the pause and stop events between steps, and report its steps. When it ends —
 finished, stopped, diverged — it sends the checkpoint of the weights it reached, as JSON text, so
 nothing is ever half-written by the child. Messages are tuples:
 
     ('started', num_docs, vocab_size, num_params)
     ('step', step, num_steps, loss, doc)
-    ('done', why, checkpoint_json, history_file, history_sha256)
+    ('done', why, checkpoint_json, history_file, history_sha256, losses)
                                         why: 'finished', 'stopped' or a sentence (diverged); history_file:
                                         the run's history (engine.history), a temp file the window adopts,
-                                        and the SHA-256 of its bytes (so the window trusts exactly that file)
+                                        and the SHA-256 of its bytes (so the window trusts exactly that file),
+                                        both None for numpy; losses: every step's
     ('failed', sentence)                nothing was trained (bad dataset or configuration)
 
 `check_history_process` replays a whole history against what it records (engine.history.History.verify)
@@ -127,18 +128,28 @@ def _end_with_parent(sentinel):
     os._exit(1)
 
 
-def train_process(data_path, model_config, train_config, messages, pause, stop):
-    """Run in a child process; model_config and train_config are dicts of GPTConfig and TrainConfig."""
+STEP_MESSAGES_S = 0.02  # the numpy trainer's steps are told at most this often (thousands a second otherwise)
+
+
+def train_process(data_path, model_config, train_config, messages, pause, stop, backend='scalar'):
+    """Run in a child process; model_config and train_config are dicts of GPTConfig and TrainConfig. The
+    scalar engine tells every step and keeps the run's history; numpy (engine.vectorized, the same run to
+    1e-12, a hundred times faster) tells a step every STEP_MESSAGES_S and keeps no history (a history is
+    replayed by the scalar engine bit for bit). 'done' brings every step's loss either way."""
     try:
         docs = load_docs(data_path)
         train_config = TrainConfig(**train_config)
-        trainer = Trainer(docs, GPTConfig(**model_config), train_config,
-                          history_every=history_io.default_every(train_config.num_steps))
+        if backend == 'numpy':
+            from engine.vectorized import VectorTrainer  # numpy is imported only for this backend
+            trainer = VectorTrainer(docs, GPTConfig(**model_config), train_config)
+        else:
+            trainer = Trainer(docs, GPTConfig(**model_config), train_config,
+                              history_every=history_io.default_every(train_config.num_steps))
     except EngineError as e:
         messages.put(('failed', str(e)))
         return
     messages.put(('started', len(docs), trainer.model.tokenizer.vocab_size, len(trainer.model.params)))
-    why = 'finished'
+    why, losses, told = 'finished', [], 0.0
     try:
         while trainer.step < trainer.config.num_steps:
             if stop.is_set():
@@ -148,10 +159,15 @@ def train_process(data_path, model_config, train_config, messages, pause, stop):
                 stop.wait(0.05)  # paused: sleep, still hearing Stop
                 continue
             r = trainer.train_step()
-            messages.put(('step', r.step, r.num_steps, r.loss, r.doc))
+            losses.append(r.loss)
+            now = time.monotonic()
+            if backend != 'numpy' or now - told >= STEP_MESSAGES_S or r.step == r.num_steps:
+                messages.put(('step', r.step, r.num_steps, r.loss, r.doc))
+                told = now
     except TrainingDiverged as e:
         why = str(e)
-    messages.put(('done', why, ckpt_io.to_json(ckpt_io.from_trainer(trainer)), *_history_file(trainer)))
+    history = _history_file(trainer) if backend != 'numpy' else (None, None)
+    messages.put(('done', why, ckpt_io.to_json(ckpt_io.from_trainer(trainer)), *history, losses))
 
 
 def _history_file(trainer):

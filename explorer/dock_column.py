@@ -120,6 +120,14 @@ def full_tab_names(window):
             bar.setUsesScrollButtons(True)
 
 
+def panel_key(number):
+    """The key of the number-th panel in View › Panels: Alt+1 … Alt+9, Alt+0 for the tenth, then Alt+Shift+1 …
+    (None past the nineteenth)."""
+    if number <= 10:
+        return f'Alt+{number % 10}'
+    return f'Alt+Shift+{number - 10}' if number <= 19 else None
+
+
 class DockColumn:
     """The panels of a main window on the right; each dock is listed in a menu (View › Panels) and kept in
     `docks` by its object name."""
@@ -144,10 +152,11 @@ class DockColumn:
         return dock
 
     def _show_action(self, dock, number):
-        """View › Panels › its title (Alt+1 … Alt+9 for the first nine): shows the panel in front of its tabs,
-        or hides it when it is in front already. (A dock's own toggle hid a panel that was only behind a tab.)"""
+        """View › Panels › its title (Alt+1 … Alt+9, Alt+0, then Alt+Shift+1 …: every panel has a key): shows the
+        panel in front of its tabs, or hides it when it is in front already. (A dock's own toggle hid a panel
+        that was only behind a tab.)"""
         title = dock.windowTitle()
-        action = make_action(self.window, title, lambda: show_or_hide(), f'Alt+{number}' if number <= 9 else None,
+        action = make_action(self.window, title, lambda: show_or_hide(), panel_key(number),
                              f'Show the {title} panel in front of its tabs (hide it if it is in front)', checkable=True)
         action.setObjectName(dock.objectName() + '_action')
 
@@ -180,8 +189,8 @@ class DockColumn:
         """A panel raised in the upper tabs grows to `height` (its widget's), if the column has the room (the
         panel in front below, the first of `lowers` shown there, keeps 150 px: its tab and a few lines)."""
         upper = self.docks[name]
-        if not upper.isVisible() or upper.isFloating():
-            return
+        if not upper.isVisible() or upper.isFloating() or not in_front(upper):
+            return  # (shown a moment while a workspace was arranged, and behind a tab since)
         area = self.window.dockWidgetArea(upper)
         lower = next((d for d in (self.docks.get(n) for n in lowers)
                       if d is not None and in_front(d) and not d.isFloating()

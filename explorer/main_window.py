@@ -9,6 +9,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolBar,
                                QVBoxLayout, QWidget)
 
+from engine.doc_notes import recording_note
 from engine.graph.keys import key_scope, split_key
 from engine.numbers import shown
 
@@ -20,6 +21,7 @@ from explorer.document_bar import DocumentBar
 from explorer.gradient.gradient_dock import GradientDock
 from explorer.graph.view import GraphView
 from explorer.history.adam_plot import AdamPlot
+from explorer.history.compare_runs import RunCurves
 from explorer.history.embedding_plot import EmbeddingPlot
 from explorer.history.timeline_panel import TimelinePanel
 from explorer.host import Host
@@ -57,7 +59,7 @@ class MainWindow(QMainWindow):
         self.create_status_bar()
         self.connect_panels()
         session.checkpoint_changed.connect(self._on_checkpoint_changed)
-        session.recording_started.connect(lambda doc: self.statusBar().showMessage(f'Recording {doc!r}…'))
+        session.recording_started.connect(lambda doc: self.statusBar().showMessage(recording_note(session.model, doc)))
         session.recording_progress.connect(self.statusBar().showMessage)
         session.recording_cancelled.connect(lambda: self.statusBar().showMessage(
             'Recording stopped; the graph is as it was.', 5000))
@@ -240,9 +242,10 @@ class MainWindow(QMainWindow):
         self.legend = GradLegend(self.graph.colors)  # its own tab: whole at 1280×720 (under Backprop it scrolled)
         self.chain_rule = ChainRulePanel(s)
         self.attention = AttentionPanel(s, host, self.graph.colors)
-        self.training = TrainingPanel(s, host, self.settings.value('dataset', None))
+        self.timeline = Timeline(s, self, self.settings)  # the run's history, shared by the panels after it
+        self.runs = RunCurves(s, self.timeline, self)  # every run seen here, for Training's Compare runs
+        self.training = TrainingPanel(s, host, self.settings.value('dataset', None), self.runs)
         self.sampling = SamplingPanel(s)
-        self.timeline = Timeline(s, self, self.settings)  # the run's history, shared by the three panels after it
         self.timeline_panel = TimelinePanel(self.timeline, s)
         self.adam_plot = AdamPlot(self.timeline, s)
         self.embedding_plot = EmbeddingPlot(self.timeline, s)
@@ -279,9 +282,14 @@ class MainWindow(QMainWindow):
         self.workspaces.place()
         column.give_room_when_shown(self.attention_dock,
                                     lambda: column.give_attention_room('backprop_dock', 'attention_dock'))
+        lowers = ('inspector_dock', 'chain_rule_dock', 'attention_dock', 'adam_plot_dock', 'embedding_dock',
+                  'gradient_dock')  # an upper panel raised grows to its whole height over these (150 px kept)
         column.give_room_when_shown(d['legend_dock'], lambda: column.give_whole_height(
-            'legend_dock', self.legend.minimumHeight(), ('inspector_dock', 'chain_rule_dock', 'attention_dock',
-                                                         'adam_plot_dock', 'embedding_dock', 'gradient_dock')))
+            'legend_dock', self.legend.minimumHeight(), lowers))
+        column.give_room_when_shown(d['training_dock'], lambda: (self.runs.want_history(), column.give_whole_height(
+            'training_dock', self.training.sizeHint().height(), lowers)))  # its curve and Compare runs, filled
+        column.give_room_when_shown(d['sampling_dock'], lambda: column.give_whole_height(
+            'sampling_dock', self.sampling.sizeHint().height(), lowers))  # its samples and bars
         self._docks_arranged = False  # sized to the window when it first shows, unless a saved state was restored
         for dock in self.docks.values():  # a panel brought back from the menu: the action says Hide again
             dock.visibilityChanged.connect(self._update_panels_act)

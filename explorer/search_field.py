@@ -23,6 +23,7 @@ class SearchField(QLineEdit):
         self._opened = frozenset()  # the groups the match shown opened (the next match closes them again)
         self.setPlaceholderText('Find (Ctrl+F): q[3], total, wq[3][5], head 1, exp, 0.25')
         self.setMaximumWidth(260)
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance('Find (Ctrl+F): q[3], total') + 24)  # its hint read (it had 125 px)
         self.count = QLabel()  # "3 of 12" beside the field (the window puts it there)
         self.count.setContentsMargins(6, 0, 6, 0)
         room = self.count.fontMetrics().horizontalAdvance('99 of 99') + 12

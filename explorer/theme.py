@@ -20,7 +20,7 @@ LIGHT = {
     'error_text': '#d9480f', 'note_text': '#b08900', 'alarm_text': '#d9261c', 'hint_text': '#808080',
     'faint_text': '#8a8f99', 'text_on_strong': '#ffffff', 'highlight_row': '#ffe8a3', 'applying_row': '#d9ccff',
     'call_site_row': '#fff4d1', 'target_row': '#e5dbff', 'bar': '#7048e8', 'chart_points': '#1c64d9',
-    'chart_reference': '#aab1bd', 'export_background': '#ffffff',
+    'bar_cut': '#d3d7de', 'chart_reference': '#aab1bd', 'export_background': '#ffffff',
 }
 DARK = {
     'background': '#1d2027', 'text': '#e6e8ee', 'muted': '#b0b8c5', 'edge': '#6f7a8c',
@@ -35,7 +35,7 @@ DARK = {
     'error_text': '#ff8a4c', 'note_text': '#e0b93a', 'alarm_text': '#ff6b6b', 'hint_text': '#9aa1ad',
     'faint_text': '#7d8593', 'text_on_strong': '#ffffff', 'highlight_row': '#5c4a1a', 'applying_row': '#3d3366',
     'call_site_row': '#3a3320', 'target_row': '#3d3366', 'bar': '#b197fc', 'chart_points': '#4d8ef7',
-    'chart_reference': '#5c6470', 'export_background': '#ffffff',  # an exported picture is on white
+    'bar_cut': '#474d58', 'chart_reference': '#5c6470', 'export_background': '#ffffff',  # an exported picture is on white
 }
 
 _current = [LIGHT]  # the palette the window uses now (set_dark): what panels without a palette of their own read
@@ -124,3 +124,8 @@ HEAD_COLORS = ('#4e79a7', '#59a14f', '#b07aa1', '#e15759', '#76b7b2', '#b6992d',
 def head_color(h):
     """The colour of attention head h (as a QColor)."""
     return QColor(HEAD_COLORS[h % len(HEAD_COLORS)])
+
+
+def run_color(i):
+    """The colour of the i-th run in Compare runs: the same categorical colours, distinct on both backgrounds."""
+    return QColor(HEAD_COLORS[i % len(HEAD_COLORS)])

@@ -71,10 +71,10 @@ WORKSPACES = (
                       'gradient_dock'), front='attention_dock')), NARROW),
     Workspace('Graph', 'Ctrl+1', 'The graph as big as it gets, with the Inspector, Scopes and Legend beside it',
               (Group(('inspector_dock', 'scopes_dock', 'legend_dock')),), Size(0.22, 280, 360)),
-    Workspace('Backprop', 'Ctrl+2', 'Step backprop with the Chain rule beside the graph and the Code below it, '
-              'every line whole: the line that made the node and the line of Value applying the chain rule',
-              (Group(('backprop_dock', 'legend_dock', 'scopes_dock'), Size(0.34, 128, 270)),
-               Group(('chain_rule_dock', 'inspector_dock'))), NARROW,
+    Workspace('Backprop', 'Ctrl+2', 'Step backprop with the Chain rule beside the graph, the whole height of the window, '
+              'and the Code under the graph: the line that made the node and the line of Value applying the chain rule',
+              (Group(('backprop_dock', 'legend_dock', 'scopes_dock'), Size(0.45, 128, 290)),
+               Group(('chain_rule_dock', 'inspector_dock'))), Size(0.3, 320, 460),
               bottom=Group(('gradient_dock',), Size(0.4, 270, 420)), kept=('gradient_dock',), gradient_tab='Code'),
     Workspace('Attention', 'Ctrl+3', "Each head's heatmaps with room, Backprop's buttons above them",
               (Group(('backprop_dock', 'scopes_dock', 'legend_dock'), Size(0.24, 130, 220)),
@@ -197,8 +197,8 @@ class Workspaces:
                 if dock.isFloating():
                     dock.setFloating(False)
                 win.removeDockWidget(dock)
-            win.setCorner(Qt.BottomLeftCorner, Qt.BottomDockWidgetArea)  # the bottom runs under the column
-            win.setCorner(Qt.BottomRightCorner, Qt.BottomDockWidgetArea)
+            win.setCorner(Qt.BottomLeftCorner, Qt.BottomDockWidgetArea)  # the bottom runs under the graph only:
+            win.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)  # the column keeps the window's height
             above = None
             for group in w.column:
                 first = docks[group.docks[0]]
@@ -234,12 +234,10 @@ class Workspaces:
 
     def _column_height(self, w):
         """The height the column's groups share, from the window (the docks just placed have not yet been
-        given theirs): between the tool bars and the status bar or the bottom panels, less the tab bars of
+        given theirs): between the tool bars and the status bar (the bottom panels stop at the column), less the tab bars of
         groups of more than one panel and the separators."""
         win = self.window
         bottom = win.statusBar().geometry().top() if win.statusBar().isVisible() else win.height()
-        if w.bottom:
-            bottom -= w.bottom.height.of(win.height()) + SEPARATOR
         if self._tab_bar is None:
             bar = QTabBar()
             bar.addTab('Inspector')

@@ -12,17 +12,17 @@ from engine import history as history_io
 from engine import pair
 from engine import presets
 from engine.cli import gradient as gradient_cli
+from engine.cli import training_data
 from engine.backprop import Stepper
 from engine.checks import short
 from engine.cli.parsing import Parser, UsageError, add_recording
-from engine.data import default_names_path, load_docs
 from engine.errors import EngineError, TrainingDiverged
 from engine.files import check_not_input, check_output, dumps, write_atomic
 from engine.model import GPTConfig, finish
 from engine.doc_notes import truncation_note
 from engine.trace import record
 from engine.optim import TrainConfig
-from engine.sampling import check_temperature, iter_samples, sampling_rng
+from engine.sampling import Settings, check_temperature, iter_samples, sampling_rng
 from engine.train import Trainer, check_trainable
 
 SMALLEST_VOCAB = 2     # one character and BOS: the least any dataset gives
@@ -35,7 +35,7 @@ def build_parser():
     commands = parser.add_subparsers(dest='command', required=True, parser_class=Parser)
 
     train = commands.add_parser('train', help="train microgpt and print what microgpt prints")
-    train.add_argument('--data', help='UTF-8 text file, one document per line (default: names.txt, fetched once)')
+    training_data.add_options(train)
     d, t = GPTConfig(), TrainConfig()
     train.add_argument('--steps', type=int, default=t.num_steps)
     train.add_argument('--seed', type=int, default=t.seed)
@@ -67,6 +67,11 @@ def build_parser():
     sample.add_argument('--num-samples', type=int, default=20)
     sample.add_argument('--temperature', type=float, default=0.5)
     sample.add_argument('--seed', type=int, help='seed the sampler (default: continue from the saved state)')
+    sample.add_argument('--prompt', default='', metavar='TEXT', help='every document starts with TEXT; the model continues it')
+    sample.add_argument('--top-k', type=int, metavar='K', help='draw only from the K most likely next tokens')
+    sample.add_argument('--top-p', type=float, metavar='P',
+                        help='draw only from the fewest most likely next tokens whose probability sums to P or more')
+    sample.add_argument('--greedy', action='store_true', help='always the most likely next token (no random draw)')
 
     trace = commands.add_parser('trace', help='record one forward pass and its full backward pass as JSON')
     add_recording(trace)
@@ -142,15 +147,17 @@ def cmd_train(args, out):
         if args.history_every <= 0:
             raise EngineError(f'--history-every must be a positive whole number of steps, not {args.history_every}.')
         pair.check_outputs(args.out)
+    training_data.check_options(args)
     check_trainable(model_config, SMALLEST_VOCAB)  # a size no dataset could make trainable: say so before fetching one
-    data = args.data or default_names_path()
+    data = training_data.data_path(args)
     if args.out:
         check_not_input(args.out, (data, 'the dataset'))  # the history's name holds its hash: never the data's
-    docs = load_docs(data)
+    parts = training_data.load(args, data, model_config.block_size)
+    docs = parts.train
     cost = check_trainable(model_config, len(set(''.join(docs))) + 1, docs)
     if cost.run_seconds(train_config.num_steps, args.num_samples) > WARN_SECONDS or cost.bytes > WARN_BYTES:
         print(f'note: {cost.describe(train_config.num_steps, args.num_samples)}.', file=sys.stderr, flush=True)
-    print(f'num docs: {len(docs)}', file=out)
+    print(parts.header, file=out)
     if args.backend == 'numpy':
         from engine.vectorized import VectorTrainer  # numpy only for this backend: the scalar engine runs without it
         trainer = VectorTrainer(docs, model_config, train_config, batch=args.batch or 1)
@@ -163,9 +170,12 @@ def cmd_train(args, out):
         print(f'preset: {args.preset} ({presets.describe(args.preset)}){blocks}, optimizer {args.optimizer}', file=out)
     print(f'num params: {len(trainer.model.params)}', file=out)
     end = '\r' if out.isatty() else '\n'  # one line rewriting itself on a terminal, as microgpt does
+    validation = training_data.Validation(parts, trainer.model.tokenizer, args.eval_every, train_config.num_steps)
     try:
         for r in trainer.run():
-            print(f'step {r.step:4d} / {r.num_steps:4d} | loss {r.loss:.4f}', end=end, file=out, flush=end == '\r')
+            val = validation.after(r.step, trainer.model, getattr(trainer, 'history', None))  # a validation loss stays on the terminal: '\n'
+            print(f'step {r.step:4d} / {r.num_steps:4d} | loss {r.loss:.4f}{val}', end='\n' if val else end, file=out,
+                  flush=end == '\r')
     except TrainingDiverged as e:
         if args.out:
             _save(args.out, trainer)
@@ -173,7 +183,7 @@ def cmd_train(args, out):
         raise
     if args.out:
         _save(args.out, trainer)
-    print('\n--- inference (new, hallucinated names) ---', file=out)
+    print(f'\n--- inference (new, hallucinated {"text" if args.text else "names"}) ---', file=out)
     for i, s in enumerate(iter_samples(trainer.model, trainer.rng, args.num_samples, args.temperature)):
         print(f'sample {i+1:2d}: {s}', file=out)
     if args.out:
@@ -236,11 +246,12 @@ def _step_range(text, steps):
 
 
 def cmd_sample(args, out):
-    check_temperature(args.temperature)
+    settings = Settings(args.temperature, args.top_k, args.top_p, args.greedy, args.prompt).check()
     check_count('--num-samples', args.num_samples)
     ckpt = ckpt_io.load(args.checkpoint)
+    settings.check(ckpt.model.tokenizer, ckpt.model.config.block_size)
     rng = sampling_rng(ckpt.rng_state, args.seed)
-    for i, s in enumerate(iter_samples(ckpt.model, rng, args.num_samples, args.temperature)):
+    for i, s in enumerate(iter_samples(ckpt.model, rng, args.num_samples, settings=settings)):
         print(f'sample {i+1:2d}: {s}', file=out)
 
 

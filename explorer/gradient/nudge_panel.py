@@ -184,4 +184,5 @@ class NudgePanel(QWidget):
                 strengths[i] = max(0.05, 1 + math.log10(d / top) / 8) if d > 0 else 0.05
         self.tint_requested.emit(strengths, f'nudge of {self.field.text()} by {n.h:+.0e}: '
                                             f'{len(n.changed):,} nodes changed; ring thickness = |change| on a log '
-                                            f'scale, thickest {shown(top)}, thinnest 1e-8 of it')
+                                            f'scale from the least changed box shown (thinnest) to the most '
+                                            f'(thickest; the largest change is {shown(top)})')

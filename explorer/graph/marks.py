@@ -239,7 +239,8 @@ class Marks:
         self.viewport().update()
 
     def tinted_keys(self):
-        """{box key: strength} of the visible boxes the tint lights."""
+        """{box key: strength} of the visible boxes the tint lights: a box's strongest node, spread over the
+        boxes shown (the faintest lit box thin, the strongest thick), so that a scale of nodes reads on boxes."""
         tint = getattr(self, '_tint', None)
         visible = self.session.visible
         if not tint or not tint[0] or visible is None:
@@ -254,7 +255,7 @@ class Marks:
                 key = key_of[node]
                 if key is not None and (s < 0) != (keys[key] < 0) and abs(s) > abs(other.get(key, 0.0)):
                     other[key] = s
-            self._tint_keys = (visible, keys, other)
+            self._tint_keys = (visible, spread(keys), spread(other))
         return self._tint_keys[1]
 
     def tinted_both(self):
@@ -292,3 +293,19 @@ class Marks:
         """What is lit ('line 118 made 585 nodes in this pass'), or '' when nothing is."""
         tint = getattr(self, '_tint', None)
         return tint[1] if tint and tint[0] else ''
+
+
+def spread(strengths):
+    """{key: strength} with the strengths of each colour spread from 0.1 to 1 (their order kept); all alike
+    are left as they are. A nudge lights nodes on a log scale of 8 decades, but the boxes of the overview
+    each take their strongest node, which were all within two decades of the largest: every ring looked the same."""
+    out = dict(strengths)
+    for sign in (1, -1):
+        mine = {k: abs(s) for k, s in strengths.items() if (s < 0) == (sign < 0)}
+        if len(mine) < 2:
+            continue
+        lo, hi = min(mine.values()), max(mine.values())
+        if hi - lo > 1e-12:
+            for k, s in mine.items():
+                out[k] = sign * (0.1 + 0.9 * (s - lo) / (hi - lo))
+    return out

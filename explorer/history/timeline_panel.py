@@ -1,5 +1,6 @@
 """The Timeline panel: a slider over the run's steps (and Play), the probe document, and the training
-loss curve; a click on the curve goes to that step and shows the document trained there."""
+loss curve (with the validation loss beside it when the run held documents out); a click on the curve goes
+to that step and shows the document trained there."""
 
 from html import escape
 
@@ -11,6 +12,7 @@ from engine.numbers import shown
 from explorer.history.charts import LossChart, smoothed, step_chart
 from explorer.history.history_panel import HistoryPanel, pop_out_button
 
+VALIDATION = 'validation loss'  # the held-out documents' mean loss after the steps the run evaluated at
 SLOW_MS = 300  # a step not shown by then says "Going to step N…" in its line
 PLAY_FRAME_MS = 30  # Play shows every step: the next is asked for once the one before is shown, at most this often
 
@@ -67,8 +69,12 @@ class TimelinePanel(HistoryPanel):
         layout.addWidget(self.step_info)
 
         self.chart, series, self.marker, (self.x_axis, self.y_axis) = step_chart(
-            ('loss per step', 'smoothed'), 'loss', 'step', marker_size=9, min_height=190, view=LossChart)
-        self.loss, self.smooth = series['loss per step'], series['smoothed']
+            ('loss per step', 'smoothed', VALIDATION), 'loss', 'step', marker_size=9, min_height=190, view=LossChart)
+        self.loss, self.smooth, self.validation = series['loss per step'], series['smoothed'], series[VALIDATION]
+        self.validation.setPointsVisible(True)
+        pen = self.validation.pen()  # the chart theme's colour, drawn wider: a few points over a dense curve
+        pen.setWidthF(3)
+        self.validation.setPen(pen)
         self.chart.step_clicked.connect(self.go_to_trained)
         layout.addWidget(self.chart, 1)
 
@@ -123,6 +129,7 @@ class TimelinePanel(HistoryPanel):
         self._set_enabled(False)
         self.loss.clear()
         self.smooth.clear()
+        self.validation.clear()
         self.marker.clear()
         self.step_info.setText('')
         self._say(reason or 'The training history is read when this panel is shown.')
@@ -151,8 +158,11 @@ class TimelinePanel(HistoryPanel):
         self.slider.setPageStep(h.every)
         self.loss.replace([QPointF(i + 1, x) for i, x in enumerate(h.losses)])
         self.smooth.replace([QPointF(i + 1, x) for i, x in enumerate(smoothed(h.losses))])
+        self.validation.replace([QPointF(step, x) for step, x in sorted(h.val_losses.items())])
+        for marker in self.chart.chart().legend().markers(self.validation):  # named only when the run has one
+            marker.setVisible(bool(h.val_losses))
         self.x_axis.setRange(0, h.step)
-        self.y_axis.setRange(0, max(h.losses) * 1.05 if h.losses else 1)
+        self.y_axis.setRange(0, max([*h.losses, *h.val_losses.values()]) * 1.05 if h.losses else 1)
         self._set_enabled(True)
         self._keep_step_room()
         self._say(self._ready(h))

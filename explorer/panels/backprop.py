@@ -73,11 +73,13 @@ class BackpropPanel(QWidget):
         row.addStretch(1)
         layout.addLayout(row)
 
-        note = QLabel('Breakpoints (Play stops when the gradient first reaches one):')
-        note.setWordWrap(True)
+        note = QLabel('Breakpoints: Play stops at each')  # one line: the panel stays whole in a short column
+        note.setToolTip('Play stops when the gradient first reaches a breakpoint (F9 toggles one on the selected node)')
+        # not word-wrapped: the scroll area would size the panel by its preferred height and cut the buttons
         layout.addWidget(note)
         self.breakpoints = QListWidget()
         self.breakpoints.setMaximumHeight(90)
+        self.breakpoints.setMinimumHeight(44)  # two rows: the panel stays whole in a short column
         self.breakpoints.itemActivated.connect(lambda item: session.reveal(item.data(Qt.UserRole)))
         self.breakpoints.itemClicked.connect(lambda item: session.reveal(item.data(Qt.UserRole)))
         layout.addWidget(self.breakpoints)

@@ -96,12 +96,14 @@ PANELS = {  # dock title: what it shows a learner (Help › Panels)
     'Legend': 'What every colour, hatch and mark on the graph means.',
     'Scopes': "The model's structure as a tree: click a scope to see it in the graph; arrows open and close it.",
     'Training': "Train here and watch the loss fall; the weights and the run's history come to the window.",
-    'Sampling': 'Generate names from the model, with the next-character probabilities each letter was drawn from.',
+    'Sampling': 'Generate names from the model (a prompt to continue, greedy, top-k, top-p), with the next-character '
+                'probabilities each letter was drawn from and what top-k/top-p cut away.',
     'Inspector': 'The selected scalar or box: its value, gradient, exact digits, parents, children, and the update '
                  'Adam would give a weight next.',
     'Chain rule': 'The backprop step just taken, written out: child.grad += local_grad × grad(node), with its numbers.',
     'Attention': "Each head's attention: scores, weights and their gradients for every query and key, linked to the graph.",
-    'Timeline': "The training run behind the checkpoint: any step's weights in the graph, and the loss curve.",
+    'Timeline': "The training run behind the checkpoint: any step's weights in the graph, and the loss curve "
+                '(with the validation loss, when the run held documents out).',
     'Parameter over time': "One weight over the run: its value, gradient, Adam's m and √v, and each update.",
     'Embeddings': 'The token and position embeddings (wte, wpe) moving on a fixed plane as training goes.',
     'Gradient': 'Check a gradient yourself: the Code that made a node, Nudge (±h against backprop), Gradcheck, '

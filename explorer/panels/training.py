@@ -8,8 +8,8 @@ import math
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QThreadPool, Signal
-from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
+from PySide6.QtCore import QPointF, QThreadPool, Signal
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from engine.data import DownloadFailed, download_names, find_names, load_docs
@@ -23,9 +23,28 @@ from engine.train import estimate_cost
 from explorer import theme
 
 NAMES_VOCAB = 27  # names.txt's 26 letters and BOS: the estimate's vocabulary before the dataset is fetched
+MAX_RAW_POINTS = 100_000  # the raw loss curve keeps the last this many steps of a run
+NUMPY_SPEEDUP = 100  # numpy against the scalar engine on microgpt's config (bench: numpy_vs_scalar, 121)
+ENGINES = (('scalar engine (exact; keeps the history)', 'scalar'),
+           ('numpy (~100× faster; no history)', 'numpy'))
 from explorer.history.charts import smooth, step_chart
 from explorer.state.background import BackgroundJob
 from explorer.state.training_run import TrainingRun
+
+
+class Sentence(QLabel):
+    """A label hidden while it is empty."""
+
+    def __init__(self, text=''):
+        super().__init__(text)
+        self.setVisible(bool(text))
+
+    def setText(self, text):
+        super().setText(text)
+        self.setVisible(bool(text))
+
+    def clear(self):
+        self.setText('')
 
 
 class TrainingPanel(QWidget):
@@ -37,9 +56,9 @@ class TrainingPanel(QWidget):
 
     dataset_chosen = Signal(str)
 
-    def __init__(self, session, host, dataset=None, parent=None):
+    def __init__(self, session, host, dataset=None, runs=None, parent=None):
         super().__init__(parent)
-        self.session, self.host = session, host
+        self.session, self.host, self.runs = session, host, runs
         self.run = None
         self.fetch = None                # the names.txt download, while it runs
         self._pool = QThreadPool(self)
@@ -58,29 +77,8 @@ class TrainingPanel(QWidget):
         row.addWidget(choose)
         layout.addLayout(row)
 
-        form = QFormLayout()
-        form.setContentsMargins(0, 0, 0, 0)
-        d, t = GPTConfig(), TrainConfig()
-        self.fields = {}
-        for name, value, low, high in (('steps', t.num_steps, 1, 1_000_000), ('seed', t.seed, -2**31, 2**31 - 1),
-                                       ('n_layer', d.n_layer, 1, 12), ('n_embd', d.n_embd, 1, 512),
-                                       ('n_head', d.n_head, 1, 64), ('block_size', d.block_size, 1, 256)):
-            box = QSpinBox()
-            box.setRange(low, high)
-            box.setValue(value)
-            box.valueChanged.connect(self.validate)
-            self.fields[name] = box
-            form.addRow(name, box)
-        lr = QDoubleSpinBox()
-        lr.setDecimals(5)
-        lr.setRange(0.00001, 10.0)
-        lr.setSingleStep(0.001)
-        lr.setValue(t.learning_rate)
-        lr.valueChanged.connect(self.validate)
-        self.fields['learning_rate'] = lr
-        form.addRow('learning rate', lr)
-        layout.addLayout(form)
-        self.problem = QLabel()
+        layout.addLayout(self._fields_grid())
+        self.problem = Sentence()  # shown only when it has something to say: the curve keeps the room
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet(f"color: {theme.current()['error_text']};")
         layout.addWidget(self.problem)
@@ -111,6 +109,11 @@ class TrainingPanel(QWidget):
                                                                       min_height=180)
         self.raw, self.smooth = series['loss'], series['smoothed']
         layout.addWidget(self.chart, 1)
+        self.compare = None
+        if runs is not None:  # the runs seen in this window, drawn over this one's curve when ticked
+            from explorer.history.compare_runs import CompareRuns
+            self.compare = CompareRuns(runs, self.chart, (self.x_axis, self.y_axis))
+            layout.addWidget(self.compare)
         self._ema = None
         self._t0 = 0.0
         self._show_dataset()
@@ -119,6 +122,52 @@ class TrainingPanel(QWidget):
         session.checkpoint_changed.connect(self._on_checkpoint_changed)
 
     # Dataset and hyperparameters
+
+    def _fields_grid(self):
+        """The hyperparameters in two columns of fields: the run's on the left, the model's on the right,
+        so the loss curve keeps its room in a short panel."""
+        form = QGridLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setColumnStretch(1, 1)
+        form.setColumnStretch(3, 1)
+        d, t = GPTConfig(), TrainConfig()
+        self.fields = {}
+        for row_col, (name, value, low, high) in zip(
+                ((0, 0), (1, 0), (0, 2), (1, 2), (2, 2), (3, 2)),
+                (('steps', t.num_steps, 1, 1_000_000), ('seed', t.seed, -2**31, 2**31 - 1),
+                 ('n_layer', d.n_layer, 1, 12), ('n_embd', d.n_embd, 1, 512),
+                 ('n_head', d.n_head, 1, 64), ('block_size', d.block_size, 1, 256))):
+            box = QSpinBox()
+            box.setRange(low, high)
+            box.setValue(value)
+            box.valueChanged.connect(self.validate)
+            self.fields[name] = box
+            self._add_field(form, row_col, name, box)
+        lr = QDoubleSpinBox()
+        lr.setDecimals(5)
+        lr.setRange(0.00001, 10.0)
+        lr.setSingleStep(0.001)
+        lr.setValue(t.learning_rate)
+        lr.valueChanged.connect(self.validate)
+        self.fields['learning_rate'] = lr
+        self._add_field(form, (2, 0), 'learning rate', lr)
+        self.backend = QComboBox()
+        for text, name in ENGINES:
+            self.backend.addItem(text, name)
+        self.backend.setToolTip('The scalar engine trains microgpt as it is written and keeps the run\'s history '
+                                'for the Timeline; numpy trains the same run (to 1e-12) a hundred times faster, '
+                                'without a history. Both save the same checkpoint.')
+        self.backend.currentIndexChanged.connect(self.validate)
+        self._add_field(form, (3, 0), 'engine', self.backend)
+        return form
+
+    @staticmethod
+    def _add_field(grid, row_col, name, box):
+        row, col = row_col
+        label = QLabel(name)
+        label.setBuddy(box)
+        grid.addWidget(label, row, col)
+        grid.addWidget(box, row, col + 1)
 
     def choose_dataset(self):
         path, _ = QFileDialog.getOpenFileName(self, 'Dataset: one document per line', str(self.host.last_dir()),
@@ -181,8 +230,13 @@ class TrainingPanel(QWidget):
         self.problem.clear()
         docs = getattr(self, '_docs', None)
         vocab = len(set(''.join(docs))) + 1 if docs else NAMES_VOCAB
-        self.estimate.setText(f'Start trains {estimate_cost(model, vocab, docs).describe(train.num_steps)} '
-                              '(an estimate for this machine).')
+        cost = estimate_cost(model, vocab, docs)
+        if self.backend.currentData() == 'numpy':
+            fast = cost.run_seconds(train.num_steps) / NUMPY_SPEEDUP
+            self.estimate.setText(f'Start trains {cost.params:,} parameters with numpy in about {fast:.1f} s for '
+                                  f'{train.num_steps:,} steps, about {NUMPY_SPEEDUP} times faster than the scalar engine.')
+        else:
+            self.estimate.setText(f'Start trains {cost.describe(train.num_steps)} (an estimate for this machine).')
         self.start_button.setEnabled(self.run is None and self.fetch is None)
         return True
 
@@ -226,9 +280,11 @@ class TrainingPanel(QWidget):
         self._ema = None
         self.x_axis.setRange(1, train.num_steps)
         self.y_axis.setRange(0, 4)
+        if self.compare is not None:
+            self.compare.fit_axes()
         self.progress.setRange(0, train.num_steps)
         self.progress.setValue(0)
-        self.run = TrainingRun(self.data_path, model, train, self)
+        self.run = TrainingRun(self.data_path, model, train, self, self.backend.currentData())
         self.run.started.connect(self._on_started)
         self.run.step.connect(self._on_step)
         self.run.finished.connect(self._on_finished)
@@ -259,7 +315,7 @@ class TrainingPanel(QWidget):
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
         self.pause_button.setText('Pause')
-        for box in self.fields.values():
+        for box in (*self.fields.values(), self.backend):
             box.setEnabled(not running)
 
     def _on_started(self, docs, vocab, params):
@@ -283,12 +339,14 @@ class TrainingPanel(QWidget):
                             f'{left:.0f} s left · document {doc!r}')
         self.steps_per_second = rate
 
-    def _on_finished(self, ckpt, why):
+    def _on_finished(self, ckpt, why, losses):
         self.run = None
         self._set_running(False)
         step = ckpt.step
         if why == 'finished':
             done = f'Finished {step:,} steps. The graph, heatmaps and stepper now use these weights'
+            if ckpt.history_file is None:
+                done += ' (numpy keeps no history: the Timeline scrubs runs of the scalar engine)'
             self.status.setText(f'{done} (unsaved: File › Save checkpoint).')
         elif why == 'stopped':
             done = f'Stopped at step {step:,}; the weights reached so far are in use'
@@ -298,6 +356,14 @@ class TrainingPanel(QWidget):
             self.status.setText(why)
             self.host.show_message(why)
         self._finished = (ckpt, done)
+        if losses:  # every step's (numpy tells only some as it goes): the curves as the run really was
+            from explorer.history.compare_runs import curve_points
+            self.raw.replace([QPointF(i + 1, loss) for i, loss in enumerate(losses)][-MAX_RAW_POINTS:])
+            self.smooth.replace(curve_points(losses))
+        if self.runs is not None:
+            c, engine = ckpt.model.config, ', numpy' if ckpt.history_file is None else ''
+            self.runs.add(f'trained here ({c.n_layer} layer{"s" if c.n_layer > 1 else ""}, n_embd {c.n_embd}{engine})',
+                          len(ckpt.model.params), losses, ckpt.history_sha256 or ('trained', id(ckpt)))
         self.session.use_trained(ckpt)
 
     def _on_checkpoint_changed(self):

@@ -19,14 +19,14 @@ class TrainingRun(QObject):
 
     started = Signal(int, int, int)          # docs, vocab size, params
     step = Signal(int, int, float, str)      # step, num_steps, loss, doc
-    finished = Signal(object, str)           # Checkpoint, why ('finished', 'stopped' or a sentence)
+    finished = Signal(object, str, object)   # Checkpoint, why ('finished', 'stopped' or a sentence), every loss
     failed = Signal(str)
 
-    def __init__(self, data_path, model_config, train_config, parent=None):
+    def __init__(self, data_path, model_config, train_config, parent=None, backend='scalar'):
         super().__init__(parent)
         self.job = ChildJob()
         self._args = (str(data_path), model_config.to_dict(), train_config.to_dict(),
-                      self.job.messages, self.job.pause_event, self.job.stop_event)
+                      self.job.messages, self.job.pause_event, self.job.stop_event, backend)
         self.watcher = JobWatcher(self.job, 30, self)
         self.watcher.message.connect(self._on_message)
         self.watcher.vanished.connect(
@@ -70,7 +70,7 @@ class TrainingRun(QObject):
             self.watcher.stop()
             ckpt = ckpt_io.from_json(message[2])
             ckpt.history_file, ckpt.history_sha256 = message[3], message[4]  # loaded only if unchanged
-            self.finished.emit(ckpt, message[1])
+            self.finished.emit(ckpt, message[1], message[5])
         elif kind == 'failed':
             self.watcher.stop()
             self.failed.emit(message[1])

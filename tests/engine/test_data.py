@@ -89,3 +89,43 @@ def test_names_are_found_in_the_environment_first_then_the_cache(tmp_path, monke
     assert data_mod.find_names() == mine
     monkeypatch.setenv(data_mod.NAMES_ENV, str(tmp_path / 'gone.txt'))  # not a file: the cache instead
     assert data_mod.find_names() == cached
+
+
+# --- any text: windows of block_size, a seeded validation split (issue 23) ---
+
+def test_a_text_is_cut_into_consecutive_windows_of_block_size():
+    text = 'To be, or not to be:\nthat is the question.'
+    windows = data_mod.text_windows(text, 16)
+    assert ''.join(windows) == text and [len(w) for w in windows] == [16, 16, 10]
+    assert data_mod.text_windows('abc', 16) == ['abc']
+
+
+def test_a_text_keeps_its_lines_and_reads_line_ends_as_text_mode(tmp_path):
+    path = tmp_path / 'play.txt'
+    path.write_bytes(b'ROMEO:\r\nBut soft!\rWhat light\n\n')
+    assert data_mod.load_text(path) == 'ROMEO:\nBut soft!\nWhat light\n\n'
+
+
+@pytest.mark.parametrize('content, says', [
+    (b'', 'is empty.'), (b' \n\t\n', 'is empty (only white space).'),
+    (b'\x00\x01abc', 'is a binary file, not UTF-8 text.'), ('zoë'.encode('latin-1'), 'is not UTF-8 text (bad byte at offset 2).')])
+def test_a_text_that_cannot_be_trained_on_is_one_sentence(tmp_path, content, says):
+    path = tmp_path / 'bad.txt'
+    path.write_bytes(content)
+    with pytest.raises(DataError) as e:
+        data_mod.load_text(path)
+    assert str(e.value) == f'The text {path} {says}'
+
+
+def test_the_validation_split_is_seeded_disjoint_and_keeps_the_order():
+    docs = [f'doc{i}' for i in range(50)]
+    train, val = data_mod.split_docs(docs, 0.1, seed=42)
+    assert len(val) == 5 and len(train) == 45 and sorted(train + val) == sorted(docs) and not set(train) & set(val)
+    assert train == [d for d in docs if d in train] and val == [d for d in docs if d in val]  # in the docs' order
+    assert data_mod.split_docs(docs, 0.1, seed=42) == (train, val)      # the same seed, the same split
+    assert data_mod.split_docs(docs, 0.1, seed=7)[1] != val              # another seed, another
+    assert data_mod.split_docs(docs, 0, seed=42) == (docs, [])
+    with pytest.raises(DataError, match=r'^A validation fraction of 0.1 of 4 documents leaves no validation documents;'):
+        data_mod.split_docs(docs[:4], 0.1, seed=42)
+    with pytest.raises(DataError, match='leaves no training documents'):
+        data_mod.split_docs(docs[:2], 0.9, seed=42)

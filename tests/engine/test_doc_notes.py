@@ -22,3 +22,23 @@ def test_the_summary_names_a_short_cut_and_counts_a_long_one():
     assert truncation_summary(cut('a' * 100_000)) == 'cut to 16 positions by block_size: 99,984 characters never predicted'
     assert truncation_summary(cut('a' * 16)) == 'cut to 16 positions by block_size: its end never predicted'
     assert truncation_summary(cut('emma')) is None and truncation_note(cut('emma')) is None
+
+
+def test_the_size_of_a_recording_is_known_before_it_is_made():
+    """Within 2% of the scalars the recording really makes, for microgpt and for a model 50 times its size."""
+    import random
+    from engine.model import Model
+    from engine.tokenizer import Tokenizer
+    from engine.trace import record
+    from engine.doc_notes import recording_note, recording_size
+    tokenizer = Tokenizer.from_docs(['abcdefghijklmnopqrstuvwxyz'])
+    notes = []
+    for config in (GPTConfig(), GPTConfig(n_layer=2, n_embd=48)):
+        model = Model.init(config, tokenizer, random.Random(1))
+        real = len(record(model, 'emma'))
+        assert abs(recording_size(model, 'emma') - real) < 0.02 * real
+        notes.append(recording_note(model, 'emma'))
+    assert notes[0] == "Recording 'emma'…" and 'about 0.6 million scalars' in notes[1]
+    big = Model.init(GPTConfig(n_layer=4, n_embd=64), tokenizer, random.Random(1))
+    assert recording_note(big, 'emma') == ("Recording 'emma': about 2.2 million scalars, which takes a while "
+                                           "(Esc stops)…")

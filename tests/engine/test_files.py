@@ -127,7 +127,7 @@ def no_work(monkeypatch):
     """Make the work of every command (reading the dataset, recording, reading a history) fail the test."""
     def work(*args, **kwargs):
         raise AssertionError('the work began before the output was checked')
-    for target in ('engine.cli.commands.load_docs', 'engine.cli.commands.record', 'engine.cli.gradient.record',
+    for target in ('engine.cli.training_data.load_docs', 'engine.cli.training_data.load_text', 'engine.cli.commands.record', 'engine.cli.gradient.record',
                    'engine.trace.record', 'engine.history.load'):
         monkeypatch.setattr(target, work)
 

@@ -456,3 +456,40 @@ def test_sizes_a_history_claims_are_checked_before_anything_is_allocated(small_r
                                                       r'\(3,[0-9,]+ bytes at most\)'):
         history_io.load_for(path, ckpt)
     assert history_io.max_bytes(ckpt) < 200 * 2**20  # 12 steps of 4,192 numbers: a run that cannot write 630 MB
+
+
+# The validation loss of a run trained with held-out documents (train --val-fraction/--text --eval-every)
+
+def test_a_validation_loss_is_kept_and_is_the_held_out_documents_mean_at_its_step(tmp_path):
+    from engine.cli.commands import main
+    from engine.validation import validation_loss
+    text = tmp_path / 'play.txt'
+    text.write_text('But soft, what light through yonder window breaks?\nIt is the east, and Juliet is the sun.\n' * 4)
+    out = tmp_path / 'play.json'
+    assert main(['train', '--text', str(text), '--steps', '6', '--eval-every', '3', '--num-samples', '0',
+                 '--n-embd', '8', '--n-head', '2', '--block-size', '8', '--history-every', '2', '--out', str(out)]) == 0
+    ckpt = ckpt_io.load(out)
+    history = history_io.load_for(out, ckpt)
+    assert sorted(history.val_losses) == [3, 6] and history.val_docs
+    for step, loss in history.val_losses.items():  # what is kept can be checked: the documents and the step's weights
+        assert validation_loss(history.model_at(step), history.val_docs) == loss
+    assert json.loads(history_io.history_path(out, ckpt).read_text())['validation']['loss'] == [
+        [3, history.val_losses[3]], [6, history.val_losses[6]]]
+
+
+def test_a_run_without_validation_writes_no_validation_field(small_run):
+    _, obj = small_run
+    assert 'validation' not in obj
+
+
+@pytest.mark.parametrize('validation', [
+    {'docs': ['emma'], 'loss': [[13, 2.0]]}, {'docs': ['emma'], 'loss': [[4, 2.0], [2, 2.1]]},
+    {'docs': ['emma'], 'loss': [[4, math.nan]]}, {'docs': ['emma'], 'loss': []}, {'docs': [], 'loss': [[4, 2.0]]},
+    {'docs': ['EMMA'], 'loss': [[4, 2.0]]}, {'docs': ['emma']}, ['emma']])
+def test_a_bad_validation_field_is_one_sentence(small_run, tmp_path, validation):
+    with pytest.raises(history_io.HistoryError) as e:
+        edited(small_run, tmp_path, lambda o: o.update(validation=validation))
+    assert re.fullmatch(r'The training history run.history.json is not valid: its validation (documents are not a list '
+                        r'of documents in its vocabulary|losses are not \[step, loss\] pairs in order, within steps 1 to '
+                        r'12)\.', str(e.value)), str(e.value)
+    edited(small_run, tmp_path, lambda o: o.update(validation={'docs': ['emma'], 'loss': [[4, 2.0], [12, 1.5]]}))

@@ -52,3 +52,131 @@ def test_weights_that_give_no_finite_probabilities_are_one_sentence(model):
     with pytest.raises(EngineError, match='cannot be sampled at temperature 0.5: .* not finite numbers.'):
         list(iter_samples(broken, random.Random(0), num_samples=1))
     assert len(list(iter_samples(model, random.Random(0), num_samples=3))) == 3
+
+
+# --- as people use it: a prompt, greedy, top-k, top-p (issue 23) ---
+
+from engine.errors import DocumentError
+from engine import checkpoint as ckpt_io
+from engine.paths import DEFAULT_CHECKPOINT
+from engine.sampling import Settings, filtered, kept_tokens, ranking
+from tests.engine.test_model import PUBLISHED_SAMPLES
+
+
+def shipped_stream():
+    ckpt = ckpt_io.load(DEFAULT_CHECKPOINT)
+    return ckpt.model, sampling_rng(ckpt.rng_state)
+
+
+@pytest.mark.parametrize('settings', [None, Settings(), Settings(top_p=1.0), Settings(top_k=27), Settings(top_k=1000),
+                                      Settings(top_k=27, top_p=1.0)])
+def test_the_defaults_and_filters_that_keep_every_token_are_microgpts_draws(settings):
+    """The shipped checkpoint's saved stream samples microgpt's published names, digit for digit."""
+    model, rng = shipped_stream()
+    assert list(iter_samples(model, rng, 20, settings=settings)) == PUBLISHED_SAMPLES
+
+
+P = [0.05, 0.3, 0.1, 0.3, 0.25]  # tokens 1 and 3 tie
+
+
+def test_the_ranking_breaks_ties_by_the_lower_token_id():
+    assert ranking(P) == [1, 3, 4, 2, 0]
+    assert ranking([0.25] * 4) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize('top_k, expected', [
+    (1, {1: 1.0}),
+    (2, {1: 0.5, 3: 0.5}),
+    (3, {1: 0.3 / 0.85, 3: 0.3 / 0.85, 4: 0.25 / 0.85}),
+    (5, dict(enumerate(P))), (9, dict(enumerate(P)))])
+def test_top_k_keeps_the_k_most_likely_renormalised(top_k, expected):
+    got = filtered(P, Settings(top_k=top_k))
+    assert got == pytest.approx([expected.get(i, 0.0) for i in range(len(P))], abs=1e-15)
+    assert sum(got) == pytest.approx(1.0)
+    assert [i for i, p in enumerate(got) if p == 0] == [i for i in range(len(P)) if i not in expected]
+
+
+@pytest.mark.parametrize('top_p, kept', [
+    (0.01, [1]),             # the first token alone already holds 0.3 >= 0.01
+    (0.3, [1]),              # exactly reached by the first: it is enough
+    (0.31, [1, 3]),
+    (0.6, [1, 3]),           # 0.6 reached exactly (in floating point 0.3 + 0.3 is 0.6)
+    (0.61, [1, 3, 4]),
+    (0.85, [1, 3, 4]),
+    (0.9, [1, 3, 4, 2]),
+    (0.96, [1, 3, 4, 2, 0]),
+    (1.0, [1, 3, 4, 2, 0])])
+def test_top_p_keeps_the_smallest_head_whose_mass_reaches_p(top_p, kept):
+    assert kept_tokens(P, top_p=top_p) == kept
+    got = filtered(P, Settings(top_p=top_p))
+    mass = sum(P[i] for i in kept)
+    assert got == pytest.approx([P[i] / mass if i in kept else 0.0 for i in range(len(P))], abs=1e-15)
+
+
+def test_top_p_is_taken_over_what_top_k_kept():
+    # top-k 3 keeps 1, 3, 4 (0.3, 0.3, 0.25 of 0.85): 0.3/0.85 = 0.353 < 0.7 <= 0.706, so top-p 0.7 keeps 1, 3
+    # (over the whole distribution 0.6 < 0.7 would have kept 4 too)
+    assert kept_tokens(P, top_k=3, top_p=0.7) == [1, 3]
+    assert kept_tokens(P, top_k=3, top_p=0.75) == [1, 3, 4]  # 0.706 < 0.75: all three
+
+
+def test_draws_follow_the_filtered_distribution():
+    """Many draws with top-k 3 and top-p 0.75 land only on the kept tokens, in their renormalised shares."""
+    rng, settings = random.Random(5), Settings(top_k=3, top_p=0.75)
+    weights = filtered(P, settings)
+    counts = [0] * len(P)
+    for _ in range(20000):
+        counts[rng.choices(range(len(P)), weights=weights)[0]] += 1
+    assert counts[0] == counts[2] == 0
+    for i in (1, 3, 4):
+        assert counts[i] / 20000 == pytest.approx(weights[i], abs=0.015)
+
+
+def test_sampled_tokens_are_only_ever_kept_ones(model):
+    settings = Settings(temperature=1.0, top_k=2)
+    for seed in range(5):
+        doc = sample(model, random.Random(seed), settings=settings)
+        for step in next_token_distributions(model, doc, settings=settings):
+            assert step.kept[step.following] > 0 and sum(p > 0 for p in step.kept) <= 2
+
+
+def test_greedy_is_the_most_likely_token_and_draws_nothing(model):
+    rng = random.Random(0)
+    state = rng.getstate()
+    docs = list(iter_samples(model, rng, 3, settings=Settings(greedy=True)))
+    assert rng.getstate() == state and docs[0] == docs[1] == docs[2]
+    for step in next_token_distributions(model, docs[0], settings=Settings(greedy=True)):
+        assert step.following == ranking(step.probs)[0] and step.kept[step.following] == 1.0
+
+
+def test_a_prompt_is_continued_and_draws_only_after_it(model):
+    docs = list(iter_samples(model, random.Random(1), 10, settings=Settings(prompt='em')))
+    assert all(d.startswith('em') for d in docs)
+    # the prompt's positions draw no random number: the first draw is the one after 'm'
+    rng = random.Random(1)
+    steps = list(next_token_distributions(model, docs[0]))
+    assert rng.choices(range(model.tokenizer.vocab_size), weights=steps[2].probs)[0] == steps[2].following
+
+
+@pytest.mark.parametrize('settings, says', [
+    (Settings(top_k=0), 'top-k must be a whole number of tokens, 1 or more, not 0.'),
+    (Settings(top_k=2.5), 'top-k must be'),
+    (Settings(top_p=0), 'top-p must be a probability above 0 and at most 1, not 0.'),
+    (Settings(top_p=1.5), 'not 1.5'),
+    (Settings(top_p=float('nan')), 'not nan'),
+    (Settings(greedy=True, top_k=3), 'Greedy always takes the most likely token'),
+    (Settings(greedy=True, top_p=0.9), 'Greedy always takes the most likely token'),
+    (Settings(temperature=0), 'The temperature must be'),
+])
+def test_settings_that_cannot_sample_are_one_sentence(settings, says):
+    with pytest.raises(ConfigError) as e:
+        settings.check()
+    assert says in str(e.value) and str(e.value).endswith('.') and '\n' not in str(e.value)
+
+
+def test_a_prompt_outside_the_vocabulary_names_the_character(model):
+    with pytest.raises(DocumentError, match=r"^The prompt 'emZa' has 'Z', which is not in the vocabulary; it has: abc"):
+        list(iter_samples(model, random.Random(0), 1, settings=Settings(prompt='emZa')))
+    with pytest.raises(DocumentError, match='has 16 characters and this model reads 16 positions'):
+        Settings(prompt='a' * 16).check(model.tokenizer, model.config.block_size)
+    Settings(prompt='a' * 15).check(model.tokenizer, model.config.block_size)

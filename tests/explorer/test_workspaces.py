@@ -78,12 +78,15 @@ def test_backprop_shows_the_longest_line_of_code_whole_and_keeps_code_in_front_w
     code = window.code_panel
     assert in_front(window.gradient_dock) and window.gradient_dock.tabs.currentWidget().widget() is code
     table = code.table
-    longest = max(code.source, key=len)
-    need = table.fontMetrics().horizontalAdvance(longest)
-    assert table.columnWidth(3) >= need
-    assert table.header().sectionViewportPosition(3) + need <= table.viewport().width()  # no sideways scroll
-    assert table.horizontalScrollBar().maximum() == 0
     assert shown_whole(table) and table.viewport().height() >= 6 * table.visualItemRect(code.items[1]).height()
+    assert window.chain_rule_dock.height() >= 240  # the column keeps the window's height: Code runs under the graph
+    metrics, left = table.fontMetrics(), table.header().sectionPosition(3)
+    for number in code.nodes_of:  # every line the stepper can show: its code whole, from its first character
+        code.show_line(number)
+        text = code.items[number].text(3).rstrip()
+        start = left + metrics.horizontalAdvance(text[:len(text) - len(text.lstrip())]) - table.horizontalScrollBar().value()
+        assert 0 <= start and start + metrics.horizontalAdvance(text.lstrip()) <= table.viewport().width(), text
+    assert max(len(code.items[n].text(3).rstrip()) for n in code.nodes_of) > 120  # the attention lines are here
     window.step_act.trigger()  # the loss seeded: a node with children next
     for _ in range(6):
         window.step_act.trigger()
@@ -91,7 +94,7 @@ def test_backprop_shows_the_longest_line_of_code_whole_and_keeps_code_in_front_w
         assert in_front(window.gradient_dock) and in_front(window.chain_rule_dock)
         assert code.applying is not None
         row = table.visualItemRect(code.items[code.applying])  # the forward line of the node applied …
-        assert table.viewport().rect().contains(row)
+        assert 0 <= row.top() and row.bottom() < table.viewport().height()
         assert shown_whole(code.chain) and 'child.grad += local_grad * v.grad' in code.chain.text()  # … and Value's
 
 

@@ -29,6 +29,7 @@ from engine import data as data_mod
 from engine import files
 from engine import presets
 from engine.cli import commands as cli
+from engine.cli import training_data
 from engine.cli.commands import main
 from engine.data import load_docs
 from engine.errors import CheckpointError, OutputError
@@ -125,8 +126,9 @@ def test_trace_of_an_over_long_document_says_it_was_cut(tmp_path):
 BAD_CASES = ['unknown character', 'missing dataset', 'empty dataset', 'binary dataset', 'not UTF-8',
              'heads do not divide', 'zero layers', 'negative block', 'zero steps', 'negative lr', 'not a number',
              'zero temperature', 'negative samples', 'corrupt checkpoint', 'missing checkpoint', 'unknown command',
-             'unwritable output', 'unknown preset', 'bigram with layers', 'unknown optimizer', 'unknown activation',
-             'unknown norm']
+             'unwritable output', 'prompt outside vocabulary', 'prompt too long', 'top-p zero', 'top-p above one',
+             'top-k zero', 'greedy with top-k', 'unknown preset', 'bigram with layers', 'unknown optimizer',
+             'unknown activation', 'unknown norm']
 
 
 def bad_cases(tmp_path):
@@ -158,6 +160,12 @@ def bad_cases(tmp_path):
         'missing checkpoint': (['trace', '--doc', 'a', '--checkpoint', str(tmp_path / 'no.json'), '--json', 'x'], 'does not exist'),
         'unknown command': (['fly'], "unknown command 'fly'"),
         'unwritable output': (['trace', '--doc', 'a', '--json', str(tmp_path / 'no' / 'dir' / 'x.json')], 'folder'),
+        'prompt outside vocabulary': (['sample', '--checkpoint', ckpt, '--prompt', 'emZa'], "has 'Z', which is not in the vocabulary"),
+        'prompt too long': (['sample', '--checkpoint', ckpt, '--prompt', 'a' * 16], 'shorten it to 15 or fewer'),
+        'top-p zero': (['sample', '--checkpoint', ckpt, '--top-p', '0'], 'top-p must be a probability above 0 and at most 1'),
+        'top-p above one': (['sample', '--checkpoint', ckpt, '--top-p', '1.01'], 'not 1.01.'),
+        'top-k zero': (['sample', '--checkpoint', ckpt, '--top-k', '0'], 'top-k must be a whole number of tokens, 1 or more'),
+        'greedy with top-k': (['sample', '--checkpoint', ckpt, '--greedy', '--top-k', '3'], 'use greedy alone'),
         'unknown preset': (['train', '--preset', 'gpt2', '--out', str(tmp_path / 'x.json')],
                            "There is no preset 'gpt2': choose one of bigram, mlp, average, one-head, microgpt."),
         'bigram with layers': (['train', '--preset', 'bigram', '--n-layer', '2', '--out', str(tmp_path / 'x.json')],
@@ -371,7 +379,7 @@ def test_b3_an_impossible_size_is_refused_before_any_dataset_is_fetched(monkeypa
     def download(*a, **k):
         raise AssertionError('names.txt was fetched before the size was checked')
     monkeypatch.setattr(data_mod, 'download_names', download)
-    monkeypatch.setattr(cli, 'default_names_path', lambda: data_mod.find_names() or data_mod.download_names())
+    monkeypatch.setattr(training_data, 'default_names_path', lambda: data_mod.find_names() or data_mod.download_names())
     code, out, err = run_cli('train', '--n-layer', '1000000000', capsys=capsys)
     assert code == 2 and one_sentence(err) and 'cannot be trained here' in err
 
@@ -626,3 +634,19 @@ def test_long_user_text_is_cut_in_the_message(tmp_path, capsys):
     assert code == 2 and one_sentence(err) and len(err) < 300 and '…\' (100,000 characters)' in err
     code, _, err = run_cli('graph', '--doc', 'emma', '-o', str(tmp_path / ('g' * 200 + '.txt')), capsys=capsys)
     assert code == 2 and one_sentence(err) and len(err) < 300
+
+
+def test_sample_continues_a_prompt_with_top_k_top_p_or_greedy(capsys):
+    """`sample` as the README types it: a prompt's documents start with it, greedy repeats the one most likely
+    document, and top-k/top-p that keep every token print microgpt's own samples."""
+    ckpt = str(DEFAULT_CHECKPOINT)
+    code, out, err = run_cli('sample', '--checkpoint', ckpt, '--prompt', 'em', '--top-k', '5', '--top-p', '0.9',
+                             '--num-samples', '5', capsys=capsys)
+    names = [line.split(': ', 1)[1] for line in out.splitlines()]
+    assert code == 0 and err == '' and len(names) == 5 and all(n.startswith('em') and len(n) > 2 for n in names)
+    code, out, _ = run_cli('sample', '--checkpoint', ckpt, '--greedy', '--num-samples', '3', capsys=capsys)
+    assert code == 0 and len(set(line.split(': ')[1] for line in out.splitlines())) == 1
+    plain = run_cli('sample', '--checkpoint', ckpt, '--num-samples', '5', capsys=capsys)[1]
+    assert run_cli('sample', '--checkpoint', ckpt, '--num-samples', '5', '--top-k', '27', '--top-p', '1',
+                   capsys=capsys)[1] == plain
+    assert run_cli('sample', '--checkpoint', ckpt, '--num-samples', '5', '--top-k', '2', capsys=capsys)[1] != plain

@@ -56,6 +56,21 @@ def test_a_tint_lights_each_box_at_its_strongest_node(window, qtbot):
     assert view.tinted_keys() == {} and view.tint_label() == ''
 
 
+def test_a_scale_of_strengths_spreads_over_the_boxes_shown(window, qtbot):
+    """A nudge's log scale put every overview box within a few tenths of the strongest: rings all alike.
+    The boxes shown spread from thin to thick, in the same order; a Cone's one strength per colour stays."""
+    view, s = built(window, qtbot)
+    key_of, first = s.visible.key_of, {}
+    for n in range(len(s.trace)):
+        if key_of[n] is not None:
+            first.setdefault(key_of[n], n)
+    (ka, a), (kb, b), (kc, c), (kd, d) = list(first.items())[:4]
+    view.set_tint({a: 0.80, b: 0.85, c: 0.90, d: -0.5})
+    assert view.tinted_keys() == pytest.approx({ka: 0.1, kb: 0.55, kc: 1.0, kd: -0.5})
+    view.set_tint({a: 1.0, b: 1.0, d: -1.0})
+    assert view.tinted_keys() == {ka: 1.0, kb: 1.0, kd: -1.0}
+
+
 def test_a_weight_highlight_outlines_its_readers_and_clears(window, qtbot):
     view, _ = built(window, qtbot)
     view.highlight_weight('wte')

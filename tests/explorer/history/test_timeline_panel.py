@@ -310,3 +310,24 @@ def test_the_controls_stay_under_the_mouse_when_the_first_step_is_shown(window, 
     go(window, qtbot, 5)
     qtbot.wait(20)
     assert panel.status.isHidden() and places() == before
+
+
+def test_the_validation_loss_is_drawn_beside_the_training_loss_when_the_run_has_one(window, qtbot, tmp_path):
+    from engine.cli.commands import main
+    timeline = open_timeline(window, qtbot)  # the shipped run held nothing out: no validation points, no legend entry
+    panel = window.timeline_panel
+    legend = panel.chart.chart().legend()
+    assert panel.validation.count() == 0 and not legend.markers(panel.validation)[0].isVisible()
+    text = tmp_path / 'text.txt'
+    text.write_text('emma and olivia met ava, mia and isabella by the sea.\n' * 6)
+    out = tmp_path / 'text.json'
+    assert main(['train', '--text', str(text), '--steps', '8', '--eval-every', '4', '--num-samples', '0', '--n-embd',
+                 '8', '--n-head', '2', '--block-size', '8', '--history-every', '4', '--out', str(out)]) == 0
+    with qtbot.waitSignal(timeline.loaded, timeout=30000):
+        window.session.load_checkpoint(out)
+        timeline.ensure_loaded()
+    history = timeline.history
+    assert sorted(history.val_losses) == [4, 8]
+    assert [(p.x(), p.y()) for p in panel.validation.points()] == sorted(history.val_losses.items())
+    assert legend.markers(panel.validation)[0].isVisible() and panel.validation.pointsVisible()
+    assert panel.y_axis.max() >= max(history.val_losses.values())

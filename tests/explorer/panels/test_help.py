@@ -63,6 +63,10 @@ def test_help_panels_names_every_panel_with_its_key_and_what_it_teaches(window):
     for title, line in PANELS.items():
         assert f'<b>{title}</b>' in html and escape(line) in html
     assert '<code>Alt+1</code>' in html and '<code>Alt+9</code>' in html
+    panels = [a for a in window.docks_menu.actions() if a.text() and a.text() != 'Hide panels']
+    keys = [a.shortcut().toString() for a in panels]
+    assert all(keys) and len(set(keys)) == len(keys)  # every panel has a key of its own
+    assert {'Alt+0', 'Alt+Shift+1', 'Alt+Shift+2'} <= set(keys)
 
 
 def test_a_panel_behind_a_tab_comes_forward_from_the_menu_and_hides_when_in_front(window, qtbot):

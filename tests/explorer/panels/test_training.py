@@ -52,6 +52,9 @@ def test_training_in_the_app_equals_the_train_command(window, qtbot, dataset, tm
     assert window.session.unsaved and 'unsaved' in window.model_label.text()
     assert panel.raw.count() == 30 and panel.progress.value() == 30
     assert window.session.trace.doc == 'emma' and window.session.backprop.position == 0
+    trained = window.runs.runs[-1]  # listed in Compare runs, with its parameter count and every loss
+    assert trained.name.startswith('trained here') and list(trained.losses) == losses
+    assert trained.params == len(window.session.model.params) and trained.key == window.session.checkpoint.history_sha256
 
 
 def test_stop_keeps_the_weights_reached(window, qtbot, dataset, tmp_path, monkeypatch):
@@ -177,3 +180,23 @@ def test_a_step_that_lands_after_pause_says_paused_not_time_left(window):
         assert panel.status.text() == 'Paused at step 7 · loss 3.100.' and 'left' not in panel.status.text()
     finally:
         panel.run = None
+
+
+def test_numpy_in_the_panel_trains_fast_draws_every_step_and_keeps_no_history(window, qtbot, dataset):
+    from explorer.history.charts import smoothed
+    panel = window.training
+    panel.backend.setCurrentIndex(panel.backend.findData('numpy'))
+    assert 'with numpy in about' in panel.estimate.text()
+    assert panel.set_dataset(str(dataset))
+    panel.fields['steps'].setValue(300)
+    panel.start()
+    assert not panel.backend.isEnabled()  # not changed under a run
+    qtbot.waitUntil(lambda: panel.run is None, timeout=60000)
+    ckpt = window.session.checkpoint
+    assert ckpt.step == 300 and ckpt.history_file is None and 'numpy keeps no history' in panel.status.text()
+    run = window.runs.runs[-1]
+    assert run.name.endswith('numpy)') and len(run.losses) == 300
+    assert panel.raw.count() == 300  # every step's loss, though numpy told only some of them as it went
+    assert panel.smooth.points()[-1].y() == pytest.approx(smoothed(run.losses)[-1])
+    assert panel.backend.isEnabled()
+    panel.backend.setCurrentIndex(0)

@@ -4,13 +4,16 @@ weights; data the engine refuses is one sentence on `failed`."""
 
 import os
 
+import pytest
+
 from engine.model import GPTConfig
 from engine.optim import TrainConfig
 from explorer.state.training_run import TrainingRun
 
 
-def run_of(qtbot, data, num_steps):
-    run = TrainingRun(data, GPTConfig(n_embd=8, n_head=2, block_size=8), TrainConfig(num_steps=num_steps))
+def run_of(qtbot, data, num_steps, backend='scalar'):
+    run = TrainingRun(data, GPTConfig(n_embd=8, n_head=2, block_size=8), TrainConfig(num_steps=num_steps),
+                      backend=backend)
     run.seen = {'started': [], 'step': [], 'finished': [], 'failed': []}
     for name, got in run.seen.items():
         getattr(run, name).connect(lambda *args, got=got: got.append(args))
@@ -27,8 +30,9 @@ def test_a_short_run_reports_each_step_and_brings_its_weights(qtbot, tmp_path):
     docs, vocab, params = run.seen['started'][0]
     assert docs == 3 and vocab == 3
     assert [s[:2] for s in run.seen['step']] == [(1, 3), (2, 3), (3, 3)]
-    ckpt, why = run.seen['finished'][0]
+    ckpt, why, losses = run.seen['finished'][0]
     assert why == 'finished' and ckpt.step == 3 and len(ckpt.model.params) == params
+    assert losses == [s[2] for s in run.seen['step']]
     assert ckpt.history_file is not None and os.path.isfile(ckpt.history_file)
     os.remove(ckpt.history_file)
     run.job.terminate()
@@ -41,7 +45,7 @@ def test_stop_still_brings_the_weights(qtbot, tmp_path):
     run.start()
     qtbot.waitUntil(lambda: bool(run.seen['step']), timeout=60000)
     run.wait()  # as the window does when it closes during training
-    ckpt, why = run.seen['finished'][0]
+    ckpt, why, losses = run.seen['finished'][0]
     assert why == 'stopped' and 0 < ckpt.step < 100000
     if ckpt.history_file:
         os.remove(ckpt.history_file)
@@ -56,3 +60,31 @@ def test_data_the_engine_refuses_is_one_sentence(qtbot, tmp_path):
     (sentence,), = run.seen['failed']
     assert sentence.endswith('.') and '\n' not in sentence and run.seen['finished'] == []
     run.job.terminate()
+
+
+def test_numpy_trains_the_same_run_and_saves_the_same_checkpoint_without_a_history(qtbot, tmp_path):
+    """The Training panel's engine choice: numpy's run is the scalar engine's to 1e-9 in every loss and
+    weight, in the same checkpoint format as `train --backend numpy`, with no history; it tells its steps
+    at most every STEP_MESSAGES_S but brings every loss at the end."""
+    import io
+    from engine import checkpoint as ckpt_io
+    from engine.cli.commands import main as cli_main
+    data = tmp_path / 'names.txt'
+    data.write_text('emma\nolivia\nava\nisabella\nsophia\n')
+    runs = {}
+    for backend in ('scalar', 'numpy'):
+        run = run_of(qtbot, data, 40, backend)
+        run.start()
+        qtbot.waitUntil(lambda: bool(run.seen['finished'] or run.seen['failed']), timeout=60000)
+        assert run.seen['failed'] == []
+        runs[backend] = run.seen['finished'][0]
+        run.job.terminate()
+    (scalar, _, scalar_losses), (fast, why, fast_losses) = runs['scalar'], runs['numpy']
+    assert why == 'finished' and fast.history_file is None and fast.history_sha256 is None
+    os.remove(scalar.history_file)
+    assert len(fast_losses) == 40 and fast_losses == pytest.approx(scalar_losses, rel=1e-9)
+    assert [p.data for p in fast.model.params] == pytest.approx([p.data for p in scalar.model.params], rel=1e-9, abs=1e-12)
+    out = tmp_path / 'cli.json'
+    assert cli_main(['train', '--data', str(data), '--steps', '40', '--n-embd', '8', '--n-head', '2', '--block-size', '8',
+                     '--backend', 'numpy', '--num-samples', '0', '--out', str(out)], io.StringIO()) == 0
+    assert ckpt_io.to_json(fast) == out.read_text()
