@@ -74,7 +74,7 @@ class QueryNodes:
     dots: tuple       # [query + 1] q·k[t]
     logits: tuple     # [query + 1] attn_logits[t] = q·k[t] · 1/√head_dim (the scores, softmax's input)
     exps: tuple       # [query + 1] exps[t] = exp(attn_logits[t] - max_val)
-    total: int        # Σ exps
+    total: int        # Σ exps (None for uniform weights: the average rung has no q, k, scores or softmax)
     weights: tuple    # [query + 1] attn_weights[t]
     values: tuple     # [query + 1][head_dim] values[t][hs + j]
     head_out: tuple   # [head_dim] head_out[j] = Σ_t attn_weights[t] · values[t][hs + j]
@@ -104,6 +104,10 @@ def query_nodes(trace, layer, head, query):
         return cache[key]
     ch = trace.children
     weights = trace.attention_ids[layer][head][query]
+    if not ch[weights[0]]:  # the average rung: the weights are constants 1/T, no q, k, scores or softmax
+        nodes = QueryNodes(layer, head, query, (), (), (), (), (), None, weights, *_weighted_sum(trace, key, weights))
+        cache[key] = nodes
+        return nodes
     exps = tuple(ch[w][0] for w in weights)                 # attn_weights[t] = exps[t] · 1/total
     total = ch[ch[weights[0]][1]][0]                        # 1/total = total**-1
     logits = tuple(ch[ch[e][0]][0] for e in exps)           # exps[t] = exp(attn_logits[t] + -max_val)
@@ -111,13 +115,19 @@ def query_nodes(trace, layer, head, query):
     pairs = [_dot_operands(trace, d) for d in dots]
     q = tuple(a for a, _ in pairs[0])
     keys = tuple(tuple(b for _, b in p) for p in pairs)
-    outs = _head_outs(trace).get(key, {})
-    head_out = tuple(outs[j] for j in sorted(outs))
-    columns = [_dot_operands(trace, o) for o in head_out]   # head_out[j] = Σ_t attn_weights[t] · values[t][j]
-    values = tuple(tuple(columns[j][t][1] for j in range(len(head_out))) for t in range(len(weights)))
-    nodes = QueryNodes(layer, head, query, q, keys, dots, logits, exps, total, weights, values, head_out)
+    nodes = QueryNodes(layer, head, query, q, keys, dots, logits, exps, total, weights,
+                       *_weighted_sum(trace, key, weights))
     cache[key] = nodes
     return nodes
+
+
+def _weighted_sum(trace, key, weights):
+    """(values, head_out) of one query: head_out[j] = Σ_t attn_weights[t] · values[t][j]."""
+    outs = _head_outs(trace).get(key, {})
+    head_out = tuple(outs[j] for j in sorted(outs))
+    columns = [_dot_operands(trace, o) for o in head_out]
+    values = tuple(tuple(columns[j][t][1] for j in range(len(head_out))) for t in range(len(weights)))
+    return values, head_out
 
 
 _QUERIES = weakref.WeakKeyDictionary()   # trace -> {(layer, head, query): QueryNodes}
@@ -146,7 +156,7 @@ def full_gradients(trace):
 def rows(trace, grads=None):
     """One tuple per (layer, head, query, key ≤ query), in CSV_HEADER order: layer, head, query, key,
     tokens with positions, score (attn_logits), weight, and with grads (per node id) ∂loss/∂weight and
-    ∂loss/∂score, else None for both. Keys after the query are not rows: the causal mask means they
+    ∂loss/∂score, else None for both. A model with uniform weights (the average rung) has no score: None. Keys after the query are not rows: the causal mask means they
     take no part (microgpt never computes them)."""
     out = []
     for l, layer in enumerate(trace.attention):
@@ -154,10 +164,12 @@ def rows(trace, grads=None):
             for q, row in enumerate(head):
                 nodes = query_nodes(trace, l, h, q)
                 for k, w in enumerate(row):
-                    score, w_id = nodes.logits[k], nodes.weights[k]
-                    out.append((l, h, q, k, token_label(trace, q), token_label(trace, k), trace.data[score], w,
+                    score = nodes.logits[k] if nodes.logits else None  # None: uniform weights (the average rung)
+                    w_id = nodes.weights[k]
+                    out.append((l, h, q, k, token_label(trace, q), token_label(trace, k),
+                                None if score is None else trace.data[score], w,
                                 None if grads is None else float(grads[w_id]),
-                                None if grads is None else float(grads[score])))
+                                None if grads is None or score is None else float(grads[score])))
     return out
 
 
@@ -170,5 +182,5 @@ def to_csv(trace, grads=None):
     writer = csv.writer(out, lineterminator='\n')
     writer.writerow(CSV_HEADER)
     for row in rows(trace, grads):
-        writer.writerow((*row[:6], *(repr(float(x)) for x in row[6:])))
+        writer.writerow((*row[:6], *('' if x is None else repr(float(x)) for x in row[6:])))
     return out.getvalue()

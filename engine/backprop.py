@@ -195,13 +195,15 @@ def local_symbol(op, i):
     return LOCAL_SYMBOLS[op][i]
 
 
-LOCAL_SYMBOLS = {'+': ('1', '1'), '*': ('b', 'a'), 'exp': ('e^a',), 'log': ('1/a',), 'relu': ('1 if a>0',)}
+LOCAL_SYMBOLS = {'+': ('1', '1'), '*': ('b', 'a'), 'exp': ('e^a',), 'log': ('1/a',), 'relu': ('1 if a>0',),
+                 'gelu': ('½(1+t) + ½a(1−t²)·c(1+3k·a²)',)}
 RULES = {
     '+': 'add: ∂(a+b)/∂a = 1, ∂(a+b)/∂b = 1',
     '*': 'mul: ∂(a·b)/∂a = b, ∂(a·b)/∂b = a',
     'exp': 'exp: ∂(e^a)/∂a = e^a',
     'log': 'log: ∂(log a)/∂a = 1/a',
     'relu': 'relu: ∂relu(a)/∂a = 1 if a>0 else 0',
+    'gelu': 'gelu: ∂gelu(a)/∂a = ½(1+t) + ½a(1−t²)·c(1+3k·a²), t = tanh(c(a + k·a³)), c = √(2/π), k = 0.044715',
     'param': 'param: a leaf; its grad is what Adam uses',
     'const': 'const: a literal; its grad is computed and never used',
 }

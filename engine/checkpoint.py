@@ -18,9 +18,9 @@ from pathlib import Path
 from engine.checks import check_header, is_number, is_whole, requirement
 from engine.errors import CheckpointError, ConfigError
 from engine.files import read_user_file, write_atomic
-from engine.model import GPTConfig, Model, param_shapes
+from engine.model import OPTIONAL_FIELDS as model_options, GPTConfig, Model, param_shapes
 from engine.tokenizer import Tokenizer
-from engine.optim import MAX_STEPS, TrainConfig, adam_preview
+from engine.optim import MAX_STEPS, OPTIONAL_FIELDS as train_options, TrainConfig, adam_preview
 
 FORMAT = 'microgpt-explorer checkpoint'
 VERSION = 1
@@ -119,8 +119,9 @@ def _parse(obj):
     need = requirement(CheckpointError)
     check_header(obj, FORMAT, VERSION, 'checkpoint', CheckpointError)
     config = obj.get('config')
-    need(isinstance(config, dict) and set(config) == {f.name for f in fields(GPTConfig)},
-         'its config does not list exactly ' + ', '.join(f.name for f in fields(GPTConfig)) + '.')
+    need(isinstance(config, dict) and _lists_fields(config, GPTConfig, model_options),
+         'its config does not list exactly ' + ', '.join(_required(GPTConfig, model_options)) +
+         ' (and, where they are not microgpt\'s, ' + ', '.join(model_options) + ').')
     try:
         config = GPTConfig(**config)
     except ConfigError as e:
@@ -138,8 +139,9 @@ def _parse(obj):
     need(obj['step'] >= 0, 'its step is negative.')
     train_config = None
     if 'train' in obj:
-        need(isinstance(obj['train'], dict) and set(obj['train']) == {f.name for f in fields(TrainConfig)},
-             'its train settings do not list exactly ' + ', '.join(f.name for f in fields(TrainConfig)) + '.')
+        need(isinstance(obj['train'], dict) and _lists_fields(obj['train'], TrainConfig, train_options),
+             'its train settings do not list exactly ' + ', '.join(_required(TrainConfig, train_options)) +
+             ' (and, where it is not adam, ' + ', '.join(train_options) + ').')
         try:
             train_config = TrainConfig(**obj['train'])
         except ConfigError as e:
@@ -165,6 +167,17 @@ def _parse(obj):
     history_name, history_sha256 = _history(obj.get('history'))
     return Checkpoint(model, obj['step'], obj['seed'], train_config, rng_state, adam_m, adam_v,
                       history_name=history_name, history_sha256=history_sha256)
+
+
+def _required(cls, optional):
+    return [f.name for f in fields(cls) if f.name not in optional]
+
+
+def _lists_fields(obj, cls, optional):
+    """True if a config's dict holds every field of cls, and of the optional ones only some (saved where
+    they are not microgpt's, so that older files, without them, still read)."""
+    names = set(obj)
+    return set(_required(cls, optional)) <= names <= {f.name for f in fields(cls)}
 
 
 HISTORY_NAME = re.compile(r'[^/\\\x00]+\.history\.[0-9a-f]{16}\.json')
@@ -197,9 +210,11 @@ def _check_config_fits(config, state):
 
     if not isinstance(state, dict):
         raise CheckpointError('its state_dict is not a set of named matrices.')
-    layers = sum(1 for name in state if isinstance(name, str) and name.endswith('.attn_wq'))
+    layers = sum(1 for name in state if isinstance(name, str) and name.endswith('.mlp_fc1'))
     if config.n_layer != layers:
         raise CheckpointError(f'its config says n_layer {config.n_layer} but its state_dict holds {layers} layer(s).')
+    if config.arch == 'bigram':
+        return  # one matrix, [vocab][vocab]: its exact shape is checked after
     _, n_embd = rows_cols('wte')
     if config.n_embd != n_embd:
         raise CheckpointError(f'its config says n_embd {config.n_embd} but its wte matrix has {n_embd} columns.')

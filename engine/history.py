@@ -48,9 +48,9 @@ from engine.errors import CheckpointError, ConfigError
 from engine.gc_pause import paused as _gc_paused
 from engine.graph.keys import parse_param_name
 from engine.files import write_atomic
-from engine.model import GPTConfig, Model, param_shapes
+from engine.model import GPTConfig, Model, param_count, param_shapes
 from engine.tokenizer import Tokenizer
-from engine.optim import Adam, TrainConfig, decayed_lr
+from engine.optim import TrainConfig, decayed_lr, make_optimizer
 from engine.value import Value
 
 FORMAT = 'microgpt-explorer history'
@@ -220,7 +220,7 @@ class History:
         weights, m, v = self.snapshots[start]
         model = self._model(weights)
         params = model.params
-        adam = Adam(params, self.train_config, m, v)
+        adam = make_optimizer(params, self.train_config, m, v)
         num_steps = self.train_config.num_steps
         for step in range(start, stop):  # 0-based index of the update, as Trainer counts
             wanted = step + 1 >= first
@@ -390,7 +390,7 @@ class History:
         update (engine.optim.Adam, the same code) applied to that one parameter from step 0."""
         weights, m, v = self.snapshots[0]
         p = Value(weights[index])
-        adam = Adam([p], self.train_config, [m[index]], [v[index]])
+        adam = make_optimizer([p], self.train_config, [m[index]], [v[index]])
         num_steps, rows = self.train_config.num_steps, []
         for step in range(self.step):
             before = p.data
@@ -491,8 +491,7 @@ def _parse(obj, checkpoint=None):
         raise HistoryError('its config, vocabulary or train settings are not valid.') from None
     need(all(isinstance(c, str) and len(c) == 1 for c in tokenizer.uchars), 'its vocabulary is not a list of characters.')
     if checkpoint is None:
-        vocab, e = tokenizer.vocab_size, config.n_embd
-        count = 2 * vocab * e + config.block_size * e + 12 * config.n_layer * e * e  # param_shapes, counted
+        count = param_count(config, tokenizer.vocab_size)
         need(64 * count <= MAX_BYTES, 'its model is larger than a history can hold.')
     every, step = obj.get('every'), obj.get('step')
     need(is_whole(every) and every > 0, 'its snapshot interval (every) is not a positive whole number.')

@@ -15,11 +15,17 @@ only *how* a sum of Values is built and whether scopes and values are named, so 
 
 import contextlib
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 from engine.checks import is_whole
 from engine.errors import ConfigError
 from engine.value import Value
+
+
+ARCHS = ('gpt', 'bigram')                      # a transformer, or one table of next-token logits
+ATTENTIONS = ('softmax', 'uniform', 'none')     # q·k softmax (microgpt), the mean of the past's values, no attention
+ACTIVATIONS = ('relu', 'gelu')
+NORMS = ('rms', 'layer')
 
 
 @dataclass(frozen=True)
@@ -29,38 +35,91 @@ class GPTConfig:
     n_head: int = 4        # number of attention heads
     block_size: int = 16   # maximum context length (the longest name is 15 characters)
     init_std: float = 0.08 # standard deviation of the Gaussian initial weights
+    # The ladder's options (engine.presets names them). Saved only where they differ from microgpt's, so a
+    # microgpt checkpoint is byte for byte what it was before these existed.
+    arch: str = 'gpt'          # 'bigram': logits = wte[token], a [vocab][vocab] table; nothing else
+    attention: str = 'softmax' # 'uniform': each position averages the values of 0..t (no q, k); 'none': no attention
+    activation: str = 'relu'   # the MLP's: 'gelu' (tanh form, see engine.value.gelu_and_grad)
+    norm: str = 'rms'          # 'layer': LayerNorm with a learned gain and bias in place of each rmsnorm
 
     def __post_init__(self):
         for name in ('n_layer', 'n_embd', 'n_head', 'block_size'):
             value = getattr(self, name)
-            if not (is_whole(value) and value > 0):
-                raise ConfigError(f'{name} must be a positive whole number, not {value!r}.')
+            least = 0 if name == 'n_layer' and self.arch == 'bigram' else 1
+            if not (is_whole(value) and value >= least):
+                what = 'a whole number ≥ 0' if least == 0 else 'a positive whole number'
+                raise ConfigError(f'{name} must be {what}, not {value!r}.')
         if self.n_embd % self.n_head:
             raise ConfigError(f'n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head}).')
         if not (isinstance(self.init_std, (int, float)) and math.isfinite(self.init_std) and self.init_std >= 0):
             raise ConfigError(f'init_std must be a finite number ≥ 0, not {self.init_std!r}.')
+        if self.arch not in ARCHS:
+            raise ConfigError(f'arch must be one of {", ".join(ARCHS)}, not {self.arch!r}.')
+        if self.attention not in ATTENTIONS:
+            raise ConfigError(f'attention must be one of {", ".join(ATTENTIONS)}, not {self.attention!r}.')
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(f'activation must be one of {", ".join(ACTIVATIONS)}, not {self.activation!r}.')
+        if self.norm not in NORMS:
+            raise ConfigError(f'norm must be one of {", ".join(NORMS)}, not {self.norm!r}.')
+        if self.arch == 'bigram' and self.n_layer:
+            raise ConfigError(f'The bigram model has no layers: n_layer must be 0, not {self.n_layer}.')
 
     @property
     def head_dim(self):
         return self.n_embd // self.n_head
 
+    @property
+    def attention_layers(self):
+        """How many layers have attention heads to show (0 for a bigram, an MLP-only model)."""
+        return self.n_layer if self.arch == 'gpt' and self.attention != 'none' else 0
+
     def to_dict(self):
-        return asdict(self)
+        """The fields, leaving out the ladder's options where they are microgpt's (see above)."""
+        out = asdict(self)
+        for name in OPTIONAL_FIELDS:
+            if out[name] == _DEFAULTS[name]:
+                del out[name]
+        return out
+
+
+OPTIONAL_FIELDS = ('arch', 'attention', 'activation', 'norm')   # a config dict may leave these out: they then are microgpt's
+_DEFAULTS = {f.name: f.default for f in fields(GPTConfig)}
 
 
 def param_shapes(config, vocab_size):
     """Parameter names and shapes (rows, columns) in microgpt's order: the order of its random draws."""
+    if config.arch == 'bigram':
+        return {'wte': (vocab_size, vocab_size)}  # row t: the logits of the token after t
     e, shapes = config.n_embd, {'wte': (vocab_size, config.n_embd),
                                 'wpe': (config.block_size, config.n_embd),
                                 'lm_head': (vocab_size, config.n_embd)}
+    layer_norm = config.norm == 'layer'
+    if layer_norm:  # LayerNorm's gain and bias, one row each, for every norm the model has (made 1 and 0)
+        shapes.update({'emb_ln_gain': (1, e), 'emb_ln_bias': (1, e)})
     for i in range(config.n_layer):
-        shapes[f'layer{i}.attn_wq'] = (e, e)
-        shapes[f'layer{i}.attn_wk'] = (e, e)
-        shapes[f'layer{i}.attn_wv'] = (e, e)
-        shapes[f'layer{i}.attn_wo'] = (e, e)
+        if layer_norm:
+            shapes.update({f'layer{i}.{block}_ln_{part}': (1, e) for block in ('attn', 'mlp')[config.attention == 'none':]
+                           for part in ('gain', 'bias')})
+        if config.attention == 'softmax':
+            shapes[f'layer{i}.attn_wq'] = (e, e)
+            shapes[f'layer{i}.attn_wk'] = (e, e)
+        if config.attention != 'none':
+            shapes[f'layer{i}.attn_wv'] = (e, e)
+            shapes[f'layer{i}.attn_wo'] = (e, e)
         shapes[f'layer{i}.mlp_fc1'] = (4 * e, e)
         shapes[f'layer{i}.mlp_fc2'] = (e, 4 * e)
     return shapes
+
+
+def param_count(config, vocab_size):
+    """How many parameters param_shapes gives, by arithmetic: instant for any size a file may claim."""
+    if config.arch == 'bigram':
+        return vocab_size * vocab_size
+    e = config.n_embd
+    per_layer = {'softmax': 12, 'uniform': 10, 'none': 8}[config.attention] * e * e  # wq wk wv wo: 4e², fc1 fc2: 8e²
+    if config.norm == 'layer':  # a gain and a bias per norm: the embedding's, and each layer's one or two
+        per_layer += (2 if config.attention == 'none' else 4) * e
+    return 2 * vocab_size * e + config.block_size * e + config.n_layer * per_layer + (2 * e if config.norm == 'layer' else 0)
 
 
 class FastOps:
@@ -133,63 +192,130 @@ def rmsnorm(x, ops):
         return x
 
 
+def layernorm(x, state_dict, name, ops):
+    """LayerNorm with a learned gain and bias (the mini GPT's), where microgpt has rmsnorm: the mean taken out
+    too, then (x - mean) · (var + 1e-5)^-½ · gain + bias."""
+    gain, bias = state_dict[f'{name}_gain'][0], state_dict[f'{name}_bias'][0]
+    with ops.scope('layernorm'):
+        mean = ops.total(x, 'sum', 'Σx') / len(x)
+        ops.name('mean', mean, '1/len(x)')
+        neg_mean = -mean
+        ops.name('-mean', neg_mean)
+        xc = [xi + neg_mean for xi in x]
+        ops.vector('xc', xc)
+        var = ops.dot(xc, xc, 'sum of squares', None, 'xc·xc') / len(x)
+        ops.name('var', var, '1/len(x)')
+        scale = (var + 1e-5) ** -0.5
+        ops.name('scale', scale, '1e-5')
+        x = [xi * scale * g + b for xi, g, b in zip(xc, gain, bias)]
+        ops.vector('x', x)
+        return x
+
+
 def gpt(token_id, pos_id, keys, values, state_dict, config, ops=FAST):
     """Logits [vocab_size] for the next token; appends this position's keys and values to the KV cache."""
-    n_head, head_dim = config.n_head, config.head_dim
+    if config.arch == 'bigram':
+        return state_dict['wte'][token_id]  # [vocab_size]: the token's row is its logits, nothing computed
     with ops.scope('embedding'):
         tok_emb = state_dict['wte'][token_id]  # [n_embd]
         pos_emb = state_dict['wpe'][pos_id]    # [n_embd]
         with ops.scope('tok + pos'):
             x = [t + p for t, p in zip(tok_emb, pos_emb)]
             ops.vector('x', x)
-        x = rmsnorm(x, ops)  # not redundant: the residual stream starts here
+        x = layernorm(x, state_dict, 'emb_ln', ops) if config.norm == 'layer' else rmsnorm(x, ops)  # the residual stream starts here
 
     for li in range(config.n_layer):
         with ops.scope(f'layer {li}'):
-            with ops.scope('attention'):
-                x_residual = x
-                x = rmsnorm(x, ops)
-                q = linear(x, state_dict[f'layer{li}.attn_wq'], ops, 'q', 'q')  # [n_embd]
-                k = linear(x, state_dict[f'layer{li}.attn_wk'], ops, 'k', 'k')
-                v = linear(x, state_dict[f'layer{li}.attn_wv'], ops, 'v', 'v')
-                keys[li].append(k)    # [T][n_embd]
-                values[li].append(v)
-                ops.alias('keys', keys[li])
-                ops.alias('values', values[li])
-                x_attn = []
-                for h in range(n_head):
-                    with ops.scope(f'head {h}'):
-                        hs = h * head_dim
-                        q_h = q[hs:hs+head_dim]                         # [head_dim]
-                        k_h = [ki[hs:hs+head_dim] for ki in keys[li]]   # [T][head_dim]
-                        v_h = [vi[hs:hs+head_dim] for vi in values[li]] # [T][head_dim]
-                        with ops.scope('scores'):
-                            attn_logits = [ops.dot(q_h, k_h[t], 'q·k', t, 'q·k') / head_dim**0.5 for t in range(len(k_h))]
-                            ops.vector('attn_logits', attn_logits, '1/√head_dim')
-                        attn_weights = softmax(attn_logits, ops)        # [T]
-                        ops.vector('attn_weights', attn_weights)
-                        ops.attention(li, h, attn_weights)
-                        with ops.scope('weighted sum'):
-                            head_out = [ops.dot(attn_weights, [vt[j] for vt in v_h], 'out', j, 'head_out') for j in range(head_dim)]
-                        x_attn.extend(head_out)
-                ops.alias('x_attn', x_attn)
-                x = linear(x_attn, state_dict[f'layer{li}.attn_wo'], ops, 'wo', 'x')
-                with ops.scope('residual'):
-                    x = [a + b for a, b in zip(x, x_residual)]
-                    ops.vector('x', x)
+            if config.attention == 'softmax':
+                x = attention(x, li, keys, values, state_dict, config, ops)
+            elif config.attention == 'uniform':
+                x = uniform_attention(x, li, values, state_dict, config, ops)
             with ops.scope('mlp'):
                 x_residual = x
-                x = rmsnorm(x, ops)
+                x = layernorm(x, state_dict, f'layer{li}.mlp_ln', ops) if config.norm == 'layer' else rmsnorm(x, ops)
                 x = linear(x, state_dict[f'layer{li}.mlp_fc1'], ops, 'fc1', 'x')  # [4 * n_embd]
-                with ops.scope('relu'):
-                    x = [xi.relu() for xi in x]
-                    ops.vector('x', x)
+                if config.activation == 'gelu':
+                    with ops.scope('gelu'):
+                        x = [xi.gelu() for xi in x]
+                        ops.vector('x', x)
+                else:
+                    with ops.scope('relu'):
+                        x = [xi.relu() for xi in x]
+                        ops.vector('x', x)
                 x = linear(x, state_dict[f'layer{li}.mlp_fc2'], ops, 'fc2', 'x')  # [n_embd]
                 with ops.scope('residual'):
                     x = [a + b for a, b in zip(x, x_residual)]
                     ops.vector('x', x)
 
     return linear(x, state_dict['lm_head'], ops, 'lm_head', 'logits')  # [vocab_size]
+
+
+def attention(x, li, keys, values, state_dict, config, ops):
+    """microgpt's multi-head attention over the KV cache, with its residual."""
+    n_head, head_dim = config.n_head, config.head_dim
+    with ops.scope('attention'):
+        x_residual = x
+        x = layernorm(x, state_dict, f'layer{li}.attn_ln', ops) if config.norm == 'layer' else rmsnorm(x, ops)
+        q = linear(x, state_dict[f'layer{li}.attn_wq'], ops, 'q', 'q')  # [n_embd]
+        k = linear(x, state_dict[f'layer{li}.attn_wk'], ops, 'k', 'k')
+        v = linear(x, state_dict[f'layer{li}.attn_wv'], ops, 'v', 'v')
+        keys[li].append(k)    # [T][n_embd]
+        values[li].append(v)
+        ops.alias('keys', keys[li])
+        ops.alias('values', values[li])
+        x_attn = []
+        for h in range(n_head):
+            with ops.scope(f'head {h}'):
+                hs = h * head_dim
+                q_h = q[hs:hs+head_dim]                         # [head_dim]
+                k_h = [ki[hs:hs+head_dim] for ki in keys[li]]   # [T][head_dim]
+                v_h = [vi[hs:hs+head_dim] for vi in values[li]] # [T][head_dim]
+                with ops.scope('scores'):
+                    attn_logits = [ops.dot(q_h, k_h[t], 'q·k', t, 'q·k') / head_dim**0.5 for t in range(len(k_h))]
+                    ops.vector('attn_logits', attn_logits, '1/√head_dim')
+                attn_weights = softmax(attn_logits, ops)        # [T]
+                ops.vector('attn_weights', attn_weights)
+                ops.attention(li, h, attn_weights)
+                with ops.scope('weighted sum'):
+                    head_out = [ops.dot(attn_weights, [vt[j] for vt in v_h], 'out', j, 'head_out') for j in range(head_dim)]
+                x_attn.extend(head_out)
+        ops.alias('x_attn', x_attn)
+        x = linear(x_attn, state_dict[f'layer{li}.attn_wo'], ops, 'wo', 'x')
+        with ops.scope('residual'):
+            x = [a + b for a, b in zip(x, x_residual)]
+            ops.vector('x', x)
+    return x
+
+
+def uniform_attention(x, li, values, state_dict, config, ops):
+    """The 'average' rung: attention whose weights are 1/T over positions 0..t (no q, no k, nothing
+    learned about where to look): each head's output is the mean of the past's values."""
+    n_head, head_dim = config.n_head, config.head_dim
+    with ops.scope('attention'):
+        x_residual = x
+        x = layernorm(x, state_dict, f'layer{li}.attn_ln', ops) if config.norm == 'layer' else rmsnorm(x, ops)
+        v = linear(x, state_dict[f'layer{li}.attn_wv'], ops, 'v', 'v')
+        values[li].append(v)
+        ops.alias('values', values[li])
+        constant = type(v[0])  # a Value of the kind this pass builds (recorded when recording)
+        x_attn = []
+        for h in range(n_head):
+            with ops.scope(f'head {h}'):
+                hs = h * head_dim
+                v_h = [vi[hs:hs+head_dim] for vi in values[li]] # [T][head_dim]
+                with ops.scope('uniform'):
+                    attn_weights = [constant(1 / len(v_h)) for _ in v_h]  # [T]: every past position alike
+                    ops.vector('attn_weights', attn_weights)
+                ops.attention(li, h, attn_weights)
+                with ops.scope('weighted sum'):
+                    head_out = [ops.dot(attn_weights, [vt[j] for vt in v_h], 'out', j, 'head_out') for j in range(head_dim)]
+                x_attn.extend(head_out)
+        ops.alias('x_attn', x_attn)
+        x = linear(x_attn, state_dict[f'layer{li}.attn_wo'], ops, 'wo', 'x')
+        with ops.scope('residual'):
+            x = [a + b for a, b in zip(x, x_residual)]
+            ops.vector('x', x)
+    return x
 
 
 class Model:
@@ -203,9 +329,12 @@ class Model:
 
     @classmethod
     def init(cls, config, tokenizer, rng):
-        """Fresh weights drawn from rng.gauss(0, init_std), in microgpt's order."""
+        """Fresh weights drawn from rng.gauss(0, init_std), in microgpt's order; LayerNorm's gains 1 and biases 0
+        (drawn from nothing)."""
         std = config.init_std
-        state_dict = {name: [[Value(rng.gauss(0, std)) for _ in range(nin)] for _ in range(nout)]
+        fixed = {'gain': 1.0, 'bias': 0.0}
+        state_dict = {name: [[Value(fixed[name[-4:]] if '_ln_' in name else rng.gauss(0, std)) for _ in range(nin)]
+                             for _ in range(nout)]
                       for name, (nout, nin) in param_shapes(config, tokenizer.vocab_size).items()}
         return cls(config, tokenizer, state_dict)
 

@@ -20,6 +20,7 @@ class TrainConfig:
     beta2: float = 0.99         # Adam second-moment decay
     eps: float = 1e-8           # Adam epsilon
     seed: int = 42              # seeds the shuffle, the initial weights and then the samples
+    optimizer: str = 'adam'     # or 'sgd': p -= lr_t * grad (saved only when not adam: old files stay as they were)
 
     def __post_init__(self):
         if not (is_whole(self.num_steps) and 0 < self.num_steps <= MAX_STEPS):
@@ -34,9 +35,18 @@ class TrainConfig:
             raise ConfigError(f'eps must be a positive number, not {short(self.eps)}.')
         if not is_whole(self.seed):
             raise ConfigError(f'The seed must be a whole number, not {short(self.seed)}.')
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f'The optimizer must be {" or ".join(OPTIMIZERS)}, not {short(self.optimizer)}.')
 
     def to_dict(self):
-        return asdict(self)
+        out = asdict(self)
+        if out['optimizer'] == 'adam':
+            del out['optimizer']  # microgpt's: its files keep exactly the fields they had
+        return out
+
+
+OPTIMIZERS = ('adam', 'sgd')
+OPTIONAL_FIELDS = ('optimizer',)  # a TrainConfig dict may leave these out: they then are microgpt's
 
 
 def decayed_lr(learning_rate, step, num_steps):
@@ -68,6 +78,22 @@ class Adam:
             p.grad = 0
 
 
+class SGD(Adam):
+    """Plain gradient descent with the same decaying learning rate: p -= lr_t * grad. It keeps Adam's m and v
+    (all 0, never used) so that checkpoints and histories have one shape whichever optimizer ran."""
+
+    def update(self, step, num_steps):
+        lr_t = decayed_lr(self.config.learning_rate, step, num_steps)
+        for p in self.params:
+            p.data -= lr_t * p.grad
+            p.grad = 0
+
+
+def make_optimizer(params, config, m=None, v=None):
+    """The optimizer `config.optimizer` names, over params (Adam's moments m, v where a run continues)."""
+    return (SGD if config.optimizer == 'sgd' else Adam)(params, config, m, v)
+
+
 @dataclass(frozen=True)
 class AdamPreview:
     """The next Adam update of one parameter, as `Adam.update` would compute it."""
@@ -85,7 +111,7 @@ def adam_preview(data, grad, m, v, step, config):
     """Run `Adam.update` on one parameter copy: the exact numbers its next update would give."""
     p = Value(data)
     p.grad = grad
-    adam = Adam([p], config, [m], [v])
+    adam = make_optimizer([p], config, [m], [v])
     adam.update(step, config.num_steps)
     c = config
     return AdamPreview(step, decayed_lr(c.learning_rate, step, c.num_steps), adam.m[0], adam.v[0],

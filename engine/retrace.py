@@ -17,12 +17,13 @@ import math
 
 from engine.gradient.nudge import max_constants
 from engine.doc_notes import not_evaluable
+from engine.value import gelu_and_grad
 
 # Trace's cached properties: all of them describe the structure, so a retraced Trace keeps them
 STRUCTURAL_CACHES = ('parents', '_scope_ids', '_sum_names', '_sum_starts', 'all_names', '_position_of_scope')
 
-_PARAM, _CONST, _MAX, _ADD, _MUL, _POW, _EXP, _LOG, _RELU = range(9)
-_KINDS = {'+': _ADD, '*': _MUL, 'exp': _EXP, 'log': _LOG, 'relu': _RELU}
+_PARAM, _CONST, _MAX, _ADD, _MUL, _POW, _EXP, _LOG, _RELU, _GELU = range(10)
+_KINDS = {'+': _ADD, '*': _MUL, 'exp': _EXP, 'log': _LOG, 'relu': _RELU, 'gelu': _GELU}
 
 
 def _exponent(op):
@@ -99,6 +100,9 @@ class Retracer:
                     elif kind == _LOG:
                         data[i] = log(a)
                         local[i] = (1 / a,)
+                    elif kind == _GELU:
+                        data[i], dy = gelu_and_grad(a)
+                        local[i] = (dy,)
                     else:
                         data[i] = max(0, a)
                         local[i] = (float(a > 0),)

@@ -182,7 +182,7 @@ class TraceOps:
 
 
 # The model's helper functions: a node made inside one also notes the line that called it (which linear).
-HELPERS = frozenset(('linear', 'softmax', 'rmsnorm'))
+HELPERS = frozenset(('linear', 'softmax', 'rmsnorm', 'layernorm'))
 
 # The files whose frames a node's line skips: Value's ops and TraceOps's helpers (by their code's own file name).
 _ENGINE_INTERNALS = frozenset((Value.__add__.__code__.co_filename, TraceOps.dot.__code__.co_filename))
@@ -422,7 +422,7 @@ def literal_loss(model, doc):
     state = {name: [[Traced(p.data) for p in row] for row in mat] for name, mat in model.state_dict.items()}
     literal = type(model)(model.config, model.tokenizer, state)
     tokens, n = literal.positions(doc)
-    return literal.loss(tokens, n, TraceOps(recorder, model.config.n_layer, model.config.n_head, names=False)), literal
+    return literal.loss(tokens, n, TraceOps(recorder, model.config.attention_layers, model.config.n_head, names=False)), literal
 
 
 def iter_record(model, doc):
@@ -432,7 +432,7 @@ def iter_record(model, doc):
     config = model.config
     state_dict, param_at = _traced_params(recorder, model)
     recorder.note_lines()
-    ops = TraceOps(recorder, config.n_layer, config.n_head)
+    ops = TraceOps(recorder, config.attention_layers, config.n_head)
     traced_model = type(model)(config, model.tokenizer, state_dict)
     positions = traced_model.iter_loss(tokens, n, ops)
     done = 0  # positions recorded so far

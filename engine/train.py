@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from engine.checks import is_whole, short
 from engine.errors import ConfigError, TrainingDiverged
 from engine.history import History
-from engine.model import Model
-from engine.optim import Adam, decayed_lr
+from engine.model import Model, param_count
+from engine.optim import decayed_lr, make_optimizer
 from engine.tokenizer import Tokenizer
 
 
@@ -78,8 +78,8 @@ def step_counts(config, vocab_size, n):
 def estimate_cost(config, vocab_size, docs=None):
     """The Cost of training `config` with `vocab_size` tokens on `docs` (default: every document fills
     block_size). Plain arithmetic, instant for any size: call it before building anything."""
-    e, layers, v = config.n_embd, config.n_layer, vocab_size
-    params = 2 * v * e + config.block_size * e + layers * 12 * e * e
+    v = vocab_size
+    params = param_count(config, v)
     if docs:
         positions = [min(config.block_size, len(doc) + 1) for doc in docs]
         mean_n, max_n = sum(positions) / len(positions), max(positions)
@@ -150,7 +150,7 @@ class Trainer:
         check_trainable(model_config, tokenizer.vocab_size, self.docs)  # refuse before allocating anything
         self.rng.shuffle(self.docs)
         self.model = Model.init(model_config, tokenizer, self.rng)
-        self.optimizer = Adam(self.model.params, train_config)
+        self.optimizer = make_optimizer(self.model.params, train_config)
         self.step = 0  # steps done
         self.history = None  # engine.history.History when asked for: a snapshot every history_every steps
         if history_every is not None:

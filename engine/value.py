@@ -2,6 +2,18 @@
 
 import math
 
+GELU_C = math.sqrt(2 / math.pi)  # GELU's tanh form: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+GELU_K = 0.044715
+
+
+def gelu_and_grad(x):
+    """GELU in the tanh form GPT-2 trained with, and its derivative: (y, dy/dx). The tanh form rather than
+    the exact x·Φ(x) (erf): it is what GPT-2 and the mini GPT's seeds use, and numpy (the vectorized
+    backend, which must agree to 1e-12) has tanh but no erf. With t = tanh(u), u = √(2/π)·(x + 0.044715·x³):
+    dy/dx = 0.5·(1 + t) + 0.5·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²)."""
+    t = math.tanh(GELU_C * (x + GELU_K * x * x * x))
+    return 0.5 * x * (1 + t), 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_C * (1 + 3 * GELU_K * x * x)
+
 
 class Value:
     """A scalar node: its data, its gradient, its children and the local gradients to them."""
@@ -13,7 +25,7 @@ class Value:
         self.grad = 0                   # d(loss)/d(this node), accumulated in the backward pass
         self._children = children       # the nodes this one was computed from
         self._local_grads = local_grads # d(this node)/d(child), one per child
-        self._op = op                   # what made it: '+', '*', '**-1', 'log', 'exp', 'relu'; '' for a leaf
+        self._op = op                   # what made it: '+', '*', '**-1', 'log', 'exp', 'relu', 'gelu'; '' for a leaf
 
     # Primitive ops. `type(self)` keeps a recording subclass recording; for `Value` it is `Value`.
     def __add__(self, other):
@@ -28,6 +40,10 @@ class Value:
     def log(self): return type(self)(math.log(self.data), (self,), (1/self.data,), 'log')
     def exp(self): return type(self)(math.exp(self.data), (self,), (math.exp(self.data),), 'exp')
     def relu(self): return type(self)(max(0, self.data), (self,), (float(self.data > 0),), 'relu')
+
+    def gelu(self):
+        y, dy = gelu_and_grad(self.data)
+        return type(self)(y, (self,), (dy,), 'gelu')
 
     # Derived ops, exactly as microgpt composes them.
     def __neg__(self): return self * -1

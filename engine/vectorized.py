@@ -27,6 +27,7 @@ from engine.errors import ConfigError, TrainingDiverged
 from engine.model import Model, param_shapes
 from engine.optim import decayed_lr
 from engine.tokenizer import Tokenizer
+from engine.value import GELU_C, GELU_K
 from engine.train import StepResult, check_trainable
 
 EPS_RMS = 1e-5  # rmsnorm's epsilon, as engine.model writes it
@@ -60,6 +61,42 @@ def rmsnorm_backward(dy, cache):
     x, scale = cache
     dot = (x * dy).sum(axis=-1, keepdims=True)              # [..., 1]
     return dy * scale - x * (scale ** 3 * dot / x.shape[-1])
+
+
+# LayerNorm (the norm option): (x - mean) · (var + 1e-5) ** -0.5 · gain + bias
+
+def layernorm(x, gain, bias):
+    """x [..., E], gain and bias [E] -> (y [..., E], cache)."""
+    xc = x - x.sum(axis=-1, keepdims=True) / x.shape[-1]
+    scale = ((xc * xc).sum(axis=-1, keepdims=True) / x.shape[-1] + EPS_RMS) ** -0.5
+    xhat = xc * scale
+    return xhat * gain + bias, (xhat, scale, gain)
+
+
+def layernorm_backward(dy, cache, dgain, dbias):
+    """dgain += Σ dy·x̂, dbias += Σ dy; dx = scale·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)), dx̂ = dy·gain."""
+    xhat, scale, gain = cache
+    E = xhat.shape[-1]
+    dgain += (dy * xhat).reshape(-1, E).sum(axis=0)
+    dbias += dy.reshape(-1, E).sum(axis=0)
+    dxhat = dy * gain
+    return scale * (dxhat - dxhat.mean(axis=-1, keepdims=True) - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True))
+
+
+def norm(x, w, name, config):
+    """The model's norm at `name` ('emb', 'layer0.attn', …): rmsnorm, or LayerNorm with its gain and bias."""
+    if config.norm == 'layer':
+        y, cache = layernorm(x, w[f'{name}_ln_gain'][0], w[f'{name}_ln_bias'][0])
+        return y, (name, cache)
+    y, cache = rmsnorm(x)
+    return y, (None, cache)
+
+
+def norm_backward(dy, cache, grads):
+    name, cache = cache
+    if name is None:
+        return rmsnorm_backward(dy, cache)
+    return layernorm_backward(dy, cache, grads[f'{name}_ln_gain'][0], grads[f'{name}_ln_bias'][0])
 
 
 # A linear layer without bias: y = W x for each position
@@ -123,19 +160,56 @@ def attention_backward(dout, cache, w, li, grads):
     return dx
 
 
+# The 'average' rung's attention: weights 1/(t+1) over keys 0..t, no q, no k (every head alike, so the
+# heads side by side are one average of v)
+
+_UNIFORM = {}
+
+
+def uniform_weights(T):
+    """[T, T]: 1/(t+1) where key s ≤ query t, 0 after (made once per length)."""
+    if T not in _UNIFORM:
+        _UNIFORM[T] = np.tril(np.ones((T, T))) / np.arange(1, T + 1)[:, None]
+    return _UNIFORM[T]
+
+
+def uniform_attention(x, w, li):
+    """x [B, T, E] (already rmsnormed) -> (out [B, T, E], cache)."""
+    u = uniform_weights(x.shape[1])
+    v = linear(x, w[f'layer{li}.attn_wv'])                # [B, T, E]
+    x_attn = u @ v                                        # the mean of the values of 0..t
+    return linear(x_attn, w[f'layer{li}.attn_wo']), (x, x_attn, u)
+
+
+def uniform_attention_backward(dout, cache, w, li, grads):
+    x, x_attn, u = cache
+    dx_attn = linear_backward(dout, x_attn, w[f'layer{li}.attn_wo'], grads[f'layer{li}.attn_wo'])
+    dv = u.T @ dx_attn                                    # each value gets 1/(t+1) of every query t after it
+    return linear_backward(dv, x, w[f'layer{li}.attn_wv'], grads[f'layer{li}.attn_wv'])
+
+
 # MLP, one layer: fc1, ReLU, fc2
 
-def mlp(x, w, li):
+def gelu(h):
+    """engine.value.gelu_and_grad on arrays: (y, dy/dh), GELU's tanh form."""
+    t = np.tanh(GELU_C * (h + GELU_K * h * h * h))
+    return 0.5 * h * (1 + t), 0.5 * (1 + t) + 0.5 * h * (1 - t * t) * GELU_C * (1 + 3 * GELU_K * h * h)
+
+
+def mlp(x, w, li, activation='relu'):
     """x [B, T, E] (already rmsnormed) -> (out [B, T, E], cache)."""
     h = linear(x, w[f'layer{li}.mlp_fc1'])     # [B, T, F]
-    a = np.maximum(h, 0.0)                     # relu
-    return linear(a, w[f'layer{li}.mlp_fc2']), (x, h, a)
+    if activation == 'gelu':
+        a, slope = gelu(h)
+    else:
+        a, slope = np.maximum(h, 0.0), h > 0   # relu passes the gradient where it was positive
+    return linear(a, w[f'layer{li}.mlp_fc2']), (x, slope, a)
 
 
 def mlp_backward(dout, cache, w, li, grads):
-    x, h, a = cache
+    x, slope, a = cache
     da = linear_backward(dout, a, w[f'layer{li}.mlp_fc2'], grads[f'layer{li}.mlp_fc2'])
-    dh = da * (h > 0)                          # relu passes the gradient where it was positive
+    dh = da * slope
     return linear_backward(dh, x, w[f'layer{li}.mlp_fc1'], grads[f'layer{li}.mlp_fc1'])
 
 
@@ -169,33 +243,44 @@ def loss_and_grads(w, config, tokens, targets, loss_weights, grads=None):
 
     tokens, targets [B, T] ints; loss_weights [B, T]: 1/(n·B) at each of a document's n positions, 0 at padding.
     grads: {name: array} to write the gradients into (zeroed here), e.g. views of one flat array."""
-    B, T = tokens.shape
-    mask = causal_mask(T)
-    x0 = embedding(w, tokens)
-    x, norm0 = rmsnorm(x0)
-    caches = []
-    for li in range(config.n_layer):
-        xn, n1 = rmsnorm(x)
-        out, att = attention(xn, w, li, mask, config.n_head)
-        x = x + out
-        xn, n2 = rmsnorm(x)
-        out, ml = mlp(xn, w, li)
-        x = x + out
-        caches.append((n1, att, n2, ml))
-    logits = linear(x, w['lm_head'])                               # [B, T, V]
-    loss, dlogits = cross_entropy(logits, targets, loss_weights)
-
     if grads is None:
         grads = {name: np.zeros_like(a) for name, a in w.items()}
     else:
         for g in grads.values():
             g.fill(0.0)
+    if config.arch == 'bigram':  # the token's row of wte is its logits
+        loss, dlogits = cross_entropy(w['wte'][tokens], targets, loss_weights)
+        np.add.at(grads['wte'], tokens, dlogits)
+        return loss, grads
+    B, T = tokens.shape
+    mask = causal_mask(T)
+    x0 = embedding(w, tokens)
+    x, norm0 = norm(x0, w, 'emb', config)
+    caches = []
+    for li in range(config.n_layer):
+        n1 = att = None
+        if config.attention != 'none':
+            xn, n1 = norm(x, w, f'layer{li}.attn', config)
+            if config.attention == 'uniform':
+                out, att = uniform_attention(xn, w, li)
+            else:
+                out, att = attention(xn, w, li, mask, config.n_head)
+            x = x + out
+        xn, n2 = norm(x, w, f'layer{li}.mlp', config)
+        out, ml = mlp(xn, w, li, config.activation)
+        x = x + out
+        caches.append((n1, att, n2, ml))
+    logits = linear(x, w['lm_head'])                               # [B, T, V]
+    loss, dlogits = cross_entropy(logits, targets, loss_weights)
+
     dx = linear_backward(dlogits, x, w['lm_head'], grads['lm_head'])
+    attention_back = uniform_attention_backward if config.attention == 'uniform' else attention_backward
     for li in reversed(range(config.n_layer)):
         n1, att, n2, ml = caches[li]
-        dx = dx + rmsnorm_backward(mlp_backward(dx, ml, w, li, grads), n2)        # residual: both paths
-        dx = dx + rmsnorm_backward(attention_backward(dx, att, w, li, grads), n1)
-    embedding_backward(rmsnorm_backward(dx, norm0), tokens, grads)
+        dx = dx + norm_backward(mlp_backward(dx, ml, w, li, grads), n2, grads)        # residual: both paths
+        if att is not None:
+            dx = dx + norm_backward(attention_back(dx, att, w, li, grads), n1, grads)
+    embedding_backward(norm_backward(dx, norm0, grads), tokens, grads)
     return loss, grads
 
 
@@ -276,7 +361,8 @@ class VectorTrainer:
             if not math.isfinite(loss):
                 raise TrainingDiverged(f'Training diverged at step {step + 1}: the loss is {loss}; '
                                        'try a lower learning rate.')
-            after, m, v = adam_update(self.flat, self.grad_flat, self.optimizer.m, self.optimizer.v, step, self.config)
+            update = sgd_update if self.config.optimizer == 'sgd' else adam_update
+            after, m, v = update(self.flat, self.grad_flat, self.optimizer.m, self.optimizer.v, step, self.config)
         if not np.isfinite(after).all():
             raise TrainingDiverged(f'Training diverged at step {step + 1}: a weight stopped being a finite number; '
                                    'try a lower learning rate.')
@@ -305,3 +391,8 @@ def adam_update(p, g, m, v, step, config):
     m_hat = m / (1 - c.beta1 ** (step + 1))
     v_hat = v / (1 - c.beta2 ** (step + 1))
     return p - lr_t * m_hat / (v_hat ** 0.5 + c.eps), m, v
+
+
+def sgd_update(p, g, m, v, step, config):
+    """engine.optim.SGD.update on whole arrays: (new weights, m, v unchanged)."""
+    return p - decayed_lr(config.learning_rate, step, config.num_steps) * g, m, v

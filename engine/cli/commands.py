@@ -10,6 +10,7 @@ from pathlib import Path
 from engine import checkpoint as ckpt_io
 from engine import history as history_io
 from engine import pair
+from engine import presets
 from engine.cli import gradient as gradient_cli
 from engine.cli import training_data
 from engine.backprop import Stepper
@@ -38,11 +39,18 @@ def build_parser():
     d, t = GPTConfig(), TrainConfig()
     train.add_argument('--steps', type=int, default=t.num_steps)
     train.add_argument('--seed', type=int, default=t.seed)
-    train.add_argument('--n-layer', type=int, default=d.n_layer)
-    train.add_argument('--n-embd', type=int, default=d.n_embd)
-    train.add_argument('--n-head', type=int, default=d.n_head)
-    train.add_argument('--block-size', type=int, default=d.block_size)
+    train.add_argument('--preset', default=presets.DEFAULT, metavar='NAME',
+                       help='a rung of the ladder: ' + '; '.join(f'{name}: {what}' for name, (what, _) in presets.PRESETS.items())
+                       + f' (default {presets.DEFAULT}); --n-layer and the others below change its shape')
+    train.add_argument('--n-layer', type=int, help=f'default {d.n_layer} (0 for bigram)')
+    train.add_argument('--n-embd', type=int, help=f'default {d.n_embd}')
+    train.add_argument('--n-head', type=int, help=f'default {d.n_head} (1 for one-head)')
+    train.add_argument('--block-size', type=int, help=f'default {d.block_size}')
+    train.add_argument('--activation', metavar='relu|gelu', help="the MLP's: relu (microgpt's) or gelu (its tanh form)")
+    train.add_argument('--norm', metavar='rms|layer', help="rms: microgpt's rmsnorm; layer: LayerNorm with a learned gain and bias")
     train.add_argument('--lr', type=float, default=t.learning_rate)
+    train.add_argument('--optimizer', default=t.optimizer, metavar='adam|sgd',
+                       help="adam: microgpt's (default); sgd: p -= lr * grad, with the same decaying learning rate")
     train.add_argument('--temperature', type=float, default=0.5)
     train.add_argument('--num-samples', type=int, default=20)
     train.add_argument('--out', metavar='CHECKPOINT', help='write the trained weights here (JSON)')
@@ -125,8 +133,9 @@ def check_count(name, value):
 
 
 def cmd_train(args, out):
-    model_config = GPTConfig(n_layer=args.n_layer, n_embd=args.n_embd, n_head=args.n_head, block_size=args.block_size)
-    train_config = TrainConfig(num_steps=args.steps, learning_rate=args.lr, seed=args.seed)
+    model_config = presets.preset_config(args.preset, n_layer=args.n_layer, n_embd=args.n_embd, n_head=args.n_head,
+                                         block_size=args.block_size, activation=args.activation, norm=args.norm)
+    train_config = TrainConfig(num_steps=args.steps, learning_rate=args.lr, seed=args.seed, optimizer=args.optimizer)
     check_temperature(args.temperature)
     check_count('--num-samples', args.num_samples)
     _check_backend(args)
@@ -155,6 +164,10 @@ def cmd_train(args, out):
     else:
         trainer = Trainer(docs, model_config, train_config, history_every=args.history_every)
     print(f'vocab size: {trainer.model.tokenizer.vocab_size}', file=out)
+    blocks = [x for x in (model_config.activation, model_config.norm) if x not in ('relu', 'rms')]  # block options
+    if (args.preset, blocks, args.optimizer) != (presets.DEFAULT, [], 'adam'):  # else microgpt's output, as it was
+        blocks = ''.join(f', {"layernorm" if b == "layer" else b}' for b in blocks)
+        print(f'preset: {args.preset} ({presets.describe(args.preset)}){blocks}, optimizer {args.optimizer}', file=out)
     print(f'num params: {len(trainer.model.params)}', file=out)
     end = '\r' if out.isatty() else '\n'  # one line rewriting itself on a terminal, as microgpt does
     validation = training_data.Validation(parts, trainer.model.tokenizer, args.eval_every, train_config.num_steps)

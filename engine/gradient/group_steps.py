@@ -15,16 +15,17 @@ computed, scalar by scalar (`Check`).
 """
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from engine.backprop import Schedule
 from engine.graph.grouping import Hierarchy
 from engine.graph.keys import is_matrix_path, is_weight_path
+from engine.gradient import block_steps
+from engine.gradient.summary_parts import Check, Marked, Summary, Table, cell_text, top_rows  # noqa: F401  (cell_text: the panels')
 from engine.numbers import shown
 
 LINEARS = {'q', 'k', 'v', 'wo', 'fc1', 'fc2', 'lm_head'}
 MATRIX_OF = {'q': 'attn_wq', 'k': 'attn_wk', 'v': 'attn_wv', 'wo': 'attn_wo', 'fc1': 'mlp_fc1', 'fc2': 'mlp_fc2'}
-SHOWN = 6  # rows of a long vector shown in a table (the largest by |grad|); a softmax shows every row
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,11 @@ def unit_kind(path):
     if len(parts) == 2:
         return {'-log p': 'nll', 'softmax': 'softmax', 'lm_head': 'linear'}.get(name)
     if len(parts) == 3 and parts[1] == 'embedding':
-        return {'rmsnorm': 'rmsnorm', 'tok + pos': 'embed'}.get(name)
+        return {'rmsnorm': 'rmsnorm', 'layernorm': 'layernorm', 'tok + pos': 'embed'}.get(name)
     if len(parts) == 4 and parts[1].startswith('layer '):
         if name in LINEARS:
             return 'linear'
-        return {'residual': 'residual', 'relu': 'relu', 'rmsnorm': 'rmsnorm'}.get(name) or (
+        return {'residual': 'residual', 'relu': 'relu', 'gelu': 'gelu', 'rmsnorm': 'rmsnorm', 'layernorm': 'layernorm'}.get(name) or (
             'head' if name.startswith('head ') else None)
     return None
 
@@ -126,72 +127,6 @@ def under_way(hierarchy, schedule, unit_list, position):
 
 # Summaries
 
-@dataclass
-class Check:
-    """An identity computed from forward values beside the stepper's own numbers, element by element."""
-    what: str        # '∂L/∂logits = (probs − onehot)/n'
-    identity: list   # floats, from the formula
-    stepper: list    # floats, from the stepper's grads (or its per-edge contributions)
-
-    @property
-    def max_diff(self):
-        return max((abs(a - b) for a, b in zip(self.identity, self.stepper)), default=0.0)
-
-    @property
-    def agrees(self):
-        scale = max((abs(b) for b in self.stepper), default=0.0)
-        return len(self.identity) == len(self.stepper) and self.max_diff <= 1e-9 * max(1.0, scale)
-
-
-@dataclass
-class Table:
-    title: str
-    header: tuple
-    rows: list       # tuples of str / float / int, one per row
-    highlight: int = -1  # a row to stress (the target), or -1
-
-
-@dataclass(frozen=True)
-class Marked:
-    """Scalars a summary's note points at on the graph (relu's inputs whose gradient is exactly 0): how the view
-    draws them, if it does, decides the words (explorer/panels/chain_rule.py), never the engine."""
-    nodes: tuple     # node ids
-    scope: int       # the group whose output strip shows them once that group is on screen
-    what: str        # 'the 40 with grad exactly 0'
-
-
-@dataclass
-class Summary:
-    path: str
-    title: str                                   # 'softmax backward at pos 4'
-    formulas: list = field(default_factory=list)  # the identities, as text
-    notes: list = field(default_factory=list)     # sentences with the key numbers
-    tables: list = field(default_factory=list)
-    checks: list = field(default_factory=list)
-    marked: list = field(default_factory=list)    # Marked: scalars the notes name, to be pointed at on the graph
-
-    def text(self):
-        """The summary as plain text (for a terminal, a test, a report)."""
-        lines = [f'{self.title} — {self.path}']
-        lines += [f'  {f}' for f in self.formulas]
-        lines += self.notes
-        for t in self.tables:
-            lines.append(t.title)
-            lines.append('  ' + ' | '.join(t.header))
-            for i, row in enumerate(t.rows):
-                mark = '→ ' if i == t.highlight else '  '
-                lines.append(mark + ' | '.join(cell_text(v) for v in row))
-        for c in self.checks:
-            lines.append(f'check {c.what}: max |identity − stepper| = {c.max_diff:.1e} '
-                         f'over {len(c.stepper)} numbers{"" if c.agrees else "  DISAGREES"}')
-        return '\n'.join(lines)
-
-
-def cell_text(v):
-    """A table cell as text: text as is, a number as the screen shows it (engine.numbers.shown)."""
-    return v if isinstance(v, str) else shown(v)
-
-
 class _Unit:
     """Reading one unit's scalars out of the trace: its vectors, in index order, and what the stepper sent."""
 
@@ -251,11 +186,6 @@ class _Unit:
         return [float(self.grads[n]) for n in nodes]
 
 
-def top_rows(values, k=SHOWN):
-    """Indices of the k largest |values|, in index order."""
-    return sorted(sorted(range(len(values)), key=lambda i: -abs(values[i]))[:k])
-
-
 def summary(trace, grads, unit, hierarchy=None):
     """What `unit`'s backward pass computed, as identities with their numbers (see the module docstring)."""
     hierarchy = hierarchy or Hierarchy(trace)
@@ -312,15 +242,16 @@ def _nll(u):
 def _softmax(u):
     trace = u.trace
     pos, n = u.pos(), trace.n
-    logits = u.inputs()
     exps = [m for m in u.nodes if trace.op[m] == 'exp']
+    logits = [trace.children[trace.children[e][0]][0] for e in exps]  # exp(logits[i] - max_val)
     inv = next(m for m in u.nodes if trace.op[m] == '**-1')
     probs = [trace.data[e] * trace.data[inv] for e in exps]  # e / total, as microgpt computes it
     target_id = trace.tokens[pos + 1]
     onehot = [1 if i == target_id else 0 for i in range(len(logits))]
     loss_grad = 1 / n
     expected = [(p - y) * loss_grad for p, y in zip(probs, onehot)]
-    got = u.grad(logits)
+    # the bigram rung's logits are a row of wte, whose grad gathers every position reading that token
+    got = u.sent(logits) if logits[0] in trace.params else u.grad(logits)
     names = [trace.vocabulary[i] if i < len(trace.vocabulary) else 'BOS' for i in range(len(logits))]
     s = Summary(u.path, f'softmax backward at pos {pos}')
     s.formulas = ['∂L/∂logits = (probs − onehot(target)) · ∂L/∂loss_t',
@@ -447,6 +378,8 @@ def _head(u):
     trace = u.trace
     parts = u.path.split(' / ')
     pos, layer, head = u.pos(), int(parts[1].split()[1]), int(parts[-1].split()[1])
+    if not any(trace.scopes[c].name == 'scores' for c in u.h.children[u.scope]):
+        return block_steps.uniform_head(u, pos, layer, head)  # the average rung
     scores_scope = u.sub('scores')
     score_nodes = sorted(m for m in u.h.direct[scores_scope] if trace.op[m] == '*')
     dots = u.h.children[scores_scope]
@@ -519,6 +452,11 @@ def _matrix(u):
             matrix = f'{parts[1].replace(" ", "")}.{MATRIX_OF[last]}'
         elif last == 'tok + pos' and name in ('wte', 'wpe'):
             matrix = name
+        elif len(parts) == 2 and last == 'softmax' and trace.config.arch == 'bigram':
+            matrix = 'wte'  # the bigram rung: the softmax reads the token's row of wte as its logits
+        elif last == 'layernorm':  # LayerNorm's gain and bias: 'emb_ln_gain', 'layer0.mlp_ln_bias'
+            where = 'emb' if parts[1] == 'embedding' else f'{parts[1].replace(" ", "")}.{"attn" if parts[2] == "attention" else "mlp"}'
+            matrix = name if name in (f'{where}_ln_gain', f'{where}_ln_bias') else None
         if matrix != name:
             continue
         part = _Unit(trace, u.h, u.grads, s_id)
@@ -529,7 +467,9 @@ def _matrix(u):
         kinds.append(scope.path)
     rows, cols = len({trace.params[n][1] for n in used}), len({trace.params[n][2] for n in used})
     s = Summary(u.path, f'weights {name}: every position\'s share, summed')
-    if name in ('wte', 'wpe'):
+    if trace.config.arch == 'bigram':
+        s.formulas = ['∂L/∂wte[token] = Σ over positions that read the token of ∂L/∂logits']
+    elif name in ('wte', 'wpe'):
         s.formulas = [f'∂L/∂{name}[row] = Σ over positions that read the row of ∂L/∂x']
     else:
         s.formulas = [f'∂L/∂{name} = Σ_pos ∂L/∂y_pos·x_posᵀ']
@@ -545,3 +485,4 @@ def _matrix(u):
 SUMMARIES = {'mean': _mean, 'sum': _sum, 'nll': _nll, 'softmax': _softmax, 'linear': _linear, 'relu': _relu,
              'residual': lambda u: _add(u, False), 'embed': lambda u: _add(u, True), 'rmsnorm': _rmsnorm,
              'head': _head, 'matrix': _matrix}
+SUMMARIES.update(block_steps.SUMMARIES)

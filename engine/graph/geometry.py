@@ -52,9 +52,18 @@ def frame_title_width(title):
     return text_width(title, TITLE_PX, bold=True) + 2 * FRAME_TITLE_X
 
 
+def badge_words(reads):
+    """[(word, matrix)] of a badge, from the matrices a box reads: 'wq' for layer0.attn_wq. LayerNorm's gain
+    and bias are one 'ln', and only on a box reading at most two other matrices ('wte wpe ln', 'ln fc1 fc2'):
+    'ln wq wk wv wo' would leave the title 'attention' no room (its edges still show it read)."""
+    others = [(short_param_name(name), name) for name in reads if not name.endswith(('ln_gain', 'ln_bias'))]
+    ln = [('ln', name) for name in reads if name.endswith('ln_gain')][:1] if len(others) <= 2 else []
+    return others + ln if others[:1] and others[0][0] == 'wte' else ln + others
+
+
 def badge_text(box):
     """The names on a box's badge ('wq wk wv wo'), or '' for a box that reads no weight matrix."""
-    return ' '.join(short_param_name(name) for name in getattr(box, 'reads', ()))
+    return ' '.join(word for word, _ in badge_words(getattr(box, 'reads', ())))
 
 
 def badge_width(box):

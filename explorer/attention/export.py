@@ -12,6 +12,7 @@ def main(argv):
     from engine.errors import EngineError
     from engine.files import check_not_input, check_output, write_atomic
     from engine.paths import DEFAULT_CHECKPOINT
+    from engine.presets import no_attention
     from engine.trace import record
 
     parser = Parser(prog='main.py attention',
@@ -31,6 +32,8 @@ def main(argv):
             trace = record(model, args.doc)
         except ValueError as e:
             raise EngineError(str(e)) from None
+        if not trace.attention:
+            raise EngineError(no_attention(model.config))
         if fmt == '.csv':
             write_atomic(args.output, to_csv(trace))
         else:

@@ -186,10 +186,10 @@ def arrange(rect, trace, only=None, fallback=(0, 0), font=None):
                 choice = (cols, cell)
         return choice
 
-    heads = [only] if only else [(l, h) for l in range(config.n_layer) for h in range(config.n_head)]
-    per_layer, layers = (1, 1) if only else (config.n_head, config.n_layer)
+    heads = [only] if only else [(l, h) for l in range(config.attention_layers) for h in range(config.n_head)]
+    per_layer, layers = (1, 1) if only else (config.n_head, config.attention_layers)
     cols, cell = best(per_layer, layers)
-    if cell < MIN_CELL and not only and config.n_layer > 1:  # the fallback's layer, all its heads
+    if cell < MIN_CELL and not only and config.attention_layers > 1:  # the fallback's layer, all its heads
         cols, cell = best(config.n_head, 1)
         heads, layers, squeezed = [(fallback[0], h) for h in range(config.n_head)], 1, 'layer'
     if not only and len(heads) > 1 and MIN_CELL <= cell < NUMBER_CELL and n <= NUMBER_POSITIONS \
@@ -369,7 +369,7 @@ def export_size(panels, only=None):
     """(width, height of one panel) for an export of (trace, value, title, quantity) panels."""
     trace = panels[0][0]
     n = max(p[0].n for p in panels)
-    heads = 1 if only else max(p[0].config.n_head * p[0].config.n_layer for p in panels)
+    heads = 1 if only else max(p[0].config.n_head * p[0].config.attention_layers for p in panels)
     cols = 1 if only else min(4, trace.config.n_head)
     cell = 44 if only else max(22, min(34, 480 // max(1, n)))
     label_w, line = _label_sizes(trace, None)

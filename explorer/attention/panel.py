@@ -22,6 +22,7 @@ from engine.backprop import Stepper
 from engine.files import write_atomic
 from engine.graph.keys import node_key, split_key
 from engine.model import Model
+from engine.presets import no_attention
 from engine.trace import record
 
 from explorer.attention.heatmap import png_bytes, scale_for, svg_bytes
@@ -268,7 +269,7 @@ class AttentionPanel(QWidget):
             self.query = None
         self.heads.clear()
         self.heads.addItem('all heads')
-        self.heads.addItems([f'layer {l} · head {h}' for l in range(config.n_layer) for h in range(config.n_head)])
+        self.heads.addItems([f'layer {l} · head {h}' for l in range(config.attention_layers) for h in range(config.n_head)])
         self.heads.setCurrentIndex(0 if self.only is None else 1 + self.only[0] * config.n_head + self.only[1])
         self.lines.set_trace(self.session.trace)
         if self.other is not None:
@@ -278,7 +279,7 @@ class AttentionPanel(QWidget):
 
     def _fits(self, head):
         config = self.session.trace.config
-        return head[0] < config.n_layer and head[1] < config.n_head
+        return head[0] < config.attention_layers and head[1] < config.n_head
 
     def _comparable(self):
         a, b = self.session.trace, self.other_trace
@@ -287,6 +288,16 @@ class AttentionPanel(QWidget):
     def _show(self):
         trace = self.session.trace
         if trace is None:
+            return
+        if not trace.config.attention_layers:  # the bigram and mlp rungs: nothing looks at another position
+            self.grid.show_trace(None, None, no_attention(trace.config))
+            self.other_grid.show_trace(None, None, '')
+            return
+        if self.quantity in ('score', 'grad_score') and trace.config.attention == 'uniform':
+            self.grid.show_trace(None, None, 'This model has no scores: it is the average rung, without q and k, '
+                                             'so every weight is 1/(t+1). Choose weights or dloss/dweight.')
+            self.other_grid.show_trace(None, None, '')
+            self._show_steps()
             return
         name = self.session.checkpoint_name
         mine = self._value(trace)
@@ -309,10 +320,10 @@ class AttentionPanel(QWidget):
     def _shared_scale(self, mine, theirs):
         """One colour scale for both sides: the largest magnitude either shows."""
         trace, other = self.session.trace, self.other_trace
-        cells = [(l, h, q, k) for l in range(trace.config.n_layer) for h in range(trace.config.n_head)
+        cells = [(l, h, q, k) for l in range(trace.config.attention_layers) for h in range(trace.config.n_head)
                  for q in range(trace.n) for k in range(q + 1)]
         values = [mine(*c) for c in cells]
-        if other.config.n_layer == trace.config.n_layer and other.config.n_head == trace.config.n_head \
+        if other.config.attention_layers == trace.config.attention_layers and other.config.n_head == trace.config.n_head \
                 and other.n == trace.n:
             values += [theirs(*c) for c in cells]
         return scale_for(values, self.quantity)

@@ -24,6 +24,8 @@ from explorer.theme import LIGHT, head_color
 def steps_html(trace, layer, head, query, grads=None, reached=None, colors=LIGHT):
     """The page for (layer, head, query); grads (per node id) and reached(node) add the gradients."""
     page = _StepsPage(trace, layer, head, query, grads, reached)
+    if page.nodes.total is None:  # uniform weights (the average rung): nothing chooses where to look
+        return '\n'.join(page.header(colors['muted']) + page.uniform() + page.weighted_sum())
     return '\n'.join(page.header(colors['muted']) + page.q_and_keys() + page.scores() + page.softmax()
                      + page.weighted_sum())
 
@@ -116,6 +118,12 @@ class _StepsPage:
                 f'{shown(max_val)}; {self.link(nodes.total)} = Σ exps = {shown(data[nodes.total])}; '
                 'attn_weights[t] = exps[t] / total.</p>'] + \
             self.table(('key', 'exps', 'attn_weights'), 'dloss/dweight', rows)
+
+    def uniform(self):
+        n = self.query + 1
+        return [f'<p>{self.step("1 · uniform weights", "uniform")}: this model (the average rung) has no q and no k, so '
+                f'nothing chooses where to look: attn_weights[t] = 1/{n} for each of the {n} positions up to the '
+                'query, and 0 after it. A head can only average what came before.</p>']
 
     def weighted_sum(self):
         data, nodes = self.trace.data, self.nodes

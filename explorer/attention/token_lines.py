@@ -58,7 +58,7 @@ class TokenLines(QWidget):
         """[(head, query, key, weight)] drawn now (hover isolates a token's lines)."""
         out = []
         trace = self.trace
-        if trace is None:
+        if trace is None or not trace.attention:  # a model without attention (bigram, mlp): no lines
             return out
         for h in self.heads:
             for q, row in enumerate(trace.attention[self.layer][h]):
@@ -174,10 +174,10 @@ class TokenLinesView(QWidget):
 
     def set_trace(self, trace):
         config = trace.config
-        if self.layer.count() != config.n_layer or len(self.buttons) != config.n_head:
+        if self.layer.count() != config.attention_layers or len(self.buttons) != config.n_head:
             self.layer.blockSignals(True)
             self.layer.clear()
-            self.layer.addItems([f'layer {l}' for l in range(config.n_layer)])
+            self.layer.addItems([f'layer {l}' for l in range(config.attention_layers)])
             self.layer.blockSignals(False)
             for b in self.buttons:
                 b.deleteLater()

@@ -23,7 +23,7 @@ from explorer import theme
 ROOT = Path(__file__).resolve().parents[2]
 VALUE_PY = 'engine/value.py'
 CHAIN_RULE = 'child.grad += local_grad * v.grad'
-OP_DEFS = {'+': 'def __add__', '*': 'def __mul__', 'log': 'def log', 'exp': 'def exp', 'relu': 'def relu'}
+OP_DEFS = {'+': 'def __add__', '*': 'def __mul__', 'log': 'def log', 'exp': 'def exp', 'relu': 'def relu', 'gelu': 'def gelu'}
 # row backgrounds (theme names): the selection's line, the line being applied, and the line that called the
 # helper (linear, softmax, rmsnorm) the marked line is in
 SELECTED, APPLYING, CALL_SITE = 'highlight_row', 'applying_row', 'call_site_row'
@@ -164,7 +164,13 @@ class CodePanel(QWidget):
             return None
         matrix = trace.name(node).split('[')[0]
         needle = f".{matrix.split('.', 1)[1]}'" if '.' in matrix else f"['{matrix}']"
-        return next((i for i, line in enumerate(self.source, 1) if 'state_dict[' in line and needle in line), None)
+        reads = [i for i, line in enumerate(self.source, 1) if 'state_dict[' in line and needle in line]
+        # wte is read by the bigram rung's `return state_dict['wte'][token_id]` (making no node) and by the
+        # embedding; attn_wv by microgpt's attention and the average rung's: the read of this model's code
+        bigram = trace.config.arch == 'bigram'
+        reads = [i for i in reads if self.source[i - 1].strip().startswith('return ') == bigram] or reads
+        ran = set(self.nodes_of) | {site[1] for site in trace.callers if site}
+        return next((i for i in reads if i in ran), reads[0] if reads else None)
 
     def where(self, node):
         """One sentence: the line(s) of the model code behind a node."""

@@ -9,7 +9,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPaintEngine, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
-from engine.graph.geometry import BADGE_PAD, GRID_LABEL, badge_rect, grid_geometry
+from engine.graph.geometry import BADGE_PAD, GRID_LABEL, badge_rect, badge_words, grid_geometry
 from engine.graph.keys import is_weight_box, weight_matrix
 from engine.model import param_shapes
 from engine.numbers import shown
@@ -235,9 +235,9 @@ class BadgeItem(QGraphicsItem):
         bx, by, bw, bh = box_rect
         x, y, w, h = badge_rect(view.session.visible.box(key), bw, bh)
         self.words, left, space = [], BADGE_PAD, metrics.horizontalAdvance(' ')
-        for name in names:
-            width = metrics.horizontalAdvance(short_param_name(name))
-            self.words.append((name, QRectF(left, 0, width, h)))
+        for word, name in badge_words(names):  # LayerNorm's gain and bias: one 'ln' (its gain when hovered)
+            width = metrics.horizontalAdvance(word)
+            self.words.append((name, QRectF(left, 0, width, h), word))
             left += width + space
         self.rect = QRectF(0, 0, w, h)
         self.setPos(bx + x, by + y)
@@ -258,16 +258,16 @@ class BadgeItem(QGraphicsItem):
         if painter.worldTransform().m11() < 0.35:
             return
         painter.setFont(self.view.small_font)
-        for name, r in self.words:  # the matrix hovered: underlined (bold would be wider than its room)
+        for name, r, word in self.words:  # the matrix hovered: underlined (bold would be wider than its room)
             lit = name in self.view.highlighted_weights
             painter.setPen(QColor(c['text']))
             font = painter.font()
             font.setUnderline(lit)
             painter.setFont(font)
-            painter.drawText(r, Qt.AlignLeft | Qt.AlignVCenter, short_param_name(name))
+            painter.drawText(r, Qt.AlignLeft | Qt.AlignVCenter, word)
 
     def word_at(self, pos):
-        return next((name for name, r in self.words if r.adjusted(-3, 0, 3, 0).contains(pos)), None)
+        return next((name for name, r, _ in self.words if r.adjusted(-3, 0, 3, 0).contains(pos)), None)
 
     def hoverMoveEvent(self, event):
         self.view.highlight_weight(self.word_at(event.pos()) or (self.names[0] if len(self.names) == 1 else None))

@@ -84,3 +84,19 @@ def test_only_the_same_config_and_vocabulary_fit(history):
     assert not retrace.fits(other, 'emma')
     with pytest.raises(ValueError):
         retrace(other)
+
+
+@pytest.mark.parametrize('rung', ['bigram', 'average', 'gelu', 'layernorm'])
+def test_the_ladders_rungs_and_gelu_retrace_bit_for_bit(rung):
+    """The rungs' structures (a bigram's softmax over weights, constant uniform weights) and the GELU op's
+    forward rule and local gradient, recomputed exactly as Value computes them."""
+    import random
+
+    from engine.presets import preset_config
+    from engine.tokenizer import Tokenizer
+    config = preset_config('microgpt', activation='gelu') if rung == 'gelu' else preset_config(
+        'microgpt', norm='layer') if rung == 'layernorm' else preset_config(rung)
+    tok = Tokenizer('abcdem')
+    start, other = (Model.init(config, tok, random.Random(seed)) for seed in (1, 2))
+    trace = record(start, 'emma')
+    same_numbers(Retracer(trace)(other), record(other, 'emma'))

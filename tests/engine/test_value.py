@@ -28,6 +28,7 @@ def reference_backward(root):
 
 UNARY = {
     'neg': lambda a: -a, 'exp': lambda a: a.exp(), 'log': lambda a: a.log(), 'relu': lambda a: a.relu(),
+    'gelu': lambda a: a.gelu(),
     'square': lambda a: a ** 2, 'rsqrt': lambda a: a ** -0.5, 'inverse': lambda a: a ** -1,
     'rtruediv': lambda a: 3.0 / a, 'rsub': lambda a: 2.0 - a,
 }
@@ -164,3 +165,18 @@ def test_deep_graph_needs_no_recursion():
         y = y * 1.0 + 0.0
     y.backward()
     assert x.grad == 1.0
+
+
+@pytest.mark.parametrize('x', [-6.0, -2.5, -0.3, 0.0, 0.05, 1.0, 4.0])
+def test_gelu_is_the_tanh_form_and_its_local_gradient_agrees_with_central_differences(x):
+    """GELU's tanh form (GPT-2's; engine.value.gelu_and_grad says why not erf), against its formula written
+    out here and its derivative against central differences of the function itself, across its bend."""
+    a = Value(x)
+    y = a.gelu()
+    assert y._op == 'gelu' and y.data == pytest.approx(
+        0.5 * x * (1 + math.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))), rel=1e-15, abs=1e-300)
+    assert y.data == pytest.approx(x * 0.5 * (1 + math.erf(x / math.sqrt(2))), abs=2e-3)  # close to the erf form
+    y.backward()
+    h = 1e-6
+    numeric = (Value(x + h).gelu().data - Value(x - h).gelu().data) / (2 * h)
+    assert a.grad == pytest.approx(numeric, rel=1e-7, abs=1e-9)

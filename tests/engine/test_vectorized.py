@@ -23,6 +23,7 @@ from engine.cli.commands import main
 from engine.data import load_docs
 from engine.model import GPTConfig
 from engine.optim import TrainConfig
+from engine.presets import PRESETS, preset_config
 from engine.train import Trainer
 from engine.vectorized import VectorTrainer, batch_arrays, loss_and_grads
 
@@ -60,9 +61,9 @@ def matrices(model, attr):
     return {name: [[getattr(p, attr) for p in row] for row in mat] for name, mat in model.state_dict.items()}
 
 
-def side_by_side(docs, config, steps=STEPS):
+def side_by_side(docs, config, steps=STEPS, optimizer='adam'):
     """Yield (step, scalar loss, numpy loss, worst gradient, weight, m and v ratios) for each step of both runs."""
-    train_config = TrainConfig(num_steps=steps)
+    train_config = TrainConfig(num_steps=steps, optimizer=optimizer)
     scalar, vector = Trainer(docs, config, train_config), VectorTrainer(docs, config, train_config)
     assert vector.docs == scalar.docs  # the same shuffle
     assert worst_ratio(vector.weights, matrices(scalar.model, 'data')) == 0  # the same draws, exactly
@@ -94,6 +95,37 @@ def test_loss_gradients_weights_and_adam_agree_with_the_scalar_engine_at_every_s
         assert grads <= TOLERANCE, f'{where}: gradients differ by {grads:.3g}'
         assert weights <= TOLERANCE, f'{where}: weights differ by {weights:.3g}'
         assert adam <= TOLERANCE, f"{where}: Adam's moments differ by {adam:.3g}"
+
+
+# Each rung of the ladder (engine.presets), a few steps at a small shape, and SGD: the same agreement.
+RUNGS = {name: (name, 'adam') for name in PRESETS} | {'average, sgd': ('average', 'sgd'), 'bigram, sgd': ('bigram', 'sgd'),
+                                                      'mlp, gelu': ('mlp', 'adam'), 'microgpt, layernorm': ('microgpt', 'adam'),
+                                                      'mlp, layernorm, sgd': ('mlp', 'sgd')}
+
+
+@pytest.mark.parametrize('rung', RUNGS, ids=RUNGS.keys())
+def test_every_rung_and_sgd_agree_with_the_scalar_engine(docs, rung):
+    preset, optimizer = RUNGS[rung]
+    config = preset_config(preset, n_layer=None if preset == 'bigram' else 2, n_embd=8,
+                           n_head=None if preset == 'one-head' else 2, block_size=8,
+                           activation='gelu' if 'gelu' in rung else None, norm='layer' if 'layernorm' in rung else None)
+    for step, scalar_loss, numpy_loss, grads, weights, adam in side_by_side(docs, config, 5, optimizer):
+        where = f'{rung}, step {step + 1}'
+        assert abs(numpy_loss - scalar_loss) <= TOLERANCE * abs(scalar_loss), where
+        assert grads <= TOLERANCE and weights <= TOLERANCE and adam <= TOLERANCE, (where, grads, weights, adam)
+
+
+def test_a_rungs_own_backward_changed_is_caught(docs, monkeypatch):
+    """The uniform attention's backward is checked as sharply: its values' gradient taken as the forward's."""
+    real_backward = vectorized.uniform_attention_backward
+
+    def broken(dout, cache, w, li, grads):
+        x, x_attn, u = cache
+        return real_backward(dout, (x, x_attn, u.T), w, li, grads)  # u where u.T belongs
+    monkeypatch.setattr(vectorized, 'uniform_attention_backward', broken)
+    config = preset_config('average', n_embd=8, n_head=2, block_size=8)
+    _, _, _, grads, _, _ = next(side_by_side(docs, config, steps=1))
+    assert grads > 1e-6
 
 
 BROKEN_BACKWARDS = {

@@ -27,6 +27,7 @@ import main as main_py
 from engine import checkpoint as ckpt_io
 from engine import data as data_mod
 from engine import files
+from engine import presets
 from engine.cli import commands as cli
 from engine.cli import training_data
 from engine.cli.commands import main
@@ -65,6 +66,40 @@ def test_train_short_run_writes_a_checkpoint_that_samples_the_same(tmp_path, tin
     assert sampled.stdout.splitlines() == lines[-3:]
 
 
+# vocabulary a e i l m o v + BOS (8), n_embd 8: wte, wpe (16 rows), lm_head, and per rung what it adds
+RUNG_PARAMS = {'bigram': 8 * 8, 'mlp': 8 * 8 + 16 * 8 + 8 * 8 + 2 * 32 * 8, 'average': 1024 - 2 * 8 * 8,
+               'microgpt': 1024 + 6 * 8}  # microgpt here with GELU and LayerNorm: three norms' gains and biases
+
+
+@pytest.mark.parametrize('preset', RUNG_PARAMS)
+def test_train_a_preset_prints_its_parameters_and_its_checkpoint_opens_everywhere(tmp_path, tiny_data, preset):
+    out = tmp_path / f'{preset}.json'
+    proc = run('train', '--data', str(tiny_data), '--steps', '5', '--n-embd', '8', '--n-head', '2', '--num-samples', '2',
+               '--preset', preset, '--optimizer', 'sgd', '--lr', '0.5', '--history-every', '2', '--out', str(out),
+               *(['--activation', 'gelu', '--norm', 'layer'] if preset == 'microgpt' else []))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    gelu = ', gelu, layernorm' if preset == 'microgpt' else ''
+    assert lines[2].startswith(f'preset: {preset} (') and lines[2].endswith(f'){gelu}, optimizer sgd')
+    assert lines[3] == f'num params: {RUNG_PARAMS[preset]}'
+    saved = ckpt_io.load(out)
+    assert presets.preset_of(saved.model.config) == preset and saved.train_config.optimizer == 'sgd'
+    assert saved.model.config.activation == ('gelu' if preset == 'microgpt' else 'relu')
+    assert saved.model.config.norm == ('layer' if preset == 'microgpt' else 'rms')
+    sampled = run('sample', '--checkpoint', str(out), '--num-samples', '2')
+    assert sampled.returncode == 0 and sampled.stdout.splitlines() == lines[-2:]
+    graph = run('graph', '--checkpoint', str(out), '--doc', 'emma', '-o', str(tmp_path / 'g.svg'))
+    svg = (tmp_path / 'g.svg').read_text()
+    assert graph.returncode == 0 and '<svg' in svg and '>pos 4<' in svg and '>softmax<' in svg
+    assert ('>attention<' in svg) == (preset in ('average', 'microgpt')) and ('>mlp<' in svg) == (preset != 'bigram')
+    param = 'wte[1][2]' if preset == 'bigram' else 'layer0.mlp_fc1[1][2]'  # the history replays with SGD, checked
+    history = run('history', str(out), '--param', param, '--json', str(tmp_path / 'h.json'))
+    assert history.returncode == 0, history.stderr
+    rows = json.loads((tmp_path / 'h.json').read_text())['steps']
+    assert [r['m'] for r in rows] == [0.0] * 5 and any(r['grad'] for r in rows)
+    assert [r['update'] for r in rows] == pytest.approx([r['lr'] * r['grad'] for r in rows], rel=1e-9, abs=1e-18)
+
+
 @pytest.mark.slow
 def test_trace_exports_graph_grads_and_attention(tmp_path):
     out = tmp_path / 'emma.json'
@@ -92,7 +127,8 @@ BAD_CASES = ['unknown character', 'missing dataset', 'empty dataset', 'binary da
              'heads do not divide', 'zero layers', 'negative block', 'zero steps', 'negative lr', 'not a number',
              'zero temperature', 'negative samples', 'corrupt checkpoint', 'missing checkpoint', 'unknown command',
              'unwritable output', 'prompt outside vocabulary', 'prompt too long', 'top-p zero', 'top-p above one',
-             'top-k zero', 'greedy with top-k']
+             'top-k zero', 'greedy with top-k', 'unknown preset', 'bigram with layers', 'unknown optimizer',
+             'unknown activation', 'unknown norm']
 
 
 def bad_cases(tmp_path):
@@ -130,6 +166,15 @@ def bad_cases(tmp_path):
         'top-p above one': (['sample', '--checkpoint', ckpt, '--top-p', '1.01'], 'not 1.01.'),
         'top-k zero': (['sample', '--checkpoint', ckpt, '--top-k', '0'], 'top-k must be a whole number of tokens, 1 or more'),
         'greedy with top-k': (['sample', '--checkpoint', ckpt, '--greedy', '--top-k', '3'], 'use greedy alone'),
+        'unknown preset': (['train', '--preset', 'gpt2', '--out', str(tmp_path / 'x.json')],
+                           "There is no preset 'gpt2': choose one of bigram, mlp, average, one-head, microgpt."),
+        'bigram with layers': (['train', '--preset', 'bigram', '--n-layer', '2', '--out', str(tmp_path / 'x.json')],
+                               'The bigram model has no layers: n_layer must be 0, not 2.'),
+        'unknown optimizer': (['train', '--optimizer', 'rmsprop', '--out', str(tmp_path / 'x.json')],
+                              'The optimizer must be adam or sgd'),
+        'unknown activation': (['train', '--activation', 'swish', '--out', str(tmp_path / 'x.json')],
+                               "activation must be one of relu, gelu, not 'swish'."),
+        'unknown norm': (['train', '--norm', 'batch', '--out', str(tmp_path / 'x.json')], "norm must be one of rms, layer, not 'batch'."),
     }
 
 

@@ -150,3 +150,44 @@ def test_a_summary_catches_a_wrong_gradient(emma, unit_list):
     grads[logit] += 1e-6
     check = summary(trace, grads, unit, h).checks[0]
     assert not check.agrees and check.max_diff > 1e-7
+
+
+@pytest.mark.parametrize('rung', ['bigram', 'mlp', 'average', 'one-head', 'gelu', 'layernorm', 'mlp+layernorm'])
+def test_every_rung_of_the_ladder_steps_by_group_and_each_summary_agrees_with_the_stepper(rung):
+    """The ladder's rungs (engine.presets) go by their own structure: the bigram's softmax reads a row of wte
+    as its logits, the average rung's heads have no scores; every summary still checks against the stepper."""
+    import random
+
+    from engine.model import Model
+    from engine.presets import preset_config
+    from engine.tokenizer import Tokenizer
+    from engine.trace import record
+    preset, activation = ('microgpt', 'gelu') if rung == 'gelu' else (rung.split('+')[0], None)
+    norm = 'layer' if rung.endswith('layernorm') else None
+    if preset == 'layernorm':
+        preset = 'microgpt'
+    model = Model.init(preset_config(preset, n_embd=8, n_head=None if rung == 'one-head' else 2, activation=activation,
+                                     norm=norm), Tokenizer('abcdem'), random.Random(5))
+    if norm:  # gains and biases away from 1 and 0, so that a summary that leaves them out shows it
+        for name in model.state_dict:
+            if '_ln_' in name:
+                for p in model.state_dict[name][0]:
+                    p.data += random.Random(name).gauss(0, 0.3)
+        trace_model = Model.from_floats(model.config, model.tokenizer, model.floats())
+        model = trace_model
+    trace = record(model, 'emma')
+    h, schedule = Hierarchy(trace), Schedule(trace)
+    stepper = Stepper(trace)
+    found = units(trace, schedule, h)
+    assert found and found[-1].end == stepper.total
+    kinds = set()
+    for unit in found:
+        stepper.seek(unit.end)
+        s = summary(trace, stepper.grads, unit, h)
+        kinds.add(unit.kind)
+        for check in s.checks:
+            assert len(check.identity) == len(check.stepper) > 0, (unit.path, check.what)
+            assert check.max_diff < 1e-12, (unit.path, check.what, check.max_diff)
+    assert {'softmax', 'nll', 'mean'} <= kinds and ('linear' in kinds) == (rung != 'bigram')
+    assert ('gelu' in kinds) == (rung == 'gelu') and ('relu' in kinds) == (rung not in ('bigram', 'gelu'))
+    assert ('layernorm' in kinds) == (norm is not None) and ('rmsnorm' in kinds) == (norm is None and rung != 'bigram')

@@ -67,3 +67,15 @@ def test_a_route_leaves_and_enters_the_sides_that_face_each_other(b, leaves, ent
         assert points[0] == leaves and tip == enters
     points, tip = route(a, (200, 5, 50, 40), into_y=33)
     assert tip == (200, 33)  # the row of a vector box it fills
+
+
+def test_a_badge_names_layernorms_gain_and_bias_once_and_leaves_a_wide_title_room():
+    from types import SimpleNamespace
+
+    from engine.graph.geometry import badge_text
+    box = lambda *reads: SimpleNamespace(reads=reads)  # noqa: E731
+    assert badge_text(box('wte', 'wpe', 'emb_ln_gain', 'emb_ln_bias')) == 'wte wpe ln'
+    assert badge_text(box('layer0.mlp_ln_gain', 'layer0.mlp_ln_bias', 'layer0.mlp_fc1', 'layer0.mlp_fc2')) == 'ln fc1 fc2'
+    assert badge_text(box('layer0.attn_ln_gain', 'layer0.attn_ln_bias', 'layer0.attn_wq', 'layer0.attn_wk',
+                          'layer0.attn_wv', 'layer0.attn_wo')) == 'wq wk wv wo'
+    assert badge_text(box('layer0.attn_wq', 'layer0.attn_wk')) == 'wq wk' and badge_text(box()) == ''

@@ -271,3 +271,36 @@ def test_hovering_a_token_frames_its_row_and_column_in_the_heatmaps(window, qtbo
     image = panel.grid.grab().toImage()
     r = hovered_rect(box, 'k', 1).adjusted(-1, -1, 1, 1)
     assert image.pixelColor(int(r.left()), int(r.center().y())).name() == text  # the column's left edge
+
+
+def test_the_ladders_rungs_without_learned_attention(window, qtbot, tmp_path):
+    """The mlp rung has no attention: one sentence instead of heatmaps, no token lines, nothing raised. The
+    average rung's weights are 1/(t+1): shown as weights, its scores said not to exist, its query page
+    says nothing chooses where to look."""
+    import random
+
+    from engine import checkpoint as ckpt_io
+    from engine.model import Model
+    from engine.presets import no_attention, preset_config
+    s, panel = window.session, window.attention
+    for rung in ('mlp', 'average'):
+        model = Model.init(preset_config(rung), s.model.tokenizer, random.Random(1))
+        ckpt_io.save(tmp_path / f'{rung}.json', ckpt_io.Checkpoint(model))
+    with qtbot.waitSignal(s.view_changed, timeout=30000):
+        assert s.load_checkpoint(tmp_path / 'mlp.json')
+    window.attention_dock.raise_()
+    panel.grid.repaint()
+    panel.lines.lines.repaint()
+    assert panel.grid.trace is None and panel.grid.title == no_attention(s.trace.config) and 'mlp rung' in panel.grid.title
+    assert panel.heads.count() == 1 and panel.lines.lines.lines() == []
+
+    with qtbot.waitSignal(s.view_changed, timeout=30000):
+        assert s.load_checkpoint(tmp_path / 'average.json')
+    qtbot.waitUntil(lambda: bool(panel.grid.boxes), timeout=5000)
+    assert [panel.grid.value(0, 3, 3, k) for k in range(4)] == [0.25] * 4
+    panel.set_quantity('score')
+    assert panel.grid.trace is None and 'no scores' in panel.grid.title
+    panel.set_quantity('weight')
+    panel.grid.row_clicked.emit(0, 1, 2)
+    page = panel.steps.toHtml()
+    assert panel.steps.place == (0, 1, 2) and 'uniform weights' in page and '1/3' in page and 'q·k' not in page

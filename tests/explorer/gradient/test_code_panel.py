@@ -106,14 +106,15 @@ def code_in_view(code, number):
 
 
 def test_a_deep_line_in_a_narrow_panel_is_scrolled_to_its_code_and_every_line_says_itself_whole(window, qtbot):
-    """Lines 163-172 of the model are indented 24-28 spaces: in the narrow column the code column showed
-    their indentation and nothing else. Shown, a line is scrolled sideways to its first character."""
+    """The head's lines of the model are indented 20 spaces or more: in the narrow column the code column
+    showed their indentation and nothing else. Shown, a line is scrolled sideways to its first character."""
     s, code = window.session, window.code_panel
     window.show_gradient_tab(code)
     window.resize(1280, 720)
     qtbot.wait(20)
     table = code.table
-    deep = max(range(163, 173), key=lambda n: len(code.source[n - 1]) - len(code.source[n - 1].lstrip()))
+    deep = max(code.nodes_of, key=lambda n: len(code.source[n - 1]) - len(code.source[n - 1].lstrip()))
+    assert len(code.source[deep - 1]) - len(code.source[deep - 1].lstrip()) >= 20
     assert table.horizontalScrollBar().maximum() > 0  # the column is wider than the panel here
     code.show_line(deep)
     start, end = code_in_view(code, deep)
@@ -148,3 +149,38 @@ def test_with_nothing_selected_or_stepped_the_panel_opens_at_the_first_line_that
     assert not code.marked and code.applying is None and first > 1
     rect, port = code.table.visualItemRect(code.items[first]), code.table.viewport().rect()
     assert port.intersects(rect) and not port.intersects(code.table.visualItemRect(code.items[1]))
+
+
+def test_a_parameter_read_in_two_places_marks_the_one_that_ran(window, qtbot, tmp_path):
+    """wv is read by microgpt's attention and by the average rung's uniform attention: an average model's
+    wv marks the line of uniform_attention, which ran."""
+    import random
+
+    from engine import checkpoint as ckpt_io
+    from engine.model import Model
+    from engine.presets import preset_config
+    s, code = window.session, window.code_panel
+    model = Model.init(preset_config('average'), s.model.tokenizer, random.Random(1))
+    ckpt_io.save(tmp_path / 'average.json', ckpt_io.Checkpoint(model))
+    with qtbot.waitSignal(s.view_changed, timeout=30000):
+        assert s.load_checkpoint(tmp_path / 'average.json')
+    s.select(node_key(resolve(s.trace, 'layer0.attn_wv[3][5]')))
+    (line,) = code.marked
+    start = next(i for i, text in enumerate(code.source, 1) if text.startswith('def uniform_attention('))
+    assert code.source[line - 1].strip().startswith('v = linear(') and line > start
+
+
+def test_the_bigram_rungs_table_marks_the_line_that_returns_its_row(window, qtbot, tmp_path):
+    import random
+
+    from engine import checkpoint as ckpt_io
+    from engine.model import Model
+    from engine.presets import preset_config
+    s, code = window.session, window.code_panel
+    model = Model.init(preset_config('bigram'), s.model.tokenizer, random.Random(1))
+    ckpt_io.save(tmp_path / 'bigram.json', ckpt_io.Checkpoint(model))
+    with qtbot.waitSignal(s.view_changed, timeout=30000):
+        assert s.load_checkpoint(tmp_path / 'bigram.json')
+    s.select(node_key(resolve(s.trace, 'wte[4][3]')))
+    (line,) = code.marked
+    assert code.source[line - 1].strip().startswith("return state_dict['wte'][token_id]")

@@ -148,8 +148,7 @@ def drawn_texts(view):
             out.append((item, item.mapRectToScene(placed(r, view.title_font, item.title, Qt.AlignLeft | Qt.AlignTop)),
                         item.mapRectToScene(QRectF(r.left(), 0, item.rect.width() - 2 * r.left(), 22)), item.title))
         elif isinstance(item, weight_grid.BadgeItem):
-            for name, r in item.words:
-                text = short_param_name(name)
+            for name, r, text in item.words:
                 out.append((item, item.mapRectToScene(placed(r, view.small_font, text, Qt.AlignLeft | Qt.AlignVCenter)),
                             item.sceneBoundingRect(), text))
         elif isinstance(item, FlowLabel):

@@ -43,7 +43,7 @@ def test_hovering_a_matrix_or_a_badge_name_outlines_every_box_that_reads_it(view
     trace = view.session.trace
     attention = {group_key(trace.scope_id(f'pos {p} / layer 0 / attention')) for p in range(trace.n)}
     badge = next(b for b in view.badge_items if b.key in attention)
-    name, rect = badge.words[2]
+    name, rect, _ = badge.words[2]
     assert name == 'layer0.attn_wv' and badge.word_at(rect.center()) == name
     view.highlight_weight(badge.word_at(rect.center()))
     assert view.highlighted_readers == attention and view.highlighted_weights == {name}

@@ -1,0 +1,74 @@
+"""Group summaries of the blocks the ladder and the seeds' models add to microgpt's (engine.gradient.group_steps
+holds microgpt's own and how units are found, and adds these to its own): GELU, the average rung's uniform head, LayerNorm. Each is
+checked against the stepper like the others."""
+
+from engine.gradient.summary_parts import Check, Summary, Table, top_rows
+from engine.numbers import shown
+from engine.value import gelu_and_grad
+
+
+def _gelu(u):
+    trace = u.trace
+    nodes = [m for m in u.nodes if trace.op[m] == 'gelu']
+    xs = [trace.children[m][0] for m in nodes]
+    x, gy = u.data(xs), u.grad(nodes)
+    slopes = [gelu_and_grad(xi)[1] for xi in x]
+    s = Summary(u.path, 'gelu: y = ½x(1 + tanh(√(2/π)(x + 0.044715x³)))')
+    s.formulas = ['∂L/∂x = gelu′(x)·∂L/∂y, gelu′(x) = ½(1+t) + ½x(1−t²)·√(2/π)(1 + 3·0.044715x²)']
+    s.notes = ['Unlike relu, no input is cut to exactly 0: a negative x passes a small gradient '
+               f'(its smallest slope here {shown(min(slopes))}), a large one passes it whole (slope → 1).']
+    top = top_rows(gy)
+    s.tables = [Table(f'the {len(top)} largest |∂L/∂y|', ('i', 'x[i]', 'gelu′(x[i])', '∂L/∂y[i]', '∂L/∂x[i] (stepper)'),
+                      [(i, x[i], slopes[i], gy[i], float(u.grads[xs[i]])) for i in top])]
+    s.checks = [Check('∂L/∂x = gelu′(x)·∂L/∂y', [d * g for d, g in zip(slopes, gy)], u.sent(xs))]
+    return s
+
+
+def uniform_head(u, pos, layer, head):
+    """The average rung's head: out = Σ_t (1/T)·v[t], the weights constants (nothing learns where to look)."""
+    trace = u.trace
+    a_nodes = list(trace.attention_ids[layer][head][pos])
+    outs = [u.last_in(o) for o in u.h.children[u.sub('weighted sum')]]
+    v_nodes = [[trace.children[m][1] for m in sorted(u.h.nodes_in(o)) if trace.op[m] == '*'] for o in
+               u.h.children[u.sub('weighted sum')]]  # [j][t]
+    T, g = len(a_nodes), u.grad(outs)
+    dv = [trace.data[a_nodes[t]] * g[j] for t in range(T) for j in range(len(outs))]
+    s = Summary(u.path, f'uniform attention head {head} at pos {pos}: out = Σ_t v[t] / {T}')
+    s.formulas = [f'∂L/∂v[t] = (1/{T})·∂L/∂out: every position up to this one gets the same share']
+    s.notes = ['The weights are constants 1/T (no q, no k): their gradients are computed but change nothing.']
+    s.checks = [Check('∂L/∂v = weights·∂L/∂out', dv, u.sent([vt[t] for t in range(T) for vt in v_nodes]))]
+    return s
+
+
+def _layernorm(u):
+    trace = u.trace
+    scale = next(m for m in u.nodes if trace.op[m] == '**-0.5')
+    neg_mean = next(m for m in u.nodes if trace.names[m] == '-mean')
+    xc = sorted(m for m in u.h.direct[u.scope] if trace.op[m] == '+' and neg_mean in trace.children[m])
+    xs = [trace.children[m][0] for m in xc]
+    scaled = sorted(m for m in u.h.direct[u.scope] if trace.op[m] == '*' and scale in trace.children[m])
+    gained = [next(p for p in trace.parents[m] if trace.op[p] == '*') for m in scaled]
+    gains = [next(c for c in trace.children[m] if c in trace.params) for m in gained]
+    ys = [next(p for p in trace.parents[m] if trace.op[p] == '+') for m in gained]
+    biases = [next(c for c in trace.children[m] if c in trace.params) for m in ys]
+    sc, d = trace.data[scale], len(xs)
+    xhat, g, gy = u.data(scaled), u.data(gains), u.grad(ys)
+    dxhat = [gi * gyi for gi, gyi in zip(g, gy)]
+    mean_d = sum(dxhat) / d
+    proj = sum(a * b for a, b in zip(dxhat, xhat)) / d
+    expected = [sc * (dh - mean_d - xh * proj) for dh, xh in zip(dxhat, xhat)]
+    s = Summary(u.path, 'layernorm: y = x̂·gain + bias, x̂ = (x − mean)·s, s = (var + 1e-5)^−½')
+    s.formulas = ['∂L/∂gain = ∂L/∂y·x̂,  ∂L/∂bias = ∂L/∂y', '∂L/∂x = s·(∂L/∂x̂ − mean(∂L/∂x̂) − x̂·mean(∂L/∂x̂·x̂)), ∂L/∂x̂ = gain·∂L/∂y']
+    s.notes = [f'd = {d}, s = {shown(sc)}, mean(∂L/∂x̂) = {shown(mean_d)}, mean(∂L/∂x̂·x̂) = {shown(proj)}: unlike '
+               "rmsnorm the gradient also loses its mean (shifting x does not change y); gain and bias learn from this "
+               "position's share."]
+    top = top_rows(expected)
+    s.tables = [Table(f'the {len(top)} largest of {d}', ('i', 'x̂[i]', 'gain[i]', '∂L/∂y[i]', 'identity ∂L/∂x[i]', 'stepper sent'),
+                      [(i, xhat[i], g[i], gy[i], expected[i], got) for i, got in zip(top, u.sent([xs[i] for i in top]))])]
+    s.checks = [Check('∂L/∂x = s·(∂L/∂x̂ − mean(∂L/∂x̂) − x̂·mean(∂L/∂x̂·x̂))', expected, u.sent(xs)),
+                Check('∂L/∂gain = ∂L/∂y·x̂', [a * b for a, b in zip(gy, xhat)], u.sent(gains)),
+                Check('∂L/∂bias = ∂L/∂y', gy, u.sent(biases))]
+    return s
+
+
+SUMMARIES = {'gelu': _gelu, 'layernorm': _layernorm}  # by unit kind; group_steps adds them to its own

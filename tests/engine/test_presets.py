@@ -1,0 +1,220 @@
+"""engine.presets: the ladder's rungs as configurations of the one model. Each rung trains (fused and literal
+graph bit for bit), records, steps back exactly, passes gradcheck, saves and loads; microgpt stays microgpt."""
+
+import json
+import random
+
+import pytest
+
+from engine import checkpoint as ckpt_io
+from engine.backprop import Stepper
+from engine.errors import CheckpointError, ConfigError
+from engine.gradient.gradcheck import iter_gradcheck
+from engine.model import GPTConfig, Model, finish, param_count, param_shapes
+from engine.optim import SGD, Adam, TrainConfig, make_optimizer
+from engine.paths import DEFAULT_CHECKPOINT
+from engine.presets import PRESETS, preset_config, preset_of
+from engine.tokenizer import Tokenizer
+from engine.trace import literal_loss, record
+
+TOK = Tokenizer('abcdem')   # a small vocabulary: 7 tokens with BOS
+# What each rung's parameters are, at microgpt's shape with names.txt's 27 tokens
+COUNTS = {'bigram': 27 * 27,
+          'mlp': 2 * 27 * 16 + 16 * 16 + 8 * 16 * 16,                # wte, lm_head, wpe, fc1 and fc2
+          'average': 2 * 27 * 16 + 16 * 16 + 8 * 16 * 16 + 2 * 16 * 16,  # + wv, wo
+          'one-head': 4192, 'microgpt': 4192}
+
+
+@pytest.fixture(scope='module', params=list(PRESETS) + ['gelu', 'layernorm'])
+def rung(request):
+    """(preset name, a small model of it with fresh weights, 'emma' recorded through it); 'gelu' is microgpt
+    with the GELU block option."""
+    name = 'microgpt' if request.param in ('gelu', 'layernorm') else request.param
+    config = preset_config(name, n_embd=8, n_head=name != 'one-head' and 2 or None, block_size=8,
+                           activation='gelu' if request.param == 'gelu' else None,
+                           norm='layer' if request.param == 'layernorm' else None)
+    model = Model.init(config, TOK, random.Random(3))
+    for matrix, rows in model.state_dict.items():  # LayerNorm's gains and biases away from 1 and 0
+        if '_ln_' in matrix:
+            for p in rows[0]:
+                p.data += random.Random(matrix).gauss(0, 0.3)
+    return name, model, record(model, 'emma')
+
+
+def test_parameter_counts_are_the_rungs_matrices():
+    for name, count in COUNTS.items():
+        config = preset_config(name)
+        assert param_count(config, 27) == count == len(Model.init(config, Tokenizer('abcdefghijklmnopqrstuvwxyz'),
+                                                                  random.Random(0)).params), name
+
+
+def test_each_rung_has_the_matrices_it_is_named_for():
+    names = {p: set(param_shapes(preset_config(p), 27)) for p in PRESETS}
+    assert names['bigram'] == {'wte'} and param_shapes(preset_config('bigram'), 27)['wte'] == (27, 27)
+    assert names['mlp'] == {'wte', 'wpe', 'lm_head', 'layer0.mlp_fc1', 'layer0.mlp_fc2'}
+    assert names['average'] == names['mlp'] | {'layer0.attn_wv', 'layer0.attn_wo'}
+    assert names['one-head'] == names['microgpt'] == names['average'] | {'layer0.attn_wq', 'layer0.attn_wk'}
+    assert preset_config('one-head').n_head == 1
+
+
+def test_microgpt_is_the_default_and_saves_exactly_the_fields_it_always_had():
+    assert preset_config('microgpt') == GPTConfig() and TrainConfig().optimizer == 'adam'
+    assert list(GPTConfig().to_dict()) == ['n_layer', 'n_embd', 'n_head', 'block_size', 'init_std']
+    assert 'optimizer' not in TrainConfig().to_dict()
+    text = DEFAULT_CHECKPOINT.read_text()
+    assert ckpt_io.to_json(ckpt_io.from_json(text)) == text  # the shipped checkpoint reads and writes back as it is
+
+
+def test_a_shape_laid_over_a_preset_and_the_rung_read_back():
+    config = preset_config('average', n_embd=12, n_head=3, n_layer=2)
+    assert (config.n_embd, config.n_head, config.n_layer, config.attention) == (12, 3, 2, 'uniform')
+    assert [preset_of(preset_config(p)) for p in PRESETS] == list(PRESETS)
+
+
+@pytest.mark.parametrize('name, shape, says', [
+    ('transformer', {}, 'There is no preset'),
+    ('bigram', {'n_layer': 2}, 'n_layer must be 0'),
+    ('mlp', {'n_layer': 0}, 'n_layer must be a positive'),
+    ('one-head', {'n_embd': 0}, 'n_embd must be a positive'),
+    ('average', {'n_embd': 10, 'n_head': 4}, 'divisible'),
+])
+def test_an_unknown_preset_or_a_shape_it_cannot_take_is_one_sentence(name, shape, says):
+    with pytest.raises(ConfigError) as e:
+        preset_config(name, **shape)
+    assert says in str(e.value) and str(e.value).count('.') <= 3 and '\n' not in str(e.value)
+
+
+def test_bad_options_are_one_sentence():
+    with pytest.raises(ConfigError, match='attention must be one of'):
+        GPTConfig(attention='linear')
+    with pytest.raises(ConfigError, match='arch must be one of'):
+        GPTConfig(arch='rnn')
+    with pytest.raises(ConfigError, match='optimizer must be adam or sgd'):
+        TrainConfig(optimizer='rmsprop')
+
+
+def test_fused_training_equals_the_literal_graph_bit_for_bit(rung):
+    """As tests/engine/test_model.py proves for microgpt: losses, every gradient and the updates agree exactly."""
+    _, model, _ = rung
+    fast = Model.from_floats(model.config, TOK, model.floats())
+    optimizer = Adam(fast.params, TrainConfig())
+    for step, doc in enumerate(['emma', 'ada', 'mace']):
+        loss = fast.loss(*fast.positions(doc))
+        loss.backward()
+        literal_value, literal = literal_loss(Model.from_floats(model.config, TOK, fast.floats()), doc)
+        literal_value.backward()
+        assert loss.data == literal_value.data
+        assert [p.grad for p in fast.params] == [p.grad for p in literal.params]
+        optimizer.update(step, 3)
+
+
+def test_the_recording_is_the_training_loss_with_its_names_and_scopes(rung):
+    name, model, trace = rung
+    assert trace.loss == model.loss(*model.positions('emma')).data
+    paths = {s.path for s in trace.scopes}
+    assert 'loss' in paths and 'pos 4 / softmax' in paths and 'params / wte' in paths
+    attention = 'pos 4 / layer 0 / attention'
+    assert (attention in paths) == (name not in ('bigram', 'mlp'))
+    activation = model.config.activation
+    assert (f'pos 4 / layer 0 / mlp / {activation}' in paths) == (name != 'bigram')
+    if model.config.norm == 'layer':  # LayerNorm in place of every rmsnorm, its gain and bias read there
+        assert 'pos 4 / layer 0 / mlp / layernorm' in paths and not any('rmsnorm' in p for p in paths)
+        assert {trace.params[n][0] for n in trace.params} >= {'emb_ln_gain', 'emb_ln_bias', 'layer0.attn_ln_gain',
+                                                             'layer0.attn_ln_bias', 'layer0.mlp_ln_gain', 'layer0.mlp_ln_bias'}
+    if activation == 'gelu':  # the GELU option: one op per input, its local gradient recorded
+        gelus = [n for n in range(len(trace)) if trace.op[n] == 'gelu']
+        assert len(gelus) == 5 * 32 and trace.name(gelus[3]) == 'x[3]'
+        assert trace.scope_path(gelus[0]) == 'pos 0 / layer 0 / mlp / gelu' and 'relu' not in trace.op
+    assert ('pos 4 / layer 0 / attention / head 0 / scores' in paths) == (name in ('one-head', 'microgpt'))
+    if name == 'average':  # every head's weights are 1/T over positions 0..t, and shown as attention
+        assert ('pos 4 / layer 0 / attention / head 1 / uniform') in paths
+        assert trace.attention[0][1][4] == (0.2,) * 5 and trace.attention[0][0][0] == (1.0,)
+        assert trace.name(trace.attention_ids[0][1][4][2]) == 'attn_weights[2]'
+    else:
+        assert len(trace.attention) == model.config.attention_layers
+    if name == 'bigram':  # the logits are the row of wte: the softmax reads wte[e] itself
+        e = 'abcdem'.index('e')  # pos 1 reads 'e' (pos 0 reads BOS)
+        assert trace.attention == () and 'wte[' in trace.name(next(
+            n for n in range(len(trace)) if trace.scope_path(n) == 'pos 1 / softmax' and trace.op[n] == '+'))
+        assert {trace.params[c][:2] for n in range(len(trace)) if trace.scope_path(n) == 'pos 1 / softmax'
+                for c in trace.children[n] if c in trace.params} == {('wte', e)}
+
+
+def test_the_trace_steps_back_bit_for_bit(rung):
+    _, model, trace = rung
+    stepper = Stepper(trace)
+    stepper.run_to_end()
+    end = list(stepper.grads)
+    loss = model.loss(*model.positions('emma'))
+    loss.backward()
+    assert [end[n] for n in sorted(trace.params)] == [
+        model.state_dict[m][r][c].grad for m, r, c in (trace.params[n] for n in sorted(trace.params))]
+    middle = stepper.total // 2
+    stepper.seek(middle)
+    snapshot = (list(stepper.grads), list(stepper.arrived))
+    stepper.run_to_end()
+    while stepper.position > middle:
+        stepper.back()
+    assert (stepper.grads, stepper.arrived) == snapshot
+    for p in model.params:
+        p.grad = 0
+
+
+def test_gradcheck_agrees_with_backprop(rung):
+    """Central differences against the recorded backward pass, to the tolerance microgpt's own gradients
+    meet (tests/engine/gradient/test_gradcheck.py), on every parameter the document uses."""
+    _, model, trace = rung
+    result = finish(iter_gradcheck(model, trace))
+    used = [p for p in result.params if p.node >= 0]
+    assert len(used) >= 4 * len(TOK.uchars) + 4 and all(p.analytic != 0 for p in used[:3])
+    assert max(p.rel_error for p in used) < 1e-5  # measured: 1e-9 (bigram) to 6e-6 (microgpt, fresh weights)
+
+
+def test_sgd_is_plain_gradient_descent_with_the_decaying_rate():
+    params = Model.init(GPTConfig(n_embd=4, n_head=2), TOK, random.Random(1)).params[:3]
+    for i, p in enumerate(params):
+        p.grad = 0.5 * (i + 1)
+    before = [p.data for p in params]
+    sgd = make_optimizer(params, TrainConfig(optimizer='sgd', learning_rate=0.1, num_steps=4))
+    assert isinstance(sgd, SGD) and isinstance(make_optimizer(params, TrainConfig()), Adam)
+    sgd.update(1, 4)  # lr_t = 0.1 * (1 - 1/4)
+    assert [p.data for p in params] == [b - 0.1 * (1 - 1 / 4) * 0.5 * (i + 1) for i, b in enumerate(before)]
+    assert [p.grad for p in params] == [0, 0, 0] and sgd.m == [0.0] * 3 and sgd.v == [0.0] * 3
+
+
+def test_a_rung_saves_its_options_and_loads_as_itself(rung, tmp_path):
+    _, model, _ = rung
+    path = tmp_path / 'rung.json'
+    ckpt_io.save(path, ckpt_io.Checkpoint(model, train_config=TrainConfig(optimizer='sgd')))
+    loaded = ckpt_io.load(path)
+    assert loaded.model.config == model.config and loaded.train_config.optimizer == 'sgd'
+    assert loaded.model.floats() == model.floats()
+    assert json.loads(path.read_text())['train']['optimizer'] == 'sgd'
+
+
+def test_a_checkpoint_whose_options_do_not_fit_its_matrices_is_refused(tmp_path):
+    model = Model.init(preset_config('mlp', n_embd=8, n_head=2), TOK, random.Random(0))
+    obj = json.loads(ckpt_io.to_json(ckpt_io.Checkpoint(model)))
+    obj['config']['attention'] = 'softmax'  # says it has attention, holds none
+    with pytest.raises(CheckpointError, match='does not hold exactly the matrices'):
+        ckpt_io.from_json(json.dumps(obj))
+    obj['config']['attention'] = 'sideways'
+    with pytest.raises(CheckpointError, match='attention must be one of'):
+        ckpt_io.from_json(json.dumps(obj))
+    obj['config'] = {'n_layer': 1}
+    with pytest.raises(CheckpointError, match='its config does not list exactly n_layer'):
+        ckpt_io.from_json(json.dumps(obj))
+
+
+def test_layernorm_starts_as_the_identity_gain_and_bias_drawn_from_nothing():
+    """LayerNorm's gains are made 1 and its biases 0 without drawing: the other weights are drawn as they
+    would be without it (the same rng stream, in order)."""
+    tok = Tokenizer('abcdefghijklmnopqrstuvwxyz')
+    plain = Model.init(GPTConfig(), tok, random.Random(42))
+    layer = Model.init(GPTConfig(norm='layer'), tok, random.Random(42))
+    assert [p.data for p in layer.state_dict['layer0.mlp_ln_gain'][0]] == [1.0] * 16
+    assert [p.data for p in layer.state_dict['layer0.attn_ln_bias'][0]] == [0.0] * 16
+    assert {name: [[p.data for p in row] for row in mat] for name, mat in layer.state_dict.items() if '_ln_' not in name} \
+        == plain.floats()
+    assert param_count(GPTConfig(norm='layer'), 27) == 4192 + 6 * 16 == len(Model.init(GPTConfig(norm='layer'), tok,
+                                                                                        random.Random(0)).params)
