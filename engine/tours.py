@@ -143,7 +143,7 @@ def parse(text, source=''):
     if not isinstance(data, dict) or 'tour' not in data:
         raise TourError(f'{where} is not a tour: a tour file is a JSON object with "tour": {VERSION}.')
     if data['tour'] != VERSION:
-        raise TourError(f'{where} is of version {short(str(data["tour"]))}, which this explorer does not know '
+        raise TourError(f'{where} is of version {short(data["tour"])}, which this explorer does not know '
                         f'(it reads version {VERSION}).')
     for name in ('title', 'goal', 'doc'):
         if not isinstance(data.get(name), str) or not data[name].strip() and name != 'doc':
@@ -245,7 +245,7 @@ class _Names:
             return self.schedule.reached_at[self.node(where['reach'])]
         if isinstance(where, int) and not isinstance(where, bool) and 0 <= where <= total:
             return where
-        raise TourError(f'Step {self.step}: backprop {short(str(where))} is not a step from 0 to {total:,}, '
+        raise TourError(f'Step {self.step}: backprop {short(where)} is not a step from 0 to {total:,}, '
                         '"start", "end" or {"reach": NAME}.')
 
     def named(self, kind, name, among):
@@ -363,7 +363,7 @@ def score(predict, answer):
     else:
         gap = answer - true
         close = abs(gap) <= predict.within * abs(true) if true else answer == 0
-        head = f'You said {shown(answer)}; it is {shown(true)}, a gap of {shown(gap)}' + (
+        head = f'You said {answer:g}; it is {shown(true)}, a gap of {shown(gap)}' + (
             ' — close.' if close else f' (more than {predict.within:.0%} of it).')
     return close, f'{head} {predict.why}'
 

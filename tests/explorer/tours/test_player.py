@@ -1,0 +1,148 @@
+"""The tour player in a real (offscreen) window: every shipped tour played start to finish, headless. Each
+step's state is reached, its target is on screen and clear of the tour's panel, a do step completes when the
+action is performed and not before, each prediction is scored against the recorded value and kept; leaving
+puts the learner's own state back. A tour with a missing target gets its one sentence and changes nothing."""
+
+import json
+
+import pytest
+
+from engine import tours
+from engine.graph.keys import group_key
+from engine.graph.grouping import ROOT
+
+
+def settle(qtbot, win):
+    s = win.session
+    qtbot.waitUntil(lambda: s.recording is None and not s.layout_pending and not win.graph.building(), timeout=30000)
+    qtbot.wait(20)
+
+
+def start(qtbot, win, tour):
+    player = win.tours.player
+    with qtbot.waitSignal(player.step_shown, timeout=30000):
+        assert player.start(tour)
+    settle(qtbot, win)
+    return player
+
+
+def perform(win, step):
+    """What the learner does for a do step, through what the window's own controls call."""
+    s = win.session
+    kind, what = step.do
+    if kind == 'open':
+        win._on_open_requested(what, False)  # a double-click on the box
+    elif kind == 'select':
+        s.reveal(what)  # Find's Return, or a click on the cell
+    elif kind == 'reach':
+        while s.backprop.position < what:
+            s.backprop.step_group()  # Shift+→
+    else:
+        win.timeline.go_to(what)
+
+
+def check_state(win, step):
+    s = win.session
+    if step.workspace:
+        assert win.workspaces.current == step.workspace
+    for scope in step.opened:
+        assert scope in s.opened
+    if step.select:
+        assert s.selected == step.select
+    if step.backprop is not None:
+        assert s.backprop.position == step.backprop
+    if step.panel:
+        dock = win.gradient_dock if step.panel in ('Nudge', 'Provenance', 'Code', 'Gradcheck') else \
+            next(d for d in win.docks.values() if d.windowTitle() == step.panel)
+        assert dock.isVisible() and not dock.widget().visibleRegion().isEmpty()
+
+
+@pytest.mark.parametrize('path', tours.shipped(), ids=lambda p: p.name)
+def test_every_shipped_tour_plays_start_to_finish(window, qtbot, path):
+    win, s = window, window.session
+    s.reveal('n19')  # the learner's own state: a selection, a step of backprop, a workspace
+    s.backprop.seek(7)
+    win.workspaces.switch('Attention')
+    settle(qtbot, win)
+    mine = (s.opened, s.selected, s.backprop.position, win.workspaces.current)
+    tour = tours.load(path)
+    player = start(qtbot, win, tour)
+    assert win.tours.panel.isVisible() and player.steps[0].text in win.tours.panel.text.text()
+    answered = sum(1 for step in player.steps if step.kind == 'predict')
+    for i, step in enumerate(player.steps):
+        assert player.index == i
+        settle(qtbot, win)
+        check_state(win, step)
+        if step.target:
+            target = win.tours.target_rect(step.target)
+            assert target is not None and not target.isEmpty(), (step.index, step.target)
+            panel = win.tours.clear_rects()[1]
+            assert not target.intersects(panel), 'the panel covers what it points at'
+            win.tours.spotlight.refresh()
+            assert win.tours.spotlight.target() == target
+        if step.kind == 'do':
+            assert not player.can_go_on() and not win.tours.panel.next_button.isEnabled()
+            player.next()
+            assert player.index == i  # not before it is done
+            perform(win, step)
+            settle(qtbot, win)
+            assert player.can_go_on() and win.tours.panel.next_button.isEnabled()
+        elif step.kind == 'predict':
+            assert not player.can_go_on()
+            p = step.predict
+            guess = tours.sign_of(p.true) if p.answer == 'sign' else p.true * 1.1
+            close, sentence = player.answer(guess)
+            assert close and f'{p.of} = ' in sentence or 'close' in sentence
+            kept = json.loads(win.settings.value(f'tours/{tour.ident}/{step.index}'))
+            assert kept == {'answer': guess, 'true': p.true, 'close': True}
+            assert 'Close.' in win.tours.panel.reveal.text()
+        with qtbot.waitSignal(player.left if i == len(player.steps) - 1 else player.step_shown, timeout=5000):
+            win.tours.next_act.trigger()  # Alt+Right
+    settle(qtbot, win)
+    assert not player.active and not win.tours.panel.isVisible() and not win.tours.spotlight.isVisible()
+    assert (s.opened, s.selected, s.backprop.position, win.workspaces.current) == mine
+    assert player.record(tour) == (answered, answered)
+
+
+def test_back_shows_the_step_before_with_its_state(window, qtbot):
+    win = window
+    player = start(qtbot, win, tours.load(tours.shipped()[1]))
+    player.go(2)
+    settle(qtbot, win)
+    assert win.session.backprop.position == player.steps[2].backprop
+    win.tours.back_act.trigger()  # Alt+Left
+    settle(qtbot, win)
+    assert player.index == 1 and not player.can_go_on()  # a do step is to be done again
+    win.tours.back_act.trigger()
+    assert player.index == 0 and win.session.backprop.position == 0 and win.session.selected == player.steps[0].select
+    player.leave()
+    settle(qtbot, win)
+
+
+def test_a_missing_target_is_one_sentence_and_the_app_unchanged(window, qtbot, tmp_path, monkeypatch):
+    win, s = window, window.session
+    said = []
+    monkeypatch.setattr('explorer.tours.room.QMessageBox.warning', lambda parent, title, text: said.append(text))
+    path = tmp_path / 'bad.json'
+    data = json.loads(tours.shipped()[0].read_text())
+    data['steps'][1]['target'] = {'box': 'pos 1 / layer 9'}
+    path.write_text(json.dumps(data))
+    before = (s.opened, s.selected, win.workspaces.current, s.current)
+    win.tours.open_file(path)
+    qtbot.waitUntil(lambda: bool(said), timeout=20000)
+    assert said == ["Step 2 names box `'pos 1 / layer 9'`, which this model does not have (the recording of 'emma')."]
+    assert not win.tours.player.active and not win.tours.panel.isVisible()
+    assert (s.opened, s.selected, win.workspaces.current, s.current) == before
+
+
+def test_a_tour_for_another_document_records_it_and_leaving_records_the_learners_again(window, qtbot):
+    win, s = window, window.session
+    tour = tours.parse(json.dumps({'tour': 1, 'title': 'Anna', 'goal': 'g', 'doc': 'anna', 'steps': [
+        {'text': 'The loss of anna: {value of loss}.', 'target': {'node': 'loss'}}]}))
+    player = start(qtbot, win, tour)
+    assert s.doc == 'anna' and player.step.text.startswith('The loss of anna: ')
+    with qtbot.waitSignal(s.view_changed, timeout=30000):
+        player.next()
+    settle(qtbot, win)
+    assert s.doc == 'emma' and s.opened == s.current.hierarchy.overview() | {ROOT}
+    assert group_key(1) not in (s.selected or '')
