@@ -110,6 +110,7 @@ class TourPanel(QFrame):
         self.number.setVisible(asking and step.predict.answer == 'number')
         if asking and step.predict.answer == 'number':
             self.field.clear()
+            self.field.setFocus(Qt.OtherFocusReason)  # type the number, Return answers: no mouse needed
         answered = p.answers.get(p.index)
         self.reveal.setVisible(answered is not None)
         if answered is not None:

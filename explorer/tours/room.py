@@ -5,7 +5,7 @@ panel and the spotlight take the player and a function, never the window."""
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QMenu, QMessageBox, QVBoxLayout, QWidget)
 
@@ -39,6 +39,8 @@ class TourRoom:
         p.started.connect(self._on_started)
         p.step_shown.connect(self._on_step_shown)
         p.left.connect(self.spotlight.stop)
+        p.left.connect(lambda: self._restore_view(self._view))
+        self._view = None
         p.message.connect(lambda text: QMessageBox.warning(window, 'Tour', text))
         self._actions()
 
@@ -125,13 +127,29 @@ class TourRoom:
     # Handlers
 
     def _on_started(self):
+        g = self.window.graph
+        self._view = (g.transform(), g.mapToScene(g.viewport().rect().center()))  # the learner's, put back on leaving
         self.panel.fit_width(self.window.width())
         self.panel.show()
+
+    def _restore_view(self, view, tries=400):
+        """The graph's scale and centre as the learner had them, once the view they come back to is drawn."""
+        g, s = self.window.graph, self.window.session
+        if view is None or self.player.active:
+            return
+        if (s.recording is not None or s.layout_pending or g.building()) and tries:
+            QTimer.singleShot(25, self.window, lambda: self._restore_view(view, tries - 1))
+            return
+        g.setTransform(view[0])
+        g.centerOn(view[1])
 
     def _on_step_shown(self, index):
         step = self.player.step
         if step.target and step.target[0] in ('box', 'node'):
             self.window.graph.land_when_drawn(step.target[1])
+        elif 'open' in self.player.tour.steps[index].get('state', {}):  # back to the whole picture
+            g, s = self.window.graph, self.window.session
+            g.first_view_when_drawn() if s.layout_pending or g.building() else g.first_view()
         self.spotlight.start()
 
     def choose(self):

@@ -65,6 +65,8 @@ def test_every_shipped_tour_plays_start_to_finish(window, qtbot, path):
     win.workspaces.switch('Attention')
     settle(qtbot, win)
     mine = (s.opened, s.selected, s.backprop.position, win.workspaces.current)
+    g = win.graph
+    view = (g.transform().m11(), g.mapToScene(g.viewport().rect().center()))
     tour = tours.load(path)
     player = start(qtbot, win, tour)
     assert win.tours.panel.isVisible() and player.steps[0].text in win.tours.panel.text.text()
@@ -101,6 +103,9 @@ def test_every_shipped_tour_plays_start_to_finish(window, qtbot, path):
     settle(qtbot, win)
     assert not player.active and not win.tours.panel.isVisible() and not win.tours.spotlight.isVisible()
     assert (s.opened, s.selected, s.backprop.position, win.workspaces.current) == mine
+    qtbot.waitUntil(lambda: g.transform().m11() == view[0], timeout=5000)  # the learner's view of the graph too
+    centre = g.mapToScene(g.viewport().rect().center())
+    assert abs(centre.x() - view[1].x()) < 2 and abs(centre.y() - view[1].y()) < 2
     assert player.record(tour) == (answered, answered)
 
 
