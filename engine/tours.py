@@ -206,12 +206,12 @@ class _Names:
     def scope(self, path):
         scope = self.trace.scope_id(path) if isinstance(path, str) else None
         if not scope:
-            self.fail(f'box `{short(str(path))}`')
+            self.fail(f'box {short(path)}')
         return scope
 
     def node(self, name):
         if not isinstance(name, str):
-            self.fail(f'node `{short(str(name))}`')
+            self.fail(f'node {short(name)}')
         try:
             return resolve(self.trace, name)
         except EngineError as e:
@@ -250,7 +250,7 @@ class _Names:
 
     def named(self, kind, name, among):
         if name not in among:
-            self.fail(f'{kind} `{short(str(name))}`')
+            self.fail(f'{kind} {short(name)}')
         return name
 
     def training_step(self, step):

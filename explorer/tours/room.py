@@ -73,7 +73,8 @@ class TourRoom:
         menus = {m.title().replace('&', ''): m for m in w.menus()}
         help_menu, file_menu = menus['Help'], menus['File']
         first = help_menu.actions()[0]
-        help_menu.insertAction(first, self.start_act)
+        for action in (self.start_act, self.next_act, self.back_act):  # in the menu: Keyboard shortcuts lists them
+            help_menu.insertAction(first, action)
         help_menu.insertSeparator(first)
         save = w.save_act
         file_menu.insertAction(file_menu.actions()[file_menu.actions().index(save) + 1], self.open_act)

@@ -51,10 +51,10 @@ def test_a_corrupt_or_missing_file_is_one_sentence(tmp_path):
 
 
 @pytest.mark.parametrize('step, sentence', [
-    ({'text': 'a', 'target': {'box': 'layer 9'}}, "Step 2 names box `'layer 9'`, which this model does not have"),
-    ({'text': 'a', 'state': {'open': ['pos 7 / softmax']}}, "Step 2 names box `'pos 7 / softmax'`"),
-    ({'text': 'a', 'target': {'panel': 'Mixer'}}, "Step 2 names panel `'Mixer'`"),
-    ({'text': 'a', 'state': {'workspace': 'Cinema'}}, "Step 2 names workspace `'Cinema'`"),
+    ({'text': 'a', 'target': {'box': 'layer 9'}}, "Step 2 names box 'layer 9', which this model does not have"),
+    ({'text': 'a', 'state': {'open': ['pos 7 / softmax']}}, "Step 2 names box 'pos 7 / softmax'"),
+    ({'text': 'a', 'target': {'panel': 'Mixer'}}, "Step 2 names panel 'Mixer'"),
+    ({'text': 'a', 'state': {'workspace': 'Cinema'}}, "Step 2 names workspace 'Cinema'"),
     ({'text': '{grad of wte[99][0]}'}, 'Step 2: \'wte[99][0]\' is outside wte, which is 27×16.'),
     ({'text': 'a', 'state': {'backprop': 10 ** 9}}, 'Step 2: backprop 1000000000 is not a step from 0 to 43,092'),
     ({'text': 'a', 'do': {'scrub': 5}}, 'Step 2 scrubs the training run, but this checkpoint has no history.'),
@@ -112,3 +112,15 @@ def test_shipped_tours_plan_on_the_shipped_checkpoint(path, trace):
 def test_at_least_the_first_two_tours_ship():
     titles = [tours.load(p).title for p in tours.shipped()]
     assert titles[:2] == ['Reading the picture', 'Follow one gradient from the loss to wte[e]']
+
+
+def test_the_readme_example_is_a_tour_that_plans(trace):
+    """The small tour the README documents the format with reads, checks and plans as written."""
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[2] / 'README.md').read_text()
+    example = readme.split('A tour is a JSON file, version 1. A small one:\n\n```json\n', 1)[1].split('```', 1)[0]
+    from explorer.tours.room import KNOWN as WINDOW
+    steps = tours.plan(tours.parse(example), trace, WINDOW)
+    assert [s.kind for s in steps] == ['show', 'do', 'do', 'predict']
+    assert steps[0].text == 'The loss is 2.726. Backprop starts here.'
+    assert steps[3].predict.true == -0.009306387442916437

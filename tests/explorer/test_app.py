@@ -118,7 +118,7 @@ def test_a_bad_tour_is_one_line_exit_2_and_nothing_written(tmp_path, capsys):
     out = tmp_path / 'out.png'
     assert app.main(['--tour', str(bad), '--screenshot', str(out)]) == 2
     err = capsys.readouterr().err
-    assert err == "error: Step 1 names box `'layer 9'`, which this model does not have (the recording of 'emma').\n"
+    assert err == "error: Step 1 names box 'layer 9', which this model does not have (the recording of 'emma').\n"
     assert not out.exists()
 
 

@@ -135,7 +135,7 @@ def test_a_missing_target_is_one_sentence_and_the_app_unchanged(window, qtbot, t
     before = (s.opened, s.selected, win.workspaces.current, s.current)
     win.tours.open_file(path)
     qtbot.waitUntil(lambda: bool(said), timeout=20000)
-    assert said == ["Step 2 names box `'pos 1 / layer 9'`, which this model does not have (the recording of 'emma')."]
+    assert said == ["Step 2 names box 'pos 1 / layer 9', which this model does not have (the recording of 'emma')."]
     assert not win.tours.player.active and not win.tours.panel.isVisible()
     assert (s.opened, s.selected, win.workspaces.current, s.current) == before
 
