@@ -63,11 +63,13 @@ class TourPanel(QFrame):
         self.next_button = QPushButton('Next →')
         self.next_button.setToolTip('The next step, once this one is done (Alt+Right)')
         self.next_button.clicked.connect(player.next)
-        self.leave_button = QPushButton('Leave')
-        self.leave_button.setToolTip('End the tour: the app comes back as you had it')
+        self.leave_button = QPushButton('&Leave')
+        self.leave_button.setToolTip('End the tour: the app comes back as you had it (Alt+L)')
         self.leave_button.clicked.connect(player.leave)
         for button in (self.back_button, self.next_button, self.leave_button):
             buttons.addWidget(button)
+        for button in (self.back_button, self.next_button, self.leave_button, *self.sign_buttons.values()):
+            button.setFocusPolicy(Qt.NoFocus)  # a click leaves the keys where they were (→ steps on the graph)
         layout.addLayout(buttons)
         player.changed.connect(self.refresh)
         player.left.connect(self.hide)

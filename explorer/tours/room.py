@@ -38,6 +38,7 @@ class TourRoom:
         p = self.player
         p.started.connect(self._on_started)
         p.step_shown.connect(self._on_step_shown)
+        p.changed.connect(self._keys_back)
         p.left.connect(self.spotlight.stop)
         p.left.connect(lambda: self._restore_view(self._view))
         self._view = None
@@ -133,6 +134,11 @@ class TourRoom:
         self.panel.fit_width(self.window.width())
         self.panel.show()
 
+    def _keys_back(self):
+        """A number answered: the field gives the keys back to the graph."""
+        if self.window.focusWidget() is self.panel.field and self.panel.number.isHidden():
+            self.window.graph.setFocus(Qt.OtherFocusReason)
+
     def _restore_view(self, view, tries=400):
         """The graph's scale and centre as the learner had them, once the view they come back to is drawn."""
         g, s = self.window.graph, self.window.session
@@ -146,6 +152,7 @@ class TourRoom:
 
     def _on_step_shown(self, index):
         step = self.player.step
+        self.window.graph.setFocus(Qt.OtherFocusReason)  # → steps, Return opens (a number to type takes them after)
         if step.target and step.target[0] in ('box', 'node'):
             self.window.graph.land_when_drawn(step.target[1])
         elif 'open' in self.player.tour.steps[index].get('state', {}):  # back to the whole picture

@@ -3,6 +3,7 @@ with the learner's record."""
 
 import json
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
 from engine import tours
@@ -65,3 +66,23 @@ def test_start_tour_lists_the_shipped_tours_with_the_record(window, qtbot, monke
     assert seen[1].startswith('Follow one gradient')
     assert window.tours.player.tour.title == 'Reading the picture' and window.tours.panel.isVisible()
     window.tours.player.leave()
+
+
+def test_the_keys_go_to_the_graph_and_to_a_number_asked_for(window, qtbot):
+    """→ steps and Return opens on each step (the Gradient dock's tab bar took them after a workspace switch, and
+    four → turned its pages instead of stepping backprop); a number prediction's field takes them, then gives them back."""
+    player, panel = window.tours.player, window.tours.panel
+    window.workspaces.switch('Learn')
+    window.search_field.setFocus()
+    with qtbot.waitSignal(player.step_shown, timeout=30000):
+        player.start(tours.load(tours.shipped()[1]))
+    assert window.focusWidget() is window.graph
+    number = next(i for i, s in enumerate(player.steps) if s.kind == 'predict' and s.predict.answer == 'number')
+    player.go(number)
+    assert window.focusWidget() is panel.field
+    panel.field.setText('-0.01')
+    panel.field.returnPressed.emit()
+    assert window.focusWidget() is window.graph
+    for button in (panel.next_button, panel.back_button, panel.leave_button):
+        assert button.focusPolicy() == Qt.NoFocus
+    player.leave()
