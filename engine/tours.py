@@ -235,7 +235,8 @@ class _Names:
         return self.grads[node]
 
     def position(self, where):
-        """A backprop position: a number, 'start', 'end', or {'reach': NAME} (when the gradient first gets there)."""
+        """A backprop position: a number, 'start', 'end', {'reach': NAME} (when the gradient first gets there) or
+        {'complete': NAME} (when the last of its contributions has)."""
         total = self.schedule.total
         if where == 'start':
             return 0
@@ -243,10 +244,13 @@ class _Names:
             return total
         if isinstance(where, dict) and set(where) == {'reach'}:
             return self.schedule.reached_at[self.node(where['reach'])]
+        if isinstance(where, dict) and set(where) == {'complete'}:  # every contribution in: its grad is whole
+            node = self.node(where['complete'])
+            return max((self.schedule.applied_at[p] for p in self.trace.parents[node]), default=1)
         if isinstance(where, int) and not isinstance(where, bool) and 0 <= where <= total:
             return where
         raise TourError(f'Step {self.step}: backprop {short(where)} is not a step from 0 to {total:,}, '
-                        '"start", "end" or {"reach": NAME}.')
+                        '"start", "end", {"reach": NAME} or {"complete": NAME}.')
 
     def named(self, kind, name, among):
         if name not in among:

@@ -124,3 +124,22 @@ def test_the_readme_example_is_a_tour_that_plans(trace):
     assert [s.kind for s in steps] == ['show', 'do', 'do', 'predict']
     assert steps[0].text == 'The loss is 2.726. Backprop starts here.'
     assert steps[3].predict.true == -0.009306387442916437
+
+
+def test_complete_is_where_a_grad_is_whole(trace):
+    """pos 1's x[3] after the mlp is read by lm_head's 27 rows: the gradient reaches it with the first, and it is
+    whole only after the 27th (a tour said 'x[3] now holds' the full grad while 1 of 27 had arrived)."""
+    from engine.backprop import Stepper
+    from engine.gradient.gradcheck import analytic_grads
+    name = 'pos 1 / layer 0 / mlp / residual / x[3]'
+    tour = tours.parse(tour_text({'text': 'a', 'state': {'backprop': {'reach': name}}},
+                                 {'text': 'b', 'state': {'backprop': {'complete': name}}}))
+    reach, complete = tours.plan(tour, trace, KNOWN)
+    node = tours.resolve(trace, name)
+    stepper = Stepper(trace)
+    stepper.seek(reach.backprop)
+    assert stepper.grads[node] != analytic_grads(trace)[node]
+    stepper.seek(complete.backprop)
+    assert stepper.grads[node] == analytic_grads(trace)[node] and complete.backprop > reach.backprop
+    stepper.seek(complete.backprop - 1)
+    assert stepper.grads[node] != analytic_grads(trace)[node]

@@ -8,6 +8,8 @@ import json
 import pytest
 
 from engine import tours
+from engine.gradient.gradcheck import analytic_grads
+from engine.gradient.provenance import resolve
 from engine.graph.keys import group_key
 from engine.graph.grouping import ROOT
 
@@ -57,6 +59,16 @@ def check_state(win, step):
         assert dock.isVisible() and not dock.widget().visibleRegion().isEmpty()
 
 
+def check_live_grads(win, text):
+    """A gradient the text quotes is the one the app shows at this step, not one still on its way."""
+    s = win.session
+    whole = analytic_grads(s.trace)
+    for kind, name in tours.LIVE.findall(text):
+        node = resolve(s.trace, name.strip())
+        if kind == 'grad':
+            assert s.backprop.grads[node] == whole[node], f'{name} is not whole at step {s.backprop.position}'
+
+
 @pytest.mark.parametrize('path', tours.shipped(), ids=lambda p: p.name)
 def test_every_shipped_tour_plays_start_to_finish(window, qtbot, path):
     win, s = window, window.session
@@ -75,6 +87,7 @@ def test_every_shipped_tour_plays_start_to_finish(window, qtbot, path):
         assert player.index == i
         settle(qtbot, win)
         check_state(win, step)
+        check_live_grads(win, tour.steps[i]['text'])
         if step.target:
             target = win.tours.target_rect(step.target)
             assert target is not None and not target.isEmpty(), (step.index, step.target)
