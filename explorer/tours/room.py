@@ -41,6 +41,8 @@ class TourRoom:
         p.changed.connect(self._keys_back)
         p.left.connect(self.spotlight.stop)
         p.left.connect(lambda: self._restore_view(self._view))
+        p.left.connect(lambda: self._lit_before or window.set_tint({}))  # what the tour's panels lit goes with it
+        self._lit_before = ''
         self._view = None
         p.message.connect(lambda text: QMessageBox.warning(window, 'Tour', text))
         self._actions()
@@ -131,6 +133,7 @@ class TourRoom:
     def _on_started(self):
         g = self.window.graph
         self._view = (g.transform(), g.mapToScene(g.viewport().rect().center()))  # the learner's, put back on leaving
+        self._lit_before = g.tint_label()
         self.panel.fit_width(self.window.width())
         self.panel.show()
 

@@ -88,6 +88,8 @@ def test_every_shipped_tour_plays_start_to_finish(window, qtbot, path):
         settle(qtbot, win)
         check_state(win, step)
         check_live_grads(win, tour.steps[i]['text'])
+        if step.panel == 'Nudge':  # its nudge lights the graph, as the learner sees before going on
+            qtbot.waitUntil(lambda: g.tint_label().startswith('nudge of'), timeout=20000)
         if step.target:
             target = win.tours.target_rect(step.target)
             assert target is not None and not target.isEmpty(), (step.index, step.target)
@@ -116,6 +118,7 @@ def test_every_shipped_tour_plays_start_to_finish(window, qtbot, path):
     settle(qtbot, win)
     assert not player.active and not win.tours.panel.isVisible() and not win.tours.spotlight.isVisible()
     assert (s.opened, s.selected, s.backprop.position, win.workspaces.current) == mine
+    assert g.tint_label() == ''  # nothing the tour's Nudge lit stays lit
     qtbot.waitUntil(lambda: g.transform().m11() == view[0], timeout=5000)  # the learner's view of the graph too
     centre = g.mapToScene(g.viewport().rect().center())
     assert abs(centre.x() - view[1].x()) < 2 and abs(centre.y() - view[1].y()) < 2
