@@ -47,6 +47,7 @@ class TourPlayer(QObject):
     step_shown = Signal(int)    # the step (0-based) is in place: its state applied
     changed = Signal()          # something the panel shows changed (a do step done, an answer)
     left = Signal()             # the tour is over; the learner's state is being put back
+    restored = Signal()         # the learner's state is back (their document recorded again, if it had to be)
     message = Signal(str)       # one sentence: why a tour cannot start
 
     def __init__(self, session, timeline, stage, settings, parent=None):
@@ -129,6 +130,7 @@ class TourPlayer(QObject):
             s.set_open(kept.opened, focus=kept.selected)
             s.select(kept.selected)
             s.backprop.seek(kept.position)
+            self.restored.emit()
         self._when_recorded(kept.doc, put_back)
 
     def _when_recorded(self, doc, then):

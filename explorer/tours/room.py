@@ -41,7 +41,7 @@ class TourRoom:
         p.changed.connect(self._keys_back)
         p.left.connect(self.spotlight.stop)
         p.left.connect(lambda: self._restore_view(self._view))
-        p.left.connect(lambda: self._lit_before or window.set_tint({}))  # what the tour's panels lit goes with it
+        p.restored.connect(self._unlight)
         self._lit_before = ''
         self._view = None
         p.message.connect(lambda text: QMessageBox.warning(window, 'Tour', text))
@@ -132,10 +132,19 @@ class TourRoom:
 
     def _on_started(self):
         g = self.window.graph
-        self._view = (g.transform(), g.mapToScene(g.viewport().rect().center()))  # the learner's, put back on leaving
+        self._view = (g.transform(), g.mapToScene(g.viewport().rect().center()), g.viewport().size())  # put back on leaving
         self._lit_before = g.tint_label()
         self.panel.fit_width(self.window.width())
         self.panel.show()
+
+    def _unlight(self):
+        """What the tour's panels lit goes with it (unless the learner had something lit): a nudge still on its way
+        (the Nudge panel nudges again when a workspace switch shows it) is dropped."""
+        if not self._lit_before:
+            job = self.window.gradient_dock.panels()['Nudge'].job
+            if job is not None:
+                job.abort()
+            self.window.set_tint({})
 
     def _keys_back(self):
         """A number answered: the field gives the keys back to the graph."""
@@ -147,7 +156,8 @@ class TourRoom:
         g, s = self.window.graph, self.window.session
         if view is None or self.player.active:
             return
-        if (s.recording is not None or s.layout_pending or g.building()) and tries:
+        busy = s.recording is not None or s.layout_pending or g.building() or g.viewport().size() != view[2]
+        if busy and tries:  # (the panels given back their room: the graph at the size it had)
             QTimer.singleShot(25, self.window, lambda: self._restore_view(view, tries - 1))
             return
         g.setTransform(view[0])
