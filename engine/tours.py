@@ -23,7 +23,7 @@ prediction against the recorded value.
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine import checkpoint as ckpt_io
@@ -32,6 +32,7 @@ from engine.checks import short
 from engine.errors import EngineError
 from engine.gradient.gradcheck import analytic_grads
 from engine.gradient.provenance import resolve
+from engine.history import history_path
 from engine.graph.keys import group_key, node_key
 from engine.numbers import shown
 from engine.paths import ASSETS
@@ -331,10 +332,12 @@ def prepare(tour, known=Known()):
     the UI thread); TourError (one sentence) when the checkpoint, the document or a name is wrong."""
     path = tour.checkpoint_path()
     try:
-        model = ckpt_io.load(path).model
-        trace = record(model, tour.doc)
+        ckpt = ckpt_io.load(path)
+        trace = record(ckpt.model, tour.doc)
     except EngineError as e:
         raise TourError(f'The tour {short(tour.title)} cannot be played with {short(path.name)}: {e}') from None
+    if history_path(path, ckpt).is_file():  # its run can be scrubbed, to its last step
+        known = replace(known, training_steps=ckpt.step)
     return plan(tour, trace, known)
 
 

@@ -40,6 +40,7 @@ class Kept:
     show_constants: bool
     selected: str
     position: int
+    training_step: int          # the step of the run shown (the timeline), or None
 
 
 class TourPlayer(QObject):
@@ -103,7 +104,7 @@ class TourPlayer(QObject):
         shown = s.checkpoint_path and Path(s.checkpoint_path).resolve() == path and \
             self.timeline.step in (None, getattr(self.timeline.run, 'step', None))
         self._kept = Kept(self.stage.workspace(), None if shown else s.checkpoint_path, s.doc, s.opened,
-                          s.show_constants, s.selected, s.backprop.position)
+                          s.show_constants, s.selected, s.backprop.position, self._training_step())
         self.tour, self.steps, self.index = tour, steps, 0
         self.completed, self.answers = set(), {}
         self.started.emit()
@@ -131,7 +132,21 @@ class TourPlayer(QObject):
             s.select(kept.selected)
             s.backprop.seek(kept.position)
             self.restored.emit()
-        self._when_recorded(kept.doc, put_back)
+        t = self.timeline
+        if kept.checkpoint is None and t.history is not None and self._training_step() != kept.training_step:
+            def settled(_step):  # the run's step the learner had (its weights recorded), then the rest
+                t.settled.disconnect(settled)
+                self._when_recorded(kept.doc, put_back)
+            t.settled.connect(settled)
+            t.go_to(kept.training_step if kept.training_step is not None else t.history.step)
+        else:
+            self._when_recorded(kept.doc, put_back)
+
+    def _training_step(self):
+        """The step of the run whose weights are shown (None: the checkpoint's own, its last)."""
+        t = self.timeline
+        last = t.history.step if t.history is not None else None
+        return None if t.step is None or t.step == last else t.step
 
     def _when_recorded(self, doc, then):
         """then() once `doc` is the recording in use (recorded now if it is not)."""
@@ -174,12 +189,25 @@ class TourPlayer(QObject):
             s.backprop.pause()
             s.backprop.seek(step.backprop)
         if step.training_step is not None:
-            self.timeline.ensure_loaded()
-            self.timeline.go_to(step.training_step)
+            self._scrub(step.training_step)
         if step.panel:
             self.stage.raise_panel(step.panel)
         self.step_shown.emit(index)
         self.changed.emit()
+
+    def _scrub(self, step):
+        """The timeline to `step`, once the run's history is read (it is read the first time it is wanted)."""
+        t = self.timeline
+        if t.history is not None:
+            t.go_to(step)
+            return
+
+        def loaded():
+            t.loaded.disconnect(loaded)
+            if self.active:
+                t.go_to(step)
+        t.loaded.connect(loaded)
+        t.ensure_loaded()
 
     def next(self):
         """The next step, once this one is complete; after the last, leave the tour."""

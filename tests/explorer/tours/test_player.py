@@ -168,3 +168,24 @@ def test_a_tour_for_another_document_records_it_and_leaving_records_the_learners
     settle(qtbot, win)
     assert s.doc == 'emma' and s.opened == s.current.hierarchy.overview() | {ROOT}
     assert group_key(1) not in (s.selected or '')
+
+
+@pytest.mark.slow  # reads the run's history (and closing the window that read it takes long)
+def test_a_training_step_is_reached_and_a_scrub_completes_only_when_done(window, qtbot):
+    win, s = window, window.session
+    tour = tours.parse(json.dumps({'tour': 1, 'title': 'Scrub', 'goal': 'g', 'doc': 'emma', 'steps': [
+        {'text': 'Step 500 of the run.', 'state': {'training_step': 500}},
+        {'text': 'Scrub to step 20.', 'do': {'scrub': 20}}]}))
+    player = start(qtbot, win, tour)
+    qtbot.waitUntil(lambda: win.timeline.step == 500 and s.recording is None, timeout=60000)
+    player.next()
+    assert player.index == 1 and not player.can_go_on()
+    win.timeline.go_to(19)
+    qtbot.waitUntil(lambda: win.timeline.step == 19, timeout=30000)
+    assert not player.can_go_on()
+    win.timeline.go_to(20)
+    qtbot.waitUntil(lambda: player.can_go_on(), timeout=30000)
+    player.leave()
+    qtbot.waitUntil(lambda: win.timeline.step == 1000 and s.recording is None, timeout=30000)
+    settle(qtbot, win)
+    assert s.model is s.checkpoint.model and s.checkpoint is win.timeline.run  # the run's own weights again
