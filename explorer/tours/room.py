@@ -44,6 +44,7 @@ class TourRoom:
         p.restored.connect(self._unlight)
         self._lit_before = ''
         self._view = None
+        self._relands = 0
         p.message.connect(lambda text: QMessageBox.warning(window, 'Tour', text))
         self._actions()
 
@@ -126,7 +127,14 @@ class TourRoom:
         step = self.player.step
         if step is None or step.target is None:
             return []
-        return [self.target_rect(step.target), mapped(self.panel, self.window)]
+        target = self.target_rect(step.target)
+        g, s = self.window.graph, self.window.session
+        if target is None and step.target[0] in ('box', 'node') and self._relands and not (
+                s.layout_pending or g.building()):  # the view moved since (a workspace's panels took their room)
+            self._relands -= 1
+            g.land(step.target[1])
+            target = self.target_rect(step.target)
+        return [target, mapped(self.panel, self.window)]
 
     # Handlers
 
@@ -151,13 +159,14 @@ class TourRoom:
         if self.window.focusWidget() is self.panel.field and self.panel.number.isHidden():
             self.window.graph.setFocus(Qt.OtherFocusReason)
 
-    def _restore_view(self, view, tries=400):
+    def _restore_view(self, view, tries=80):
         """The graph's scale and centre as the learner had them, once the view they come back to is drawn."""
         g, s = self.window.graph, self.window.session
         if view is None or self.player.active:
             return
-        busy = s.recording is not None or s.layout_pending or g.building() or g.viewport().size() != view[2]
-        if busy and tries:  # (the panels given back their room: the graph at the size it had)
+        busy = s.recording is not None or s.layout_pending or g.building() or (
+            g.viewport().size() != view[2] and tries > 40)  # the panels given back their room, if within a second
+        if busy and tries:
             QTimer.singleShot(25, self.window, lambda: self._restore_view(view, tries - 1))
             return
         g.setTransform(view[0])
@@ -165,6 +174,7 @@ class TourRoom:
 
     def _on_step_shown(self, index):
         step = self.player.step
+        self._relands = 3  # times the target is brought back into view if the view moves away on its own
         self.window.graph.setFocus(Qt.OtherFocusReason)  # → steps, Return opens (a number to type takes them after)
         if step.target and step.target[0] in ('box', 'node'):
             self.window.graph.land_when_drawn(step.target[1])
