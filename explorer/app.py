@@ -41,6 +41,7 @@ def parse(argv):
                         help='run backprop to step K before showing (with --screenshot: before the picture)')
     parser.add_argument('--theme', choices=('light', 'dark'), help='colours to use (default: as last time)')
     parser.add_argument('--select', metavar='KEY', help="select a box by key, e.g. 'n43089' or 'g740'")
+    parser.add_argument('--tour', metavar='FILE', help='play a tour (with --screenshot: its first step)')
     return parser.parse_args(argv)
 
 
@@ -49,6 +50,8 @@ def main(argv):
         args = parse(argv)
     except UsageError as e:
         print(f'error: {e}', file=sys.stderr)
+        return 2
+    if args.tour and not _tour_playable(args.tour):
         return 2
     if args.screenshot:
         os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
@@ -61,6 +64,18 @@ def main(argv):
         return _run(args)
     finally:
         _collector.release(freeze=False)
+
+
+def _tour_playable(path):
+    """--tour: the file read and every name in it checked on its recording; else one sentence on stderr."""
+    from engine import tours
+    from explorer.tours.room import KNOWN
+    try:
+        tours.prepare(tours.load(path), KNOWN)
+    except tours.TourError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return False
+    return True
 
 
 def _run(args):
@@ -127,18 +142,24 @@ def _show_the_graph(args, app, session, window):
             session.backprop.seek(args.step)
         if args.select:
             session.reveal(args.select)
-        if args.screenshot:
+        if args.tour:
+            if args.screenshot:  # the tour's first step, drawn
+                window.tours.player.step_shown.connect(lambda _: when_drawn(
+                    lambda: QTimer.singleShot(250, take_screenshot)))
+            window.tours.open_file(args.tour)
+        elif args.screenshot:
             QTimer.singleShot(250, take_screenshot)  # docks that refresh on a timer catch up
 
     def when_drawn(then):  # every item of the view made (a build goes in slices), then painted
-        if window.graph.building():
+        if window.graph.building() or session.layout_pending:
             QTimer.singleShot(5, lambda: when_drawn(then))
         else:
             after_paint(window.graph.viewport(), then)
 
     def take_screenshot():
-        if args.open:
+        if args.open and not args.tour:
             window.graph.zoom_to_selection()
+        window.tours.spotlight.refresh()
         window.grab().save(args.screenshot)
         window.close()
         app.quit()

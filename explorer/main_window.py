@@ -38,6 +38,7 @@ from explorer.state.session_model import LARGE_VIEW
 from explorer.state.timeline import Timeline
 from explorer import keys, theme
 from explorer.theme import DARK, LIGHT, palette
+from explorer.tours.room import TourRoom
 from explorer.workspaces import Workspaces
 
 STATE_VERSION = 2   # of saveState: 2 is one narrow column of tabbed panels on the right
@@ -64,12 +65,11 @@ class MainWindow(QMainWindow):
         session.recording_cancelled.connect(lambda: self.statusBar().showMessage(
             'Recording stopped; the graph is as it was.', 5000))
         session.layout_started.connect(lambda: self.statusBar().showMessage('Laying out… (Esc cancels)'))
-        session.layout_cancelled.connect(lambda: self.statusBar().showMessage('Layout cancelled; the view is as it was.',
-                                                                              5000))
+        session.layout_cancelled.connect(lambda: self.statusBar().showMessage('Layout cancelled; the view is as it was.', 5000))
         session.view_changed.connect(self._on_view_changed)
         session.error.connect(lambda message: QMessageBox.warning(self, 'microgpt explorer', message))
         self.read_settings()
-        self._help = HelpDialogs(self)
+        self._help, self.tours = HelpDialogs(self), TourRoom(self)  # tours: a room beside the graph, Help › Start tour…
         QTimer.singleShot(0, self.maybe_show_intro)
 
     def _central(self):
@@ -304,6 +304,7 @@ class MainWindow(QMainWindow):
         self.scope_tree.open_requested.connect(self._on_open_requested)
         self.scope_tree.found.connect(lambda key: self.land(key, take_keys=False))  # arrows go on in the tree
         self.graph.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        s.recorded.connect(lambda: s.numbers_only or self.set_tint({}))  # what was lit: nodes of the old recording
         self.scope_tree.close_requested.connect(s.close_group)
         self.backprop_panel.follow_toggled.connect(self.graph.set_follow)
         self.training.dataset_chosen.connect(lambda path: self.settings.setValue('dataset', path))
@@ -350,7 +351,6 @@ class MainWindow(QMainWindow):
         screen = self.screen().availableGeometry()
         if not geometry:
             self.setGeometry(first_geometry(screen, first_size(screen)))
-
         elif not screen.contains(self.frameGeometry()):  # saved on a bigger screen
             self.setGeometry(self.geometry().intersected(screen.marginsRemoved(QMargins(0, 0, 0, 40))))
         self.dark_act.setChecked(self.settings.value('dark', False, type=bool))

@@ -15,7 +15,7 @@ LIGHT = {
     'progress': '#c3ecd0', 'current': '#7048e8', 'flow': '#7048e8', 'breakpoint': '#e03131',
     'attention': '#4c2db3',
     'kv': '#0c8599', 'value_negative': '#7b3294', 'value_positive': '#b35806', 'zero_grad': '#a9afb9',
-    'tint': '#f59f00', 'tint_source': '#1098ad',
+    'tint': '#f59f00', 'tint_source': '#1098ad', 'tour_dim': '#0b1020', 'tour_outline': '#e8590c',
     # panels: messages, rows and charts outside the graph
     'error_text': '#d9480f', 'note_text': '#b08900', 'alarm_text': '#d9261c', 'hint_text': '#808080',
     'faint_text': '#8a8f99', 'text_on_strong': '#ffffff', 'highlight_row': '#ffe8a3', 'applying_row': '#d9ccff',
@@ -31,7 +31,7 @@ DARK = {
     'progress': '#2a4a36', 'current': '#b197fc', 'flow': '#b197fc', 'breakpoint': '#ff6b6b',
     'attention': '#c0a8ff',
     'kv': '#3bc9db', 'value_negative': '#c29ee0', 'value_positive': '#f1a340', 'zero_grad': '#555c68',
-    'tint': '#ffd43b', 'tint_source': '#66d9e8',
+    'tint': '#ffd43b', 'tint_source': '#66d9e8', 'tour_dim': '#000000', 'tour_outline': '#ff922b',
     'error_text': '#ff8a4c', 'note_text': '#e0b93a', 'alarm_text': '#ff6b6b', 'hint_text': '#9aa1ad',
     'faint_text': '#7d8593', 'text_on_strong': '#ffffff', 'highlight_row': '#5c4a1a', 'applying_row': '#3d3366',
     'call_site_row': '#3a3320', 'target_row': '#3d3366', 'bar': '#b197fc', 'chart_points': '#4d8ef7',

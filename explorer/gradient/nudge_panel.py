@@ -161,8 +161,8 @@ class NudgePanel(QWidget):
     def _on_nudged(self, result):
         state, n = result
         trace = state.trace
-        if trace is not self.session.trace or n.node != self.node:
-            return
+        if trace is not self.session.trace or n.node != self.node or not self.isVisible():
+            return  # hidden meanwhile (another workspace): the graph is lit only by a nudge the learner can see
         grad = state.grads[n.node]
         self.message.hide()  # a failed h before this one: its sentence goes with it
         v = self.values

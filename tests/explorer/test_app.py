@@ -109,3 +109,24 @@ def test_the_collector_waits_for_the_first_paint_and_then_skips_what_the_start_m
         assert gc.isenabled()
     finally:
         gc.unfreeze()
+
+
+def test_a_bad_tour_is_one_line_exit_2_and_nothing_written(tmp_path, capsys):
+    bad = tmp_path / 'bad.json'
+    bad.write_text('{"tour": 1, "title": "T", "goal": "G", "doc": "emma", "steps": [{"text": "a", '
+                   '"target": {"box": "layer 9"}}]}')
+    out = tmp_path / 'out.png'
+    assert app.main(['--tour', str(bad), '--screenshot', str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: Step 1 names box 'layer 9', which this model does not have (the recording of 'emma').\n"
+    assert not out.exists()
+
+
+@pytest.mark.window
+def test_a_tour_screenshot_is_its_first_step(tmp_path):
+    """--tour FILE --screenshot: the window at the tour's first step, its panel beside the graph and the rest dimmed."""
+    plain = screenshot(tmp_path, '--size', '1280x720')
+    shot = screenshot(tmp_path, '--size', '1280x720', '--tour', str(ROOT / 'assets/tours/1-reading-the-picture.json'))
+    assert (shot.width(), shot.height()) == (1280, 720)
+    corner = (1270, 300)  # the panels' column: dimmed by the spotlight (pos 0 is its target)
+    assert shot.pixelColor(*corner).lightness() < plain.pixelColor(*corner).lightness() - 20

@@ -230,3 +230,16 @@ def test_the_status_bar_says_what_is_shown_whole_as_soon_as_a_view_is_in(make_wi
         window.session.record('emma')
     (width, wanted), = widths
     assert 'loss' in label.text() and width >= wanted
+
+
+def test_what_was_lit_goes_with_its_recording(window, qtbot):
+    """Nodes lit by Nudge, Provenance or Code are ids of the recording they were lit in: another document
+    (a shorter one: fewer nodes) painted them as an IndexError in every frame until something was lit again."""
+    s = window.session
+    last = len(s.trace) - 1
+    window.set_tint({last: 1.0}, 'nudge of loss')
+    assert window.tint_status.isVisibleTo(window)
+    with qtbot.waitSignal(s.view_changed, timeout=30000):
+        s.record('ann')
+    assert window.graph.tinted_keys() == {} and window.graph.tint_label() == ''
+    assert not window.tint_status.isVisibleTo(window)

@@ -47,3 +47,20 @@ def test_nudge_panel_says_in_one_sentence_where_the_loss_cannot_be_evaluated(win
     with qtbot.waitSignal(panel.tint_requested, timeout=20000) as lit:
         panel.slider.setValue(0)                       # h = -1e-8: numbers again, and the sentence goes
     assert lit.args[0] and not panel.message.isVisibleTo(panel) and panel.values['rel'].text() != '—'
+
+
+def test_a_nudge_that_comes_back_to_a_hidden_panel_lights_nothing(window, qtbot):
+    """Leaving a tour switched workspace while the Nudge panel's nudge was on its way: it came back to a hidden
+    panel and lit 19,309 nodes no panel on screen explained."""
+    s, panel = window.session, window.nudge_panel
+    window.show_gradient_tab(panel)
+    qtbot.waitUntil(lambda: panel.job is None or not panel.job.running, timeout=20000)
+    window.set_tint({})  # what an earlier test lit
+    wte = resolve(s.trace, 'wte[4][3]')
+    s.reveal(node_key(wte))
+    assert panel.job.running
+    window.workspaces.switch('Attention')  # the Gradient panel behind
+    assert not panel.isVisible()
+    qtbot.waitUntil(lambda: panel.job is None or not panel.job.running, timeout=20000)
+    qtbot.wait(50)
+    assert window.graph.tint_label() == ''
