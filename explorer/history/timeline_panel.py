@@ -200,6 +200,11 @@ class TimelinePanel(HistoryPanel):
     def _on_step_changed(self, step):
         self._slow.stop()
         self.status.hide()  # the slider and the line below say it all; the status is for loading and errors
+        if self.play_button.isChecked():  # Play moves the slider and the box with the step shown, not ahead of it
+            for w in (self.slider, self.spin):
+                w.blockSignals(True)
+                w.setValue(step)
+                w.blockSignals(False)
         self._show_step(step)
 
     def _show_step(self, step):
@@ -249,4 +254,4 @@ class TimelinePanel(HistoryPanel):
             self.play_button.setChecked(False)
             return
         self._frame.start()
-        self.slider.setValue(step + 1)
+        self.timeline.go_to(step + 1)  # the slider and the box follow when it is shown (_on_step_changed)

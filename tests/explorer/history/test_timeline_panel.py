@@ -134,9 +134,13 @@ def test_play_shows_every_step_to_the_end_and_stops(window, qtbot):
     window.timeline.settled.connect(lambda step: losses.append(window.session.trace.loss))
     collecting = []  # whether the cycle collector runs, at each step Play shows
     window.timeline.settled.connect(lambda step: collecting.append(gc.isenabled()))
+    panel, boxes = window.timeline_panel, []  # what the slider and the box say while the next step is on its way
+    window.timeline.seeking.connect(lambda step: boxes.append((panel.slider.value(), panel.spin.value(), step - 1)))
     window.timeline_panel.play_button.setChecked(True)
     qtbot.waitUntil(lambda: not window.timeline_panel.play_button.isChecked(), timeout=60000)
     assert shown == list(range(986, 1001)) and window.session.checkpoint is window.timeline.run
+    assert boxes and all(a == b == shown_step for a, b, shown_step in boxes)  # the step shown, never one ahead
+    assert (panel.slider.value(), panel.spin.value()) == (1000, 1000)
     assert not any(collecting[:-1]) and gc.isenabled()  # held while it plays (a third of a step's time), back at the end
     history = window.timeline.history
     assert losses[-2] == record(history.model_at(999), 'emma').loss  # each frame the recording of its step
