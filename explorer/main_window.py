@@ -34,6 +34,7 @@ from explorer.panels.sampling import SamplingPanel
 from explorer.panels.scope_tree import ScopeTree
 from explorer.panels.training import TrainingPanel
 from explorer.search_field import SearchField
+from explorer.status_bar import StatusBar
 from explorer.state.session_model import LARGE_VIEW
 from explorer.state.timeline import Timeline
 from explorer import keys, theme
@@ -335,6 +336,7 @@ class MainWindow(QMainWindow):
         self.panels_act.setText('Hide &panels' if self.column.any_shown() else 'Show &panels')
 
     def create_status_bar(self):
+        self.setStatusBar(StatusBar(self))  # a message cut where the words on the right begin; what is lit
         self.stats_label = QLabel()
         self.statusBar().addPermanentWidget(self.stats_label)
         self.statusBar().showMessage('Ready')
@@ -585,15 +587,7 @@ class MainWindow(QMainWindow):
     def set_tint(self, strengths, label=''):
         """Light nodes in the graph; what is lit is said in the status bar, where it covers nothing."""
         self.graph.set_tint(strengths, label)
-        if not hasattr(self, 'tint_status'):
-            self.tint_status = QLabel()
-            self.tint_status.setMaximumWidth(560)
-            self.statusBar().insertPermanentWidget(0, self.tint_status)
-        text = self.graph.tint_label()
-        metrics = self.tint_status.fontMetrics()  # cut with … where it runs into the status bar's other words
-        self.tint_status.setText(metrics.elidedText(f'lit: {text}', Qt.ElideRight, 560) if text else '')
-        self.tint_status.setToolTip(text)
-        self.tint_status.setVisible(bool(text))
+        self.statusBar().show_tint(self.graph.tint_label())
 
     def show_gradient_tab(self, widget):
         self.gradient_dock.show_tab(widget)

@@ -238,8 +238,8 @@ def test_what_was_lit_goes_with_its_recording(window, qtbot):
     s = window.session
     last = len(s.trace) - 1
     window.set_tint({last: 1.0}, 'nudge of loss')
-    assert window.tint_status.isVisibleTo(window)
+    assert window.statusBar().tint.isVisibleTo(window)
     with qtbot.waitSignal(s.view_changed, timeout=30000):
         s.record('ann')
     assert window.graph.tinted_keys() == {} and window.graph.tint_label() == ''
-    assert not window.tint_status.isVisibleTo(window)
+    assert not window.statusBar().tint.isVisibleTo(window)

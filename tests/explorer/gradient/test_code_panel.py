@@ -73,9 +73,9 @@ def test_what_is_lit_is_said_in_the_status_bar(window):
     code = window.code_panel
     number = next(iter(code.nodes_of))
     code.table.itemClicked.emit(code.items[number], 0)
-    assert f'line {number} made' in window.tint_status.text() and window.tint_status.isVisibleTo(window)
+    assert f'line {number} made' in window.statusBar().tint.text() and window.statusBar().tint.isVisibleTo(window)
     window.set_tint({})
-    assert window.tint_status.text() == ''
+    assert window.statusBar().tint.text() == ''
 
 
 def test_only_rows_whose_mark_changed_are_painted_again_and_an_unmarked_row_is_plain_again(window, monkeypatch):

@@ -54,4 +54,4 @@ def test_the_panels_are_made_when_the_dock_first_shows_and_catch_up_with_the_ses
     assert dock.nudge_panel.node == exps == dock.provenance_panel.node
     with qtbot.waitSignal(code.tint_requested):  # connected by the window once made
         code.table.itemClicked.emit(code.items[next(iter(code.nodes_of))], 0)
-    assert window.tint_status.text().startswith('lit: line ')
+    assert window.statusBar().tint.text().startswith('lit: line ')
