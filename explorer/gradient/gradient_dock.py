@@ -82,7 +82,11 @@ class GradientDock(QDockWidget):
             menu.addAction(make_action(parent, f'Show {title}', lambda _=False, t=title: self.show_tab(self.panels()[t]),
                                        key, tip))
         menu.addSeparator()
-        menu.addAction(make_action(parent, 'Light the &cone', lambda _=False: self.provenance_panel.light_cone(), 'Ctrl+Shift+O',
+        def cone():  # nothing to light: say why where the learner looks (the panel may be behind a tab)
+            why = self.provenance_panel.light_cone()
+            if why:
+                parent.statusBar().showMessage(why, 8000)
+        menu.addAction(make_action(parent, 'Light the &cone', lambda _=False: cone(), 'Ctrl+Shift+O',
                                    'Light everything the selected scalar depends on and everything that depends '
                                    'on it, down to the loss'))
         menu.addAction(make_action(parent, 'Check &all gradients', self.check_all, 'Ctrl+Shift+K',

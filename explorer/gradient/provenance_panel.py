@@ -184,15 +184,19 @@ class ProvenancePanel(QWidget):
         self._run_light(path, lambda nodes: f'the way pos {position} (predicting {target!r}) asks: {len(nodes):,} nodes')
 
     def light_cone(self):
+        """Light the selected scalar's cone (in the background); a sentence saying why not, if it cannot."""
         if self.node is None:
-            return
-        node = self.node
+            selected = self.session.selected
+            what = 'a box' if selected is not None else 'nothing'
+            return (f'The cone is a scalar\'s: {what} is selected. Open a box and click one of its nodes, or a cell '
+                    'of a weight grid or strip, then Gradient › Light the cone.')
+        node, name = self.node, self.session.trace.qualified_name(self.node)
 
         def cone(trace):  # what it depends on (negative: the second colour), what depends on it, itself
             strengths = dict.fromkeys(ancestors(trace, node), -1.0)
             strengths.update(dict.fromkeys(descendants(trace, node), 1.0))
             strengths[node] = 1.0
             return strengths
-        self._run_light(cone, lambda lit: (f'the cone of the selection: teal, the {sum(s < 0 for s in lit.values()):,} '
+        self._run_light(cone, lambda lit: (f'the cone of {name}: teal, the {sum(s < 0 for s in lit.values()):,} '
                                            f'nodes it depends on; amber, the {sum(s > 0 for s in lit.values()) - 1:,} '
                                            'that depend on it, down to the loss'))

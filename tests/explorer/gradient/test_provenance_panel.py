@@ -40,3 +40,20 @@ def test_the_cone_lights_what_a_node_depends_on_apart_from_what_depends_on_it(wi
     assert holder in both and (both[holder] < 0) != (keys[holder] < 0)
     assert all((both[k] < 0) != (keys[k] < 0) for k in both)
     window.set_tint({}, '')
+
+
+def test_the_cone_of_a_box_says_it_is_a_scalars_and_lights_nothing(window, qtbot):
+    from PySide6.QtGui import QAction
+    s = window.session
+    head = s.trace.scope_id('pos 2 / layer 0 / attention')
+    from engine.graph.keys import group_key
+    with qtbot.waitSignal(s.recorded, timeout=30000):
+        s.record('emma')  # a new recording: no scalar in the panel
+    s.select(group_key(head))
+    action = next(a for a in window.findChildren(QAction) if a.text().replace('&', '') == 'Light the cone')
+    lit = []
+    window.provenance_panel.tint_requested.connect(lambda *args: lit.append(args))
+    action.trigger()
+    assert window.statusBar().currentMessage().startswith("The cone is a scalar's: a box is selected.")
+    qtbot.wait(200)
+    assert not lit
