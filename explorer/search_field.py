@@ -26,7 +26,7 @@ class SearchField(QLineEdit):
         self.setMinimumWidth(self.fontMetrics().horizontalAdvance('Find (Ctrl+F): q[3], total') + 24)  # its hint read (it had 125 px)
         self.count = QLabel()  # "3 of 12" beside the field (the window puts it there)
         self.count.setContentsMargins(6, 0, 6, 0)
-        room = self.count.fontMetrics().horizontalAdvance('99 of 99') + 12
+        room = self.count.fontMetrics().horizontalAdvance('99 of 99 · F3') + 12
         self.count.setMinimumWidth(room)  # the tool bar stays put as the count comes and goes
         self.count.setToolTip('Which match of the find field is shown, of how many (Return in the field, or View › Find next: the next)')
         self.returnPressed.connect(self.find_next)
@@ -50,7 +50,7 @@ class SearchField(QLineEdit):
             return
         self._at = (self._at + 1) % len(self._hits)
         key = self._hits[self._at]
-        self.count.setText(f'{self._at + 1:,} of {len(self._hits):,}')
+        self.count.setText(f'{self._at + 1:,} of {len(self._hits):,}' + (' · F3' if len(self._hits) > 1 else ''))
         before = self.session.opened - self._opened  # what was open, but for what the last match opened
         self.session.reveal(key, within=before)  # first: what the view says when it changes must not cover the match's line
         self._opened = self.session.opened - before

@@ -108,6 +108,8 @@ class TrainingPanel(QWidget):
         self.chart, series, _, (self.x_axis, self.y_axis) = step_chart(('loss', 'smoothed'), 'loss', 'step',
                                                                       min_height=180)
         self.raw, self.smooth = series['loss'], series['smoothed']
+        self.x_axis.setRange(1, TrainConfig().num_steps)  # before a run: the steps a run takes, not "0 0 0 0 1"
+        self.y_axis.setRange(0, 4)
         layout.addWidget(self.chart, 1)
         self.compare = None
         if runs is not None:  # the runs seen in this window, drawn over this one's curve when ticked

@@ -74,7 +74,7 @@ def test_find_next_walks_head_1_in_reading_order_and_counts_beside_the_field(win
         field.find_next()
         qtbot.waitUntil(lambda: not s.layout_pending and not view.building(), timeout=20000)
         assert s.selected == key
-        assert field.count.text() == f'{i % 5 + 1} of 5'
+        assert field.count.text() == f'{i % 5 + 1} of 5 · F3'  # and the key to the next
         attention = s.trace.scopes[int(key[1:])].parent  # open for this match only: the last match's closed again
         assert s.opened == learners | set(s.current.hierarchy.open_path(int(key[1:]), learners)) - {int(key[1:])}
         assert attention in s.opened
