@@ -79,7 +79,9 @@ class Marks:
         closed group being stepped has sent so far); made again only when a label changes, which most steps
         inside a group do not."""
         bp, key_of = self.session.backprop, self.session.visible.key_of
-        self.focus_key = key_of[bp.focus_node()]
+        focus, self.focus_key = self.focus_key, key_of[bp.focus_node()]
+        if focus != self.focus_key:
+            self._place_minimap()  # not over the box backprop is in
         if self.focus_key in self.items_by_key:  # a build in slices may have painted (and cached) it unmarked
             self.items_by_key[self.focus_key].update()
         self.flows, self.box_flows = {}, {}

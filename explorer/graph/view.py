@@ -145,6 +145,7 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
             if key in self.items_by_key:
                 self.items_by_key[key].update()
         self.viewport().update()
+        self._place_minimap()  # not over what was just selected
         self.highlight_weight(self.selected_matrix())  # a grid selected (in the Scopes tab, say): its uses outlined
         item = self.items_by_key.get(self.selected_key)
         if item is not None and not self.session.numbers_only:  # a timeline step never moves the view
@@ -169,8 +170,19 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
         self.minimap.refresh()
 
     def _place_minimap(self):
-        self.minimap.move(self.viewport().width() - self.minimap.width() - MINIMAP_MARGIN,
-                          self.viewport().height() - self.minimap.height() - MINIMAP_MARGIN)
+        """The bottom right corner, or the bottom left when the loss, the selection or the box backprop
+        steps would be under it there (a reviewer found the loss box covered in every workspace)."""
+        m, port = self.minimap, self.viewport()
+        spot = QRect(port.width() - m.width() - MINIMAP_MARGIN, port.height() - m.height() - MINIMAP_MARGIN,
+                     m.width(), m.height())
+        s = self.session
+        loss = s.visible.key_of[s.trace.loss_id] if s.visible is not None and s.trace is not None else None
+        for key in (loss, s.selected, self.focus_key):
+            item = self.items_by_key.get(key) if key is not None else None
+            if item is not None and self.mapFromScene(item.sceneBoundingRect()).boundingRect().intersects(spot):
+                spot.moveLeft(MINIMAP_MARGIN)
+                break
+        m.move(spot.topLeft())
 
     def scrollContentsBy(self, dx, dy):
         super().scrollContentsBy(dx, dy)  # scrolls the viewport's pixels, and its children with them:
