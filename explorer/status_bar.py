@@ -14,6 +14,7 @@ class StatusBar(QStatusBar):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._kept = []  # the permanent widgets, right of the message
+        self._whole = ('', '')  # (the message whole, as it is shown)
         self.tint = QLabel()
         self.tint.setMaximumWidth(TINT_WIDTH)
         self.tint.hide()
@@ -31,7 +32,17 @@ class StatusBar(QStatusBar):
     def showMessage(self, text, timeout=0):
         fitted = self.fontMetrics().elidedText(text, Qt.ElideRight, self.room())
         self.setToolTip(text if fitted != text else '')
+        self._whole = (text, fitted)
         super().showMessage(fitted, timeout)
+
+    def shown(self):
+        """The message as the bar shows it (cut to its room)."""
+        return super().currentMessage()
+
+    def currentMessage(self):
+        """The message whole, though the bar may show it cut (its tooltip has it whole)."""
+        shown = super().currentMessage()
+        return self._whole[0] if shown and shown == self._whole[1] else shown
 
     def show_tint(self, text):
         """Say what the graph lights ('' when nothing is), cut to its room, whole in its tooltip."""
