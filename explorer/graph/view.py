@@ -170,19 +170,22 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
         self.minimap.refresh()
 
     def _place_minimap(self):
-        """The bottom right corner, or the bottom left when the loss, the selection or the box backprop
-        steps would be under it there (a reviewer found the loss box covered in every workspace)."""
+        """The bottom right corner, or the bottom left when less would be under it there: the box backprop is
+        in and the selection first, then the loss (a reviewer found the loss box covered in every workspace).
+        Follow and Find keep what they show clear of the bottom right corner."""
         m, port = self.minimap, self.viewport()
-        spot = QRect(port.width() - m.width() - MINIMAP_MARGIN, port.height() - m.height() - MINIMAP_MARGIN,
-                     m.width(), m.height())
+        right = QRect(port.width() - m.width() - MINIMAP_MARGIN, port.height() - m.height() - MINIMAP_MARGIN,
+                      m.width(), m.height())
+        left = right.translated(MINIMAP_MARGIN - right.x(), 0)
         s = self.session
         loss = s.visible.key_of[s.trace.loss_id] if s.visible is not None and s.trace is not None else None
-        for key in (loss, s.selected, self.focus_key):
-            item = self.items_by_key.get(key) if key is not None else None
-            if item is not None and self.mapFromScene(item.sceneBoundingRect()).boundingRect().intersects(spot):
-                spot.moveLeft(MINIMAP_MARGIN)
-                break
-        m.move(spot.topLeft())
+        rects = [(weight, self.mapFromScene(item.sceneBoundingRect()).boundingRect())
+                 for weight, key in ((2, self.focus_key), (2, s.selected), (1, loss))
+                 for item in [self.items_by_key.get(key) if key is not None else None] if item is not None]
+
+        def covered(spot):
+            return max((weight for weight, rect in rects if rect.intersects(spot)), default=0)
+        m.move((left if covered(left) < covered(right) else right).topLeft())
 
     def scrollContentsBy(self, dx, dy):
         super().scrollContentsBy(dx, dy)  # scrolls the viewport's pixels, and its children with them:

@@ -88,12 +88,16 @@ def test_in_a_short_graph_area_it_is_smaller_and_in_a_tiny_one_not_shown(window,
 def test_it_moves_to_the_other_corner_rather_than_cover_the_loss(window, qtbot):
     """Bottom right, unless the loss box (or the selection, or the box backprop is in) would be under it."""
     view, minimap = zoomed_in(window, qtbot)
+    view._set_scale(view.readable_scale() * 1.2)  # the loss box narrower than the view less the minimap
+    minimap.refresh()
     s, port = window.session, view.viewport()
     loss = view.items_by_key[s.visible.key_of[s.trace.loss_id]]
+    assert minimap.isVisible() and view.mapFromScene(loss.sceneBoundingRect()).boundingRect().width() < \
+        port.width() - minimap.width() - 3 * 8
     scale, corner = view.transform().m11(), loss.sceneBoundingRect().bottomRight()
     view.centerOn(corner - QPointF(port.width() / 2 - 20, port.height() / 2 - 20) / scale)  # the loss bottom right
     under = view.mapFromScene(loss.sceneBoundingRect()).boundingRect()
     assert under.bottom() > port.height() - minimap.height() and under.right() > port.width() - minimap.width()
-    assert minimap.x() < port.width() // 2  # (a loss box wider than the view is under either corner)
+    assert minimap.x() < port.width() // 2 and not minimap.geometry().intersects(under)
     view.centerOn(view.scene().sceneRect().topLeft())  # the loss far away: back to its corner
     assert minimap.x() > port.width() // 2

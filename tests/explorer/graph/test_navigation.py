@@ -4,7 +4,7 @@ head comes into view with the q, k and v linears that feed it when the window ha
 Offscreen, pytest-qt; sizes in device pixels."""
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, QRectF, QSettings, Qt
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSettings, Qt
 from PySide6.QtWidgets import QDockWidget
 
 from engine.graph.keys import group_key
@@ -187,8 +187,10 @@ def test_follow_keeps_the_last_step_clear_of_the_minimap(make_window, qtbot):
     bp.back()
     assert view.focus_key != target.box.key
     assert view.minimap.isVisible()
-    put_at(view, target.sceneBoundingRect().center(), QPointF(view.minimap.geometry().center()))
-    assert view.minimap.geometry().intersects(on_screen(view, target.sceneBoundingRect()))
+    m, port = view.minimap, view.viewport()
+    corner = QRect(port.width() - m.width() - 8, port.height() - m.height() - 8, m.width(), m.height())
+    put_at(view, target.sceneBoundingRect().center(), QPointF(corner.center()))  # where the minimap stands first
+    assert corner.intersects(on_screen(view, target.sceneBoundingRect()))
     bp.step()
     assert view.focus_key == target.box.key
     shown = on_screen(view, target.sceneBoundingRect())
