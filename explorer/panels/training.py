@@ -8,7 +8,7 @@ import math
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QThreadPool, Signal
+from PySide6.QtCore import QPointF, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
@@ -16,6 +16,8 @@ from engine.data import DownloadFailed, download_names, find_names, load_docs
 from engine.errors import ConfigError, EngineError
 from engine.model import GPTConfig
 from engine.numbers import shown
+from engine.optim import OPTIMIZERS
+from engine.presets import DEFAULT as PRESET_DEFAULT, PRESETS, preset_config, preset_of
 from engine.tokenizer import Tokenizer
 from engine.optim import TrainConfig
 from engine.train import estimate_cost
@@ -137,7 +139,7 @@ class TrainingPanel(QWidget):
         for row_col, (name, value, low, high) in zip(
                 ((0, 0), (1, 0), (0, 2), (1, 2), (2, 2), (3, 2)),
                 (('steps', t.num_steps, 1, 1_000_000), ('seed', t.seed, -2**31, 2**31 - 1),
-                 ('n_layer', d.n_layer, 1, 12), ('n_embd', d.n_embd, 1, 512),
+                 ('n_layer', d.n_layer, 0, 12), ('n_embd', d.n_embd, 1, 512),
                  ('n_head', d.n_head, 1, 64), ('block_size', d.block_size, 1, 256))):
             box = QSpinBox()
             box.setRange(low, high)
@@ -161,7 +163,34 @@ class TrainingPanel(QWidget):
                                 'without a history. Both save the same checkpoint.')
         self.backend.currentIndexChanged.connect(self.validate)
         self._add_field(form, (3, 0), 'engine', self.backend)
+        self.preset = QComboBox()  # the ladder's rungs (engine.presets): the fields a rung sets are its own
+        for name, (what, _) in PRESETS.items():
+            self.preset.addItem(name, name)
+            self.preset.setItemData(self.preset.count() - 1, what, Qt.ToolTipRole)
+        self.preset.setCurrentIndex(self.preset.findData(PRESET_DEFAULT))
+        self.preset.setToolTip('The rung of the ladder to train, from a bigram table to microgpt: compare their '
+                               'curves under the chart (Compare runs)')
+        self.preset.currentIndexChanged.connect(self._on_preset)
+        self._add_field(form, (4, 0), 'preset', self.preset)
+        self.optimizer = QComboBox()
+        for name in OPTIMIZERS:
+            self.optimizer.addItem(name, name)
+        self.optimizer.setToolTip('adam: microgpt\'s; sgd: p -= lr × grad, the rung below it')
+        self.optimizer.currentIndexChanged.connect(self.validate)
+        self._add_field(form, (4, 2), 'optimizer', self.optimizer)
         return form
+
+    def _on_preset(self):
+        """The fields the rung sets show its values and cannot be changed; the others are the learner's."""
+        sets, before = PRESETS[self.preset.currentData()][1], getattr(self, '_preset_sets', {})
+        for name, box in self.fields.items():
+            if name in sets:
+                box.setValue(sets[name])
+            elif name in before:  # the rung before set it: back to microgpt's
+                box.setValue(getattr(GPTConfig(), name))
+            box.setEnabled(name not in sets and self.run is None)
+        self._preset_sets = sets
+        self.validate()
 
     @staticmethod
     def _add_field(grid, row_col, name, box):
@@ -210,8 +239,11 @@ class TrainingPanel(QWidget):
     def configs(self):
         """(GPTConfig, TrainConfig) from the fields; raises ConfigError with the reason."""
         f = {name: box.value() for name, box in self.fields.items()}
-        model = GPTConfig(n_layer=f['n_layer'], n_embd=f['n_embd'], n_head=f['n_head'], block_size=f['block_size'])
-        train = TrainConfig(num_steps=f['steps'], learning_rate=f['learning_rate'], seed=f['seed'])
+        preset = self.preset.currentData()
+        sets = PRESETS[preset][1]
+        model = preset_config(preset, **{k: f[k] for k in ('n_layer', 'n_embd', 'n_head', 'block_size') if k not in sets})
+        train = TrainConfig(num_steps=f['steps'], learning_rate=f['learning_rate'], seed=f['seed'],
+                            optimizer=self.optimizer.currentData())
         return model, train
 
     def validate_quietly(self):
@@ -317,7 +349,10 @@ class TrainingPanel(QWidget):
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
         self.pause_button.setText('Pause')
-        for box in (*self.fields.values(), self.backend):
+        sets = PRESETS[self.preset.currentData()][1]
+        for name, box in self.fields.items():
+            box.setEnabled(not running and name not in sets)
+        for box in (self.backend, self.preset, self.optimizer):
             box.setEnabled(not running)
 
     def _on_started(self, docs, vocab, params):
@@ -364,7 +399,7 @@ class TrainingPanel(QWidget):
             self.smooth.replace(curve_points(losses))
         if self.runs is not None:
             c, engine = ckpt.model.config, ', numpy' if ckpt.history_file is None else ''
-            self.runs.add(f'trained here ({c.n_layer} layer{"s" if c.n_layer > 1 else ""}, n_embd {c.n_embd}{engine})',
+            self.runs.add(f'trained here ({preset_of(c)}, n_embd {c.n_embd}{engine})',
                           len(ckpt.model.params), losses, ckpt.history_sha256 or ('trained', id(ckpt)))
         self.session.use_trained(ckpt)
 

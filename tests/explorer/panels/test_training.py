@@ -200,3 +200,31 @@ def test_numpy_in_the_panel_trains_fast_draws_every_step_and_keeps_no_history(wi
     assert panel.smooth.points()[-1].y() == pytest.approx(smoothed(run.losses)[-1])
     assert panel.backend.isEnabled()
     panel.backend.setCurrentIndex(0)
+
+
+def test_a_rung_of_the_ladder_trains_in_the_panel_and_joins_compare_runs(window, qtbot, dataset):
+    """The preset sets its own fields (bigram: no layers; one-head: one head) and gives them back after; the
+    run is the rung's, with its parameter count, trained with the optimizer chosen."""
+    from engine.presets import preset_of
+    panel = window.training
+    panel.preset.setCurrentIndex(panel.preset.findData('one-head'))
+    assert panel.fields['n_head'].value() == 1 and not panel.fields['n_head'].isEnabled()
+    panel.preset.setCurrentIndex(panel.preset.findData('bigram'))
+    assert panel.fields['n_head'].value() == 4 and panel.fields['n_head'].isEnabled()  # given back
+    assert panel.fields['n_layer'].value() == 0 and not panel.fields['n_layer'].isEnabled()
+    model, train = panel.configs()
+    assert preset_of(model) == 'bigram'
+    panel.optimizer.setCurrentIndex(panel.optimizer.findData('sgd'))
+    panel.backend.setCurrentIndex(panel.backend.findData('numpy'))
+    assert panel.set_dataset(str(dataset))
+    panel.fields['steps'].setValue(50)
+    panel.start()
+    qtbot.waitUntil(lambda: panel.run is None, timeout=60000)
+    ckpt = window.session.checkpoint
+    assert preset_of(ckpt.model.config) == 'bigram' and ckpt.train_config.optimizer == 'sgd'
+    run = window.runs.runs[-1]
+    vocab = ckpt.model.tokenizer.vocab_size
+    assert run.name.startswith('trained here (bigram') and run.params == vocab * vocab == len(ckpt.model.params)
+    for box, value in ((panel.preset, 'microgpt'), (panel.optimizer, 'adam'), (panel.backend, 'scalar')):
+        box.setCurrentIndex(box.findData(value))
+    assert panel.fields['n_layer'].value() == 1 and panel.fields['n_layer'].isEnabled()
