@@ -110,7 +110,8 @@ class CompareRuns(QWidget):
         run = next(r for r in self.runs.runs if r.key == key)
         if item.checkState() == Qt.Checked and key not in self.series:
             series = QLineSeries()
-            series.setName(f'{run.name} ({run.params:,} params)')
+            short = run.name.removeprefix('trained here (').removesuffix(')')  # the legend has little room
+            series.setName(f'{short} · {run.params:,}')
             pen = QPen(item.foreground().color())
             pen.setWidthF(1.6)
             pen.setStyle(Qt.DashLine)
