@@ -133,6 +133,12 @@ class NudgePanel(QWidget):
         super().showEvent(event)
         self._nudge()  # a node selected while the panel was hidden: nudged now
 
+    def hideEvent(self, event):
+        super().hideEvent(event)
+        if getattr(self, '_lit', False):  # the graph is lit only by a nudge the learner can see
+            self._lit = False
+            self.tint_requested.emit({}, '')
+
     def _nudge(self):
         self._show_h()
         if self.node is None or self.session.trace is None or not self.isVisible():
@@ -182,6 +188,7 @@ class NudgePanel(QWidget):
         if top > 0:
             for i, d in deltas.items():  # log scale over 8 decades below the largest change
                 strengths[i] = max(0.05, 1 + math.log10(d / top) / 8) if d > 0 else 0.05
+        self._lit = True
         self.tint_requested.emit(strengths, f'nudge of {self.field.text()} by {n.h:+.0e}: '
                                             f'{len(n.changed):,} nodes changed; ring thickness = |change| on a log '
                                             f'scale from the least changed box shown (thinnest) to the most '
