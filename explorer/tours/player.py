@@ -104,7 +104,7 @@ class TourPlayer(QObject):
         shown = s.checkpoint_path and Path(s.checkpoint_path).resolve() == path and \
             self.timeline.step in (None, getattr(self.timeline.run, 'step', None))
         self._kept = Kept(self.stage.workspace(), None if shown else s.checkpoint_path, s.doc, s.opened,
-                          s.show_constants, s.selected, s.backprop.position, self._training_step())
+                          s.show_constants, s.selected, s.backprop.position, self.training_step())
         self.tour, self.steps, self.index = tour, steps, 0
         self.completed, self.answers = set(), {}
         self.started.emit()
@@ -133,7 +133,7 @@ class TourPlayer(QObject):
             s.backprop.seek(kept.position)
             self.restored.emit()
         t = self.timeline
-        if kept.checkpoint is None and t.history is not None and self._training_step() != kept.training_step:
+        if kept.checkpoint is None and t.history is not None and self.training_step() != kept.training_step:
             def settled(_step):  # the run's step the learner had (its weights recorded), then the rest
                 t.settled.disconnect(settled)
                 self._when_recorded(kept.doc, put_back)
@@ -142,7 +142,7 @@ class TourPlayer(QObject):
         else:
             self._when_recorded(kept.doc, put_back)
 
-    def _training_step(self):
+    def training_step(self):
         """The step of the run whose weights are shown (None: the checkpoint's own, its last)."""
         t = self.timeline
         last = t.history.step if t.history is not None else None

@@ -1,5 +1,5 @@
 """Tours in the window: `install(window)` makes the player, its panel beside the graph and the spotlight,
-adds Help › Start tour…, File › Open tour… and the keys (Alt+Right next, Alt+Left back), and says where
+adds Help › Start tour…, Help › Write a tour…, File › Open tour… and the keys (Alt+Right next, Alt+Left back), and says where
 each target is on screen. This is the window's wiring for tours, as explorer.workspaces is for panels; the
 panel and the spotlight take the player and a function, never the window."""
 
@@ -10,9 +10,11 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayo
                                QListWidgetItem, QMenu, QMessageBox, QVBoxLayout, QWidget)
 
 from engine import tours as tour_io
+from engine.tour_writing import Shown
 
 from explorer.actions import make_action
 from explorer.gradient.gradient_dock import PAGES
+from explorer.panels.help import over_the_panels
 from explorer.tours.panel import TourPanel
 from explorer.tours.player import Stage, TourPlayer
 from explorer.tours.spotlight import Spotlight, mapped
@@ -45,6 +47,7 @@ class TourRoom:
         self._lit_before = ''
         self._view = None
         self._relands = 0
+        self.editor = None
         p.message.connect(lambda text: QMessageBox.warning(window, 'Tour', text))
         self._actions()
 
@@ -68,6 +71,8 @@ class TourRoom:
                                      'A guided tour of the live app: it sets the picture, points, asks you to do '
                                      'things and to predict numbers before it shows them')
         self.open_act = make_action(w, 'Open t&our…', self.open_file, None, 'Play a tour from a file (JSON)')
+        self.write_act = make_action(w, '&Write a tour…', self.write, None,
+                                     'Record a tour from the app: put it in a state, Add step, type the text')
         self.next_act = make_action(w, 'Next tour step', self.player.next, 'Alt+Right',
                                     'The tour\'s next step, once this one is done')
         self.back_act = make_action(w, 'Previous tour step', self.player.back, 'Alt+Left', 'The tour\'s step before')
@@ -77,7 +82,7 @@ class TourRoom:
         menus = {m.title().replace('&', ''): m for m in w.menus()}
         help_menu, file_menu = menus['Help'], menus['File']
         first = help_menu.actions()[0]
-        for action in (self.start_act, self.next_act, self.back_act):  # in the menu: Keyboard shortcuts lists them
+        for action in (self.start_act, self.write_act, self.next_act, self.back_act):  # in the menu: Keyboard shortcuts lists them
             help_menu.insertAction(first, action)
         help_menu.insertSeparator(first)
         save = w.save_act
@@ -218,6 +223,29 @@ class TourRoom:
             tour = tours.currentItem().data(Qt.UserRole)
             if tour is not None:
                 self.player.start(tour)
+
+    def write(self):
+        """Help › Write a tour…: the editor, beside the window (made the first time)."""
+        if self.editor is None:
+            from explorer.tours.editor import TourEditor  # made when first asked for
+            self.editor = TourEditor(self.player, self.shown_now, PANELS, self.window)
+            self.editor.show()
+            over_the_panels(self.editor, self.window)  # the graph stays in sight: what a step captures
+            right = self.window.frameGeometry().right() - self.editor.frameGeometry().width() - 4
+            self.editor.move(min(self.editor.x(), right), self.editor.y())  # whole, if wider than the column
+            self.editor.title.setFocus()
+        self.editor.show()
+        self.editor.raise_()
+        self.editor.activateWindow()
+        return self.editor
+
+    def shown_now(self):
+        """(trace, engine.tour_writing.Shown) of what the window shows, or (None, None) while it records."""
+        s = self.window.session
+        if s.recording is not None or s.current is None:
+            return None, None
+        return s.trace, Shown(self.window.workspaces.current, s.current.hierarchy.overview(), frozenset(s.opened),
+                              s.selected, s.backprop.position, self.player.training_step())
 
     def open_file(self, path=None):
         """File › Open tour…: a tour from a file; a bad one gets its sentence and changes nothing."""

@@ -12,7 +12,8 @@ from explorer.tours import room
 
 def test_the_menus_and_keys(window):
     help_menu = next(m for m in window.menus() if m.title() == '&Help')
-    assert help_menu.actions()[:3] == [window.tours.start_act, window.tours.next_act, window.tours.back_act]
+    assert help_menu.actions()[:4] == [window.tours.start_act, window.tours.write_act, window.tours.next_act,
+                                       window.tours.back_act]
     file_actions = next(m for m in window.menus() if m.title() == '&File').actions()
     assert file_actions[file_actions.index(window.save_act) + 1] is window.tours.open_act
     assert window.tours.next_act.shortcut().toString() == 'Alt+Right'
