@@ -574,7 +574,8 @@ class MainWindow(QMainWindow):
         if offscreen or self.settings.value('how_to_read_shown', False, type=bool):
             return None
         self.settings.setValue('how_to_read_shown', True)
-        dialog = self._help.show('How to read this picture', HOW_TO_READ, activate=False)  # keys stay on the graph
+        dialog = self._help.show('How to read this picture', self.tours.welcome_html() + HOW_TO_READ, activate=False)
+        self.tours.follow_links(dialog.text)  # (the keys stay on the graph) the welcome's links start a tour
         over_the_panels(dialog, self)
         return dialog
 

@@ -224,6 +224,26 @@ class TourRoom:
             if tour is not None:
                 self.player.start(tour)
 
+    def welcome_html(self):
+        """What the first start's help says first: the way into the tours (dismissed with the help; never blocking)."""
+        first = tour_io.shipped()[0]
+        return (f'<h3>Welcome</h3><p>New here? <a href="tour:{first.name}"><b>Take the first tour, '
+                f'{tour_io.load(first).title}</b></a>: a few minutes, learner-paced; it sets the picture, points at what '
+                'it talks about and asks you to predict numbers before it shows them, and Leave puts the app back as you '
+                'had it. Or <a href="tours:">choose a tour</a>; they stay in Help › Start tour….</p><hr>')
+
+    def follow_links(self, browser):
+        """The welcome's links start a tour (the help it stands in closes: the tour points at the panels)."""
+        browser.setOpenLinks(False)
+
+        def follow(url):
+            browser.window().close()
+            if url.scheme() == 'tour':
+                self.player.start(tour_io.load(tour_io.TOURS / url.path()))
+            else:
+                self.choose()
+        browser.anchorClicked.connect(follow)
+
     def write(self):
         """Help › Write a tour…: the editor, beside the window (made the first time)."""
         if self.editor is None:

@@ -87,3 +87,23 @@ def test_the_keys_go_to_the_graph_and_to_a_number_asked_for(window, qtbot):
     for button in (panel.next_button, panel.back_button, panel.leave_button):
         assert button.focusPolicy() == Qt.NoFocus
     player.leave()
+
+
+def test_the_first_start_welcomes_with_a_way_into_the_tours(window, qtbot, monkeypatch):
+    from PySide6.QtCore import QUrl
+    chosen = []
+    monkeypatch.setattr(window.tours, 'choose', lambda: chosen.append(True))
+    dialog = window.maybe_show_intro(offscreen=False)
+    assert 'Take the first tour, Reading the picture' in dialog.text.toPlainText()
+    assert not dialog.isModal()  # never blocking: the app is usable behind it
+    dialog.text.anchorClicked.emit(QUrl('tours:'))
+    assert chosen == [True] and not dialog.isVisible()
+    window.how_to_read_act.trigger()  # Help brings back the reading, without the welcome
+    assert dialog.isVisible() and 'Take the first tour' not in dialog.text.toPlainText()
+    dialog.close()
+    dialog = window.maybe_show_intro(offscreen=False) or window._help.show('How to read this picture', '')
+    player = window.tours.player
+    with qtbot.waitSignal(player.step_shown, timeout=30000):
+        dialog.text.anchorClicked.emit(QUrl(f'tour:{tours.shipped()[0].name}'))
+    assert player.tour.title == 'Reading the picture' and not dialog.isVisible()
+    player.leave()
