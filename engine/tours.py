@@ -3,7 +3,9 @@
 A tour has a title, a one-line goal, the checkpoint and document it is written for, and steps. Each step
 has a text and may also set the app's state, point at a target, ask the learner to do something, or ask
 for a prediction. Its text may hold live numbers from the recording: `{grad of wte[4][3]}` (the gradient
-after the whole backward pass) and `{value of loss}` (the forward value), written by engine.numbers.shown.
+after the whole backward pass) and `{value of loss}` (the forward value), and from the training run behind the
+checkpoint: `{update of wte[4][3] at step 1}` (value, grad, update, m or v of a parameter after that step, as
+the run's history replays it), written by engine.numbers.shown.
 
 `parse(text)` checks the file's shape (one sentence per problem, naming the step); `plan(tour, trace,
 known)` checks every name against a recording of the model (boxes, nodes, panels, controls, workspaces)
@@ -32,15 +34,17 @@ from engine.checks import short
 from engine.errors import EngineError
 from engine.gradient.gradcheck import analytic_grads
 from engine.gradient.provenance import resolve
-from engine.history import history_path
+from engine.history import history_path, load_for as load_history_for
 from engine.graph.keys import group_key, node_key
 from engine.numbers import shown
+from engine.model import finish
 from engine.paths import ASSETS
 from engine.trace import record
 
 VERSION = 1
 TOURS = ASSETS / 'tours'           # the tours that ship, one JSON file each
-LIVE = re.compile(r'\{(grad|value) of ([^{}]+)\}')
+LIVE = re.compile(r'\{(grad|value|update|m|v) of ([^{}]+?)(?: at step (\d+))?\}')
+RUN = {'value': 'data', 'grad': 'grad', 'update': 'update', 'm': 'm', 'v': 'v'}  # a quantity of the run: its row's key
 STATE_KEYS = ('workspace', 'open', 'select', 'backprop', 'training_step', 'panel')
 TARGET_KINDS = ('box', 'node', 'panel', 'control')
 DO_KINDS = ('open', 'select', 'reach', 'backprop', 'scrub')
@@ -197,6 +201,7 @@ class _Names:
     known: Known
     grads: list = None
     schedule: object = None
+    history: object = None  # () -> the run's History, or None (the checkpoint has none)
     step: int = 0
     _cache: dict = field(default_factory=dict)
 
@@ -227,13 +232,34 @@ class _Names:
     def quantity(self, text):
         m = LIVE.fullmatch('{' + text.strip() + '}') if isinstance(text, str) else None
         if not m:
-            raise TourError(f'Step {self.step}: {short(str(text))} is not "grad of NAME" or "value of NAME".')
+            raise TourError(f'Step {self.step}: {short(str(text))} is not "grad of NAME" or "value of NAME" (of the '
+                            'recording), or "value, grad, update, m or v of NAME at step K" (of the training run).')
+        if m[3] is not None:
+            return self.of_run(m[1], m[2].strip(), int(m[3]))
+        if m[1] not in ('grad', 'value'):
+            raise TourError(f'Step {self.step}: {short(m[0])} needs "at step K": Adam\'s {m[1]} is a number of the run.')
         node = self.node(m[2].strip())
         if m[1] == 'value':
             return self.trace.data[node]
         if self.grads is None:
             self.grads = analytic_grads(self.trace)
         return self.grads[node]
+
+    def of_run(self, kind, name, step):
+        """A parameter's value, grad, update, m or v after training step `step`, as the run's history replays it."""
+        history = self.history() if self.history is not None else None
+        if history is None:
+            raise TourError(f'Step {self.step} quotes the training run, but this checkpoint has no history.')
+        if not 1 <= step <= history.step:
+            raise TourError(f'Step {self.step}: training step {step:,} is not a step from 1 to {history.step:,}.')
+        try:
+            index = history.param_index(name)
+        except ValueError as e:
+            raise TourError(f'Step {self.step}: {e}') from None
+        key = ('run', index, step)
+        if key not in self._cache:
+            self._cache[key] = finish(history.param_series(index, step, step))[0]
+        return self._cache[key][RUN[kind]]
 
     def position(self, where):
         """A backprop position: a number, 'start', 'end', {'reach': NAME} (when the gradient first gets there) or
@@ -267,12 +293,12 @@ class _Names:
         return step
 
 
-def plan(tour, trace, known=Known()):
+def plan(tour, trace, known=Known(), history=None):
     """The tour's steps resolved against `trace` (the recording of tour.doc with its checkpoint); TourError
     naming the first step with a name this model, recording or window does not have."""
     if trace.doc != tour.doc:
         raise TourError(f'The tour is written for the document {short(tour.doc)}, not {short(trace.doc)}.')
-    names = _Names(trace, known, schedule=Schedule(trace))
+    names = _Names(trace, known, schedule=Schedule(trace), history=history)
     return tuple(_plan_step(names, i, raw) for i, raw in enumerate(tour.steps, 1))
 
 
@@ -336,14 +362,25 @@ def prepare(tour, known=Known()):
         trace = record(ckpt.model, tour.doc)
     except EngineError as e:
         raise TourError(f'The tour {short(tour.title)} cannot be played with {short(path.name)}: {e}') from None
-    if history_path(path, ckpt).is_file():  # its run can be scrubbed, to its last step
+    run = []
+
+    def history():  # read once, when a step first quotes the run
+        if not run:
+            try:
+                run.append(load_history_for(path, ckpt))
+            except EngineError as e:
+                raise TourError(f'The tour {short(tour.title)} quotes the training run, whose history cannot be '
+                                f'read: {e}') from None
+        return run[0]
+    has_history = history_path(path, ckpt).is_file()
+    if has_history:  # its run can be scrubbed, to its last step
         known = replace(known, training_steps=ckpt.step)
-    return plan(tour, trace, known)
+    return plan(tour, trace, known, history if has_history else None)
 
 
 def render(text, names):
-    """The text with each {grad of NAME} and {value of NAME} written as its number."""
-    return LIVE.sub(lambda m: shown(names.quantity(f'{m[1]} of {m[2]}')), text)
+    """The text with each {grad of NAME}, {value of NAME} and {update of NAME at step K} written as its number."""
+    return LIVE.sub(lambda m: shown(names.quantity(m[0][1:-1])), text)
 
 
 # Playing

@@ -25,6 +25,7 @@ PANELS = ('Backprop', 'Legend', 'Scopes', 'Training', 'Sampling', 'Inspector', '
 CONTROLS = {  # a tour's name for a control: the window's action (its button) or widget
     'step': 'step_act', 'back': 'back_act', 'step group': 'step_group_act', 'back group': 'back_group_act',
     'play': 'play_act', 'reset': 'reset_act', 'end': 'end_act', 'document': 'document', 'find': 'search_field'}
+ROOM = 0.62  # of the window's central height: what a panel a step puts in front gets, at least
 KNOWN = tour_io.Known(frozenset(PANELS), frozenset(CONTROLS), frozenset(w.name for w in WORKSPACES))
 
 
@@ -44,10 +45,12 @@ class TourRoom:
         p.left.connect(self.spotlight.stop)
         p.left.connect(lambda: self._restore_view(self._view))
         p.restored.connect(self._unlight)
+        p.restored.connect(self._give_back_room)
         self._lit_before = ''
         self._view = None
         self._relands = 0
         self.editor = None
+        self._heights = []  # (dock, height, workspace) of the panels a step gave room, to give it back
         p.message.connect(lambda text: QMessageBox.warning(window, 'Tour', text))
         self._actions()
 
@@ -99,6 +102,24 @@ class TourRoom:
         dock = next(d for d in w.docks.values() if d.windowTitle() == title) if title != 'Gradient' else w.gradient_dock
         dock.show()
         dock.raise_()
+        QTimer.singleShot(0, w, lambda: self._give_room(dock))  # once the workspace has laid its docks out
+
+    def _give_room(self, dock):
+        """The panel a step puts in front gets most of its column's height (Parameter over time's three plots are
+        cut at 720 px otherwise); its height before is given back when the tour is left."""
+        w = self.window
+        if not self.player.active or dock.isFloating() or not dock.isVisible():
+            return
+        want = int(w.centralWidget().height() * ROOM)
+        if dock.height() < want:
+            self._heights.append((dock, dock.height(), self.window.workspaces.current))
+            w.resizeDocks([dock], [want], Qt.Vertical)
+
+    def _give_back_room(self):
+        for dock, height, workspace in reversed(self._heights):
+            if self.window.workspaces.current == workspace and dock.isVisible():
+                self.window.resizeDocks([dock], [height], Qt.Vertical)
+        self._heights = []
 
     def target_rect(self, target):
         """Where `target` (a Step's) is in the window, or None if it is not on screen."""

@@ -104,7 +104,7 @@ def test_a_prediction_is_scored_against_the_recorded_value(trace):
 @pytest.mark.parametrize('path', tours.shipped(), ids=lambda p: p.name)
 def test_shipped_tours_plan_on_the_shipped_checkpoint(path, trace):
     from explorer.tours.room import KNOWN as WINDOW  # the names the window really has
-    steps = tours.plan(tours.load(path), trace, WINDOW)
+    steps = tours.prepare(tours.load(path), WINDOW)  # with the run's history, for the numbers a tour quotes of it
     assert len(steps) >= 5 and all('{' not in s.text for s in steps)
     assert {'show', 'do', 'predict'} <= {s.kind for s in steps}
 
@@ -143,3 +143,26 @@ def test_complete_is_where_a_grad_is_whole(trace):
     assert stepper.grads[node] == analytic_grads(trace)[node] and complete.backprop > reach.backprop
     stepper.seek(complete.backprop - 1)
     assert stepper.grads[node] != analytic_grads(trace)[node]
+
+
+def test_numbers_of_the_training_run_are_the_historys(trace):
+    from engine import history as history_io
+    from engine.checkpoint import load
+    from engine.paths import DEFAULT_CHECKPOINT
+    from engine.model import finish
+    from engine.numbers import shown
+    run = history_io.load_for(DEFAULT_CHECKPOINT, load(DEFAULT_CHECKPOINT))
+    text = tour_text({'text': 'First update {update of wte[4][3] at step 1}; m at 500 {m of wte[4][3] at step 500}.',
+                      'predict': {'of': 'update of layer0.attn_wq[3][5] at step 1', 'answer': 'number',
+                                  'why': 'Adam: about lr.'}})
+    step, = tours.plan(tours.parse(text), trace, history=lambda: run)
+    first = finish(run.param_series(run.param_index('wte[4][3]'), 1, 1))[0]
+    at_500 = finish(run.param_series(run.param_index('wte[4][3]'), 500, 500))[0]
+    assert shown(first['update']) in step.text and shown(at_500['m']) in step.text
+    wq = finish(run.param_series(run.param_index('layer0.attn_wq[3][5]'), 1, 1))[0]
+    assert step.predict.true == wq['update'] and abs(abs(wq['update']) - 0.01) < 1e-4  # Adam's first step: ±lr
+    for bad, sentence in [('{update of wte[4][3]}', 'needs "at step K"'), ('{m of wte[4][3] at step 5000}', 'not a step from 1 to 1,000'),
+                          ('{v of wte[99][0] at step 3}', 'outside wte'), ('{v of wte[1][0] at step 3}', 'no history')]:
+        with pytest.raises(tours.TourError, match=sentence):
+            tours.plan(tours.parse(tour_text({'text': bad})), trace,
+                       history=None if 'no history' in sentence else lambda: run)
