@@ -48,7 +48,8 @@ RUN = {'value': 'data', 'grad': 'grad', 'update': 'update', 'm': 'm', 'v': 'v'} 
 STATE_KEYS = ('workspace', 'open', 'select', 'backprop', 'training_step', 'panel')
 TARGET_KINDS = ('box', 'node', 'panel', 'control')
 DO_KINDS = ('open', 'select', 'reach', 'backprop', 'scrub')
-ANSWERS = ('sign', 'number')
+ANSWERS = ('sign', 'number', 'largest')
+MAX_CHOICES = 8
 SIGNS = ('negative', 'zero', 'positive')
 
 
@@ -82,10 +83,13 @@ class Tour:
 @dataclass(frozen=True)
 class Predict:
     of: str             # 'grad of wte[4][3]'
-    answer: str         # 'sign' or 'number'
-    true: float         # the recorded value
+    answer: str         # 'sign', 'number' or 'largest' (which of several quantities is largest in size)
+    true: float         # the recorded value (for 'largest': the index of the largest)
     within: float       # a number within this fraction of the true value counts as close
     why: str            # one sentence, shown with the answer
+    options: tuple = () # 'largest': what each choice is called ('BOS', "'e'", or the quantity itself)
+    values: tuple = ()  # 'largest': each choice's recorded value
+    keys: tuple = ()    # 'largest': the box key of each choice's scalar (a click on it answers), or None
 
 
 @dataclass(frozen=True)
@@ -182,14 +186,28 @@ def _check_shape(i, step):
         if bad:
             raise TourError(f'Step {i}: {name} {short(sorted(bad)[0])} is not one of {", ".join(allowed)}.')
     predict = step.get('predict')
-    if predict is not None:
+    if isinstance(predict, dict) and predict.get('answer') == 'largest':
+        _check_choices(i, predict)
+    elif predict is not None:
         if not isinstance(predict, dict) or not isinstance(predict.get('of'), str) or \
                 predict.get('answer') not in ANSWERS or not isinstance(predict.get('why'), str):
-            raise TourError(f'Step {i}: a prediction gives "of" (e.g. "grad of wte[4][3]"), "answer" (sign or '
-                            'number) and "why" (one sentence).')
+            raise TourError(f'Step {i}: a prediction gives "of" (e.g. "grad of wte[4][3]"), "answer" (sign, '
+                            'number or largest) and "why" (one sentence).')
         within = predict.get('within', 0.5)
         if not isinstance(within, (int, float)) or isinstance(within, bool) or not 0 < within < 100:
             raise TourError(f'Step {i}: a prediction\'s "within" is a fraction of the true value, above 0.')
+
+
+def _check_choices(i, predict):
+    of, labels = predict.get('of'), predict.get('labels')
+    if not isinstance(of, list) or not 2 <= len(of) <= MAX_CHOICES or not all(isinstance(o, str) for o in of):
+        raise TourError(f'Step {i}: "which is largest" gives "of" as a list of 2 to {MAX_CHOICES} quantities '
+                        '(e.g. ["grad of wte[4][3]", "grad of wte[0][3]"]).')
+    if labels is not None and (not isinstance(labels, list) or len(labels) != len(of) or
+                               not all(isinstance(t, str) and t.strip() for t in labels)):
+        raise TourError(f'Step {i}: "labels" names each of the {len(of)} choices, one string each.')
+    if not isinstance(predict.get('why'), str):
+        raise TourError(f'Step {i}: a prediction gives "why" (one sentence).')
 
 
 # Checking against a model
@@ -327,9 +345,19 @@ def _plan_step(names, i, raw):
         step['do'], step['hint'] = _do(names, *next(iter(raw['do'].items())))
     elif 'predict' in raw:
         kind, p = 'predict', raw['predict']
-        step['predict'] = Predict(p['of'].strip(), p['answer'], names.quantity(p['of']), float(p.get('within', 0.5)),
+        step['predict'] = _choices(names, p) if p['answer'] == 'largest' else Predict(p['of'].strip(), p['answer'], names.quantity(p['of']), float(p.get('within', 0.5)),
                                   render(p['why'], names))
     return Step(kind=kind, **step)
+
+
+def _choices(names, p):
+    """A 'which is largest' prediction: each choice's value, the largest in size, the box a click on answers."""
+    values = tuple(names.quantity(o) for o in p['of'])
+    keys = tuple(names.key(LIVE.fullmatch('{' + o.strip() + '}')[2].strip()) for o in p['of'])  # its scalar's box
+    largest = max(range(len(values)), key=lambda k: abs(values[k]))
+    options = tuple(p.get('labels') or (o.strip() for o in p['of']))
+    return Predict(' · '.join(o.strip() for o in p['of']), 'largest', largest, 0.0, render(p['why'], names),
+                   options, values, keys)
 
 
 def _target(names, kind, name):
@@ -398,9 +426,14 @@ def done(do, now):
 
 
 def score(predict, answer):
-    """(close, sentence) for the learner's answer: a sign ('negative', 'zero', 'positive') or a number."""
+    """(close, sentence) for the learner's answer: a sign ('negative', 'zero', 'positive'), a number, or the index
+    of the choice they think largest."""
     true = predict.true
-    if predict.answer == 'sign':
+    if predict.answer == 'largest':
+        close = answer == true
+        values = ', '.join(f'{o} {shown(v)}' for o, v in zip(predict.options, predict.values))
+        head = f'You chose {predict.options[answer]}; the largest is {predict.options[true]} ({values}).'
+    elif predict.answer == 'sign':
         actual = sign_of(true)
         close = answer == actual
         head = f'You said {answer}; it is {actual}: {predict.of} = {shown(true)}.'

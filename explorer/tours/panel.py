@@ -50,6 +50,10 @@ class TourPanel(QFrame):
         row.addWidget(self.field, 1)
         row.addWidget(self.answer_button)
         layout.addWidget(self.number)
+        self.choices = QWidget()  # 'which is largest': a button per choice (a click on its cell answers too)
+        QVBoxLayout(self.choices).setContentsMargins(0, 0, 0, 0)
+        self._choices_for = None
+        layout.addWidget(self.choices)
         self.reveal = self._label()
         self.reveal.setTextFormat(Qt.RichText)
         layout.addWidget(self.reveal)
@@ -110,6 +114,7 @@ class TourPanel(QFrame):
         asking = step.kind == 'predict' and p.index not in p.answers
         self.signs.setVisible(asking and step.predict.answer == 'sign')
         self.number.setVisible(asking and step.predict.answer == 'number')
+        self._show_choices(step if asking and step.predict.answer == 'largest' else None)
         if asking and step.predict.answer == 'number':
             self.field.clear()
             self.field.setFocus(Qt.OtherFocusReason)  # type the number, Return answers: no mouse needed
@@ -126,6 +131,25 @@ class TourPanel(QFrame):
         self.back_button.setEnabled(p.index > 0)
         self.next_button.setEnabled(done)
         self.next_button.setText('Finish' if last else 'Next →')
+
+    def _show_choices(self, step):
+        """One button per choice of a 'which is largest' step, made when the step is first shown."""
+        self.choices.setVisible(step is not None)
+        if step is None or self._choices_for is step:
+            return
+        self._choices_for = step
+        layout = self.choices.layout()
+        while layout.count():
+            layout.takeAt(0).widget().deleteLater()
+        for i, option in enumerate(step.predict.options):
+            button = QPushButton(option)
+            button.setFocusPolicy(Qt.NoFocus)
+            button.clicked.connect(lambda _=False, k=i: self._answer(k))
+            layout.addWidget(button)
+        if any(step.predict.keys):
+            note = QLabel('…or click its cell in the graph.')
+            note.setWordWrap(True)
+            layout.addWidget(note)
 
     def _answer(self, value):
         self.player.answer(value)

@@ -65,6 +65,9 @@ class TourPlayer(QObject):
         session.recorded.connect(self._on_recorded)
         for signal in (session.view_changed, session.selection_changed, session.backprop.moved, timeline.step_changed):
             signal.connect(self._check_do)
+        session.selection_changed.connect(self._check_choice)
+        self._selected_at_step = None  # what was selected when the step was shown: a click after it answers
+        self._applying = False
 
     @property
     def active(self):
@@ -174,6 +177,7 @@ class TourPlayer(QObject):
         self.completed.discard(index)
         step = self.step
         s = self.session
+        self._applying = True  # what the step selects is not the learner's click
         if step.workspace and step.workspace != self.stage.workspace():
             self.stage.switch_workspace(step.workspace)
         if step.opened or 'open' in self.tour.steps[index].get('state', {}):
@@ -192,6 +196,8 @@ class TourPlayer(QObject):
             self._scrub(step.training_step)
         if step.panel:
             self.stage.raise_panel(step.panel)
+        self._selected_at_step = step.select or s.selected  # (a reveal may select only once its layout is in)
+        self._applying = False
         self.step_shown.emit(index)
         self.changed.emit()
 
@@ -243,6 +249,13 @@ class TourPlayer(QObject):
             self.changed.emit()
 
     # Predictions
+
+    def _check_choice(self):
+        """'Which is largest': a click on one of the choices' cells (in the graph, a weight grid or a heatmap) answers."""
+        step, selected = self.step, self.session.selected
+        if step is not None and not self._applying and step.kind == 'predict' and step.predict.answer == 'largest' and \
+                selected != self._selected_at_step and selected in step.predict.keys:
+            self.answer(step.predict.keys.index(selected))
 
     def answer(self, value):
         """The learner's prediction for this step: scored against the recorded value and kept on this machine."""

@@ -166,3 +166,23 @@ def test_numbers_of_the_training_run_are_the_historys(trace):
         with pytest.raises(tours.TourError, match=sentence):
             tours.plan(tours.parse(tour_text({'text': bad})), trace,
                        history=None if 'no history' in sentence else lambda: run)
+
+
+def test_which_is_largest_is_scored_by_size(trace):
+    weights = [f'value of pos 2 / layer 0 / attention / head 2 / softmax / attn_weights[{t}]' for t in range(3)]
+    grads = ['grad of wte[4][3]', 'grad of wte[0][3]']
+    text = tour_text({'text': 'Which key?', 'predict': {'of': weights, 'labels': ['BOS', "'e'", "'m'"],
+                                                        'answer': 'largest', 'why': 'Softmax.'}},
+                     {'text': 'Which grad?', 'predict': {'of': grads, 'answer': 'largest', 'why': 'Size.'}})
+    keys, by_size = tours.plan(tours.parse(text), trace)
+    values = [trace.data[tours.resolve(trace, w.split(' of ', 1)[1])] for w in weights]
+    assert keys.predict.values == tuple(values) and keys.predict.true == values.index(max(values)) == 1
+    assert keys.predict.keys == tuple(f'n{tours.resolve(trace, w.split(" of ", 1)[1])}' for w in weights)
+    assert tours.score(keys.predict, 1)[0] and not tours.score(keys.predict, 0)[0]
+    assert "You chose BOS; the largest is 'e'" in tours.score(keys.predict, 0)[1]
+    sizes = [abs(v) for v in by_size.predict.values]
+    assert by_size.predict.true == sizes.index(max(sizes)) and by_size.predict.options == tuple(grads)
+    for bad, sentence in [({'of': grads[:1], 'answer': 'largest', 'why': 'x'}, 'a list of 2 to 8'),
+                          ({'of': grads, 'labels': ['one'], 'answer': 'largest', 'why': 'x'}, 'names each of the 2')]:
+        with pytest.raises(tours.TourError, match=sentence):
+            tours.parse(tour_text({'text': 't', 'predict': bad}))
