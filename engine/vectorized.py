@@ -370,6 +370,17 @@ class VectorTrainer:
         self.step += 1
         return StepResult(step + 1, num_steps, float(loss), docs[0])  # a batch's first document
 
+    def mean_loss(self, docs, batch=32):
+        """The mean over docs of each one's loss (mean -log p over its positions) with the current weights, as
+        engine.validation.validation_loss computes it with the scalar engine, a batch of documents at a time."""
+        total = 0.0
+        with np.errstate(all='ignore'):
+            for i in range(0, len(docs), batch):
+                chunk = docs[i:i + batch]
+                loss, _ = loss_and_grads(self.weights, self.model_config, *batch_arrays(self, chunk))
+                total += loss * len(chunk)  # the chunk's mean over its documents, back to their sum
+        return total / len(docs)
+
     def positions(self, doc):
         tokens = self.tokenizer.encode(doc)
         return tokens, min(self.model_config.block_size, len(tokens) - 1)

@@ -1,6 +1,7 @@
 """The bench's training figures of the two backends side by side (`python3 main.py bench`, issue 24): a whole
 training step (forward, backward, Adam) of microgpt's config on names.txt, one document a step, with the scalar
-engine and with numpy, and numpy's tokens a second at a batch of 32 documents."""
+engine and with numpy, and numpy's tokens a second at a batch of 32 documents; and the mini GPT's 100 iterations
+(n_embd 128, 3 layers, 4 heads, block 64, LayerNorm, GELU, batch 32) on a 1 MB text, with numpy."""
 
 import os
 import time
@@ -11,6 +12,9 @@ from engine.optim import TrainConfig
 from engine.train import Trainer
 
 BATCH = 32
+MINI_GPT = dict(n_embd=128, n_layer=3, n_head=4, block_size=64, norm='layer', activation='gelu')  # the PyTorch mini GPT's
+MINI_TEXT_BYTES = 1_000_000  # its text: names.txt, one name a line, repeated to 1 MB (this machine has no other)
+MINI_ITERS = 100
 
 
 def _per_step(trainer, steps, repeat=3):
@@ -57,6 +61,27 @@ def backend_figures(docs=None):
     return {'scalar_step_ms': round(scalar * 1000, 2), 'numpy_step_ms': round(vector * 1000, 3),
             'numpy_vs_scalar': round(scalar / vector), 'numpy_batched_tokens_per_s': round(tokens_per_s),
             'numpy_batch': BATCH, 'load_average_1m': None if load is None else round(load, 2)}
+
+
+def mini_gpt_text(docs, size=MINI_TEXT_BYTES):
+    """A continuous text of `size` characters: the documents, one a line, repeated until there are enough."""
+    one = '\n'.join(docs) + '\n'
+    return (one * (size // len(one) + 1))[:size]
+
+
+def mini_gpt_figures(docs=None, iters=MINI_ITERS, size=MINI_TEXT_BYTES, shape=None):
+    """{'mini_gpt_100_iters_s', 'mini_gpt_tokens_per_s', 'mini_gpt_params'}: `iters` numpy training steps of the
+    mini GPT (batch 32 windows of block_size characters of a `size`-character text), timed whole after one
+    step of warm-up (its first allocations)."""
+    from engine.data import text_windows
+    from engine.vectorized import VectorTrainer
+    config = GPTConfig(**(shape or MINI_GPT))
+    windows = text_windows(mini_gpt_text(docs if docs is not None else _documents(), size), config.block_size)
+    trainer = VectorTrainer(windows, config, TrainConfig(num_steps=10**6), batch=BATCH)
+    trainer.train_step()
+    seconds, tokens_per_s = _per_step(trainer, iters, repeat=1)
+    return {'mini_gpt_100_iters_s': round(seconds * iters, 2), 'mini_gpt_tokens_per_s': round(tokens_per_s),
+            'mini_gpt_params': trainer.flat.size}
 
 
 if __name__ == '__main__':

@@ -25,6 +25,7 @@ from engine.model import GPTConfig
 from engine.optim import TrainConfig
 from engine.presets import PRESETS, preset_config
 from engine.train import Trainer
+from engine.validation import validation_loss
 from engine.vectorized import VectorTrainer, batch_arrays, loss_and_grads
 
 TOLERANCE = 1e-12
@@ -157,6 +158,29 @@ def test_a_batch_averages_the_loss_and_gradients_of_its_documents(docs):
     for name in grads:
         mean = np.mean([s[1][name] for s in singles], axis=0)
         np.testing.assert_allclose(grads[name], mean, rtol=1e-12, atol=1e-15 * np.abs(mean).max())
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_the_validation_loss_agrees_with_the_scalar_engines(docs, name):
+    """numpy's mean loss over held-out documents (in batches, padded) is the scalar engine's, to 1e-12."""
+    trainer = VectorTrainer(docs[:200], CONFIGS[name], TrainConfig(num_steps=5))
+    for _ in trainer.run():
+        pass
+    held_out = docs[-45:]
+    scalar = validation_loss(trainer.model, held_out)
+    assert trainer.mean_loss(held_out, batch=8) == pytest.approx(scalar, rel=TOLERANCE)
+    assert validation_loss(None, held_out, trainer.mean_loss) == pytest.approx(scalar, rel=TOLERANCE)
+
+
+def test_train_backend_numpy_prints_the_validation_loss_scalar_does(tmp_path, capsys):
+    text = tmp_path / 'text.txt'
+    text.write_text('the quick brown fox jumps over the lazy dog. ' * 40)
+    args = ['train', '--text', str(text), '--block-size', '8', '--steps', '6', '--eval-every', '3', '--num-samples', '1']
+    assert main(args) == 0
+    scalar_out = capsys.readouterr().out
+    assert main([*args, '--backend', 'numpy']) == 0
+    numpy_out = capsys.readouterr().out
+    assert 'val loss' in scalar_out and numpy_out == scalar_out
 
 
 def test_the_scalar_engine_does_not_import_numpy():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine.model import GPTConfig
+from engine.model import GPTConfig, param_count
 from engine.optim import TrainConfig
 from engine.vectorized import VectorTrainer
 from explorer import bench_backends
@@ -31,3 +31,14 @@ def test_without_names_txt_it_trains_on_the_names_the_shipped_run_trained_on(mon
     monkeypatch.setattr(bench_backends, 'find_names', lambda: None)
     docs = bench_backends._documents()
     assert len(docs) == 1000 and all(doc.isalpha() and doc.islower() for doc in docs)
+
+
+def test_the_mini_gpt_figures_time_its_iterations_on_a_text_of_the_size_asked():
+    short = bench_backends.mini_gpt_text(['emma', 'olivia'], 100)
+    assert len(short) == 100 and short.startswith('emma\nolivia\nemma\n')
+    text = bench_backends.mini_gpt_text(DOCS, 2000)
+    figures = bench_backends.mini_gpt_figures(DOCS, iters=3, size=2000,
+                                              shape=dict(n_embd=8, n_layer=1, n_head=2, block_size=16, norm='layer'))
+    assert figures['mini_gpt_100_iters_s'] >= 0 and figures['mini_gpt_tokens_per_s'] > 0
+    assert figures['mini_gpt_params'] == param_count(GPTConfig(n_embd=8, n_layer=1, n_head=2, block_size=16, norm='layer'),
+                                                     len(set(text)) + 1)
