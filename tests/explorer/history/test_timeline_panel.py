@@ -76,6 +76,16 @@ def test_a_click_on_the_loss_curve_shows_the_document_trained_there(window, qtbo
     assert doc in window.timeline_panel.step_info.text()
 
 
+def test_a_step_asked_for_elsewhere_moves_the_slider_and_the_box_to_it(window, qtbot):
+    """A tour, or anything else that asks the timeline for a step: once it is shown, the slider and the box say
+    that step (they said 1,000 beside a graph of step 500)."""
+    panel, timeline = window.timeline_panel, open_timeline(window, qtbot)
+    with qtbot.waitSignal(window.session.view_changed, timeout=30000):
+        timeline.go_to(500)
+    qtbot.waitUntil(lambda: timeline.step == 500, timeout=30000)
+    assert panel.slider.value() == panel.spin.value() == 500 and 'after step 500' in panel.step_info.text()
+
+
 def test_a_checkpoint_without_history_says_so_in_the_panel(window, qtbot, tmp_path):
     path = tmp_path / 'plain.json'
     window.session.save_checkpoint(path)
