@@ -19,7 +19,8 @@ OPENS_TO_SCALARS = ('scores', 'weighted sum')
 VECTOR_ORDER = ('q', 'keys', 'values')   # the vector boxes of an open head, in this order
 
 # What a group computes, by the name of its scope (a name with an index, 'q[3]', is one dot product).
-KINDS = {'q': 'linear', 'k': 'linear', 'v': 'linear', 'wo': 'linear', 'fc1': 'linear', 'fc2': 'linear',
+KINDS = {'q': 'linear', 'k': 'linear', 'v': 'linear', 'wo': 'linear', 'fc1': 'linear', 'fc2': 'linear', 'fc3': 'linear',
+         'rope': 'rotate', 'swiglu': 'silu·up',
          'lm_head': 'linear', 'sum of squares': 'dot', 'weighted sum': 'weights·v', 'scores': 'q·k/√d',
          'softmax': 'softmax', 'rmsnorm': 'rmsnorm', 'layernorm': 'layernorm', 'relu': 'relu', 'gelu': 'gelu', 'residual': 'add', 'tok + pos': 'add',
          'sum': 'sum', '-log p': '-log', 'embedding': 'lookup'}
