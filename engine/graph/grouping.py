@@ -434,5 +434,7 @@ class Hierarchy:
                 return f'{rows}×{cols} · {outs} used'
             return f'row of {self.size[scope]} · {outs} used'
         kind = 'dot' if name.endswith(']') else KINDS.get(name, '')
+        if kind == 'dot' and trace.config.bias and KINDS.get(trace.scopes[trace.scopes[scope].parent].name) == 'linear':
+            kind = 'dot + b'  # a linear's row with the bias option: W[i]·x + b[i]
         shape = f'{ins}→{outs}' if ins else f'{outs} out'
         return f'{kind} {shape} · {self.size[scope]:,} scalars'.lstrip()
