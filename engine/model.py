@@ -208,9 +208,9 @@ def linear(x, w, ops, name, out, b=None):
         return y  # [len(w)]
 
 
-def bias_of(state_dict, matrix):
-    """The bias row of a linear (`layer0.attn_wq_b`), or None: a model without the bias option has none."""
-    b = state_dict.get(f'{matrix}_b')
+def bias(state_dict, name):
+    """The bias row `name` of a linear ('layer0.attn_wq_b'), or None: a model without the bias option has none."""
+    b = state_dict.get(name)
     return None if b is None else b[0]
 
 
@@ -299,20 +299,20 @@ def gpt(token_id, pos_id, keys, values, state_dict, config, ops=FAST):
                 x = uniform_attention(x, li, values, state_dict, config, ops)
             x = mlp(x, li, state_dict, config, ops)
 
-    lm_head = 'wte' if config.tie else 'lm_head'  # tied: the logits are x's dot product with each token's embedding
-    return linear(x, state_dict[lm_head], ops, 'lm_head', 'logits', bias_of(state_dict, 'lm_head'))  # [vocab_size]
+    w = state_dict['wte'] if config.tie else state_dict['lm_head']  # tied: logits are x's dot products with wte's rows
+    b = state_dict['lm_head_b'][0] if config.bias else None
+    return linear(x, w, ops, 'lm_head', 'logits', b)  # [vocab_size]
 
 
 def mlp(x, li, state_dict, config, ops):
     """The MLP with its residual: fc1, the activation (relu, gelu, or swiglu's silu(fc1·x) ⊙ fc3·x), fc2."""
-    m = f'layer{li}.mlp_'
     with ops.scope('mlp'):
         x_residual = x
-        x = layernorm(x, state_dict, f'{m}ln', ops) if config.norm == 'layer' else rmsnorm(x, ops)
+        x = layernorm(x, state_dict, f'layer{li}.mlp_ln', ops) if config.norm == 'layer' else rmsnorm(x, ops)
         x_norm = x
-        x = linear(x, state_dict[f'{m}fc1'], ops, 'fc1', 'x', bias_of(state_dict, f'{m}fc1'))  # [4 * n_embd]
+        x = linear(x, state_dict[f'layer{li}.mlp_fc1'], ops, 'fc1', 'x', bias(state_dict, f'layer{li}.mlp_fc1_b'))  # [4 * n_embd]
         if config.activation == 'swiglu':
-            up = linear(x_norm, state_dict[f'{m}fc3'], ops, 'fc3', 'up', bias_of(state_dict, f'{m}fc3'))  # [4 * n_embd]
+            up = linear(x_norm, state_dict[f'layer{li}.mlp_fc3'], ops, 'fc3', 'up', bias(state_dict, f'layer{li}.mlp_fc3_b'))  # [4 * n_embd]
             with ops.scope('swiglu'):
                 gate = [xi.silu() for xi in x]
                 ops.vector('gate', gate)
@@ -326,7 +326,7 @@ def mlp(x, li, state_dict, config, ops):
             with ops.scope('relu'):
                 x = [xi.relu() for xi in x]
                 ops.vector('x', x)
-        x = linear(x, state_dict[f'{m}fc2'], ops, 'fc2', 'x', bias_of(state_dict, f'{m}fc2'))  # [n_embd]
+        x = linear(x, state_dict[f'layer{li}.mlp_fc2'], ops, 'fc2', 'x', bias(state_dict, f'layer{li}.mlp_fc2_b'))  # [n_embd]
         with ops.scope('residual'):
             x = [a + b for a, b in zip(x, x_residual)]
             ops.vector('x', x)
@@ -339,10 +339,9 @@ def attention(x, li, keys, values, state_dict, config, ops):
     with ops.scope('attention'):
         x_residual = x
         x = layernorm(x, state_dict, f'layer{li}.attn_ln', ops) if config.norm == 'layer' else rmsnorm(x, ops)
-        a = f'layer{li}.attn_'
-        q = linear(x, state_dict[f'{a}wq'], ops, 'q', 'q', bias_of(state_dict, f'{a}wq'))  # [n_embd]
-        k = linear(x, state_dict[f'{a}wk'], ops, 'k', 'k', bias_of(state_dict, f'{a}wk'))
-        v = linear(x, state_dict[f'{a}wv'], ops, 'v', 'v', bias_of(state_dict, f'{a}wv'))
+        q = linear(x, state_dict[f'layer{li}.attn_wq'], ops, 'q', 'q', bias(state_dict, f'layer{li}.attn_wq_b'))  # [n_embd]
+        k = linear(x, state_dict[f'layer{li}.attn_wk'], ops, 'k', 'k', bias(state_dict, f'layer{li}.attn_wk_b'))
+        v = linear(x, state_dict[f'layer{li}.attn_wv'], ops, 'v', 'v', bias(state_dict, f'layer{li}.attn_wv_b'))
         if config.position == 'rope':  # this position's q and k turned, pair by pair, by its angle
             with ops.scope('rope'):
                 q = rope(q, len(keys[li]), head_dim, ops, 'q_rot')
@@ -368,7 +367,7 @@ def attention(x, li, keys, values, state_dict, config, ops):
                     head_out = [ops.dot(attn_weights, [vt[j] for vt in v_h], 'out', j, 'head_out') for j in range(head_dim)]
                 x_attn.extend(head_out)
         ops.alias('x_attn', x_attn)
-        x = linear(x_attn, state_dict[f'layer{li}.attn_wo'], ops, 'wo', 'x', bias_of(state_dict, f'layer{li}.attn_wo'))
+        x = linear(x_attn, state_dict[f'layer{li}.attn_wo'], ops, 'wo', 'x', bias(state_dict, f'layer{li}.attn_wo_b'))
         with ops.scope('residual'):
             x = [a + b for a, b in zip(x, x_residual)]
             ops.vector('x', x)
@@ -382,7 +381,7 @@ def uniform_attention(x, li, values, state_dict, config, ops):
     with ops.scope('attention'):
         x_residual = x
         x = layernorm(x, state_dict, f'layer{li}.attn_ln', ops) if config.norm == 'layer' else rmsnorm(x, ops)
-        v = linear(x, state_dict[f'layer{li}.attn_wv'], ops, 'v', 'v', bias_of(state_dict, f'layer{li}.attn_wv'))
+        v = linear(x, state_dict[f'layer{li}.attn_wv'], ops, 'v', 'v', bias(state_dict, f'layer{li}.attn_wv_b'))
         values[li].append(v)
         ops.alias('values', values[li])
         constant = type(v[0])  # a Value of the kind this pass builds (recorded when recording)
@@ -399,7 +398,7 @@ def uniform_attention(x, li, values, state_dict, config, ops):
                     head_out = [ops.dot(attn_weights, [vt[j] for vt in v_h], 'out', j, 'head_out') for j in range(head_dim)]
                 x_attn.extend(head_out)
         ops.alias('x_attn', x_attn)
-        x = linear(x_attn, state_dict[f'layer{li}.attn_wo'], ops, 'wo', 'x', bias_of(state_dict, f'layer{li}.attn_wo'))
+        x = linear(x_attn, state_dict[f'layer{li}.attn_wo'], ops, 'wo', 'x', bias(state_dict, f'layer{li}.attn_wo_b'))
         with ops.scope('residual'):
             x = [a + b for a, b in zip(x, x_residual)]
             ops.vector('x', x)
