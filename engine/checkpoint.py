@@ -218,6 +218,8 @@ def _check_config_fits(config, state):
     _, n_embd = rows_cols('wte')
     if config.n_embd != n_embd:
         raise CheckpointError(f'its config says n_embd {config.n_embd} but its wte matrix has {n_embd} columns.')
+    if config.position == 'rope':
+        return  # no wpe: block_size sizes no matrix (RoPE's angles are computed, not stored)
     block_size, _ = rows_cols('wpe')
     if config.block_size != block_size:
         raise CheckpointError(f'its config says block_size {config.block_size} but its wpe matrix has {block_size} rows.')

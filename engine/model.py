@@ -24,8 +24,10 @@ from engine.value import Value
 
 ARCHS = ('gpt', 'bigram')                      # a transformer, or one table of next-token logits
 ATTENTIONS = ('softmax', 'uniform', 'none')     # q·k softmax (microgpt), the mean of the past's values, no attention
-ACTIVATIONS = ('relu', 'gelu')
+ACTIVATIONS = ('relu', 'gelu', 'swiglu')
 NORMS = ('rms', 'layer')
+POSITIONS = ('learned', 'rope')               # wpe added to the embedding (microgpt), or q and k rotated
+ROPE_BASE = 10000.0                            # RoPE's angle of pair i at position t: t · base^(-2i/head_dim)
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,9 @@ class GPTConfig:
     attention: str = 'softmax' # 'uniform': each position averages the values of 0..t (no q, k); 'none': no attention
     activation: str = 'relu'   # the MLP's: 'gelu' (tanh form, see engine.value.gelu_and_grad)
     norm: str = 'rms'          # 'layer': LayerNorm with a learned gain and bias in place of each rmsnorm
+    bias: bool = False         # every linear gets a learned bias vector ('layer0.attn_wq_b', 'lm_head_b'), made 0
+    tie: bool = False          # lm_head is wte (logits = wte·x): no lm_head matrix, wte learns from both uses
+    position: str = 'learned'  # 'rope': no wpe; q and k rotated pair by pair per head by their position
 
     def __post_init__(self):
         for name in ('n_layer', 'n_embd', 'n_head', 'block_size'):
@@ -61,8 +66,18 @@ class GPTConfig:
             raise ConfigError(f'activation must be one of {", ".join(ACTIVATIONS)}, not {self.activation!r}.')
         if self.norm not in NORMS:
             raise ConfigError(f'norm must be one of {", ".join(NORMS)}, not {self.norm!r}.')
+        for name in ('bias', 'tie'):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f'{name} must be true or false, not {getattr(self, name)!r}.')
+        if self.position not in POSITIONS:
+            raise ConfigError(f'position must be one of {", ".join(POSITIONS)}, not {self.position!r}.')
+        if self.position == 'rope' and self.head_dim % 2:
+            raise ConfigError(f'RoPE rotates pairs of a head\'s numbers, so the head size (n_embd / n_head = '
+                              f'{self.head_dim}) must be even.')
         if self.arch == 'bigram' and self.n_layer:
             raise ConfigError(f'The bigram model has no layers: n_layer must be 0, not {self.n_layer}.')
+        if self.arch == 'bigram' and (self.bias, self.tie, self.position) != (False, False, 'learned'):
+            raise ConfigError('The bigram model is one table: biases, tied weights and RoPE do not apply to it.')
 
     @property
     def head_dim(self):
@@ -82,17 +97,22 @@ class GPTConfig:
         return out
 
 
-OPTIONAL_FIELDS = ('arch', 'attention', 'activation', 'norm')   # a config dict may leave these out: they then are microgpt's
+OPTIONAL_FIELDS = ('arch', 'attention', 'activation', 'norm', 'bias', 'tie', 'position')   # a config dict may leave these out: they then are microgpt's
 _DEFAULTS = {f.name: f.default for f in fields(GPTConfig)}
 
 
 def param_shapes(config, vocab_size):
-    """Parameter names and shapes (rows, columns) in microgpt's order: the order of its random draws."""
+    """Parameter names and shapes (rows, columns) in microgpt's order: the order of its random draws. A linear's
+    bias (the bias option) follows its matrix, one row named `<matrix>_b` ('layer0.attn_wq_b', 'lm_head_b')."""
     if config.arch == 'bigram':
         return {'wte': (vocab_size, vocab_size)}  # row t: the logits of the token after t
-    e, shapes = config.n_embd, {'wte': (vocab_size, config.n_embd),
-                                'wpe': (config.block_size, config.n_embd),
-                                'lm_head': (vocab_size, config.n_embd)}
+    e, shapes = config.n_embd, {'wte': (vocab_size, config.n_embd)}
+    if config.position == 'learned':
+        shapes['wpe'] = (config.block_size, config.n_embd)
+    if not config.tie:  # tied: lm_head is wte itself
+        shapes['lm_head'] = (vocab_size, config.n_embd)
+    if config.bias:
+        shapes['lm_head_b'] = (1, vocab_size)
     layer_norm = config.norm == 'layer'
     if layer_norm:  # LayerNorm's gain and bias, one row each, for every norm the model has (made 1 and 0)
         shapes.update({'emb_ln_gain': (1, e), 'emb_ln_bias': (1, e)})
@@ -100,14 +120,17 @@ def param_shapes(config, vocab_size):
         if layer_norm:
             shapes.update({f'layer{i}.{block}_ln_{part}': (1, e) for block in ('attn', 'mlp')[config.attention == 'none':]
                            for part in ('gain', 'bias')})
-        if config.attention == 'softmax':
-            shapes[f'layer{i}.attn_wq'] = (e, e)
-            shapes[f'layer{i}.attn_wk'] = (e, e)
+        linears = {'attn_wq': (e, e), 'attn_wk': (e, e)} if config.attention == 'softmax' else {}
         if config.attention != 'none':
-            shapes[f'layer{i}.attn_wv'] = (e, e)
-            shapes[f'layer{i}.attn_wo'] = (e, e)
-        shapes[f'layer{i}.mlp_fc1'] = (4 * e, e)
-        shapes[f'layer{i}.mlp_fc2'] = (e, 4 * e)
+            linears.update({'attn_wv': (e, e), 'attn_wo': (e, e)})
+        linears['mlp_fc1'] = (4 * e, e)
+        if config.activation == 'swiglu':  # silu(fc1·x) ⊙ (fc3·x), then fc2
+            linears['mlp_fc3'] = (4 * e, e)
+        linears['mlp_fc2'] = (e, 4 * e)
+        for name, (rows, cols) in linears.items():
+            shapes[f'layer{i}.{name}'] = (rows, cols)
+            if config.bias:
+                shapes[f'layer{i}.{name}_b'] = (1, rows)
     return shapes
 
 
@@ -116,10 +139,14 @@ def param_count(config, vocab_size):
     if config.arch == 'bigram':
         return vocab_size * vocab_size
     e = config.n_embd
-    per_layer = {'softmax': 12, 'uniform': 10, 'none': 8}[config.attention] * e * e  # wq wk wv wo: 4e², fc1 fc2: 8e²
+    mlp = 12 if config.activation == 'swiglu' else 8  # fc1 fc2 (and fc3): 4e² each
+    per_layer = ({'softmax': 4, 'uniform': 2, 'none': 0}[config.attention] + mlp) * e * e  # wq wk wv wo: e² each
     if config.norm == 'layer':  # a gain and a bias per norm: the embedding's, and each layer's one or two
         per_layer += (2 if config.attention == 'none' else 4) * e
-    return 2 * vocab_size * e + config.block_size * e + config.n_layer * per_layer + (2 * e if config.norm == 'layer' else 0)
+    if config.bias:  # one number per output of every linear
+        per_layer += {'softmax': 4, 'uniform': 2, 'none': 0}[config.attention] * e + (mlp // 4 - 1) * 4 * e + e
+    rest = vocab_size * e * (1 if config.tie else 2) + (config.block_size * e if config.position == 'learned' else 0)
+    return rest + config.n_layer * per_layer + (2 * e if config.norm == 'layer' else 0) + (vocab_size if config.bias else 0)
 
 
 class FastOps:
@@ -166,10 +193,47 @@ FAST = FastOps()
 
 # The model, as microgpt writes it. [n] marks a list of n Values.
 
-def linear(x, w, ops, name, out):
-    """`out` is what the caller calls the result (`q`, `x`, `logits`): its scalars are `out[i]`."""
+def linear(x, w, ops, name, out, b=None):
+    """y = W·x, plus b (a bias row, the bias option's) when there is one. `out` is what the caller calls the
+    result (`q`, `x`, `logits`): its scalars are `out[i]`; with a bias, W·x's are `W·x[i]`."""
     with ops.scope(name):
-        return [ops.dot(wo, x, name, i, out) for i, wo in enumerate(w)]  # [len(w)]
+        if b is None:
+            return [ops.dot(wo, x, name, i, out) for i, wo in enumerate(w)]  # [len(w)]
+        y = []
+        for i, wo in enumerate(w):
+            wx = ops.dot(wo, x, name, i, 'W·x')
+            with ops.scope(f'{name}[{i}]'):  # the row's own group: W[i]·x + b[i]
+                y.append(wx + b[i])
+        ops.vector(out, y)
+        return y  # [len(w)]
+
+
+def bias(state_dict, name):
+    """The bias row `name` of a linear ('layer0.attn_wq_b'), or None: a model without the bias option has none."""
+    b = state_dict.get(name)
+    return None if b is None else b[0]
+
+
+def rope_angles(pos, head_dim):
+    """RoPE's (cos, sin) at position `pos`: [head_dim // 2] each, pair i turned by pos·ROPE_BASE^(-2i/head_dim)."""
+    angles = [pos * ROPE_BASE ** (-2 * i / head_dim) for i in range(head_dim // 2)]
+    return [math.cos(a) for a in angles], [math.sin(a) for a in angles]
+
+
+def rope(v, pos, head_dim, ops, out):
+    """v [n_embd] with each head's pairs (v[2i], v[2i+1]) rotated by position pos's angle for pair i: a
+    rotation keeps each pair's length, and q·k then depends on how far apart the two positions are."""
+    cos, sin = rope_angles(pos, head_dim)
+    y = []
+    for j in range(0, len(v), 2):
+        i = (j % head_dim) // 2
+        a, b = v[j], v[j + 1]
+        y0 = a * cos[i] + b * -sin[i]
+        ops.name(f'{out}[{j}]', y0, f'cos[{i}]', f'-sin[{i}]')
+        y1 = a * sin[i] + b * cos[i]
+        ops.name(f'{out}[{j + 1}]', y1, f'sin[{i}]', f'cos[{i}]')
+        y += [y0, y1]
+    return y
 
 
 def softmax(logits, ops):
@@ -218,10 +282,13 @@ def gpt(token_id, pos_id, keys, values, state_dict, config, ops=FAST):
         return state_dict['wte'][token_id]  # [vocab_size]: the token's row is its logits, nothing computed
     with ops.scope('embedding'):
         tok_emb = state_dict['wte'][token_id]  # [n_embd]
-        pos_emb = state_dict['wpe'][pos_id]    # [n_embd]
-        with ops.scope('tok + pos'):
-            x = [t + p for t, p in zip(tok_emb, pos_emb)]
-            ops.vector('x', x)
+        if config.position == 'rope':          # the position enters attention instead, as q and k's rotation
+            x = tok_emb
+        else:
+            pos_emb = state_dict['wpe'][pos_id]    # [n_embd]
+            with ops.scope('tok + pos'):
+                x = [t + p for t, p in zip(tok_emb, pos_emb)]
+                ops.vector('x', x)
         x = layernorm(x, state_dict, 'emb_ln', ops) if config.norm == 'layer' else rmsnorm(x, ops)  # the residual stream starts here
 
     for li in range(config.n_layer):
@@ -230,24 +297,40 @@ def gpt(token_id, pos_id, keys, values, state_dict, config, ops=FAST):
                 x = attention(x, li, keys, values, state_dict, config, ops)
             elif config.attention == 'uniform':
                 x = uniform_attention(x, li, values, state_dict, config, ops)
-            with ops.scope('mlp'):
-                x_residual = x
-                x = layernorm(x, state_dict, f'layer{li}.mlp_ln', ops) if config.norm == 'layer' else rmsnorm(x, ops)
-                x = linear(x, state_dict[f'layer{li}.mlp_fc1'], ops, 'fc1', 'x')  # [4 * n_embd]
-                if config.activation == 'gelu':
-                    with ops.scope('gelu'):
-                        x = [xi.gelu() for xi in x]
-                        ops.vector('x', x)
-                else:
-                    with ops.scope('relu'):
-                        x = [xi.relu() for xi in x]
-                        ops.vector('x', x)
-                x = linear(x, state_dict[f'layer{li}.mlp_fc2'], ops, 'fc2', 'x')  # [n_embd]
-                with ops.scope('residual'):
-                    x = [a + b for a, b in zip(x, x_residual)]
-                    ops.vector('x', x)
+            x = mlp(x, li, state_dict, config, ops)
 
-    return linear(x, state_dict['lm_head'], ops, 'lm_head', 'logits')  # [vocab_size]
+    w = state_dict['wte'] if config.tie else state_dict['lm_head']  # tied: logits are x's dot products with wte's rows
+    b = state_dict['lm_head_b'][0] if config.bias else None
+    return linear(x, w, ops, 'lm_head', 'logits', b)  # [vocab_size]
+
+
+def mlp(x, li, state_dict, config, ops):
+    """The MLP with its residual: fc1, the activation (relu, gelu, or swiglu's silu(fc1·x) ⊙ fc3·x), fc2."""
+    with ops.scope('mlp'):
+        x_residual = x
+        x = layernorm(x, state_dict, f'layer{li}.mlp_ln', ops) if config.norm == 'layer' else rmsnorm(x, ops)
+        x_norm = x
+        x = linear(x, state_dict[f'layer{li}.mlp_fc1'], ops, 'fc1', 'x', bias(state_dict, f'layer{li}.mlp_fc1_b'))  # [4 * n_embd]
+        if config.activation == 'swiglu':
+            up = linear(x_norm, state_dict[f'layer{li}.mlp_fc3'], ops, 'fc3', 'up', bias(state_dict, f'layer{li}.mlp_fc3_b'))  # [4 * n_embd]
+            with ops.scope('swiglu'):
+                gate = [xi.silu() for xi in x]
+                ops.vector('gate', gate)
+                x = [g * u for g, u in zip(gate, up)]
+                ops.vector('x', x)
+        elif config.activation == 'gelu':
+            with ops.scope('gelu'):
+                x = [xi.gelu() for xi in x]
+                ops.vector('x', x)
+        else:
+            with ops.scope('relu'):
+                x = [xi.relu() for xi in x]
+                ops.vector('x', x)
+        x = linear(x, state_dict[f'layer{li}.mlp_fc2'], ops, 'fc2', 'x', bias(state_dict, f'layer{li}.mlp_fc2_b'))  # [n_embd]
+        with ops.scope('residual'):
+            x = [a + b for a, b in zip(x, x_residual)]
+            ops.vector('x', x)
+    return x
 
 
 def attention(x, li, keys, values, state_dict, config, ops):
@@ -256,9 +339,13 @@ def attention(x, li, keys, values, state_dict, config, ops):
     with ops.scope('attention'):
         x_residual = x
         x = layernorm(x, state_dict, f'layer{li}.attn_ln', ops) if config.norm == 'layer' else rmsnorm(x, ops)
-        q = linear(x, state_dict[f'layer{li}.attn_wq'], ops, 'q', 'q')  # [n_embd]
-        k = linear(x, state_dict[f'layer{li}.attn_wk'], ops, 'k', 'k')
-        v = linear(x, state_dict[f'layer{li}.attn_wv'], ops, 'v', 'v')
+        q = linear(x, state_dict[f'layer{li}.attn_wq'], ops, 'q', 'q', bias(state_dict, f'layer{li}.attn_wq_b'))  # [n_embd]
+        k = linear(x, state_dict[f'layer{li}.attn_wk'], ops, 'k', 'k', bias(state_dict, f'layer{li}.attn_wk_b'))
+        v = linear(x, state_dict[f'layer{li}.attn_wv'], ops, 'v', 'v', bias(state_dict, f'layer{li}.attn_wv_b'))
+        if config.position == 'rope':  # this position's q and k turned, pair by pair, by its angle
+            with ops.scope('rope'):
+                q = rope(q, len(keys[li]), head_dim, ops, 'q_rot')
+                k = rope(k, len(keys[li]), head_dim, ops, 'k_rot')
         keys[li].append(k)    # [T][n_embd]
         values[li].append(v)
         ops.alias('keys', keys[li])
@@ -280,7 +367,7 @@ def attention(x, li, keys, values, state_dict, config, ops):
                     head_out = [ops.dot(attn_weights, [vt[j] for vt in v_h], 'out', j, 'head_out') for j in range(head_dim)]
                 x_attn.extend(head_out)
         ops.alias('x_attn', x_attn)
-        x = linear(x_attn, state_dict[f'layer{li}.attn_wo'], ops, 'wo', 'x')
+        x = linear(x_attn, state_dict[f'layer{li}.attn_wo'], ops, 'wo', 'x', bias(state_dict, f'layer{li}.attn_wo_b'))
         with ops.scope('residual'):
             x = [a + b for a, b in zip(x, x_residual)]
             ops.vector('x', x)
@@ -294,7 +381,7 @@ def uniform_attention(x, li, values, state_dict, config, ops):
     with ops.scope('attention'):
         x_residual = x
         x = layernorm(x, state_dict, f'layer{li}.attn_ln', ops) if config.norm == 'layer' else rmsnorm(x, ops)
-        v = linear(x, state_dict[f'layer{li}.attn_wv'], ops, 'v', 'v')
+        v = linear(x, state_dict[f'layer{li}.attn_wv'], ops, 'v', 'v', bias(state_dict, f'layer{li}.attn_wv_b'))
         values[li].append(v)
         ops.alias('values', values[li])
         constant = type(v[0])  # a Value of the kind this pass builds (recorded when recording)
@@ -311,7 +398,7 @@ def uniform_attention(x, li, values, state_dict, config, ops):
                     head_out = [ops.dot(attn_weights, [vt[j] for vt in v_h], 'out', j, 'head_out') for j in range(head_dim)]
                 x_attn.extend(head_out)
         ops.alias('x_attn', x_attn)
-        x = linear(x_attn, state_dict[f'layer{li}.attn_wo'], ops, 'wo', 'x')
+        x = linear(x_attn, state_dict[f'layer{li}.attn_wo'], ops, 'wo', 'x', bias(state_dict, f'layer{li}.attn_wo_b'))
         with ops.scope('residual'):
             x = [a + b for a, b in zip(x, x_residual)]
             ops.vector('x', x)
@@ -329,13 +416,14 @@ class Model:
 
     @classmethod
     def init(cls, config, tokenizer, rng):
-        """Fresh weights drawn from rng.gauss(0, init_std), in microgpt's order; LayerNorm's gains 1 and biases 0
-        (drawn from nothing)."""
+        """Fresh weights drawn from rng.gauss(0, init_std), in microgpt's order; LayerNorm's gains 1, its biases and
+        the linears' biases 0 (drawn from nothing)."""
         std = config.init_std
-        fixed = {'gain': 1.0, 'bias': 0.0}
-        state_dict = {name: [[Value(fixed[name[-4:]] if '_ln_' in name else rng.gauss(0, std)) for _ in range(nin)]
-                             for _ in range(nout)]
-                      for name, (nout, nin) in param_shapes(config, tokenizer.vocab_size).items()}
+        state_dict = {}
+        for name, (nout, nin) in param_shapes(config, tokenizer.vocab_size).items():
+            fixed = 1.0 if name.endswith('_ln_gain') else 0.0 if name.endswith(('_ln_bias', '_b')) else None
+            state_dict[name] = [[Value(rng.gauss(0, std) if fixed is None else fixed) for _ in range(nin)]
+                                for _ in range(nout)]
         return cls(config, tokenizer, state_dict)
 
     @classmethod

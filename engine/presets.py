@@ -7,6 +7,11 @@ Each rung adds one idea to the rung below (microgpt.jtauber.com's ladder, in thi
   what came before, but cannot choose what to look at;
 - `one-head`: attention as microgpt's, with a single head;
 - `microgpt`: the default, four heads: microgpt exactly.
+Beyond the ladder, the seeds' two kinds of model at microgpt's explorable size (n_embd 16, 1 layer, 4 heads,
+block 16), each a set of block options:
+- `mini-gpt`: the PyTorch mini GPT's blocks: LayerNorm, GELU, biases on every linear, learned positions,
+  lm_head tied to wte;
+- `llama-style`: RMSNorm (microgpt's), RoPE in place of wpe, SwiGLU in place of the MLP's ReLU, no biases.
 A preset fills the fields it names; any shape the user gives (n_embd, n_layer, …) is laid over it.
 """
 
@@ -22,8 +27,13 @@ PRESETS = {
     'average': ('attention with uniform weights over the past (no q, k)', {'attention': 'uniform'}),
     'one-head': ('attention with one head', {'n_head': 1}),
     'microgpt': ('microgpt: four heads of attention and an MLP', {}),
+    'mini-gpt': ('the mini GPT\'s blocks: LayerNorm, GELU, biases, learned positions, lm_head tied to wte',
+                 {'norm': 'layer', 'activation': 'gelu', 'bias': True, 'tie': True}),
+    'llama-style': ('RMSNorm, RoPE on q and k in place of wpe, SwiGLU, no biases',
+                    {'position': 'rope', 'activation': 'swiglu'}),
 }
 DEFAULT = 'microgpt'
+BLOCK_OPTIONS = ('norm', 'activation', 'bias', 'tie', 'position', 'attention')  # what mini-gpt and llama-style set
 
 
 def check_preset(name):
@@ -49,11 +59,22 @@ def preset_of(config):
     """The rung a configuration stands on, whatever its shape: a checkpoint names its rung by what it is."""
     if config.arch == 'bigram':
         return 'bigram'
+    for name in ('mini-gpt', 'llama-style'):  # every block option of the preset, and no other
+        options = PRESETS[name][1]
+        if all(getattr(config, k) == getattr(GPTConfig(**options), k) for k in BLOCK_OPTIONS):
+            return name
     if config.attention == 'none':
         return 'mlp'
     if config.attention == 'uniform':
         return 'average'
     return 'one-head' if config.n_head == 1 else DEFAULT
+
+
+def block_words(config):
+    """The block options of a config that are not microgpt's, in a word each: ['layernorm', 'gelu', 'bias', 'tied']."""
+    words = [config.activation if config.activation != 'relu' else None, 'layernorm' if config.norm == 'layer' else None,
+             'bias' if config.bias else None, 'tied' if config.tie else None, 'rope' if config.position == 'rope' else None]
+    return [w for w in words if w]
 
 
 def no_attention(config):

@@ -182,7 +182,7 @@ class TraceOps:
 
 
 # The model's helper functions: a node made inside one also notes the line that called it (which linear).
-HELPERS = frozenset(('linear', 'softmax', 'rmsnorm', 'layernorm'))
+HELPERS = frozenset(('linear', 'softmax', 'rmsnorm', 'layernorm', 'rope'))
 
 # The files whose frames a node's line skips: Value's ops and TraceOps's helpers (by their code's own file name).
 _ENGINE_INTERNALS = frozenset((Value.__add__.__code__.co_filename, TraceOps.dot.__code__.co_filename))

@@ -67,10 +67,16 @@ def step_counts(config, vocab_size, n):
     logits and softmax over the vocabulary (6 nodes a token), −log p; then the mean."""
     e, layers, heads, v = config.n_embd, config.n_layer, config.n_head, vocab_size
     keys = n * (n + 1) // 2  # attention at position t reads t + 1 keys
-    macs = n * (layers * 12 * e * e + v * e + (2 * layers + 1) * e) + layers * e * n * (n + 1)
+    swiglu = config.activation == 'swiglu'
+    macs = n * (layers * (16 if swiglu else 12) * e * e + v * e + (2 * layers + 1) * e) + layers * e * n * (n + 1)
     rmsnorm = e + 6  # x·x, /len (a constant and a product), +1e-5 (two), **-0.5, x * scale
+    if config.norm == 'layer':  # Σx, /len (two), -mean (two), xc, xc·xc, /len (two), +1e-5 (two), **-0.5, ·s·g + b
+        rmsnorm = 4 * e + 11
     layer = 2 * rmsnorm + 16 * e + heads  # q k v wo fc1 relu fc2, two residuals; each head's softmax total
-    position = e + rmsnorm + layers * layer + 6 * v + 4  # tok + pos; lm_head and softmax; log, its negation (two)
+    layer += 8 * e * swiglu + 10 * e * (config.position == 'rope')  # fc3 and silu·up; q, k rotated (a·c + b·s: five)
+    layer += (9 + 4 * swiglu) * e * config.bias  # the block options: a bias's + on each of a layer's linears' outputs
+    position = e * (config.position == 'learned') + rmsnorm + layers * layer + (6 + config.bias) * v + 4  # tok + pos;
+    # lm_head (+ its bias) and softmax; log, its negation (two)
     scores = layers * heads * 8 * keys  # per key: q·k, /√head_dim (two), softmax's -max_val (two), exp, **-1, *
     return macs, n * position + scores + 3  # the mean: a sum, 1/n (a constant and a product)
 

@@ -15,6 +15,14 @@ def gelu_and_grad(x):
     return 0.5 * x * (1 + t), 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_C * (1 + 3 * GELU_K * x * x)
 
 
+def silu_and_grad(x):
+    """SiLU (swish), SwiGLU's gate: y = x·σ(x), σ(x) = 1/(1 + e^−x), and its derivative dy/dx = σ(x)·(1 + x·(1 − σ(x))).
+    σ is computed from e^−|x|, which never overflows (math.exp(800) would), the same way for either sign."""
+    e = math.exp(-abs(x))
+    sigma = 1 / (1 + e) if x >= 0 else e / (1 + e)
+    return x * sigma, sigma * (1 + x * (1 - sigma))
+
+
 class Value:
     """A scalar node: its data, its gradient, its children and the local gradients to them."""
 
@@ -25,7 +33,7 @@ class Value:
         self.grad = 0                   # d(loss)/d(this node), accumulated in the backward pass
         self._children = children       # the nodes this one was computed from
         self._local_grads = local_grads # d(this node)/d(child), one per child
-        self._op = op                   # what made it: '+', '*', '**-1', 'log', 'exp', 'relu', 'gelu'; '' for a leaf
+        self._op = op                   # what made it: '+', '*', '**-1', 'log', 'exp', 'relu', 'gelu', 'silu'; '' for a leaf
 
     # Primitive ops. `type(self)` keeps a recording subclass recording; for `Value` it is `Value`.
     def __add__(self, other):
@@ -44,6 +52,10 @@ class Value:
     def gelu(self):
         y, dy = gelu_and_grad(self.data)
         return type(self)(y, (self,), (dy,), 'gelu')
+
+    def silu(self):
+        y, dy = silu_and_grad(self.data)
+        return type(self)(y, (self,), (dy,), 'silu')
 
     # Derived ops, exactly as microgpt composes them.
     def __neg__(self): return self * -1

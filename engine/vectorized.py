@@ -24,7 +24,7 @@ import numpy as np
 
 from engine.checks import is_whole, short
 from engine.errors import ConfigError, TrainingDiverged
-from engine.model import Model, param_shapes
+from engine.model import Model, param_shapes, rope_angles
 from engine.optim import decayed_lr
 from engine.tokenizer import Tokenizer
 from engine.value import GELU_C, GELU_K
@@ -36,15 +36,16 @@ EPS_RMS = 1e-5  # rmsnorm's epsilon, as engine.model writes it
 # Embedding: x = wte[token] + wpe[position]
 
 def embedding(w, tokens):
-    """tokens [B, T] -> x [B, T, E]."""
+    """tokens [B, T] -> x [B, T, E]; with RoPE (no wpe) the token's row alone."""
     T = tokens.shape[1]
-    return w['wte'][tokens] + w['wpe'][:T]
+    return w['wte'][tokens] + w['wpe'][:T] if 'wpe' in w else w['wte'][tokens]
 
 
 def embedding_backward(dx, tokens, grads):
     """Each row of wte and wpe receives the gradient of every position that read it."""
     np.add.at(grads['wte'], tokens, dx)        # [V, E] += [B, T, E] scattered by token
-    grads['wpe'][:dx.shape[1]] += dx.sum(axis=0)
+    if 'wpe' in grads:
+        grads['wpe'][:dx.shape[1]] += dx.sum(axis=0)
 
 
 # rmsnorm: x * (mean(x²) + 1e-5) ** -0.5
@@ -99,17 +100,64 @@ def norm_backward(dy, cache, grads):
     return layernorm_backward(dy, cache, grads[f'{name}_ln_gain'][0], grads[f'{name}_ln_bias'][0])
 
 
-# A linear layer without bias: y = W x for each position
+# A linear layer: y = W x (+ b, the bias option's) for each position
 
-def linear(x, w):
-    """x [..., in], w [out, in] -> [..., out]."""
-    return x @ w.T
+def linear(x, w, b=None):
+    """x [..., in], w [out, in], b [out] or None -> [..., out]."""
+    return x @ w.T if b is None else x @ w.T + b
 
 
-def linear_backward(dy, x, w, dw):
-    """dy [..., out] -> dx [..., in]; dw [out, in] += sum over positions of dy ⊗ x."""
+def linear_backward(dy, x, w, dw, db=None):
+    """dy [..., out] -> dx [..., in]; dw [out, in] += sum over positions of dy ⊗ x; db [out] += sum of dy."""
     dw += dy.reshape(-1, dy.shape[-1]).T @ x.reshape(-1, x.shape[-1])
+    if db is not None:
+        db += dy.reshape(-1, dy.shape[-1]).sum(axis=0)
     return dy @ w
+
+
+def dense(x, w, name):
+    """The model's linear `name` ('layer0.attn_wq'): w[name], and its bias w[name + '_b'] [1, out] if the model has one."""
+    b = w.get(f'{name}_b')
+    return linear(x, w[name], None if b is None else b[0])
+
+
+def dense_backward(dy, x, w, name, grads):
+    """linear_backward for dense(x, w, name): the gradients added into grads[name] (and its bias's)."""
+    db = grads.get(f'{name}_b')
+    return linear_backward(dy, x, w[name], grads[name], None if db is None else db[0])
+
+
+# RoPE (the position option): each head's pairs (x[2i], x[2i+1]) at position t turned by t·base^(-2i/D)
+
+_ROPE = {}
+
+
+def rope_tables(T, E, D):
+    """(cos, sin) [T, E/2]: pair p of a row is pair p % (D/2) of its head (engine.model.rope_angles, once per shape)."""
+    if (T, E, D) not in _ROPE:
+        rows = [rope_angles(t, D) for t in range(T)]
+        _ROPE[T, E, D] = tuple(np.tile(np.array([r[k] for r in rows]), (1, E // D)) for k in (0, 1))
+    return _ROPE[T, E, D]
+
+
+def rope(x, D):
+    """x [B, T, E] -> x rotated pair by pair: (a, b) -> (a·cos − b·sin, a·sin + b·cos)."""
+    B, T, E = x.shape
+    cos, sin = rope_tables(T, E, D)
+    a, b = x[..., 0::2], x[..., 1::2]                    # [B, T, E/2]
+    y = np.empty_like(x)
+    y[..., 0::2], y[..., 1::2] = a * cos + b * -sin, a * sin + b * cos
+    return y
+
+
+def rope_backward(dy, D):
+    """A rotation's transpose turns it back: (da, db) = (dy0·cos + dy1·sin, −dy0·sin + dy1·cos)."""
+    B, T, E = dy.shape
+    cos, sin = rope_tables(T, E, D)
+    d0, d1 = dy[..., 0::2], dy[..., 1::2]
+    dx = np.empty_like(dy)
+    dx[..., 0::2], dx[..., 1::2] = d0 * cos + d1 * sin, d0 * -sin + d1 * cos
+    return dx
 
 
 # Softmax along the last axis (microgpt subtracts the max first)
@@ -126,27 +174,29 @@ def softmax_backward(dp, p):
 
 # Attention, one layer: each head's q·k / √D over keys 0..t, softmax, the weighted sum of values, then wo
 
-def attention(x, w, li, mask, H):
-    """x [B, T, E] (already rmsnormed) -> (out [B, T, E], cache)."""
+def attention(x, w, li, mask, H, rotate=False):
+    """x [B, T, E] (already rmsnormed) -> (out [B, T, E], cache); rotate: RoPE on q and k."""
     B, T, E = x.shape
     D = E // H
-    q = linear(x, w[f'layer{li}.attn_wq'])                # [B, T, E]
-    k = linear(x, w[f'layer{li}.attn_wk'])
-    v = linear(x, w[f'layer{li}.attn_wv'])
+    q = dense(x, w, f'layer{li}.attn_wq')                 # [B, T, E]
+    k = dense(x, w, f'layer{li}.attn_wk')
+    v = dense(x, w, f'layer{li}.attn_wv')
+    if rotate:
+        q, k = rope(q, D), rope(k, D)
     qh, kh, vh = (a.reshape(B, T, H, D).transpose(0, 2, 1, 3) for a in (q, k, v))  # [B, H, T, D]
     scores = qh @ kh.transpose(0, 1, 3, 2) / D ** 0.5    # [B, H, T, T]: query t, key s
     scores = scores + mask                               # -inf: keys after t are not in t's cache yet
     weights = softmax(scores)                            # [B, H, T, T], 0 after t
     heads = weights @ vh                                 # [B, H, T, D]
     x_attn = heads.transpose(0, 2, 1, 3).reshape(B, T, E)  # heads side by side, as x_attn.extend
-    out = linear(x_attn, w[f'layer{li}.attn_wo'])
-    return out, (x, qh, kh, vh, weights, x_attn)
+    out = dense(x_attn, w, f'layer{li}.attn_wo')
+    return out, (x, qh, kh, vh, weights, x_attn, rotate)
 
 
 def attention_backward(dout, cache, w, li, grads):
-    x, qh, kh, vh, weights, x_attn = cache
+    x, qh, kh, vh, weights, x_attn, rotate = cache
     B, H, T, D = qh.shape
-    dx_attn = linear_backward(dout, x_attn, w[f'layer{li}.attn_wo'], grads[f'layer{li}.attn_wo'])
+    dx_attn = dense_backward(dout, x_attn, w, f'layer{li}.attn_wo', grads)
     dheads = dx_attn.reshape(B, T, H, D).transpose(0, 2, 1, 3)      # [B, H, T, D]
     dweights = dheads @ vh.transpose(0, 1, 3, 2)                    # [B, H, T, T]
     dvh = weights.transpose(0, 1, 3, 2) @ dheads                    # [B, H, T, D]
@@ -156,7 +206,9 @@ def attention_backward(dout, cache, w, li, grads):
     dx = np.zeros_like(x)
     for name, dh in (('attn_wq', dqh), ('attn_wk', dkh), ('attn_wv', dvh)):
         d = dh.transpose(0, 2, 1, 3).reshape(B, T, H * D)           # [B, T, E]
-        dx += linear_backward(d, x, w[f'layer{li}.{name}'], grads[f'layer{li}.{name}'])
+        if rotate and name != 'attn_wv':
+            d = rope_backward(d, D)                                 # back through the rotation of q and k
+        dx += dense_backward(d, x, w, f'layer{li}.{name}', grads)
     return dx
 
 
@@ -176,19 +228,19 @@ def uniform_weights(T):
 def uniform_attention(x, w, li):
     """x [B, T, E] (already rmsnormed) -> (out [B, T, E], cache)."""
     u = uniform_weights(x.shape[1])
-    v = linear(x, w[f'layer{li}.attn_wv'])                # [B, T, E]
+    v = dense(x, w, f'layer{li}.attn_wv')                 # [B, T, E]
     x_attn = u @ v                                        # the mean of the values of 0..t
-    return linear(x_attn, w[f'layer{li}.attn_wo']), (x, x_attn, u)
+    return dense(x_attn, w, f'layer{li}.attn_wo'), (x, x_attn, u)
 
 
 def uniform_attention_backward(dout, cache, w, li, grads):
     x, x_attn, u = cache
-    dx_attn = linear_backward(dout, x_attn, w[f'layer{li}.attn_wo'], grads[f'layer{li}.attn_wo'])
+    dx_attn = dense_backward(dout, x_attn, w, f'layer{li}.attn_wo', grads)
     dv = u.T @ dx_attn                                    # each value gets 1/(t+1) of every query t after it
-    return linear_backward(dv, x, w[f'layer{li}.attn_wv'], grads[f'layer{li}.attn_wv'])
+    return dense_backward(dv, x, w, f'layer{li}.attn_wv', grads)
 
 
-# MLP, one layer: fc1, ReLU, fc2
+# MLP, one layer: fc1, the activation (ReLU, GELU, or SwiGLU with fc3), fc2
 
 def gelu(h):
     """engine.value.gelu_and_grad on arrays: (y, dy/dh), GELU's tanh form."""
@@ -196,21 +248,37 @@ def gelu(h):
     return 0.5 * h * (1 + t), 0.5 * (1 + t) + 0.5 * h * (1 - t * t) * GELU_C * (1 + 3 * GELU_K * h * h)
 
 
+def silu(h):
+    """engine.value.silu_and_grad on arrays: (h·σ(h), its slope σ(h)·(1 + h·(1 − σ(h)))), σ from e^−|h|."""
+    e = np.exp(-np.abs(h))
+    sigma = np.where(h >= 0, 1 / (1 + e), e / (1 + e))
+    return h * sigma, sigma * (1 + h * (1 - sigma))
+
+
 def mlp(x, w, li, activation='relu'):
     """x [B, T, E] (already rmsnormed) -> (out [B, T, E], cache)."""
-    h = linear(x, w[f'layer{li}.mlp_fc1'])     # [B, T, F]
-    if activation == 'gelu':
+    h = dense(x, w, f'layer{li}.mlp_fc1')      # [B, T, F]
+    up = None
+    if activation == 'swiglu':                 # a = silu(h) ⊙ up: two paths back, one through each factor
+        up = dense(x, w, f'layer{li}.mlp_fc3')  # [B, T, F]
+        gate, slope = silu(h)
+        a = gate * up
+        up = (up, gate)
+    elif activation == 'gelu':
         a, slope = gelu(h)
     else:
         a, slope = np.maximum(h, 0.0), h > 0   # relu passes the gradient where it was positive
-    return linear(a, w[f'layer{li}.mlp_fc2']), (x, slope, a)
+    return dense(a, w, f'layer{li}.mlp_fc2'), (x, slope, a, up)
 
 
 def mlp_backward(dout, cache, w, li, grads):
-    x, slope, a = cache
-    da = linear_backward(dout, a, w[f'layer{li}.mlp_fc2'], grads[f'layer{li}.mlp_fc2'])
-    dh = da * slope
-    return linear_backward(dh, x, w[f'layer{li}.mlp_fc1'], grads[f'layer{li}.mlp_fc1'])
+    x, slope, a, up = cache
+    da = dense_backward(dout, a, w, f'layer{li}.mlp_fc2', grads)
+    if up is None:
+        return dense_backward(da * slope, x, w, f'layer{li}.mlp_fc1', grads)
+    up, gate = up                              # ∂a/∂h = silu′(h)·up, ∂a/∂up = silu(h)
+    dx = dense_backward(da * up * slope, x, w, f'layer{li}.mlp_fc1', grads)
+    return dx + dense_backward(da * gate, x, w, f'layer{li}.mlp_fc3', grads)
 
 
 # Cross-entropy: loss = Σ weight[b, t] · -log softmax(logits[b, t])[target]
@@ -264,16 +332,17 @@ def loss_and_grads(w, config, tokens, targets, loss_weights, grads=None):
             if config.attention == 'uniform':
                 out, att = uniform_attention(xn, w, li)
             else:
-                out, att = attention(xn, w, li, mask, config.n_head)
+                out, att = attention(xn, w, li, mask, config.n_head, config.position == 'rope')
             x = x + out
         xn, n2 = norm(x, w, f'layer{li}.mlp', config)
         out, ml = mlp(xn, w, li, config.activation)
         x = x + out
         caches.append((n1, att, n2, ml))
-    logits = linear(x, w['lm_head'])                               # [B, T, V]
+    lm_head = 'wte' if config.tie else 'lm_head'                   # tied: the logits read wte
+    logits = linear(x, w[lm_head], w['lm_head_b'][0] if config.bias else None)  # [B, T, V]
     loss, dlogits = cross_entropy(logits, targets, loss_weights)
 
-    dx = linear_backward(dlogits, x, w['lm_head'], grads['lm_head'])
+    dx = linear_backward(dlogits, x, w[lm_head], grads[lm_head], grads['lm_head_b'][0] if config.bias else None)
     attention_back = uniform_attention_backward if config.attention == 'uniform' else attention_backward
     for li in reversed(range(config.n_layer)):
         n1, att, n2, ml = caches[li]

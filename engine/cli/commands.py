@@ -1,5 +1,6 @@
 """The headless commands: train, sample, trace, graph; nudge, gradcheck, provenance (engine.cli.gradient). Bad input: one line on stderr, exit code 2, nothing written."""
 
+import argparse
 import json
 import os
 import re
@@ -46,8 +47,12 @@ def build_parser():
     train.add_argument('--n-embd', type=int, help=f'default {d.n_embd}')
     train.add_argument('--n-head', type=int, help=f'default {d.n_head} (1 for one-head)')
     train.add_argument('--block-size', type=int, help=f'default {d.block_size}')
-    train.add_argument('--activation', metavar='relu|gelu', help="the MLP's: relu (microgpt's) or gelu (its tanh form)")
+    train.add_argument('--activation', metavar='relu|gelu|swiglu',
+                       help="the MLP's: relu (microgpt's), gelu (its tanh form) or swiglu (silu(fc1·x) ⊙ fc3·x)")
     train.add_argument('--norm', metavar='rms|layer', help="rms: microgpt's rmsnorm; layer: LayerNorm with a learned gain and bias")
+    train.add_argument('--bias', action=argparse.BooleanOptionalAction, help='a learned bias on every linear (--no-bias: none)')
+    train.add_argument('--tie', action=argparse.BooleanOptionalAction, help='lm_head is wte: no lm_head matrix (--no-tie: its own)')
+    train.add_argument('--position', metavar='learned|rope', help="learned: microgpt's wpe; rope: q and k rotated by position, no wpe")
     train.add_argument('--lr', type=float, default=t.learning_rate)
     train.add_argument('--optimizer', default=t.optimizer, metavar='adam|sgd',
                        help="adam: microgpt's (default); sgd: p -= lr * grad, with the same decaying learning rate")
@@ -134,7 +139,8 @@ def check_count(name, value):
 
 def cmd_train(args, out):
     model_config = presets.preset_config(args.preset, n_layer=args.n_layer, n_embd=args.n_embd, n_head=args.n_head,
-                                         block_size=args.block_size, activation=args.activation, norm=args.norm)
+                                         block_size=args.block_size, activation=args.activation, norm=args.norm,
+                                         bias=args.bias, tie=args.tie, position=args.position)
     train_config = TrainConfig(num_steps=args.steps, learning_rate=args.lr, seed=args.seed, optimizer=args.optimizer)
     check_temperature(args.temperature)
     check_count('--num-samples', args.num_samples)
@@ -164,9 +170,9 @@ def cmd_train(args, out):
     else:
         trainer = Trainer(docs, model_config, train_config, history_every=args.history_every)
     print(f'vocab size: {trainer.model.tokenizer.vocab_size}', file=out)
-    blocks = [x for x in (model_config.activation, model_config.norm) if x not in ('relu', 'rms')]  # block options
+    blocks = presets.block_words(model_config)
     if (args.preset, blocks, args.optimizer) != (presets.DEFAULT, [], 'adam'):  # else microgpt's output, as it was
-        blocks = ''.join(f', {"layernorm" if b == "layer" else b}' for b in blocks)
+        blocks = ''.join(f', {b}' for b in blocks)
         print(f'preset: {args.preset} ({presets.describe(args.preset)}){blocks}, optimizer {args.optimizer}', file=out)
     print(f'num params: {len(trainer.model.params)}', file=out)
     end = '\r' if out.isatty() else '\n'  # one line rewriting itself on a terminal, as microgpt does

@@ -1,10 +1,10 @@
 """Group summaries of the blocks the ladder and the seeds' models add to microgpt's (engine.gradient.group_steps
-holds microgpt's own and how units are found, and adds these to its own): GELU, the average rung's uniform head, LayerNorm. Each is
-checked against the stepper like the others."""
+holds microgpt's own and how units are found, and adds these to its own): GELU, the average rung's uniform head, LayerNorm,
+a linear's bias, RoPE's rotation back, SwiGLU's two paths. Each is checked against the stepper like the others."""
 
 from engine.gradient.summary_parts import Check, Summary, Table, top_rows
 from engine.numbers import shown
-from engine.value import gelu_and_grad
+from engine.value import gelu_and_grad, silu_and_grad
 
 
 def _gelu(u):
@@ -71,4 +71,66 @@ def _layernorm(u):
     return s
 
 
-SUMMARIES = {'gelu': _gelu, 'layernorm': _layernorm}  # by unit kind; group_steps adds them to its own
+def linear_bias(u, s, ys):
+    """A linear with the bias option: y = W·x + b, so ∂L/∂b = ∂L/∂y (added to the linear's summary `s`)."""
+    trace = u.trace
+    biases = [trace.children[y][1] for y in ys if trace.op[y] == '+' and trace.children[y][1] in trace.params]
+    if len(biases) != len(ys):
+        return
+    gy = u.grad(ys)
+    s.title = s.title.replace('y = W·x', 'y = W·x + b')
+    s.formulas.append('∂L/∂b = ∂L/∂y  (+ passes the gradient to both W·x and b)')
+    if trace.scopes[u.scope].name == 'k' and trace.config.position == 'learned':
+        s.notes.append("k's bias adds q·b to every score of a query alike, which softmax undoes: summed over the "
+                       'queries that read this key its gradient is 0 (up to rounding), so it never learns.')
+    s.checks.append(Check('∂L/∂b = ∂L/∂y', gy, u.sent(biases)))
+
+
+def _rope(u):
+    """RoPE: each pair (a, b) of q and k turned by θ; backward turns the gradient pair back by −θ."""
+    trace = u.trace
+    outs = [m for m in u.nodes if trace.op[m] == '+' and (trace.names[m] or '').startswith(('q_rot[', 'k_rot['))]
+    rows, expected, ins = [], [], []
+    for y0, y1 in zip(outs[0::2], outs[1::2]):
+        (p0, p1), g0, g1 = trace.children[y0], float(u.grads[y0]), float(u.grads[y1])
+        a, b = trace.children[p0][0], trace.children[p1][0]
+        c, s_ = trace.data[trace.children[p0][1]], -trace.data[trace.children[p1][1]]
+        expected += [c * g0 + s_ * g1, -s_ * g0 + c * g1]
+        ins += [a, b]
+        rows.append((trace.names[y0], c, s_, g0, g1, expected[-2], expected[-1]))
+    pos = u.pos()
+    s = Summary(u.path, f'rope at pos {pos}: (a, b) → (a·cos θ − b·sin θ, a·sin θ + b·cos θ), θ = {pos}·10000^(−2i/d)')
+    s.formulas = ['∂L/∂a = cos θ·∂L/∂y₀ + sin θ·∂L/∂y₁,  ∂L/∂b = −sin θ·∂L/∂y₀ + cos θ·∂L/∂y₁',
+                  "the rotation's transpose: the gradient pair is turned back by −θ (its length kept)"]
+    s.notes = [f'cos θ and sin θ are constants of position {pos} (named cos[i], sin[i] in the graph), not weights: '
+               'nothing learns them. q·k of two rotated vectors depends on how far apart their positions are.']
+    top = top_rows([r[3] for r in rows])
+    s.tables = [Table(f'the {len(top)} pairs with the largest |∂L/∂y₀|', ('pair', 'cos θ', 'sin θ', '∂L/∂y₀', '∂L/∂y₁',
+                                                                       '∂L/∂a', '∂L/∂b'), [rows[i] for i in top])]
+    s.checks = [Check('(∂L/∂a, ∂L/∂b) = the gradient turned back by −θ', expected, u.sent(ins))]
+    return s
+
+
+def _swiglu(u):
+    """SwiGLU: y = silu(h) ⊙ up, so the gradient takes two paths: to h through silu′, to up through silu(h)."""
+    trace = u.trace
+    gates = [m for m in u.nodes if trace.op[m] == 'silu']
+    ys = [next(p for p in trace.parents[g] if trace.op[p] == '*') for g in gates]
+    hs, ups = [trace.children[g][0] for g in gates], [trace.children[y][1] for y in ys]
+    h, up, gy = u.data(hs), u.data(ups), u.grad(ys)
+    silu = [silu_and_grad(x) for x in h]
+    dh = [d * b * g for (_, d), b, g in zip(silu, up, gy)]
+    dup = [a * g for (a, _), g in zip(silu, gy)]
+    s = Summary(u.path, 'swiglu: y = silu(h) ⊙ up, h = fc1·x, up = fc3·x, silu(h) = h·σ(h)')
+    s.formulas = ['∂L/∂h = silu′(h)·up·∂L/∂y,  silu′(h) = σ(h)·(1 + h·(1 − σ(h)))  (the gate\'s path, to fc1)',
+                  '∂L/∂up = silu(h)·∂L/∂y  (the linear path, to fc3)']
+    s.notes = ['The product sends each factor the other one times ∂L/∂y: where the gate is near 0 (h very negative) '
+               'up learns nothing; silu passes a little gradient below 0, unlike relu.']
+    top = top_rows(gy)
+    s.tables = [Table(f'the {len(top)} largest |∂L/∂y|', ('i', 'h[i]', 'silu(h)', 'up[i]', '∂L/∂y[i]', '∂L/∂h[i]', '∂L/∂up[i]'),
+                      [(i, h[i], silu[i][0], up[i], gy[i], dh[i], dup[i]) for i in top])]
+    s.checks = [Check('∂L/∂h = silu′(h)·up·∂L/∂y', dh, u.sent(hs)), Check('∂L/∂up = silu(h)·∂L/∂y', dup, u.sent(ups))]
+    return s
+
+
+SUMMARIES = {'gelu': _gelu, 'layernorm': _layernorm, 'rope': _rope, 'swiglu': _swiglu}  # by unit kind; group_steps adds them to its own

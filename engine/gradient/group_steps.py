@@ -24,8 +24,9 @@ from engine.gradient import block_steps
 from engine.gradient.summary_parts import Check, Marked, Summary, Table, cell_text, top_rows  # noqa: F401  (cell_text: the panels')
 from engine.numbers import shown
 
-LINEARS = {'q', 'k', 'v', 'wo', 'fc1', 'fc2', 'lm_head'}
-MATRIX_OF = {'q': 'attn_wq', 'k': 'attn_wk', 'v': 'attn_wv', 'wo': 'attn_wo', 'fc1': 'mlp_fc1', 'fc2': 'mlp_fc2'}
+LINEARS = {'q', 'k', 'v', 'wo', 'fc1', 'fc2', 'fc3', 'lm_head'}
+MATRIX_OF = {'q': 'attn_wq', 'k': 'attn_wk', 'v': 'attn_wv', 'wo': 'attn_wo', 'fc1': 'mlp_fc1', 'fc2': 'mlp_fc2',
+             'fc3': 'mlp_fc3'}
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ def unit_kind(path):
     if len(parts) == 4 and parts[1].startswith('layer '):
         if name in LINEARS:
             return 'linear'
-        return {'residual': 'residual', 'relu': 'relu', 'gelu': 'gelu', 'rmsnorm': 'rmsnorm', 'layernorm': 'layernorm'}.get(name) or (
+        return {'residual': 'residual', 'relu': 'relu', 'gelu': 'gelu', 'rmsnorm': 'rmsnorm', 'layernorm': 'layernorm',
+                'rope': 'rope', 'swiglu': 'swiglu'}.get(name) or (
             'head' if name.startswith('head ') else None)
     return None
 
@@ -299,6 +301,7 @@ def _linear(u):
                           [(trace.param_name(w_nodes[k // n_in][k % n_in]), gy[k // n_in], x[k % n_in], dW[k],
                             float(u.grads[w_nodes[k // n_in][k % n_in]])) for k in big]))
     s.checks = [Check('∂L/∂x = Wᵀ·∂L/∂y', wt_gy, got_x), Check('∂L/∂W += ∂L/∂y·xᵀ', dW, got_W)]
+    block_steps.linear_bias(u, s, ys)
     return s
 
 
@@ -444,20 +447,7 @@ def _matrix(u):
         parts = scope.path.split(' / ')
         if not parts[0].startswith('pos '):
             continue
-        last = parts[-1]
-        matrix = None
-        if len(parts) == 2 and last == 'lm_head':
-            matrix = 'lm_head'
-        elif len(parts) == 4 and last in MATRIX_OF:
-            matrix = f'{parts[1].replace(" ", "")}.{MATRIX_OF[last]}'
-        elif last == 'tok + pos' and name in ('wte', 'wpe'):
-            matrix = name
-        elif len(parts) == 2 and last == 'softmax' and trace.config.arch == 'bigram':
-            matrix = 'wte'  # the bigram rung: the softmax reads the token's row of wte as its logits
-        elif last == 'layernorm':  # LayerNorm's gain and bias: 'emb_ln_gain', 'layer0.mlp_ln_bias'
-            where = 'emb' if parts[1] == 'embedding' else f'{parts[1].replace(" ", "")}.{"attn" if parts[2] == "attention" else "mlp"}'
-            matrix = name if name in (f'{where}_ln_gain', f'{where}_ln_bias') else None
-        if matrix != name:
+        if name not in _reads(parts, trace.config):
             continue
         part = _Unit(trace, u.h, u.grads, s_id)
         for m in part.nodes:
@@ -467,7 +457,12 @@ def _matrix(u):
         kinds.append(scope.path)
     rows, cols = len({trace.params[n][1] for n in used}), len({trace.params[n][2] for n in used})
     s = Summary(u.path, f'weights {name}: every position\'s share, summed')
-    if trace.config.arch == 'bigram':
+    if name == 'wte' and trace.config.tie:
+        s.formulas = ['∂L/∂wte[row] = Σ over positions that read the row of ∂L/∂x  (the embedding)',
+                      '+ Σ_pos ∂L/∂logits_pos[row]·x_pos  (lm_head, tied to wte: the same numbers, used twice)']
+    elif name.endswith('_b'):
+        s.formulas = [f'∂L/∂{name} = Σ_pos ∂L/∂y_pos  (a bias adds to every position\'s y alike)']
+    elif trace.config.arch == 'bigram':
         s.formulas = ['∂L/∂wte[token] = Σ over positions that read the token of ∂L/∂logits']
     elif name in ('wte', 'wpe'):
         s.formulas = [f'∂L/∂{name}[row] = Σ over positions that read the row of ∂L/∂x']
@@ -480,6 +475,26 @@ def _matrix(u):
                       [(trace.param_name(used[i]), trace.data[used[i]], g[i]) for i in top])]
     s.checks = [Check('grad = Σ over the positions that read it', [rebuilt[n] for n in used], g)]
     return s
+
+
+def _reads(parts, config):
+    """The weight matrices a stage at one position reads (a scope path's parts): {'layer0.attn_wq', 'layer0.attn_wq_b'}."""
+    last, reads = parts[-1], set()
+    if len(parts) == 2 and last == 'lm_head':
+        reads = {'wte' if config.tie else 'lm_head', 'lm_head_b'}
+    elif len(parts) == 4 and last in MATRIX_OF:
+        matrix = f'{parts[1].replace(" ", "")}.{MATRIX_OF[last]}'
+        reads = {matrix, f'{matrix}_b'}
+    elif last == 'tok + pos':
+        reads = {'wte', 'wpe'}
+    elif len(parts) == 2 and last == 'softmax' and config.arch == 'bigram':
+        reads = {'wte'}  # the bigram rung: the softmax reads the token's row of wte as its logits
+    elif last == 'layernorm':  # LayerNorm's gain and bias: 'emb_ln_gain', 'layer0.mlp_ln_bias'
+        where = 'emb' if parts[1] == 'embedding' else f'{parts[1].replace(" ", "")}.{"attn" if parts[2] == "attention" else "mlp"}'
+        reads = {f'{where}_ln_gain', f'{where}_ln_bias'}
+    if parts[1:] in (['embedding', 'rmsnorm'], ['embedding', 'layernorm']) and config.position == 'rope':
+        reads.add('wte')  # no wpe, no tok + pos: the norm reads the token's row itself
+    return reads
 
 
 SUMMARIES = {'mean': _mean, 'sum': _sum, 'nll': _nll, 'softmax': _softmax, 'linear': _linear, 'relu': _relu,

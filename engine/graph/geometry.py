@@ -55,8 +55,9 @@ def frame_title_width(title):
 def badge_words(reads):
     """[(word, matrix)] of a badge, from the matrices a box reads: 'wq' for layer0.attn_wq. LayerNorm's gain
     and bias are one 'ln', and only on a box reading at most two other matrices ('wte wpe ln', 'ln fc1 fc2'):
-    'ln wq wk wv wo' would leave the title 'attention' no room (its edges still show it read)."""
-    others = [(short_param_name(name), name) for name in reads if not name.endswith(('ln_gain', 'ln_bias'))]
+    'ln wq wk wv wo' would leave the title 'attention' no room (its edges still show it read). A linear's bias
+    ('wq_b') is its matrix's: the badge names the matrix only."""
+    others = [(short_param_name(name), name) for name in reads if not name.endswith(('ln_gain', 'ln_bias', '_b'))]
     ln = [('ln', name) for name in reads if name.endswith('ln_gain')][:1] if len(others) <= 2 else []
     return others + ln if others[:1] and others[0][0] == 'wte' else ln + others
 

@@ -19,7 +19,8 @@ OPENS_TO_SCALARS = ('scores', 'weighted sum')
 VECTOR_ORDER = ('q', 'keys', 'values')   # the vector boxes of an open head, in this order
 
 # What a group computes, by the name of its scope (a name with an index, 'q[3]', is one dot product).
-KINDS = {'q': 'linear', 'k': 'linear', 'v': 'linear', 'wo': 'linear', 'fc1': 'linear', 'fc2': 'linear',
+KINDS = {'q': 'linear', 'k': 'linear', 'v': 'linear', 'wo': 'linear', 'fc1': 'linear', 'fc2': 'linear', 'fc3': 'linear',
+         'rope': 'rotate', 'swiglu': 'silu·up',
          'lm_head': 'linear', 'sum of squares': 'dot', 'weighted sum': 'weights·v', 'scores': 'q·k/√d',
          'softmax': 'softmax', 'rmsnorm': 'rmsnorm', 'layernorm': 'layernorm', 'relu': 'relu', 'gelu': 'gelu', 'residual': 'add', 'tok + pos': 'add',
          'sum': 'sum', '-log p': '-log', 'embedding': 'lookup'}
@@ -433,5 +434,7 @@ class Hierarchy:
                 return f'{rows}×{cols} · {outs} used'
             return f'row of {self.size[scope]} · {outs} used'
         kind = 'dot' if name.endswith(']') else KINDS.get(name, '')
+        if kind == 'dot' and trace.config.bias and KINDS.get(trace.scopes[trace.scopes[scope].parent].name) == 'linear':
+            kind = 'dot + b'  # a linear's row with the bias option: W[i]·x + b[i]
         shape = f'{ins}→{outs}' if ins else f'{outs} out'
         return f'{kind} {shape} · {self.size[scope]:,} scalars'.lstrip()

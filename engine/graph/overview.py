@@ -21,7 +21,7 @@ def stage_of_weight(name):
     m = re.fullmatch(r'layer(\d+)\.(attn|mlp)_\w+', name)
     if m:
         return ('pos', f'layer {m.group(1)}', 'attention' if m.group(2) == 'attn' else 'mlp')
-    return {'wte': ('pos', 'embedding'), 'wpe': ('pos', 'embedding'), 'lm_head': ('pos', 'lm_head'),
+    return {'wte': ('pos', 'embedding'), 'wpe': ('pos', 'embedding'), 'lm_head': ('pos', 'lm_head'), 'lm_head_b': ('pos', 'lm_head'),
             'emb_ln_gain': ('pos', 'embedding'), 'emb_ln_bias': ('pos', 'embedding')}.get(name)
 
 

@@ -133,6 +133,14 @@ class EmbeddingCanvas(QWidget):
         QToolTip.showText(event.globalPosition().toPoint(), f'{self.labels[hit[0]]} at step {hit[1]:,}', self)
 
 
+def no_matrix(config, name):
+    """What the plot says of a model without the matrix chosen (wpe: RoPE's model, the bigram)."""
+    if config.position == 'rope':
+        return (f'This model has no {name}: with RoPE a position enters attention as a rotation of q and k, '
+                'by angles computed from it, not learned rows.')
+    return f'This model has no {name}: the bigram reads only the token.'
+
+
 class EmbeddingPlot(HistoryPanel):
     def __init__(self, timeline, session, parent=None):
         super().__init__(parent)
@@ -172,6 +180,10 @@ class EmbeddingPlot(HistoryPanel):
         if h is None:
             return
         name = self.matrix.currentData()
+        if name not in h.shapes:  # wpe of a model with RoPE (or of the bigram): nothing to plot
+            self.canvas.set_data([], [], [], None)
+            self.message.setText(no_matrix(h.config, name))
+            return
         if name not in self._cache:
             basis = pca_basis(h.matrix_at(name, h.step))
             steps = sorted(h.snapshots)
@@ -190,7 +202,7 @@ class EmbeddingPlot(HistoryPanel):
 
     def _show_current(self):
         h, name = self.timeline.history, self.matrix.currentData()
-        if h is None or name not in self._cache or self.session.model is None:
+        if h is None or name not in self._cache or name not in h.shapes or self.session.model is None:
             return
         basis, labels, paths = self._cache[name]
         rows = [[p.data for p in row] for row in self.session.model.state_dict[name]]

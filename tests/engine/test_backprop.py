@@ -133,3 +133,35 @@ def test_every_op_has_a_rule_and_a_symbol_per_child(trace):
         for i in range(len(children)):
             assert local_symbol(trace.op[node], i)
     assert local_symbol('**-0.5', 0) == '-0.5·a^(-0.5-1)' and local_symbol('*', 0) == 'b'
+
+
+@pytest.fixture(scope='module', params=['mini-gpt', 'llama-style'])
+def seed_trace(request):
+    """'emma' through the seeds' presets at a small shape: biases, tied lm_head, LayerNorm, GELU; RoPE, SwiGLU."""
+    from engine.presets import preset_config
+    model = Model.init(preset_config(request.param, n_embd=8, n_head=2, block_size=8), Tokenizer('abcdem'), random.Random(7))
+    return record(model, 'emma')
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.data())
+def test_the_seed_blocks_step_back_to_every_earlier_state_exactly(seed_trace, data):
+    stepper = Stepper(seed_trace)
+    a = data.draw(st.integers(0, stepper.total))
+    b = data.draw(st.integers(a, stepper.total))
+    stepper.seek(a)
+    snapshot = (list(stepper.grads), list(stepper.arrived))
+    stepper.seek(b)
+    for _ in range(b - a):
+        stepper.back()
+    assert (stepper.grads, stepper.arrived, stepper.position) == (*snapshot, a)
+
+
+def test_the_seed_blocks_ops_have_their_rules_and_run_to_loss_backward(seed_trace):
+    """silu (SwiGLU's) and gelu have a rule and a local symbol; stepping to the end is Value.backward exactly."""
+    ops = set(seed_trace.op)
+    assert ops & {'silu', 'gelu'} and all('a leaf' not in rule(op) for op in ops if op not in ('param', 'const'))
+    assert all(local_symbol(op, 0) for op in ops if op not in ('param', 'const'))
+    stepper = Stepper(seed_trace)
+    stepper.run_to_end()
+    assert list(stepper.grads) == backward_on_values(seed_trace)

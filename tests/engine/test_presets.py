@@ -2,6 +2,7 @@
 graph bit for bit), records, steps back exactly, passes gradcheck, saves and loads; microgpt stays microgpt."""
 
 import json
+import math
 import random
 
 import pytest
@@ -25,17 +26,21 @@ COUNTS = {'bigram': 27 * 27,
           'one-head': 4192, 'microgpt': 4192}
 
 
-@pytest.fixture(scope='module', params=list(PRESETS) + ['gelu', 'layernorm'])
+# microgpt with one block option each
+OPTIONS = {'gelu': {'activation': 'gelu'}, 'layernorm': {'norm': 'layer'}, 'bias': {'bias': True}, 'tie': {'tie': True},
+           'rope': {'position': 'rope'}, 'swiglu': {'activation': 'swiglu'}}
+
+
+@pytest.fixture(scope='module', params=list(PRESETS) + list(OPTIONS))
 def rung(request):
-    """(preset name, a small model of it with fresh weights, 'emma' recorded through it); 'gelu' is microgpt
-    with the GELU block option."""
-    name = 'microgpt' if request.param in ('gelu', 'layernorm') else request.param
+    """(preset name, a small model of it with fresh weights, 'emma' recorded through it); 'gelu' and the others
+    of OPTIONS are microgpt with that block option."""
+    name = 'microgpt' if request.param in OPTIONS else request.param
     config = preset_config(name, n_embd=8, n_head=name != 'one-head' and 2 or None, block_size=8,
-                           activation='gelu' if request.param == 'gelu' else None,
-                           norm='layer' if request.param == 'layernorm' else None)
+                           **OPTIONS.get(request.param, {}))
     model = Model.init(config, TOK, random.Random(3))
-    for matrix, rows in model.state_dict.items():  # LayerNorm's gains and biases away from 1 and 0
-        if '_ln_' in matrix:
+    for matrix, rows in model.state_dict.items():  # LayerNorm's gains and biases, the linears' biases, away from 1 and 0
+        if '_ln_' in matrix or matrix.endswith('_b'):
             for p in rows[0]:
                 p.data += random.Random(matrix).gauss(0, 0.3)
     return name, model, record(model, 'emma')
@@ -125,7 +130,9 @@ def test_the_recording_is_the_training_loss_with_its_names_and_scopes(rung):
         gelus = [n for n in range(len(trace)) if trace.op[n] == 'gelu']
         assert len(gelus) == 5 * 32 and trace.name(gelus[3]) == 'x[3]'
         assert trace.scope_path(gelus[0]) == 'pos 0 / layer 0 / mlp / gelu' and 'relu' not in trace.op
-    assert ('pos 4 / layer 0 / attention / head 0 / scores' in paths) == (name in ('one-head', 'microgpt'))
+    assert ('pos 4 / layer 0 / attention / head 0 / scores' in paths) == (name in ('one-head', 'microgpt', 'mini-gpt',
+                                                                                   'llama-style'))
+    blocks(model.config, trace, paths)
     if name == 'average':  # every head's weights are 1/T over positions 0..t, and shown as attention
         assert ('pos 4 / layer 0 / attention / head 1 / uniform') in paths
         assert trace.attention[0][1][4] == (0.2,) * 5 and trace.attention[0][0][0] == (1.0,)
@@ -167,7 +174,19 @@ def test_gradcheck_agrees_with_backprop(rung):
     result = finish(iter_gradcheck(model, trace))
     used = [p for p in result.params if p.node >= 0]
     assert len(used) >= 4 * len(TOK.uchars) + 4 and all(p.analytic != 0 for p in used[:3])
-    assert max(p.rel_error for p in used) < 1e-5  # measured: 1e-9 (bigram) to 6e-6 (microgpt, fresh weights)
+    # The key's bias (the bias option, without RoPE) has gradient 0: softmax undoes a shift of all scores alike;
+    # backprop leaves rounding (1e-20), the difference is exactly 0.
+    zero = {p.name for p in used if '.attn_wk_b[' in p.name and model.config.position == 'learned'}
+    assert all(abs(p.analytic) < 1e-15 and abs(p.numeric) < 1e-12 for p in used if p.name in zero)
+    # measured: 1e-9 (bigram) to 6e-6 (microgpt, fresh weights). The blocks' few worse ones are within the
+    # difference's own error: its rounding, ~ε·|L|/h (7e-12 at h = 1e-4: SwiGLU's fc1 gradients of 1e-8), or its
+    # truncation, h²·L‴/6 (a tied wte[4][7]: 1e-4 relative at h = 1e-4), which h = 1e-5 makes 100 times less.
+    def agrees(p, h):
+        return abs(p.numeric - p.analytic) <= 1e-5 * max(abs(p.numeric), abs(p.analytic)) + 4 * 2.2e-16 * trace.loss / h
+    again = {p.name for p in used if not agrees(p, 1e-4)} - zero
+    assert len(again) <= 3, sorted(again)
+    closer = finish(iter_gradcheck(model, trace, h=1e-5, only=again)) if again else None
+    assert again == set() or all(agrees(p, 1e-5) for p in closer.params if p.name in again)
 
 
 def test_sgd_is_plain_gradient_descent_with_the_decaying_rate():
@@ -218,3 +237,69 @@ def test_layernorm_starts_as_the_identity_gain_and_bias_drawn_from_nothing():
         == plain.floats()
     assert param_count(GPTConfig(norm='layer'), 27) == 4192 + 6 * 16 == len(Model.init(GPTConfig(norm='layer'), tok,
                                                                                         random.Random(0)).params)
+
+
+def blocks(config, trace, paths):
+    """The seed-style blocks in a recording: a bias added to every linear's output, lm_head reading wte, RoPE's
+    rotation with its constants, SwiGLU's gate and product; each named as the code names it."""
+    read = {trace.params[n][0] for n in trace.params}
+    if config.bias:  # y = W·x + b in the row's own group: 'q[3]' is the sum, 'W·x[3]' the dot product
+        q3 = next(n for n in range(len(trace)) if trace.scope_path(n) == 'pos 4 / layer 0 / attention / q / q[3]'
+                  and trace.names[n] == 'q[3]')
+        assert trace.op[q3] == '+' and trace.param_name(trace.children[q3][1]) == 'layer0.attn_wq_b[0][3]'
+        assert trace.name(trace.children[q3][0]) == 'W·x[3]' and {'lm_head_b', 'layer0.mlp_fc2_b'} <= read
+    assert ('lm_head' in read) == (not config.tie and config.arch == 'gpt')
+    if config.tie:  # the logits are x's dot products with the rows of wte
+        logit = next(n for n in range(len(trace)) if trace.scope_path(n).startswith('pos 4 / lm_head') and trace.op[n] == '*')
+        assert trace.params[trace.children[logit][0]][0] == 'wte'
+    assert ('wpe' in read) == (config.position == 'learned' and config.arch == 'gpt') and ('pos 4 / layer 0 / attention / rope' in paths) == (
+        config.position == 'rope')
+    if config.position == 'rope':  # pos 4's q and k turned by constants named cos[i], sin[i]: not weights
+        rot = [n for n in range(len(trace)) if trace.scope_path(n) == 'pos 4 / layer 0 / attention / rope']
+        assert [trace.names[n] for n in rot if trace.names[n] and trace.names[n].startswith('q_rot')][:2] == ['q_rot[0]', 'q_rot[1]']
+        consts = {trace.names[n]: trace.data[n] for n in rot if trace.op[n] == 'const'}
+        assert consts['cos[1]'] == math.cos(4 * 10000 ** -0.5) and consts['-sin[0]'] == -math.sin(4.0)
+        assert not any(n in trace.params for n in rot) and 'pos 4 / embedding / tok + pos' not in paths
+    if config.activation == 'swiglu':  # silu(fc1·x) ⊙ fc3·x: one silu op per hidden unit, then the product
+        silus = [n for n in range(len(trace)) if trace.op[n] == 'silu']
+        assert len(silus) == 5 * 32 and trace.name(silus[3]) == 'gate[3]' and 'layer0.mlp_fc3' in read
+        assert trace.scope_path(silus[0]) == 'pos 0 / layer 0 / mlp / swiglu'
+
+
+def test_the_seed_presets_are_their_blocks_at_microgpts_size_and_count_their_parameters():
+    mini, llama = preset_config('mini-gpt'), preset_config('llama-style')
+    assert (mini.norm, mini.activation, mini.bias, mini.tie, mini.position) == ('layer', 'gelu', True, True, 'learned')
+    assert (llama.norm, llama.activation, llama.bias, llama.tie, llama.position) == ('rms', 'swiglu', False, False, 'rope')
+    assert all((c.n_embd, c.n_layer, c.n_head, c.block_size) == (16, 1, 4, 16) for c in (mini, llama))
+    # mini-gpt: wte, wpe, 6 LayerNorm rows, the layer's 12·16² and a bias per output (16·4 + 64 + 16), lm_head's bias
+    assert param_count(mini, 27) == 27 * 16 + 16 * 16 + 6 * 16 + 12 * 16 * 16 + 144 + 27 == 4027
+    # llama-style: wte, lm_head, wq wk wv wo, fc1 fc3 fc2 (no wpe, no biases)
+    assert param_count(llama, 27) == 2 * 27 * 16 + 4 * 16 * 16 + 3 * 64 * 16 == 4960
+    tok = Tokenizer('abcdefghijklmnopqrstuvwxyz')
+    assert all(len(Model.init(c, tok, random.Random(0)).params) == param_count(c, 27) for c in (mini, llama))
+    assert preset_config('mini-gpt', n_embd=32, n_layer=2).n_layer == 2  # a shape laid over
+    assert preset_of(GPTConfig(norm='layer', activation='gelu', bias=True, tie=True)) == 'mini-gpt'
+    assert preset_of(GPTConfig(norm='layer', activation='gelu', bias=True)) == 'microgpt'
+
+
+@pytest.mark.parametrize('shape, says', [
+    ({'n_embd': 12, 'n_head': 4}, "RoPE rotates pairs of a head's numbers, so the head size (n_embd / n_head = 3) must be even."),
+    ({'n_embd': 10, 'n_head': 4}, 'n_embd (10) must be divisible by n_head (4).'),
+])
+def test_a_shape_rope_cannot_take_is_one_sentence(shape, says):
+    with pytest.raises(ConfigError) as e:
+        preset_config('llama-style', **shape)
+    assert str(e.value) == says
+    with pytest.raises(ConfigError, match='bias must be true or false'):
+        GPTConfig(bias='yes')
+    with pytest.raises(ConfigError, match='position must be one of learned, rope'):
+        GPTConfig(position='alibi')
+
+
+def test_biases_are_made_zero_and_drawn_from_nothing():
+    """As LayerNorm's: the weights of a model with biases are drawn as without them (the same rng stream)."""
+    tok = Tokenizer('abcdefghijklmnopqrstuvwxyz')
+    plain, biased = (Model.init(GPTConfig(bias=b), tok, random.Random(42)) for b in (False, True))
+    assert [p.data for p in biased.state_dict['layer0.mlp_fc1_b'][0]] == [0.0] * 64
+    assert {k: v for k, v in biased.floats().items() if not k.endswith('_b')} == plain.floats()
+    assert list(biased.state_dict)[:4] == ['wte', 'wpe', 'lm_head', 'lm_head_b']

@@ -86,7 +86,7 @@ def test_only_the_same_config_and_vocabulary_fit(history):
         retrace(other)
 
 
-@pytest.mark.parametrize('rung', ['bigram', 'average', 'gelu', 'layernorm'])
+@pytest.mark.parametrize('rung', ['bigram', 'average', 'gelu', 'layernorm', 'mini-gpt', 'llama-style'])
 def test_the_ladders_rungs_and_gelu_retrace_bit_for_bit(rung):
     """The rungs' structures (a bigram's softmax over weights, constant uniform weights) and the GELU op's
     forward rule and local gradient, recomputed exactly as Value computes them."""
@@ -95,7 +95,7 @@ def test_the_ladders_rungs_and_gelu_retrace_bit_for_bit(rung):
     from engine.presets import preset_config
     from engine.tokenizer import Tokenizer
     config = preset_config('microgpt', activation='gelu') if rung == 'gelu' else preset_config(
-        'microgpt', norm='layer') if rung == 'layernorm' else preset_config(rung)
+        'microgpt', norm='layer') if rung == 'layernorm' else preset_config(rung)  # mini-gpt: biases, tied; llama: RoPE, silu
     tok = Tokenizer('abcdem')
     start, other = (Model.init(config, tok, random.Random(seed)) for seed in (1, 2))
     trace = record(start, 'emma')

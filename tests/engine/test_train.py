@@ -43,7 +43,10 @@ def test_b11_estimate_counts_exactly_the_parameters(config, vocab):
 
 
 @pytest.mark.parametrize('config, vocab, doc_len', [(GPTConfig(), 27, 4), (GPTConfig(n_embd=8, n_layer=2, n_head=2), 2001, 9),
-                                                   (GPTConfig(n_embd=8, n_head=2, block_size=8), 3001, 20)])
+                                                   (GPTConfig(n_embd=8, n_head=2, block_size=8), 3001, 20),
+                                                   (GPTConfig(n_embd=8, n_head=2, norm='layer', bias=True, tie=True), 301, 9),
+                                                   (GPTConfig(n_embd=8, n_layer=2, position='rope', activation='swiglu'), 301, 9),
+                                                   (GPTConfig(n_embd=8, n_head=2, bias=True, activation='swiglu'), 301, 6)])
 def test_b11_the_estimate_counts_the_nodes_and_multiply_adds_a_step_makes(monkeypatch, config, vocab, doc_len):
     """The vocabulary's term as a training step pays it: six nodes a token a position (lm_head's dot,
     softmax's -max_val (two), exp, **-1, *) and n_embd multiply-adds, counted on the step itself."""
@@ -61,7 +64,7 @@ def test_b11_the_estimate_counts_the_nodes_and_multiply_adds_a_step_makes(monkey
     macs = sum(len(v._children) // 2 for v in made if v._op == 'dot')
     assert train.step_counts(config, vocab, n) == (macs, len(made))
     bigger = train.step_counts(config, vocab + 1000, n)[1] - len(made)
-    assert bigger == 6 * 1000 * n
+    assert bigger == (6 + config.bias) * 1000 * n  # with the bias option, lm_head's bias adds one more
 
 
 def test_b11_a_large_vocabulary_pays_for_its_samples_and_its_parameters_too():

@@ -68,7 +68,10 @@ def test_train_short_run_writes_a_checkpoint_that_samples_the_same(tmp_path, tin
 
 # vocabulary a e i l m o v + BOS (8), n_embd 8: wte, wpe (16 rows), lm_head, and per rung what it adds
 RUNG_PARAMS = {'bigram': 8 * 8, 'mlp': 8 * 8 + 16 * 8 + 8 * 8 + 2 * 32 * 8, 'average': 1024 - 2 * 8 * 8,
-               'microgpt': 1024 + 6 * 8}  # microgpt here with GELU and LayerNorm: three norms' gains and biases
+               'microgpt': 1024 + 6 * 8,  # microgpt here with GELU and LayerNorm: three norms' gains and biases
+               'mini-gpt': 1024 - 8 * 8 + 6 * 8 + 8 + 4 * 8 + 32 + 8,  # no lm_head (tied), LayerNorm, a bias per output
+               'llama-style': 1024 - 16 * 8 + 32 * 8}  # no wpe (RoPE), fc3
+BLOCK_WORDS = {'microgpt': ', gelu, layernorm', 'mini-gpt': ', gelu, layernorm, bias, tied', 'llama-style': ', swiglu, rope'}
 
 
 @pytest.mark.parametrize('preset', RUNG_PARAMS)
@@ -79,19 +82,18 @@ def test_train_a_preset_prints_its_parameters_and_its_checkpoint_opens_everywher
                *(['--activation', 'gelu', '--norm', 'layer'] if preset == 'microgpt' else []))
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    gelu = ', gelu, layernorm' if preset == 'microgpt' else ''
-    assert lines[2].startswith(f'preset: {preset} (') and lines[2].endswith(f'){gelu}, optimizer sgd')
+    assert lines[2].startswith(f'preset: {preset} (') and lines[2].endswith(f'){BLOCK_WORDS.get(preset, "")}, optimizer sgd')
     assert lines[3] == f'num params: {RUNG_PARAMS[preset]}'
     saved = ckpt_io.load(out)
     assert presets.preset_of(saved.model.config) == preset and saved.train_config.optimizer == 'sgd'
-    assert saved.model.config.activation == ('gelu' if preset == 'microgpt' else 'relu')
-    assert saved.model.config.norm == ('layer' if preset == 'microgpt' else 'rms')
+    assert saved.model.config.activation == {'microgpt': 'gelu', 'mini-gpt': 'gelu', 'llama-style': 'swiglu'}.get(preset, 'relu')
+    assert saved.model.config.norm == ('layer' if preset in ('microgpt', 'mini-gpt') else 'rms')
     sampled = run('sample', '--checkpoint', str(out), '--num-samples', '2')
     assert sampled.returncode == 0 and sampled.stdout.splitlines() == lines[-2:]
     graph = run('graph', '--checkpoint', str(out), '--doc', 'emma', '-o', str(tmp_path / 'g.svg'))
     svg = (tmp_path / 'g.svg').read_text()
     assert graph.returncode == 0 and '<svg' in svg and '>pos 4<' in svg and '>softmax<' in svg
-    assert ('>attention<' in svg) == (preset in ('average', 'microgpt')) and ('>mlp<' in svg) == (preset != 'bigram')
+    assert ('>attention<' in svg) == (preset in ('average', 'microgpt', 'mini-gpt', 'llama-style')) and ('>mlp<' in svg) == (preset != 'bigram')
     param = 'wte[1][2]' if preset == 'bigram' else 'layer0.mlp_fc1[1][2]'  # the history replays with SGD, checked
     history = run('history', str(out), '--param', param, '--json', str(tmp_path / 'h.json'))
     assert history.returncode == 0, history.stderr
@@ -128,7 +130,7 @@ BAD_CASES = ['unknown character', 'missing dataset', 'empty dataset', 'binary da
              'zero temperature', 'negative samples', 'corrupt checkpoint', 'missing checkpoint', 'unknown command',
              'unwritable output', 'prompt outside vocabulary', 'prompt too long', 'top-p zero', 'top-p above one',
              'top-k zero', 'greedy with top-k', 'unknown preset', 'bigram with layers', 'unknown optimizer',
-             'unknown activation', 'unknown norm']
+             'unknown activation', 'unknown norm', 'odd head size for rope', 'unknown position', 'bigram with bias']
 
 
 def bad_cases(tmp_path):
@@ -167,14 +169,20 @@ def bad_cases(tmp_path):
         'top-k zero': (['sample', '--checkpoint', ckpt, '--top-k', '0'], 'top-k must be a whole number of tokens, 1 or more'),
         'greedy with top-k': (['sample', '--checkpoint', ckpt, '--greedy', '--top-k', '3'], 'use greedy alone'),
         'unknown preset': (['train', '--preset', 'gpt2', '--out', str(tmp_path / 'x.json')],
-                           "There is no preset 'gpt2': choose one of bigram, mlp, average, one-head, microgpt."),
+                           "There is no preset 'gpt2': choose one of bigram, mlp, average, one-head, microgpt, mini-gpt, llama-style."),
         'bigram with layers': (['train', '--preset', 'bigram', '--n-layer', '2', '--out', str(tmp_path / 'x.json')],
                                'The bigram model has no layers: n_layer must be 0, not 2.'),
         'unknown optimizer': (['train', '--optimizer', 'rmsprop', '--out', str(tmp_path / 'x.json')],
                               'The optimizer must be adam or sgd'),
         'unknown activation': (['train', '--activation', 'swish', '--out', str(tmp_path / 'x.json')],
-                               "activation must be one of relu, gelu, not 'swish'."),
+                               "activation must be one of relu, gelu, swiglu, not 'swish'."),
         'unknown norm': (['train', '--norm', 'batch', '--out', str(tmp_path / 'x.json')], "norm must be one of rms, layer, not 'batch'."),
+        'odd head size for rope': (['train', '--preset', 'llama-style', '--n-embd', '12', '--out', str(tmp_path / 'x.json')],
+                                   "RoPE rotates pairs of a head's numbers, so the head size (n_embd / n_head = 3) must be even."),
+        'unknown position': (['train', '--position', 'alibi', '--out', str(tmp_path / 'x.json')],
+                             "position must be one of learned, rope, not 'alibi'."),
+        'bigram with bias': (['train', '--preset', 'bigram', '--bias', '--out', str(tmp_path / 'x.json')],
+                             'The bigram model is one table: biases, tied weights and RoPE do not apply to it.'),
     }
 
 

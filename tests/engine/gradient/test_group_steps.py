@@ -152,42 +152,52 @@ def test_a_summary_catches_a_wrong_gradient(emma, unit_list):
     assert not check.agrees and check.max_diff > 1e-7
 
 
-@pytest.mark.parametrize('rung', ['bigram', 'mlp', 'average', 'one-head', 'gelu', 'layernorm', 'mlp+layernorm'])
+RUNGS = {'bigram': ('bigram', {}), 'mlp': ('mlp', {}), 'average': ('average', {}), 'one-head': ('one-head', {}),
+         'gelu': ('microgpt', {'activation': 'gelu'}), 'layernorm': ('microgpt', {'norm': 'layer'}),
+         'mlp+layernorm': ('mlp', {'norm': 'layer'}), 'bias': ('microgpt', {'bias': True}), 'tie': ('microgpt', {'tie': True}),
+         'average+bias+tie': ('average', {'bias': True, 'tie': True}), 'rope': ('microgpt', {'position': 'rope'}),
+         'swiglu': ('microgpt', {'activation': 'swiglu'}), 'mini-gpt': ('mini-gpt', {}), 'llama-style': ('llama-style', {}),
+         'rope+layernorm+bias': ('microgpt', {'position': 'rope', 'norm': 'layer', 'bias': True})}
+
+
+@pytest.mark.parametrize('rung', RUNGS)
 def test_every_rung_of_the_ladder_steps_by_group_and_each_summary_agrees_with_the_stepper(rung):
-    """The ladder's rungs (engine.presets) go by their own structure: the bigram's softmax reads a row of wte
-    as its logits, the average rung's heads have no scores; every summary still checks against the stepper."""
+    """The ladder's rungs (engine.presets) and the block options go by their own structure: the bigram's softmax
+    reads a row of wte as its logits, the average rung's heads have no scores, RoPE's rotation and SwiGLU's two
+    paths have their own summaries; every summary still checks against the stepper."""
     import random
 
     from engine.model import Model
     from engine.presets import preset_config
     from engine.tokenizer import Tokenizer
     from engine.trace import record
-    preset, activation = ('microgpt', 'gelu') if rung == 'gelu' else (rung.split('+')[0], None)
-    norm = 'layer' if rung.endswith('layernorm') else None
-    if preset == 'layernorm':
-        preset = 'microgpt'
-    model = Model.init(preset_config(preset, n_embd=8, n_head=None if rung == 'one-head' else 2, activation=activation,
-                                     norm=norm), Tokenizer('abcdem'), random.Random(5))
-    if norm:  # gains and biases away from 1 and 0, so that a summary that leaves them out shows it
-        for name in model.state_dict:
-            if '_ln_' in name:
-                for p in model.state_dict[name][0]:
-                    p.data += random.Random(name).gauss(0, 0.3)
-        trace_model = Model.from_floats(model.config, model.tokenizer, model.floats())
-        model = trace_model
-    trace = record(model, 'emma')
+    preset, options = RUNGS[rung]
+    model = Model.init(preset_config(preset, n_embd=8, n_head=None if rung == 'one-head' else 2, **options),
+                       Tokenizer('abcdem'), random.Random(5))
+    for name in model.state_dict:  # gains and biases away from 1 and 0, so that a summary that leaves them out shows it
+        if '_ln_' in name or name.endswith('_b'):
+            for p in model.state_dict[name][0]:
+                p.data += random.Random(name).gauss(0, 0.3)
+    config = model.config
+    trace = record(Model.from_floats(config, model.tokenizer, model.floats()), 'emma')
     h, schedule = Hierarchy(trace), Schedule(trace)
     stepper = Stepper(trace)
     found = units(trace, schedule, h)
     assert found and found[-1].end == stepper.total
-    kinds = set()
+    kinds, checks = set(), set()
     for unit in found:
         stepper.seek(unit.end)
         s = summary(trace, stepper.grads, unit, h)
         kinds.add(unit.kind)
         for check in s.checks:
+            checks.add(check.what)
             assert len(check.identity) == len(check.stepper) > 0, (unit.path, check.what)
             assert check.max_diff < 1e-12, (unit.path, check.what, check.max_diff)
     assert {'softmax', 'nll', 'mean'} <= kinds and ('linear' in kinds) == (rung != 'bigram')
-    assert ('gelu' in kinds) == (rung == 'gelu') and ('relu' in kinds) == (rung not in ('bigram', 'gelu'))
-    assert ('layernorm' in kinds) == (norm is not None) and ('rmsnorm' in kinds) == (norm is None and rung != 'bigram')
+    activation = config.activation if rung != 'bigram' else None
+    assert all((kind in kinds) == (activation == kind) for kind in ('relu', 'gelu', 'swiglu'))
+    norm = config.norm if rung != 'bigram' else None
+    assert ('layernorm' in kinds) == (norm == 'layer') and ('rmsnorm' in kinds) == (norm == 'rms')
+    assert ('rope' in kinds) == (config.position == 'rope') and ('∂L/∂b = ∂L/∂y' in checks) == config.bias
+    if activation == 'swiglu':
+        assert {'∂L/∂h = silu′(h)·up·∂L/∂y', '∂L/∂up = silu(h)·∂L/∂y'} <= checks

@@ -133,3 +133,23 @@ def test_the_cone_is_what_a_node_depends_on_and_what_depends_on_it(emma):
     loss_1 = resolve(emma, 'pos 1 / -log p / loss_t')
     path = path_between(emma, wte, loss_1)
     assert wte in path and loss_1 in path and path <= descendants(emma, wte) | {wte}
+
+
+def test_a_tied_wte_gets_its_gradient_from_both_uses():
+    """With lm_head tied to wte (the tie option), a row of wte is read by the embedding and by every position's
+    lm_head: its terms by use are both kinds, and they sum to its grad bit for bit."""
+    import random
+
+    from engine.backprop import Stepper
+    from engine.model import GPTConfig, Model
+    from engine.tokenizer import Tokenizer
+    from engine.trace import record
+    from engine.gradient.provenance import terms_by_use
+    trace = record(Model.init(GPTConfig(n_embd=8, n_head=2, tie=True), Tokenizer('abcdem'), random.Random(4)), 'emma')
+    stepper = Stepper(trace)
+    stepper.run_to_end()
+    node = resolve(trace, 'wte[4][3]')  # 'e', read at pos 1 by the embedding
+    terms = terms_by_use(trace, stepper.grads, node)
+    scopes = [trace.scope_path(t.parent) for t in terms]
+    assert 'pos 1 / embedding / tok + pos' in scopes and sum(s.endswith('lm_head / lm_head[4]') for s in scopes) == 5
+    assert sum_in_order(terms) == stepper.grads[node]

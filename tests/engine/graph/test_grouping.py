@@ -268,3 +268,21 @@ def test_a_view_renumbered_with_other_weights_is_the_view_those_weights_record(e
         assert new == fresh.visible(vg.open, vg.show_constants) != vg
         assert new.edges is vg.edges and new.clusters is vg.clusters
     assert h.visible(views[0]) == before[0]  # the first hierarchy keeps its own numbers
+
+
+def test_the_seed_blocks_groups_say_what_they_compute():
+    """A linear's row with the bias option is 'dot + b' (W[i]·x + b[i]); RoPE's group rotates, SwiGLU's multiplies
+    silu by up; a row of scores stays a plain dot."""
+    import random
+
+    from engine.model import GPTConfig, Model
+    from engine.tokenizer import Tokenizer
+    config = GPTConfig(n_embd=8, n_head=2, bias=True, position='rope', activation='swiglu')
+    trace = record(Model.init(config, Tokenizer('abcdem'), random.Random(2)), 'emma')
+    h = Hierarchy(trace)
+    detail = {trace.scopes[s].path: h.describe(s, 0, 1) for s in range(1, len(trace.scopes))}
+    assert detail['pos 2 / layer 0 / attention / q / q[3]'].startswith('dot + b ')
+    assert detail['pos 2 / layer 0 / attention / head 0 / scores / q·k[1]'].startswith('dot ')
+    assert detail['pos 2 / layer 0 / attention / rope'].startswith('rotate ')
+    assert detail['pos 2 / layer 0 / mlp / swiglu'].startswith('silu·up ')
+    assert detail['pos 2 / layer 0 / mlp / fc3'].startswith('linear ')

@@ -35,3 +35,10 @@ def test_the_real_embedding_plot_draws_no_overlapping_labels(window, qtbot):
     canvas.repaint()
     assert len(canvas.label_rects) == 27 and not overlaps(canvas.label_rects)
     assert sum(r is not None for r in canvas.label_rects) >= 20
+
+
+def test_a_model_without_wpe_says_why_there_is_nothing_to_plot():
+    from engine.model import GPTConfig
+    from explorer.history.embedding_plot import no_matrix
+    assert 'rotation of q and k' in no_matrix(GPTConfig(position='rope'), 'wpe')
+    assert no_matrix(GPTConfig(arch='bigram', n_layer=0), 'wpe') == 'This model has no wpe: the bigram reads only the token.'
