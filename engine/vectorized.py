@@ -23,9 +23,10 @@ import random
 import numpy as np
 
 from engine.checks import is_whole, short
-from engine.errors import ConfigError, TrainingDiverged
+from engine.errors import ConfigError, EngineError, TrainingDiverged
 from engine.model import Model, param_shapes, rope_angles
 from engine.optim import decayed_lr
+from engine.sampling import check_temperature
 from engine.tokenizer import Tokenizer
 from engine.value import GELU_C, GELU_K
 from engine.train import StepResult, check_trainable
@@ -306,22 +307,12 @@ def causal_mask(T):
     return _MASKS[T]
 
 
-def loss_and_grads(w, config, tokens, targets, loss_weights, grads=None):
-    """microgpt's forward and backward: the loss and {name: gradient} for a batch.
-
-    tokens, targets [B, T] ints; loss_weights [B, T]: 1/(n·B) at each of a document's n positions, 0 at padding.
-    grads: {name: array} to write the gradients into (zeroed here), e.g. views of one flat array."""
-    if grads is None:
-        grads = {name: np.zeros_like(a) for name, a in w.items()}
-    else:
-        for g in grads.values():
-            g.fill(0.0)
+def forward(w, config, tokens):
+    """microgpt's forward pass on a batch: the logits [B, T, V], and what the backward pass needs (None for the
+    bigram, whose logits are rows of wte)."""
     if config.arch == 'bigram':  # the token's row of wte is its logits
-        loss, dlogits = cross_entropy(w['wte'][tokens], targets, loss_weights)
-        np.add.at(grads['wte'], tokens, dlogits)
-        return loss, grads
-    B, T = tokens.shape
-    mask = causal_mask(T)
+        return w['wte'][tokens], None
+    mask = causal_mask(tokens.shape[1])
     x0 = embedding(w, tokens)
     x, norm0 = norm(x0, w, 'emb', config)
     caches = []
@@ -340,8 +331,26 @@ def loss_and_grads(w, config, tokens, targets, loss_weights, grads=None):
         caches.append((n1, att, n2, ml))
     lm_head = 'wte' if config.tie else 'lm_head'                   # tied: the logits read wte
     logits = linear(x, w[lm_head], w['lm_head_b'][0] if config.bias else None)  # [B, T, V]
-    loss, dlogits = cross_entropy(logits, targets, loss_weights)
+    return logits, (x, norm0, caches)
 
+
+def loss_and_grads(w, config, tokens, targets, loss_weights, grads=None):
+    """microgpt's forward and backward: the loss and {name: gradient} for a batch.
+
+    tokens, targets [B, T] ints; loss_weights [B, T]: 1/(n·B) at each of a document's n positions, 0 at padding.
+    grads: {name: array} to write the gradients into (zeroed here), e.g. views of one flat array."""
+    if grads is None:
+        grads = {name: np.zeros_like(a) for name, a in w.items()}
+    else:
+        for g in grads.values():
+            g.fill(0.0)
+    logits, saved = forward(w, config, tokens)
+    loss, dlogits = cross_entropy(logits, targets, loss_weights)
+    if saved is None:  # the bigram: each row of wte read gets its position's dlogits
+        np.add.at(grads['wte'], tokens, dlogits)
+        return loss, grads
+    x, norm0, caches = saved
+    lm_head = 'wte' if config.tie else 'lm_head'
     dx = linear_backward(dlogits, x, w[lm_head], grads[lm_head], grads['lm_head_b'][0] if config.bias else None)
     attention_back = uniform_attention_backward if config.attention == 'uniform' else attention_backward
     for li in reversed(range(config.n_layer)):
@@ -446,9 +455,31 @@ class VectorTrainer:
         with np.errstate(all='ignore'):
             for i in range(0, len(docs), batch):
                 chunk = docs[i:i + batch]
-                loss, _ = loss_and_grads(self.weights, self.model_config, *batch_arrays(self, chunk))
+                tokens, targets, loss_weights = batch_arrays(self, chunk)
+                loss, _ = cross_entropy(forward(self.weights, self.model_config, tokens)[0], targets, loss_weights)
                 total += loss * len(chunk)  # the chunk's mean over its documents, back to their sum
         return total / len(docs)
+
+    def samples(self, rng, num_samples=20, temperature=0.5):
+        """engine.sampling.iter_samples with numpy's forward pass: microgpt's inference loop, the same draws of
+        `rng` from the tempered softmax (a mini-GPT-sized model samples in seconds, not minutes)."""
+        check_temperature(temperature)
+        config, tok = self.model_config, self.tokenizer
+        for _ in range(num_samples):
+            tokens, sample = [tok.BOS], []
+            for _ in range(config.block_size):
+                with np.errstate(all='ignore'):
+                    logits = forward(self.weights, config, np.array([tokens]))[0][0, -1]
+                    probs = softmax(logits / temperature)
+                if not np.isfinite(probs).all():
+                    raise EngineError(f'These weights cannot be sampled at temperature {temperature!r}: their '
+                                      'next-token probabilities are not finite numbers.')
+                token_id = rng.choices(range(len(probs)), weights=probs.tolist())[0]
+                if token_id == tok.BOS:
+                    break
+                tokens.append(token_id)
+                sample.append(tok.uchars[token_id])
+            yield ''.join(sample)
 
     def positions(self, doc):
         tokens = self.tokenizer.encode(doc)

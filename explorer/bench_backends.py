@@ -1,7 +1,8 @@
 """The bench's training figures of the two backends side by side (`python3 main.py bench`, issue 24): a whole
 training step (forward, backward, Adam) of microgpt's config on names.txt, one document a step, with the scalar
 engine and with numpy, and numpy's tokens a second at a batch of 32 documents; and the mini GPT's 100 iterations
-(n_embd 128, 3 layers, 4 heads, block 64, LayerNorm, GELU, batch 32) on a 1 MB text, with numpy."""
+(preset mini-gpt: LayerNorm, GELU, biases, tied weights; n_embd 128, 3 layers, 4 heads, block 64; batch 32) on a
+1 MB text, with numpy."""
 
 import os
 import time
@@ -9,10 +10,11 @@ import time
 from engine.data import find_names, load_docs
 from engine.model import GPTConfig
 from engine.optim import TrainConfig
+from engine.presets import preset_config
 from engine.train import Trainer
 
 BATCH = 32
-MINI_GPT = dict(n_embd=128, n_layer=3, n_head=4, block_size=64, norm='layer', activation='gelu')  # the PyTorch mini GPT's
+MINI_GPT = dict(n_embd=128, n_layer=3, n_head=4, block_size=64)  # the PyTorch mini GPT's shape, on preset mini-gpt
 MINI_TEXT_BYTES = 1_000_000  # its text: names.txt, one name a line, repeated to 1 MB (this machine has no other)
 MINI_ITERS = 100
 
@@ -75,7 +77,7 @@ def mini_gpt_figures(docs=None, iters=MINI_ITERS, size=MINI_TEXT_BYTES, shape=No
     step of warm-up (its first allocations)."""
     from engine.data import text_windows
     from engine.vectorized import VectorTrainer
-    config = GPTConfig(**(shape or MINI_GPT))
+    config = preset_config('mini-gpt', **(shape or MINI_GPT))  # LayerNorm, GELU, biases, tied weights
     windows = text_windows(mini_gpt_text(docs if docs is not None else _documents(), size), config.block_size)
     trainer = VectorTrainer(windows, config, TrainConfig(num_steps=10**6), batch=BATCH)
     trainer.train_step()

@@ -190,7 +190,9 @@ def cmd_train(args, out):
     if args.out:
         _save(args.out, trainer)
     print(f'\n--- inference (new, hallucinated {"text" if args.text else "names"}) ---', file=out)
-    for i, s in enumerate(iter_samples(trainer.model, trainer.rng, args.num_samples, args.temperature)):
+    samples = trainer.samples(trainer.rng, args.num_samples, args.temperature) if hasattr(trainer, 'samples') else \
+        iter_samples(trainer.model, trainer.rng, args.num_samples, args.temperature)  # numpy's with numpy
+    for i, s in enumerate(samples):
         print(f'sample {i+1:2d}: {s}', file=out)
     if args.out:
         print(f'saved {args.out}', file=sys.stderr)

@@ -193,6 +193,22 @@ def test_train_backend_numpy_prints_the_validation_loss_scalar_does(tmp_path, ca
     assert 'val loss' in scalar_out and numpy_out == scalar_out
 
 
+@pytest.mark.parametrize('preset', ['microgpt', 'mini-gpt', 'llama-style', 'bigram'])
+def test_numpy_samples_what_the_scalar_engine_samples(docs, preset):
+    """The same draws from the same rng, over probabilities equal to rounding: the same documents."""
+    import random
+    from engine.sampling import iter_samples
+    trainer = VectorTrainer(docs[:300], preset_config(preset), TrainConfig(num_steps=30))
+    for _ in trainer.run():
+        pass
+    state = trainer.rng.getstate()
+    scalar = list(iter_samples(trainer.model, trainer.rng, 12, 0.7))
+    rng = random.Random()
+    rng.setstate(state)
+    assert list(trainer.samples(rng, 12, 0.7)) == scalar and len(set(scalar)) > 3
+    assert rng.getstate() == trainer.rng.getstate()  # the stream goes on where the scalar one does
+
+
 def test_the_scalar_engine_does_not_import_numpy():
     code = ('import sys, engine.model, engine.train, engine.trace, engine.cli.commands; '
             'print("numpy" in sys.modules)')

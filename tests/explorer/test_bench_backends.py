@@ -3,6 +3,7 @@
 import pytest
 
 from engine.model import GPTConfig, param_count
+from engine.presets import preset_config
 from engine.optim import TrainConfig
 from engine.vectorized import VectorTrainer
 from explorer import bench_backends
@@ -38,7 +39,7 @@ def test_the_mini_gpt_figures_time_its_iterations_on_a_text_of_the_size_asked():
     assert len(short) == 100 and short.startswith('emma\nolivia\nemma\n')
     text = bench_backends.mini_gpt_text(DOCS, 2000)
     figures = bench_backends.mini_gpt_figures(DOCS, iters=3, size=2000,
-                                              shape=dict(n_embd=8, n_layer=1, n_head=2, block_size=16, norm='layer'))
+                                              shape=dict(n_embd=8, n_layer=1, n_head=2, block_size=16))
     assert figures['mini_gpt_100_iters_s'] >= 0 and figures['mini_gpt_tokens_per_s'] > 0
-    assert figures['mini_gpt_params'] == param_count(GPTConfig(n_embd=8, n_layer=1, n_head=2, block_size=16, norm='layer'),
-                                                     len(set(text)) + 1)
+    config = preset_config('mini-gpt', n_embd=8, n_layer=1, n_head=2, block_size=16)
+    assert config.tie and config.bias and figures['mini_gpt_params'] == param_count(config, len(set(text)) + 1)
