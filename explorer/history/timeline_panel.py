@@ -200,7 +200,9 @@ class TimelinePanel(HistoryPanel):
     def _on_step_changed(self, step):
         self._slow.stop()
         self.status.hide()  # the slider and the line below say it all; the status is for loading and errors
-        if self.play_button.isChecked():  # Play moves the slider and the box with the step shown, not ahead of it
+        if self.play_button.isChecked() or (step == self.timeline.target and self.slider.value() != step):
+            # Play moves the slider and the box with the step shown, not ahead of it; and a step Play asked for
+            # that lands after Pause was pressed is shown by them too (else the slider said 0 while step 1 showed)
             for w in (self.slider, self.spin):
                 w.blockSignals(True)
                 w.setValue(step)
