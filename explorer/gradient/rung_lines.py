@@ -115,9 +115,11 @@ class RungLinesView(QWidget):
             self.diff.resizeColumnToContents(col)
 
     def _on_toggled(self, on):
+        """The note, and the diff in the table's place if any line differs (microgpt's from one-head: none)."""
+        lines = on and self.diff.topLevelItemCount() > 0
         self.note.setVisible(on)
-        self.diff.setVisible(on)
-        self.diff_shown.emit(on)
+        self.diff.setVisible(lines)
+        self.diff_shown.emit(lines)
 
     def _on_clicked(self, item, _column):
         number = item.data(1, Qt.UserRole)

@@ -55,7 +55,7 @@ def test_the_diff_from_the_rung_below_shows_what_one_head_adds(view, qtbot):
 def test_microgpt_runs_the_same_lines_as_one_head_four_times_over(view):
     view.show_model(preset_config('microgpt'), TOK, SOURCE)
     view.changes.setChecked(True)
-    assert rows(view) == [] and 'n_head 1 → 4' in view.note.text()
+    assert rows(view) == [] and view.diff.isHidden() and 'n_head 1 → 4' in view.note.text()
     assert f'the same {len(view.lines.ran)} lines run' in view.note.text() and '4 times instead of 1' in view.note.text()
 
 
