@@ -23,6 +23,8 @@ from engine.presets import below_config, preset_of
 from engine.trace import record
 
 MODEL_FILE = model_code.gpt.__code__.co_filename
+BIGRAM_READS = ('n_layer', 'block_size', 'init_std', 'arch')  # the fields a bigram model reads: its other
+                                                              # fields are defaults it never uses
 
 
 @dataclass(frozen=True)
@@ -81,5 +83,6 @@ def rung_lines(config, tokenizer):
     name, other = lower
     ran_below = lines_run(other, tokenizer)
     fields = tuple((f.name, getattr(other, f.name), getattr(config, f.name)) for f in dataclasses.fields(GPTConfig)
-                   if getattr(other, f.name) != getattr(config, f.name))
+                   if getattr(other, f.name) != getattr(config, f.name)
+                   and (other.arch != 'bigram' or f.name in BIGRAM_READS))
     return RungLines(preset_of(config), ran, name, fields, ran - ran_below, ran_below - ran)
