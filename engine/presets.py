@@ -13,11 +13,16 @@ block 16), each a set of block options:
   lm_head tied to wte;
 - `llama-style`: RMSNorm (microgpt's), RoPE in place of wpe, SwiGLU in place of the MLP's ReLU, no biases.
 A preset fills the fields it names; any shape the user gives (n_embd, n_layer, …) is laid over it.
+Each rung ships trained on names.txt (`shipped_checkpoint`), made as README's "The ladder, shipped" says.
 """
+
+import dataclasses
+from pathlib import Path
 
 from engine.checks import short
 from engine.errors import ConfigError
 from engine.model import GPTConfig
+from engine.paths import ASSETS, DEFAULT_CHECKPOINT
 
 
 # name: (what it is, in a few words; the GPTConfig fields it sets)
@@ -33,7 +38,10 @@ PRESETS = {
                     {'position': 'rope', 'activation': 'swiglu'}),
 }
 DEFAULT = 'microgpt'
+RUNGS = ('bigram', 'mlp', 'average', 'one-head', 'microgpt')  # the ladder; mini-gpt and llama-style stand on microgpt
 BLOCK_OPTIONS = ('norm', 'activation', 'bias', 'tie', 'position', 'attention')  # what mini-gpt and llama-style set
+LADDER = ASSETS / 'ladder'  # the shipped rungs below microgpt: NAME-names.json and its history
+SHIPPED_EVERY = 100         # their histories' snapshot interval: ~0.3–1.7 MB each, any step ≤ 100 replayed steps away
 
 
 def check_preset(name):
@@ -53,6 +61,49 @@ def preset_config(name, **shape):
 
 def describe(name):
     return PRESETS[check_preset(name)][0]
+
+
+def shipped_checkpoint(name):
+    """Where rung `name` trained on names.txt ships: microgpt's own checkpoint, the others in assets/ladder."""
+    if check_preset(name) not in RUNGS:
+        raise ConfigError(f'The preset {name} is not a rung of the ladder: only {", ".join(RUNGS)} ship trained.')
+    return DEFAULT_CHECKPOINT if name == DEFAULT else LADDER / f'{name}-names.json'
+
+
+def shipped_rung(path):
+    """The rung whose shipped checkpoint is at `path`, or None for any other file."""
+    try:
+        where = Path(path).resolve()
+    except (OSError, RuntimeError, TypeError):
+        return None
+    return next((name for name in RUNGS if shipped_checkpoint(name).resolve() == where), None)
+
+
+def below(name):
+    """The rung under rung `name` on the ladder, or None for the first (bigram); mini-gpt and llama-style stand on
+    microgpt (what they change is microgpt's blocks)."""
+    if check_preset(name) not in RUNGS:
+        return DEFAULT
+    i = RUNGS.index(name)
+    return RUNGS[i - 1] if i else None
+
+
+def below_config(config):
+    """(the rung under `config`'s, that rung's GPTConfig with everything else `config` has), or None on the
+    first rung: the fields either rung sets are the lower rung's, every other field (shape, block options)
+    stays, so the two differ only by the idea the upper rung adds."""
+    lower = below(preset_of(config))
+    if lower is None:
+        return None
+    defaults = GPTConfig()
+    own = set(PRESETS[preset_of(config)][1]) | set(PRESETS[lower][1])
+    settings = {f.name: (getattr(defaults, f.name) if f.name in own else getattr(config, f.name))
+                for f in dataclasses.fields(GPTConfig)}
+    settings.update(PRESETS[lower][1])
+    try:
+        return lower, GPTConfig(**settings)
+    except ConfigError:  # one-head's width with average's four heads: uniform weights are the same with one
+        return lower, GPTConfig(**{**settings, 'n_head': 1})
 
 
 def preset_of(config):

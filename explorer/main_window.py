@@ -24,6 +24,7 @@ from explorer.history.adam_plot import AdamPlot
 from explorer.history.compare_runs import RunCurves
 from explorer.history.embedding_plot import EmbeddingPlot
 from explorer.history.timeline_panel import TimelinePanel
+from explorer.ladder_room import LadderRoom
 from explorer.host import Host
 from explorer.panels.backprop import BackpropPanel
 from explorer.panels.chain_rule import ChainRulePanel
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         session.error.connect(lambda message: QMessageBox.warning(self, 'microgpt explorer', message))
         self.read_settings()
         self._help, self.tours = HelpDialogs(self), TourRoom(self)  # tours: a room beside the graph, Help › Start tour…
+        self.ladder = LadderRoom(self)  # File › Open ladder rung ›: the shipped rungs
         QTimer.singleShot(0, self.maybe_show_intro)
 
     def _central(self):

@@ -21,6 +21,7 @@ LIGHT = {
     'faint_text': '#8a8f99', 'text_on_strong': '#ffffff', 'highlight_row': '#ffe8a3', 'applying_row': '#d9ccff',
     'call_site_row': '#fff4d1', 'target_row': '#e5dbff', 'bar': '#7048e8', 'chart_points': '#1c64d9',
     'bar_cut': '#d3d7de', 'chart_reference': '#aab1bd', 'export_background': '#ffffff',
+    'added_row': '#d3f9d8', 'removed_row': '#ffe3e3',  # the Code panel's diff from the rung below: + and −
 }
 DARK = {
     'background': '#1d2027', 'text': '#e6e8ee', 'muted': '#b0b8c5', 'edge': '#6f7a8c',
@@ -36,6 +37,7 @@ DARK = {
     'faint_text': '#7d8593', 'text_on_strong': '#ffffff', 'highlight_row': '#5c4a1a', 'applying_row': '#3d3366',
     'call_site_row': '#3a3320', 'target_row': '#3d3366', 'bar': '#b197fc', 'chart_points': '#4d8ef7',
     'bar_cut': '#474d58', 'chart_reference': '#5c6470', 'export_background': '#ffffff',  # an exported picture is on white
+    'added_row': '#1f4d2c', 'removed_row': '#5c2626',
 }
 
 _current = [LIGHT]  # the palette the window uses now (set_dark): what panels without a palette of their own read

@@ -15,15 +15,18 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFontDatabase
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from engine.code_lines import MODEL_FILE
 from engine.graph.keys import split_key
 from engine.numbers import shown
 
 from explorer import theme
+from explorer.gradient.rung_lines import RungLinesView
 
 ROOT = Path(__file__).resolve().parents[2]
 VALUE_PY = 'engine/value.py'
 CHAIN_RULE = 'child.grad += local_grad * v.grad'
-OP_DEFS = {'+': 'def __add__', '*': 'def __mul__', 'log': 'def log', 'exp': 'def exp', 'relu': 'def relu', 'gelu': 'def gelu'}
+OP_DEFS = {'+': 'def __add__', '*': 'def __mul__', 'log': 'def log', 'exp': 'def exp', 'relu': 'def relu', 'gelu': 'def gelu',
+           'silu': 'def silu'}
 # row backgrounds (theme names): the selection's line, the line being applied, and the line that called the
 # helper (linear, softmax, rmsnorm) the marked line is in
 SELECTED, APPLYING, CALL_SITE = 'highlight_row', 'applying_row', 'call_site_row'
@@ -58,6 +61,7 @@ class CodePanel(QWidget):
         self.nodes_of = {}        # line number -> node ids it made
         self.items = {}           # line number -> QTreeWidgetItem
         self.source = []          # the model file's lines, as it ran
+        self.ran = None           # line numbers the recording's configuration runs (None: not known)
         self.marked = set()       # line numbers marked for the selection
         self.calls = set()        # line numbers that called the helper lines marked (which linear)
         self.applying_call = None  # the line that called the helper the applied node was made in
@@ -85,6 +89,10 @@ class CodePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
+        self.rung = RungLinesView()  # the model's rung, the lines it runs, and the diff from the rung below
+        self.rung.diff_shown.connect(self._on_diff_shown)
+        self.rung.line_chosen.connect(self._on_line_chosen)
+        layout.addWidget(self.rung)
         self.where_label = QLabel()  # the selection's line and, inside linear/softmax/rmsnorm, its caller
         self.where_label.setTextFormat(Qt.RichText)
         self.where_label.setWordWrap(True)
@@ -119,6 +127,10 @@ class CodePanel(QWidget):
                 by_line[trace.lines[i][1]].append(node)
         self.nodes_of = dict(by_line)
         self.source = source = (ROOT / self.path).read_text().splitlines()  # the file the recording ran
+        self.ran = None
+        if (ROOT / self.path).resolve() == Path(MODEL_FILE).resolve() and self.session.model is not None:
+            self.ran = self.rung.show_model(trace.config, self.session.model.tokenizer, source)
+        self.rung.setVisible(self.ran is not None)
         self.table.clear()
         self.items, self._styles = {}, {}
         for number, text in enumerate(source, 1):
@@ -128,8 +140,8 @@ class CodePanel(QWidget):
             item.setTextAlignment(0, Qt.AlignRight)
             item.setTextAlignment(1, Qt.AlignRight)
             item.setTextAlignment(2, Qt.AlignRight)
-            if not count:
-                for col in range(3):
+            if (number not in self.ran) if self.ran is not None else not count:  # a line this model does not run
+                for col in range(4 if self.ran is not None else 3):
                     item.setForeground(col, QBrush(QColor(theme.current()['faint_text'])))
             self.table.addTopLevelItem(item)
             self.items[number] = item
@@ -144,6 +156,17 @@ class CodePanel(QWidget):
         if not self.marked and self.applying is None and self.nodes_of:  # nothing to show yet: the first line
             self.table.scrollToItem(self.items[min(self.nodes_of)], QAbstractItemView.PositionAtTop)  # that ran,
                                                                           # not the module's docstring at line 1
+
+    def _on_diff_shown(self, shown):
+        """The diff from the rung below in the table's place, or the table back."""
+        self.table.setVisible(not shown)
+        self.layout().setStretchFactor(self.rung, 1 if shown else 0)
+
+    def _on_line_chosen(self, number):
+        """A line chosen in the diff: the whole file again, that line in view and selected."""
+        if number in self.items:
+            self.table.setCurrentItem(self.items[number])
+            self.show_line(number)
 
     def line_of(self, node):
         """The line number in the model file that made `node`, or None."""

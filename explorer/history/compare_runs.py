@@ -1,20 +1,24 @@
 """Compare runs: the loss curves of several training runs over one another (issue 23, "compare rungs").
 
-`RunCurves` keeps the runs this window has seen: the history of each checkpoint opened (as the Timeline
-reads it: once a panel that needs it is raised, Training included, and for each checkpoint after) and
-each run trained here. `CompareRuns` lists them with a box each and draws the ticked ones, smoothed, on a loss chart given to it (the Training panel's),
-each named with its parameter count and last smoothed loss, so that rungs of different sizes can be set
-side by side: bigger is not always lower."""
+`RunCurves` keeps the runs this window has seen: the shipped ladder's (each rung trained on names.txt, read by
+explorer.history.shipped_ladder when a view of the runs is first shown), the history of each checkpoint opened
+(as the Timeline reads it: once a panel that needs it is raised, Training included, and for each checkpoint
+after) and each run trained here. `CompareRuns` lists them with a box each, the shipped rungs first in ladder
+order, and draws the ticked ones, smoothed, on a loss chart given to it (the Training panel's), each named
+with its parameter count and last smoothed loss, so that rungs of different sizes can be set side by side:
+bigger is not always lower. "Draw the ladder" ticks every shipped rung at once."""
 
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QPen
-from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from engine.numbers import shown
+from engine.presets import PRESETS, shipped_rung
 
 from explorer.history.charts import smoothed
+from explorer.history.shipped_ladder import ShippedLadder, run_key, shipped_name
 from explorer.theme import run_color
 
 MAX_POINTS = 1000  # points drawn per curve: a 100,000-step run is thinned, its shape kept
@@ -26,11 +30,17 @@ class Run:
     params: int         # how many scalars it learns
     losses: tuple       # the training loss at each step, from step 1
     key: object         # the same run seen again is not listed twice (a history's SHA-256, a run's id)
+    rung: str = None    # the ladder rung, for a shipped rung's own run (listed first, in ladder order)
+
+    @property
+    def rank(self):
+        """Where a shipped rung stands on the ladder (0 bigram … 4 microgpt), or None."""
+        return None if self.rung is None else list(PRESETS).index(self.rung)
 
     @property
     def label(self):
         last = smoothed(self.losses)[-1] if self.losses else float('nan')
-        return f'{self.name} · {self.params:,} params · {len(self.losses):,} steps · loss {shown(last)}'
+        return f'{self.name} · {self.params:,} params · loss {shown(last)} · {len(self.losses):,} steps'
 
 
 class RunCurves(QObject):
@@ -42,27 +52,37 @@ class RunCurves(QObject):
         super().__init__(parent)
         self.session, self.timeline = session, timeline
         self.runs = []
+        self._ladder = None  # explorer.history.shipped_ladder, made when a view first wants the runs
         timeline.loaded.connect(self._on_history)
 
-    def add(self, name, params, losses, key):
+    def add(self, name, params, losses, key, rung=None):
         if not losses or any(r.key == key for r in self.runs):
             return None
-        run = Run(name, int(params), tuple(float(x) for x in losses), key)
+        run = Run(name, int(params), tuple(float(x) for x in losses), key, rung)
         self.runs.append(run)
         self.added.emit(run)
         return run
 
     def want_history(self):
-        """A view of the runs is shown: read the checkpoint's history, if it has one (off the UI thread)."""
+        """A view of the runs is shown: read the checkpoint's history, if it has one, and the shipped ladder's
+        (off the UI thread)."""
         self.timeline.ensure_loaded()
+        self.ladder.load()
+
+    @property
+    def ladder(self):
+        if self._ladder is None:
+            self._ladder = ShippedLadder(self, self)
+        return self._ladder
 
     def _on_history(self):
         history, run = self.timeline.history, self.timeline.run
         if history is None or run is None:
             return
-        name = self.session.checkpoint_name if self.session.checkpoint is run else run.history_name or 'a run'
-        key = getattr(run, 'history_sha256', None) or ('file', str(run.history_file))  # read again: listed once
-        self.add(name, len(run.model.params), history.losses, key)
+        ours = self.session.checkpoint is run
+        rung = shipped_rung(self.session.checkpoint_path) if ours and self.session.checkpoint_path else None
+        name = shipped_name(rung) if rung else self.session.checkpoint_name if ours else run.history_name or 'a run'
+        self.add(name, len(run.model.params), history.losses, run_key(run), rung)
 
 
 class CompareRuns(QWidget):
@@ -75,9 +95,16 @@ class CompareRuns(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         title = QLabel('Compare runs (tick one to draw its smoothed loss):')
-        title.setToolTip('Every checkpoint opened and every run trained in this window, with how many '
-                         'parameters it learns: a rung of the ladder against another')
-        layout.addWidget(title)
+        title.setToolTip('The shipped ladder (each rung trained 1,000 steps on names.txt), every checkpoint opened '
+                         'and every run trained in this window, with how many parameters it learns')
+        self.ladder_box = QCheckBox('Draw the ladder')
+        self.ladder_box.setToolTip('Tick every shipped rung, bigram to microgpt, to overlay their curves')
+        self.ladder_box.toggled.connect(self._on_ladder_toggled)
+        title.setWordWrap(True)  # the panel may be narrow: the words wrap, nothing is pushed out of sight
+        row = QHBoxLayout()
+        row.addWidget(title, 1)
+        row.addWidget(self.ladder_box, 0, Qt.AlignTop)
+        layout.addLayout(row)
         self.list = QListWidget()
         self.list.setMinimumHeight(48)
         self.list.setMaximumHeight(80)
@@ -91,14 +118,33 @@ class CompareRuns(QWidget):
         runs.added.connect(self._on_added)
 
     def _on_added(self, run):
+        """A shipped rung goes among the others in ladder order, in its rung's colour; any other run after them,
+        each in a colour of its own."""
         self.empty.hide()
         item = QListWidgetItem(run.label)
         item.setToolTip(run.label)
         item.setData(Qt.UserRole, run.key)
         item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+        ranks = [self._run(self.list.item(i)).rank for i in range(self.list.count())]
+        if run.rank is None:
+            color, row = len(PRESETS) + sum(r is None for r in ranks), len(ranks)
+        else:
+            color, row = run.rank, sum(r is not None and r < run.rank for r in ranks)
+        item.setForeground(run_color(color))
         item.setCheckState(Qt.Unchecked)
-        item.setForeground(run_color(self.list.count()))
-        self.list.addItem(item)
+        self.list.insertItem(row, item)
+        if run.rank is not None and self.ladder_box.isChecked():
+            item.setCheckState(Qt.Checked)  # the ladder is drawn: so is a rung that arrives after the tick
+
+    def _run(self, item):
+        key = item.data(Qt.UserRole)
+        return next(r for r in self.runs.runs if r.key == key)
+
+    def _on_ladder_toggled(self, on):
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if self._run(item).rank is not None:
+                item.setCheckState(Qt.Checked if on else Qt.Unchecked)
 
     def shown_keys(self):
         return [self.list.item(i).data(Qt.UserRole) for i in range(self.list.count())
@@ -106,11 +152,10 @@ class CompareRuns(QWidget):
 
     def _on_ticked(self, item):
         from PySide6.QtCharts import QLineSeries
-        key = item.data(Qt.UserRole)
-        run = next(r for r in self.runs.runs if r.key == key)
+        key, run = item.data(Qt.UserRole), self._run(item)
         if item.checkState() == Qt.Checked and key not in self.series:
             series = QLineSeries()
-            short = run.name.removeprefix('trained here (').removesuffix(')')  # the legend has little room
+            short = run.rung or run.name.removeprefix('trained here (').removesuffix(')')  # the legend has little room
             series.setName(f'{short} · {run.params:,}')
             pen = QPen(item.foreground().color())
             pen.setWidthF(1.6)
@@ -118,6 +163,8 @@ class CompareRuns(QWidget):
             series.setPen(pen)
             series.replace(curve_points(run.losses))
             self.chart.addSeries(series)
+            for marker in self.chart.legend().markers(series):  # the list is its legend, in its colour: five
+                marker.setVisible(False)                         # rungs' names would not fit over the chart
             series.attachAxis(self.x_axis)
             series.attachAxis(self.y_axis)
             self.series[key] = series
@@ -126,14 +173,20 @@ class CompareRuns(QWidget):
         self.fit_axes()
 
     def fit_axes(self):
-        """The axes cover every ticked run (and what the chart showed before)."""
+        """The axes cover every ticked run (and what the chart showed before). With no run of the panel's own
+        drawn, the loss axis spans the ticked curves only, not from 0: rungs a tenth apart are told apart."""
         runs = [r for r in self.runs.runs if r.key in self.series]
         if not runs:
             return
         steps = max(len(r.losses) for r in runs)
-        top = max(max(smoothed(r.losses)) for r in runs)
+        curves = [smoothed(r.losses) for r in runs]
+        top = max(max(c) for c in curves)
+        own = any(s.count() for s in self.chart.series() if s not in self.series.values())
         self.x_axis.setRange(1, max(steps, int(self.x_axis.max())))
-        self.y_axis.setRange(0, max(top, self.y_axis.max()))
+        if own:
+            self.y_axis.setRange(0, max(top, self.y_axis.max()))
+        else:
+            self.y_axis.setRange(max(0.0, min(min(c) for c in curves) - 0.05), top + 0.05)
         self.y_axis.applyNiceNumbers()
 
 

@@ -200,10 +200,11 @@ class TimelinePanel(HistoryPanel):
     def _on_step_changed(self, step):
         self._slow.stop()
         self.status.hide()  # the slider and the line below say it all; the status is for loading and errors
-        if self.play_button.isChecked() or (not self.slider.isSliderDown() and self.timeline.target in (None, step)):
+        if self.play_button.isChecked() or (not self.slider.isSliderDown() and self.timeline.target in (None, step)
+                                            and self.slider.value() != step):
             # Play moves the slider and the box with the step shown, not ahead of it; a step asked for elsewhere (a
-            # tour, a click on the curve, the Training panel) moves them too, once it is shown: they never say
-            # another step than the graph's
+            # tour, a click on the curve) or one Play asked for that lands after Pause moves them too, once it is
+            # shown: they never say another step than the graph's
             for w in (self.slider, self.spin):
                 w.blockSignals(True)
                 w.setValue(step)

@@ -1,6 +1,8 @@
 """engine.presets: the ladder's rungs as configurations of the one model. Each rung trains (fused and literal
-graph bit for bit), records, steps back exactly, passes gradcheck, saves and loads; microgpt stays microgpt."""
+graph bit for bit), records, steps back exactly, passes gradcheck, saves and loads; microgpt stays microgpt.
+Each rung below microgpt ships trained on names.txt (assets/ladder), exactly the run README's command makes."""
 
+import io
 import json
 import math
 import random
@@ -8,13 +10,16 @@ import random
 import pytest
 
 from engine import checkpoint as ckpt_io
+from engine import history as history_io
 from engine.backprop import Stepper
 from engine.errors import CheckpointError, ConfigError
 from engine.gradient.gradcheck import iter_gradcheck
 from engine.model import GPTConfig, Model, finish, param_count, param_shapes
 from engine.optim import SGD, Adam, TrainConfig, make_optimizer
+from engine.cli.commands import main as cli_main
 from engine.paths import DEFAULT_CHECKPOINT
-from engine.presets import PRESETS, preset_config, preset_of
+from engine.presets import (LADDER, PRESETS, RUNGS, SHIPPED_EVERY, below, below_config, preset_config, preset_of,
+                            shipped_checkpoint, shipped_rung)
 from engine.tokenizer import Tokenizer
 from engine.trace import literal_loss, record
 
@@ -303,3 +308,74 @@ def test_biases_are_made_zero_and_drawn_from_nothing():
     assert [p.data for p in biased.state_dict['layer0.mlp_fc1_b'][0]] == [0.0] * 64
     assert {k: v for k, v in biased.floats().items() if not k.endswith('_b')} == plain.floats()
     assert list(biased.state_dict)[:4] == ['wte', 'wpe', 'lm_head', 'lm_head_b']
+
+
+# The ladder, shipped.
+
+def test_each_rung_stands_on_the_one_below_with_everything_else_kept():
+    assert [below(p) for p in PRESETS] == [None, 'bigram', 'mlp', 'average', 'one-head', 'microgpt', 'microgpt']
+    assert below_config(preset_config('llama-style')) == ('microgpt', preset_config('microgpt'))
+    assert below_config(preset_config('bigram')) is None
+    assert below_config(preset_config('microgpt')) == ('one-head', preset_config('one-head'))
+    assert below_config(preset_config('one-head')) == ('average', preset_config('average'))
+    assert below_config(preset_config('average')) == ('mlp', preset_config('mlp'))
+    assert below_config(preset_config('mlp')) == ('bigram', preset_config('bigram'))
+    wide = GPTConfig(n_embd=24, n_layer=2, n_head=2, activation='gelu')  # a microgpt of another shape and block
+    assert below_config(wide) == ('one-head', GPTConfig(n_embd=24, n_layer=2, n_head=1, activation='gelu'))
+    name, lower = below_config(preset_config('one-head', n_embd=10))  # 10 is no width for average's four heads
+    assert name == 'average' and (lower.attention, lower.n_head, lower.n_embd) == ('uniform', 1, 10)
+
+
+def test_where_each_rung_ships():
+    assert shipped_checkpoint('microgpt') == DEFAULT_CHECKPOINT and shipped_checkpoint('mlp') == LADDER / 'mlp-names.json'
+    assert [shipped_rung(shipped_checkpoint(p)) for p in RUNGS] == list(RUNGS)
+    with pytest.raises(ConfigError, match='not a rung of the ladder'):
+        shipped_checkpoint('mini-gpt')
+    assert shipped_rung(LADDER / '..' / 'ladder' / 'bigram-names.json') == 'bigram'  # the file, however named
+    assert shipped_rung(LADDER / 'other.json') is None
+    with pytest.raises(ConfigError, match='There is no preset'):
+        shipped_checkpoint('transformer')
+
+
+@pytest.mark.parametrize('name', [p for p in RUNGS if p != 'microgpt'])
+def test_each_shipped_rung_is_the_run_readme_trains_and_its_history_proves_itself(name, names_file, tmp_path):
+    """`train --preset NAME --history-every 100 --out assets/ladder/NAME-names.json` (README): the shipped pair is
+    that run's. Its first steps are what the command makes (2 steps here: the same weights, m and v after step 1,
+    bit for bit, and the same losses), its history is the one its checkpoint names by content and ends at the
+    checkpoint's weights (load_for), replays as it records from step 0, and stays small."""
+    path = shipped_checkpoint(name)
+    ckpt = ckpt_io.load(path)
+    history = history_io.load_for(path, ckpt)
+    assert history.bound and ckpt.model.config == preset_config(name) and ckpt.train_config == TrainConfig()
+    assert (ckpt.step, ckpt.seed, history.every) == (1000, 42, SHIPPED_EVERY)
+    assert sorted(history.snapshots) == list(range(0, 1001, SHIPPED_EVERY))
+    assert path.stat().st_size + history_io.history_path(path, ckpt).stat().st_size < 2.5 * 2**20
+    out = tmp_path / 'two.json'
+    assert cli_main(['train', '--preset', name, '--data', str(names_file), '--steps', '2', '--history-every', '1',
+                     '--num-samples', '0', '--out', str(out)], io.StringIO()) == 0
+    two = ckpt_io.load(out)
+    short = history_io.load_for(out, two)
+    assert short.docs == history.docs[:2] and short.losses == history.losses[:2]  # step 2's loss: after step 1
+    assert short.snapshots[0] == history.snapshots[0]
+    after_one = history.seek(2)  # replayed from the snapshot of step 0, checked against what the file records
+    assert (list(short.snapshots[1][0]), list(short.snapshots[1][1])) == (
+        list(history.seek(1).weights), list(history.seek(1).m)) and after_one.loss == history.losses[1]
+
+
+def test_the_shipped_bigram_replays_its_last_interval_to_its_checkpoint():
+    """The one rung cheap enough to replay 100 steps here (0.3 s): the file's last interval gives the checkpoint."""
+    path = shipped_checkpoint('bigram')
+    ckpt = ckpt_io.load(path)
+    state = history_io.load_for(path, ckpt).seek(1000)
+    assert list(state.weights) == [p.data for p in ckpt.model.params] and list(state.m) == ckpt.adam_m
+
+
+@pytest.mark.slow
+def test_retraining_the_bigram_rung_as_readme_says_gives_the_shipped_pair_byte_for_byte(names_file, tmp_path):
+    out = tmp_path / 'bigram-names.json'
+    assert cli_main(['train', '--preset', 'bigram', '--data', str(names_file), '--history-every', str(SHIPPED_EVERY),
+                     '--out', str(out)], io.StringIO()) == 0
+    shipped = shipped_checkpoint('bigram')
+    assert out.read_bytes() == shipped.read_bytes()
+    name = json.loads(out.read_text())['history']['file']
+    assert (out.parent / name).read_bytes() == (shipped.parent / name).read_bytes()

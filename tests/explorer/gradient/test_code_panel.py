@@ -8,6 +8,9 @@ from PySide6.QtWidgets import QTreeWidgetItem
 
 from engine.graph.keys import node_key
 from engine.gradient.provenance import resolve
+from engine.presets import preset_config
+
+from explorer import theme
 
 
 def test_code_panel_marks_the_selected_nodes_line_and_lights_what_a_line_made(window, qtbot):
@@ -184,3 +187,25 @@ def test_the_bigram_rungs_table_marks_the_line_that_returns_its_row(window, qtbo
     s.select(node_key(resolve(s.trace, 'wte[4][3]')))
     (line,) = code.marked
     assert code.source[line - 1].strip().startswith("return state_dict['wte'][token_id]")
+
+
+def test_the_lines_this_model_does_not_run_are_grey_and_the_diff_takes_the_tables_place(window):
+    s, code = window.session, window.code_panel
+    window.show_gradient_tab(code)
+    def grey(text):
+        number = next(i for i, line in enumerate(code.source, 1) if text in line)
+        return code.items[number].foreground(3).color().name() == theme.current()['faint_text']
+
+    assert grey("return state_dict['wte'][token_id]  # [vocab_size]")  # the bigram's line: microgpt never runs it
+    assert not grey('for h in range(n_head):')  # run, though it makes no node
+    assert not grey('exps = [(val - max_val).exp()')
+    assert 'Rung <b>microgpt</b>' in code.rung.summary.text() and code.rung.changes.text() == 'Changes from one-head'
+    code.rung.changes.setChecked(True)  # microgpt runs one-head's lines: the note says so, the code stays
+    assert not code.table.isHidden() and code.rung.diff.isHidden() and 'n_head 1 → 4' in code.rung.note.text()
+    code.rung.changes.setChecked(False)
+    code.rung.show_model(preset_config('average'), s.model.tokenizer, code.source)  # a rung whose lines differ
+    code.rung.changes.setChecked(True)
+    assert code.table.isHidden() and not code.rung.diff.isHidden() and 'attention none → uniform' in code.rung.note.text()
+    code.rung.changes.setChecked(False)
+    assert not code.table.isHidden() and code.rung.diff.isHidden()
+    code.rung.show_model(s.trace.config, s.model.tokenizer, code.source)

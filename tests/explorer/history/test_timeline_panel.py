@@ -345,3 +345,17 @@ def test_the_validation_loss_is_drawn_beside_the_training_loss_when_the_run_has_
     assert [(p.x(), p.y()) for p in panel.validation.points()] == sorted(history.val_losses.items())
     assert legend.markers(panel.validation)[0].isVisible() and panel.validation.pointsVisible()
     assert panel.y_axis.max() >= max(history.val_losses.values())
+
+
+def test_a_step_play_asked_for_that_lands_after_pause_moves_the_slider_too(window, qtbot):
+    """Pause pressed while the step Play asked for is on its way: when it lands, the slider and the box say it
+    (they said the step before, so a key then moved from the wrong step)."""
+    timeline, panel = open_timeline(window, qtbot), window.timeline_panel
+    panel.set_step(5)
+    qtbot.waitUntil(lambda: timeline.step == 5 and not timeline.busy, timeout=30000)
+    timeline.history.forget()  # step 6 replays from the snapshot of step 0: on its way a while
+    panel.play_button.click()
+    qtbot.waitUntil(lambda: timeline.target == 6, timeout=30000)
+    panel.play_button.click()  # paused before step 6 is shown
+    qtbot.waitUntil(lambda: not timeline.busy and timeline.step == timeline.target, timeout=30000)
+    assert panel.slider.value() == panel.spin.value() == timeline.step >= 6
