@@ -284,15 +284,16 @@ def loss_and_grads(w, config, tokens, targets, loss_weights, grads=None):
     return loss, grads
 
 
-def batch_arrays(model, docs):
-    """(tokens, targets, loss_weights) [B, T] for documents, each cut at block_size as microgpt does."""
+def batch_arrays(model, docs, batch=None):
+    """(tokens, targets, loss_weights) [B, T] for documents, each cut at block_size as microgpt does. batch: the
+    number of documents the loss is the mean over (default len(docs); more when docs are one part of a batch)."""
     rows = [model.positions(doc) for doc in docs]
     T = max(n for _, n in rows)
     tokens, targets = np.zeros((len(docs), T), dtype=np.intp), np.zeros((len(docs), T), dtype=np.intp)
     loss_weights = np.zeros((len(docs), T))
     for b, (ids, n) in enumerate(rows):
         tokens[b, :n], targets[b, :n] = ids[:n], ids[1:n + 1]
-        loss_weights[b, :n] = 1.0 / n / len(docs)   # the mean over positions, then over documents
+        loss_weights[b, :n] = 1.0 / n / (batch or len(docs))   # the mean over positions, then over documents
     return tokens, targets, loss_weights
 
 

@@ -190,7 +190,7 @@ def test_train_backend_numpy_batched_runs(tmp_path, names_path, capsys):
 
 @pytest.mark.parametrize('args, says', [
     (['--backend', 'numpy', '--batch', '0'], '--batch must be a positive whole number of documents, not 0.'),
-    (['--backend', 'nope'], '--backend must be scalar or numpy'),
+    (['--backend', 'nope'], "--backend must be scalar, numpy or torch, not 'nope'."),
     (['--batch', '4'], '--batch needs --backend numpy'),
     (['--backend', 'numpy', '--history-every', '5'], '--history-every needs --backend scalar'),
 ])
