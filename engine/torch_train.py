@@ -68,6 +68,13 @@ def part_bounds(batch, parts):
     return [(i * batch // parts, (i + 1) * batch // parts) for i in range(parts)]
 
 
+def my_parts(docs, launch, accumulate):
+    """Process launch.rank's `accumulate` parts of a step's documents (each process takes consecutive ones)."""
+    bounds = part_bounds(len(docs), launch.world_size * accumulate)
+    first = launch.rank * accumulate
+    return [docs[a:b] for a, b in bounds[first:first + accumulate]]
+
+
 class TorchTrainer:
     """VectorTrainer's run in PyTorch: B documents a step (over every process), in `accumulate` parts each."""
 
@@ -141,12 +148,6 @@ class TorchTrainer:
         n = len(self.docs)
         return [self.docs[(step * self.batch + i) % n] for i in range(self.batch)]
 
-    def my_parts(self, docs):
-        """This process's `accumulate` parts of a step's documents."""
-        bounds = part_bounds(len(docs), self.launch.world_size * self.accumulate)
-        first = self.launch.rank * self.accumulate
-        return [docs[a:b] for a, b in bounds[first:first + self.accumulate]]
-
     def _tensors(self, docs):
         torch = torch_backend.torch
         tokens, targets, loss_weights = batch_arrays(self, docs, self.batch)
@@ -158,7 +159,7 @@ class TorchTrainer:
         and the gradient in module.flat.grad (reduced over every process by DDP)."""
         torch = torch_backend.torch
         self.module.flat.grad = None
-        parts = self.my_parts(docs)
+        parts = my_parts(docs, self.launch, self.accumulate)
         loss = torch.zeros((), dtype=self.module.flat.dtype, device=self.device)
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
