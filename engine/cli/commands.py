@@ -205,8 +205,7 @@ def _run_training(args, trainer, parts, out):
     if args.out and torch_train.saves(trainer):
         _save(args.out, trainer)
     print(f'\n--- inference (new, hallucinated {"text" if args.text else "names"}) ---', file=out)
-    samples = args.num_samples if torch_train.saves(trainer) else 0  # one process of many samples
-    for i, s in enumerate(iter_samples(trainer.model, trainer.rng, samples, args.temperature)):
+    for i, s in enumerate(torch_train.samples(trainer, args.num_samples, args.temperature)):
         print(f'sample {i+1:2d}: {s}', file=out)
     if args.out and torch_train.saves(trainer):
         print(f'saved {args.out}', file=sys.stderr)

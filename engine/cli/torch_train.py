@@ -6,6 +6,7 @@ import os
 
 from engine import checkpoint as ckpt_io
 from engine.errors import EngineError
+from engine.sampling import iter_samples
 
 TORCH_ONLY = ('accumulate', 'device', 'save_every', 'resume')
 
@@ -53,6 +54,16 @@ def make_trainer(args, docs, model_config, train_config):
 def saves(trainer):
     """Whether this process prints, samples and writes files: every trainer but a torchrun process other than rank 0."""
     return getattr(trainer, 'is_main', True)
+
+
+def samples(trainer, num_samples, temperature):
+    """The documents `train` prints at the end: none from a torchrun process other than rank 0; the torch
+    trainer's own sampler (the same draws, its forward in torch); else engine.sampling's."""
+    if not saves(trainer):
+        return iter(())
+    if hasattr(trainer, 'iter_samples'):
+        return trainer.iter_samples(num_samples, temperature)
+    return iter_samples(trainer.model, trainer.rng, num_samples, temperature)
 
 
 def save_due(args, trainer, step):

@@ -133,3 +133,24 @@ def test_a_two_process_gloo_job_trains_the_weights_of_one_process(torch, names_f
         np.testing.assert_allclose(np.array(ddp.model.floats()[name]), w, rtol=0, atol=TOLERANCE * np.abs(w).max())
     m = np.array(one.adam_m)
     np.testing.assert_allclose(np.array(ddp.adam_m), m, rtol=0, atol=TOLERANCE * np.abs(m).max())
+
+
+def test_a_model_too_big_to_draw_here_is_one_sentence_before_anything_is_made(torch, docs, monkeypatch):
+    from engine import torch_train
+    monkeypatch.setattr(torch_train, 'memory_size', lambda: 2**30)
+    with pytest.raises(ConfigError, match=r'This model cannot be made here: drawing its 3,163,648 initial weights .* '
+                                          r'about 1\.2 GB of memory and this machine has 1\.0 GB\.'):
+        torch_train.TorchTrainer(docs, preset_config('microgpt', n_embd=256, n_layer=4), TrainConfig(), device='cpu')
+
+
+def test_a_step_that_does_not_fit_in_memory_is_one_sentence(torch, docs, monkeypatch):
+    from engine import torch_train
+    trainer = torch_train.TorchTrainer(docs, preset_config('microgpt'), TrainConfig(num_steps=2), device='cpu')
+
+    def out_of_memory(docs):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 1000000000000 bytes.")
+    monkeypatch.setattr(trainer, 'gradient', out_of_memory)
+    with pytest.raises(ConfigError, match='Step 1 does not fit in the memory of the cpu: give a smaller --batch or a '
+                                          'larger --accumulate.'):
+        trainer.train_step()
+    assert trainer.step == 0
