@@ -150,8 +150,10 @@ class TorchTrainer:
         return [self.docs[(step * self.batch + i) % n] for i in range(self.batch)]
 
     def _tensors(self, docs):
+        return self._as_tensors(*batch_arrays(self, docs, self.batch))
+
+    def _as_tensors(self, tokens, targets, loss_weights):
         torch = torch_backend.torch
-        tokens, targets, loss_weights = batch_arrays(self, docs, self.batch)
         return (torch.from_numpy(tokens).to(self.device), torch.from_numpy(targets).to(self.device),
                 torch.from_numpy(loss_weights).to(self.device, self.module.flat.dtype))
 
@@ -202,6 +204,20 @@ class TorchTrainer:
     def run(self):
         while self.step < self.config.num_steps:
             yield self.train_step()
+
+    def validation_loss(self, docs):
+        """engine.validation.validation_loss with the forward in torch: the mean over docs of each one's mean
+        -log p, a batch of docs at a time; TrainingDiverged if it is not a finite number."""
+        torch = torch_backend.torch
+        total = 0.0
+        with torch.no_grad():
+            for start in range(0, len(docs), max(self.batch, 32)):
+                tokens, targets, weights = batch_arrays(self, docs[start:start + max(self.batch, 32)], len(docs))
+                total += float(torch_backend.batch_loss(self.module.weights(), self.model_config,
+                                                        *self._as_tensors(tokens, targets, weights)))
+        if not math.isfinite(total):
+            raise TrainingDiverged(f'The validation loss is {total}: a probability fell to 0; try a lower learning rate.')
+        return total
 
     def iter_samples(self, num_samples=20, temperature=0.5):
         """engine.sampling.iter_samples with the forward in torch: microgpt's loop (the tempered softmax after

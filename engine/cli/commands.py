@@ -192,7 +192,7 @@ def _run_training(args, trainer, parts, out):
     validation = training_data.Validation(parts, trainer.model.tokenizer, args.eval_every, train_config.num_steps)
     try:
         for r in trainer.run():
-            val = validation.after(r.step, trainer.model, getattr(trainer, 'history', None))  # a validation loss stays on the terminal: '\n'
+            val = validation.after(r.step, torch_train.loss_of(trainer), getattr(trainer, 'history', None))  # a validation loss stays on the terminal: '\n'
             print(f'step {r.step:4d} / {r.num_steps:4d} | loss {r.loss:.4f}{val}', end='\n' if val else end, file=out,
                   flush=end == '\r')
             if torch_train.save_due(args, trainer, r.step):

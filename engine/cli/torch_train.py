@@ -7,6 +7,7 @@ import os
 from engine import checkpoint as ckpt_io
 from engine.errors import EngineError
 from engine.sampling import iter_samples
+from engine.validation import validation_loss
 
 TORCH_ONLY = ('accumulate', 'device', 'save_every', 'resume')
 
@@ -64,6 +65,14 @@ def samples(trainer, num_samples, temperature):
     if hasattr(trainer, 'iter_samples'):
         return trainer.iter_samples(num_samples, temperature)
     return iter_samples(trainer.model, trainer.rng, num_samples, temperature)
+
+
+def loss_of(trainer):
+    """What the validation loss is computed with: the torch trainer's own forward (a scalar pass over 256 held-out
+    windows of a mini GPT is an hour), else the trainer's Model (made only when the loss is due)."""
+    if hasattr(trainer, 'validation_loss'):
+        return trainer.validation_loss
+    return lambda docs: validation_loss(trainer.model, docs)
 
 
 def save_due(args, trainer, step):

@@ -89,10 +89,12 @@ class Validation:
 
     def after(self, step, model, history=None):
         """' | val loss …' when step is one to evaluate at (the model's weights after that step), else ''; the
-        run's History, if one is recorded, keeps it."""
+        run's History, if one is recorded, keeps it. `model`: an engine.model.Model, or a function of the
+        documents giving their validation loss (another backend's, made only when due)."""
         if not self.due(step):
             return ''
-        self.losses[step] = loss = validation_loss(model, self.docs)
+        loss_of = model if callable(model) else lambda docs: validation_loss(model, docs)
+        self.losses[step] = loss = loss_of(self.docs)
         if history is not None:  # the scalar engine's history keeps it, drawn on the Timeline's loss curve
             history.record_validation(self.docs, step, loss)
         return f' | val loss {loss:.4f}'

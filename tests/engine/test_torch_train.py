@@ -154,3 +154,10 @@ def test_a_step_that_does_not_fit_in_memory_is_one_sentence(torch, docs, monkeyp
                                           'larger --accumulate.'):
         trainer.train_step()
     assert trainer.step == 0
+
+
+def test_the_validation_loss_in_torch_is_the_scalar_engines(torch, docs):
+    from engine.validation import validation_loss
+    trainer, _ = trained(docs, steps=3, batch=2)
+    held_out = docs[-70:]  # more than one batch of them
+    assert trainer.validation_loss(held_out) == pytest.approx(validation_loss(trainer.model, held_out), rel=1e-12)

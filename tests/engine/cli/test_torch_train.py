@@ -58,11 +58,12 @@ def test_without_pytorch_the_torch_backend_says_how_to_install_it(tmp_path, name
 
 
 def test_train_backend_torch_prints_what_numpy_prints(torch, names, capsys):
-    args = ['train', '--data', names, '--steps', '5', '--batch', '3', '--preset', 'average', *SMALL]
+    args = ['train', '--data', names, '--steps', '5', '--batch', '3', '--preset', 'average', '--val-fraction', '0.01',
+            '--eval-every', '2', *SMALL]
     assert main([*args, '--backend', 'numpy']) == 0
     numpy_out = capsys.readouterr().out
     assert main([*args, '--backend', 'torch', '--device', 'cpu']) == 0
-    assert capsys.readouterr().out == numpy_out and 'step    5 /    5 | loss' in numpy_out
+    assert capsys.readouterr().out == numpy_out and 'step    4 /    5 | loss' in numpy_out and 'val loss' in numpy_out
 
 
 def test_a_run_resumed_from_a_checkpoint_written_on_the_way_ends_bit_for_bit_where_the_whole_run_ends(
