@@ -55,7 +55,7 @@ def pick_device(name, launch):
     """'auto': a GPU if there is one (this process's own under torchrun), else the CPU."""
     torch = torch_backend.require()
     if name not in DEVICES:
-        raise ConfigError(f'--device must be {", ".join(DEVICES)}, not {short(name)}.')
+        raise ConfigError(f'--device must be auto, cpu or cuda, not {short(name)}.')
     if name == 'cuda' and not torch.cuda.is_available():
         raise ConfigError('--device cuda needs a GPU PyTorch can use, and there is none here.')
     if name == 'cpu' or not torch.cuda.is_available():

@@ -36,6 +36,9 @@ def check_options(args):
             raise EngineError('--save-every needs --out: the checkpoint is written there.')
         if args.save_every <= 0:
             raise EngineError(f'--save-every must be a positive whole number of steps, not {args.save_every}.')
+    if args.backend != 'torch' and os.environ.get('WORLD_SIZE', '1') != '1':
+        raise EngineError(f'Under torchrun, train needs --backend torch: the {args.backend} backend trains in one '
+                          'process.')
     if args.backend == 'torch':
         from engine import torch_backend
         torch_backend.require()  # one sentence saying how to install it, before the data is read

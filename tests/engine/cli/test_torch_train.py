@@ -106,3 +106,23 @@ def test_train_backend_torch_goes_to_the_venv_where_the_extra_is(monkeypatch):
         assert main_py.main(argv) == 0
     assert bootstrapped == [['train', '--backend', 'torch'], ['train', '--backend=torch', '--steps', '3']]
     assert not main_py._needs_numpy('train', ['train', '--resume', 'torch'])
+
+
+def test_under_torchrun_only_the_torch_backend_trains(tmp_path, names, capsys, monkeypatch):
+    monkeypatch.setenv('WORLD_SIZE', '2')
+    assert main(['train', '--data', names, '--steps', '2', '--backend', 'numpy', '--out', str(tmp_path / 'x.json')]) == 2
+    assert capsys.readouterr().err == ('error: Under torchrun, train needs --backend torch: the numpy backend trains in '
+                                       'one process.\n')
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize('device, says', [('tpu', "--device must be auto, cpu or cuda, not 'tpu'."),
+                                          ('cuda', '--device cuda needs a GPU PyTorch can use, and there is none here.')])
+def test_a_device_there_is_not_is_one_sentence(torch, tmp_path, names, capsys, device, says):
+    if device == 'cuda' and torch.cuda.is_available():
+        pytest.skip('this machine has a GPU')
+    assert main(['train', '--data', names, '--steps', '2', '--backend', 'torch', '--device', device,
+                 '--out', str(tmp_path / 'x.json')]) == 2
+    err = capsys.readouterr().err
+    assert says in err and err.count('\n') == 1
+    assert list(tmp_path.iterdir()) == []
