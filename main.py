@@ -69,11 +69,12 @@ def main(argv=None):
 
 
 def _needs_numpy(name, argv):
-    """`train --backend numpy` runs in .venv, where numpy is installed (the system python3 may not have it)."""
+    """`train --backend numpy` (or torch) runs in .venv, where numpy is installed (the system python3 may not
+    have it) and the torch extra goes."""
     if name != 'train':
         return False
     args = argv[1:]
-    return any(a == '--backend=numpy' or (a == '--backend' and args[i + 1:i + 2] == ['numpy'])
+    return any(a in ('--backend=numpy', '--backend=torch') or (a == '--backend' and args[i + 1:i + 2] in (['numpy'], ['torch']))
                for i, a in enumerate(args))
 
 

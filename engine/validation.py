@@ -18,19 +18,9 @@ def evaluated(val_docs, tokenizer, limit=MAX_DOCS):
     return readable, sum(1 for doc in val_docs if not all(ch in tokenizer.uchars for ch in doc))
 
 
-def validation_loss(model, docs, mean_loss=None):
-    """The mean over docs of each one's training loss (mean -log p over its positions) with the model's weights,
-    or as `mean_loss(docs)` computes it (a vectorized backend); TrainingDiverged if it is not a finite number."""
-    if mean_loss is not None:
-        loss = mean_loss(docs)
-    else:
-        loss = _scalar_mean_loss(model, docs)
-    if not math.isfinite(loss):
-        raise TrainingDiverged(f'The validation loss is {loss}: a probability fell to 0; try a lower learning rate.')
-    return loss
-
-
-def _scalar_mean_loss(model, docs):
+def validation_loss(model, docs):
+    """The mean over docs of each one's training loss (mean -log p over its positions) with the model's weights;
+    TrainingDiverged if it is not a finite number."""
     total = 0.0
     with paused():
         for doc in docs:
@@ -38,6 +28,9 @@ def _scalar_mean_loss(model, docs):
             try:
                 total += model.loss(tokens, n).data
             except (OverflowError, ValueError, ZeroDivisionError):
-                return math.inf
-    return total / len(docs)
-
+                total = math.inf
+                break
+    loss = total / len(docs)
+    if not math.isfinite(loss):
+        raise TrainingDiverged(f'The validation loss is {loss}: a probability fell to 0; try a lower learning rate.')
+    return loss

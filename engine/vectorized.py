@@ -362,15 +362,16 @@ def loss_and_grads(w, config, tokens, targets, loss_weights, grads=None):
     return loss, grads
 
 
-def batch_arrays(model, docs):
-    """(tokens, targets, loss_weights) [B, T] for documents, each cut at block_size as microgpt does."""
+def batch_arrays(model, docs, batch=None):
+    """(tokens, targets, loss_weights) [B, T] for documents, each cut at block_size as microgpt does. batch: the
+    number of documents the loss is the mean over (default len(docs); more when docs are one part of a batch)."""
     rows = [model.positions(doc) for doc in docs]
     T = max(n for _, n in rows)
     tokens, targets = np.zeros((len(docs), T), dtype=np.intp), np.zeros((len(docs), T), dtype=np.intp)
     loss_weights = np.zeros((len(docs), T))
     for b, (ids, n) in enumerate(rows):
         tokens[b, :n], targets[b, :n] = ids[:n], ids[1:n + 1]
-        loss_weights[b, :n] = 1.0 / n / len(docs)   # the mean over positions, then over documents
+        loss_weights[b, :n] = 1.0 / n / (batch or len(docs))   # the mean over positions, then over documents
     return tokens, targets, loss_weights
 
 
@@ -448,7 +449,7 @@ class VectorTrainer:
         self.step += 1
         return StepResult(step + 1, num_steps, float(loss), docs[0])  # a batch's first document
 
-    def mean_loss(self, docs, batch=32):
+    def validation_loss(self, docs, batch=32):
         """The mean over docs of each one's loss (mean -log p over its positions) with the current weights, as
         engine.validation.validation_loss computes it with the scalar engine, a batch of documents at a time."""
         total = 0.0
@@ -460,10 +461,12 @@ class VectorTrainer:
                 total += loss * len(chunk)  # the chunk's mean over its documents, back to their sum
         return total / len(docs)
 
-    def samples(self, rng, num_samples=20, temperature=0.5):
+    def iter_samples(self, num_samples=20, temperature=0.5, rng=None):
         """engine.sampling.iter_samples with numpy's forward pass: microgpt's inference loop, the same draws of
-        `rng` from the tempered softmax (a mini-GPT-sized model samples in seconds, not minutes)."""
+        `rng` (the trainer's own by default) from the tempered softmax (a mini-GPT-sized model samples in seconds,
+        not minutes)."""
         check_temperature(temperature)
+        rng = self.rng if rng is None else rng
         config, tok = self.model_config, self.tokenizer
         for _ in range(num_samples):
             tokens, sample = [tok.BOS], []

@@ -13,6 +13,7 @@ from engine import history as history_io
 from engine import pair
 from engine import presets
 from engine.cli import gradient as gradient_cli
+from engine.cli import torch_train
 from engine.cli import training_data
 from engine.backprop import Stepper
 from engine.checks import short
@@ -61,11 +62,14 @@ def build_parser():
     train.add_argument('--out', metavar='CHECKPOINT', help='write the trained weights here (JSON)')
     train.add_argument('--history-every', type=int, metavar='K',
                        help='also write the training history with --out (NAME.history.<16 hex>.json, named by its content): a snapshot every K steps')
-    train.add_argument('--backend', default='scalar', metavar='scalar|numpy',
+    train.add_argument('--backend', default='scalar', metavar='scalar|numpy|torch',
                        help="scalar: microgpt's own Value engine (default); numpy: the same model vectorized "
-                       "(engine.vectorized, agrees with scalar to about 1e-15), about a hundred times faster")
+                       "(engine.vectorized, agrees with scalar to about 1e-15), about a hundred times faster; torch: "
+                       "the same in PyTorch (the optional extra), on a GPU if there is one, under torchrun on many")
     train.add_argument('--batch', type=int, metavar='B',
-                       help='numpy only: B documents a step, the loss averaged over them (default 1, as microgpt)')
+                       help='numpy and torch: B documents a step, the loss averaged over them (default 1, as microgpt); '
+                       'under torchrun B is the batch of all the processes together')
+    torch_train.add_options(train)
 
     sample = commands.add_parser('sample', help='generate documents from a checkpoint')
     sample.add_argument('--checkpoint', required=True)
@@ -154,21 +158,36 @@ def cmd_train(args, out):
             raise EngineError(f'--history-every must be a positive whole number of steps, not {args.history_every}.')
         pair.check_outputs(args.out)
     training_data.check_options(args)
-    check_trainable(model_config, SMALLEST_VOCAB)  # a size no dataset could make trainable: say so before fetching one
+    torch_train.check_options(args)
+    scalar_cost = args.backend != 'torch'  # the estimate is of the scalar engine's (numpy's steps are a part of it)
+    if scalar_cost:
+        check_trainable(model_config, SMALLEST_VOCAB)  # a size no dataset could make trainable: say so before fetching one
     data = training_data.data_path(args)
     if args.out:
         check_not_input(args.out, (data, 'the dataset'))  # the history's name holds its hash: never the data's
     parts = training_data.load(args, data, model_config.block_size)
     docs = parts.train
-    cost = check_trainable(model_config, len(set(''.join(docs))) + 1, docs)
-    if cost.run_seconds(train_config.num_steps, args.num_samples) > WARN_SECONDS or cost.bytes > WARN_BYTES:
+    cost = check_trainable(model_config, len(set(''.join(docs))) + 1, docs) if scalar_cost else None
+    if cost and (cost.run_seconds(train_config.num_steps, args.num_samples) > WARN_SECONDS or cost.bytes > WARN_BYTES):
         print(f'note: {cost.describe(train_config.num_steps, args.num_samples)}.', file=sys.stderr, flush=True)
-    print(parts.header, file=out)
+    trainer = _make_trainer(args, docs, model_config, train_config)
+    with torch_train.session(trainer, out) as out:  # under torchrun: only rank 0 prints, saves and samples
+        _run_training(args, trainer, parts, out)
+
+
+def _make_trainer(args, docs, model_config, train_config):
     if args.backend == 'numpy':
         from engine.vectorized import VectorTrainer  # numpy only for this backend: the scalar engine runs without it
-        trainer = VectorTrainer(docs, model_config, train_config, batch=args.batch or 1)
-    else:
-        trainer = Trainer(docs, model_config, train_config, history_every=args.history_every)
+        return VectorTrainer(docs, model_config, train_config, batch=args.batch or 1)
+    if args.backend == 'torch':
+        return torch_train.make_trainer(args, docs, model_config, train_config)
+    return Trainer(docs, model_config, train_config, history_every=args.history_every)
+
+
+def _run_training(args, trainer, parts, out):
+    """What train prints from the vocabulary to the samples, the checkpoint saved after the run."""
+    model_config, train_config = trainer.model.config, trainer.config
+    print(parts.header, file=out)
     print(f'vocab size: {trainer.model.tokenizer.vocab_size}', file=out)
     blocks = presets.block_words(model_config)
     if (args.preset, blocks, args.optimizer) != (presets.DEFAULT, [], 'adam'):  # else microgpt's output, as it was
@@ -179,39 +198,40 @@ def cmd_train(args, out):
     validation = training_data.Validation(parts, trainer.model.tokenizer, args.eval_every, train_config.num_steps)
     try:
         for r in trainer.run():
-            val = validation.after(r.step, trainer)  # a validation loss stays on the terminal: '\n'
+            val = validation.after(r.step, torch_train.loss_of(trainer), getattr(trainer, 'history', None))  # a validation loss stays on the terminal: '\n'
             print(f'step {r.step:4d} / {r.num_steps:4d} | loss {r.loss:.4f}{val}', end='\n' if val else end, file=out,
                   flush=end == '\r')
+            if torch_train.save_due(args, trainer, r.step):
+                _save(args.out, trainer)
     except TrainingDiverged as e:
-        if args.out:
+        if args.out and torch_train.saves(trainer):
             _save(args.out, trainer)
             raise TrainingDiverged(f'{e} The weights of step {trainer.step} were kept in {args.out}.') from None
         raise
-    if args.out:
+    if args.out and torch_train.saves(trainer):
         _save(args.out, trainer)
     print(f'\n--- inference (new, hallucinated {"text" if args.text else "names"}) ---', file=out)
-    samples = trainer.samples(trainer.rng, args.num_samples, args.temperature) if hasattr(trainer, 'samples') else \
-        iter_samples(trainer.model, trainer.rng, args.num_samples, args.temperature)  # numpy's with numpy
-    for i, s in enumerate(samples):
+    for i, s in enumerate(torch_train.samples(trainer, args.num_samples, args.temperature)):
         print(f'sample {i+1:2d}: {s}', file=out)
-    if args.out:
+    if args.out and torch_train.saves(trainer):
         print(f'saved {args.out}', file=sys.stderr)
 
 
-BACKENDS = ('scalar', 'numpy')
+BACKENDS = ('scalar', 'numpy', 'torch')
 
 
 def _check_backend(args):
     """--backend is one we have; --batch is numpy's, a positive number; the history is the scalar engine's."""
     if args.backend not in BACKENDS:
-        raise EngineError(f'--backend must be scalar or numpy, not {short(args.backend)}.')
-    if args.batch is not None and args.backend != 'numpy':
-        raise EngineError('--batch needs --backend numpy: the scalar engine trains one document a step, as microgpt.')
+        raise EngineError(f'--backend must be scalar, numpy or torch, not {short(args.backend)}.')
+    if args.batch is not None and args.backend == 'scalar':
+        raise EngineError('--batch needs --backend numpy or torch: the scalar engine trains one document a step, '
+                          'as microgpt.')
     if args.batch is not None and args.batch <= 0:
         raise EngineError(f'--batch must be a positive whole number of documents, not {args.batch}.')
-    if args.backend == 'numpy' and args.history_every is not None:
+    if args.backend != 'scalar' and args.history_every is not None:
         raise EngineError('--history-every needs --backend scalar: a history is replayed with the scalar engine '
-                          'bit for bit, and numpy sums in another order.')
+                          f'bit for bit, and {args.backend} sums in another order.')
 
 
 def _save(path, trainer):

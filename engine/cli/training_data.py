@@ -87,15 +87,14 @@ class Validation:
     def due(self, step):
         return bool(self.docs) and (step == self.num_steps or (self.every is not None and step % self.every == 0))
 
-    def after(self, step, trainer):
-        """' | val loss …' when step is one to evaluate at (the trainer's weights after that step), else ''; the
-        run's History, if one is recorded, keeps it. A vectorized trainer computes it itself (`mean_loss`): the
-        scalar engine's forward takes minutes on a mini-GPT-sized model, and its Model is made only when asked."""
+    def after(self, step, model, history=None):
+        """' | val loss …' when step is one to evaluate at (the model's weights after that step), else ''; the
+        run's History, if one is recorded, keeps it. `model`: an engine.model.Model, or a function of the
+        documents giving their validation loss (another backend's, made only when due)."""
         if not self.due(step):
             return ''
-        mean_loss = getattr(trainer, 'mean_loss', None)
-        self.losses[step] = loss = validation_loss(None if mean_loss else trainer.model, self.docs, mean_loss)
-        history = getattr(trainer, 'history', None)
+        loss_of = model if callable(model) else lambda docs: validation_loss(model, docs)
+        self.losses[step] = loss = loss_of(self.docs)
         if history is not None:  # the scalar engine's history keeps it, drawn on the Timeline's loss curve
             history.record_validation(self.docs, step, loss)
         return f' | val loss {loss:.4f}'

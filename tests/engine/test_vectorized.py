@@ -178,8 +178,8 @@ def test_the_validation_loss_agrees_with_the_scalar_engines(docs, name):
         pass
     held_out = docs[-45:]
     scalar = validation_loss(trainer.model, held_out)
-    assert trainer.mean_loss(held_out, batch=8) == pytest.approx(scalar, rel=TOLERANCE)
-    assert validation_loss(None, held_out, trainer.mean_loss) == pytest.approx(scalar, rel=TOLERANCE)
+    assert trainer.validation_loss(held_out, batch=8) == pytest.approx(scalar, rel=TOLERANCE)
+    assert trainer.validation_loss(held_out) == pytest.approx(scalar, rel=TOLERANCE)
 
 
 def test_train_backend_numpy_prints_the_validation_loss_scalar_does(tmp_path, capsys):
@@ -205,7 +205,7 @@ def test_numpy_samples_what_the_scalar_engine_samples(docs, preset):
     scalar = list(iter_samples(trainer.model, trainer.rng, 12, 0.7))
     rng = random.Random()
     rng.setstate(state)
-    assert list(trainer.samples(rng, 12, 0.7)) == scalar and len(set(scalar)) > 3
+    assert list(trainer.iter_samples(12, 0.7, rng)) == scalar and len(set(scalar)) > 3
     assert rng.getstate() == trainer.rng.getstate()  # the stream goes on where the scalar one does
 
 
@@ -240,7 +240,7 @@ def test_train_backend_numpy_batched_runs(tmp_path, names_path, capsys):
 
 @pytest.mark.parametrize('args, says', [
     (['--backend', 'numpy', '--batch', '0'], '--batch must be a positive whole number of documents, not 0.'),
-    (['--backend', 'nope'], '--backend must be scalar or numpy'),
+    (['--backend', 'nope'], "--backend must be scalar, numpy or torch, not 'nope'."),
     (['--batch', '4'], '--batch needs --backend numpy'),
     (['--backend', 'numpy', '--history-every', '5'], '--history-every needs --backend scalar'),
 ])
