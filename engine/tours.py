@@ -5,7 +5,8 @@ has a text and may also set the app's state, point at a target, ask the learner 
 for a prediction. Its text may hold live numbers from the recording: `{grad of wte[4][3]}` (the gradient
 after the whole backward pass) and `{value of loss}` (the forward value), and from the training run behind the
 checkpoint: `{update of wte[4][3] at step 1}` (value, grad, update, m or v of a parameter after that step, as
-the run's history replays it), written by engine.numbers.shown.
+the run's history replays it; the update is the change that step made, after − before, as the Inspector's
+Δ data), written by engine.numbers.shown.
 
 `parse(text)` checks the file's shape (one sentence per problem, naming the step); `plan(tour, trace,
 known)` checks every name against a recording of the model (boxes, nodes, panels, controls, workspaces)
@@ -44,12 +45,13 @@ from engine.trace import record
 VERSION = 1
 TOURS = ASSETS / 'tours'           # the tours that ship, one JSON file each
 LIVE = re.compile(r'\{(grad|value|update|m|v) of ([^{}]+?)(?: at step (\d+))?\}')
-RUN = {'value': 'data', 'grad': 'grad', 'update': 'update', 'm': 'm', 'v': 'v'}  # a quantity of the run: its row's key
+RUN = {'value': 'data', 'grad': 'grad', 'm': 'm', 'v': 'v'}  # a quantity of the run: its row's key (update: see of_run)
 STATE_KEYS = ('workspace', 'open', 'select', 'backprop', 'training_step', 'panel')
 TARGET_KINDS = ('box', 'node', 'panel', 'control')
 DO_KINDS = ('open', 'select', 'reach', 'backprop', 'scrub')
 ANSWERS = ('sign', 'number', 'largest')
 MAX_CHOICES = 8
+RIGHT = 1e-3  # a number this close to the true value (relative) is right, not only close
 SIGNS = ('negative', 'zero', 'positive')
 
 
@@ -277,7 +279,8 @@ class _Names:
         key = ('run', index, step)
         if key not in self._cache:
             self._cache[key] = finish(history.param_series(index, step, step))[0]
-        return self._cache[key][RUN[kind]]
+        row = self._cache[key]
+        return -row['update'] if kind == 'update' else row[RUN[kind]]  # the change, after − before, as Δ data reads
 
     def position(self, where):
         """A backprop position: a number, 'start', 'end', {'reach': NAME} (when the gradient first gets there) or
@@ -441,8 +444,15 @@ def score(predict, answer):
         gap = answer - true
         close = abs(gap) <= predict.within * abs(true) if true else answer == 0
         head = f'You said {answer:g}; it is {shown(true)}, a gap of {shown(gap)}' + (
-            ' — close.' if close else f' (more than {predict.within:.0%} of it).')
+            ' — right.' if right(predict, answer) else ' — close.' if close else f' (more than {predict.within:.0%} of it).')
     return close, f'{head} {predict.why}'
+
+
+def right(predict, answer):
+    """A number within 0.1% of the true value (what a learner who worked it out types), or the right sign or choice."""
+    if predict.answer == 'number':
+        return abs(answer - predict.true) <= RIGHT * abs(predict.true) if predict.true else answer == 0
+    return score(predict, answer)[0]
 
 
 def sign_of(x):

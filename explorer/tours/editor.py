@@ -51,8 +51,8 @@ class TourEditor(QDialog):
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.title, self.goal = QLineEdit(), QLineEdit()
-        self.title.setPlaceholderText('e.g. Where the loss comes from')
-        self.goal.setPlaceholderText('one line: what the learner will understand')
+        self.title.setPlaceholderText('required, e.g. Where the loss comes from')
+        self.goal.setPlaceholderText('required: one line, what the learner will understand')
         form.addRow('&Title', self.title)
         form.addRow('&Goal', self.goal)
         layout.addLayout(form)
@@ -279,8 +279,10 @@ class TourEditor(QDialog):
 
     def _text(self, path=None):
         """The tour file's text (to be saved at `path`), or None with the sentence that says what is missing."""
-        if self.checkpoint is None:
-            return self._say('Add a step first.')
+        missing = [what for what, field in (('a title', self.title), ('a goal', self.goal), ('a step', self.steps))
+                   if not (field.text().strip() if isinstance(field, QLineEdit) else field)]
+        if missing:  # every one at once, in words (Start tour lists a tour by its title and goal)
+            return self._say(f'Give the tour {" and ".join([", ".join(missing[:-1]), missing[-1]] if len(missing) > 1 else missing)} first.')
         checkpoint = Path(self.checkpoint)
         where = Path(path).parent if path else None
         if checkpoint.resolve().parent == ASSETS.resolve():

@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QVBoxLayout,
                                QWidget)
 
-from engine.tours import SIGNS, is_number
+from engine.tours import SIGNS, is_number, right
 
 from explorer import theme
 
@@ -106,8 +106,11 @@ class TourPanel(QFrame):
         self.text.setText(step.text)
         done = p.can_go_on()
         if step.kind == 'do':
+            far = ''
+            if step.do[0] == 'reach' and not done:  # how far there is to go: a do step of 15 presses says where it is
+                far = f' Backprop is at step {p.now().position:,}; it gets there at step {step.do[1]:,}.'
             self.hint.setText(f'<span style="color:{colors["note_text"]}">✓ Done.</span>' if done else
-                              f'<b>To go on:</b> {step.hint}.')
+                              f'<b>To go on:</b> {step.hint}.{far}')
         else:
             self.hint.setText('')
         self.hint.setVisible(step.kind == 'do')
@@ -121,9 +124,9 @@ class TourPanel(QFrame):
         answered = p.answers.get(p.index)
         self.reveal.setVisible(answered is not None)
         if answered is not None:
-            _, close, sentence = answered
-            mark = ('<b style="color:%s">Close.</b> ' % colors['note_text']) if close else \
-                ('<b style="color:%s">Not quite.</b> ' % colors['error_text'])
+            value, close, sentence = answered
+            word = ('Right.' if right(step.predict, value) else 'Close.') if close else 'Not quite.'
+            mark = '<b style="color:%s">%s</b> ' % (colors['note_text' if close else 'error_text'], word)
             self.reveal.setText(mark + sentence)
         close, answered_count = p.record()
         self.record.setText(f'Your predictions on this tour: {close} of {answered_count} close.' if answered_count

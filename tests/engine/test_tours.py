@@ -158,9 +158,9 @@ def test_numbers_of_the_training_run_are_the_historys(trace):
     step, = tours.plan(tours.parse(text), trace, history=lambda: run)
     first = finish(run.param_series(run.param_index('wte[4][3]'), 1, 1))[0]
     at_500 = finish(run.param_series(run.param_index('wte[4][3]'), 500, 500))[0]
-    assert shown(first['update']) in step.text and shown(at_500['m']) in step.text
+    assert shown(-first['update']) in step.text and shown(at_500['m']) in step.text  # the change: after − before
     wq = finish(run.param_series(run.param_index('layer0.attn_wq[3][5]'), 1, 1))[0]
-    assert step.predict.true == wq['update'] and abs(abs(wq['update']) - 0.01) < 1e-4  # Adam's first step: ±lr
+    assert step.predict.true == -wq['update'] and abs(abs(wq['update']) - 0.01) < 1e-4  # Adam's first step: ±lr
     for bad, sentence in [('{update of wte[4][3]}', 'needs "at step K"'), ('{m of wte[4][3] at step 5000}', 'not a step from 1 to 1,000'),
                           ('{v of wte[99][0] at step 3}', 'outside wte'), ('{v of wte[1][0] at step 3}', 'no history')]:
         with pytest.raises(tours.TourError, match=sentence):
@@ -186,3 +186,11 @@ def test_which_is_largest_is_scored_by_size(trace):
                           ({'of': grads, 'labels': ['one'], 'answer': 'largest', 'why': 'x'}, 'names each of the 2')]:
         with pytest.raises(tours.TourError, match=sentence):
             tours.parse(tour_text({'text': 't', 'predict': bad}))
+
+
+def test_a_number_worked_out_is_right_not_only_close(trace):
+    step, = tours.plan(tours.parse(tour_text({'text': 'x', 'predict': {'of': 'grad of wte[4][3]', 'answer': 'number',
+                                                                       'why': 'y'}})), trace)
+    true = step.predict.true
+    assert tours.right(step.predict, true * (1 + 5e-4)) and 'right.' in tours.score(step.predict, true * (1 + 5e-4))[1]
+    assert not tours.right(step.predict, true * 1.1) and 'close.' in tours.score(step.predict, true * 1.1)[1]

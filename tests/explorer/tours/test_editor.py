@@ -98,7 +98,8 @@ def test_what_cannot_make_a_step_is_one_sentence(window, qtbot, tmp_path):
     assert 'Select the scalar to predict first' in editor.message.text()
     assert 'predict' not in editor.steps[0] and editor.kind.currentText() == 'show'
     editor.title.setText('')
-    assert not editor.save(path=tmp_path / 'x.json') and 'has no "title"' in editor.message.text()
+    assert not editor.save(path=tmp_path / 'x.json')
+    assert editor.message.text() == 'Give the tour a title and a goal first.'
     assert not (tmp_path / 'x.json').exists()
     bad = tmp_path / 'bad.json'
     bad.write_text('{"tour": 9}')

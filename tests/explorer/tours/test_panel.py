@@ -65,7 +65,7 @@ def test_a_sign_prediction_has_three_buttons(panel):
     player.answers[1] = ('negative', True, 'You said negative; it is negative. Why.')
     player.kept = (1, 1)
     player.changed.emit()
-    assert panel.signs.isHidden() and 'Close.' in panel.reveal.text() and panel.next_button.isEnabled()
+    assert panel.signs.isHidden() and 'Right.' in panel.reveal.text() and panel.next_button.isEnabled()
     assert panel.record.text() == 'Your predictions on this tour: 1 of 1 close.'
 
 
