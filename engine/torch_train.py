@@ -23,7 +23,7 @@ from engine.errors import CheckpointError, ConfigError, EngineError, TrainingDiv
 from engine.model import Model, param_count, param_shapes
 from engine.tokenizer import Tokenizer
 from engine.train import BYTES_PER_PARAM, StepResult, memory_size
-from engine.vectorized import adam_update, batch_arrays, sgd_update
+from engine.vectorized import WeightsModel, adam_update, batch_arrays, sgd_update
 
 DEVICES = ('auto', 'cpu', 'cuda')
 
@@ -75,7 +75,7 @@ def my_parts(docs, launch, accumulate):
     return [docs[a:b] for a, b in bounds[first:first + accumulate]]
 
 
-class TorchTrainer:
+class TorchTrainer(WeightsModel):
     """VectorTrainer's run in PyTorch: B documents a step (over every process), in `accumulate` parts each."""
 
     def __init__(self, docs, model_config, train_config, batch=1, accumulate=1, device='auto', launch=None):
@@ -131,18 +131,6 @@ class TorchTrainer:
     def optimizer(self):
         """Adam's moments as numpy arrays, flat in model.params order (what a checkpoint keeps)."""
         return _Moments(*(t.detach().cpu().double().numpy() for t in (self.m, self.v)))
-
-    @property
-    def model(self):
-        """The weights as an engine.model.Model (made once per step asked for): checkpoints and sampling."""
-        if self._model is None or self._model[0] != self.step:
-            floats = {name: a.tolist() for name, a in self.weights.items()}
-            self._model = (self.step, Model.from_floats(self.model_config, self.tokenizer, floats))
-        return self._model[1]
-
-    def positions(self, doc):
-        tokens = self.tokenizer.encode(doc)
-        return tokens, min(self.model_config.block_size, len(tokens) - 1)
 
     def step_docs(self, step):
         """The B documents of step `step` (0-based) over every process: VectorTrainer's order."""

@@ -383,7 +383,25 @@ class AdamState:
         self.v = np.zeros(size)
 
 
-class VectorTrainer:
+class WeightsModel:
+    """What a vectorized trainer (numpy's, torch's) gives the rest of the engine: its weights (`weights`, {name:
+    matrix}, at `step`) as an engine.model.Model, made once per step asked for (checkpoints, the scalar sampler),
+    and a document's positions as microgpt cuts them."""
+    _model = None
+
+    @property
+    def model(self):
+        if self._model is None or self._model[0] != self.step:
+            floats = {name: a.tolist() for name, a in self.weights.items()}
+            self._model = (self.step, Model.from_floats(self.model_config, self.tokenizer, floats))
+        return self._model[1]
+
+    def positions(self, doc):
+        tokens = self.tokenizer.encode(doc)
+        return tokens, min(self.model_config.block_size, len(tokens) - 1)
+
+
+class VectorTrainer(WeightsModel):
     """engine.train.Trainer with numpy: the same seed, shuffle, initial weights and Adam, B documents a step.
 
     With batch=1 each step trains the document the scalar Trainer trains. `model` gives an engine.model.Model
@@ -417,14 +435,6 @@ class VectorTrainer:
             views[name] = flat[i:i + rows * cols].reshape(rows, cols)
             i += rows * cols
         return views
-
-    @property
-    def model(self):
-        """The weights as an engine.model.Model (made once per step asked for)."""
-        if self._model is None or self._model[0] != self.step:
-            floats = {name: a.tolist() for name, a in self.weights.items()}
-            self._model = (self.step, Model.from_floats(self.model_config, self.tokenizer, floats))
-        return self._model[1]
 
     def step_docs(self, step):
         """The documents of step `step` (0-based): the next B in the shuffled order, going round."""
@@ -483,10 +493,6 @@ class VectorTrainer:
                 tokens.append(token_id)
                 sample.append(tok.uchars[token_id])
             yield ''.join(sample)
-
-    def positions(self, doc):
-        tokens = self.tokenizer.encode(doc)
-        return tokens, min(self.model_config.block_size, len(tokens) - 1)
 
     def run(self):
         while self.step < self.config.num_steps:
