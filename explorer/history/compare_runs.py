@@ -15,7 +15,7 @@ from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from engine.numbers import shown
-from engine.presets import PRESETS, shipped_rung
+from engine.presets import RUNGS, shipped_rung
 
 from explorer.history.charts import smoothed
 from explorer.history.shipped_ladder import ShippedLadder, run_key, shipped_name
@@ -35,7 +35,7 @@ class Run:
     @property
     def rank(self):
         """Where a shipped rung stands on the ladder (0 bigram … 4 microgpt), or None."""
-        return None if self.rung is None else list(PRESETS).index(self.rung)
+        return None if self.rung is None else RUNGS.index(self.rung)
 
     @property
     def label(self):
@@ -127,7 +127,7 @@ class CompareRuns(QWidget):
         item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
         ranks = [self._run(self.list.item(i)).rank for i in range(self.list.count())]
         if run.rank is None:
-            color, row = len(PRESETS) + sum(r is None for r in ranks), len(ranks)
+            color, row = len(RUNGS) + sum(r is None for r in ranks), len(ranks)
         else:
             color, row = run.rank, sum(r is not None and r < run.rank for r in ranks)
         item.setForeground(run_color(color))
