@@ -44,6 +44,7 @@ class RungLinesView(QWidget):
         self.note.setTextFormat(Qt.RichText)
         self.note.setWordWrap(True)
         self.diff = QTreeWidget()
+        self.diff.setTextElideMode(Qt.ElideMiddle)  # a cut line keeps its end (… else rmsnorm(x, ops))
         self.diff.setColumnCount(3)
         self.diff.setHeaderLabels(('', 'line', 'code'))
         self.diff.setRootIsDecorated(False)
@@ -85,8 +86,10 @@ class RungLinesView(QWidget):
             return
         say = f'From <b>{lines.below}</b> to <b>{lines.rung}</b>: {escape(field_changes(lines.fields))}; '
         if lines.added or lines.removed:
-            say += (f'<b>+{len(lines.added)}</b> lines run that {lines.below} does not, '
-                    f'<b>−{len(lines.removed)}</b> that only {lines.below} runs.')
+            say += (f'<b>+{len(lines.added)}</b> lines run that {lines.below} does not' if lines.added else
+                    f'no line runs that {lines.below} does not') + ', ' + (
+                f'<b>−{len(lines.removed)}</b> that only {lines.below} runs.' if lines.removed else
+                f'and no line of {lines.below}\'s is left out.')
         else:
             heads = next(((old, new) for f, old, new in lines.fields if f == 'n_head'), None)
             say += f'the same {len(lines.ran)} lines run' + (
@@ -101,10 +104,11 @@ class RungLinesView(QWidget):
                 gap.setFlags(Qt.NoItemFlags)
                 self.diff.addTopLevelItem(gap)
             added = number in lines.added
-            item = QTreeWidgetItem(['+' if added else '−', str(number), source[number - 1] if number <= len(source) else ''])
+            code = source[number - 1] if number <= len(source) else ''
+            item = QTreeWidgetItem(['+' if added else '−', str(number), code])
             item.setData(1, Qt.UserRole, number)
             item.setToolTip(2, f'line {number}: ' + ('this rung runs it, the rung below does not' if added else
-                                                     'only the rung below runs it'))
+                                                     'only the rung below runs it') + f'\n{code.strip()}')
             brush = QBrush(QColor(colors[ADDED if added else REMOVED]))
             for col in range(3):
                 item.setBackground(col, brush)

@@ -52,6 +52,15 @@ def test_the_diff_from_the_rung_below_shows_what_one_head_adds(view, qtbot):
     assert chosen.args == [number] and not view.changes.isChecked() and view.diff.isHidden()
 
 
+def test_a_rung_that_only_adds_says_so_in_words_and_a_cut_line_keeps_its_end(view):
+    view.show_model(preset_config('average'), TOK, SOURCE)
+    view.changes.setChecked(True)
+    assert "and no line of mlp's is left out." in view.note.text() and '−0' not in view.note.text()
+    assert view.diff.textElideMode() == Qt.ElideMiddle  # 'x = layernorm(…) if … else rmsnorm(x, ops)' keeps 'rmsnorm'
+    item = view.diff.topLevelItem(0)
+    assert item.text(2).strip() in item.toolTip(2)  # the whole line, however narrow the column
+
+
 def test_microgpt_runs_the_same_lines_as_one_head_four_times_over(view):
     view.show_model(preset_config('microgpt'), TOK, SOURCE)
     view.changes.setChecked(True)
