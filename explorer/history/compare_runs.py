@@ -110,6 +110,10 @@ class CompareRuns(QWidget):
         self.list.setMaximumHeight(80)
         self.list.itemChanged.connect(self._on_ticked)
         layout.addWidget(self.list)
+        self.gaps = QLabel()  # the ticked runs' last smoothed losses side by side: curves 0.01 apart overlap
+        self.gaps.setWordWrap(True)
+        self.gaps.hide()
+        layout.addWidget(self.gaps)
         self.empty = QLabel('No run yet: open a checkpoint with a history, or train one.')
         self.empty.setEnabled(False)
         layout.addWidget(self.empty)
@@ -171,6 +175,21 @@ class CompareRuns(QWidget):
         elif item.checkState() != Qt.Checked and key in self.series:
             self.chart.removeSeries(self.series.pop(key))
         self.fit_axes()
+        self._say_gaps()
+
+    def _say_gaps(self):
+        """Two or more runs drawn: each one's smoothed loss at its last step, and how far below the one before it
+        (in ladder order) it ends: the rungs above bigram end a hundredth or less apart, and their curves overlap."""
+        runs = sorted((r for r in self.runs.runs if r.key in self.series and r.losses),
+                      key=lambda r: (r.rank is None, r.rank or 0))
+        self.gaps.setVisible(len(runs) > 1)
+        words, before = [], None
+        for run in runs:
+            last = smoothed(run.losses)[-1]
+            gap = '' if before is None else f' ({"−" if last < before else "+"}{shown(abs(last - before))})'
+            words.append(f'{run.rung or run.name} {shown(last)}{gap}')
+            before = last
+        self.gaps.setText('At the last step (smoothed): ' + ' · '.join(words) if len(runs) > 1 else '')
 
     def fit_axes(self):
         """The axes cover every ticked run (and what the chart showed before). With no run of the panel's own

@@ -6,6 +6,8 @@ the ticked ones drawn smoothed over the Training panel's loss chart, thinned but
 import pytest
 from PySide6.QtCore import Qt
 
+from engine.numbers import shown
+
 from explorer.history.charts import smoothed
 from explorer.history.compare_runs import MAX_POINTS, curve_points
 from explorer.theme import run_color
@@ -93,5 +95,8 @@ def test_the_ladder_is_listed_first_in_order_whenever_it_comes(window):
     assert not any(m.isVisible() for s in compare.series.values() for m in compare.chart.legend().markers(s))
     low = min(min(smoothed([3.0, 2.5])), min(smoothed([3.0, 2.7])))
     assert 2.5 < compare.y_axis.min() <= low and compare.y_axis.max() >= 3.0  # the curves', not from 0
+    bi, avg = smoothed([3.0, 2.7])[-1], smoothed([3.0, 2.5])[-1]  # the last smoothed losses, in ladder order
+    assert compare.gaps.text() == (f'At the last step (smoothed): bigram {shown(bi)} · average {shown(avg)} '
+                                   f'(−{shown(bi - avg)})') and not compare.gaps.isHidden()
     compare.ladder_box.setChecked(False)
-    assert compare.shown_keys() == [] and not compare.series
+    assert compare.shown_keys() == [] and not compare.series and compare.gaps.isHidden()
