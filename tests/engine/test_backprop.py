@@ -64,6 +64,11 @@ def test_arrivals_count_contributions(trace):
 @settings(max_examples=30, deadline=None)
 @given(st.data())
 def test_back_restores_every_earlier_state_exactly(trace, data):
+    steps_back_exactly(trace, data)
+
+
+def steps_back_exactly(trace, data):
+    """Seek a drawn step a, then a later b, then press back b - a times: every grad and arrival count is a's."""
     stepper = Stepper(trace)
     a = data.draw(st.integers(0, stepper.total))
     b = data.draw(st.integers(a, stepper.total))
@@ -146,15 +151,7 @@ def seed_trace(request):
 @settings(max_examples=20, deadline=None)
 @given(st.data())
 def test_the_seed_blocks_step_back_to_every_earlier_state_exactly(seed_trace, data):
-    stepper = Stepper(seed_trace)
-    a = data.draw(st.integers(0, stepper.total))
-    b = data.draw(st.integers(a, stepper.total))
-    stepper.seek(a)
-    snapshot = (list(stepper.grads), list(stepper.arrived))
-    stepper.seek(b)
-    for _ in range(b - a):
-        stepper.back()
-    assert (stepper.grads, stepper.arrived, stepper.position) == (*snapshot, a)
+    steps_back_exactly(seed_trace, data)
 
 
 def test_the_seed_blocks_ops_have_their_rules_and_run_to_loss_backward(seed_trace):
