@@ -348,8 +348,8 @@ def _plan_step(names, i, raw):
         step['do'], step['hint'] = _do(names, *next(iter(raw['do'].items())))
     elif 'predict' in raw:
         kind, p = 'predict', raw['predict']
-        step['predict'] = _choices(names, p) if p['answer'] == 'largest' else Predict(p['of'].strip(), p['answer'], names.quantity(p['of']), float(p.get('within', 0.5)),
-                                  render(p['why'], names))
+        step['predict'] = _choices(names, p) if p['answer'] == 'largest' else Predict(
+            p['of'].strip(), p['answer'], names.quantity(p['of']), float(p.get('within', 0.5)), render(p['why'], names))
     return Step(kind=kind, **step)
 
 

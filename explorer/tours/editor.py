@@ -213,8 +213,7 @@ class TourEditor(QDialog):
         self.list.blockSignals(True)
         self.list.clear()
         for i, step in enumerate(self.steps, 1):
-            kind = 'do' if 'do' in step else 'predict' if 'predict' in step else 'show'
-            self.list.addItem(f'{i}. [{kind}] {" ".join(step["text"].split())[:70]}')
+            self.list.addItem(_item_text(i, step))
         self.list.blockSignals(False)
         self.list.setCurrentRow(row if self.steps else -1)
         self._show_step(self.list.currentRow())
@@ -224,7 +223,7 @@ class TourEditor(QDialog):
         step = self.steps[row] if 0 <= row < len(self.steps) else None
         self._filling = True
         self.text.setPlainText(step['text'] if step else '')
-        kind = 'do' if step and 'do' in step else 'predict' if step and 'predict' in step else 'show'
+        kind = _kind_of(step) if step else 'show'
         self.kind.setCurrentText(kind)
         if step and 'do' in step:
             self.do.setCurrentIndex(self.do.findData(next(iter(step['do']))))
@@ -235,27 +234,27 @@ class TourEditor(QDialog):
         captured = step is not None and self.captured[row] is not None
         for widget in (self.kind, self.do, self.answer, self.panel):
             widget.setEnabled(step is None or captured)
-        self.why.setEnabled(step is None or 'predict' in step)
+        self._show_rows(kind)
+        self._filling = False
+
+    def _show_rows(self, kind):
+        """The rows a step of `kind` has: what to do for a do step, the answer and why for a prediction."""
         self.form.setRowVisible(self.do, kind == 'do')
         self.form.setRowVisible(self.answer, kind == 'predict')
         self.form.setRowVisible(self.why, kind == 'predict')
-        self._filling = False
+        self.why.setEnabled(kind == 'predict')
 
     def _text_edited(self):
         row = self.list.currentRow()
         if not self._filling and 0 <= row < len(self.steps):  # typing is not an undo step: the field has its own
             self.steps[row]['text'] = self.text.toPlainText()
-            self.list.item(row).setText(f'{row + 1}. {self.list.item(row).text().split(" ", 2)[1]} '
-                                        f'{" ".join(self.steps[row]["text"].split())[:70]}')
+            self.list.item(row).setText(_item_text(row + 1, self.steps[row]))
 
     def _rebuild(self, *_):
         """Kind, what to do, the answer or the panel changed: the step made again from what it was captured from."""
         row = self.list.currentRow()
         kind = self.kind.currentText()
-        self.form.setRowVisible(self.do, kind == 'do')
-        self.form.setRowVisible(self.answer, kind == 'predict')
-        self.form.setRowVisible(self.why, kind == 'predict')
-        self.why.setEnabled(kind == 'predict')
+        self._show_rows(kind)
         if self._filling or not 0 <= row < len(self.steps) or self.captured[row] is None:
             return
         trace, shown = self.captured[row]
@@ -348,3 +347,13 @@ class TourEditor(QDialog):
         if self.path is not None and not self.save():
             return False
         return self.player.start(tour_io.parse(text, str(self.path or '')))
+
+
+def _kind_of(step):
+    """A step of the file's kind: 'do', 'predict' or 'show'."""
+    return 'do' if 'do' in step else 'predict' if 'predict' in step else 'show'
+
+
+def _item_text(number, step):
+    """The step's line in the list: '2. [do] Step until the gradient reaches it.'"""
+    return f'{number}. [{_kind_of(step)}] {" ".join(step["text"].split())[:70]}'

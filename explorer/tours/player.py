@@ -66,7 +66,6 @@ class TourPlayer(QObject):
         for signal in (session.view_changed, session.selection_changed, session.backprop.moved, timeline.step_changed):
             signal.connect(self._check_do)
         session.selection_changed.connect(self._check_choice)
-        session.backprop.moved.connect(self._on_moved)
         self._selected_at_step = None  # what was selected when the step was shown: a click after it answers
         self._applying = False
 
@@ -242,17 +241,14 @@ class TourPlayer(QObject):
         s = self.session
         return tour_io.Now(s.opened, s.selected, s.backprop.position, self.timeline.step)
 
-    def _on_moved(self, *_):
-        """Backprop moved during a step that waits for it: the panel says how far it is."""
-        step = self.step
-        if step is not None and step.kind == 'do' and step.do[0] == 'reach' and self.index not in self.completed:
-            self.changed.emit()
-
     def _check_do(self, *_):
         step = self.step
-        if step is not None and step.kind == 'do' and self.index not in self.completed and \
-                tour_io.done(step.do, self.now()):
+        if step is None or step.kind != 'do' or self.index in self.completed:
+            return
+        if tour_io.done(step.do, self.now()):
             self.completed.add(self.index)
+            self.changed.emit()
+        elif step.do[0] == 'reach':  # backprop on its way there: the panel says how far it is
             self.changed.emit()
 
     # Predictions
