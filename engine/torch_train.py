@@ -193,43 +193,19 @@ class TorchTrainer(WeightsModel):
         while self.step < self.config.num_steps:
             yield self.train_step()
 
-    def validation_loss(self, docs):
-        """engine.validation.validation_loss with the forward in torch: the mean over docs of each one's mean
-        -log p, a batch of docs at a time; TrainingDiverged if it is not a finite number."""
+    def _batch_loss(self, tokens, targets, loss_weights):
         torch = torch_backend.torch
-        total = 0.0
         with torch.no_grad():
-            for start in range(0, len(docs), max(self.batch, 32)):
-                tokens, targets, weights = batch_arrays(self, docs[start:start + max(self.batch, 32)], len(docs))
-                total += float(torch_backend.batch_loss(self.module.weights(), self.model_config,
-                                                        *self._as_tensors(tokens, targets, weights)))
-        if not math.isfinite(total):
-            raise TrainingDiverged(f'The validation loss is {total}: a probability fell to 0; try a lower learning rate.')
-        return total
+            return float(torch_backend.batch_loss(self.module.weights(), self.model_config,
+                                                  *self._as_tensors(tokens, targets, loss_weights)))
 
-    def iter_samples(self, num_samples=20, temperature=0.5):
-        """engine.sampling.iter_samples with the forward in torch: microgpt's loop (the tempered softmax after
-        each token, random.choices from self.rng), so in float64 the same draws and the same documents as the
-        scalar sampler (their probabilities differ in the last bits; no draw falls that close to a boundary),
-        without a scalar forward pass per position (minutes for a mini GPT's 20 samples)."""
+    def _next_probs(self, ids, temperature):
+        """In float64 whatever the device: logit * temperature**-1, as the scalar sampler computes logit / temperature."""
         torch = torch_backend.torch
-        tok, config = self.tokenizer, self.model_config
-        scale = temperature ** -1  # as the scalar sampler computes logit / temperature: logit * temperature**-1
         with torch.no_grad():
-            w = self.module.weights()
-            for _ in range(num_samples):
-                ids = [tok.BOS]
-                for _ in range(config.block_size):
-                    last = torch_backend.logits(w, config, torch.tensor([ids], device=self.device))[0, -1]
-                    probs = torch.softmax(last.double() * scale, dim=-1)
-                    if not bool(torch.isfinite(probs).all()):
-                        raise EngineError(f'These weights cannot be sampled at temperature {temperature!r}: '
-                                          'their next-token probabilities are not finite numbers.')
-                    token = self.rng.choices(range(len(probs)), weights=probs.tolist())[0]
-                    if token == tok.BOS:
-                        break
-                    ids.append(token)
-                yield ''.join(tok.uchars[i] for i in ids[1:])
+            last = torch_backend.logits(self.module.weights(), self.model_config,
+                                        torch.tensor([ids], device=self.device))[0, -1]
+            return torch.softmax(last.double() * temperature ** -1, dim=-1).tolist()
 
     def resume(self, ckpt, name='the checkpoint'):
         """Go on from a checkpoint of this same run (same model, settings and data): its weights, Adam's

@@ -386,7 +386,9 @@ class AdamState:
 class WeightsModel:
     """What a vectorized trainer (numpy's, torch's) gives the rest of the engine: its weights (`weights`, {name:
     matrix}, at `step`) as an engine.model.Model, made once per step asked for (checkpoints, the scalar sampler),
-    and a document's positions as microgpt cuts them."""
+    a document's positions as microgpt cuts them, and the validation loss and samples computed with its own
+    forward pass: the subclass gives `_batch_loss(tokens, targets, loss_weights)` (a float) and
+    `_next_probs(ids, temperature)` (the tempered next-token distribution after ids, a list)."""
     _model = None
 
     @property
@@ -399,6 +401,39 @@ class WeightsModel:
     def positions(self, doc):
         tokens = self.tokenizer.encode(doc)
         return tokens, min(self.model_config.block_size, len(tokens) - 1)
+
+    def validation_loss(self, docs, batch=None):
+        """engine.validation.validation_loss with the backend's forward pass (the scalar one takes minutes on a
+        mini-GPT-sized model): the mean over docs of each one's mean -log p, `batch` documents at a time (the
+        training batch, at least 32); TrainingDiverged if it is not a finite number."""
+        batch = batch or max(self.batch, 32)
+        total = 0.0
+        for start in range(0, len(docs), batch):
+            total += self._batch_loss(*batch_arrays(self, docs[start:start + batch], len(docs)))
+        if not math.isfinite(total):
+            raise TrainingDiverged(f'The validation loss is {total}: a probability fell to 0; try a lower learning rate.')
+        return total
+
+    def iter_samples(self, num_samples=20, temperature=0.5, rng=None):
+        """engine.sampling.iter_samples with the backend's forward pass: microgpt's inference loop, the same draws of
+        `rng` (the trainer's own by default) from the tempered softmax, so the same documents as the scalar
+        sampler (their probabilities differ in the last bits; no draw falls that close to a boundary), in seconds
+        where the scalar sampler takes minutes for a mini GPT."""
+        check_temperature(temperature)
+        rng = self.rng if rng is None else rng
+        tok = self.tokenizer
+        for _ in range(num_samples):
+            ids = [tok.BOS]
+            for _ in range(self.model_config.block_size):
+                probs = self._next_probs(ids, temperature)
+                if not all(math.isfinite(p) for p in probs):
+                    raise EngineError(f'These weights cannot be sampled at temperature {temperature!r}: their '
+                                      'next-token probabilities are not finite numbers.')
+                token = rng.choices(range(len(probs)), weights=probs)[0]
+                if token == tok.BOS:
+                    break
+                ids.append(token)
+            yield ''.join(tok.uchars[i] for i in ids[1:])
 
 
 class VectorTrainer(WeightsModel):
@@ -459,40 +494,13 @@ class VectorTrainer(WeightsModel):
         self.step += 1
         return StepResult(step + 1, num_steps, float(loss), docs[0])  # a batch's first document
 
-    def validation_loss(self, docs, batch=32):
-        """The mean over docs of each one's loss (mean -log p over its positions) with the current weights, as
-        engine.validation.validation_loss computes it with the scalar engine, a batch of documents at a time."""
-        total = 0.0
+    def _batch_loss(self, tokens, targets, loss_weights):
         with np.errstate(all='ignore'):
-            for i in range(0, len(docs), batch):
-                chunk = docs[i:i + batch]
-                tokens, targets, loss_weights = batch_arrays(self, chunk)
-                loss, _ = cross_entropy(forward(self.weights, self.model_config, tokens)[0], targets, loss_weights)
-                total += loss * len(chunk)  # the chunk's mean over its documents, back to their sum
-        return total / len(docs)
+            return cross_entropy(forward(self.weights, self.model_config, tokens)[0], targets, loss_weights)[0]
 
-    def iter_samples(self, num_samples=20, temperature=0.5, rng=None):
-        """engine.sampling.iter_samples with numpy's forward pass: microgpt's inference loop, the same draws of
-        `rng` (the trainer's own by default) from the tempered softmax (a mini-GPT-sized model samples in seconds,
-        not minutes)."""
-        check_temperature(temperature)
-        rng = self.rng if rng is None else rng
-        config, tok = self.model_config, self.tokenizer
-        for _ in range(num_samples):
-            tokens, sample = [tok.BOS], []
-            for _ in range(config.block_size):
-                with np.errstate(all='ignore'):
-                    logits = forward(self.weights, config, np.array([tokens]))[0][0, -1]
-                    probs = softmax(logits / temperature)
-                if not np.isfinite(probs).all():
-                    raise EngineError(f'These weights cannot be sampled at temperature {temperature!r}: their '
-                                      'next-token probabilities are not finite numbers.')
-                token_id = rng.choices(range(len(probs)), weights=probs.tolist())[0]
-                if token_id == tok.BOS:
-                    break
-                tokens.append(token_id)
-                sample.append(tok.uchars[token_id])
-            yield ''.join(sample)
+    def _next_probs(self, ids, temperature):
+        with np.errstate(all='ignore'):
+            return softmax(forward(self.weights, self.model_config, np.array([ids]))[0][0, -1] / temperature).tolist()
 
     def run(self):
         while self.step < self.config.num_steps:

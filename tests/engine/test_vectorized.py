@@ -182,6 +182,14 @@ def test_the_validation_loss_agrees_with_the_scalar_engines(docs, name):
     assert trainer.validation_loss(held_out) == pytest.approx(scalar, rel=TOLERANCE)
 
 
+def test_a_validation_loss_that_is_not_a_number_is_one_sentence(docs):
+    from engine.errors import TrainingDiverged
+    trainer = VectorTrainer(docs[:50], GPTConfig(n_embd=8, n_head=2, block_size=8), TrainConfig(num_steps=1))
+    trainer.flat[:] = np.nan
+    with pytest.raises(TrainingDiverged, match='The validation loss is nan'):
+        trainer.validation_loss(docs[:5])
+
+
 def test_train_backend_numpy_prints_the_validation_loss_scalar_does(tmp_path, capsys):
     text = tmp_path / 'text.txt'
     text.write_text('the quick brown fox jumps over the lazy dog. ' * 40)
