@@ -39,7 +39,7 @@ COMMANDS = {
                                                    'step of a training history, as JSON'),
     'bench': (True, 'explorer.bench:main', 'print one JSON line of timings and memory'),
     'test': (True, 'main:run_tests', 'run the tests; extra arguments go to pytest'),
-    APP: (True, 'explorer.app:main', 'open the app (--doc, --checkpoint, --open, --step, --select, --theme, '
+    APP: (True, 'explorer.app:main', 'open the app (--doc, --checkpoint, --open, --step, --select, --theme, --positions K, '
                                      '--size WxH, --screenshot: 1400x900 unless --size)'),
 }
 # The Debian/Ubuntu packages Qt 6 lists for Linux (xcb for a real window, EGL/GL, fonts, keyboard).

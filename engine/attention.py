@@ -184,3 +184,24 @@ def to_csv(trace, grads=None):
     for row in rows(trace, grads):
         writer.writerow((*row[:6], *('' if x is None else repr(float(x)) for x in row[6:])))
     return out.getvalue()
+
+
+class WholeAttention:
+    """A recording of part of a document (Trace.whole_n: a model too large to record it whole) seen whole in the
+    attention heatmaps: `attention` has every position's weights, computed with numpy (engine.vectorized.Weights,
+    the same numbers to about 1e-15); every other attribute is the recording's, whose nodes reach only its
+    first `part.n` queries (`recorded`)."""
+
+    def __init__(self, trace, attention):
+        self.part, self.attention, self.n = trace, attention, trace.whole_n
+
+    def __getattr__(self, name):
+        return getattr(self.part, name)
+
+    def recorded(self, query):
+        return query < self.part.n
+
+
+def recorded(trace, query):
+    """Whether the recording behind `trace` (a Trace, or a WholeAttention) has the nodes of this query."""
+    return not isinstance(trace, WholeAttention) or trace.recorded(query)

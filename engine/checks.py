@@ -1,6 +1,10 @@
 """Tests of values a user or a file gives (a number? a whole number? a file of our format?) and how to quote one
 in a message."""
 
+import math
+
+from engine.errors import ConfigError
+
 
 def is_number(x):
     """An int or a float, not a bool."""
@@ -34,3 +38,14 @@ def check_header(obj, format_name, version, what, error):
     need = requirement(error)
     need(isinstance(obj, dict) and obj.get('format') == format_name, f'it is not a microgpt-explorer {what}.')
     need(obj.get('version') == version, f'its format version {obj.get("version")!r} is not {version}.')
+
+
+def check_temperature(temperature):
+    """The sampler's temperature, or ConfigError (one sentence): a number above 0 whose inverse is finite."""
+    if not (is_number(temperature) and math.isfinite(temperature) and temperature > 0):
+        raise ConfigError(f'The temperature must be a number above 0, not {short(temperature)}.')
+    try:
+        1 / temperature
+        temperature ** -1  # what sampling computes: logits / temperature is logit * temperature**-1
+    except (OverflowError, ZeroDivisionError):
+        raise ConfigError(f'The temperature {temperature!r} is too small: 1/temperature is not a finite number.') from None

@@ -56,3 +56,19 @@ def truncation_summary(trace):
     cut = trace.doc[trace.n:]
     lost = (repr(cut) if len(cut) <= 12 else f'{len(cut):,} characters') if cut else 'its end'
     return f'cut to {trace.n} positions by block_size: {lost} never predicted'
+
+
+def part_note(trace):
+    """What a recording of part of a document leaves out, as one sentence (None if it is whole)."""
+    if trace.whole_n is None:
+        return None
+    first = 'only the first' if trace.n == 1 else f'the first {trace.n}'
+    return (f'Recorded {first} of the {trace.whole_n} positions of {short(trace.doc)}: the model is too large to '
+            f'record it whole, and the loss is the mean over these. Press Enter in the field to record more.')
+
+
+def part_summary(trace):
+    """part_note in a few words: "first 1 of 5 positions recorded (a large model)"."""
+    if trace.whole_n is None:
+        return None
+    return f'first {trace.n} of {trace.whole_n} positions recorded (a large model): Enter for more'

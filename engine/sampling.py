@@ -16,19 +16,11 @@ import math
 import random
 from dataclasses import dataclass
 
-from engine.checks import is_number, is_whole, short
+from engine.checks import check_temperature, is_number, is_whole, short
 from engine.errors import ConfigError, DocumentError, EngineError
-from engine.model import FAST, gpt, softmax
+from engine.model import FAST, gpt, param_count, softmax
 
-
-def check_temperature(temperature):
-    if not (is_number(temperature) and math.isfinite(temperature) and temperature > 0):
-        raise ConfigError(f'The temperature must be a number above 0, not {short(temperature)}.')
-    try:
-        1 / temperature
-        temperature ** -1  # what sampling computes: logits / temperature is logit * temperature**-1
-    except (OverflowError, ZeroDivisionError):
-        raise ConfigError(f'The temperature {temperature!r} is too small: 1/temperature is not a finite number.') from None
+SAMPLE_VECTORIZED_ABOVE = 100_000  # parameters: a larger model samples with numpy (microgpt has 4,192)
 
 
 @dataclass(frozen=True)
@@ -128,6 +120,26 @@ def _empty_cache(config):
     return [[] for _ in range(config.n_layer)], [[] for _ in range(config.n_layer)]
 
 
+def _prober(model):
+    """probs(token_id, pos_id, temperature): the tempered next-token distribution after the tokens given so far,
+    one a call from BOS on. microgpt's scalar forward with its KV cache; above SAMPLE_VECTORIZED_ABOVE
+    parameters numpy's forward pass over the prefix (engine.vectorized.Weights: the scalar one takes seconds a
+    token on a mini GPT; the two agree to about 1e-15, tests/engine/test_sampling.py)."""
+    if param_count(model.config, model.tokenizer.vocab_size) <= SAMPLE_VECTORIZED_ABOVE:
+        keys, values = _empty_cache(model.config)
+        return lambda token_id, pos_id, temperature: _next_probs(model, token_id, pos_id, keys, values, temperature)
+    from engine.vectorized import weights_of
+    weights, ids = weights_of(model), []
+
+    def probs(token_id, pos_id, temperature):
+        ids.append(token_id)
+        out = weights._next_probs(ids, temperature)
+        if not all(math.isfinite(p) for p in out):
+            raise ValueError('not finite')  # as the scalar softmax fails on these weights
+        return out
+    return probs
+
+
 def _draw(probs, settings, rng):
     weights = filtered(probs, settings)
     if settings.greedy:
@@ -140,12 +152,12 @@ def sample(model, rng, temperature=0.5, settings=None):
     the prompt's characters are read in (they are given, not drawn), with the settings' top-k, top-p or greedy."""
     settings = settings or Settings(temperature)
     config, tok = model.config, model.tokenizer
-    keys, values = _empty_cache(config)
+    next_probs = _prober(model)
     token_id = tok.BOS
     sample = list(settings.prompt)
     given = [tok.uchars.index(ch) for ch in settings.prompt]
     for pos_id in range(config.block_size):
-        probs = _next_probs(model, token_id, pos_id, keys, values, settings.temperature)
+        probs = next_probs(token_id, pos_id, settings.temperature)
         if pos_id < len(given):
             token_id = given[pos_id]
             continue
@@ -183,7 +195,7 @@ def next_token_distributions(model, doc, temperature=0.5, settings=None):
     settings = settings or Settings(temperature)
     check_temperature(settings.temperature)
     tokens = model.tokenizer.encode(doc)
-    keys, values = _empty_cache(model.config)
+    next_probs = _prober(model)
     for pos_id, (token_id, following) in enumerate(zip(tokens[:model.config.block_size], tokens[1:])):
-        probs = tuple(_next_probs(model, token_id, pos_id, keys, values, settings.temperature))
+        probs = tuple(next_probs(token_id, pos_id, settings.temperature))
         yield NextToken(pos_id, token_id, following, probs, tuple(filtered(probs, settings)))

@@ -253,6 +253,7 @@ class Trace:
     lines: tuple = ()         # [L] (path relative to the project, line number) of the model code that made nodes
     line_of: tuple = ()       # [N] index into `lines` of the line that made each node, -1 for parameters
     callers: tuple = ()       # [L] a line inside a helper: (helper, line number that called it), e.g. ('linear', 151); else None
+    whole_n: int = None       # a part recorded (a model too large to record whole): the document's positions; else None
 
     def call_site(self, node):
         """('linear', 151): for a node made inside a helper of the model code, the helper and the line of
@@ -385,6 +386,7 @@ class Trace:
             nodes.append(node)
         out = {'doc': self.doc, 'tokens': list(self.tokens), 'token_texts': list(self.token_texts),
                'positions': self.n, 'truncated': self.truncated, 'config': self.config.to_dict(),
+               **({} if self.whole_n is None else {'of_positions': self.whole_n}),
                'vocabulary': self.vocabulary,
                'loss': self.loss, 'loss_id': self.loss_id,
                'scopes': [{'id': i, 'name': s.name, 'parent': s.parent, 'path': s.path}
@@ -425,9 +427,12 @@ def literal_loss(model, doc):
     return literal.loss(tokens, n, TraceOps(recorder, model.config.attention_layers, model.config.n_head, names=False)), literal
 
 
-def iter_record(model, doc):
-    """Record `doc` through `model`: yields the fraction done after each position, returns the Trace."""
-    tokens, n = model.positions(doc)
+def iter_record(model, doc, positions=None):
+    """Record `doc` through `model`: yields the fraction done after each position, returns the Trace.
+    With `positions`, only the first that many (a part of a document too large to record whole,
+    engine.record_cost): the loss is their mean, as if the document stopped there."""
+    tokens, whole = model.positions(doc)
+    n = whole if positions is None else max(1, min(whole, int(positions)))
     recorder = Recorder(lines=True)
     config = model.config
     state_dict, param_at = _traced_params(recorder, model)
@@ -452,7 +457,7 @@ def iter_record(model, doc):
     sums = _kept_sums(ops, new_id, nodes['names'])
     tok = model.tokenizer
     trace = Trace(
-        doc=doc, tokens=tuple(tokens), n=n, truncated=len(tokens) - 1 > n,
+        doc=doc, tokens=tuple(tokens), n=n, truncated=len(tokens) - 1 > whole, whole_n=whole if n < whole else None,
         token_texts=tuple(tok.token_text(t) for t in tokens), config=config,
         vocabulary=tok.vocabulary_text(),
         op=tuple(nodes['op']), data=tuple(nodes['data']), children=tuple(nodes['children']),
@@ -556,9 +561,9 @@ def _kept_sums(ops, new_id, names):
     return sums
 
 
-def record(model, doc):
+def record(model, doc, positions=None):
     """The Trace of `doc`'s forward pass to the mean loss (see iter_record)."""
-    return finish(iter_record(model, doc))
+    return finish(iter_record(model, doc, positions))
 
 
 def made_by(trace, model, doc):

@@ -22,11 +22,10 @@ import random
 
 import numpy as np
 
-from engine.checks import is_whole, short
+from engine.checks import check_temperature, is_whole, short
 from engine.errors import ConfigError, EngineError, TrainingDiverged
 from engine.model import Model, param_shapes, rope_angles
 from engine.optim import decayed_lr
-from engine.sampling import check_temperature
 from engine.tokenizer import Tokenizer
 from engine.value import GELU_C, GELU_K
 from engine.train import StepResult, check_trainable
@@ -434,6 +433,49 @@ class WeightsModel:
                     break
                 ids.append(token)
             yield ''.join(tok.uchars[i] for i in ids[1:])
+
+
+class Weights(WeightsModel):
+    """A model's weights as numpy arrays, for what the scalar engine is too slow for on a large model (the mini
+    GPT's 600,000 parameters): the sampler's next-token distributions (engine.sampling uses it above
+    SAMPLE_VECTORIZED_ABOVE parameters) and the attention weights of a whole document (the explorer's
+    heatmaps, where only a part of it can be recorded)."""
+
+    def __init__(self, model):
+        self.model_config, self.tokenizer, self.step, self.batch = model.config, model.tokenizer, 0, 1
+        self.weights = {name: np.array([[p.data for p in row] for row in mat])
+                        for name, mat in model.state_dict.items()}
+        self._model = (0, model)
+
+    def _batch_loss(self, tokens, targets, loss_weights):
+        with np.errstate(all='ignore'):
+            return cross_entropy(forward(self.weights, self.model_config, tokens)[0], targets, loss_weights)[0]
+
+    def _next_probs(self, ids, temperature):
+        with np.errstate(all='ignore'):
+            return softmax(forward(self.weights, self.model_config, np.array([ids]))[0][0, -1] / temperature).tolist()
+
+    def attention(self, doc):
+        """[layer][head][query][key] softmax weights of `doc`'s positions (as microgpt cuts it), as a Trace keeps
+        them: query t has keys 0..t. Empty for a model without attention; uniform for the average rung."""
+        tokens, n = self.positions(doc)
+        config = self.model_config
+        if config.arch == 'bigram' or config.attention == 'none':
+            return ()
+        _, (_, _, caches) = forward(self.weights, config, np.array([tokens[:n]]))
+        out = []
+        for n1, att, n2, ml in caches:  # softmax: weights [B, H, T, T]; uniform: u [T, T], the same for every head
+            heads = att[4][0] if config.attention == 'softmax' else [att[2]] * config.n_head
+            out.append(tuple(tuple(tuple(float(w[q][k]) for k in range(q + 1)) for q in range(n)) for w in heads))
+        return tuple(out)
+
+
+def weights_of(model):
+    """The Weights of an engine.model.Model, made once per model (a Model's weights never change in place)."""
+    cached = getattr(model, '_numpy_weights', None)
+    if cached is None:
+        cached = model._numpy_weights = Weights(model)
+    return cached
 
 
 class VectorTrainer(WeightsModel):

@@ -27,6 +27,12 @@ def window_size(text):
     return int(m[1]), int(m[2])
 
 
+def positions(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f'must be a whole number ≥ 1, not {text!r}')
+    return int(text)
+
+
 def parse(argv):
     parser = Parser(prog='main.py', description='microgpt explorer')
     parser.add_argument('--doc', default='emma', help='the document to record (default: emma)')
@@ -42,6 +48,9 @@ def parse(argv):
     parser.add_argument('--theme', choices=('light', 'dark'), help='colours to use (default: as last time)')
     parser.add_argument('--select', metavar='KEY', help="select a box by key, e.g. 'n43089' or 'g740'")
     parser.add_argument('--tour', metavar='FILE', help='play a tour (with --screenshot: its first step)')
+    parser.add_argument('--positions', type=positions, metavar='K',
+                        help='a model too large to record a document whole: record its first K positions '
+                             '(without it the window asks; with --screenshot as many as record in seconds)')
     return parser.parse_args(argv)
 
 
@@ -85,6 +94,7 @@ def _run(args):
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from explorer import part_dialog
     from explorer.main_window import MainWindow
     from explorer.state.session import Session
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -99,6 +109,10 @@ def _run(args):
         import tempfile
         settings = QSettings(os.path.join(tempfile.mkdtemp(), 'screenshot.ini'), QSettings.IniFormat)
     window = MainWindow(session, settings)
+    if args.positions is not None:
+        session.ask_part = lambda doc, model, whole: args.positions
+    elif not args.screenshot:
+        session.ask_part = part_dialog.asker(window)
     size = args.size or (SCREENSHOT_SIZE if args.screenshot else None)
     if size:
         window.resize(*size)

@@ -3,7 +3,7 @@
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QWidget
 
-from engine.doc_notes import truncation_note, truncation_summary
+from engine.doc_notes import part_note, part_summary, truncation_note, truncation_summary
 
 from explorer import theme
 
@@ -50,9 +50,9 @@ class DocumentBar(QWidget):
     def _on_recorded(self):
         trace = self.session.trace
         self.field.setText(trace.doc)
-        note = truncation_note(trace) or (EMPTY_NOTE if trace.doc == '' else None)
+        note = part_note(trace) or truncation_note(trace) or (EMPTY_NOTE if trace.doc == '' else None)
         if note:
-            self.say(note, theme.current()['note_text'], truncation_summary(trace))
+            self.say(note, theme.current()['note_text'], part_summary(trace) or truncation_summary(trace))
             self.noted.emit(note)  # whole, where there is room (the status bar)
         else:
             self.message.clear()

@@ -88,9 +88,14 @@ def _record_here(conn, token, path, doc, layout_fn, captured, rankdir):
     model before using it), its overview laid out first, so that both are there when the window takes the
     trace: the Hierarchy to lay out its views, or None if it could not be recorded."""
     from engine.checkpoint import load
+    from engine.recording_cost import needs_asking
     from engine.trace import record
     try:
-        trace = record(load(path).model, doc)
+        model = load(path).model
+        if needs_asking(model.config, model.tokenizer.vocab_size, model.positions(doc)[1]):
+            conn.send(('record_failed', token, doc, 'too large to record whole without asking'))
+            return None  # the window asks which part to record, and records it
+        trace = record(model, doc)
     except Exception as e:  # noqa: BLE001  the parent records it itself and says what is wrong
         conn.send(('record_failed', token, doc, str(e)))
         return None

@@ -5,7 +5,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QMenu, QSizePolicy, QToolTip, QWidget
 
-from engine.attention import query_nodes, token_label
+from engine.attention import query_nodes, recorded, token_label
 from engine.numbers import shown
 
 from explorer.attention.heatmap import QUANTITIES, minimum_size, paint_heads
@@ -84,6 +84,11 @@ class HeatmapGrid(QWidget):
 
     def describe(self, layer, head, q, k):
         trace = self.trace
+        if not recorded(trace, q):
+            return '\n'.join([f'layer {layer} · head {head}',
+                              f'query {q} {trace.token_texts[q]!r} → key {k} {trace.token_texts[k]!r}',
+                              f'weight {shown(trace.attention[layer][head][q][k])} (computed with numpy)',
+                              f'not recorded: the graph has the first {trace.part.n} positions'])
         nodes = query_nodes(trace, layer, head, q)
         lines = [f'layer {layer} · head {head}',
                  f'query {q} {trace.token_texts[q]!r} (predicting {trace.token_texts[q + 1]!r}) → key {k} '

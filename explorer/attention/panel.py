@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QBoxLayout, QComboBox, QFileDialog, QHBoxLayout, 
                                QMessageBox, QSplitter, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from engine import checkpoint as ckpt_io
-from engine.attention import cell_node, place_of, query_nodes, to_csv
+from engine.attention import cell_node, place_of, query_nodes, recorded, to_csv
 from engine.backprop import Stepper
 from engine.files import write_atomic
 from engine.graph.keys import node_key, split_key
@@ -205,9 +205,18 @@ class AttentionPanel(QWidget):
         self.grid.update()
         self.other_grid.update()
 
+    def _view(self):
+        """What the heatmaps show: the recording, or with a part of the document recorded, the whole document
+        (engine.attention.WholeAttention: its weights computed with numpy, its first queries linked to the graph)."""
+        current = self.session.current
+        return current.attention_view or current.trace if current is not None else None
+
+    def _ours(self, trace):
+        return trace is not None and getattr(trace, 'part', trace) is self.session.trace
+
     def hovered_token(self, trace):
         """('q' | 'k', position, layer) hovered in the token lines, for the heatmaps of `trace`, or None."""
-        if self.hover_token is None or trace is not self.session.trace:
+        if self.hover_token is None or not self._ours(trace):
             return None
         return (*self.hover_token, self.lines.lines.layer)
 
@@ -220,7 +229,7 @@ class AttentionPanel(QWidget):
 
     def selected_place(self, trace):
         key = self.session.selected
-        if trace is not self.session.trace or not key:
+        if not self._ours(trace) or not key:
             return None
         kind, index = split_key(key)
         return place_of(trace, node=index) if kind == 'n' else place_of(trace, scope=index)
@@ -231,13 +240,15 @@ class AttentionPanel(QWidget):
         if quantity == 'weight':
             return lambda l, h, q, k: trace.attention[l][h][q][k]
         if quantity == 'score':
-            return lambda l, h, q, k: trace.data[query_nodes(trace, l, h, q).logits[k]]
+            return lambda l, h, q, k: trace.data[query_nodes(trace, l, h, q).logits[k]] if recorded(trace, q) else None
         field = 'weights' if quantity == 'grad_weight' else 'logits'
         bp = self.session.backprop
         if grads is None:
             grads = bp.grads
 
         def grad(l, h, q, k):
+            if not recorded(trace, q):
+                return None
             node = getattr(query_nodes(trace, l, h, q), field)[k]
             return float(grads[node]) if bp.reached(node) else None
         return grad
@@ -271,7 +282,7 @@ class AttentionPanel(QWidget):
         self.heads.addItem('all heads')
         self.heads.addItems([f'layer {l} · head {h}' for l in range(config.attention_layers) for h in range(config.n_head)])
         self.heads.setCurrentIndex(0 if self.only is None else 1 + self.only[0] * config.n_head + self.only[1])
-        self.lines.set_trace(self.session.trace)
+        self.lines.set_trace(self._view())
         if self.other is not None:
             self.other_trace = None
             self._record_other()
@@ -286,7 +297,7 @@ class AttentionPanel(QWidget):
         return b is not None and len(a.op) == len(b.op) and a.config == b.config
 
     def _show(self):
-        trace = self.session.trace
+        trace = self._view()
         if trace is None:
             return
         if not trace.config.attention_layers:  # the bigram and mlp rungs: nothing looks at another position
@@ -334,6 +345,9 @@ class AttentionPanel(QWidget):
         parts = [f'{trace.doc!r} · {name}'] if self.other or self.gradients else []
         if self.gradients:
             parts.append(f'backprop step {bp.position:,} of {bp.total:,}')
+        if trace.whole_n is not None:
+            rows = f'row {trace.n}' if trace.n == trace.whole_n - 1 else f'rows {trace.n}–{trace.whole_n - 1}'
+            parts.append(f'{rows} computed with numpy, not in the graph')
         return ' · '.join(parts) or None
 
     def _show_steps(self):
@@ -396,15 +410,29 @@ class AttentionPanel(QWidget):
         if grid is self.other_grid:
             self.host.show_message('That is the comparison model; its graph is not the one shown.')
             return
+        if self._unrecorded(q):
+            return
         self.query = (layer, head, q)
         self._show_steps()
         self.session.reveal(node_key(cell_node(self.session.trace, layer, head, q, k)))
+
+    def _unrecorded(self, q):
+        """True, and the status bar says why, if query q is beyond the part of the document recorded."""
+        trace = self.session.trace
+        if trace is None or q < trace.n:
+            return False
+        self.host.show_message(f'Position {q} is not recorded: the graph has the first {trace.n} of {trace.whole_n}. '
+                               'Its weights here are computed with numpy; press Enter in the document field to '
+                               'record more.')
+        return True
 
     def _on_row_clicked(self, layer, head, q):
         self.show_query(layer, head, q)
 
     def show_query(self, layer, head, q):
         """One query's computation step by step, in the 'One query' tab."""
+        if self._unrecorded(q):
+            return
         self.focus = (layer, head)
         self.query = (layer, head, q)
         if self.tabs.currentWidget() is self.steps:

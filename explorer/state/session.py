@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine import checkpoint as ckpt_io
+from engine.attention import WholeAttention
 from engine import pair
 from engine.errors import EngineError
 from engine.backprop import Schedule
@@ -19,6 +20,7 @@ from engine.graph.grouping import Hierarchy
 from engine.graph.layout_process import LayoutClient
 from engine.history import history_path
 from engine.paths import DEFAULT_CHECKPOINT
+from engine.recording_cost import needs_asking, suggested_part
 from engine.retrace import Retracer
 from engine.trace import iter_record, made_by
 
@@ -33,6 +35,7 @@ class Recorded:
     """What one recording gives the views: the trace, its scope hierarchy and its backprop schedule."""
 
     _source = None  # a weak reference to the Recorded this one was retraced from
+    attention_view = None  # a part recorded: engine.attention.WholeAttention, every position's attention
 
     def __init__(self, trace, hierarchy=None, schedule=None, retracer=None):
         self.trace = trace
@@ -53,7 +56,16 @@ class Recorded:
         trace = self._retracer(model, like=self.trace)
         rec = Recorded(trace, self.hierarchy.renumbered(trace), self.schedule, self._retracer)
         rec._source = weakref.ref(self)  # weak: a step's recording must not keep every earlier one alive
-        return rec
+        return rec.seen_whole(model)
+
+    def seen_whole(self, model):
+        """A part recorded: the whole document's attention with it, computed with numpy (off the UI thread,
+        where the recording is made). Returns self."""
+        trace = self.trace
+        if trace.whole_n is not None:
+            from engine.vectorized import weights_of
+            self.attention_view = WholeAttention(trace, weights_of(model).attention(trace.doc))
+        return self
 
     def retraced_from(self, other):
         """Whether this is `other`'s document with other numbers (show_weights takes it only while `other` is
@@ -61,10 +73,11 @@ class Recorded:
         return self._source is not None and self._source() is other
 
 
-def _record(model, doc):
-    """Record `doc`, yielding the fraction done; returns the Recorded (a Worker generator job)."""
-    trace = yield from iter_record(model, doc)
-    return Recorded(trace)
+def _record(model, doc, positions=None):
+    """Record `doc` (its first `positions` positions, if given), yielding the fraction done; returns the
+    Recorded (a Worker generator job)."""
+    trace = yield from iter_record(model, doc, positions)
+    return Recorded(trace).seen_whole(model)
 
 
 def _delegate(name, writable=False):
@@ -108,6 +121,9 @@ class Session(QObject):
         self.recording = None            # the document being recorded, or None
         self._renumbering = False        # that recording is a timeline step's: the same document, new numbers
         self._temp_histories = []        # histories of runs trained here, in temp files (saving copies them)
+        self.part = None                 # the positions recorded of a document too large to record whole
+        self.ask_part = None             # (doc, model, positions) -> how many to record, 0 for none: the window's
+                                         # question; without one, engine.recording_cost.suggested_part
 
     doc = _delegate('doc')
     current = _delegate('current')
@@ -131,8 +147,7 @@ class Session(QObject):
             return False
         sidecar = history_path(path, ckpt)  # read only when the timeline asks; one it names but lacks is said then
         ckpt.history_file = sidecar if sidecar.is_file() or ckpt.history_name is not None else None
-        self._use(ckpt, Path(path), unsaved=False)
-        return True
+        return self._use(ckpt, Path(path), unsaved=False)
 
     def use_trained(self, ckpt):
         """Weights trained in the app: in use at once, unsaved until save_checkpoint."""
@@ -153,11 +168,42 @@ class Session(QObject):
         return self.checkpoint_path.name if self.checkpoint_path else f'trained, step {self.checkpoint.step:,}'
 
     def _use(self, ckpt, path, unsaved):
+        """Put `ckpt` in use and record the document shown with it (the first character of its vocabulary
+        where it cannot read the document); False, nothing changed, if the model is too large to record that
+        document whole and the user declines to record a part of it."""
+        doc, part = self.doc, None
+        if doc is not None:
+            if not self._readable(ckpt.model, doc):
+                doc = ckpt.model.tokenizer.uchars[0] if ckpt.model.tokenizer.uchars else ''
+            part = self.part_to_record(ckpt.model, doc)
+            if part == 0:
+                self.record_failed.emit(f'Not opened: this model is too large to record {doc!r} whole, and you '
+                                        'chose to record none of it.')
+                return False
         self.checkpoint_path, self.checkpoint, self.model, self.unsaved = path, ckpt, ckpt.model, unsaved
         self.checkpoint_changed.emit()
-        if self.doc is not None:
-            if not self.record(self.doc):  # the new vocabulary cannot read it
-                self.record(self.model.tokenizer.uchars[0] if self.model.tokenizer.uchars else '')
+        if doc is not None:
+            self.record(doc, part)
+        return True
+
+    @staticmethod
+    def _readable(model, doc):
+        try:
+            model.tokenizer.encode(doc)
+        except ValueError:
+            return False
+        return True
+
+    def part_to_record(self, model, doc):
+        """How many positions of `doc` to record through `model`: None for all of them (the recording is
+        small), else the user's answer to `ask_part` (0: none), or without one the suggested part."""
+        tokens, whole = model.positions(doc)
+        config, vocab = model.config, model.tokenizer.vocab_size
+        if not needs_asking(config, vocab, whole):
+            return None
+        if self.ask_part is None:
+            return suggested_part(config, vocab, whole)
+        return max(0, min(whole, int(self.ask_part(doc, model, whole) or 0)))
 
     def retracer(self):
         """What the timeline's seek job calls off the UI thread with the step's model: the document shown,
@@ -195,24 +241,31 @@ class Session(QObject):
         if self._renumbering:  # the numbers only, on the recorded tape
             job = lambda: current.retraced(model)  # noqa: E731
         else:
-            job = lambda: _record(model, doc)  # noqa: E731
+            job = lambda part=self.part: _record(model, doc, part)  # noqa: E731
         self.worker.submit('record', job, lambda rec: self._on_rerecorded(doc, rec), self._on_record_failed)
 
     def _on_rerecorded(self, doc, rec):
         self.recording, self._renumbering = None, False
         self.model_state.use_weights_recording(doc, rec)
 
-    def record(self, doc):
+    def record(self, doc, positions=None):
         """Record `doc` in the background, abandoning a recording still running; a bad document leaves
-        everything as it was."""
+        everything as it was. A document too large to record whole is recorded in part: its first
+        `positions` positions, or as many as part_to_record says (none: nothing changes)."""
         try:
             self.model.tokenizer.encode(doc)
         except ValueError as e:
             self.record_failed.emit(str(e))
             return False
-        self.recording, self._renumbering = doc, False
+        if positions is None:
+            positions = self.part_to_record(self.model, doc)
+            if positions == 0:
+                self.record_failed.emit(f'Not recorded: {doc!r} through this model is too large to record whole, '
+                                        'and you chose to record none of it.')
+                return False
+        self.recording, self._renumbering, self.part = doc, False, positions
         self.recording_started.emit(doc)
-        if self.layouter.recording == doc:  # asked of the layout process before the window was built
+        if self.layouter.recording == doc and positions is None:  # asked of the layout process before the window
             self.worker.cancel('record')
             self._poll_soon()
             self._on_poll()  # already back: in place before the window's first paint
@@ -221,15 +274,15 @@ class Session(QObject):
         return True
 
     def _record_here(self, doc):
-        self.worker.submit('record', lambda m=self.model: _record(m, doc),
+        self.worker.submit('record', lambda m=self.model, part=self.part: _record(m, doc, part),
                            lambda rec: self._on_recorded(doc, rec), self._on_record_failed,
                            lambda done: self.recording_progress.emit(f'Recording {doc!r}… {done:.0%} (Esc stops)'))
 
     def _on_made_in_layouter(self, kind, doc, trace):
         """A recording the layout process made: used if it is still wanted and is exactly what this model
         records; recorded here otherwise (which also says why one could not be made)."""
-        if doc != self.recording:
-            return  # abandoned meanwhile
+        if doc != self.recording or self.part is not None:
+            return  # abandoned meanwhile, or a part of it recorded here
         if kind == 'recorded' and made_by(trace, self.model, doc):
             self._on_recorded(doc, Recorded(trace))
         else:

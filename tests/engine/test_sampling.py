@@ -180,3 +180,33 @@ def test_a_prompt_outside_the_vocabulary_names_the_character(model):
     with pytest.raises(DocumentError, match='has 16 characters and this model reads 16 positions'):
         Settings(prompt='a' * 16).check(model.tokenizer, model.config.block_size)
     Settings(prompt='a' * 15).check(model.tokenizer, model.config.block_size)
+
+
+# --- a large model samples with numpy (issue 24) ---
+
+import engine.sampling as sampling_module
+
+
+@pytest.mark.parametrize('settings', [Settings(), Settings(prompt='ma', top_k=5, top_p=0.9), Settings(greedy=True)])
+def test_above_its_size_the_sampler_uses_numpy_and_draws_the_same_documents(monkeypatch, settings):
+    """The shipped model sampled through numpy's forward pass: microgpt's published names (the same draws from
+    probabilities equal to ~1e-15), and the distributions along a document agree with the scalar ones."""
+    model, rng = shipped_stream()
+    scalar = [s.probs for s in next_token_distributions(model, 'christopher', settings=settings)]
+    expected = list(iter_samples(model, sampling_rng(ckpt_io.load(DEFAULT_CHECKPOINT).rng_state), 20, settings=settings))
+    monkeypatch.setattr(sampling_module, 'SAMPLE_VECTORIZED_ABOVE', 0)
+    vector = [s.probs for s in next_token_distributions(model, 'christopher', settings=settings)]
+    assert len(vector) == len(scalar) and all(math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15)
+                                              for row, other in zip(vector, scalar) for a, b in zip(row, other))
+    assert list(iter_samples(model, rng, 20, settings=settings)) == expected
+    if settings == Settings():
+        assert expected == PUBLISHED_SAMPLES
+    assert getattr(model, '_numpy_weights', None) is not None  # it did go through numpy
+
+
+def test_a_large_model_whose_weights_are_not_finite_is_one_sentence_with_numpy_too(model, monkeypatch):
+    monkeypatch.setattr(sampling_module, 'SAMPLE_VECTORIZED_ABOVE', 0)
+    nan = {name: [[float('nan')] * len(row) for row in mat] for name, mat in model.floats().items()}
+    broken = Model.from_floats(model.config, model.tokenizer, nan)
+    with pytest.raises(EngineError, match='cannot be sampled at temperature 0.5: .* not finite numbers.'):
+        list(iter_samples(broken, random.Random(0), num_samples=1))

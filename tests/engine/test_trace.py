@@ -268,3 +268,28 @@ def test_made_by_tells_a_recording_of_these_weights_and_document_from_any_other(
         weight.data = kept
     other = Model.init(GPTConfig(n_embd=8, n_head=2), Tokenizer('aem'), random.Random(1))
     assert not made_by(emma, other, 'emma')
+
+
+# --- a part of a document (issue 24: a model too large to record whole) ---
+
+def test_a_part_is_the_first_positions_of_the_whole_and_its_loss_their_mean(model):
+    from engine.backprop import Stepper
+    from engine.doc_notes import part_note
+    from engine.trace import param_grads
+    whole = record(model, 'emma')
+    part = record(model, 'emma', positions=2)
+    assert (part.n, part.whole_n, whole.whole_n, part.truncated) == (2, 5, None, False)
+    losses = [whole.data[i] for i in range(len(whole)) if whole.names[i] == 'loss_t']
+    assert math.isclose(part.loss, sum(losses[:2]) / 2, rel_tol=1e-15)
+    assert part.attention == tuple(tuple(head[:2] for head in layer) for layer in whole.attention)
+    assert record(model, 'emma', positions=99).to_json() == whole.to_json()  # more than it has: the whole
+    assert 'of_positions' in part.to_json() and 'of_positions' not in whole.to_json()
+    stepper = Stepper(part)
+    stepper.run_to_end()  # backprop of the part: the gradient of the mean of its positions' losses
+    tokens, _ = model.positions('emma')
+    loss = model.loss(tokens, 2)
+    loss.backward()
+    got = param_grads(part, stepper.grads)
+    assert all(math.isclose(got[name][r][c], p.grad, rel_tol=1e-12, abs_tol=1e-15)
+               for name, mat in model.state_dict.items() for r, row in enumerate(mat) for c, p in enumerate(row))
+    assert part_note(part).startswith("Recorded the first 2 of the 5 positions of 'emma': the model is too large")

@@ -14,6 +14,7 @@ RoPE its gradient is real, and compared as any other). Measured here the worst r
 operation changed in the backward gives 1e-3 or more.
 """
 
+import math
 import subprocess
 import sys
 
@@ -276,3 +277,24 @@ def test_vectorized_is_plain_numpy_stage_by_stage():
     """One function per stage, each backward beside its forward (the module reads like microgpt)."""
     for stage in ('embedding', 'rmsnorm', 'linear', 'softmax', 'attention', 'mlp'):
         assert callable(getattr(vectorized, stage)) and callable(getattr(vectorized, f'{stage}_backward'))
+
+
+# --- a model's weights in numpy, for what the scalar engine is too slow for (issue 24) ---
+
+@pytest.mark.parametrize('rung', ['microgpt', 'average', 'mlp', 'one-head'])
+def test_the_whole_documents_attention_is_the_recordings(rung):
+    from engine import checkpoint as ckpt_io
+    from engine.presets import shipped_checkpoint
+    from engine.trace import record
+    from engine.vectorized import weights_of
+    model = ckpt_io.load(shipped_checkpoint(rung)).model
+    weights = weights_of(model)
+    assert weights_of(model) is weights  # made once per model
+    for doc in ('emma', 'christopher'):
+        trace, got = record(model, doc), weights.attention(doc)
+        assert len(got) == len(trace.attention)
+        for mine, theirs in zip(got, trace.attention):
+            assert len(mine) == len(theirs)
+            for a, b in zip(mine, theirs):
+                assert [len(r) for r in a] == [len(r) for r in b]
+                assert all(math.isclose(x, y, rel_tol=1e-12, abs_tol=1e-15) for ra, rb in zip(a, b) for x, y in zip(ra, rb))

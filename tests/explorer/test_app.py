@@ -130,3 +130,11 @@ def test_a_tour_screenshot_is_its_first_step(tmp_path):
     assert (shot.width(), shot.height()) == (1280, 720)
     corner = (1270, 300)  # the panels' column: dimmed by the spotlight (pos 0 is its target)
     assert shot.pixelColor(*corner).lightness() < plain.pixelColor(*corner).lightness() - 20
+
+
+def test_positions_is_a_whole_number_of_at_least_one(capsys):
+    assert app.parse(['--positions', '3']).positions == 3 and app.parse([]).positions is None
+    for bad in ('0', '-1', 'x', '2.5'):
+        assert app.main(['--positions', bad]) == 2
+        err = capsys.readouterr().err
+        assert err == f"error: main.py: argument --positions: must be a whole number ≥ 1, not {bad!r}\n"

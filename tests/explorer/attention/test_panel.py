@@ -304,3 +304,33 @@ def test_the_ladders_rungs_without_learned_attention(window, qtbot, tmp_path):
     panel.grid.row_clicked.emit(0, 1, 2)
     page = panel.steps.toHtml()
     assert panel.steps.place == (0, 1, 2) and 'uniform weights' in page and '1/3' in page and 'q·k' not in page
+
+
+def test_a_part_recorded_shows_the_whole_documents_attention_and_links_only_what_was_recorded(window, qtbot,
+                                                                                                monkeypatch):
+    """Issue 24: a model too large to record 'emma' whole; its first 2 positions recorded. Every query's weights
+    are drawn (computed with numpy, equal to the whole recording's), a recorded cell opens the graph, one beyond
+    the part says why it cannot."""
+    import engine.recording_cost as recording_cost
+    s = window.session
+    whole = s.trace
+    monkeypatch.setattr(recording_cost, 'ASK_ABOVE', 20_000)
+    monkeypatch.setattr(s, 'ask_part', lambda doc, model, n: 2)
+    with qtbot.waitSignal(s.view_changed, timeout=30000):
+        s.record('emma')
+    panel = shown(window, qtbot)
+    grid = panel.grid
+    said = lambda: window.statusBar().currentMessage()  # noqa: E731
+    assert s.trace.n == 2 and grid.trace.n == 5 and grid.trace.part is s.trace
+    assert all(abs(grid.value(0, h, q, k) - whole.attention[0][h][q][k]) < 1e-15
+               for h in range(4) for q in range(5) for k in range(q + 1))
+    assert 'computed with numpy' in grid.describe(0, 2, 3, 1) and 'score' in grid.describe(0, 2, 1, 0)
+    qtbot.mouseClick(grid, Qt.LeftButton, pos=center_of(grid, 0, 2, 3, 1).toPoint())
+    assert said().startswith('Position 3 is not recorded: the graph has the first 2 of 5.')
+    assert s.selected is None
+    node = cell_node(s.trace, 0, 2, 1, 0)
+    with qtbot.waitSignal(s.view_changed, timeout=20000):
+        qtbot.mouseClick(grid, Qt.LeftButton, pos=center_of(grid, 0, 2, 1, 0).toPoint())
+    assert s.selected == f'n{node}'
+    panel.quantity = 'score'
+    assert panel._value(grid.trace)(0, 2, 3, 1) is None and panel._value(grid.trace)(0, 2, 1, 0) is not None

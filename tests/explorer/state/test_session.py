@@ -212,3 +212,67 @@ def test_a_step_shown_at_once_drops_an_earlier_steps_recording_still_on_its_way(
     assert s.current is made and s.recording is None
     qtbot.wait(600)                     # the first step's recording has come back by now
     assert s.current is made and s.checkpoint is then and s.trace.loss == made.trace.loss
+
+
+# --- a model too large to record a document whole (issue 24) ---
+
+import engine.recording_cost as recording_cost
+
+
+@pytest.fixture
+def small_limit(monkeypatch):
+    """The shipped model made 'too large': 'emma' (43,091 scalars) is above the limit, 'e' (2 positions) is not."""
+    monkeypatch.setattr(recording_cost, 'ASK_ABOVE', 20_000)
+
+
+def test_a_document_too_large_is_asked_about_first_and_recorded_in_the_part_chosen(qtbot, small_limit):
+    session = Session()
+    asked = []
+    session.ask_part = lambda doc, model, whole: asked.append((doc, whole)) or 2
+    assert session.load_checkpoint()
+    with qtbot.waitSignal(session.recorded, timeout=30000):
+        assert session.record('emma')
+    trace = session.trace
+    assert asked == [('emma', 5)] and (trace.n, trace.whole_n, session.part) == (2, 5, 2)
+    view = session.current.attention_view  # every position's attention, with the first two recorded
+    assert view.n == 5 and view.part is trace and view.recorded(1) and not view.recorded(2)
+    assert view.attention[0][0][:2] == trace.attention[0][0]
+    with qtbot.waitSignal(session.recorded, timeout=30000):
+        assert session.record('e')  # small enough: recorded whole, nothing asked
+    assert len(asked) == 1 and session.trace.whole_n is None and session.current.attention_view is None
+    session.worker.wait()
+    session.close()
+
+
+def test_declining_changes_nothing_and_says_so(qtbot, small_limit):
+    session = Session()
+    session.ask_part = lambda doc, model, whole: 0
+    assert session.load_checkpoint()
+    with qtbot.waitSignal(session.recorded, timeout=30000):
+        session.record('e')
+    before, said = session.current, []
+    session.record_failed.connect(said.append)
+    assert not session.record('emma')
+    assert session.current is before and session.recording is None
+    assert said == ["Not recorded: 'emma' through this model is too large to record whole, and you chose to record "
+                    'none of it.']
+    session.record('emma', positions=3)  # asked for by name: no question
+    qtbot.waitUntil(lambda: session.trace.doc == 'emma', timeout=30000)
+    assert session.trace.n == 3
+    session.worker.wait()
+    session.close()
+
+
+def test_a_checkpoint_too_large_for_the_document_shown_is_not_opened_when_declined(qtbot, small_limit):
+    session = Session()
+    assert session.load_checkpoint()
+    with qtbot.waitSignal(session.recorded, timeout=30000):
+        session.record('e')
+    session.ask_part = lambda doc, model, whole: 0
+    model, said = session.model, []
+    session.record_failed.connect(said.append)
+    session.model_state.doc = 'emma'  # the document shown: too large through the next model
+    assert not session.load_checkpoint()
+    assert session.model is model and said and said[-1].startswith('Not opened: this model is too large')
+    session.worker.wait()
+    session.close()
