@@ -64,6 +64,10 @@ def main(argv):
         return 2
     if args.screenshot:
         os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
+    # numpy's work in the window is one document at a time (a large model's attention, its sampler): matrices
+    # of at most block_size rows, where OpenBLAS's threads only fight the window, the layout process and a
+    # training run for the cores (a 64-position forward pass: 86 ms on one thread, 1 s on two under load).
+    os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
     reason = no_display_reason(os.environ)
     if reason:
         print(no_display_message(reason), file=sys.stderr)

@@ -516,6 +516,9 @@ def test_b11_a_large_vocabulary_costs_more_and_train_says_so_first(plain_data, m
     monkeypatch.setattr(cli, 'WARN_SECONDS', 0)
     code, out, err = run_cli('train', '--data', str(plain_data), '--steps', '2', capsys=capsys)
     assert code == 0 and err.startswith('note: 3,584 parameters, about ') and 'for 2 steps' in err
+    code, out, err = run_cli('train', '--data', str(plain_data), '--steps', '2', '--backend', 'numpy', capsys=capsys)
+    assert code == 0 and err.startswith('note: with the scalar engine, 3,584 parameters, about ')  # not numpy's time
+    assert err.endswith('; numpy takes a hundred times less time or better.\n')
 
 
 # B12: traces of extreme weights are standard JSON.
