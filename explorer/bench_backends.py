@@ -83,7 +83,23 @@ def mini_gpt_figures(docs=None, iters=MINI_ITERS, size=MINI_TEXT_BYTES, shape=No
     trainer.train_step()
     seconds, tokens_per_s = _per_step(trainer, iters, repeat=1)
     return {'mini_gpt_100_iters_s': round(seconds * iters, 2), 'mini_gpt_tokens_per_s': round(tokens_per_s),
-            'mini_gpt_params': trainer.flat.size}
+            'mini_gpt_params': trainer.flat.size, **mini_gpt_explorer_figures(trainer.model, windows[0])}
+
+
+def mini_gpt_explorer_figures(model, window):
+    """What the explorer computes with numpy for a model too large to record whole (issue 24), on one window of
+    block_size characters: {'mini_gpt_attention_ms': every head's weights at every position,
+    'mini_gpt_sample_s': the sampler's 64 next-token distributions (a sample as long as block_size)}."""
+    from engine.sampling import next_token_distributions
+    from engine.vectorized import weights_of
+    weights = weights_of(model)
+    start = time.perf_counter()
+    weights.attention(window)
+    attention = time.perf_counter() - start
+    start = time.perf_counter()
+    list(next_token_distributions(model, window[:model.config.block_size - 1]))
+    return {'mini_gpt_attention_ms': round(attention * 1000, 1),
+            'mini_gpt_sample_s': round(time.perf_counter() - start, 2)}
 
 
 if __name__ == '__main__':

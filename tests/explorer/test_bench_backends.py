@@ -43,3 +43,20 @@ def test_the_mini_gpt_figures_time_its_iterations_on_a_text_of_the_size_asked():
     assert figures['mini_gpt_100_iters_s'] >= 0 and figures['mini_gpt_tokens_per_s'] > 0
     config = preset_config('mini-gpt', n_embd=8, n_layer=1, n_head=2, block_size=16)
     assert config.tie and config.bias and figures['mini_gpt_params'] == param_count(config, len(set(text)) + 1)
+    assert figures['mini_gpt_attention_ms'] >= 0 and figures['mini_gpt_sample_s'] >= 0
+
+
+def test_the_explorers_numpy_figures_compute_what_the_panels_show(monkeypatch):
+    """The timed calls are the attention of the whole window and its block_size - 1 next-token distributions."""
+    import engine.sampling as sampling
+    from engine import checkpoint as ckpt_io
+    from engine.paths import DEFAULT_CHECKPOINT
+    from engine.vectorized import Weights
+    model = ckpt_io.load(DEFAULT_CHECKPOINT).model
+    asked, steps = [], []
+    monkeypatch.setattr(Weights, 'attention', lambda self, doc: asked.append(doc))
+    real = sampling.next_token_distributions
+    monkeypatch.setattr(sampling, 'next_token_distributions', lambda m, doc: steps.extend(real(m, doc)) or steps)
+    figures = bench_backends.mini_gpt_explorer_figures(model, 'emmaolivia' * 2)
+    assert asked == ['emmaolivia' * 2] and len(steps) == 16  # block_size 16: 15 characters, 16 positions
+    assert set(figures) == {'mini_gpt_attention_ms', 'mini_gpt_sample_s'}
