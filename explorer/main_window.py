@@ -507,7 +507,7 @@ class MainWindow(QMainWindow):
                                                   'Checkpoints (*.json)')
         if path:
             self.settings.setValue('last_dir', str(Path(path).parent))
-            self.session.load_checkpoint(path)
+            self.session.open_checkpoint(path)
 
     def save_checkpoint(self):
         """Ask where, then write the weights in use; True if they were written."""

@@ -145,6 +145,16 @@ class Session(QObject):
         except ckpt_io.CheckpointError as e:
             self.error.emit(str(e))
             return False
+        return self._opened(path, ckpt)
+
+    def open_checkpoint(self, path):
+        """load_checkpoint off the UI thread (File › Open: a mini GPT's 40 MB take seconds to read and check;
+        the window answers meanwhile, Esc drops it); the status bar says it is on its way."""
+        self.recording_progress.emit(f'Opening {Path(path).name}… (Esc stops)')
+        self.worker.submit('open', lambda: ckpt_io.load(path), lambda ckpt: self._opened(path, ckpt),
+                           lambda e: self.error.emit(str(e)))
+
+    def _opened(self, path, ckpt):
         sidecar = history_path(path, ckpt)  # read only when the timeline asks; one it names but lacks is said then
         ckpt.history_file = sidecar if sidecar.is_file() or ckpt.history_name is not None else None
         return self._use(ckpt, Path(path), unsaved=False)
@@ -312,7 +322,7 @@ class Session(QObject):
 
     def cancel(self):
         """Esc: stop whatever long work the user is waiting for (a layout, a recording)."""
-        return self.cancel_layout() | self.cancel_recording()
+        return self.cancel_layout() | self.cancel_recording() | self.worker.cancel('open')
 
     # Layouts come back from the layout process; the timer only looks, it never waits.
 

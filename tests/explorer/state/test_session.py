@@ -276,3 +276,42 @@ def test_a_checkpoint_too_large_for_the_document_shown_is_not_opened_when_declin
     assert session.model is model and said and said[-1].startswith('Not opened: this model is too large')
     session.worker.wait()
     session.close()
+
+
+def test_file_open_reads_the_checkpoint_off_the_ui_thread_and_esc_drops_it(qtbot, tmp_path):
+    import threading
+    from engine import checkpoint as ckpt_io
+    from engine.presets import shipped_checkpoint
+    session = Session()
+    assert session.load_checkpoint()
+    model, said, where = session.model, [], []
+    session.recording_progress.connect(said.append)
+    real_load = ckpt_io.load
+    gate = threading.Event()
+
+    def slow_load(path):
+        where.append(threading.current_thread() is threading.main_thread())
+        gate.wait(10)
+        return real_load(path)
+    ckpt_io.load, saved = slow_load, ckpt_io.load
+    try:
+        session.open_checkpoint(shipped_checkpoint('bigram'))
+        assert said == ['Opening bigram-names.json… (Esc stops)'] and session.model is model  # not yet
+        assert session.cancel()
+        gate.set()
+        session.worker.wait()
+        qtbot.wait(50)
+        assert session.model is model  # dropped
+        with qtbot.waitSignal(session.checkpoint_changed, timeout=30000):
+            session.open_checkpoint(shipped_checkpoint('bigram'))
+        assert session.model.config.arch == 'bigram' and where and not any(where)  # never on the UI thread
+        session.error.connect(said.append)
+        (tmp_path / 'bad.json').write_text('{')
+        with qtbot.waitSignal(session.error, timeout=30000):
+            session.open_checkpoint(tmp_path / 'bad.json')
+        assert said[-1].startswith('bad.json') or 'JSON' in said[-1]
+        assert session.model.config.arch == 'bigram'
+    finally:
+        ckpt_io.load = saved
+        session.worker.wait()
+        session.close()
