@@ -2,6 +2,7 @@
 Marks, navigated by Navigation. Selecting and hovering never re-run the layout."""
 
 import contextlib
+import re
 
 from PySide6.QtCore import QPoint, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetricsF, QPainter
@@ -127,8 +128,8 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
             return (f'{trace.name(box.node)} = {trace.op[box.node]} — {trace.scope_path(box.node)}\n'
                     f'data {shown(trace.data[box.node])}\n{state}\nevery digit: the Inspector\'s copy exact')
         done, size = bp.group_progress(box.scope)
-        return (f'{self.scope_path(box.scope)}\n{box.detail}\nbackprop: {done:,} of {size:,} scalars done\n'
-                'double-click to open')
+        return (f'{self.scope_path(box.scope)}\n{box.detail}\n{sizes_note(box.detail)}'
+                f'backprop: {done:,} of {size:,} scalars done\ndouble-click to open')
 
     def activate(self, key):
         """Return or a double-click on a box: a group opens; a vector box (q, keys, values in an open head)
@@ -228,3 +229,14 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
         for action in self.context_actions:
             menu.addAction(action)
         menu.exec(event.globalPos())
+
+
+def sizes_note(detail):
+    """What a group's 'linear 16→48' says, one line (empty for a group without one): the scalars that come in
+    from outside the box, and those of its own that are read outside it (the next stage's input, and for an
+    attention box the keys and values later positions read from the KV cache)."""
+    m = re.search(r'(\d+)→(\d+)', detail or '')
+    if not m:
+        return ''
+    return (f'{m[1]}→{m[2]}: {m[1]} scalars come in from outside this box; {m[2]} of its own are read outside it '
+            "(the next stage's input; an attention box's keys and values are read by later positions too)\n")

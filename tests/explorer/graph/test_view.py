@@ -255,3 +255,17 @@ def test_every_text_is_whole_in_its_room_and_under_nothing(window, qtbot, opened
         if labels:
             assert hidden_texts(view, FlowLabel) == [], step
     assert flows > 100
+
+
+def test_a_boxs_tooltip_says_what_its_in_and_out_sizes_count(window, qtbot):
+    """Issue 24's reviewer: '16→48' on an attention box was unexplained. pos 0's attention reads x (16) and its
+    own scalars are read as its output (16) and as the key and value later positions read (16 + 16)."""
+    from explorer.graph.view import sizes_note
+    s = window.session
+    wait_built(window, qtbot)
+    box = window.graph.items_by_key[group_key(s.trace.scope_id('pos 0 / layer 0 / attention'))].box
+    assert '16→48' in box.detail
+    tip = window.graph.tooltip(box)
+    assert '16→48: 16 scalars come in from outside this box; 48 of its own are read outside it' in tip
+    assert 'keys and values are read by later positions' in tip
+    assert sizes_note('27×16 · 64 used') == ''
