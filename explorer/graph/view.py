@@ -109,8 +109,9 @@ class GraphView(Marks, SceneBuild, Navigation, QGraphicsView):
     def weight_cells(self):
         """Which node, value and colour scale each parameter has, for the current recording."""
         if self._weight_cells is None:
-            self._weight_cells = weight_grid.WeightCells(self.session.trace, self.session.model.state_dict,
-                                                         like=self._cells_before)
+            current = self.session.current  # its own weights: another checkpoint may be in use before its recording
+            model = current.model if current is not None and current.model is not None else self.session.model
+            self._weight_cells = weight_grid.WeightCells(self.session.trace, model.state_dict, like=self._cells_before)
         return self._weight_cells
 
     def selected_node(self):

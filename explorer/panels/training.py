@@ -192,6 +192,14 @@ class TrainingPanel(QWidget):
         self._preset_sets = sets
         self.validate()
 
+    def _follow(self, config):
+        """The preset a configuration stands on and its shape in the fields."""
+        self.preset.setCurrentIndex(self.preset.findData(preset_of(config)))  # sets the fields the rung sets
+        for name, box in self.fields.items():
+            if box.isEnabled() and hasattr(config, name):
+                box.setValue(getattr(config, name))
+        self.validate()
+
     @staticmethod
     def _add_field(grid, row_col, name, box):
         row, col = row_col
@@ -404,8 +412,11 @@ class TrainingPanel(QWidget):
         self.session.use_trained(ckpt)
 
     def _on_checkpoint_changed(self):
-        """Once the weights trained here are saved, say where instead of "unsaved"."""
+        """Another checkpoint opened: the settings become its rung and shape (Start trains that kind of model
+        afresh). Once the weights trained here are saved, say where instead of "unsaved"."""
         if self._finished is None or self.session.checkpoint is not self._finished[0]:
+            if self.run is None and self.session.checkpoint is not None:
+                self._follow(self.session.checkpoint.model.config)
             return
         if not self.session.unsaved:
             self.status.setText(f'{self._finished[1].rstrip(".")}, saved as {self.session.checkpoint_name}.')

@@ -36,6 +36,7 @@ class Recorded:
 
     _source = None  # a weak reference to the Recorded this one was retraced from
     attention_view = None  # a part recorded: engine.attention.WholeAttention, every position's attention
+    model = None           # the weights it was recorded with (a view drawing them before the next recording is in)
 
     def __init__(self, trace, hierarchy=None, schedule=None, retracer=None):
         self.trace = trace
@@ -56,11 +57,12 @@ class Recorded:
         trace = self._retracer(model, like=self.trace)
         rec = Recorded(trace, self.hierarchy.renumbered(trace), self.schedule, self._retracer)
         rec._source = weakref.ref(self)  # weak: a step's recording must not keep every earlier one alive
-        return rec.seen_whole(model)
+        return rec.made_with(model)
 
-    def seen_whole(self, model):
-        """A part recorded: the whole document's attention with it, computed with numpy (off the UI thread,
-        where the recording is made). Returns self."""
+    def made_with(self, model):
+        """Keep the model recorded with, and for a part recorded the whole document's attention with it,
+        computed with numpy (off the UI thread, where the recording is made). Returns self."""
+        self.model = model
         trace = self.trace
         if trace.whole_n is not None:
             from engine.vectorized import weights_of
@@ -77,7 +79,7 @@ def _record(model, doc, positions=None):
     """Record `doc` (its first `positions` positions, if given), yielding the fraction done; returns the
     Recorded (a Worker generator job)."""
     trace = yield from iter_record(model, doc, positions)
-    return Recorded(trace).seen_whole(model)
+    return Recorded(trace).made_with(model)
 
 
 def _delegate(name, writable=False):
@@ -294,7 +296,7 @@ class Session(QObject):
         if doc != self.recording or self.part is not None:
             return  # abandoned meanwhile, or a part of it recorded here
         if kind == 'recorded' and made_by(trace, self.model, doc):
-            self._on_recorded(doc, Recorded(trace))
+            self._on_recorded(doc, Recorded(trace).made_with(self.model))
         else:
             self._record_here(doc)
 

@@ -269,3 +269,20 @@ def test_a_boxs_tooltip_says_what_its_in_and_out_sizes_count(window, qtbot):
     assert '16→48: 16 scalars come in from outside this box; 48 of its own are read outside it' in tip
     assert 'keys and values are read by later positions' in tip
     assert sizes_note('27×16 · 64 used') == ''
+
+
+def test_the_weight_grids_drawn_before_a_new_checkpoints_recording_are_the_old_recordings(window, qtbot):
+    """Between opening another checkpoint and its recording, the graph still shows the old recording: its
+    grids read the weights that recording was made with (the bigram's 27×27 wte cells were read for microgpt's
+    27×16 grid: IndexError in paint)."""
+    from engine.presets import shipped_checkpoint
+    s = window.session
+    wait_built(window, qtbot)
+    old = s.current.model
+    assert s.load_checkpoint(shipped_checkpoint('bigram'))
+    window.graph._weight_cells = None  # as after a layout that came just before
+    cells = window.graph.weight_cells()
+    assert s.model is not old and cells.values['wte'] == [[p.data for p in row] for row in old.state_dict['wte']]
+    with qtbot.waitSignal(s.view_changed, timeout=30000):
+        pass  # the bigram's own recording and layout
+    assert window.graph.weight_cells().shape('wte') == (27, 27)

@@ -228,3 +228,19 @@ def test_a_rung_of_the_ladder_trains_in_the_panel_and_joins_compare_runs(window,
     for box, value in ((panel.preset, 'microgpt'), (panel.optimizer, 'adam'), (panel.backend, 'scalar')):
         box.setCurrentIndex(box.findData(value))
     assert panel.fields['n_layer'].value() == 1 and panel.fields['n_layer'].isEnabled()
+
+
+def test_opening_a_rung_sets_the_panel_to_train_that_rung(window, qtbot):
+    """Issue 23's reviewer: the panel showed microgpt's settings while the bigram rung was open."""
+    from engine.presets import shipped_checkpoint
+    panel, s = window.training, window.session
+    with qtbot.waitSignal(s.recorded, timeout=30000):
+        assert s.load_checkpoint(shipped_checkpoint('one-head'))
+    assert panel.preset.currentData() == 'one-head' and panel.fields['n_head'].value() == 1
+    with qtbot.waitSignal(s.recorded, timeout=30000):
+        assert s.load_checkpoint(shipped_checkpoint('bigram'))
+    assert panel.preset.currentData() == 'bigram' and panel.fields['n_layer'].value() == 0
+    assert panel.configs()[0].arch == 'bigram'
+    with qtbot.waitSignal(s.recorded, timeout=30000):
+        assert s.load_checkpoint()
+    assert panel.preset.currentData() == 'microgpt' and panel.configs()[0] == s.model.config
