@@ -258,20 +258,27 @@ class Navigation:
             return at
         return QPointF(rect.center().x() - vw / 2, rect.center().y() - vh / 2)  # the centre is clear of the minimap
 
-    def land_when_drawn(self, key):
-        """land(key) now, or when the layout and boxes on their way are in."""
+    def land_when_drawn(self, key, centre=False):
+        """land(key, centre) now, or when the layout and boxes on their way are in."""
         if self.session.layout_pending or self.building():
-            self._landing = key
+            self._landing = (key, centre)
         else:
-            self.land(key)
+            self.land(key, centre)
 
-    def land(self, key):
-        """Find and Scopes: show box `key` at a readable scale, moving as little as needed; a parameter drawn
-        as a cell of its matrix's grid, that cell large enough to see (LANDED_CELL_PX), centred. False if
-        `key` is not drawn."""
+    def land(self, key, centre=False):
+        """Find and Scopes: show box `key` at a readable scale, moving as little as needed (with `centre`, as a
+        tour shows what it talks about: in the middle, with what is around it); a parameter drawn as a cell of
+        its matrix's grid, that cell large enough to see (LANDED_CELL_PX), centred. False if `key` is not drawn."""
         item = self.items_by_key.get(key)
         if item is not None:
-            self.bring_into_view(item.sceneBoundingRect())
+            rect = item.sceneBoundingRect()
+            self.bring_into_view(rect)
+            scale = self.transform().m11()
+            if centre and rect.width() * scale <= self.viewport().width() - 2 * EDGE_MARGIN and \
+                    rect.height() * scale <= self.viewport().height() - 2 * EDGE_MARGIN:
+                self.centerOn(rect.center())
+                self._keep_clear(rect)  # the middle may be under the minimap
+                self.minimap.refresh()
             return True
         cell = self.param_cell_rect(key)
         if cell is None:

@@ -191,6 +191,6 @@ class SceneBuild:
         if self.selected_key in self.items_by_key and self.selected_key != focus:
             self.ensureVisible(self.items_by_key[self.selected_key], 40, 40)
         landing, self._landing = getattr(self, '_landing', None), None
-        if landing is not None:  # Find or Scopes asked for it before these boxes were in
-            self.land(landing)
+        if landing is not None:  # Find, Scopes or a tour asked for it before these boxes were in
+            self.land(*landing)
         self.minimap.refresh()

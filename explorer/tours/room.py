@@ -158,7 +158,7 @@ class TourRoom:
         if target is None and step.target[0] in ('box', 'node') and self._relands and not (
                 s.layout_pending or g.building()):  # the view moved since (a workspace's panels took their room)
             self._relands -= 1
-            g.land(step.target[1])
+            g.land(step.target[1], centre=True)
             target = self.target_rect(step.target)
         return [target, mapped(self.panel, self.window)]
 
@@ -203,7 +203,7 @@ class TourRoom:
         self._relands = 3  # times the target is brought back into view if the view moves away on its own
         self.window.graph.setFocus(Qt.OtherFocusReason)  # → steps, Return opens (a number to type takes them after)
         if step.target and step.target[0] in ('box', 'node'):
-            self.window.graph.land_when_drawn(step.target[1])
+            self.window.graph.land_when_drawn(step.target[1], centre=True)
         elif 'open' in self.player.tour.steps[index].get('state', {}):  # back to the whole picture
             g, s = self.window.graph, self.window.session
             g.first_view_when_drawn() if s.layout_pending or g.building() else g.first_view()

@@ -374,3 +374,22 @@ def test_zoom_from_the_keyboard_keeps_the_selection_where_it_is_on_screen(window
     after = view.mapFromScene(view.items_by_key[key].sceneBoundingRect().center())
     assert abs(view.transform().m11() - view.readable_scale() * 1.6) < 1e-9
     assert (after - before).manhattanLength() <= 2
+
+
+def test_a_tour_lands_on_a_box_in_the_middle_of_the_view_where_find_moves_as_little_as_needed(make_window):
+    """The fresh-eyes reviewer of the tours: their targets sat at the view's edge (tour 2 step 6's residual)."""
+    view = make_window(1280, 720).graph
+    s = view.session
+    key = group_key(s.trace.scope_id('pos 1 / layer 0 / mlp'))
+    box = view.items_by_key[key].sceneBoundingRect()
+    put_at(view, box.center(), QPointF(view.viewport().width() + 400, view.viewport().height() // 2))  # off to the right
+    view.land(key)  # Find: the least move, so it comes in at the edge
+    edge = on_screen(view, box)
+    assert view.viewport().rect().contains(edge)
+    assert abs(edge.center().x() - view.viewport().rect().center().x()) > view.viewport().width() / 4
+    put_at(view, box.center(), QPointF(view.viewport().width() + 400, view.viewport().height() // 2))
+    view.land(key, centre=True)
+    middle = on_screen(view, box)
+    assert view.viewport().rect().contains(middle)
+    assert abs(middle.center().x() - view.viewport().rect().center().x()) <= 2
+    assert abs(middle.center().y() - view.viewport().rect().center().y()) <= 2
