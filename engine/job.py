@@ -134,14 +134,17 @@ STEP_MESSAGES_S = 0.02  # the numpy trainer's steps are told at most this often 
 def train_process(data_path, model_config, train_config, messages, pause, stop, backend='scalar'):
     """Run in a child process; model_config and train_config are dicts of GPTConfig and TrainConfig. The
     scalar engine tells every step and keeps the run's history; numpy (engine.vectorized, the same run to
-    1e-12, a hundred times faster) tells a step every STEP_MESSAGES_S and keeps no history (a history is
-    replayed by the scalar engine bit for bit). 'done' brings every step's loss either way."""
+    1e-12, a hundred times faster) and torch (engine.torch_train, the optional extra) tell a step every
+    STEP_MESSAGES_S and keep no history. 'done' brings every step's loss either way."""
     try:
         docs = load_docs(data_path)
         train_config = TrainConfig(**train_config)
         if backend == 'numpy':
             from engine.vectorized import VectorTrainer  # numpy is imported only for this backend
             trainer = VectorTrainer(docs, GPTConfig(**model_config), train_config)
+        elif backend == 'torch':
+            from engine.torch_train import TorchTrainer  # the optional extra: imported only for this backend
+            trainer = TorchTrainer(docs, GPTConfig(**model_config), train_config)
         else:
             trainer = Trainer(docs, GPTConfig(**model_config), train_config,
                               history_every=history_io.default_every(train_config.num_steps))
@@ -161,12 +164,12 @@ def train_process(data_path, model_config, train_config, messages, pause, stop, 
             r = trainer.train_step()
             losses.append(r.loss)
             now = time.monotonic()
-            if backend != 'numpy' or now - told >= STEP_MESSAGES_S or r.step == r.num_steps:
+            if backend == 'scalar' or now - told >= STEP_MESSAGES_S or r.step == r.num_steps:
                 messages.put(('step', r.step, r.num_steps, r.loss, r.doc))
                 told = now
     except TrainingDiverged as e:
         why = str(e)
-    history = _history_file(trainer) if backend != 'numpy' else (None, None)
+    history = _history_file(trainer) if backend == 'scalar' else (None, None)
     messages.put(('done', why, ckpt_io.to_json(ckpt_io.from_trainer(trainer)), *history, losses))
 
 

@@ -29,6 +29,13 @@ MAX_RAW_POINTS = 100_000  # the raw loss curve keeps the last this many steps of
 NUMPY_SPEEDUP = 100  # numpy against the scalar engine on microgpt's config (bench: numpy_vs_scalar, 121)
 ENGINES = (('scalar engine (exact; keeps the history)', 'scalar'),
            ('numpy (~100× faster; no history)', 'numpy'))
+TORCH_ENGINE = ('PyTorch (the optional extra; a GPU if there is one)', 'torch')  # listed only where it is installed
+
+
+def engines():
+    """The engines the panel offers: PyTorch too where `pip install '.[torch]'` put it in the environment."""
+    import importlib.util
+    return ENGINES + ((TORCH_ENGINE,) if importlib.util.find_spec('torch') is not None else ())
 from explorer.history.charts import smooth, step_chart
 from explorer.state.background import BackgroundJob
 from explorer.state.training_run import TrainingRun
@@ -156,11 +163,12 @@ class TrainingPanel(QWidget):
         self.fields['learning_rate'] = lr
         self._add_field(form, (2, 0), 'learning rate', lr)
         self.backend = QComboBox()
-        for text, name in ENGINES:
+        for text, name in engines():
             self.backend.addItem(text, name)
         self.backend.setToolTip('The scalar engine trains microgpt as it is written and keeps the run\'s history '
                                 'for the Timeline; numpy trains the same run (to 1e-12) a hundred times faster, '
-                                'without a history. Both save the same checkpoint.')
+                                'without a history; PyTorch, where its extra is installed, trains it on a GPU if there is '
+                                'one. All save the same checkpoint.')
         self.backend.currentIndexChanged.connect(self.validate)
         self._add_field(form, (3, 0), 'engine', self.backend)
         self.preset = QComboBox()  # the ladder's rungs (engine.presets): the fields a rung sets are its own
@@ -273,7 +281,10 @@ class TrainingPanel(QWidget):
         docs = getattr(self, '_docs', None)
         vocab = len(set(''.join(docs))) + 1 if docs else NAMES_VOCAB
         cost = estimate_cost(model, vocab, docs)
-        if self.backend.currentData() == 'numpy':
+        if self.backend.currentData() == 'torch':
+            self.estimate.setText(f'Start trains {cost.params:,} parameters with PyTorch in float64 (float32 on a GPU): '
+                                  "on this CPU a microgpt-sized step is slower than numpy's; a GPU is what it is for.")
+        elif self.backend.currentData() == 'numpy':
             fast = cost.run_seconds(train.num_steps) / NUMPY_SPEEDUP
             self.estimate.setText(f'Start trains {cost.params:,} parameters with numpy in about {fast:.1f} s for '
                                   f'{train.num_steps:,} steps, about {NUMPY_SPEEDUP} times faster than the scalar engine.')
@@ -391,7 +402,7 @@ class TrainingPanel(QWidget):
         if why == 'finished':
             done = f'Finished {step:,} steps. The graph, heatmaps and stepper now use these weights'
             if ckpt.history_file is None:
-                done += ' (numpy keeps no history: the Timeline scrubs runs of the scalar engine)'
+                done += ' (no history with this engine: the Timeline scrubs runs of the scalar engine)'
             self.status.setText(f'{done} (unsaved: File › Save checkpoint).')
         elif why == 'stopped':
             done = f'Stopped at step {step:,}; the weights reached so far are in use'
@@ -406,7 +417,8 @@ class TrainingPanel(QWidget):
             self.raw.replace([QPointF(i + 1, loss) for i, loss in enumerate(losses)][-MAX_RAW_POINTS:])
             self.smooth.replace(curve_points(losses))
         if self.runs is not None:
-            c, engine = ckpt.model.config, ', numpy' if ckpt.history_file is None else ''
+            backend = self.backend.currentData()  # the run's: the choice is locked while it runs
+            c, engine = ckpt.model.config, '' if backend == 'scalar' else f', {backend}'
             self.runs.add(f'trained here ({preset_of(c)}, n_embd {c.n_embd}{engine})',
                           len(ckpt.model.params), losses, ckpt.history_sha256 or ('trained', id(ckpt)))
         self.session.use_trained(ckpt)
