@@ -1,4 +1,5 @@
-"""The headless commands: train, sample, trace, graph; nudge, gradcheck, provenance (engine.cli.gradient). Bad input: one line on stderr, exit code 2, nothing written."""
+"""The headless commands: train, sample, trace, graph; nudge, gradcheck, provenance (engine.cli.gradient); import
+(engine.cli.import_command). Bad input: one line on stderr, exit code 2, nothing written."""
 
 import argparse
 import json
@@ -13,6 +14,7 @@ from engine import history as history_io
 from engine import pair
 from engine import presets
 from engine.cli import gradient as gradient_cli
+from engine.cli import import_command
 from engine.cli import torch_train
 from engine.cli import training_data
 from engine.backprop import Stepper
@@ -95,6 +97,7 @@ def build_parser():
     graph.add_argument('--weight-edges', action='store_true',
                        help='JSON: include the edges out of the weights (View › Weight edges); left out by default')
     gradient_cli.add_parsers(commands)
+    import_command.add_parser(commands)
 
     history = commands.add_parser('history', help="one parameter's value, gradient and Adam state at every step "
                                   "of a checkpoint's training history, as JSON")
@@ -298,6 +301,7 @@ def cmd_trace(args, out):
 
 COMMANDS = {'train': cmd_train, 'sample': cmd_sample, 'trace': cmd_trace, 'graph': cmd_graph,
             'history': cmd_history}
+COMMANDS['import'] = import_command.cmd_import
 COMMANDS.update(nudge=gradient_cli.cmd_nudge, gradcheck=gradient_cli.cmd_gradcheck,
                 provenance=gradient_cli.cmd_provenance)
 
@@ -332,5 +336,5 @@ def _entry(name):
     return run
 
 
-train_main, sample_main, trace_main, nudge_main, gradcheck_main, provenance_main, history_main = (
-    _entry(name) for name in ('train', 'sample', 'trace', 'nudge', 'gradcheck', 'provenance', 'history'))
+train_main, sample_main, trace_main, nudge_main, gradcheck_main, provenance_main, history_main, import_main = (
+    _entry(name) for name in ('train', 'sample', 'trace', 'nudge', 'gradcheck', 'provenance', 'history', 'import'))
