@@ -10,9 +10,9 @@ INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)    # φ(x) = e^(−x²/2) / √(2π), 
 
 def gelu_and_grad(x):
     """GELU in the tanh form GPT-2 trained with, and its derivative: (y, dy/dx). The tanh form rather than
-    the exact x·Φ(x) (erf): it is what GPT-2 and the mini GPT's seeds use, and numpy (the vectorized
-    backend, which must agree to 1e-12) has tanh but no erf. With t = tanh(u), u = √(2/π)·(x + 0.044715·x³):
-    dy/dx = 0.5·(1 + t) + 0.5·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²)."""
+    the exact x·Φ(x) (erf, `gelu_erf_and_grad`, PyTorch's default): it is what GPT-2 trained with, and numpy
+    has tanh but no erf (the vectorized backend calls math.erf element by element for the exact form).
+    With t = tanh(u), u = √(2/π)·(x + 0.044715·x³): dy/dx = 0.5·(1 + t) + 0.5·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²)."""
     t = math.tanh(GELU_C * (x + GELU_K * x * x * x))
     return 0.5 * x * (1 + t), 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_C * (1 + 3 * GELU_K * x * x)
 
