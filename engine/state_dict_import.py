@@ -116,10 +116,11 @@ def expected_keys(n_layer, E, V, T, qkv, bias, lm_head):
     for i in range(n_layer):
         h = f'transformer.h.{i}.'
         norm(f'{h}ln_1')
-        if qkv == ('c_attn',):
+        if qkv == ('c_attn',):  # q, k, v in one [3E, E] linear
             linear(f'{h}attn.c_attn', 3 * E, E)
-        for name in qkv if qkv != ('c_attn',) else ():
-            linear(f'{h}attn.{name}', E, E)
+        else:
+            for name in qkv:
+                linear(f'{h}attn.{name}', E, E)
         linear(f'{h}attn.c_proj', E, E)
         norm(f'{h}ln_2')
         linear(f'{h}mlp.c_fc', 4 * E, E)
@@ -136,7 +137,7 @@ def _is_causal_mask(key, tensor):
     if not (LAYER.match(key) and key.endswith('.attn.bias') and len(shape) == 4 and shape[:2] == (1, 1)
             and shape[2] == shape[3]):
         return False
-    return tensor.tril().equal(tensor) and bool((tensor.diagonal(dim1=2, dim2=3) == 1).all())
+    return tensor.equal(tensor.new_ones(shape).tril())
 
 
 def _check_keys(state, expected, optional):
