@@ -33,7 +33,8 @@ COUNTS = {'bigram': 27 * 27,
 
 # microgpt with one block option each
 OPTIONS = {'gelu': {'activation': 'gelu'}, 'layernorm': {'norm': 'layer'}, 'bias': {'bias': True}, 'tie': {'tie': True},
-           'rope': {'position': 'rope'}, 'swiglu': {'activation': 'swiglu'}}
+           'rope': {'position': 'rope'}, 'swiglu': {'activation': 'swiglu'}, 'gelu-erf': {'activation': 'gelu-erf'},
+           'final norm': {'embed_norm': False, 'final_norm': True}}
 
 
 @pytest.fixture(scope='module', params=list(PRESETS) + list(OPTIONS))
