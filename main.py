@@ -37,6 +37,8 @@ COMMANDS = {
                                                          'prediction)'),
     'history': (False, 'engine.cli.commands:history_main', "one parameter's value, gradient and Adam state at every "
                                                    'step of a training history, as JSON'),
+    'import': (True, 'engine.cli.commands:import_main', "read a PyTorch state_dict of the mini GPT and its vocabulary "
+                                                        'into a checkpoint (needs the torch extra)'),
     'bench': (True, 'explorer.bench:main', 'print one JSON line of timings and memory'),
     'test': (True, 'main:run_tests', 'run the tests; extra arguments go to pytest'),
     APP: (True, 'explorer.app:main', 'open the app (--doc, --checkpoint, --open, --step, --select, --theme, --positions K, '

@@ -196,7 +196,7 @@ def local_symbol(op, i):
 
 
 LOCAL_SYMBOLS = {'+': ('1', '1'), '*': ('b', 'a'), 'exp': ('e^a',), 'log': ('1/a',), 'relu': ('1 if a>0',),
-                 'gelu': ('½(1+t) + ½a(1−t²)·c(1+3k·a²)',), 'silu': ('σ(a)(1 + a(1−σ(a)))',)}
+                 'gelu': ('½(1+t) + ½a(1−t²)·c(1+3k·a²)',), 'gelu-erf': ('Φ(a) + a·φ(a)',), 'silu': ('σ(a)(1 + a(1−σ(a)))',)}
 RULES = {
     '+': 'add: ∂(a+b)/∂a = 1, ∂(a+b)/∂b = 1',
     '*': 'mul: ∂(a·b)/∂a = b, ∂(a·b)/∂b = a',
@@ -204,6 +204,7 @@ RULES = {
     'log': 'log: ∂(log a)/∂a = 1/a',
     'relu': 'relu: ∂relu(a)/∂a = 1 if a>0 else 0',
     'gelu': 'gelu: ∂gelu(a)/∂a = ½(1+t) + ½a(1−t²)·c(1+3k·a²), t = tanh(c(a + k·a³)), c = √(2/π), k = 0.044715',
+    'gelu-erf': 'gelu-erf: ∂(a·Φ(a))/∂a = Φ(a) + a·φ(a), Φ(a) = ½(1 + erf(a/√2)), φ(a) = e^(−a²/2)/√(2π)',
     'silu': 'silu: ∂(a·σ(a))/∂a = σ(a)·(1 + a·(1 − σ(a))), σ(a) = 1/(1 + e^−a)',
     'param': 'param: a leaf; its grad is what Adam uses',
     'const': 'const: a literal; its grad is computed and never used',

@@ -24,7 +24,7 @@ from engine.value import Value
 
 ARCHS = ('gpt', 'bigram')                      # a transformer, or one table of next-token logits
 ATTENTIONS = ('softmax', 'uniform', 'none')     # q·k softmax (microgpt), the mean of the past's values, no attention
-ACTIVATIONS = ('relu', 'gelu', 'swiglu')
+ACTIVATIONS = ('relu', 'gelu', 'gelu-erf', 'swiglu')
 NORMS = ('rms', 'layer')
 POSITIONS = ('learned', 'rope')               # wpe added to the embedding (microgpt), or q and k rotated
 ROPE_BASE = 10000.0                            # RoPE's angle of pair i at position t: t · base^(-2i/head_dim)
@@ -41,11 +41,13 @@ class GPTConfig:
     # microgpt checkpoint is byte for byte what it was before these existed.
     arch: str = 'gpt'          # 'bigram': logits = wte[token], a [vocab][vocab] table; nothing else
     attention: str = 'softmax' # 'uniform': each position averages the values of 0..t (no q, k); 'none': no attention
-    activation: str = 'relu'   # the MLP's: 'gelu' (tanh form, see engine.value.gelu_and_grad)
+    activation: str = 'relu'   # the MLP's: 'gelu' (tanh form, see engine.value.gelu_and_grad), 'gelu-erf' (x·Φ(x), PyTorch's)
     norm: str = 'rms'          # 'layer': LayerNorm with a learned gain and bias in place of each rmsnorm
     bias: bool = False         # every linear gets a learned bias vector ('layer0.attn_wq_b', 'lm_head_b'), made 0
     tie: bool = False          # lm_head is wte (logits = wte·x): no lm_head matrix, wte learns from both uses
     position: str = 'learned'  # 'rope': no wpe; q and k rotated pair by pair per head by their position
+    embed_norm: bool = True    # microgpt norms tok + pos before the first layer; the mini GPT (nanoGPT) does not
+    final_norm: bool = False   # the mini GPT norms x once more before lm_head (its ln_f); microgpt does not
 
     def __post_init__(self):
         for name in ('n_layer', 'n_embd', 'n_head', 'block_size'):
@@ -66,7 +68,7 @@ class GPTConfig:
             raise ConfigError(f'activation must be one of {", ".join(ACTIVATIONS)}, not {self.activation!r}.')
         if self.norm not in NORMS:
             raise ConfigError(f'norm must be one of {", ".join(NORMS)}, not {self.norm!r}.')
-        for name in ('bias', 'tie'):
+        for name in ('bias', 'tie', 'embed_norm', 'final_norm'):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f'{name} must be true or false, not {getattr(self, name)!r}.')
         if self.position not in POSITIONS:
@@ -74,10 +76,14 @@ class GPTConfig:
         if self.position == 'rope' and self.head_dim % 2:
             raise ConfigError(f'RoPE rotates pairs of a head\'s numbers, so the head size (n_embd / n_head = '
                               f'{self.head_dim}) must be even.')
+        if self.position == 'rope' and not self.embed_norm:
+            raise ConfigError('With RoPE and no norm after the embedding, the embedding stage computes nothing: '
+                              'keep embed_norm or learned positions.')
         if self.arch == 'bigram' and self.n_layer:
             raise ConfigError(f'The bigram model has no layers: n_layer must be 0, not {self.n_layer}.')
-        if self.arch == 'bigram' and (self.bias, self.tie, self.position) != (False, False, 'learned'):
-            raise ConfigError('The bigram model is one table: biases, tied weights and RoPE do not apply to it.')
+        if self.arch == 'bigram' and (self.bias, self.tie, self.position, self.embed_norm, self.final_norm) != (
+                False, False, 'learned', True, False):
+            raise ConfigError('The bigram model is one table: biases, tied weights, RoPE and norms do not apply to it.')
 
     @property
     def head_dim(self):
@@ -97,7 +103,7 @@ class GPTConfig:
         return out
 
 
-OPTIONAL_FIELDS = ('arch', 'attention', 'activation', 'norm', 'bias', 'tie', 'position')   # a config dict may leave these out: they then are microgpt's
+OPTIONAL_FIELDS = ('arch', 'attention', 'activation', 'norm', 'bias', 'tie', 'position', 'embed_norm', 'final_norm')   # a config dict may leave these out: they then are microgpt's
 _DEFAULTS = {f.name: f.default for f in fields(GPTConfig)}
 
 
@@ -114,7 +120,7 @@ def param_shapes(config, vocab_size):
     if config.bias:
         shapes['lm_head_b'] = (1, vocab_size)
     layer_norm = config.norm == 'layer'
-    if layer_norm:  # LayerNorm's gain and bias, one row each, for every norm the model has (made 1 and 0)
+    if layer_norm and config.embed_norm:  # LayerNorm's gain and bias, one row each, for every norm the model has (made 1 and 0)
         shapes.update({'emb_ln_gain': (1, e), 'emb_ln_bias': (1, e)})
     for i in range(config.n_layer):
         if layer_norm:
@@ -131,6 +137,8 @@ def param_shapes(config, vocab_size):
             shapes[f'layer{i}.{name}'] = (rows, cols)
             if config.bias:
                 shapes[f'layer{i}.{name}_b'] = (1, rows)
+    if layer_norm and config.final_norm:  # the norm before lm_head (the mini GPT's ln_f)
+        shapes.update({'final_ln_gain': (1, e), 'final_ln_bias': (1, e)})
     return shapes
 
 
@@ -146,7 +154,8 @@ def param_count(config, vocab_size):
     if config.bias:  # one number per output of every linear
         per_layer += {'softmax': 4, 'uniform': 2, 'none': 0}[config.attention] * e + (mlp // 4 - 1) * 4 * e + e
     rest = vocab_size * e * (1 if config.tie else 2) + (config.block_size * e if config.position == 'learned' else 0)
-    return rest + config.n_layer * per_layer + (2 * e if config.norm == 'layer' else 0) + (vocab_size if config.bias else 0)
+    norms = 2 * e * (config.embed_norm + config.final_norm) if config.norm == 'layer' else 0  # the embedding's, the final
+    return rest + config.n_layer * per_layer + norms + (vocab_size if config.bias else 0)
 
 
 class FastOps:
@@ -289,7 +298,8 @@ def gpt(token_id, pos_id, keys, values, state_dict, config, ops=FAST):
             with ops.scope('tok + pos'):
                 x = [t + p for t, p in zip(tok_emb, pos_emb)]
                 ops.vector('x', x)
-        x = layernorm(x, state_dict, 'emb_ln', ops) if config.norm == 'layer' else rmsnorm(x, ops)  # the residual stream starts here
+        if config.embed_norm:  # the residual stream starts here (the mini GPT's starts at tok + pos)
+            x = layernorm(x, state_dict, 'emb_ln', ops) if config.norm == 'layer' else rmsnorm(x, ops)
 
     for li in range(config.n_layer):
         with ops.scope(f'layer {li}'):
@@ -299,6 +309,9 @@ def gpt(token_id, pos_id, keys, values, state_dict, config, ops=FAST):
                 x = uniform_attention(x, li, values, state_dict, config, ops)
             x = mlp(x, li, state_dict, config, ops)
 
+    if config.final_norm:  # the mini GPT's ln_f
+        with ops.scope('final norm'):
+            x = layernorm(x, state_dict, 'final_ln', ops) if config.norm == 'layer' else rmsnorm(x, ops)
     w = state_dict['wte'] if config.tie else state_dict['lm_head']  # tied: logits are x's dot products with wte's rows
     b = state_dict['lm_head_b'][0] if config.bias else None
     return linear(x, w, ops, 'lm_head', 'logits', b)  # [vocab_size]
@@ -321,6 +334,10 @@ def mlp(x, li, state_dict, config, ops):
         elif config.activation == 'gelu':
             with ops.scope('gelu'):
                 x = [xi.gelu() for xi in x]
+                ops.vector('x', x)
+        elif config.activation == 'gelu-erf':  # the same group, GELU's exact form
+            with ops.scope('gelu'):
+                x = [xi.gelu_erf() for xi in x]
                 ops.vector('x', x)
         else:
             with ops.scope('relu'):

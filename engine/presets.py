@@ -9,8 +9,9 @@ Each rung adds one idea to the rung below (microgpt.jtauber.com's ladder, in thi
 - `microgpt`: the default, four heads: microgpt exactly.
 Beyond the ladder, the seeds' two kinds of model at microgpt's explorable size (n_embd 16, 1 layer, 4 heads,
 block 16), each a set of block options:
-- `mini-gpt`: the PyTorch mini GPT's blocks: LayerNorm, GELU, biases on every linear, learned positions,
-  lm_head tied to wte;
+- `mini-gpt`: the PyTorch mini GPT's (nanoGPT's) blocks: LayerNorm, GELU's exact (erf) form, biases on every
+  linear, learned positions, lm_head tied to wte, no norm after the embedding and a final LayerNorm (ln_f) before
+  lm_head: what `python3 main.py import` reads a state_dict into;
 - `llama-style`: RMSNorm (microgpt's), RoPE in place of wpe, SwiGLU in place of the MLP's ReLU, no biases.
 A preset fills the fields it names; any shape the user gives (n_embd, n_layer, …) is laid over it.
 Each rung ships trained on names.txt (`shipped_checkpoint`), made as README's "The ladder, shipped" says.
@@ -32,14 +33,16 @@ PRESETS = {
     'average': ('attention with uniform weights over the past (no q, k)', {'attention': 'uniform'}),
     'one-head': ('attention with one head', {'n_head': 1}),
     'microgpt': ('microgpt: four heads of attention and an MLP', {}),
-    'mini-gpt': ('the mini GPT\'s blocks: LayerNorm, GELU, biases, learned positions, lm_head tied to wte',
-                 {'norm': 'layer', 'activation': 'gelu', 'bias': True, 'tie': True}),
+    'mini-gpt': ('the mini GPT\'s blocks: LayerNorm, exact GELU, biases, learned positions, lm_head tied to wte, '
+                 'no norm after the embedding, a final LayerNorm',
+                 {'norm': 'layer', 'activation': 'gelu-erf', 'bias': True, 'tie': True, 'embed_norm': False,
+                  'final_norm': True}),
     'llama-style': ('RMSNorm, RoPE on q and k in place of wpe, SwiGLU, no biases',
                     {'position': 'rope', 'activation': 'swiglu'}),
 }
 DEFAULT = 'microgpt'
 RUNGS = ('bigram', 'mlp', 'average', 'one-head', 'microgpt')  # the ladder; mini-gpt and llama-style stand on microgpt
-BLOCK_OPTIONS = ('norm', 'activation', 'bias', 'tie', 'position', 'attention')  # what mini-gpt and llama-style set
+BLOCK_OPTIONS = ('norm', 'activation', 'bias', 'tie', 'position', 'attention', 'embed_norm', 'final_norm')  # what mini-gpt and llama-style set
 LADDER = ASSETS / 'ladder'  # the shipped rungs below microgpt: NAME-names.json and its history
 SHIPPED_EVERY = 100         # their histories' snapshot interval: ~0.3–1.7 MB each, any step ≤ 100 replayed steps away
 
@@ -124,7 +127,8 @@ def preset_of(config):
 def block_words(config):
     """The block options of a config that are not microgpt's, in a word each: ['layernorm', 'gelu', 'bias', 'tied']."""
     words = [config.activation if config.activation != 'relu' else None, 'layernorm' if config.norm == 'layer' else None,
-             'bias' if config.bias else None, 'tied' if config.tie else None, 'rope' if config.position == 'rope' else None]
+             'bias' if config.bias else None, 'tied' if config.tie else None, 'rope' if config.position == 'rope' else None,
+             None if config.embed_norm else 'no embedding norm', 'final norm' if config.final_norm else None]
     return [w for w in words if w]
 
 

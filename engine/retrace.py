@@ -17,13 +17,14 @@ import math
 
 from engine.gradient.nudge import max_constants
 from engine.doc_notes import not_evaluable
-from engine.value import gelu_and_grad, silu_and_grad
+from engine.value import gelu_and_grad, gelu_erf_and_grad, silu_and_grad
 
 # Trace's cached properties: all of them describe the structure, so a retraced Trace keeps them
 STRUCTURAL_CACHES = ('parents', '_scope_ids', '_sum_names', '_sum_starts', 'all_names', '_position_of_scope')
 
-_PARAM, _CONST, _MAX, _ADD, _MUL, _POW, _EXP, _LOG, _RELU, _GELU, _SILU = range(11)
-_KINDS = {'+': _ADD, '*': _MUL, 'exp': _EXP, 'log': _LOG, 'relu': _RELU, 'gelu': _GELU, 'silu': _SILU}
+_PARAM, _CONST, _MAX, _ADD, _MUL, _POW, _EXP, _LOG, _RELU, _GELU, _GELU_ERF, _SILU = range(12)
+_KINDS = {'+': _ADD, '*': _MUL, 'exp': _EXP, 'log': _LOG, 'relu': _RELU, 'gelu': _GELU, 'gelu-erf': _GELU_ERF,
+          'silu': _SILU}
 
 
 def _exponent(op):
@@ -102,6 +103,9 @@ class Retracer:
                         local[i] = (1 / a,)
                     elif kind == _GELU:
                         data[i], dy = gelu_and_grad(a)
+                        local[i] = (dy,)
+                    elif kind == _GELU_ERF:
+                        data[i], dy = gelu_erf_and_grad(a)
                         local[i] = (dy,)
                     elif kind == _SILU:
                         data[i], dy = silu_and_grad(a)

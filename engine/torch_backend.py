@@ -104,12 +104,14 @@ def uniform_attention(x, w, li):
 
 
 def mlp(x, w, li, activation):
-    """fc1, ReLU (or GELU's tanh form, or SwiGLU: silu(fc1·x) ⊙ fc3·x), fc2."""
+    """fc1, ReLU (or GELU's tanh form, its exact erf form, or SwiGLU: silu(fc1·x) ⊙ fc3·x), fc2."""
     h = dense(x, w, f'layer{li}.mlp_fc1')                                 # [B, T, 4E]
     if activation == 'swiglu':
         h = F.silu(h) * dense(x, w, f'layer{li}.mlp_fc3')
+    elif activation in ('gelu', 'gelu-erf'):
+        h = F.gelu(h, approximate='tanh' if activation == 'gelu' else 'none')
     else:
-        h = F.gelu(h, approximate='tanh') if activation == 'gelu' else torch.relu(h)
+        h = torch.relu(h)
     return dense(h, w, f'layer{li}.mlp_fc2')
 
 
@@ -119,13 +121,15 @@ def logits(w, config, tokens):
         return w['wte'][tokens]
     T = tokens.shape[1]
     x0 = w['wte'][tokens] + w['wpe'][:T] if 'wpe' in w else w['wte'][tokens]  # RoPE: no wpe
-    x = norm(x0, w, 'emb', config)                                       # [B, T, E]
+    x = norm(x0, w, 'emb', config) if config.embed_norm else x0          # [B, T, E]; the mini GPT: no norm here
     for li in range(config.n_layer):
         if config.attention != 'none':
             xn = norm(x, w, f'layer{li}.attn', config)
             x = x + (uniform_attention(xn, w, li) if config.attention == 'uniform'
                      else attention(xn, w, li, config.n_head, config.position == 'rope'))
         x = x + mlp(norm(x, w, f'layer{li}.mlp', config), w, li, config.activation)
+    if config.final_norm:                                                # the mini GPT's ln_f
+        x = norm(x, w, 'final', config)
     logits = linear(x, w['wte' if config.tie else 'lm_head'])            # tied: the logits read wte
     return logits + w['lm_head_b'][0] if config.bias else logits
 

@@ -4,15 +4,24 @@ import math
 
 GELU_C = math.sqrt(2 / math.pi)  # GELU's tanh form: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
 GELU_K = 0.044715
+SQRT_HALF = math.sqrt(0.5)                   # GELU's exact form: x·Φ(x), Φ(x) = ½(1 + erf(x·√½))
+INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)    # φ(x) = e^(−x²/2) / √(2π), Φ's slope
 
 
 def gelu_and_grad(x):
     """GELU in the tanh form GPT-2 trained with, and its derivative: (y, dy/dx). The tanh form rather than
-    the exact x·Φ(x) (erf): it is what GPT-2 and the mini GPT's seeds use, and numpy (the vectorized
-    backend, which must agree to 1e-12) has tanh but no erf. With t = tanh(u), u = √(2/π)·(x + 0.044715·x³):
-    dy/dx = 0.5·(1 + t) + 0.5·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²)."""
+    the exact x·Φ(x) (erf, `gelu_erf_and_grad`, PyTorch's default): it is what GPT-2 trained with, and numpy
+    has tanh but no erf (the vectorized backend calls math.erf element by element for the exact form).
+    With t = tanh(u), u = √(2/π)·(x + 0.044715·x³): dy/dx = 0.5·(1 + t) + 0.5·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²)."""
     t = math.tanh(GELU_C * (x + GELU_K * x * x * x))
     return 0.5 * x * (1 + t), 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_C * (1 + 3 * GELU_K * x * x)
+
+
+def gelu_erf_and_grad(x):
+    """GELU's exact form, x·Φ(x) with Φ(x) = ½(1 + erf(x/√2)) (PyTorch's nn.GELU() default, what the mini GPT
+    trains with), and its derivative: (y, dy/dx), dy/dx = Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π)."""
+    phi_cdf = 0.5 * (1 + math.erf(x * SQRT_HALF))
+    return x * phi_cdf, phi_cdf + x * math.exp(-0.5 * x * x) * INV_SQRT_2PI
 
 
 def silu_and_grad(x):
@@ -33,7 +42,7 @@ class Value:
         self.grad = 0                   # d(loss)/d(this node), accumulated in the backward pass
         self._children = children       # the nodes this one was computed from
         self._local_grads = local_grads # d(this node)/d(child), one per child
-        self._op = op                   # what made it: '+', '*', '**-1', 'log', 'exp', 'relu', 'gelu', 'silu'; '' for a leaf
+        self._op = op                   # what made it: '+', '*', '**-1', 'log', 'exp', 'relu', 'gelu', 'gelu-erf', 'silu'; '' for a leaf
 
     # Primitive ops. `type(self)` keeps a recording subclass recording; for `Value` it is `Value`.
     def __add__(self, other):
@@ -52,6 +61,10 @@ class Value:
     def gelu(self):
         y, dy = gelu_and_grad(self.data)
         return type(self)(y, (self,), (dy,), 'gelu')
+
+    def gelu_erf(self):
+        y, dy = gelu_erf_and_grad(self.data)
+        return type(self)(y, (self,), (dy,), 'gelu-erf')
 
     def silu(self):
         y, dy = silu_and_grad(self.data)

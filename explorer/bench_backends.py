@@ -1,7 +1,7 @@
 """The bench's training figures of the two backends side by side (`python3 main.py bench`, issue 24): a whole
 training step (forward, backward, Adam) of microgpt's config on names.txt, one document a step, with the scalar
 engine and with numpy, and numpy's tokens a second at a batch of 32 documents; and the mini GPT's 100 iterations
-(preset mini-gpt: LayerNorm, GELU, biases, tied weights; n_embd 128, 3 layers, 4 heads, block 64; batch 32) on a
+(preset mini-gpt: LayerNorm, exact GELU, biases, tied weights, ln_f; n_embd 128, 3 layers, 4 heads, block 64; batch 32) on a
 1 MB text, with numpy."""
 
 import os
@@ -77,7 +77,7 @@ def mini_gpt_figures(docs=None, iters=MINI_ITERS, size=MINI_TEXT_BYTES, shape=No
     step of warm-up (its first allocations)."""
     from engine.data import text_windows
     from engine.vectorized import VectorTrainer
-    config = preset_config('mini-gpt', **(shape or MINI_GPT))  # LayerNorm, GELU, biases, tied weights
+    config = preset_config('mini-gpt', **(shape or MINI_GPT))  # LayerNorm, exact GELU, biases, tied weights, ln_f
     windows = text_windows(mini_gpt_text(docs if docs is not None else _documents(), size), config.block_size)
     trainer = VectorTrainer(windows, config, TrainConfig(num_steps=10**6), batch=BATCH)
     trainer.train_step()

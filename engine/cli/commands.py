@@ -1,4 +1,5 @@
-"""The headless commands: train, sample, trace, graph; nudge, gradcheck, provenance (engine.cli.gradient). Bad input: one line on stderr, exit code 2, nothing written."""
+"""The headless commands: train, sample, trace, graph; nudge, gradcheck, provenance (engine.cli.gradient); import
+(engine.cli.import_command). Bad input: one line on stderr, exit code 2, nothing written."""
 
 import argparse
 import json
@@ -13,6 +14,7 @@ from engine import history as history_io
 from engine import pair
 from engine import presets
 from engine.cli import gradient as gradient_cli
+from engine.cli import import_command
 from engine.cli import torch_train
 from engine.cli import training_data
 from engine.backprop import Stepper
@@ -48,11 +50,16 @@ def build_parser():
     train.add_argument('--n-embd', type=int, help=f'default {d.n_embd}')
     train.add_argument('--n-head', type=int, help=f'default {d.n_head} (1 for one-head)')
     train.add_argument('--block-size', type=int, help=f'default {d.block_size}')
-    train.add_argument('--activation', metavar='relu|gelu|swiglu',
-                       help="the MLP's: relu (microgpt's), gelu (its tanh form) or swiglu (silu(fc1·x) ⊙ fc3·x)")
+    train.add_argument('--activation', metavar='relu|gelu|gelu-erf|swiglu',
+                       help="the MLP's: relu (microgpt's), gelu (its tanh form), gelu-erf (its exact form x·Φ(x), "
+                       "PyTorch's nn.GELU()) or swiglu (silu(fc1·x) ⊙ fc3·x)")
     train.add_argument('--norm', metavar='rms|layer', help="rms: microgpt's rmsnorm; layer: LayerNorm with a learned gain and bias")
     train.add_argument('--bias', action=argparse.BooleanOptionalAction, help='a learned bias on every linear (--no-bias: none)')
     train.add_argument('--tie', action=argparse.BooleanOptionalAction, help='lm_head is wte: no lm_head matrix (--no-tie: its own)')
+    train.add_argument('--embed-norm', action=argparse.BooleanOptionalAction,
+                       help="norm tok + pos before the first layer, as microgpt does (--no-embed-norm: the mini GPT's)")
+    train.add_argument('--final-norm', action=argparse.BooleanOptionalAction,
+                       help="norm x once more before lm_head, the mini GPT's ln_f (--no-final-norm: microgpt's)")
     train.add_argument('--position', metavar='learned|rope', help="learned: microgpt's wpe; rope: q and k rotated by position, no wpe")
     train.add_argument('--lr', type=float, default=t.learning_rate)
     train.add_argument('--optimizer', default=t.optimizer, metavar='adam|sgd',
@@ -95,6 +102,7 @@ def build_parser():
     graph.add_argument('--weight-edges', action='store_true',
                        help='JSON: include the edges out of the weights (View › Weight edges); left out by default')
     gradient_cli.add_parsers(commands)
+    import_command.add_parser(commands)
 
     history = commands.add_parser('history', help="one parameter's value, gradient and Adam state at every step "
                                   "of a checkpoint's training history, as JSON")
@@ -144,7 +152,8 @@ def check_count(name, value):
 def cmd_train(args, out):
     model_config = presets.preset_config(args.preset, n_layer=args.n_layer, n_embd=args.n_embd, n_head=args.n_head,
                                          block_size=args.block_size, activation=args.activation, norm=args.norm,
-                                         bias=args.bias, tie=args.tie, position=args.position)
+                                         bias=args.bias, tie=args.tie, position=args.position,
+                                         embed_norm=args.embed_norm, final_norm=args.final_norm)
     train_config = TrainConfig(num_steps=args.steps, learning_rate=args.lr, seed=args.seed, optimizer=args.optimizer)
     check_temperature(args.temperature)
     check_count('--num-samples', args.num_samples)
@@ -301,6 +310,7 @@ def cmd_trace(args, out):
 
 COMMANDS = {'train': cmd_train, 'sample': cmd_sample, 'trace': cmd_trace, 'graph': cmd_graph,
             'history': cmd_history}
+COMMANDS['import'] = import_command.cmd_import
 COMMANDS.update(nudge=gradient_cli.cmd_nudge, gradcheck=gradient_cli.cmd_gradcheck,
                 provenance=gradient_cli.cmd_provenance)
 
@@ -335,5 +345,5 @@ def _entry(name):
     return run
 
 
-train_main, sample_main, trace_main, nudge_main, gradcheck_main, provenance_main, history_main = (
-    _entry(name) for name in ('train', 'sample', 'trace', 'nudge', 'gradcheck', 'provenance', 'history'))
+train_main, sample_main, trace_main, nudge_main, gradcheck_main, provenance_main, history_main, import_main = (
+    _entry(name) for name in ('train', 'sample', 'trace', 'nudge', 'gradcheck', 'provenance', 'history', 'import'))

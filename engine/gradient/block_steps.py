@@ -4,17 +4,26 @@ a linear's bias, RoPE's rotation back, SwiGLU's two paths. Each is checked again
 
 from engine.gradient.summary_parts import Check, Summary, Table, top_rows
 from engine.numbers import shown
-from engine.value import gelu_and_grad, silu_and_grad
+from engine.value import gelu_and_grad, gelu_erf_and_grad, silu_and_grad
+
+
+_GELU_FORMS = {  # op: (its function and slope, what y is, what gelu′ is)
+    'gelu': (gelu_and_grad, 'gelu: y = ½x(1 + tanh(√(2/π)(x + 0.044715x³)))',
+             'gelu′(x) = ½(1+t) + ½x(1−t²)·√(2/π)(1 + 3·0.044715x²)'),
+    'gelu-erf': (gelu_erf_and_grad, 'gelu (exact): y = x·Φ(x), Φ(x) = ½(1 + erf(x/√2))',
+                 'gelu′(x) = Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π)'),
+}
 
 
 def _gelu(u):
     trace = u.trace
-    nodes = [m for m in u.nodes if trace.op[m] == 'gelu']
+    nodes = [m for m in u.nodes if trace.op[m] in _GELU_FORMS]
+    form, title, slope = _GELU_FORMS[trace.op[nodes[0]]]
     xs = [trace.children[m][0] for m in nodes]
     x, gy = u.data(xs), u.grad(nodes)
-    slopes = [gelu_and_grad(xi)[1] for xi in x]
-    s = Summary(u.path, 'gelu: y = ½x(1 + tanh(√(2/π)(x + 0.044715x³)))')
-    s.formulas = ['∂L/∂x = gelu′(x)·∂L/∂y, gelu′(x) = ½(1+t) + ½x(1−t²)·√(2/π)(1 + 3·0.044715x²)']
+    slopes = [form(xi)[1] for xi in x]
+    s = Summary(u.path, title)
+    s.formulas = [f'∂L/∂x = gelu′(x)·∂L/∂y, {slope}']
     s.notes = ['Unlike relu, no input is cut to exactly 0: a negative x passes a small gradient '
                f'(its smallest slope here {shown(min(slopes))}), a large one passes it whole (slope → 1).']
     top = top_rows(gy)

@@ -51,7 +51,7 @@ def unit_kind(path):
         return None
     if len(parts) == 2:
         return {'-log p': 'nll', 'softmax': 'softmax', 'lm_head': 'linear'}.get(name)
-    if len(parts) == 3 and parts[1] == 'embedding':
+    if len(parts) == 3 and parts[1] in ('embedding', 'final norm'):
         return {'rmsnorm': 'rmsnorm', 'layernorm': 'layernorm', 'tok + pos': 'embed'}.get(name)
     if len(parts) == 4 and parts[1].startswith('layer '):
         if name in LINEARS:
@@ -490,7 +490,7 @@ def _reads(parts, config):
     elif len(parts) == 2 and last == 'softmax' and config.arch == 'bigram':
         reads = {'wte'}  # the bigram rung: the softmax reads the token's row of wte as its logits
     elif last == 'layernorm':  # LayerNorm's gain and bias: 'emb_ln_gain', 'layer0.mlp_ln_bias'
-        where = 'emb' if parts[1] == 'embedding' else f'{parts[1].replace(" ", "")}.{"attn" if parts[2] == "attention" else "mlp"}'
+        where = {'embedding': 'emb', 'final norm': 'final'}.get(parts[1]) or f'{parts[1].replace(" ", "")}.{"attn" if parts[2] == "attention" else "mlp"}'
         reads = {f'{where}_ln_gain', f'{where}_ln_bias'}
     if parts[1:] in (['embedding', 'rmsnorm'], ['embedding', 'layernorm']) and config.position == 'rope':
         reads.add('wte')  # no wpe, no tok + pos: the norm reads the token's row itself

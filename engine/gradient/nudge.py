@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from engine.errors import EngineError
 from engine.numbers import exact, shown
-from engine.value import gelu_and_grad, silu_and_grad
+from engine.value import gelu_and_grad, gelu_erf_and_grad, silu_and_grad
 
 MAX_VAL = '-max_val'  # the name of softmax's recorded constant (engine.model.softmax)
 
@@ -37,6 +37,8 @@ def forward(op, a, b=None):
         return max(0, a)
     if op == 'gelu':
         return gelu_and_grad(a)[0]
+    if op == 'gelu-erf':
+        return gelu_erf_and_grad(a)[0]
     if op == 'silu':
         return silu_and_grad(a)[0]
     if op.startswith('**'):

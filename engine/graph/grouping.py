@@ -23,6 +23,7 @@ KINDS = {'q': 'linear', 'k': 'linear', 'v': 'linear', 'wo': 'linear', 'fc1': 'li
          'rope': 'rotate', 'swiglu': 'silu·up',
          'lm_head': 'linear', 'sum of squares': 'dot', 'weighted sum': 'weights·v', 'scores': 'q·k/√d',
          'softmax': 'softmax', 'rmsnorm': 'rmsnorm', 'layernorm': 'layernorm', 'relu': 'relu', 'gelu': 'gelu', 'residual': 'add', 'tok + pos': 'add',
+         'final norm': 'norm',
          'sum': 'sum', '-log p': '-log', 'embedding': 'lookup'}
 
 

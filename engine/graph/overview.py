@@ -22,7 +22,8 @@ def stage_of_weight(name):
     if m:
         return ('pos', f'layer {m.group(1)}', 'attention' if m.group(2) == 'attn' else 'mlp')
     return {'wte': ('pos', 'embedding'), 'wpe': ('pos', 'embedding'), 'lm_head': ('pos', 'lm_head'), 'lm_head_b': ('pos', 'lm_head'),
-            'emb_ln_gain': ('pos', 'embedding'), 'emb_ln_bias': ('pos', 'embedding')}.get(name)
+            'emb_ln_gain': ('pos', 'embedding'), 'emb_ln_bias': ('pos', 'embedding'),
+            'final_ln_gain': ('pos', 'final norm'), 'final_ln_bias': ('pos', 'final norm')}.get(name)
 
 
 def stage_order(stage):
@@ -34,6 +35,8 @@ def stage_order(stage):
         return 0
     if stage[1:2] == ('lm_head',):
         return 1 << 19
+    if stage[1:2] == ('final norm',):
+        return (1 << 19) - 1
     return 1 + 2 * int(stage[1].split()[1]) + (stage[2] == 'mlp')
 
 

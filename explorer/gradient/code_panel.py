@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 VALUE_PY = 'engine/value.py'
 CHAIN_RULE = 'child.grad += local_grad * v.grad'
 OP_DEFS = {'+': 'def __add__', '*': 'def __mul__', 'log': 'def log', 'exp': 'def exp', 'relu': 'def relu', 'gelu': 'def gelu',
+           'gelu-erf': 'def gelu_erf',
            'silu': 'def silu'}
 # row backgrounds (theme names): the selection's line, the line being applied, and the line that called the
 # helper (linear, softmax, rmsnorm) the marked line is in

@@ -155,9 +155,9 @@ def test_the_seed_blocks_step_back_to_every_earlier_state_exactly(seed_trace, da
 
 
 def test_the_seed_blocks_ops_have_their_rules_and_run_to_loss_backward(seed_trace):
-    """silu (SwiGLU's) and gelu have a rule and a local symbol; stepping to the end is Value.backward exactly."""
+    """silu (SwiGLU's) and gelu-erf (the mini GPT's) have a rule and a local symbol; stepping to the end is Value.backward exactly."""
     ops = set(seed_trace.op)
-    assert ops & {'silu', 'gelu'} and all('a leaf' not in rule(op) for op in ops if op not in ('param', 'const'))
+    assert ops & {'silu', 'gelu-erf'} and all('a leaf' not in rule(op) for op in ops if op not in ('param', 'const'))
     assert all(local_symbol(op, 0) for op in ops if op not in ('param', 'const'))
     stepper = Stepper(seed_trace)
     stepper.run_to_end()

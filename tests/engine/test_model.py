@@ -119,3 +119,27 @@ def test_stepper_gives_the_gradients_of_the_fused_path(default_model):
 @pytest.fixture(scope='module')
 def default_model():
     return ckpt_io.load(DEFAULT_CHECKPOINT).model
+
+
+def test_the_mini_gpts_norm_options_change_only_where_the_norms_are_and_are_saved_only_when_set():
+    """embed_norm off: no norm (and with LayerNorm no emb_ln weights) after tok + pos; final_norm on: one before
+    lm_head ('final norm', final_ln_gain/bias). Left at microgpt's they are not in the config's dict at all."""
+    from engine.errors import ConfigError
+    from engine.model import param_count, param_shapes
+    assert 'embed_norm' not in GPTConfig().to_dict() and 'final_norm' not in GPTConfig().to_dict()
+    mini = GPTConfig(norm='layer', embed_norm=False, final_norm=True)
+    assert mini.to_dict()['embed_norm'] is False and mini.to_dict()['final_norm'] is True
+    shapes = param_shapes(mini, 27)
+    assert 'emb_ln_gain' not in shapes and list(shapes)[-2:] == ['final_ln_gain', 'final_ln_bias']
+    assert param_count(mini, 27) == sum(r * c for r, c in shapes.values())
+    for config in (GPTConfig(embed_norm=False, final_norm=True), mini):
+        model = Model.init(config, Tokenizer('abcdefghijklmnopqrstuvwxyz'), random.Random(1))
+        trace = record(model, 'emma')
+        paths = {s.path for s in trace.scopes}
+        norm = 'layernorm' if config.norm == 'layer' else 'rmsnorm'
+        assert f'pos 2 / final norm / {norm}' in paths and f'pos 2 / embedding / {norm}' not in paths
+        assert trace.loss == model.loss(*model.positions('emma')).data
+    with pytest.raises(ConfigError, match='the embedding stage computes nothing'):
+        GPTConfig(position='rope', embed_norm=False)
+    with pytest.raises(ConfigError, match='final_norm must be true or false'):
+        GPTConfig(final_norm=1)

@@ -33,7 +33,8 @@ COUNTS = {'bigram': 27 * 27,
 
 # microgpt with one block option each
 OPTIONS = {'gelu': {'activation': 'gelu'}, 'layernorm': {'norm': 'layer'}, 'bias': {'bias': True}, 'tie': {'tie': True},
-           'rope': {'position': 'rope'}, 'swiglu': {'activation': 'swiglu'}}
+           'rope': {'position': 'rope'}, 'swiglu': {'activation': 'swiglu'}, 'gelu-erf': {'activation': 'gelu-erf'},
+           'final norm': {'embed_norm': False, 'final_norm': True}}
 
 
 @pytest.fixture(scope='module', params=list(PRESETS) + list(OPTIONS))
@@ -126,13 +127,16 @@ def test_the_recording_is_the_training_loss_with_its_names_and_scopes(rung):
     attention = 'pos 4 / layer 0 / attention'
     assert (attention in paths) == (name not in ('bigram', 'mlp'))
     activation = model.config.activation
-    assert (f'pos 4 / layer 0 / mlp / {activation}' in paths) == (name != 'bigram')
+    group = 'gelu' if activation == 'gelu-erf' else activation  # either GELU's form is the group 'gelu'
+    assert (f'pos 4 / layer 0 / mlp / {group}' in paths) == (name != 'bigram')
     if model.config.norm == 'layer':  # LayerNorm in place of every rmsnorm, its gain and bias read there
         assert 'pos 4 / layer 0 / mlp / layernorm' in paths and not any('rmsnorm' in p for p in paths)
-        assert {trace.params[n][0] for n in trace.params} >= {'emb_ln_gain', 'emb_ln_bias', 'layer0.attn_ln_gain',
+        first, last = ('final', 'final norm') if name == 'mini-gpt' else ('emb', 'embedding')  # the mini GPT: ln_f
+        assert f'pos 4 / {last} / layernorm' in paths and ('pos 4 / final norm' in paths) == (name == 'mini-gpt')
+        assert {trace.params[n][0] for n in trace.params} >= {f'{first}_ln_gain', f'{first}_ln_bias', 'layer0.attn_ln_gain',
                                                              'layer0.attn_ln_bias', 'layer0.mlp_ln_gain', 'layer0.mlp_ln_bias'}
-    if activation == 'gelu':  # the GELU option: one op per input, its local gradient recorded
-        gelus = [n for n in range(len(trace)) if trace.op[n] == 'gelu']
+    if group == 'gelu':  # the GELU option: one op per input, its local gradient recorded
+        gelus = [n for n in range(len(trace)) if trace.op[n] == activation]
         assert len(gelus) == 5 * 32 and trace.name(gelus[3]) == 'x[3]'
         assert trace.scope_path(gelus[0]) == 'pos 0 / layer 0 / mlp / gelu' and 'relu' not in trace.op
     assert ('pos 4 / layer 0 / attention / head 0 / scores' in paths) == (name in ('one-head', 'microgpt', 'mini-gpt',
@@ -273,17 +277,20 @@ def blocks(config, trace, paths):
 
 def test_the_seed_presets_are_their_blocks_at_microgpts_size_and_count_their_parameters():
     mini, llama = preset_config('mini-gpt'), preset_config('llama-style')
-    assert (mini.norm, mini.activation, mini.bias, mini.tie, mini.position) == ('layer', 'gelu', True, True, 'learned')
+    assert (mini.norm, mini.activation, mini.bias, mini.tie, mini.position) == ('layer', 'gelu-erf', True, True, 'learned')
+    assert (mini.embed_norm, mini.final_norm) == (False, True)  # nanoGPT's: no norm after tok + pos, ln_f before lm_head
     assert (llama.norm, llama.activation, llama.bias, llama.tie, llama.position) == ('rms', 'swiglu', False, False, 'rope')
     assert all((c.n_embd, c.n_layer, c.n_head, c.block_size) == (16, 1, 4, 16) for c in (mini, llama))
-    # mini-gpt: wte, wpe, 6 LayerNorm rows, the layer's 12·16² and a bias per output (16·4 + 64 + 16), lm_head's bias
+    # mini-gpt: wte, wpe, 6 LayerNorm rows (two layer norms and the final one), the layer's 12·16² and a bias per output (16·4 + 64 + 16), lm_head's bias
     assert param_count(mini, 27) == 27 * 16 + 16 * 16 + 6 * 16 + 12 * 16 * 16 + 144 + 27 == 4027
     # llama-style: wte, lm_head, wq wk wv wo, fc1 fc3 fc2 (no wpe, no biases)
     assert param_count(llama, 27) == 2 * 27 * 16 + 4 * 16 * 16 + 3 * 64 * 16 == 4960
     tok = Tokenizer('abcdefghijklmnopqrstuvwxyz')
     assert all(len(Model.init(c, tok, random.Random(0)).params) == param_count(c, 27) for c in (mini, llama))
     assert preset_config('mini-gpt', n_embd=32, n_layer=2).n_layer == 2  # a shape laid over
-    assert preset_of(GPTConfig(norm='layer', activation='gelu', bias=True, tie=True)) == 'mini-gpt'
+    assert preset_of(GPTConfig(norm='layer', activation='gelu-erf', bias=True, tie=True, embed_norm=False,
+                               final_norm=True)) == 'mini-gpt'
+    assert preset_of(GPTConfig(norm='layer', activation='gelu', bias=True, tie=True)) == 'microgpt'
     assert preset_of(GPTConfig(norm='layer', activation='gelu', bias=True)) == 'microgpt'
 
 

@@ -64,18 +64,21 @@ def side_by_side(docs, config, steps=STEPS, optimizer='adam'):
                worst_ratio(torched.weights, vector.weights), moments)
 
 
-# Each preset at a small shape (mini-gpt: LayerNorm, GELU, biases, tying; llama-style: RoPE, SwiGLU), the block
+# Each preset at a small shape (mini-gpt: LayerNorm, exact GELU, biases, tying, ln_f; llama-style: RoPE, SwiGLU), the block
 # options and SGD
 RUNGS = {name: (name, 'adam') for name in PRESETS} | {'mlp, gelu': ('mlp', 'adam'), 'microgpt, layernorm': ('microgpt', 'adam'),
                                                       'average, layernorm, gelu, sgd': ('average', 'sgd'),
-                                                      'bigram, sgd': ('bigram', 'sgd')}
+                                                      'bigram, sgd': ('bigram', 'sgd'),
+                                                      'microgpt, gelu-erf, no embedding norm, final norm': ('microgpt', 'adam')}
 
 
 def rung_config(rung):
     preset = RUNGS[rung][0]
     return preset_config(preset, n_layer=None if preset == 'bigram' else 2, n_embd=8,
                          n_head=None if preset == 'one-head' else 2, block_size=8,
-                         activation='gelu' if 'gelu' in rung else None, norm='layer' if 'layernorm' in rung else None)
+                         activation='gelu-erf' if 'gelu-erf' in rung else 'gelu' if 'gelu' in rung else None,
+                         norm='layer' if 'layernorm' in rung else None, embed_norm=False if 'no embedding norm' in rung else None,
+                         final_norm=True if 'final norm' in rung else None)
 
 
 @pytest.mark.parametrize('rung', RUNGS, ids=RUNGS.keys())

@@ -28,7 +28,7 @@ def reference_backward(root):
 
 UNARY = {
     'neg': lambda a: -a, 'exp': lambda a: a.exp(), 'log': lambda a: a.log(), 'relu': lambda a: a.relu(),
-    'gelu': lambda a: a.gelu(), 'silu': lambda a: a.silu(),
+    'gelu': lambda a: a.gelu(), 'gelu_erf': lambda a: a.gelu_erf(), 'silu': lambda a: a.silu(),
     'square': lambda a: a ** 2, 'rsqrt': lambda a: a ** -0.5, 'inverse': lambda a: a ** -1,
     'rtruediv': lambda a: 3.0 / a, 'rsub': lambda a: 2.0 - a,
 }
@@ -179,6 +179,20 @@ def test_gelu_is_the_tanh_form_and_its_local_gradient_agrees_with_central_differ
     y.backward()
     h = 1e-6
     numeric = (Value(x + h).gelu().data - Value(x - h).gelu().data) / (2 * h)
+    assert a.grad == pytest.approx(numeric, rel=1e-7, abs=1e-9)
+
+
+@pytest.mark.parametrize('x', [-40.0, -6.0, -2.5, -0.3, 0.0, 0.05, 1.0, 4.0, 40.0])
+def test_gelu_erf_is_x_phi_x_and_its_local_gradient_agrees_with_central_differences(x):
+    """GELU's exact form (PyTorch's nn.GELU(), the mini GPT's): x·Φ(x) against its formula written out here, its
+    derivative Φ(x) + x·φ(x) against central differences of the function itself, across its bend and far out."""
+    a = Value(x)
+    y = a.gelu_erf()
+    assert y._op == 'gelu-erf' and y.data == pytest.approx(x * 0.5 * (1 + math.erf(x / math.sqrt(2))), rel=1e-15, abs=1e-300)
+    assert y.data == pytest.approx(Value(x).gelu().data, abs=2e-3)  # within 0.002 of the tanh form
+    y.backward()
+    h = 1e-6
+    numeric = (Value(x + h).gelu_erf().data - Value(x - h).gelu_erf().data) / (2 * h)
     assert a.grad == pytest.approx(numeric, rel=1e-7, abs=1e-9)
 
 

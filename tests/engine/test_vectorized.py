@@ -113,7 +113,10 @@ RUNGS = {name: (name, 'adam', {}) for name in PRESETS} | {
     'mlp, layernorm, sgd': ('mlp', 'sgd', {'norm': 'layer'}), 'microgpt, bias': ('microgpt', 'adam', {'bias': True}),
     'average, bias, tie': ('average', 'adam', {'bias': True, 'tie': True}), 'microgpt, tie': ('microgpt', 'adam', {'tie': True}),
     'microgpt, rope': ('microgpt', 'adam', {'position': 'rope'}), 'mlp, swiglu': ('mlp', 'adam', {'activation': 'swiglu'}),
-    'microgpt, swiglu, bias, sgd': ('microgpt', 'sgd', {'activation': 'swiglu', 'bias': True})}
+    'microgpt, swiglu, bias, sgd': ('microgpt', 'sgd', {'activation': 'swiglu', 'bias': True}),
+    'mlp, gelu-erf': ('mlp', 'adam', {'activation': 'gelu-erf'}),
+    'microgpt, no embedding norm, final rmsnorm': ('microgpt', 'adam', {'embed_norm': False, 'final_norm': True}),
+    'average, final layernorm, sgd': ('average', 'sgd', {'norm': 'layer', 'final_norm': True})}
 
 
 @pytest.mark.parametrize('rung', RUNGS, ids=RUNGS.keys())
@@ -153,6 +156,20 @@ def test_one_operation_changed_in_the_backward_is_caught_at_the_first_step(docs,
     monkeypatch.setattr(vectorized, function, broken)
     step, _, _, grads, _, _ = next(side_by_side(docs, CONFIGS['two layers'], steps=1))
     assert grads > 1e-6
+
+
+def test_the_final_norms_backward_changed_is_caught(docs, monkeypatch):
+    """The mini GPT's blocks are checked as sharply: GELU's exact form given the tanh form's slope, or the final
+    norm's gradient not passed back through it, shows at step 1."""
+    config = preset_config('mini-gpt', n_layer=1, n_embd=8, n_head=2, block_size=8)
+    assert next(side_by_side(docs, config, steps=1))[3] <= TOLERANCE
+    exact = vectorized.gelu_erf
+    monkeypatch.setattr(vectorized, 'gelu_erf', lambda h: (exact(h)[0], vectorized.gelu(h)[1]))
+    assert next(side_by_side(docs, config, steps=1))[3] > 1e-6
+    monkeypatch.undo()
+    real = vectorized.norm_backward
+    monkeypatch.setattr(vectorized, 'norm_backward', lambda dy, cache, grads: dy if cache[0] == 'final' else real(dy, cache, grads))
+    assert next(side_by_side(docs, config, steps=1))[3] > 1e-6
 
 
 def test_a_batch_averages_the_loss_and_gradients_of_its_documents(docs):

@@ -71,7 +71,7 @@ RUNG_PARAMS = {'bigram': 8 * 8, 'mlp': 8 * 8 + 16 * 8 + 8 * 8 + 2 * 32 * 8, 'ave
                'microgpt': 1024 + 6 * 8,  # microgpt here with GELU and LayerNorm: three norms' gains and biases
                'mini-gpt': 1024 - 8 * 8 + 6 * 8 + 8 + 4 * 8 + 32 + 8,  # no lm_head (tied), LayerNorm, a bias per output
                'llama-style': 1024 - 16 * 8 + 32 * 8}  # no wpe (RoPE), fc3
-BLOCK_WORDS = {'microgpt': ', gelu, layernorm', 'mini-gpt': ', gelu, layernorm, bias, tied', 'llama-style': ', swiglu, rope'}
+BLOCK_WORDS = {'microgpt': ', gelu, layernorm', 'mini-gpt': ', gelu-erf, layernorm, bias, tied, no embedding norm, final norm', 'llama-style': ', swiglu, rope'}
 
 
 @pytest.mark.parametrize('preset', RUNG_PARAMS)
@@ -86,7 +86,7 @@ def test_train_a_preset_prints_its_parameters_and_its_checkpoint_opens_everywher
     assert lines[3] == f'num params: {RUNG_PARAMS[preset]}'
     saved = ckpt_io.load(out)
     assert presets.preset_of(saved.model.config) == preset and saved.train_config.optimizer == 'sgd'
-    assert saved.model.config.activation == {'microgpt': 'gelu', 'mini-gpt': 'gelu', 'llama-style': 'swiglu'}.get(preset, 'relu')
+    assert saved.model.config.activation == {'microgpt': 'gelu', 'mini-gpt': 'gelu-erf', 'llama-style': 'swiglu'}.get(preset, 'relu')
     assert saved.model.config.norm == ('layer' if preset in ('microgpt', 'mini-gpt') else 'rms')
     sampled = run('sample', '--checkpoint', str(out), '--num-samples', '2')
     assert sampled.returncode == 0 and sampled.stdout.splitlines() == lines[-2:]
@@ -175,14 +175,14 @@ def bad_cases(tmp_path):
         'unknown optimizer': (['train', '--optimizer', 'rmsprop', '--out', str(tmp_path / 'x.json')],
                               'The optimizer must be adam or sgd'),
         'unknown activation': (['train', '--activation', 'swish', '--out', str(tmp_path / 'x.json')],
-                               "activation must be one of relu, gelu, swiglu, not 'swish'."),
+                               "activation must be one of relu, gelu, gelu-erf, swiglu, not 'swish'."),
         'unknown norm': (['train', '--norm', 'batch', '--out', str(tmp_path / 'x.json')], "norm must be one of rms, layer, not 'batch'."),
         'odd head size for rope': (['train', '--preset', 'llama-style', '--n-embd', '12', '--out', str(tmp_path / 'x.json')],
                                    "RoPE rotates pairs of a head's numbers, so the head size (n_embd / n_head = 3) must be even."),
         'unknown position': (['train', '--position', 'alibi', '--out', str(tmp_path / 'x.json')],
                              "position must be one of learned, rope, not 'alibi'."),
         'bigram with bias': (['train', '--preset', 'bigram', '--bias', '--out', str(tmp_path / 'x.json')],
-                             'The bigram model is one table: biases, tied weights and RoPE do not apply to it.'),
+                             'The bigram model is one table: biases, tied weights, RoPE and norms do not apply to it.'),
     }
 
 
