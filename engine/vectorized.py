@@ -477,7 +477,7 @@ class Weights(WeightsModel):
         config = self.model_config
         if config.arch == 'bigram' or config.attention == 'none':
             return ()
-        _, (_, _, caches) = forward(self.weights, config, np.array([tokens[:n]]))
+        caches = forward(self.weights, config, np.array([tokens[:n]]))[1][2]  # (x, norm0, caches, final norm)
         out = []
         for n1, att, n2, ml in caches:  # softmax: weights [B, H, T, T]; uniform: u [T, T], the same for every head
             heads = att[4][0] if config.attention == 'softmax' else [att[2]] * config.n_head
