@@ -27,7 +27,8 @@ from engine.optim import MAX_STEPS, OPTIONAL_FIELDS as train_options, TrainConfi
 
 FORMAT = 'microgpt-explorer checkpoint'
 VERSION = 1
-MAX_BYTES = 256 * 1024 * 1024  # far above any model this engine can train in a lifetime
+MAX_BYTES = 256 * 1024 * 1024  # far above any model the scalar engine can train in a lifetime
+BYTES_PER_NUMBER = 18          # a number in the JSON: repr of a float and a comma (18.5 measured on a small run)
 
 
 @dataclass
@@ -286,6 +287,15 @@ def _matrices(state, shapes, what):
                     raise CheckpointError(f'{what} {name} holds {x!r}, which is not a finite number.')
         out[name] = [[float(x) for x in row] for row in mat]
     return out
+
+
+def check_fits(params):
+    """Before a run that saves: CheckpointError (one sentence) if its checkpoint, the weights and Adam's two moments
+    as JSON, would be over MAX_BYTES, so that load would refuse it (the large recipe, 29.9M parameters, is)."""
+    size = 3 * params * BYTES_PER_NUMBER
+    if size > MAX_BYTES:
+        raise CheckpointError(f'A checkpoint of {params:,} parameters would be about {size / 2**30:,.1f} GB of JSON with '
+                              f"Adam's moments, over the {MAX_BYTES // 2**20} MB a checkpoint may be: train it without --out.")
 
 
 def from_trainer(trainer):

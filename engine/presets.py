@@ -18,7 +18,8 @@ Each rung ships trained on names.txt (`shipped_checkpoint`), made as README's "T
 Beyond the explorable sizes, a recipe names a whole run, not only a model (`RECIPES`, for `train --preset`; not in
 the Training panel, whose scalar engine could not train it): `large`, issue 24's "~10M configuration", the
 llama-style blocks at n_embd 256, 4 layers, 4 heads, block 512, on a byte-level BPE of GPT-2's 50,257 tokens,
-batch 16 in 4 accumulation steps, learning rate 0.001 (at microgpt's 0.01 its loss rose from the first step).
+"batch 16 × 4 accumulation steps": 64 windows a step (`--batch` is a step's whole batch here), in 4 parts of 16,
+one forward and backward each, learning rate 0.001 (at microgpt's 0.01 its loss rose from the first step).
 Its embedding and lm_head are 50,257 × 256 each (25.7M), so it has 29,925,888 parameters, 4,194,304 of them in
 the blocks (`param_count`; tests/engine/test_presets.py checks the formula).
 """
@@ -56,7 +57,7 @@ class Recipe:
     shape: dict          # n_embd, n_layer, n_head, block_size laid over it
     tokenizer: str       # 'bpe' (engine.bpe) or 'char'
     vocab_size: int      # a BPE's tokens, BOS included (at most: a small text stops early)
-    batch: int           # documents (windows) a step
+    batch: int           # documents (windows) a step, over every process and part
     accumulate: int      # torch: the parts of a step's batch, one forward and backward each
     learning_rate: float  # Adam's, decaying to 0: microgpt's 0.01 moves each of 256 dims too far at once
 
@@ -64,7 +65,7 @@ class Recipe:
 RECIPES = {
     'large': Recipe('issue 24\'s "~10M" run: llama-style blocks at n_embd 256, 4 layers, 4 heads, block 512, a '
                     'byte-level BPE of 50,257 tokens, batch 16 × 4 accumulation steps (29.9M parameters)',
-                    'llama-style', {'n_embd': 256, 'n_layer': 4, 'n_head': 4, 'block_size': 512}, 'bpe', 50257, 16, 4,
+                    'llama-style', {'n_embd': 256, 'n_layer': 4, 'n_head': 4, 'block_size': 512}, 'bpe', 50257, 64, 4,
                     1e-3),
 }
 RUNGS = ('bigram', 'mlp', 'average', 'one-head', 'microgpt')  # the ladder; mini-gpt and llama-style stand on microgpt

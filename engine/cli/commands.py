@@ -20,7 +20,7 @@ from engine.checks import short
 from engine.cli.parsing import Parser, UsageError, add_recording
 from engine.errors import EngineError, TrainingDiverged
 from engine.files import check_not_input, check_output, dumps, write_atomic
-from engine.model import GPTConfig, finish
+from engine.model import GPTConfig, finish, param_count
 from engine.doc_notes import truncation_note
 from engine.trace import record
 from engine.optim import TrainConfig
@@ -173,6 +173,8 @@ def cmd_train(args, out):
     docs = parts.train
     vocab_size = parts.tokenizer.vocab_size if parts.tokenizer else len(set(''.join(docs))) + 1
     cost = check_trainable(model_config, vocab_size, docs) if scalar_cost else None
+    if args.out:
+        ckpt_io.check_fits(param_count(model_config, vocab_size))
     if cost and (cost.run_seconds(train_config.num_steps, args.num_samples) > WARN_SECONDS or cost.bytes > WARN_BYTES):
         print(f'note: {cost.describe(train_config.num_steps, args.num_samples)}.', file=sys.stderr, flush=True)
     trainer = _make_trainer(args, docs, model_config, train_config, parts.tokenizer)

@@ -388,7 +388,7 @@ def test_the_large_recipe_is_llama_style_at_its_shape_and_its_count_is_the_formu
     assert (config.n_embd, config.n_layer, config.n_head, config.block_size) == (256, 4, 4, 512)
     assert preset_of(config) == 'llama-style' and config == preset_config('llama-style', **recipe.shape)
     assert (recipe.tokenizer, recipe.vocab_size, recipe.batch, recipe.accumulate, recipe.learning_rate) == \
-        ('bpe', 50_257, 16, 4, 1e-3)
+        ('bpe', 50_257, 64, 4, 1e-3)  # the batch 16 × 4 accumulation steps: 64 a step, in parts of 16
     V, E, L = 50_257, 256, 4
     blocks = L * (4 * E * E + 3 * (4 * E) * E)  # wq wk wv wo; SwiGLU's fc1, fc3 [4E][E] and fc2 [E][4E]
     assert param_count(config, V) == 2 * V * E + blocks == 29_925_888  # wte and lm_head, untied; RoPE: no wpe
