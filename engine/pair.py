@@ -77,7 +77,8 @@ def save(path, ckpt, history=None):
             write_atomic(new, history)
         _sync_folder(target.parent)  # the history stands before any checkpoint names it
     tokenizer, old_tokenizer = _save_tokenizer(target, ckpt)
-    _sync_folder(target.parent)  # the tokenizer too stands before the checkpoint names it
+    if tokenizer is not None:
+        _sync_folder(target.parent)  # the tokenizer too stands before the checkpoint names it
     write_atomic(target, ckpt_io.to_json(dataclasses.replace(ckpt, history_name=name, history_sha256=sha,
                                                              tokenizer_name=tokenizer)))
     _sync_folder(target.parent)

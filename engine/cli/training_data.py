@@ -97,8 +97,7 @@ def load(args, path, block_size):
         if bpe:
             tokenizer = BpeTokenizer.train([text], size)
         docs = tokenizer.windows(text, block_size) if bpe else text_windows(text, block_size)
-        unit = 'tokens' if bpe else ''
-        about = f'text: {len(text)} characters in {len(docs)} windows of {block_size}{" " + unit if unit else ""}\n'
+        about = f'text: {len(text)} characters in {len(docs)} windows of {block_size}{" tokens" if bpe else ""}\n'
     else:
         docs, about = load_docs(path), ''
     train, val = split_docs(docs, val_fraction(args), args.seed)
