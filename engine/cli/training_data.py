@@ -11,6 +11,7 @@ from engine.bpe import MIN_VOCAB, BpeTokenizer, require
 from engine.checks import short
 from engine.data import default_names_path, load_docs, load_text, split_docs, text_windows
 from engine.errors import EngineError
+from engine.presets import RECIPES
 from engine.validation import MAX_DOCS, evaluated, validation_loss
 
 TEXT_VAL_FRACTION = 0.1  # --text holds out a tenth by default (the mini GPT's 90/10); --data holds out nothing
@@ -59,7 +60,8 @@ def _check_tokenizer(args):
             raise EngineError('--vocab-size needs --tokenizer bpe: the character vocabulary is the text\'s characters.')
         return
     if args.backend == 'scalar':
-        raise EngineError('--tokenizer bpe needs --backend numpy or torch: the scalar engine and its history read '
+        given = f'The {args.preset} preset trains on a BPE, so it' if args.preset in RECIPES else '--tokenizer bpe'
+        raise EngineError(f'{given} needs --backend numpy or torch: the scalar engine and its history read '
                           'a character vocabulary.')
     if args.vocab_size is not None and args.vocab_size < MIN_VOCAB:
         raise EngineError(f'--vocab-size must be at least {MIN_VOCAB} (the 256 bytes and BOS), not {args.vocab_size}.')

@@ -165,3 +165,15 @@ def test_a_tokenizer_file_with_its_recorded_sha_that_is_not_a_bpe_is_one_sentenc
     (tmp_path / 'tiny.json').write_text(json.dumps(obj))
     with pytest.raises(CheckpointError, match='its tokenizer is not {"file"'):
         ckpt_io.load(tmp_path / 'tiny.json')
+
+
+def test_a_recording_labels_each_token_with_its_text(saved, tok):
+    """What the window's heatmaps, token lines and chain rule show: Trace.token_texts, the tokenizer's labels."""
+    from engine.trace import record
+    model = ckpt_io.load(saved[0]).model
+    trace = record(model, 'emma café')
+    ids = tok.ids('emma café')
+    assert trace.tokens == (tok.BOS, *ids, tok.BOS)
+    assert trace.token_texts == ('BOS', *(tok.token_text(i) for i in ids), 'BOS')
+    assert ''.join(trace.token_texts[1:-1]).replace('␣', ' ') in ('emma café', r'emma caf\xc3\xa9')
+    assert trace.vocabulary == tok.vocabulary_text() and len(trace.vocabulary) + 1 == tok.vocab_size

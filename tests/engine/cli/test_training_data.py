@@ -127,7 +127,7 @@ def test_a_bpe_is_learned_from_the_text_and_saved_beside_the_checkpoint(tmp_path
     (['--tokenizer', 'wordpiece', '--backend', 'numpy'], '--tokenizer must be char or bpe, not'),
     (['--vocab-size', '300', '--backend', 'numpy'], '--vocab-size needs --tokenizer bpe'),
     (['--tokenizer', 'bpe', '--vocab-size', '256', '--backend', 'numpy'], '--vocab-size must be at least 257'),
-    (['--preset', 'large'], '--tokenizer bpe needs --backend numpy or torch'),  # the recipe's BPE
+    (['--preset', 'large'], 'The large preset trains on a BPE, so it needs --backend numpy or torch'),
 ])
 def test_bad_tokenizer_options_are_one_sentence_exit_2_nothing_written(tmp_path, play, capsys, args, says):
     out = tmp_path / 'out.json'
