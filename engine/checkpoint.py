@@ -2,12 +2,15 @@
 
 {"format": "microgpt-explorer checkpoint", "version": 1,
  "config": GPTConfig fields, "uchars": [str], "state_dict": {name: [[float]]},
+ (or, for a byte-level BPE, in place of "uchars": "tokenizer": {"file": "NAME.tokenizer.<16 hex>.json", "sha256":
+ hex}: the tokenizers library's JSON beside it in the same folder, named by its content; engine.pair writes it),
  "step": steps trained, "seed": int, "train": TrainConfig fields,
  "rng_state": random.Random state for sampling (optional), "adam": {"m": {...}, "v": {...}} (optional),
  "history": {"file": "NAME.history.<16 hex>.json", "sha256": hex} (optional: the training history saved with it,
  beside it in the same folder, named by its content; engine.pair writes the two as one)}
 """
 
+import hashlib
 import json
 import math
 import random
@@ -24,7 +27,8 @@ from engine.optim import MAX_STEPS, OPTIONAL_FIELDS as train_options, TrainConfi
 
 FORMAT = 'microgpt-explorer checkpoint'
 VERSION = 1
-MAX_BYTES = 256 * 1024 * 1024  # far above any model this engine can train in a lifetime
+MAX_BYTES = 256 * 1024 * 1024  # far above any model the scalar engine can train in a lifetime
+BYTES_PER_NUMBER = 18          # a number in the JSON: repr of a float and a comma (18.5 measured on a small run)
 
 
 @dataclass
@@ -39,6 +43,7 @@ class Checkpoint:
     history_file: object = None   # where this run's training history is (engine.history), if known; not in the JSON
     history_name: str = None      # the file name of the history saved with it ("history" in the JSON), if any
     history_sha256: str = None    # and the SHA-256 of that file's bytes: the history is this one, unchanged
+    tokenizer_name: str = None    # a BPE's tokenizer file beside it ("tokenizer" in the JSON; engine.pair names it)
 
     def adam_preview(self, name, row, col, grad):
         """The update Adam would give parameter name[row][col] next, for this grad (fresh m, v if none saved)."""
@@ -68,9 +73,8 @@ def _nested(model, flat):
 
 def to_json(ckpt):
     model = ckpt.model
-    obj = {'format': FORMAT, 'version': VERSION, 'config': model.config.to_dict(),
-           'uchars': model.tokenizer.uchars, 'state_dict': model.floats(),
-           'step': ckpt.step, 'seed': ckpt.seed}
+    obj = {'format': FORMAT, 'version': VERSION, 'config': model.config.to_dict(), **_vocabulary(ckpt),
+           'state_dict': model.floats(), 'step': ckpt.step, 'seed': ckpt.seed}
     if ckpt.train_config is not None:
         obj['train'] = ckpt.train_config.to_dict()
     if ckpt.rng_state is not None:
@@ -81,6 +85,16 @@ def to_json(ckpt):
     if ckpt.history_name is not None:
         obj['history'] = {'file': ckpt.history_name, 'sha256': ckpt.history_sha256}
     return json.dumps(obj, separators=(',', ':')) + '\n'
+
+
+def _vocabulary(ckpt):
+    """{"uchars": the characters} or, for a BPE, {"tokenizer": its file beside the checkpoint and SHA-256}."""
+    tok = ckpt.model.tokenizer
+    if tok.kind == 'char':
+        return {'uchars': tok.uchars}
+    if ckpt.tokenizer_name is None:
+        raise ValueError('a BPE checkpoint is saved with its tokenizer file (engine.pair.save names it)')
+    return {'tokenizer': {'file': ckpt.tokenizer_name, 'sha256': tok.sha256()}}
 
 
 def save(path, ckpt):
@@ -101,21 +115,22 @@ def load(path):
         text = raw.decode('utf-8')
     except UnicodeDecodeError:
         raise CheckpointError(f'{path.name} is not a checkpoint: it is not JSON text.') from None
-    return from_json(text, path.name)
+    return from_json(text, path.name, path.parent)
 
 
-def from_json(text, name='checkpoint'):
+def from_json(text, name='checkpoint', folder=None):
+    """A Checkpoint from its JSON text; `folder`: where it is, for the BPE tokenizer file it may name."""
     try:
         obj = json.loads(text)
     except (ValueError, RecursionError) as e:
         raise CheckpointError(f'{name} is not a checkpoint: it is not valid JSON ({str(e).split(":")[0]}).') from None
     try:
-        return _parse(obj)
+        return _parse(obj, folder)
     except CheckpointError as e:
         raise CheckpointError(f'{name} is not a valid checkpoint: {e}') from None
 
 
-def _parse(obj):
+def _parse(obj, folder=None):
     need = requirement(CheckpointError)
     check_header(obj, FORMAT, VERSION, 'checkpoint', CheckpointError)
     config = obj.get('config')
@@ -126,11 +141,7 @@ def _parse(obj):
         config = GPTConfig(**config)
     except ConfigError as e:
         raise CheckpointError(_lower_first(str(e))) from None
-    uchars = obj.get('uchars')
-    need(isinstance(uchars, list) and all(isinstance(c, str) and len(c) == 1 for c in uchars),
-         'its vocabulary (uchars) is not a list of single characters.')
-    need(len(uchars) > 0 and uchars == sorted(set(uchars)), 'its vocabulary (uchars) is empty, unsorted or repeats a character.')
-    tokenizer = Tokenizer(uchars)
+    tokenizer_name, tokenizer = _tokenizer(obj, folder)
     _check_config_fits(config, obj.get('state_dict'))  # before building anything
     shapes = param_shapes(config, tokenizer.vocab_size)
     floats = _matrices(obj.get('state_dict'), shapes, 'state_dict')
@@ -166,7 +177,42 @@ def _parse(obj):
         adam_v = [x for mat in _matrices(adam['v'], shapes, 'adam v').values() for row in mat for x in row]
     history_name, history_sha256 = _history(obj.get('history'))
     return Checkpoint(model, obj['step'], obj['seed'], train_config, rng_state, adam_m, adam_v,
-                      history_name=history_name, history_sha256=history_sha256)
+                      history_name=history_name, history_sha256=history_sha256, tokenizer_name=tokenizer_name)
+
+
+TOKENIZER_NAME = re.compile(r'[^/\\\x00]+\.tokenizer\.[0-9a-f]{16}\.json')
+
+
+def _tokenizer(obj, folder):
+    """(None, its character Tokenizer) from "uchars", or (file name, BpeTokenizer) from the "tokenizer" file it names
+    beside it, checked against its SHA-256."""
+    need = requirement(CheckpointError)
+    if 'tokenizer' not in obj:
+        uchars = obj.get('uchars')
+        need(isinstance(uchars, list) and all(isinstance(c, str) and len(c) == 1 for c in uchars),
+             'its vocabulary (uchars) is not a list of single characters.')
+        need(len(uchars) > 0 and uchars == sorted(set(uchars)), 'its vocabulary (uchars) is empty, unsorted or repeats a character.')
+        return None, Tokenizer(uchars)
+    ref = obj['tokenizer']
+    need('uchars' not in obj, 'it has both a character vocabulary (uchars) and a tokenizer file.')
+    need(isinstance(ref, dict) and set(ref) == {'file', 'sha256'} and isinstance(ref['file'], str) and
+         TOKENIZER_NAME.fullmatch(ref['file']) and isinstance(ref['sha256'], str) and
+         re.fullmatch('[0-9a-f]{64}', ref['sha256']) and ref['file'].split('.')[-2] == ref['sha256'][:16],
+         'its tokenizer is not {"file": "NAME.tokenizer.<16 hex digits>.json", "sha256": its 64 hex digits} naming '
+         'a file beside it.')
+    need(folder is not None, f'its tokenizer file {ref["file"]} is read from the folder of the checkpoint, and none was given.')
+    from engine.bpe import BpeTokenizer  # the tokenizers library only for a BPE checkpoint
+    path = Path(folder) / ref['file']
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise CheckpointError(f'its tokenizer file {ref["file"]} cannot be read beside it ({e.strerror or e}).') from None
+    need(hashlib.sha256(raw).hexdigest() == ref['sha256'],
+         f'its tokenizer file {ref["file"]} has changed since it was saved (its SHA-256 is not the one recorded).')
+    try:
+        return ref['file'], BpeTokenizer(raw.decode('utf-8'))
+    except (UnicodeDecodeError, ConfigError) as e:
+        raise CheckpointError(f'its tokenizer file {ref["file"]} is not a byte-level BPE tokenizer.') from None
 
 
 def _required(cls, optional):
@@ -241,6 +287,15 @@ def _matrices(state, shapes, what):
                     raise CheckpointError(f'{what} {name} holds {x!r}, which is not a finite number.')
         out[name] = [[float(x) for x in row] for row in mat]
     return out
+
+
+def check_fits(params):
+    """Before a run that saves: CheckpointError (one sentence) if its checkpoint, the weights and Adam's two moments
+    as JSON, would be over MAX_BYTES, so that load would refuse it (the large recipe, 29.9M parameters, is)."""
+    size = 3 * params * BYTES_PER_NUMBER
+    if size > MAX_BYTES:
+        raise CheckpointError(f'A checkpoint of {params:,} parameters would be about {size / 2**30:,.1f} GB of JSON with '
+                              f"Adam's moments, over the {MAX_BYTES // 2**20} MB a checkpoint may be: train it without --out.")
 
 
 def from_trainer(trainer):

@@ -48,7 +48,7 @@ def _small(config):
 def lines_run(config, tokenizer):
     """The line numbers of engine/model.py that recording a document through a model of `config` runs."""
     model = Model.init(_small(config), tokenizer, random.Random(0))
-    doc = tokenizer.uchars[0] if tokenizer.uchars else ''  # two positions: every line a longer one runs
+    doc = tokenizer.decode([0])  # one token, two positions: every line a longer one runs ('' for an empty vocabulary)
     ran = set()
 
     def in_model(frame, event, _arg):

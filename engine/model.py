@@ -422,6 +422,18 @@ def uniform_attention(x, li, values, state_dict, config, ops):
     return x
 
 
+def initial_floats(config, vocab_size, rng):
+    """{name: [[float]]}: fresh weights drawn from rng.gauss(0, init_std), in microgpt's order; LayerNorm's gains 1,
+    its biases and the linears' biases 0 (drawn from nothing). Plain numbers: a large model's vectorized trainer
+    takes them without making a Value for each."""
+    std = config.init_std
+    floats = {}
+    for name, (nout, nin) in param_shapes(config, vocab_size).items():
+        fixed = 1.0 if name.endswith('_ln_gain') else 0.0 if name.endswith(('_ln_bias', '_b')) else None
+        floats[name] = [[rng.gauss(0, std) if fixed is None else fixed for _ in range(nin)] for _ in range(nout)]
+    return floats
+
+
 class Model:
     """A configuration, a tokenizer and the parameters, as Values ready for a forward pass."""
 
@@ -435,13 +447,7 @@ class Model:
     def init(cls, config, tokenizer, rng):
         """Fresh weights drawn from rng.gauss(0, init_std), in microgpt's order; LayerNorm's gains 1, its biases and
         the linears' biases 0 (drawn from nothing)."""
-        std = config.init_std
-        state_dict = {}
-        for name, (nout, nin) in param_shapes(config, tokenizer.vocab_size).items():
-            fixed = 1.0 if name.endswith('_ln_gain') else 0.0 if name.endswith(('_ln_bias', '_b')) else None
-            state_dict[name] = [[Value(rng.gauss(0, std) if fixed is None else fixed) for _ in range(nin)]
-                                for _ in range(nout)]
-        return cls(config, tokenizer, state_dict)
+        return cls.from_floats(config, tokenizer, initial_floats(config, tokenizer.vocab_size, rng))
 
     @classmethod
     def from_floats(cls, config, tokenizer, floats, value_type=Value):

@@ -10,6 +10,9 @@ history no checkpoint names, which is harmless.
 
 Checkpoints saved before this (and the shipped one) name no history: theirs is NAME.history.json beside
 them (engine.history.history_path), bound to the run by replay.
+
+A checkpoint with a byte-level BPE (engine.bpe) names its tokenizer the same way, `NAME.tokenizer.<16 hex>.json`
+(the tokenizers library's JSON), written before the checkpoint that names it, the old one removed after.
 """
 
 import dataclasses
@@ -37,6 +40,26 @@ def check_outputs(path):
     check_output(target.with_name(history_name(target, '0' * 64)))
 
 
+def tokenizer_name(checkpoint_path, sha256):
+    """The file name of a BPE tokenizer with this SHA-256 saved with the checkpoint at `checkpoint_path`."""
+    return history_name(checkpoint_path, sha256).replace('.history.', '.tokenizer.', 1)
+
+
+def _save_tokenizer(target, ckpt):
+    """Write a BPE checkpoint's tokenizer beside it (before the checkpoint names it): (its file name, the old
+    checkpoint's tokenizer file, to remove after), or (None, None) for a character vocabulary."""
+    tok = ckpt.model.tokenizer
+    if tok.kind == 'char':
+        return None, None
+    old = _named(target, 'tokenizer', ckpt_io.TOKENIZER_NAME, _read(target))
+    name = tokenizer_name(target, tok.sha256())
+    new = target.with_name(name)
+    check_output(new)
+    if not (new.is_file() and _sha256(new) == tok.sha256()):
+        write_atomic(new, tok.to_json())
+    return name, (old if old != new else None)
+
+
 def save(path, ckpt, history=None):
     """Write `ckpt` to `path` with `history` (the history file's bytes, or None for none) as one pair. On
     success `ckpt` names its history and `ckpt.history_file` is where it is; OutputError if it cannot be
@@ -53,9 +76,16 @@ def save(path, ckpt, history=None):
         if not (new.is_file() and _sha256(new) == sha):
             write_atomic(new, history)
         _sync_folder(target.parent)  # the history stands before any checkpoint names it
-    write_atomic(target, ckpt_io.to_json(dataclasses.replace(ckpt, history_name=name, history_sha256=sha)))
+    tokenizer, old_tokenizer = _save_tokenizer(target, ckpt)
+    if tokenizer is not None:
+        _sync_folder(target.parent)  # the tokenizer too stands before the checkpoint names it
+    write_atomic(target, ckpt_io.to_json(dataclasses.replace(ckpt, history_name=name, history_sha256=sha,
+                                                             tokenizer_name=tokenizer)))
     _sync_folder(target.parent)
     ckpt.history_name, ckpt.history_sha256, ckpt.history_file = name, sha, new
+    ckpt.tokenizer_name = tokenizer
+    if old_tokenizer is not None:
+        old_tokenizer.unlink(missing_ok=True)
     if old is not None and old != new:
         try:
             old.unlink(missing_ok=True)  # the old checkpoint's history: no checkpoint here names it now
@@ -66,20 +96,31 @@ def save(path, ckpt, history=None):
 def _named_history(target):
     """The history the checkpoint now at `target` goes with: the file it names, else its NAME.history.json
     if there is one; None if there is no checkpoint there (or it cannot be read as one)."""
+    obj = _read(target)
+    if obj is None:
+        return None
+    if obj.get('history') is None:
+        legacy = history_path(target)
+        return legacy if legacy.is_file() else None
+    return _named(target, 'history', HISTORY_NAME, obj)
+
+
+def _named(target, key, pattern, obj):
+    """The file beside the checkpoint at `target` its JSON `obj` names under `key` (history, tokenizer), or None."""
+    ref = obj.get(key) if isinstance(obj, dict) else None
+    name = ref.get('file') if isinstance(ref, dict) else None
+    return target.with_name(name) if isinstance(name, str) and pattern.fullmatch(name) else None
+
+
+def _read(target):
+    """The JSON of the checkpoint at `target`, or None if there is none (or it cannot be read as one)."""
     try:
         if not target.is_file() or target.stat().st_size > ckpt_io.MAX_BYTES:
             return None
         obj = json.loads(target.read_bytes())
     except (OSError, ValueError, RecursionError):
         return None
-    if not (isinstance(obj, dict) and obj.get('format') == ckpt_io.FORMAT):
-        return None
-    ref = obj.get('history')
-    if ref is None:
-        legacy = history_path(target)
-        return legacy if legacy.is_file() else None
-    name = ref.get('file') if isinstance(ref, dict) else None
-    return target.with_name(name) if isinstance(name, str) and HISTORY_NAME.fullmatch(name) else None
+    return obj if isinstance(obj, dict) and obj.get('format') == ckpt_io.FORMAT else None
 
 
 def _remove_stale_history_temps(target):

@@ -15,9 +15,18 @@ block 16), each a set of block options:
 - `llama-style`: RMSNorm (microgpt's), RoPE in place of wpe, SwiGLU in place of the MLP's ReLU, no biases.
 A preset fills the fields it names; any shape the user gives (n_embd, n_layer, …) is laid over it.
 Each rung ships trained on names.txt (`shipped_checkpoint`), made as README's "The ladder, shipped" says.
+
+Beyond the explorable sizes, a recipe names a whole run, not only a model (`RECIPES`, for `train --preset`; not in
+the Training panel, whose scalar engine could not train it): `large`, issue 24's "~10M configuration", the
+llama-style blocks at n_embd 256, 4 layers, 4 heads, block 512, on a byte-level BPE of GPT-2's 50,257 tokens,
+"batch 16 × 4 accumulation steps": 64 windows a step (`--batch` is a step's whole batch here), in 4 parts of 16,
+one forward and backward each, learning rate 0.001 (at microgpt's 0.01 its loss rose from the first step).
+Its embedding and lm_head are 50,257 × 256 each (25.7M), so it has 29,925,888 parameters, 4,194,304 of them in
+the blocks (`param_count`; tests/engine/test_presets.py checks the formula).
 """
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine.checks import short
@@ -41,29 +50,54 @@ PRESETS = {
                     {'position': 'rope', 'activation': 'swiglu'}),
 }
 DEFAULT = 'microgpt'
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A run beyond the explorable sizes: a preset at a shape, its tokenizer and its batch (`train`'s defaults)."""
+    what: str
+    preset: str          # the blocks: a name of PRESETS
+    shape: dict          # n_embd, n_layer, n_head, block_size laid over it
+    tokenizer: str       # 'bpe' (engine.bpe) or 'char'
+    vocab_size: int      # a BPE's tokens, BOS included (at most: a small text stops early)
+    batch: int           # documents (windows) a step, over every process and part
+    accumulate: int      # torch: the parts of a step's batch, one forward and backward each
+    learning_rate: float  # Adam's, decaying to 0: microgpt's 0.01 moves each of 256 dims too far at once
+
+
+RECIPES = {
+    'large': Recipe('issue 24\'s "~10M" run: llama-style blocks at n_embd 256, 4 layers, 4 heads, block 512, a '
+                    'byte-level BPE of 50,257 tokens, batch 16 × 4 accumulation steps (29.9M parameters)',
+                    'llama-style', {'n_embd': 256, 'n_layer': 4, 'n_head': 4, 'block_size': 512}, 'bpe', 50257, 64, 4,
+                    1e-3),
+}
 RUNGS = ('bigram', 'mlp', 'average', 'one-head', 'microgpt')  # the ladder; mini-gpt and llama-style stand on microgpt
 BLOCK_OPTIONS = ('norm', 'activation', 'bias', 'tie', 'position', 'attention', 'embed_norm', 'final_norm')  # what mini-gpt and llama-style set
 LADDER = ASSETS / 'ladder'  # the shipped rungs below microgpt: NAME-names.json and its history
 SHIPPED_EVERY = 100         # their histories' snapshot interval: ~0.3–1.7 MB each, any step ≤ 100 replayed steps away
 
 
-def check_preset(name):
-    """The preset's name, or ConfigError (one sentence) for one that does not exist."""
-    if name not in PRESETS:
-        raise ConfigError(f'There is no preset {short(name)}: choose one of {", ".join(PRESETS)}.')
+def check_preset(name, recipes=False):
+    """The preset's name, or ConfigError (one sentence) for one that does not exist (a recipe's name is one
+    where `recipes` is true: `train --preset`)."""
+    if name not in PRESETS and not (recipes and name in RECIPES):
+        names = [*PRESETS, *(RECIPES if recipes else ())]
+        raise ConfigError(f'There is no preset {short(name)}: choose one of {", ".join(names)}.')
     return name
 
 
 def preset_config(name, **shape):
-    """The GPTConfig of preset `name`, with the fields in `shape` that are not None laid over it; ConfigError
-    (one sentence) for an unknown preset or a shape it cannot take."""
-    settings = dict(PRESETS[check_preset(name)][1])
+    """The GPTConfig of preset (or recipe) `name`, with the fields in `shape` that are not None laid over it;
+    ConfigError (one sentence) for an unknown preset or a shape it cannot take."""
+    recipe = RECIPES.get(name)
+    settings = dict(PRESETS[recipe.preset if recipe else check_preset(name)][1])
+    settings.update(recipe.shape if recipe else {})
     settings.update({k: v for k, v in shape.items() if v is not None})
     return GPTConfig(**settings)
 
 
 def describe(name):
-    return PRESETS[check_preset(name)][0]
+    return RECIPES[name].what if name in RECIPES else PRESETS[check_preset(name)][0]
 
 
 def shipped_checkpoint(name):

@@ -52,14 +52,15 @@ class Settings:
 
 def check_prompt(prompt, tokenizer, block_size=None):
     """A DocumentError naming the first character of the prompt the vocabulary does not have, or saying the
-    prompt leaves no position to generate in."""
+    prompt leaves no position to generate in (a BPE reads every text: its prompt is counted in tokens)."""
     for ch in prompt:
-        if ch not in tokenizer.uchars:
+        if not tokenizer.can_read(ch):
             raise DocumentError(f'The prompt {short(prompt)} has {ch!r}, which is not in the vocabulary; '
                                 f'it has: {tokenizer.vocabulary_text()}')
-    if block_size is not None and len(prompt) >= block_size:
-        raise DocumentError(f'The prompt has {len(prompt)} characters and this model reads {block_size} positions '
-                            f'(BOS, then at most {block_size - 1} characters before the one it generates): '
+    n, unit = len(tokenizer.ids(prompt)), 'characters' if tokenizer.kind == 'char' else 'tokens'
+    if block_size is not None and n >= block_size:
+        raise DocumentError(f'The prompt has {n} {unit} and this model reads {block_size} positions '
+                            f'(BOS, then at most {block_size - 1} {unit} before the one it generates): '
                             f'shorten it to {block_size - 1} or fewer.')
 
 
@@ -154,8 +155,8 @@ def sample(model, rng, temperature=0.5, settings=None):
     config, tok = model.config, model.tokenizer
     next_probs = _prober(model)
     token_id = tok.BOS
-    sample = list(settings.prompt)
-    given = [tok.uchars.index(ch) for ch in settings.prompt]
+    given = tok.ids(settings.prompt)
+    drawn = []
     for pos_id in range(config.block_size):
         probs = next_probs(token_id, pos_id, settings.temperature)
         if pos_id < len(given):
@@ -164,8 +165,8 @@ def sample(model, rng, temperature=0.5, settings=None):
         token_id = _draw(probs, settings, rng)
         if token_id == tok.BOS:
             break
-        sample.append(tok.uchars[token_id])
-    return ''.join(sample)
+        drawn.append(token_id)
+    return tok.decode(given + drawn)  # the prompt, then what was drawn (a BPE's bytes decoded together)
 
 
 def iter_samples(model, rng, num_samples=20, temperature=0.5, settings=None):

@@ -2,9 +2,14 @@
 
 from engine.errors import ConfigError, DocumentError
 
+VISIBLE = {' ': '␣', '\n': '⏎', '\t': '⇥'}  # white space as a sign where a token is shown as a label
+
 
 class Tokenizer:
-    """microgpt's character tokenizer, with a clear error for characters it has never seen."""
+    """microgpt's character tokenizer, with a clear error for characters it has never seen. engine.bpe's
+    BpeTokenizer has the same interface (encode, ids, decode, can_read, token_text, vocabulary_text, BOS)."""
+
+    kind = 'char'
 
     def __init__(self, uchars):
         self.uchars = list(uchars)           # unique characters, sorted: ids 0..n-1
@@ -19,14 +24,22 @@ class Tokenizer:
     def from_docs(cls, docs):
         return cls(sorted(set(''.join(docs))))
 
-    def encode(self, doc):
-        """[BOS] + ids of the characters + [BOS]."""
+    def ids(self, text):
+        """The ids of text's characters (no BOS); DocumentError for a character the vocabulary does not have."""
         ids = []
-        for ch in doc:
+        for ch in text:
             if ch not in self._ids:
                 raise DocumentError(f'{ch!r} is not in the vocabulary; it has: {self.vocabulary_text()}')
             ids.append(self._ids[ch])
-        return [self.BOS] + ids + [self.BOS]
+        return ids
+
+    def encode(self, doc):
+        """[BOS] + ids of the characters + [BOS]."""
+        return [self.BOS] + self.ids(doc) + [self.BOS]
+
+    def can_read(self, text):
+        """Whether every character of text is in the vocabulary."""
+        return all(ch in self._ids for ch in text)
 
     def token_text(self, token_id):
         """How a token is shown: its character, or BOS."""

@@ -2,7 +2,7 @@
 process or in many launched by torchrun (DistributedDataParallel: gloo on the CPU, NCCL on GPUs), with
 gradient accumulation, checkpoints written by rank 0 only, and resumption from a checkpoint.
 
-The same seed, shuffle, initial draws (engine.model.Model.init), data order (the next B documents of the
+The same seed, shuffle, initial draws (engine.model.initial_floats, Model.init's), data order (the next B documents of the
 shuffled list each step, going round), loss weights and Adam as VectorTrainer. A step's B documents (the global
 batch) are cut into world_size × accumulate parts, as even as they go: process r takes parts r·A … r·A + A − 1,
 one forward and backward each. Every document's loss weight is 1/(n·B), so the parts' gradients add up to the
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from engine import torch_backend
 from engine.checks import is_whole, short
 from engine.errors import CheckpointError, ConfigError, EngineError, TrainingDiverged
-from engine.model import Model, param_count, param_shapes
+from engine.model import initial_floats, param_count, param_shapes
 from engine.tokenizer import Tokenizer
-from engine.train import BYTES_PER_PARAM, StepResult, memory_size
+from engine.train import StepResult, memory_size
 from engine.vectorized import WeightsModel, adam_update, batch_arrays, sgd_update
 
 DEVICES = ('auto', 'cpu', 'cuda')
@@ -78,7 +78,8 @@ def my_parts(docs, launch, accumulate):
 class TorchTrainer(WeightsModel):
     """VectorTrainer's run in PyTorch: B documents a step (over every process), in `accumulate` parts each."""
 
-    def __init__(self, docs, model_config, train_config, batch=1, accumulate=1, device='auto', launch=None):
+    def __init__(self, docs, model_config, train_config, batch=1, accumulate=1, device='auto', launch=None,
+                 tokenizer=None):
         torch = torch_backend.require()
         for name, value in (('batch', batch), ('accumulate', accumulate)):
             if not (is_whole(value) and value > 0):
@@ -93,14 +94,15 @@ class TorchTrainer(WeightsModel):
         self.device = pick_device(device, self.launch)
         self.rng = random.Random(train_config.seed)
         self.docs = list(docs)
-        self.tokenizer = Tokenizer.from_docs(self.docs)
+        self.tokenizer = tokenizer or Tokenizer.from_docs(self.docs)  # a BPE (engine.bpe) when one is given
         _check_drawable(model_config, self.tokenizer.vocab_size)
         self.rng.shuffle(self.docs)
-        init = Model.init(model_config, self.tokenizer, self.rng)        # the same draws, in the same order
+        init = initial_floats(model_config, self.tokenizer.vocab_size, self.rng)  # Model.init's draws, in its order
         self.model_config = model_config
         self.shapes = param_shapes(model_config, self.tokenizer.vocab_size)
-        flat = torch.tensor([p.data for p in init.params], dtype=torch_backend.dtype_for(self.device),
-                            device=self.device)
+        flat = torch.tensor([x for mat in init.values() for row in mat for x in row],
+                            dtype=torch_backend.dtype_for(self.device), device=self.device)
+        del init
         self.module = torch_backend.GPT(model_config, self.shapes, flat)
         self.net = self._distributed(torch) if self.launch.world_size > 1 else self.module
         self.m, self.v = torch.zeros_like(flat), torch.zeros_like(flat)   # Adam's moments, flat
@@ -238,14 +240,17 @@ class TorchTrainer(WeightsModel):
                 dist.destroy_process_group()
 
 
+BYTES_PER_DRAWN = 64  # a drawn weight as a Python float in its row's list, its place in the flat list, the tensor's 8
+
+
 def _check_drawable(config, vocab_size):
-    """The initial weights are drawn by engine.model.Model.init, as scalar Values (the draws are then exactly the
-    other backends'): refuse a model whose Values would not fit in memory, before making any."""
+    """The initial weights are drawn as engine.model.Model.init draws them, Python floats (the draws are then exactly
+    the other backends'): refuse a model whose draws would not fit in memory, before making any."""
     params = param_count(config, vocab_size)
     memory = memory_size()
-    if memory is not None and params * BYTES_PER_PARAM > memory:
+    if memory is not None and params * BYTES_PER_DRAWN > memory:
         raise ConfigError(f'This model cannot be made here: drawing its {params:,} initial weights as microgpt draws '
-                          f'them takes about {params * BYTES_PER_PARAM / 2**30:,.1f} GB of memory and this machine has '
+                          f'them takes about {params * BYTES_PER_DRAWN / 2**30:,.1f} GB of memory and this machine has '
                           f'{memory / 2**30:,.1f} GB.')
 
 
@@ -259,7 +264,7 @@ def _other_run(ckpt, trainer):
     """Why a checkpoint is not one of this trainer's run (a few words), or ''."""
     if ckpt.model.config != trainer.model_config:
         return 'its model is another (preset, shape or options)'
-    if ckpt.model.tokenizer.uchars != trainer.tokenizer.uchars:
+    if ckpt.model.tokenizer != trainer.tokenizer:
         return 'its vocabulary is another (other data)'
     if ckpt.train_config != trainer.config or ckpt.seed != trainer.config.seed:
         return 'its training settings (steps, learning rate, seed, optimizer) are others'

@@ -12,10 +12,10 @@ MAX_DOCS = 256  # the validation loss is the mean over at most this many held-ou
 def evaluated(val_docs, tokenizer, limit=MAX_DOCS):
     """(the documents the validation loss is the mean over, how many held-out ones were left out because they
     hold a character the training documents do not have). At most `limit`, evenly spaced through val_docs."""
-    readable = [doc for doc in val_docs if all(ch in tokenizer.uchars for ch in doc)]
+    readable = [doc for doc in val_docs if tokenizer.can_read(doc)]
     if len(readable) > limit:
         readable = [readable[i * len(readable) // limit] for i in range(limit)]
-    return readable, sum(1 for doc in val_docs if not all(ch in tokenizer.uchars for ch in doc))
+    return readable, sum(1 for doc in val_docs if not tokenizer.can_read(doc))
 
 
 def validation_loss(model, docs):

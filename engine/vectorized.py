@@ -447,7 +447,7 @@ class WeightsModel:
                 if token == tok.BOS:
                     break
                 ids.append(token)
-            yield ''.join(tok.uchars[i] for i in ids[1:])
+            yield tok.decode(ids[1:])
 
 
 class Weights(WeightsModel):
@@ -499,14 +499,14 @@ class VectorTrainer(WeightsModel):
     With batch=1 each step trains the document the scalar Trainer trains. `model` gives an engine.model.Model
     of the current weights (for checkpoints and sampling), and `rng` goes on to sample as the scalar one does."""
 
-    def __init__(self, docs, model_config, train_config, batch=1):
+    def __init__(self, docs, model_config, train_config, batch=1, tokenizer=None):
         if not (is_whole(batch) and batch > 0):
             raise ConfigError(f'The batch must be a positive whole number of documents, not {short(batch)}.')
         self.config = train_config
         self.batch = batch
         self.rng = random.Random(train_config.seed)
         self.docs = list(docs)
-        tokenizer = Tokenizer.from_docs(self.docs)
+        tokenizer = tokenizer or Tokenizer.from_docs(self.docs)  # a BPE (engine.bpe) when one is given
         check_trainable(model_config, tokenizer.vocab_size, self.docs)
         self.rng.shuffle(self.docs)
         init = Model.init(model_config, tokenizer, self.rng)      # the same draws, in the same order

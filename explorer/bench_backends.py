@@ -1,8 +1,9 @@
 """The bench's training figures of the two backends side by side (`python3 main.py bench`, issue 24): a whole
 training step (forward, backward, Adam) of microgpt's config on names.txt, one document a step, with the scalar
 engine and with numpy, and numpy's tokens a second at a batch of 32 documents; and the mini GPT's 100 iterations
-(preset mini-gpt: LayerNorm, exact GELU, biases, tied weights, ln_f; n_embd 128, 3 layers, 4 heads, block 64; batch 32) on a
-1 MB text, with numpy."""
+(preset mini-gpt: LayerNorm, exact GELU, biases, tied weights, ln_f; n_embd 128, 3 layers, 4 heads, block 64;
+batch 32) on a 1 MB text, with numpy; and, where the torch extra is installed, the large recipe's tokens a second
+with torch on the CPU (float64) on a BPE learned from that text."""
 
 import os
 import time
@@ -17,6 +18,8 @@ BATCH = 32
 MINI_GPT = dict(n_embd=128, n_layer=3, n_head=4, block_size=64)  # the PyTorch mini GPT's shape, on preset mini-gpt
 MINI_TEXT_BYTES = 1_000_000  # its text: names.txt, one name a line, repeated to 1 MB (this machine has no other)
 MINI_ITERS = 100
+LARGE_BATCH = 4  # the large recipe's step is 16 windows of 512 tokens (over a minute here): the bench times one part
+# of 4, a step of its own (on a CPU, tokens a second hardly depend on the batch)
 
 
 def _per_step(trainer, steps, repeat=3):
@@ -100,6 +103,34 @@ def mini_gpt_explorer_figures(model, window):
     list(next_token_distributions(model, window[:model.config.block_size - 1]))
     return {'mini_gpt_attention_ms': round(attention * 1000, 1),
             'mini_gpt_sample_s': round(time.perf_counter() - start, 2)}
+
+
+def large_figures(docs=None, size=MINI_TEXT_BYTES, shape=None, vocab_size=None, batch=LARGE_BATCH):
+    """{'large_tokens_per_s', 'large_vocab', 'large_params'}: one torch training step on the CPU (float64) of the
+    large recipe (engine.presets.RECIPES) on a BPE of at most its 50,257 tokens learned from the `size`-character
+    text, after a step of warm-up; {'large_tokens_per_s': None} where torch or tokenizers is not installed."""
+    from engine import torch_backend
+    from engine.bpe import BpeTokenizer, require
+    from engine.errors import EngineError
+    from engine.presets import RECIPES
+    try:
+        require(), torch_backend.require()
+    except EngineError:
+        return {'large_tokens_per_s': None}
+    from engine.torch_train import TorchTrainer
+    recipe = RECIPES['large']
+    config = preset_config('large', **(shape or {}))
+    text = mini_gpt_text(docs if docs is not None else _documents(), size)
+    tokenizer = BpeTokenizer.train([text], vocab_size or recipe.vocab_size)
+    trainer = TorchTrainer(tokenizer.windows(text, config.block_size), config,
+                           TrainConfig(num_steps=10**6, learning_rate=recipe.learning_rate), batch=batch, device='cpu',
+                           tokenizer=tokenizer)
+    trainer.train_step()
+    positions = sum(trainer.positions(doc)[1] for doc in trainer.step_docs(trainer.step))
+    start = time.perf_counter()
+    trainer.train_step()
+    return {'large_tokens_per_s': round(positions / (time.perf_counter() - start), 1),
+            'large_vocab': tokenizer.vocab_size, 'large_params': trainer.module.flat.numel()}
 
 
 if __name__ == '__main__':

@@ -22,7 +22,7 @@ from engine.checks import short
 from engine.cli.parsing import Parser, UsageError, add_recording
 from engine.errors import EngineError, TrainingDiverged
 from engine.files import check_not_input, check_output, dumps, write_atomic
-from engine.model import GPTConfig, finish
+from engine.model import GPTConfig, finish, param_count
 from engine.doc_notes import truncation_note
 from engine.trace import record
 from engine.optim import TrainConfig
@@ -45,7 +45,9 @@ def build_parser():
     train.add_argument('--seed', type=int, default=t.seed)
     train.add_argument('--preset', default=presets.DEFAULT, metavar='NAME',
                        help='a rung of the ladder: ' + '; '.join(f'{name}: {what}' for name, (what, _) in presets.PRESETS.items())
-                       + f' (default {presets.DEFAULT}); --n-layer and the others below change its shape')
+                       + f' (default {presets.DEFAULT}); --n-layer and the others below change its shape; beyond the '
+                       'ladder, a whole run (its tokenizer and batch too, --backend numpy or torch): '
+                       + '; '.join(f'{name}: {r.what}' for name, r in presets.RECIPES.items()))
     train.add_argument('--n-layer', type=int, help=f'default {d.n_layer} (0 for bigram)')
     train.add_argument('--n-embd', type=int, help=f'default {d.n_embd}')
     train.add_argument('--n-head', type=int, help=f'default {d.n_head} (1 for one-head)')
@@ -61,7 +63,7 @@ def build_parser():
     train.add_argument('--final-norm', action=argparse.BooleanOptionalAction,
                        help="norm x once more before lm_head, the mini GPT's ln_f (--no-final-norm: microgpt's)")
     train.add_argument('--position', metavar='learned|rope', help="learned: microgpt's wpe; rope: q and k rotated by position, no wpe")
-    train.add_argument('--lr', type=float, default=t.learning_rate)
+    train.add_argument('--lr', type=float, help=f'default {t.learning_rate:g} (a recipe\'s own: large 0.001)')
     train.add_argument('--optimizer', default=t.optimizer, metavar='adam|sgd',
                        help="adam: microgpt's (default); sgd: p -= lr * grad, with the same decaying learning rate")
     train.add_argument('--temperature', type=float, default=0.5)
@@ -150,11 +152,13 @@ def check_count(name, value):
 
 
 def cmd_train(args, out):
+    _apply_recipe(args)
     model_config = presets.preset_config(args.preset, n_layer=args.n_layer, n_embd=args.n_embd, n_head=args.n_head,
                                          block_size=args.block_size, activation=args.activation, norm=args.norm,
                                          bias=args.bias, tie=args.tie, position=args.position,
                                          embed_norm=args.embed_norm, final_norm=args.final_norm)
-    train_config = TrainConfig(num_steps=args.steps, learning_rate=args.lr, seed=args.seed, optimizer=args.optimizer)
+    lr = args.lr if args.lr is not None else TrainConfig.learning_rate
+    train_config = TrainConfig(num_steps=args.steps, learning_rate=lr, seed=args.seed, optimizer=args.optimizer)
     check_temperature(args.temperature)
     check_count('--num-samples', args.num_samples)
     _check_backend(args)
@@ -176,23 +180,42 @@ def cmd_train(args, out):
         check_not_input(args.out, (data, 'the dataset'))  # the history's name holds its hash: never the data's
     parts = training_data.load(args, data, model_config.block_size)
     docs = parts.train
-    cost = check_trainable(model_config, len(set(''.join(docs))) + 1, docs) if scalar_cost else None
+    vocab_size = parts.tokenizer.vocab_size if parts.tokenizer else len(set(''.join(docs))) + 1
+    cost = check_trainable(model_config, vocab_size, docs) if scalar_cost else None
+    if args.out:
+        ckpt_io.check_fits(param_count(model_config, vocab_size))
     if cost and (cost.run_seconds(train_config.num_steps, args.num_samples) > WARN_SECONDS or cost.bytes > WARN_BYTES):
         what = cost.describe(train_config.num_steps, args.num_samples)
         if args.backend == 'numpy':  # the estimate is the scalar engine's: numpy's step is 100-600× faster
             what = f'with the scalar engine, {what}; numpy takes a hundred times less time or better'
         print(f'note: {what}.', file=sys.stderr, flush=True)
-    trainer = _make_trainer(args, docs, model_config, train_config)
+    trainer = _make_trainer(args, docs, model_config, train_config, parts.tokenizer)
     with torch_train.session(trainer, out) as out:  # under torchrun: only rank 0 prints, saves and samples
         _run_training(args, trainer, parts, out)
 
 
-def _make_trainer(args, docs, model_config, train_config):
+def _apply_recipe(args):
+    """A recipe's (presets.RECIPES) tokenizer, vocabulary, batch and learning rate, where the command line gives none."""
+    recipe = presets.RECIPES.get(presets.check_preset(args.preset, recipes=True))
+    if recipe is None:
+        return
+    args.tokenizer = args.tokenizer or recipe.tokenizer
+    args.lr = recipe.learning_rate if args.lr is None else args.lr
+    if args.tokenizer == 'bpe' and args.vocab_size is None:
+        args.vocab_size = recipe.vocab_size
+    if args.backend in ('numpy', 'torch') and args.batch is None:
+        args.batch = recipe.batch
+    if args.backend == 'torch' and args.accumulate is None:
+        args.accumulate = recipe.accumulate
+
+
+def _make_trainer(args, docs, model_config, train_config, tokenizer=None):
+    """The backend's trainer; `tokenizer`: a BPE learned from the data, or None for the documents' characters."""
     if args.backend == 'numpy':
         from engine.vectorized import VectorTrainer  # numpy only for this backend: the scalar engine runs without it
-        return VectorTrainer(docs, model_config, train_config, batch=args.batch or 1)
+        return VectorTrainer(docs, model_config, train_config, batch=args.batch or 1, tokenizer=tokenizer)
     if args.backend == 'torch':
-        return torch_train.make_trainer(args, docs, model_config, train_config)
+        return torch_train.make_trainer(args, docs, model_config, train_config, tokenizer)
     return Trainer(docs, model_config, train_config, history_every=args.history_every)
 
 

@@ -44,12 +44,13 @@ def check_options(args):
         torch_backend.require()  # one sentence saying how to install it, before the data is read
 
 
-def make_trainer(args, docs, model_config, train_config):
-    """The TorchTrainer the options ask for, gone on from --resume's checkpoint if one is given."""
+def make_trainer(args, docs, model_config, train_config, tokenizer=None):
+    """The TorchTrainer the options ask for (on `tokenizer`'s ids: a BPE, or None for the documents' characters),
+    gone on from --resume's checkpoint if one is given."""
     from engine.torch_train import TorchTrainer
     resumed = ckpt_io.load(args.resume) if args.resume else None  # a bad file: one sentence before the work
     trainer = TorchTrainer(docs, model_config, train_config, batch=args.batch or 1, accumulate=args.accumulate or 1,
-                           device=args.device or 'auto')
+                           device=args.device or 'auto', tokenizer=tokenizer)
     if resumed is not None:
         trainer.resume(resumed, os.path.basename(args.resume))
     return trainer

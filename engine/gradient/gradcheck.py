@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from engine.backprop import Stepper
 from engine.model import FAST, Model, finish
 from engine.gradient.nudge import Tape, relative_error
-from engine.tokenizer import Tokenizer
 from engine.trace import record
 
 H = 1e-4
@@ -104,13 +103,13 @@ def iter_gradcheck(model, trace, grads=None, h=H, only=None):
     return GradCheck(h, tuple(out))
 
 
-def gradcheck_process(config, uchars, floats, doc, messages, report_every=64, only=None):
+def gradcheck_process(config, tokenizer, floats, doc, messages, report_every=64, only=None):
     """The whole check in a child process (the app's Gradcheck: no GIL shared with the window, killable):
     records `doc` under the weights, then puts ('progress', done, total) every `report_every` parameters
     and ('done', h, [(name, node, analytic, numeric)]) or ('failed', sentence) on `messages`; `only` as
-    iter_gradcheck's."""
+    iter_gradcheck's; `tokenizer`: the model's (characters or a BPE, each pickled as its vocabulary)."""
     try:
-        model = Model.from_floats(config, Tokenizer(uchars), floats)
+        model = Model.from_floats(config, tokenizer, floats)
         trace = record(model, doc)
 
         def report(progress):

@@ -93,7 +93,7 @@ class GradcheckPanel(QWidget):
         if trace is None or self.job is not None:
             return
         self.job = ChildJob()
-        self.job.start(gradcheck_process, model.config, list(model.tokenizer.uchars), model.floats(), trace.doc,
+        self.job.start(gradcheck_process, model.config, model.tokenizer, model.floats(), trace.doc,
                        self.job.messages, REPORT_EVERY)
         self.watcher = JobWatcher(self.job, 50, self)
         self.watcher.message.connect(self._on_message)

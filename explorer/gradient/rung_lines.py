@@ -64,7 +64,7 @@ class RungLinesView(QWidget):
     def show_model(self, config, tokenizer, source):
         """The rung of a model of `config` with `tokenizer`, over `source` (engine/model.py's lines); the lines
         it runs (a set of line numbers). Found again only for another configuration or vocabulary."""
-        key = (config, tuple(tokenizer.uchars))
+        key = (config, tuple(tokenizer.vocabulary_text()))
         if key != self._key:
             self._key, self.lines = key, rung_lines(config, tokenizer)
         lines = self.lines

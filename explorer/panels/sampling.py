@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QGridLayout, QHBoxLayo
 from engine.errors import ConfigError, EngineError
 from engine.sampling import Settings, iter_samples, next_token_distributions, ranking, sampling_rng
 from engine.numbers import shown
+from engine.tokenizer import VISIBLE  # characters of a text model that would not show in a list or a bar's label
 
 from explorer import theme
 from explorer.state.background import BackgroundJob
@@ -226,7 +227,6 @@ def describe(settings):
     return ', '.join(words)
 
 
-VISIBLE = {' ': '␣', '\n': '⏎', '\t': '⇥'}  # characters of a text model that would not show in a list or a bar's label
 
 
 def shown_text(text, quoted=False):

@@ -206,3 +206,15 @@ def test_adam_preview_is_the_update_training_would_apply():
     trainer.train_step()
     assert [p.data for p in model.params] == [a.data_next for a in previews]
     assert trainer.optimizer.m == [a.m for a in previews] and trainer.optimizer.v == [a.v for a in previews]
+
+
+def test_a_model_whose_checkpoint_would_be_over_the_limit_is_refused_before_the_run():
+    ckpt_io.check_fits(4192)
+    most = ckpt_io.MAX_BYTES // (3 * ckpt_io.BYTES_PER_NUMBER)
+    ckpt_io.check_fits(most)
+    with pytest.raises(CheckpointError) as e:
+        ckpt_io.check_fits(29_925_888)  # the large recipe
+    assert str(e.value) == ("A checkpoint of 29,925,888 parameters would be about 1.5 GB of JSON with Adam's moments, "
+                            "over the 256 MB a checkpoint may be: train it without --out.")
+    with pytest.raises(CheckpointError):
+        ckpt_io.check_fits(most + 1)

@@ -386,3 +386,23 @@ def test_retraining_the_bigram_rung_as_readme_says_gives_the_shipped_pair_byte_f
     assert out.read_bytes() == shipped.read_bytes()
     name = json.loads(out.read_text())['history']['file']
     assert (out.parent / name).read_bytes() == (shipped.parent / name).read_bytes()
+
+
+def test_the_large_recipe_is_llama_style_at_its_shape_and_its_count_is_the_formula():
+    from engine import presets
+    from engine.presets import RECIPES, check_preset, describe
+    recipe, config = RECIPES['large'], preset_config('large')
+    assert (config.n_embd, config.n_layer, config.n_head, config.block_size) == (256, 4, 4, 512)
+    assert preset_of(config) == 'llama-style' and config == preset_config('llama-style', **recipe.shape)
+    assert (recipe.tokenizer, recipe.vocab_size, recipe.batch, recipe.accumulate, recipe.learning_rate) == \
+        ('bpe', 50_257, 64, 4, 1e-3)  # the batch 16 × 4 accumulation steps: 64 a step, in parts of 16
+    V, E, L = 50_257, 256, 4
+    blocks = L * (4 * E * E + 3 * (4 * E) * E)  # wq wk wv wo; SwiGLU's fc1, fc3 [4E][E] and fc2 [E][4E]
+    assert param_count(config, V) == 2 * V * E + blocks == 29_925_888  # wte and lm_head, untied; RoPE: no wpe
+    assert sum(rows * cols for rows, cols in param_shapes(config, V).values()) == param_count(config, V)
+    assert '29,925,888' in presets.__doc__ and '29.9M' in describe('large')
+    assert preset_config('large', n_layer=2).n_layer == 2  # a shape given is laid over the recipe's
+    assert 'large' not in PRESETS  # not a rung the Training panel offers: its scalar engine could not train it
+    with pytest.raises(ConfigError, match='choose one of bigram, .*, llama-style.$'):
+        check_preset('large')
+    assert check_preset('large', recipes=True) == 'large'

@@ -137,9 +137,9 @@ def test_a_two_process_gloo_job_trains_the_weights_of_one_process(torch, names_f
 
 def test_a_model_too_big_to_draw_here_is_one_sentence_before_anything_is_made(torch, docs, monkeypatch):
     from engine import torch_train
-    monkeypatch.setattr(torch_train, 'memory_size', lambda: 2**30)
+    monkeypatch.setattr(torch_train, 'memory_size', lambda: 2**27)
     with pytest.raises(ConfigError, match=r'This model cannot be made here: drawing its 3,163,648 initial weights .* '
-                                          r'about 1\.2 GB of memory and this machine has 1\.0 GB\.'):
+                                          r'about 0\.2 GB of memory and this machine has 0\.1 GB\.'):
         torch_train.TorchTrainer(docs, preset_config('microgpt', n_embd=256, n_layer=4), TrainConfig(), device='cpu')
 
 
@@ -161,3 +161,28 @@ def test_the_validation_loss_in_torch_is_the_scalar_engines(torch, docs):
     trainer, _ = trained(docs, steps=3, batch=2)
     held_out = docs[-70:]  # more than one batch of them
     assert trainer.validation_loss(held_out) == pytest.approx(validation_loss(trainer.model, held_out), rel=1e-12)
+
+
+def test_on_a_bpe_torch_trains_the_ids_numpy_trains_and_resumes_with_its_tokenizer(torch, docs, tmp_path):
+    pytest.importorskip('tokenizers')
+    from engine import pair
+    from engine.bpe import BpeTokenizer
+    from engine.torch_train import TorchTrainer
+    from engine.vectorized import VectorTrainer
+    tok = BpeTokenizer.train(docs, 300)
+    config, train = preset_config('llama-style', n_embd=8, n_head=2, block_size=8), TrainConfig(num_steps=4)
+    numpy_run = VectorTrainer(docs, config, train, batch=4, tokenizer=tok)
+    torch_run = TorchTrainer(docs, config, train, batch=4, accumulate=2, device='cpu', tokenizer=tok)
+    assert torch_run.shapes['wte'] == (tok.vocab_size, 8)
+    for _ in range(2):
+        numpy_run.train_step(), torch_run.train_step()
+    for name, w in numpy_run.weights.items():
+        np.testing.assert_allclose(torch_run.weights[name], w, rtol=0, atol=1e-10 * np.abs(w).max())
+    pair.save(tmp_path / 'half.json', ckpt_io.from_trainer(torch_run))
+    resumed = TorchTrainer(docs, config, train, batch=4, accumulate=2, device='cpu', tokenizer=BpeTokenizer.train(docs, 300))
+    resumed.resume(ckpt_io.load(tmp_path / 'half.json'))  # the same text learns the same BPE: this run's checkpoint
+    resumed.train_step(), torch_run.train_step()
+    np.testing.assert_array_equal(resumed.weights['wte'], torch_run.weights['wte'])
+    other = TorchTrainer(docs, config, train, batch=4, device='cpu', tokenizer=BpeTokenizer.train(docs, 280))
+    with pytest.raises(CheckpointError, match='its vocabulary is another'):
+        other.resume(ckpt_io.load(tmp_path / 'half.json'))

@@ -1,5 +1,7 @@
 """explorer/bench_backends.py: the scalar and numpy training figures, on a tiny dataset (not the whole bench)."""
 
+import sys
+
 import pytest
 
 from engine.model import GPTConfig, param_count
@@ -60,3 +62,15 @@ def test_the_explorers_numpy_figures_compute_what_the_panels_show(monkeypatch):
     figures = bench_backends.mini_gpt_explorer_figures(model, 'emmaolivia' * 2)
     assert asked == ['emmaolivia' * 2] and len(steps) == 16  # block_size 16: 15 characters, 16 positions
     assert set(figures) == {'mini_gpt_attention_ms', 'mini_gpt_sample_s'}
+
+
+def test_the_large_figures_time_a_torch_step_on_a_bpe_of_the_text(monkeypatch):
+    pytest.importorskip('torch')
+    pytest.importorskip('tokenizers')
+    figures = bench_backends.large_figures(DOCS * 4, size=3000, shape=dict(n_embd=8, n_layer=1, n_head=2, block_size=16),
+                                           vocab_size=300)
+    assert figures['large_tokens_per_s'] > 0 and 257 < figures['large_vocab'] <= 300
+    config = preset_config('large', n_embd=8, n_layer=1, n_head=2, block_size=16)
+    assert figures['large_params'] == param_count(config, figures['large_vocab'])
+    monkeypatch.setitem(sys.modules, 'tokenizers', None)
+    assert bench_backends.large_figures(DOCS) == {'large_tokens_per_s': None}

@@ -169,7 +169,7 @@ def bad_cases(tmp_path):
         'top-k zero': (['sample', '--checkpoint', ckpt, '--top-k', '0'], 'top-k must be a whole number of tokens, 1 or more'),
         'greedy with top-k': (['sample', '--checkpoint', ckpt, '--greedy', '--top-k', '3'], 'use greedy alone'),
         'unknown preset': (['train', '--preset', 'gpt2', '--out', str(tmp_path / 'x.json')],
-                           "There is no preset 'gpt2': choose one of bigram, mlp, average, one-head, microgpt, mini-gpt, llama-style."),
+                           "There is no preset 'gpt2': choose one of bigram, mlp, average, one-head, microgpt, mini-gpt, llama-style, large."),
         'bigram with layers': (['train', '--preset', 'bigram', '--n-layer', '2', '--out', str(tmp_path / 'x.json')],
                                'The bigram model has no layers: n_layer must be 0, not 2.'),
         'unknown optimizer': (['train', '--optimizer', 'rmsprop', '--out', str(tmp_path / 'x.json')],

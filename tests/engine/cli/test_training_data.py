@@ -4,6 +4,7 @@ exactly what it did; bad data options are one sentence, exit 2, nothing written.
 
 import io
 import re
+import sys
 
 import pytest
 
@@ -102,3 +103,42 @@ def test_bad_data_options_are_one_sentence_exit_2_nothing_written(tmp_path, play
                             *SMALL, capsys=capsys)
     assert code == 2 and stdout == '' and err.count('\n') == 1 and says in err and err.startswith('error: ')
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_bpe_is_learned_from_the_text_and_saved_beside_the_checkpoint(tmp_path, play, capsys):
+    pytest.importorskip('tokenizers')
+    out = tmp_path / 'play.json'
+    code, stdout, err = run('train', '--text', str(play), '--backend', 'numpy', '--tokenizer', 'bpe', '--vocab-size',
+                            '300', '--steps', '3', '--batch', '2', '--num-samples', '2', '--out', str(out), *SMALL,
+                            capsys=capsys)
+    assert code == 0, err
+    bpe = re.search(r'^bpe: (\d+) tokens \(asked for at most 300\)$', stdout, re.M)
+    assert bpe and 257 < int(bpe[1]) <= 300 and f'vocab size: {bpe[1]}\n' in stdout
+    assert re.search(r'^text: \d+ characters in \d+ windows of 8 tokens$', stdout, re.M)
+    ckpt = ckpt_io.load(out)
+    assert ckpt.model.tokenizer.kind == 'bpe' and ckpt.model.tokenizer.vocab_size == int(bpe[1])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['play.json', ckpt.tokenizer_name, 'play.txt']
+    code, sampled, err = run('sample', '--checkpoint', str(out), '--num-samples', '2', '--prompt', 'ROMEO', capsys=capsys)
+    assert code == 0 and [line.startswith(f'sample  {i}: ROMEO') for i, line in enumerate(sampled.splitlines(), 1)] == [True] * 2
+
+
+@pytest.mark.parametrize('args, says', [
+    (['--tokenizer', 'bpe'], '--tokenizer bpe needs --backend numpy or torch'),
+    (['--tokenizer', 'wordpiece', '--backend', 'numpy'], '--tokenizer must be char or bpe, not'),
+    (['--vocab-size', '300', '--backend', 'numpy'], '--vocab-size needs --tokenizer bpe'),
+    (['--tokenizer', 'bpe', '--vocab-size', '256', '--backend', 'numpy'], '--vocab-size must be at least 257'),
+    (['--preset', 'large'], 'The large preset trains on a BPE, so it needs --backend numpy or torch'),
+])
+def test_bad_tokenizer_options_are_one_sentence_exit_2_nothing_written(tmp_path, play, capsys, args, says):
+    out = tmp_path / 'out.json'
+    code, stdout, err = run('train', '--text', str(play), *args, '--steps', '2', '--out', str(out), capsys=capsys)
+    assert code == 2 and stdout == '' and err.count('\n') == 1 and says in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['play.txt']
+
+
+def test_without_the_library_bpe_says_how_to_install_it_before_reading_the_data(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tokenizers", None)
+    code, stdout, err = run('train', '--text', str(tmp_path / 'missing.txt'), '--backend', 'numpy', '--tokenizer', 'bpe',
+                            capsys=capsys)
+    assert (code, stdout) == (2, '') and err == ("error: The BPE tokenizer needs the tokenizers library, which is not "
+                                                 "installed: run pip install '.[bpe]'.\n")

@@ -37,7 +37,7 @@ def test_the_child_gives_what_the_check_gives_in_process(window):
     only = {'wte[4][3]', 'lm_head[0][1]', 'layer0.attn_wq[3][5]', 'wpe[15][0]'}
     messages = queue.Queue()
     model = s.model
-    gradcheck_process(model.config, list(model.tokenizer.uchars), model.floats(), s.trace.doc, messages, 1, only)
+    gradcheck_process(model.config, model.tokenizer, model.floats(), s.trace.doc, messages, 1, only)
     got = []
     while not messages.empty():
         got.append(messages.get())
