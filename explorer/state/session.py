@@ -186,7 +186,8 @@ class Session(QObject):
         doc, part = self.doc, None
         if doc is not None:
             if not self._readable(ckpt.model, doc):
-                doc = ckpt.model.tokenizer.uchars[0] if ckpt.model.tokenizer.uchars else ''
+                tok = ckpt.model.tokenizer  # its first token's text (a character, or a BPE's first byte)
+                doc = tok.decode([0]) if tok.vocab_size > 1 else ''
             part = self.part_to_record(ckpt.model, doc)
             if part == 0:
                 self.record_failed.emit(f'Not opened: this model is too large to record {doc!r} whole, and you '
@@ -200,11 +201,7 @@ class Session(QObject):
 
     @staticmethod
     def _readable(model, doc):
-        try:
-            model.tokenizer.encode(doc)
-        except ValueError:
-            return False
-        return True
+        return model.tokenizer.can_read(doc)
 
     def part_to_record(self, model, doc):
         """How many positions of `doc` to record through `model`: None for all of them (the recording is
