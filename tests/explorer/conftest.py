@@ -42,6 +42,8 @@ def build_window(qtbot, settings, size=None, record=True):
     if record:
         with qtbot.waitSignal(session.view_changed, timeout=60000):  # a busy machine: slow, not broken
             session.record(DOC)
+        qtbot.waitUntil(lambda: not win.graph.building(), timeout=60000)  # every box in, the first view set: on a
+        # busy machine the slices of a big scene came after the test had read the view (the loss not in it yet)
     else:
         qtbot.wait(20)
     return win
