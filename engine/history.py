@@ -399,6 +399,8 @@ class History:
 
     # Files
 
+    pack = staticmethod(_pack)  # a snapshot's array as the file holds it
+
     def to_json(self):
         return json.dumps(self.file_object(), separators=(',', ':')) + '\n'
 
@@ -410,7 +412,7 @@ class History:
                'update_norm': self.update_norms,
                **({'validation': {'docs': self.val_docs, 'loss': [[s, x] for s, x in sorted(self.val_losses.items())]}}
                   if self.val_losses else {}),  # a run without validation writes what it always wrote
-               'snapshots': [{'step': s, 'weights': _pack(w), 'm': _pack(m), 'v': _pack(v)}
+               'snapshots': [{'step': s, 'weights': self.pack(w), 'm': self.pack(m), 'v': self.pack(v)}
                              for s, (w, m, v) in sorted(self.snapshots.items())]}
 
 
@@ -425,10 +427,10 @@ def max_bytes(ckpt):
     return 2**20 + (ckpt.step + 1) * (32 * count + 256) + ckpt.step * (32 * (matrices + 2) + DOC_BYTES)
 
 
-def load(path, checkpoint=None, parse=None):
+def load(path, checkpoint=None, reader=None):
     """The History in `path`; with a Checkpoint, also checked to be that checkpoint's run (its size, what
     it records and, when the checkpoint names it by content, its bytes) before anything is built from it.
-    A HistoryError with one sentence if anything about it is wrong. parse(obj, checkpoint): what builds the
+    A HistoryError with one sentence if anything about it is wrong. reader(obj, checkpoint): what builds the
     History from the file's JSON (engine.history_files passes one that reads the numpy backend's too)."""
     path = Path(path)
     try:
@@ -457,7 +459,7 @@ def load(path, checkpoint=None, parse=None):
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise HistoryError(f'The training history {path.name} is not valid JSON.') from None
     try:
-        history = (parse or _parse)(obj, checkpoint)
+        history = (reader or parse)(obj, checkpoint)
         if checkpoint is not None:
             _check_belongs(history, checkpoint)
     except HistoryError as e:
@@ -466,7 +468,7 @@ def load(path, checkpoint=None, parse=None):
     return history
 
 
-def _parse(obj, checkpoint=None):
+def parse(obj, checkpoint=None):
     need = requirement(HistoryError)
     need(not isinstance(obj, dict) or 'backend' not in obj, 'it was recorded by another backend than the scalar engine.')
     check_header(obj, FORMAT, VERSION, 'history', HistoryError)
