@@ -111,6 +111,7 @@ class StepState:
 
 class History:
     """Snapshots and per-step records of one run; `seek(t)` replays to any step."""
+    batch = 1  # documents a step trains (a numpy run's history, engine.history_numpy, trains batches)
 
     def __init__(self, config, uchars, train_config, every, docs=None, losses=None, lrs=None,
                  update_norms=None, snapshots=None):

@@ -44,6 +44,7 @@ import time
 
 from engine import checkpoint as ckpt_io
 from engine import history as history_io
+from engine import history_files
 from engine.data import load_docs
 from engine.errors import EngineError, TrainingDiverged
 from engine.model import GPTConfig
@@ -189,7 +190,7 @@ def check_history_process(checkpoint_json, history_file, messages, pause, stop):
     if hasattr(os, 'nice'):
         os.nice(10)
     try:
-        history = history_io.load(history_file, ckpt_io.from_json(checkpoint_json))
+        history = history_files.load(history_file, ckpt_io.from_json(checkpoint_json))
         for done in history.verify():
             if stop.is_set():
                 return
@@ -208,7 +209,7 @@ def replay_process(checkpoint_json, history_file, sha256, start, checked, messag
     checked (`checked`: the window knows the whole file replays as recorded), at most AHEAD steps beyond
     `asked.value`, until the end or `stop`."""
     try:
-        history = history_io.load(history_file, ckpt_io.from_json(checkpoint_json))
+        history = history_files.load(history_file, ckpt_io.from_json(checkpoint_json))
         if history.sha256 != sha256:
             raise EngineError('The training history changed on disk while the timeline played.')
         if checked:
