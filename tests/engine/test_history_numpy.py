@@ -3,6 +3,7 @@ the weights, Adam moments and gradients the trainer had at every step, bit for b
 (a document, a batch, a loss) or a replay that sums differently (another machine) is refused with one sentence
 naming the step."""
 
+import base64
 import json
 
 import numpy as np
@@ -119,6 +120,13 @@ def change_a_document(obj):
     obj['docs'][obj['batches'][6][1]] = doc[::-1] if doc[::-1] != doc else doc + doc
 
 
+def change_a_snapshot(obj):
+    snap = next(s for s in obj['snapshots'] if s['step'] == 10)
+    m = np.frombuffer(base64.b64decode(snap['m']), dtype='<f8').copy()
+    m[3] = np.nextafter(m[3], 1.0)  # one moment, one bit
+    snap['m'] = base64.b64encode(m.tobytes()).decode('ascii')
+
+
 @pytest.mark.parametrize('change, says', [
     (swap_a_document, 'replaying step 7 from the snapshot of step 5 gives a loss of'),
     (change_a_document, 'replaying step 7 from the snapshot of step 5 gives a loss of'),
@@ -126,6 +134,8 @@ def change_a_document(obj):
      'replaying step 7 from the snapshot of step 5 gives a loss of'),
     (lambda obj: obj['update_norm']['wte'].__setitem__(6, obj['update_norm']['wte'][6] * (1 + 1e-15)),
      'replaying step 7 from the snapshot of step 5 gives another update size of wte than it records'),
+    (change_a_snapshot,
+     'replaying step 10 from the snapshot of step 5 gives other weights or Adam moments than its snapshot of that step'),
 ])
 def test_a_changed_history_is_refused_naming_the_step(saved, tmp_path, change, says):
     history = tampered(saved, tmp_path, change)

@@ -43,3 +43,10 @@ def test_the_mini_gpt_figures_time_its_iterations_on_a_text_of_the_size_asked():
     assert figures['mini_gpt_100_iters_s'] >= 0 and figures['mini_gpt_tokens_per_s'] > 0
     config = preset_config('mini-gpt', n_embd=8, n_layer=1, n_head=2, block_size=16)
     assert config.tie and config.bias and figures['mini_gpt_params'] == param_count(config, len(set(text)) + 1)
+
+
+def test_the_numpy_history_seek_reaches_the_middle_of_the_first_interval():
+    figures = bench_backends.numpy_history_figures(DOCS, size=2000, num_steps=400,
+                                                   shape=dict(n_embd=8, n_layer=1, n_head=2, block_size=16))
+    assert figures['numpy_history_every'] == 4 and figures['numpy_history_seek_ms'] >= 0  # 400 steps: 100 snapshots
+    assert 0 <= figures['numpy_history_snapshot_mb'] < 1  # 32 bytes a weight: a few KB here
