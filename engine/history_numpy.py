@@ -3,9 +3,13 @@
 numpy sums in another order than the scalar engine, so its run replays only with its own operations: the
 trainer's (engine.vectorized.loss_and_grads, adam_update) on the same arrays, which give the same bits on the
 machine that wrote the file. Measured here: OpenBLAS with 1 or 2 threads gives the same weights bit for bit
-(each element of a product is summed by one thread), so no thread count is pinned. Another machine (another
-BLAS, another CPU's kernels) may sum in another order: then the first step replayed disagrees with the loss
-the file records and the history is refused with engine.history's one sentence, never shown.
+(each element of a product is summed by one thread). Speed is another matter: on this 2-core machine, busy
+with other work, two threads wait on each other, and a replayed step of the mini GPT took 7 to 38 s with two
+and 0.7 to 3 s with one (unloaded: 0.32 s and 0.41 s), so a replay runs its products on one thread (OpenBLAS's
+openblas_set_num_threads_local, for the replaying thread only: the trainer and the rest of the process keep
+theirs). Another machine (another BLAS, another CPU's kernels) may sum in another order: then the first step
+replayed disagrees with the loss the file records and the history is refused with engine.history's one
+sentence, never shown.
 
 A step trains a batch of B documents (or text windows), so the file keeps each document trained once
 ("docs", in the order first trained) and, per step, the indices of its batch into that list ("batches";
@@ -19,6 +23,9 @@ file would be larger than a history can be (engine.history.MAX_BYTES), before th
 """
 
 import base64
+import ctypes
+import glob
+import os
 
 import numpy as np
 
@@ -57,6 +64,21 @@ def check_every(every, num_steps, count, batch):
             f'A snapshot every {every:,} steps makes a history of about {size / 2**20:,.0f} MB for {count:,} weights '
             f'({SNAPSHOT_BYTES * count / 2**20:,.1f} MB a snapshot), more than a history can be '
             f'({history_io.MAX_BYTES / 2**20:,.0f} MB): use --history-every {default_every(num_steps, count)} or more.')
+
+
+def _blas_threads_local():
+    """OpenBLAS's openblas_set_num_threads_local (the thread count of the calling thread's products, returning the
+    one before) from the library numpy loaded, or None where numpy has another BLAS."""
+    try:
+        lib = sorted(glob.glob(os.path.join(os.path.dirname(np.__file__) + '.libs', '*openblas*.so*')))[0]
+        fn = ctypes.CDLL(lib).openblas_set_num_threads_local
+    except (IndexError, OSError, AttributeError):
+        return None
+    fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
+    return fn
+
+
+BLAS_THREADS_LOCAL = _blas_threads_local()
 
 
 def attach(trainer, every):
@@ -143,9 +165,12 @@ class NumpyHistory(History):
         update = sgd_update if self.train_config.optimizer == 'sgd' else adam_update
         for step in range(start, stop):  # 0-based index of the update, as the trainer counts
             tokens, targets, loss_weights = batch_arrays(self, self.batch_docs(step + 1))
+            threads = BLAS_THREADS_LOCAL(1) if BLAS_THREADS_LOCAL else None  # one thread: the same bits, faster here
             with np.errstate(all='ignore'):
                 loss, _ = loss_and_grads(weights, self.config, tokens, targets, loss_weights, grads)
                 after, m, v = update(flat, grad_flat, m, v, step, self.train_config)
+            if threads is not None:
+                BLAS_THREADS_LOCAL(threads)
             self._check_step(step + 1, float(loss), flat, after, m, v)
             state = None
             if step + 1 >= first:

@@ -205,3 +205,19 @@ def test_train_refuses_an_interval_too_large_to_write_before_the_run(tmp_path, n
     err = capsys.readouterr().err
     assert 'A snapshot every 1 steps makes a history of about' in err and err.count('\n') == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_replay_runs_its_products_on_one_thread_and_gives_the_same_bits_as_on_more(saved, run, monkeypatch):
+    set_local = history_numpy.BLAS_THREADS_LOCAL
+    if set_local is None:
+        pytest.skip('numpy has another BLAS than OpenBLAS here')
+    history = history_files.load_for(saved, ckpt_io.load(saved))
+    asked = []
+    monkeypatch.setattr(history_numpy, 'BLAS_THREADS_LOCAL', lambda n: asked.append(n) or set_local(n))
+    outside = set_local(2)  # this thread's products on two threads, as the trainer's
+    one = history.seek(8)
+    assert set_local(outside) == 2 and asked[:2] == [1, 2] and asked.count(1) == 3  # steps 6, 7, 8; put back after each
+    monkeypatch.setattr(history_numpy, 'BLAS_THREADS_LOCAL', None)
+    history.forget()
+    more = history.seek(8)
+    assert same(one.weights, more.weights) and same(one.grads, more.grads) and same(one.weights, run[1][8][0])
