@@ -134,15 +134,17 @@ STEP_MESSAGES_S = 0.02  # the numpy trainer's steps are told at most this often 
 
 def train_process(data_path, model_config, train_config, messages, pause, stop, backend='scalar'):
     """Run in a child process; model_config and train_config are dicts of GPTConfig and TrainConfig. The
-    scalar engine tells every step and keeps the run's history; numpy (engine.vectorized, the same run to
-    1e-12, a hundred times faster) tells a step every STEP_MESSAGES_S and keeps no history (a history is
-    replayed by the scalar engine bit for bit). 'done' brings every step's loss either way."""
+    scalar engine tells every step; numpy (engine.vectorized, the same run to 1e-12, a hundred times faster)
+    tells a step every STEP_MESSAGES_S. Each keeps the run's history (numpy's, engine.history_numpy, replayed
+    with numpy, at the interval a model of its size can afford). 'done' brings every step's loss either way."""
     try:
         docs = load_docs(data_path)
         train_config = TrainConfig(**train_config)
         if backend == 'numpy':
             from engine.vectorized import VectorTrainer  # numpy is imported only for this backend
+            from engine import history_numpy
             trainer = VectorTrainer(docs, GPTConfig(**model_config), train_config)
+            history_numpy.attach(trainer, history_numpy.default_every(train_config.num_steps, trainer.flat.size))
         else:
             trainer = Trainer(docs, GPTConfig(**model_config), train_config,
                               history_every=history_io.default_every(train_config.num_steps))
@@ -167,7 +169,7 @@ def train_process(data_path, model_config, train_config, messages, pause, stop, 
                 told = now
     except TrainingDiverged as e:
         why = str(e)
-    history = _history_file(trainer) if backend != 'numpy' else (None, None)
+    history = _history_file(trainer)
     messages.put(('done', why, ckpt_io.to_json(ckpt_io.from_trainer(trainer)), *history, losses))
 
 

@@ -16,7 +16,7 @@ from explorer.history.history_panel import HistoryPanel, pop_out_button
 from explorer.state.worker import Worker
 
 PLOT = dict(marker_size=8, ticks=3, y_format='%.2g')  # titles say 'per step': the x axis is the step
-GRADS_KEPT_MB = 512  # a run whose every gradient is larger (a numpy run of a big model) replays once per parameter
+GRADS_KEPT_MB = 256  # a run whose every gradient is larger (a numpy run of a big model) replays once per parameter
 
 
 def _fit(axes, series, first, last):

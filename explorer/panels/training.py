@@ -28,7 +28,7 @@ NAMES_VOCAB = 27  # names.txt's 26 letters and BOS: the estimate's vocabulary be
 MAX_RAW_POINTS = 100_000  # the raw loss curve keeps the last this many steps of a run
 NUMPY_SPEEDUP = 100  # numpy against the scalar engine on microgpt's config (bench: numpy_vs_scalar, 121)
 ENGINES = (('scalar engine (exact; keeps the history)', 'scalar'),
-           ('numpy (~100× faster; no history)', 'numpy'))
+           ('numpy (~100× faster; its history replays with numpy)', 'numpy'))
 from explorer.history.charts import smooth, step_chart
 from explorer.state.background import BackgroundJob
 from explorer.state.training_run import TrainingRun
@@ -159,8 +159,8 @@ class TrainingPanel(QWidget):
         for text, name in ENGINES:
             self.backend.addItem(text, name)
         self.backend.setToolTip('The scalar engine trains microgpt as it is written and keeps the run\'s history '
-                                'for the Timeline; numpy trains the same run (to 1e-12) a hundred times faster, '
-                                'without a history. Both save the same checkpoint.')
+                                'for the Timeline; numpy trains the same run (to 1e-12) a hundred times faster and '
+                                'keeps its own, replayed with numpy. Both save the same checkpoint.')
         self.backend.currentIndexChanged.connect(self.validate)
         self._add_field(form, (3, 0), 'engine', self.backend)
         self.preset = QComboBox()  # the ladder's rungs (engine.presets): the fields a rung sets are its own
@@ -383,7 +383,7 @@ class TrainingPanel(QWidget):
         if why == 'finished':
             done = f'Finished {step:,} steps. The graph, heatmaps and stepper now use these weights'
             if ckpt.history_file is None:
-                done += ' (numpy keeps no history: the Timeline scrubs runs of the scalar engine)'
+                done += ' (its history could not be written: the Timeline has nothing to scrub)'
             self.status.setText(f'{done} (unsaved: File › Save checkpoint).')
         elif why == 'stopped':
             done = f'Stopped at step {step:,}; the weights reached so far are in use'
@@ -398,7 +398,7 @@ class TrainingPanel(QWidget):
             self.raw.replace([QPointF(i + 1, loss) for i, loss in enumerate(losses)][-MAX_RAW_POINTS:])
             self.smooth.replace(curve_points(losses))
         if self.runs is not None:
-            c, engine = ckpt.model.config, ', numpy' if ckpt.history_file is None else ''
+            c, engine = ckpt.model.config, ', numpy' if self.backend.currentData() == 'numpy' else ''  # unchanged under a run
             self.runs.add(f'trained here ({preset_of(c)}, n_embd {c.n_embd}{engine})',
                           len(ckpt.model.params), losses, ckpt.history_sha256 or ('trained', id(ckpt)))
         self.session.use_trained(ckpt)
