@@ -28,7 +28,7 @@ NAMES_VOCAB = 27  # names.txt's 26 letters and BOS: the estimate's vocabulary be
 MAX_RAW_POINTS = 100_000  # the raw loss curve keeps the last this many steps of a run
 NUMPY_SPEEDUP = 100  # numpy against the scalar engine on microgpt's config (bench: numpy_vs_scalar, 121)
 ENGINES = (('scalar engine (exact; keeps the history)', 'scalar'),
-           ('numpy (~100× faster; its history replays with numpy)', 'numpy'))
+           ('numpy (~100× faster)', 'numpy'))
 from explorer.history.charts import smooth, step_chart
 from explorer.state.background import BackgroundJob
 from explorer.state.training_run import TrainingRun
