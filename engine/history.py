@@ -19,15 +19,13 @@ bit for bit. A history the checkpoint does not name by content is replayed to th
 interval of any step asked for, so no answer comes from a stretch that was not checked. The first
 disagreement is one sentence (HistoryError) naming its step.
 
-File:
-
+File (a run of the numpy backend, a batch a step, writes version 2 with "backend": "numpy": engine.history_numpy):
 {"format": "microgpt-explorer history", "version": 1, "every": K, "step": steps recorded,
  "config": GPTConfig fields, "uchars": [str], "train": TrainConfig fields,
  "docs": [document of step 1, 2, …], "loss": [loss of step 1, …], "lr": [learning rate of step 1, …],
  "update_norm": {matrix: [L2 norm of the update of step 1, …]},
  "validation": {"docs": [held-out document, …], "loss": [[step, their mean loss after it], …]},  # only if any
- "snapshots": [{"step": s, "weights": b64, "m": b64, "v": b64}]}   # s = 0, K, 2K, …, and the last step
-"""
+ "snapshots": [{"step": s, "weights": b64, "m": b64, "v": b64}]}   # s = 0, K, 2K, …, and the last step"""
 
 import base64
 import bisect
@@ -50,7 +48,7 @@ from engine.graph.keys import parse_param_name
 from engine.files import write_atomic
 from engine.model import GPTConfig, Model, param_count, param_shapes
 from engine.tokenizer import Tokenizer
-from engine.optim import TrainConfig, decayed_lr, make_optimizer
+from engine.optim import TrainConfig, decayed_lr, make_optimizer, update_sizes
 from engine.value import Value
 
 FORMAT = 'microgpt-explorer history'
@@ -79,35 +77,22 @@ def default_every(num_steps):
     return max(1, -(-num_steps // SNAPSHOTS_PER_RUN))
 
 
-def _pack(floats):
-    a = array('d', floats)
+def _little_endian(a):
+    """array('d') `a` in the file's byte order (little-endian), swapped in place on a big-endian machine."""
     if sys.byteorder == 'big':
         a.byteswap()
-    return base64.b64encode(a.tobytes()).decode('ascii')
-
-
-def _unpack(text, count):
-    a = array('d')
-    a.frombytes(base64.b64decode(text.encode('ascii'), validate=True))
-    if sys.byteorder == 'big':
-        a.byteswap()
-    if len(a) != count:
-        raise ValueError(f'{len(a)} numbers, not {count}')
     return a
 
 
-def update_sizes(shapes, before, after):
-    """{matrix: L2 norm of its update} from the flat weights before and after a step (record_step writes
-    these and replay checks them with the same float operations, so they agree bit for bit)."""
-    sizes, i = {}, 0
-    for name, (rows, cols) in shapes.items():
-        total = 0.0
-        for j in range(i, i + rows * cols):
-            d = before[j] - after[j]
-            total += d * d
-        sizes[name] = math.sqrt(total)
-        i += rows * cols
-    return sizes
+def _pack(floats):
+    return base64.b64encode(_little_endian(array('d', floats)).tobytes()).decode('ascii')
+
+
+def _unpack(text, count):
+    a = array('d', base64.b64decode(text.encode('ascii'), validate=True))
+    if len(a) != count:
+        raise ValueError(f'{len(a)} numbers, not {count}')
+    return _little_endian(a)
 
 
 @dataclass(frozen=True)
@@ -126,6 +111,7 @@ class StepState:
 
 class History:
     """Snapshots and per-step records of one run; `seek(t)` replays to any step."""
+    batch = 1  # documents a step trains (a numpy run's history, engine.history_numpy, trains batches)
 
     def __init__(self, config, uchars, train_config, every, docs=None, losses=None, lrs=None,
                  update_norms=None, snapshots=None):
@@ -142,6 +128,7 @@ class History:
         self.num_params = sum(r * c for r, c in self.shapes.values())
         self._lock = threading.Lock()   # seek is called from worker threads
         self._cache = OrderedDict()     # step -> StepState that seek replayed, least recently used first
+        self.cached_steps = CACHED_STEPS  # how many it keeps (fewer for a big model: engine.history_numpy)
         self._cursor = None             # (next step, the replay generator that yields it): play goes on from here
         self.name = None                # the file's name, for messages (load sets it)
         self.sha256 = None              # of the file it was read from (load sets it)
@@ -259,10 +246,14 @@ class History:
             else:
                 self._checked.add(self.nearest_snapshot(step - 1))
         if differs is not None:
-            start = self.nearest_snapshot(step - 1)
-            raise HistoryError(
-                f'The training history{" " + self.name if self.name else ""} was changed after it was written: replaying step {step:,} from the snapshot of step '
-                f'{start:,} gives {differs}, so it cannot be used (the checkpoint itself is not affected).')
+            self._disagree(step, differs)
+
+    def _disagree(self, step, differs):
+        """Replaying step `step` gave `differs`: the one sentence that refuses the history."""
+        start = self.nearest_snapshot(step - 1)
+        raise HistoryError(
+            f'The training history{" " + self.name if self.name else ""} was changed after it was written: replaying step {step:,} from the snapshot of step '
+            f'{start:,} gives {differs}, so it cannot be used (the checkpoint itself is not affected).')
 
     def mark_checked(self):
         """Every interval is known to replay as recorded (a check of this very file, by its SHA-256, did it)."""
@@ -312,7 +303,7 @@ class History:
                 state = next(steps)
                 self._cache[at] = state
                 self._cache.move_to_end(at)
-                if len(self._cache) > CACHED_STEPS:
+                if len(self._cache) > self.cached_steps:
                     self._cache.popitem(last=False)
                 if at == step:
                     wanted = state
@@ -329,7 +320,7 @@ class History:
         with self._lock:
             self._cache[state.step] = state
             self._cache.move_to_end(state.step)
-            while len(self._cache) > CACHED_STEPS:
+            while len(self._cache) > self.cached_steps:
                 self._cache.popitem(last=False)
 
     def ready(self, step):
@@ -401,27 +392,29 @@ class History:
         return rows
 
     def matrix_at(self, name, step):
-        """Rows of matrix `name` in the snapshot of `step`."""
-        i = 0
-        for mat, (rows, cols) in self.shapes.items():
-            if mat == name:
-                weights = self.snapshots[step][0]
-                return [list(weights[i + r * cols:i + (r + 1) * cols]) for r in range(rows)]
-            i += rows * cols
-        raise KeyError(name)
+        """Rows of matrix `name` in the snapshot of `step` (KeyError if there is no such matrix)."""
+        rows, cols = self.shapes[name]
+        i = self.param_index(f'{name}[0][0]')
+        flat = self.snapshots[step][0][i:i + rows * cols].tolist()  # array('d') or a numpy array: floats
+        return [flat[r * cols:(r + 1) * cols] for r in range(rows)]
 
     # Files
 
+    pack = staticmethod(_pack)  # a snapshot's array as the file holds it
+
     def to_json(self):
-        obj = {'format': FORMAT, 'version': VERSION, 'every': self.every, 'step': self.step,
+        return json.dumps(self.file_object(), separators=(',', ':')) + '\n'
+
+    def file_object(self):
+        """What to_json writes, as a dict (engine.history_numpy adds its own keys)."""
+        return {'format': FORMAT, 'version': VERSION, 'every': self.every, 'step': self.step,
                'config': self.config.to_dict(), 'uchars': self.tokenizer.uchars,
                'train': self.train_config.to_dict(), 'docs': self.docs, 'loss': self.losses, 'lr': self.lrs,
                'update_norm': self.update_norms,
                **({'validation': {'docs': self.val_docs, 'loss': [[s, x] for s, x in sorted(self.val_losses.items())]}}
                   if self.val_losses else {}),  # a run without validation writes what it always wrote
-               'snapshots': [{'step': s, 'weights': _pack(w), 'm': _pack(m), 'v': _pack(v)}
+               'snapshots': [{'step': s, 'weights': self.pack(w), 'm': self.pack(m), 'v': self.pack(v)}
                              for s, (w, m, v) in sorted(self.snapshots.items())]}
-        return json.dumps(obj, separators=(',', ':')) + '\n'
 
 
 def save(path, history):
@@ -435,10 +428,11 @@ def max_bytes(ckpt):
     return 2**20 + (ckpt.step + 1) * (32 * count + 256) + ckpt.step * (32 * (matrices + 2) + DOC_BYTES)
 
 
-def load(path, checkpoint=None):
+def load(path, checkpoint=None, reader=None):
     """The History in `path`; with a Checkpoint, also checked to be that checkpoint's run (its size, what
     it records and, when the checkpoint names it by content, its bytes) before anything is built from it.
-    A HistoryError with one sentence if anything about it is wrong."""
+    A HistoryError with one sentence if anything about it is wrong. reader(obj, checkpoint): what builds the
+    History from the file's JSON (engine.history_files passes one that reads the numpy backend's too)."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -466,7 +460,7 @@ def load(path, checkpoint=None):
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise HistoryError(f'The training history {path.name} is not valid JSON.') from None
     try:
-        history = _parse(obj, checkpoint)
+        history = (reader or parse)(obj, checkpoint)
         if checkpoint is not None:
             _check_belongs(history, checkpoint)
     except HistoryError as e:
@@ -475,9 +469,32 @@ def load(path, checkpoint=None):
     return history
 
 
-def _parse(obj, checkpoint=None):
+def parse(obj, checkpoint=None):
     need = requirement(HistoryError)
+    need(not isinstance(obj, dict) or 'backend' not in obj, 'it was recorded by another backend than the scalar engine.')
     check_header(obj, FORMAT, VERSION, 'history', HistoryError)
+    run = parse_run(obj, checkpoint)
+    config, train_config, tokenizer, every, step = (run[k] for k in ('config', 'train', 'tokenizer', 'every', 'step'))
+    docs = obj.get('docs')
+    need(isinstance(docs, list) and len(docs) == step and all(isinstance(d, str) for d in docs),
+         f'it does not list the {step} documents trained.')
+    for doc in docs:
+        try:
+            tokenizer.encode(doc)
+        except ValueError:
+            raise HistoryError(f'its document {doc[:20]!r} is not in its vocabulary.') from None
+    snapshots = snapshots_of(obj.get('snapshots'), every, step, run['count'])
+    history = History(config, tokenizer.uchars, train_config, every, docs, run['loss'], run['lr'], run['update_norm'],
+                      snapshots)
+    if 'validation' in obj:
+        history.val_docs, history.val_losses = validation(obj['validation'], step, tokenizer)
+    return history
+
+
+def parse_run(obj, checkpoint=None):
+    """What every history file holds whatever its backend, checked (HistoryError if not): {config, train,
+    tokenizer, every, step, loss, lr, update_norm, count (of weights)}."""
+    need = requirement(HistoryError)
     if checkpoint is not None:  # the sizes the file claims are the checkpoint's before anything is built
         model = checkpoint.model
         need(obj.get('config') == model.config.to_dict() and obj.get('uchars') == model.tokenizer.uchars and
@@ -496,14 +513,7 @@ def _parse(obj, checkpoint=None):
     every, step = obj.get('every'), obj.get('step')
     need(is_whole(every) and every > 0, 'its snapshot interval (every) is not a positive whole number.')
     need(is_whole(step) and 0 <= step <= train_config.num_steps, 'its step is not a whole number within the run.')
-    docs, losses, lrs = obj.get('docs'), obj.get('loss'), obj.get('lr')
-    need(isinstance(docs, list) and len(docs) == step and all(isinstance(d, str) for d in docs),
-         f'it does not list the {step} documents trained.')
-    for doc in docs:
-        try:
-            tokenizer.encode(doc)
-        except ValueError:
-            raise HistoryError(f'its document {doc[:20]!r} is not in its vocabulary.') from None
+    losses, lrs = obj.get('loss'), obj.get('lr')
     for what, xs in (('losses', losses), ('learning rates', lrs)):
         need(isinstance(xs, list) and len(xs) == step and
              all(is_number(x) and math.isfinite(x) for x in xs),
@@ -518,15 +528,13 @@ def _parse(obj, checkpoint=None):
          all(isinstance(xs, list) and len(xs) == step and
              all(is_number(x) and math.isfinite(x) and x >= 0 for x in xs)
              for xs in norms.values()), 'its update sizes do not cover every matrix and step.')
-    snapshots = _snapshots(obj.get('snapshots'), every, step, sum(r * c for r, c in shapes.values()))
-    history = History(config, tokenizer.uchars, train_config, every, docs, [float(x) for x in losses],
-                      [float(x) for x in lrs], {k: [float(x) for x in norms[k]] for k in shapes}, snapshots)
-    if 'validation' in obj:
-        history.val_docs, history.val_losses = _validation(obj['validation'], step, tokenizer)
-    return history
+    return {'config': config, 'train': train_config, 'tokenizer': tokenizer, 'every': every, 'step': step,
+            'loss': [float(x) for x in losses], 'lr': [float(x) for x in lrs],
+            'update_norm': {k: [float(x) for x in norms[k]] for k in shapes},
+            'count': sum(r * c for r, c in shapes.values())}
 
 
-def _validation(raw, step, tokenizer):
+def validation(raw, step, tokenizer):
     """(held-out documents, {step: validation loss}) from the file's optional "validation" (older files have none)."""
     need = requirement(HistoryError)
     need(isinstance(raw, dict) and isinstance(raw.get('docs'), list) and raw['docs'] and
@@ -541,7 +549,7 @@ def _validation(raw, step, tokenizer):
     return list(raw['docs']), {p[0]: float(p[1]) for p in pairs}
 
 
-def _snapshots(raw, every, step, count):
+def snapshots_of(raw, every, step, count):
     """{step: (weights, m, v)} from the file's list: exactly the steps 0, every, 2·every, … and the last, each
     with `count` finite numbers in each array."""
     need = requirement(HistoryError)
@@ -564,9 +572,9 @@ def _snapshots(raw, every, step, count):
 def _check_belongs(history, ckpt):
     need = requirement(HistoryError)
     need(history.step == ckpt.step, f'it ends at step {history.step:,}, the checkpoint at step {ckpt.step:,}.')
-    weights, m, v = history.snapshots[history.step]
-    need(list(weights) == [p.data for p in ckpt.model.params] and
-         (ckpt.adam_m is None or (list(m) == list(ckpt.adam_m) and list(v) == list(ckpt.adam_v))),
+    weights, m, v = history.snapshots[history.step]  # array('d') or numpy arrays: tolist() gives floats
+    need(weights.tolist() == [p.data for p in ckpt.model.params] and
+         (ckpt.adam_m is None or (m.tolist() == list(ckpt.adam_m) and v.tolist() == list(ckpt.adam_v))),
          "its last weights are not the checkpoint's: it belongs to another run.")
 
 
@@ -580,5 +588,5 @@ def checkpoint_at(history, step, seed=42):
     is the update this run made after it."""
     state = history.seek(step, grads=False)
     return Checkpoint(history._model(state.weights), step, seed, history.train_config, None,
-                      list(state.m), list(state.v))
+                      state.m.tolist(), state.v.tolist())  # array('d') or a numpy array: floats either way
 

@@ -44,6 +44,7 @@ import time
 
 from engine import checkpoint as ckpt_io
 from engine import history as history_io
+from engine import history_files
 from engine.data import load_docs
 from engine.errors import EngineError, TrainingDiverged
 from engine.model import GPTConfig
@@ -133,15 +134,18 @@ STEP_MESSAGES_S = 0.02  # the numpy trainer's steps are told at most this often 
 
 def train_process(data_path, model_config, train_config, messages, pause, stop, backend='scalar'):
     """Run in a child process; model_config and train_config are dicts of GPTConfig and TrainConfig. The
-    scalar engine tells every step and keeps the run's history; numpy (engine.vectorized, the same run to
-    1e-12, a hundred times faster) and torch (engine.torch_train, the optional extra) tell a step every
-    STEP_MESSAGES_S and keep no history. 'done' brings every step's loss either way."""
+    scalar engine tells every step; numpy (engine.vectorized, the same run to 1e-12, a hundred times faster)
+    and torch (engine.torch_train, the optional extra) tell a step every STEP_MESSAGES_S. The scalar engine and
+    numpy keep the run's history (numpy's, engine.history_numpy, replayed with numpy, at the interval a model of
+    its size can afford); torch keeps none. 'done' brings every step's loss either way."""
     try:
         docs = load_docs(data_path)
         train_config = TrainConfig(**train_config)
         if backend == 'numpy':
             from engine.vectorized import VectorTrainer  # numpy is imported only for this backend
+            from engine import history_numpy
             trainer = VectorTrainer(docs, GPTConfig(**model_config), train_config)
+            history_numpy.attach(trainer, history_numpy.default_every(train_config.num_steps, trainer.flat.size))
         elif backend == 'torch':
             from engine.torch_train import TorchTrainer  # the optional extra: imported only for this backend
             trainer = TorchTrainer(docs, GPTConfig(**model_config), train_config)
@@ -169,7 +173,7 @@ def train_process(data_path, model_config, train_config, messages, pause, stop, 
                 told = now
     except TrainingDiverged as e:
         why = str(e)
-    history = _history_file(trainer) if backend == 'scalar' else (None, None)
+    history = _history_file(trainer) if backend != 'torch' else (None, None)
     messages.put(('done', why, ckpt_io.to_json(ckpt_io.from_trainer(trainer)), *history, losses))
 
 
@@ -192,7 +196,7 @@ def check_history_process(checkpoint_json, history_file, messages, pause, stop):
     if hasattr(os, 'nice'):
         os.nice(10)
     try:
-        history = history_io.load(history_file, ckpt_io.from_json(checkpoint_json))
+        history = history_files.load(history_file, ckpt_io.from_json(checkpoint_json))
         for done in history.verify():
             if stop.is_set():
                 return
@@ -211,7 +215,7 @@ def replay_process(checkpoint_json, history_file, sha256, start, checked, messag
     checked (`checked`: the window knows the whole file replays as recorded), at most AHEAD steps beyond
     `asked.value`, until the end or `stop`."""
     try:
-        history = history_io.load(history_file, ckpt_io.from_json(checkpoint_json))
+        history = history_files.load(history_file, ckpt_io.from_json(checkpoint_json))
         if history.sha256 != sha256:
             raise EngineError('The training history changed on disk while the timeline played.')
         if checked:

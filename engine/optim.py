@@ -117,3 +117,17 @@ def adam_preview(data, grad, m, v, step, config):
     return AdamPreview(step, decayed_lr(c.learning_rate, step, c.num_steps), adam.m[0], adam.v[0],
                        adam.m[0] / (1 - c.beta1 ** (step + 1)), adam.v[0] / (1 - c.beta2 ** (step + 1)),
                        p.data - data, p.data)
+
+
+def update_sizes(shapes, before, after):
+    """{matrix: L2 norm of its update} from the flat weights before and after a step (engine.history's
+    record_step writes these and replay checks them with the same float operations, so they agree bit for bit)."""
+    sizes, i = {}, 0
+    for name, (rows, cols) in shapes.items():
+        total = 0.0
+        for j in range(i, i + rows * cols):
+            d = before[j] - after[j]
+            total += d * d
+        sizes[name] = math.sqrt(total)
+        i += rows * cols
+    return sizes

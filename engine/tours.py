@@ -35,7 +35,8 @@ from engine.checks import short
 from engine.errors import EngineError
 from engine.gradient.gradcheck import analytic_grads
 from engine.gradient.provenance import resolve
-from engine.history import history_path, load_for as load_history_for
+from engine.history import history_path
+from engine.history_files import load_for as load_history_for
 from engine.graph.keys import group_key, node_key
 from engine.numbers import shown
 from engine.model import finish

@@ -519,14 +519,10 @@ class VectorTrainer(WeightsModel):
         self.optimizer = AdamState(self.flat.size)
         self.step = 0
         self._model = None
+        self.history = None  # engine.history_numpy.NumpyHistory when one is recorded (history_numpy.attach)
 
     def _views(self, flat):
-        """{name: matrix}, each a view into flat (in model.params order), so that Adam updates them all in one go."""
-        views, i = {}, 0
-        for name, (rows, cols) in self.shapes.items():
-            views[name] = flat[i:i + rows * cols].reshape(rows, cols)
-            i += rows * cols
-        return views
+        return flat_views(flat, self.shapes)
 
     def step_docs(self, step):
         """The documents of step `step` (0-based): the next B in the shuffled order, going round."""
@@ -547,8 +543,12 @@ class VectorTrainer(WeightsModel):
         if not np.isfinite(after).all():
             raise TrainingDiverged(f'Training diverged at step {step + 1}: a weight stopped being a finite number; '
                                    'try a lower learning rate.')
+        if self.history is not None:
+            self.history.record_batch(step + 1, docs, float(loss), self.flat, after)
         self.flat[:], self.optimizer.m, self.optimizer.v = after, m, v
         self.step += 1
+        if self.history is not None and self.step % self.history.every == 0:
+            self.history.snapshot(self.step, self.flat, m, v)
         return StepResult(step + 1, num_steps, float(loss), docs[0])  # a batch's first document
 
     def _batch_loss(self, tokens, targets, loss_weights):
@@ -564,7 +564,19 @@ class VectorTrainer(WeightsModel):
             yield self.train_step()
 
     def finished_history(self):
-        return None  # the history replays with the scalar engine bit for bit: only the scalar Trainer writes one
+        """The history up to the step reached (its last snapshot taken), or None if none is recorded."""
+        if self.history is not None and self.step not in self.history.snapshots:
+            self.history.snapshot(self.step, self.flat, self.optimizer.m, self.optimizer.v)
+        return self.history
+
+
+def flat_views(flat, shapes):
+    """{name: matrix}, each a view into flat (in model.params order), so that Adam updates them all in one go."""
+    views, i = {}, 0
+    for name, (rows, cols) in shapes.items():
+        views[name] = flat[i:i + rows * cols].reshape(rows, cols)
+        i += rows * cols
+    return views
 
 
 def adam_update(p, g, m, v, step, config):

@@ -17,7 +17,7 @@ from engine.graph.layout import layout
 from engine.model import FAST
 from engine.paths import DEFAULT_CHECKPOINT
 from engine.trace import literal_loss, record
-from explorer.bench_backends import backend_figures, large_figures, mini_gpt_figures
+from explorer.bench_backends import backend_figures, large_figures, mini_gpt_figures, numpy_history_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 LONG_NAME = 'abcdefghijklmno'  # 15 letters: the longest names in names.txt
@@ -571,6 +571,7 @@ def main(argv=()):
     literal = training_step_ms(model, doc, literal=True)
     backends = backend_figures()  # scalar_step_ms, numpy_step_ms, numpy_batched_tokens_per_s side by side
     backends.update(mini_gpt_figures())  # mini_gpt_100_iters_s: the mini GPT's 100 iterations, batch 32, 1 MB
+    backends.update(numpy_history_figures())  # numpy_history_seek_ms: the middle of its history's interval, cold
     backends.update(large_figures())  # large_tokens_per_s: the large recipe with torch on the CPU (None without it)
     gradient = gradient_figures(model, trace)
     stepping = window_figures(doc)

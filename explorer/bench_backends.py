@@ -2,8 +2,9 @@
 training step (forward, backward, Adam) of microgpt's config on names.txt, one document a step, with the scalar
 engine and with numpy, and numpy's tokens a second at a batch of 32 documents; and the mini GPT's 100 iterations
 (preset mini-gpt: LayerNorm, exact GELU, biases, tied weights, ln_f; n_embd 128, 3 layers, 4 heads, block 64;
-batch 32) on a 1 MB text, with numpy; and, where the torch extra is installed, the large recipe's tokens a second
-with torch on the CPU (float64) on a BPE learned from that text."""
+batch 32) on a 1 MB text, with numpy; a cold seek to the middle of a snapshot interval of such a run's history;
+and, where the torch extra is installed, the large recipe's tokens a second with torch on the CPU (float64) on a
+BPE learned from that text."""
 
 import os
 import time
@@ -131,6 +132,32 @@ def large_figures(docs=None, size=MINI_TEXT_BYTES, shape=None, vocab_size=None, 
     trainer.train_step()
     return {'large_tokens_per_s': round(positions / (time.perf_counter() - start), 1),
             'large_vocab': tokenizer.vocab_size, 'large_params': trainer.module.flat.numel()}
+
+
+def numpy_history_figures(docs=None, size=MINI_TEXT_BYTES, shape=None, num_steps=1000):
+    """{'numpy_history_seek_ms', 'numpy_history_every', 'numpy_history_snapshot_mb'}: a mini GPT trained with a
+    history at the snapshot interval engine.history_numpy gives a `num_steps` run of it, to its first snapshot
+    after step 0; then a cold seek to the middle of that interval (what the timeline does: the weights of that step,
+    replayed with numpy from step 0, as a checkpoint)."""
+    from engine import history as history_io
+    from engine import history_numpy
+    from engine.data import text_windows
+    from engine.vectorized import VectorTrainer
+    config = preset_config('mini-gpt', **(shape or MINI_GPT))
+    windows = text_windows(mini_gpt_text(docs if docs is not None else _documents(), size), config.block_size)
+    trainer = VectorTrainer(windows, config, TrainConfig(num_steps=num_steps), batch=BATCH)
+    every = history_numpy.default_every(num_steps, trainer.flat.size)
+    history = history_numpy.attach(trainer, every)
+    for _ in range(every):
+        trainer.train_step()
+    history = trainer.finished_history()
+    history.forget()
+    start = time.perf_counter()
+    ckpt = history_io.checkpoint_at(history, every // 2)
+    seconds = time.perf_counter() - start
+    assert ckpt.step == every // 2
+    return {'numpy_history_seek_ms': round(seconds * 1000), 'numpy_history_every': every,
+            'numpy_history_snapshot_mb': round(len(history.pack(history.snapshots[0][0])) * 3 / 2**20, 1)}
 
 
 if __name__ == '__main__':

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from engine import checkpoint as ckpt_io
 from engine import history as history_io
+from engine import history_files
 from engine import pair
 from engine import presets
 from engine.cli import gradient as gradient_cli
@@ -70,7 +71,7 @@ def build_parser():
     train.add_argument('--num-samples', type=int, default=20)
     train.add_argument('--out', metavar='CHECKPOINT', help='write the trained weights here (JSON)')
     train.add_argument('--history-every', type=int, metavar='K',
-                       help='also write the training history with --out (NAME.history.<16 hex>.json, named by its content): a snapshot every K steps')
+                       help='also write the training history with --out (NAME.history.<16 hex>.json, named by its content): a snapshot every K steps (scalar or numpy: replayed by the backend that wrote it)')
     train.add_argument('--backend', default='scalar', metavar='scalar|numpy|torch',
                        help="scalar: microgpt's own Value engine (default); numpy: the same model vectorized "
                        "(engine.vectorized, agrees with scalar to about 1e-15), about a hundred times faster; torch: "
@@ -213,7 +214,12 @@ def _make_trainer(args, docs, model_config, train_config, tokenizer=None):
     """The backend's trainer; `tokenizer`: a BPE learned from the data, or None for the documents' characters."""
     if args.backend == 'numpy':
         from engine.vectorized import VectorTrainer  # numpy only for this backend: the scalar engine runs without it
-        return VectorTrainer(docs, model_config, train_config, batch=args.batch or 1, tokenizer=tokenizer)
+        trainer = VectorTrainer(docs, model_config, train_config, batch=args.batch or 1, tokenizer=tokenizer)
+        if args.history_every is not None:  # replayed with numpy (engine.history_numpy); refused if it would be too large
+            from engine import history_numpy
+            history_numpy.check_every(args.history_every, train_config.num_steps, trainer.flat.size, trainer.batch)
+            history_numpy.attach(trainer, args.history_every)
+        return trainer
     if args.backend == 'torch':
         return torch_train.make_trainer(args, docs, model_config, train_config, tokenizer)
     return Trainer(docs, model_config, train_config, history_every=args.history_every)
@@ -256,7 +262,7 @@ BACKENDS = ('scalar', 'numpy', 'torch')
 
 
 def _check_backend(args):
-    """--backend is one we have; --batch is numpy's, a positive number; the history is the scalar engine's."""
+    """--backend is one we have; --batch is numpy's, a positive number; a history is the scalar engine's or numpy's."""
     if args.backend not in BACKENDS:
         raise EngineError(f'--backend must be scalar, numpy or torch, not {short(args.backend)}.')
     if args.batch is not None and args.backend == 'scalar':
@@ -264,9 +270,12 @@ def _check_backend(args):
                           'as microgpt.')
     if args.batch is not None and args.batch <= 0:
         raise EngineError(f'--batch must be a positive whole number of documents, not {args.batch}.')
-    if args.backend != 'scalar' and args.history_every is not None:
-        raise EngineError('--history-every needs --backend scalar: a history is replayed with the scalar engine '
-                          f'bit for bit, and {args.backend} sums in another order.')
+    if args.backend == 'torch' and args.history_every is not None:
+        raise EngineError('--history-every needs --backend scalar or numpy: a history is replayed bit for bit with '
+                          'the backend that wrote it, and torch does not promise the same bits twice.')
+    if getattr(args, 'tokenizer', None) == 'bpe' and args.history_every is not None:
+        raise EngineError('--history-every needs the character tokenizer: a history names its vocabulary by its '
+                          'characters, and a BPE\'s is not kept in one yet.')
 
 
 def _save(path, trainer):
@@ -281,7 +290,7 @@ def cmd_history(args, out):
     ckpt = ckpt_io.load(args.checkpoint)
     history_file = history_io.history_path(args.checkpoint, ckpt)  # the file load_for reads
     check_not_input(args.json, (history_file, 'the training history'))
-    history = history_io.load_for(args.checkpoint, ckpt)
+    history = history_files.load_for(args.checkpoint, ckpt)  # either backend's
     first, last = 1, history.step
     if args.steps is not None:
         first, last = _step_range(args.steps, history.step)  # out of the run: param_series says so

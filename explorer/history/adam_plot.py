@@ -16,6 +16,7 @@ from explorer.history.history_panel import HistoryPanel, pop_out_button
 from explorer.state.worker import Worker
 
 PLOT = dict(marker_size=8, ticks=3, y_format='%.2g')  # titles say 'per step': the x axis is the step
+GRADS_KEPT_MB = 256  # a run whose every gradient is larger (a numpy run of a big model) replays once per parameter
 
 
 def _fit(axes, series, first, last):
@@ -131,23 +132,43 @@ class AdamPlot(HistoryPanel):
             return
         self.param = name
         if self.grads is None:
-            if self.worker.pending('grads'):  # already on its way: this parameter is plotted when it is in
+            alone = self._grads_mb(h) > GRADS_KEPT_MB  # this parameter's rows only (param_series: a replay of the run)
+            if self.worker.pending('grads') and not alone:  # on its way: this parameter is plotted when it is in
                 self.message.setText(self._replaying(h, name))
                 return
             self.message.setText(self._replaying(h, name))
             self.progress.setValue(0)
             self._show_progress(True)
+            if alone:
+                self.worker.submit('grads', lambda: h.param_series(index), lambda rows: self._on_rows(h, name, rows),
+                                   self._on_failed, lambda done: self._on_progress(h, done))
+                return
             self.worker.submit('grads', h.run_grads, lambda grads: self._on_grads(h, grads), self._on_failed,
                                lambda done: self._on_progress(h, done))
             return
         self.rows = h.series(index, self.grads)
         self._plot_rows(name)
 
+    @staticmethod
+    def _grads_mb(h):
+        return h.step * h.num_params * 8 / 2**20
+
     def _replaying(self, h, name, done=0.0):
-        mb = h.step * h.num_params * 8 / 2**20
+        mb = self._grads_mb(h)
+        if mb > GRADS_KEPT_MB:
+            return (f'Replaying the run, step {int(done * h.step):,} of {h.step:,}, for {name}’s gradient at every '
+                    f'step (every parameter’s would be {mb:,.0f} MB, more than is kept: each parameter asked for '
+                    'replays the run; the window stays usable).')
         return (f'Replaying the run once, step {int(done * h.step):,} of {h.step:,}, to collect every step’s '
                 f'gradient (about {mb:.0f} MB, kept for every parameter; the window stays usable). '
                 f'{name} is plotted when it is done.')
+
+    def _on_rows(self, history, name, rows):
+        """One parameter's rows, replayed for it alone (a run too big to keep every gradient)."""
+        self._show_progress(False)
+        if history is self.timeline.history and name == self.param:
+            self.rows = rows
+            self._plot_rows(name)
 
     def _on_progress(self, h, done):
         self.progress.setValue(int(100 * done))

@@ -109,6 +109,8 @@ class TimelinePanel(HistoryPanel):
         left a gap over the chart in the Learn workspace)."""
         h, margins = self.timeline.history, self.layout().contentsMargins()
         name = 'm' * max(map(len, h.docs), default=15) if h is not None else 'm' * 15
+        if h is not None and h.batch > 1:
+            name = f'a batch of {h.batch:,} (the first {name}; the loss is their mean)'
         last = f'{h.step:,}' if h is not None else '1,000'
         longest = (f'Weights after step {last}, which trained on {name} (loss 0.0000, learning rate 0.0000e-05). '
                    f'Next, step {last} trains on {name} (loss 0.0000 on these weights).')
@@ -214,13 +216,19 @@ class TimelinePanel(HistoryPanel):
     def _show_step(self, step):
         h = self.timeline.history
         self.marker.replace([QPointF(step, h.losses[step - 1])] if step >= 1 else [])
-        text = (f'Weights after step {step:,}, which trained on <b>{escape(h.docs[step - 1])}</b> (loss '
+        text = (f'Weights after step {step:,}, which trained on {self._trained(h, step)} (loss '
                 f'{shown(h.losses[step - 1])}, learning rate {shown(h.lrs[step - 1])}).' if step >= 1 else
                 'Step 0: the initial random weights, before any training.')
         if step < h.step:  # what a click on the curve at step+1 shows: its document on these weights
-            text += (f' Next, step {step + 1:,} trains on <b>{escape(h.docs[step])}</b> (loss {shown(h.losses[step])} '
+            text += (f' Next, step {step + 1:,} trains on {self._trained(h, step + 1)} (loss {shown(h.losses[step])} '
                      'on these weights).')
         self.step_info.setText(text)
+
+    @staticmethod
+    def _trained(h, step):
+        """What step `step` trained on: its document, or for a batch (a numpy run) how many and the first."""
+        first = f'<b>{escape(h.docs[step - 1])}</b>'
+        return first if h.batch == 1 else f'a batch of {h.batch:,} (the first {first}; the loss is their mean)'
 
     def _on_record_failed(self, sentence):
         self.probe_message.setText(sentence)

@@ -28,7 +28,7 @@ NAMES_VOCAB = 27  # names.txt's 26 letters and BOS: the estimate's vocabulary be
 MAX_RAW_POINTS = 100_000  # the raw loss curve keeps the last this many steps of a run
 NUMPY_SPEEDUP = 100  # numpy against the scalar engine on microgpt's config (bench: numpy_vs_scalar, 121)
 ENGINES = (('scalar engine (exact; keeps the history)', 'scalar'),
-           ('numpy (~100× faster; no history)', 'numpy'))
+           ('numpy (~100× faster)', 'numpy'))
 TORCH_ENGINE = ('PyTorch (the optional extra; a GPU if there is one)', 'torch')  # listed only where it is installed
 
 
@@ -166,9 +166,9 @@ class TrainingPanel(QWidget):
         for text, name in engines():
             self.backend.addItem(text, name)
         self.backend.setToolTip('The scalar engine trains microgpt as it is written and keeps the run\'s history '
-                                'for the Timeline; numpy trains the same run (to 1e-12) a hundred times faster, '
-                                'without a history; PyTorch, where its extra is installed, trains it on a GPU if there is '
-                                'one. All save the same checkpoint.')
+                                'for the Timeline; numpy trains the same run (to 1e-12) a hundred times faster and '
+                                'keeps its own, replayed with numpy; PyTorch, where its extra is installed, trains it on '
+                                'a GPU if there is one, without a history. All save the same checkpoint.')
         self.backend.currentIndexChanged.connect(self.validate)
         self._add_field(form, (3, 0), 'engine', self.backend)
         self.preset = QComboBox()  # the ladder's rungs (engine.presets): the fields a rung sets are its own
@@ -402,7 +402,9 @@ class TrainingPanel(QWidget):
         if why == 'finished':
             done = f'Finished {step:,} steps. The graph, heatmaps and stepper now use these weights'
             if ckpt.history_file is None:
-                done += ' (no history with this engine: the Timeline scrubs runs of the scalar engine)'
+                done += (' (PyTorch keeps no history: the Timeline scrubs runs of the scalar engine and numpy)'
+                         if self.backend.currentData() == 'torch' else
+                         ' (its history could not be written: the Timeline has nothing to scrub)')
             self.status.setText(f'{done} (unsaved: File › Save checkpoint).')
         elif why == 'stopped':
             done = f'Stopped at step {step:,}; the weights reached so far are in use'

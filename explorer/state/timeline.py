@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Signal
 
 from engine import gc_pause
 from engine import history as history_io
+from engine import history_files
 
 from explorer.state.history_check import HistoryCheck
 from explorer.state.replay_ahead import ReplayAhead
@@ -85,7 +86,7 @@ class Timeline(QObject):
             self.unavailable.emit(NO_HISTORY)
             return
         self.loading.emit()
-        self.worker.submit('load', lambda: history_io.load(path, run), self._on_loaded, self._on_failed)
+        self.worker.submit('load', lambda: history_files.load(path, run), self._on_loaded, self._on_failed)
 
     def _on_loaded(self, history):
         self.history = history

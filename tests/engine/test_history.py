@@ -445,7 +445,7 @@ def test_sizes_a_history_claims_are_checked_before_anything_is_allocated(small_r
     huge = copy.deepcopy(obj)
     huge['config']['n_layer'] = 10**9
     with pytest.raises(history_io.HistoryError, match='its model is larger than a history can hold'):
-        history_io._parse(huge)       # with no checkpoint to compare with: counted, not built
+        history_io.parse(huge)       # with no checkpoint to compare with: counted, not built
     path = tmp_path / 'run.json'
     shutil.copy(out, path)
     ckpt = ckpt_io.load(path)

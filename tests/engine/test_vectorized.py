@@ -268,7 +268,6 @@ def test_train_backend_numpy_batched_runs(tmp_path, names_path, capsys):
     (['--backend', 'numpy', '--batch', '0'], '--batch must be a positive whole number of documents, not 0.'),
     (['--backend', 'nope'], "--backend must be scalar, numpy or torch, not 'nope'."),
     (['--batch', '4'], '--batch needs --backend numpy'),
-    (['--backend', 'numpy', '--history-every', '5'], '--history-every needs --backend scalar'),
 ])
 def test_bad_backend_input_is_one_sentence_exit_2_nothing_written(tmp_path, names_path, capsys, args, says):
     out = tmp_path / 'run.json'

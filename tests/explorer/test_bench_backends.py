@@ -74,3 +74,10 @@ def test_the_large_figures_time_a_torch_step_on_a_bpe_of_the_text(monkeypatch):
     assert figures['large_params'] == param_count(config, figures['large_vocab'])
     monkeypatch.setitem(sys.modules, 'tokenizers', None)
     assert bench_backends.large_figures(DOCS) == {'large_tokens_per_s': None}
+
+
+def test_the_numpy_history_seek_reaches_the_middle_of_the_first_interval():
+    figures = bench_backends.numpy_history_figures(DOCS, size=2000, num_steps=400,
+                                                   shape=dict(n_embd=8, n_layer=1, n_head=2, block_size=16))
+    assert figures['numpy_history_every'] == 4 and figures['numpy_history_seek_ms'] >= 0  # 400 steps: 100 snapshots
+    assert 0 <= figures['numpy_history_snapshot_mb'] < 1  # 32 bytes a weight: a few KB here

@@ -91,6 +91,8 @@ def test_without_the_new_options_train_prints_what_it_printed(tmp_path, capsys):
     (['--text', 'BINARY'], 'is a binary file, not UTF-8 text.'),
     (['--text', 'EMPTY'], 'is empty (only white space).'),
     (['--text', 'SHORT'], 'leaves no validation documents'),
+    (['--text', 'TEXT', '--tokenizer', 'bpe', '--backend', 'numpy', '--history-every', '1'],
+     "--history-every needs the character tokenizer: a history names its vocabulary by its characters"),
 ])
 def test_bad_data_options_are_one_sentence_exit_2_nothing_written(tmp_path, play, capsys, args, says):
     files = {'TEXT': play, 'BINARY': tmp_path / 'b.bin', 'EMPTY': tmp_path / 'e.txt', 'SHORT': tmp_path / 's.txt'}

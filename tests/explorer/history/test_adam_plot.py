@@ -55,3 +55,26 @@ def test_a_click_keeps_parameter_over_time_in_front(window, qtbot):
     window.graph.box_clicked.emit(loss_key)
     qtbot.wait(10)
     assert in_front(window.inspector_dock)
+
+
+def test_a_run_too_big_to_keep_every_gradient_replays_for_the_parameter_asked(window, qtbot, monkeypatch):
+    """A numpy run of a big model (the mini GPT's 1000 steps: 4.6 GB of gradients) is replayed for the parameter
+    asked for alone: its rows are the replay's (here the shipped run, with the limit set to 0 MB)."""
+    from explorer.history import adam_plot
+    monkeypatch.setattr(adam_plot, 'GRADS_KEPT_MB', 0)
+    window.docks['adam_plot_dock'].raise_()
+    window.timeline.ensure_loaded()
+    qtbot.waitUntil(lambda: window.timeline.history is not None, timeout=30000)
+    window.adam_plot.grads = None  # as a run's gradients are before its first replay
+    plot, history = window.adam_plot, window.timeline.history
+    plot.show_param('wte[4][3]')
+    assert plot.worker.pending('grads') and 'for wte[4][3]’s gradient at every step' in plot.message.text()
+    plot.show_param('wte[5][3]')  # another parameter: its own replay, the first one's dropped
+    qtbot.waitUntil(lambda: not plot.worker.pending('grads'), timeout=120000)
+    assert plot.grads is None and plot.param == 'wte[5][3]'
+    index, rows = history.param_index('wte[5][3]'), plot.rows
+    assert [r['step'] for r in rows] == list(range(1, 1001))
+    for step in (1, 500, 999):
+        state = history.seek(step)
+        assert (rows[step - 1]['data'], rows[step - 1]['grad']) == (state.weights[index], state.grads[index])
+    assert not plot.value_view.isHidden() and plot.message.text().startswith('wte[5][3]: a gradient at')

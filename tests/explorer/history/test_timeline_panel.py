@@ -359,3 +359,11 @@ def test_a_step_play_asked_for_that_lands_after_pause_moves_the_slider_too(windo
     panel.play_button.click()  # paused before step 6 is shown
     qtbot.waitUntil(lambda: not timeline.busy and timeline.step == timeline.target, timeout=30000)
     assert panel.slider.value() == panel.spin.value() == timeline.step >= 6
+
+
+def test_a_step_of_a_batched_run_says_its_batch_and_its_first_document():
+    from types import SimpleNamespace
+    from explorer.history.timeline_panel import TimelinePanel
+    scalar, numpy_run = SimpleNamespace(docs=['emma', 'ava'], batch=1), SimpleNamespace(docs=['emma', 'a<b'], batch=32)
+    assert TimelinePanel._trained(scalar, 2) == '<b>ava</b>'
+    assert TimelinePanel._trained(numpy_run, 2) == 'a batch of 32 (the first <b>a&lt;b</b>; the loss is their mean)'

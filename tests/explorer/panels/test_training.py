@@ -182,7 +182,7 @@ def test_a_step_that_lands_after_pause_says_paused_not_time_left(window):
         panel.run = None
 
 
-def test_numpy_in_the_panel_trains_fast_draws_every_step_and_keeps_no_history(window, qtbot, dataset):
+def test_numpy_in_the_panel_trains_fast_draws_every_step_and_keeps_its_history(window, qtbot, dataset):
     from explorer.history.charts import smoothed
     panel = window.training
     panel.backend.setCurrentIndex(panel.backend.findData('numpy'))
@@ -193,13 +193,16 @@ def test_numpy_in_the_panel_trains_fast_draws_every_step_and_keeps_no_history(wi
     assert not panel.backend.isEnabled()  # not changed under a run
     qtbot.waitUntil(lambda: panel.run is None, timeout=60000)
     ckpt = window.session.checkpoint
-    assert ckpt.step == 300 and ckpt.history_file is None and 'no history with this engine' in panel.status.text()
+    assert ckpt.step == 300 and ckpt.history_file is not None and 'history' not in panel.status.text()
     run = window.runs.runs[-1]
     assert run.name.endswith('numpy)') and len(run.losses) == 300
     assert panel.raw.count() == 300  # every step's loss, though numpy told only some of them as it went
     assert panel.smooth.points()[-1].y() == pytest.approx(smoothed(run.losses)[-1])
     assert panel.backend.isEnabled()
     panel.backend.setCurrentIndex(0)
+    window.timeline.ensure_loaded()  # the Timeline scrubs it, replayed with numpy
+    qtbot.waitUntil(lambda: window.timeline.history is not None, timeout=30000)
+    assert type(window.timeline.history).__name__ == 'NumpyHistory' and window.timeline.history.every == 3
 
 
 def test_a_rung_of_the_ladder_trains_in_the_panel_and_joins_compare_runs(window, qtbot, dataset):

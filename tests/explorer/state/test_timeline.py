@@ -155,3 +155,44 @@ def test_play_replays_ahead_from_where_it_goes_on_once_after_a_jump(qtbot, shipp
                            ('start', 307), ('ask', 306), ('ask', 307), ('stop',)]
     qtbot.waitUntil(lambda: not timeline.busy, timeout=30000)
     assert timeline.step == 307
+
+
+def test_a_numpy_runs_history_is_sought_with_numpy_and_a_changed_one_refused(qtbot, tmp_path, names_file):
+    """A run of `train --backend numpy --history-every K`: a step between snapshots is the trainer's weights at that
+    step, replayed with numpy; a batch changed in an unbound copy of the file is refused naming its step."""
+    import json
+    from engine import history_numpy, pair
+    from engine.data import load_docs
+    from engine.model import GPTConfig
+    from engine.optim import TrainConfig
+    from engine.vectorized import VectorTrainer
+    trainer = VectorTrainer(load_docs(names_file)[:200], GPTConfig(n_embd=8, n_head=2, block_size=8),
+                            TrainConfig(num_steps=9, learning_rate=0.02), batch=3)
+    history_numpy.attach(trainer, 4)
+    weights = [trainer.flat.tolist()] + [(trainer.train_step(), trainer.flat.tolist())[1] for _ in range(9)]
+    out = tmp_path / 'run.json'
+    pair.save(out, ckpt_io.from_trainer(trainer), trainer.finished_history().to_json().encode('utf-8'))
+    ckpt = ckpt_io.load(out)
+    ckpt.history_file = history_path(out, ckpt)
+    timeline = timeline_of(ckpt)
+    with qtbot.waitSignal(timeline.loaded, timeout=30000):
+        timeline.ensure_loaded()
+    assert isinstance(timeline.history, history_numpy.NumpyHistory) and timeline.history.step == 9
+    for step in (6, 2, 7):
+        with qtbot.waitSignal(timeline.step_changed, timeout=30000):
+            timeline.go_to(step)
+        shown = timeline.session.shown[-1]
+        assert shown.step == step and [p.data for p in shown.model.params] == weights[step]
+    obj = json.loads(ckpt.history_file.read_text())
+    obj['batches'][5] = obj['batches'][5][::-1][:1] + obj['batches'][4][1:]  # step 6 trains other documents
+    changed = tmp_path / 'changed.history.json'
+    changed.write_text(json.dumps(obj))
+    old = ckpt_io.load(out)
+    old.history_sha256, old.history_file = None, changed  # a history its checkpoint does not name by content
+    timeline = timeline_of(old)
+    with qtbot.waitSignal(timeline.loaded, timeout=30000):
+        timeline.ensure_loaded()
+    timeline.check.cancel()
+    timeline.go_to(5)
+    qtbot.waitUntil(lambda: timeline.history is None, timeout=30000)
+    assert 'was changed after it was written: replaying step 6 from the snapshot of step 4' in timeline.said[-1]

@@ -62,10 +62,10 @@ def test_data_the_engine_refuses_is_one_sentence(qtbot, tmp_path):
     run.job.terminate()
 
 
-def test_numpy_trains_the_same_run_and_saves_the_same_checkpoint_without_a_history(qtbot, tmp_path):
+def test_numpy_trains_the_same_run_and_saves_the_same_checkpoint_with_its_own_history(qtbot, tmp_path):
     """The Training panel's engine choice: numpy's run is the scalar engine's to 1e-9 in every loss and
-    weight, in the same checkpoint format as `train --backend numpy`, with no history; it tells its steps
-    at most every STEP_MESSAGES_S but brings every loss at the end."""
+    weight, in the same checkpoint format as `train --backend numpy`, with its own history (numpy's, replayed
+    with numpy); it tells its steps at most every STEP_MESSAGES_S but brings every loss at the end."""
     import io
     from engine import checkpoint as ckpt_io
     from engine.cli.commands import main as cli_main
@@ -80,8 +80,12 @@ def test_numpy_trains_the_same_run_and_saves_the_same_checkpoint_without_a_histo
         runs[backend] = run.seen['finished'][0]
         run.job.terminate()
     (scalar, _, scalar_losses), (fast, why, fast_losses) = runs['scalar'], runs['numpy']
-    assert why == 'finished' and fast.history_file is None and fast.history_sha256 is None
+    from engine import history_files
+    history = history_files.load(fast.history_file, fast)
+    assert why == 'finished' and type(history).__name__ == 'NumpyHistory' and history.bound
+    assert history.losses == fast_losses and history.every == 1 and history.batch == 1  # 40 steps: a snapshot a step
     os.remove(scalar.history_file)
+    os.remove(fast.history_file)
     assert len(fast_losses) == 40 and fast_losses == pytest.approx(scalar_losses, rel=1e-9)
     assert [p.data for p in fast.model.params] == pytest.approx([p.data for p in scalar.model.params], rel=1e-9, abs=1e-12)
     out = tmp_path / 'cli.json'
