@@ -8,21 +8,22 @@ from engine.errors import EngineError
 LARGE_RECORDING = 300_000  # scalars: a recording this big takes seconds, and the window says so first
 
 
-def recording_size(model, doc):
-    """About how many scalars recording `doc` makes (within a few percent): each multiply-add of a dot
-    product is a product and a running sum, plus the other nodes of a step and one node per parameter."""
-    from engine.train import step_counts
+def recording_size(model, doc, positions=None):
+    """About how many scalars recording `doc` (its first `positions` positions, if given) makes: within a few
+    percent (engine.recording_cost)."""
+    from engine.recording_cost import record_cost
     n = min(model.config.block_size, len(model.tokenizer.encode(doc)) - 1)
-    macs, nodes = step_counts(model.config, model.tokenizer.vocab_size, n)
-    return 2 * macs + nodes + len(model.params)
+    return record_cost(model.config, model.tokenizer.vocab_size, n if positions is None else min(n, positions)).nodes
 
 
-def recording_note(model, doc):
-    """The status line while `doc` is recorded: its size too when it is large enough to take a while."""
-    size = recording_size(model, doc)
+def recording_note(model, doc, positions=None):
+    """The status line while `doc` (its first `positions` positions, if given) is recorded: its size too when
+    it is large enough to take a while."""
+    size = recording_size(model, doc, positions)
+    what = short(doc) if positions is None else f'the first {positions} positions of {short(doc)}'
     if size < LARGE_RECORDING:
-        return f'Recording {short(doc)}…'
-    return f'Recording {short(doc)}: about {size / 1e6:.1f} million scalars, which takes a while (Esc stops)…'
+        return f'Recording {what}…'
+    return f'Recording {what}: about {size / 1e6:.1f} million scalars, which takes a while (Esc stops)…'
 
 
 def not_evaluable(model, doc, tokens, pos, error):

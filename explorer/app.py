@@ -33,6 +33,25 @@ def positions(text):
     return int(text)
 
 
+def part_asker(positions, ask, session):
+    """Session.ask_part: `positions` (--positions K) answers the first question only, `ask` (the dialog, or None:
+    the suggested part) every later one, so Enter in the document field asks to record more."""
+    if positions is None:
+        return ask
+
+    def first(doc, model, whole):
+        session.ask_part = ask
+        return positions
+    return first
+
+
+def first_recording(session, doc):
+    """Record `doc`, or 'emma' when the model cannot read it; a document the user chose not to record (the
+    question of a model too large to record it whole) is left so, not asked about twice."""
+    if not session.record(doc) and not session.model.tokenizer.can_read(doc):
+        session.record('emma')
+
+
 def parse(argv):
     parser = Parser(prog='main.py', description='microgpt explorer')
     parser.add_argument('--doc', default='emma', help='the document to record (default: emma)')
@@ -113,10 +132,8 @@ def _run(args):
         import tempfile
         settings = QSettings(os.path.join(tempfile.mkdtemp(), 'screenshot.ini'), QSettings.IniFormat)
     window = MainWindow(session, settings)
-    if args.positions is not None:
-        session.ask_part = lambda doc, model, whole: args.positions
-    elif not args.screenshot:
-        session.ask_part = part_dialog.asker(window)
+    session.ask_part = part_asker(args.positions, None if args.screenshot else part_dialog.asker(window, session),
+                                  session)
     size = args.size or (SCREENSHOT_SIZE if args.screenshot else None)
     if size:
         window.resize(*size)
@@ -183,8 +200,8 @@ def _show_the_graph(args, app, session, window):
         app.quit()
 
     def start_recording():
-        if not session.record(args.doc):
-            session.record('emma')
+        window.document.field.setText(args.doc)  # the document the first recording (or its question) is about
+        first_recording(session, args.doc)
     session.view_changed.connect(on_view)
     session.record_failed.connect(lambda message: print(f'error: {message}', file=sys.stderr))
     after_paint(window.graph.viewport(), start_recording)

@@ -62,7 +62,8 @@ class MainWindow(QMainWindow):
         self.create_status_bar()
         self.connect_panels()
         session.checkpoint_changed.connect(self._on_checkpoint_changed)
-        session.recording_started.connect(lambda doc: self.statusBar().showMessage(recording_note(session.model, doc)))
+        session.recording_started.connect(lambda doc: self.statusBar().showMessage(
+            recording_note(session.model, doc, session.part)))
         session.recording_progress.connect(self.statusBar().showMessage)
         session.recording_cancelled.connect(lambda: self.statusBar().showMessage(
             'Recording stopped; the graph is as it was.', 5000))

@@ -14,17 +14,21 @@ WIDTH = 500  # pixels of text
 class PartDialog(QDialog):
     """Record the first [K] of N positions of a document: Record (K) or Not now (0)."""
 
-    def __init__(self, doc, model, whole, parent=None):
+    def __init__(self, doc, model, whole, parent=None, recorded=0):
         super().__init__(parent)
         self.setWindowTitle('Record part of the document')
         self.config, self.vocab = model.config, model.tokenizer.vocab_size
         layout = QVBoxLayout(self)
+        first, two = (record_cost(self.config, self.vocab, k).nodes for k in (1, 2))
         intro = QLabel(
-            f'<b>{escape(repr(doc), quote=False)} is too large to record whole through this model.</b><br>'
+            f'<b>This model is too large to record {escape(repr(doc), quote=False)} whole without asking.</b><br>'
             f'The whole document: {record_cost(self.config, self.vocab, whole).describe()}.<br>'
             'The graph, backprop and attention can show a part of it: its first positions, as if the document '
             'ended there (the loss is their mean). Each position reads the ones before it, so the first are '
-            'exactly what the whole recording would show.')
+            'exactly what the whole recording would show.<br>'
+            f'The first position costs most ({first / 1e6:,.1f} million scalars: each weight is a scalar, used '
+            f'once by a product and a sum); each position after it adds about {(two - first) / 1e6:,.1f} million. '
+            'Times are for a machine doing nothing else.')
         intro.setWordWrap(True)
         intro.setFixedWidth(WIDTH)
         layout.addWidget(intro)
@@ -32,7 +36,7 @@ class PartDialog(QDialog):
         row.addWidget(QLabel('Record the first'))
         self.positions = QSpinBox()
         self.positions.setRange(1, whole)
-        self.positions.setValue(suggested_part(self.config, self.vocab, whole))
+        self.positions.setValue(min(whole, max(recorded + 1, suggested_part(self.config, self.vocab, whole))))
         self.positions.setAccessibleName('positions to record')
         row.addWidget(self.positions)
         row.addWidget(QLabel(f'of {whole} positions'))
@@ -64,10 +68,13 @@ class PartDialog(QDialog):
         return self.positions.value() if self.result() == QDialog.Accepted else 0
 
 
-def asker(parent):
-    """Session.ask_part for a window: the dialog, modal over `parent`."""
+def asker(parent, session=None):
+    """Session.ask_part for a window: the dialog, modal over `parent`; asked again about the part of a document
+    recorded, it offers one position more."""
     def ask(doc, model, whole):
-        dialog = PartDialog(doc, model, whole, parent)
+        trace = session.trace if session is not None else None
+        recorded = trace.n if trace is not None and trace.doc == doc and trace.whole_n is not None else 0
+        dialog = PartDialog(doc, model, whole, parent, recorded)
         dialog.exec()
         return dialog.answer()
     return ask

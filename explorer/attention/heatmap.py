@@ -13,7 +13,7 @@ written in the cells whenever they fit. Keys after the query are left blank (cau
 import math
 from dataclasses import dataclass
 
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QLinearGradient, QPainter, QPen
 
 from engine.attention import token_label
@@ -267,6 +267,9 @@ def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', se
         painter.setPen(QPen(QColor(colors['cluster_border']), 1))
         painter.drawLine(box.cells.topLeft(), box.cells.bottomLeft())  # the frame of the causal triangle
         painter.drawLine(box.cells.bottomLeft(), box.cells.bottomRight())
+        part = getattr(trace, 'part', None)  # a part recorded: where the graph's rows end and numpy's begin
+        if part is not None and part.n < n:
+            paint_part_line(painter, box, part.n, colors, fm)
         if hover is not None and hover[2] == box.layer and 0 <= hover[1] < n:
             painter.setPen(QPen(QColor(colors['text']), 2))
             painter.drawRect(hovered_rect(box, hover[0], hover[1]).adjusted(-1, -1, 1, 1))
@@ -281,6 +284,21 @@ def paint_heads(painter, rect, trace, value, colors=LIGHT, quantity='weight', se
     paint_legend(painter, legend_bar(rect), colors, quantity, scale, font)
     painter.restore()
     return boxes, squeezed, scale
+
+
+def paint_part_line(painter, box, recorded, colors, fm):
+    """A dashed line under the last row the graph has (a part of the document recorded), and in the blank
+    corner above the diagonal to its right, what the rows on each side of it are."""
+    y = box.cells.top() + recorded * box.cell - 0.5
+    painter.setPen(QPen(QColor(colors['text']), 1, Qt.DashLine))
+    painter.drawLine(QPointF(box.cells.left() - 4, y), QPointF(box.cells.right(), y))
+    room = QRectF(box.cells.left() + recorded * box.cell + 4, y - fm.height() - 1,
+                  box.cells.right() - box.cells.left() - recorded * box.cell - 4, fm.height())
+    fits = [t for t in ('↑ in the graph · numpy ↓', 'graph ↑ numpy ↓', 'numpy ↓') if fm.horizontalAdvance(t) <= room.width()]
+    label = fits[0] if fits else None
+    if label is not None and recorded > 0:
+        painter.setPen(QColor(colors['muted']))
+        painter.drawText(room, Qt.AlignRight | Qt.AlignVCenter, label)
 
 
 def paint_head_cells(painter, box, n, value, colors, scale, quantity, fm):

@@ -347,7 +347,7 @@ class AttentionPanel(QWidget):
             parts.append(f'backprop step {bp.position:,} of {bp.total:,}')
         if trace.whole_n is not None:
             rows = f'row {trace.n}' if trace.n == trace.whole_n - 1 else f'rows {trace.n}–{trace.whole_n - 1}'
-            parts.append(f'{rows} computed with numpy, not in the graph')
+            parts.append(f'{rows}: numpy (not in the graph)')
         return ' · '.join(parts) or None
 
     def _show_steps(self):

@@ -42,3 +42,5 @@ def test_the_size_of_a_recording_is_known_before_it_is_made():
     big = Model.init(GPTConfig(n_layer=4, n_embd=64), tokenizer, random.Random(1))
     assert recording_note(big, 'emma') == ("Recording 'emma': about 2.2 million scalars, which takes a while "
                                            "(Esc stops)…")
+    assert recording_note(big, 'emma', 2) == ("Recording the first 2 positions of 'emma': about 1.0 million "
+                                              "scalars, which takes a while (Esc stops)…")  # a part: its own size

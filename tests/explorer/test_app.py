@@ -138,3 +138,31 @@ def test_positions_is_a_whole_number_of_at_least_one(capsys):
         assert app.main(['--positions', bad]) == 2
         err = capsys.readouterr().err
         assert err == f"error: main.py: argument --positions: must be a whole number ≥ 1, not {bad!r}\n"
+
+
+def test_positions_answers_the_first_question_and_the_window_asks_every_later_one():
+    class Session:
+        ask_part = None
+    s, asked = Session(), []
+    dialog = lambda doc, model, whole: asked.append(doc) or 2  # noqa: E731
+    s.ask_part = app.part_asker(3, dialog, s)
+    assert s.ask_part('emma', None, 5) == 3 and asked == []
+    assert s.ask_part('emma', None, 5) == 2 and asked == ['emma']  # Enter in the field: asked, to record more
+    assert app.part_asker(None, dialog, s) is dialog
+
+
+def test_the_first_recording_declined_is_not_asked_about_again(qtbot, monkeypatch):
+    """The fresh-eyes reviewer had to click Not now twice: the start fell back to recording 'emma', asked again."""
+    import engine.recording_cost as recording_cost
+    from explorer.state.session import Session
+    monkeypatch.setattr(recording_cost, 'ASK_ABOVE', 20_000)
+    session = Session()
+    asked = []
+    session.ask_part = lambda doc, model, whole: asked.append(doc) or 0
+    assert session.load_checkpoint()
+    app.first_recording(session, 'emma')
+    assert asked == ['emma'] and session.recording is None and session.trace is None
+    app.first_recording(session, 'Émile')  # a document it cannot read: emma instead (asked about, declined)
+    assert asked == ['emma', 'emma']
+    session.worker.wait()
+    session.close()

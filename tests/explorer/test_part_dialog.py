@@ -28,7 +28,8 @@ def test_it_says_what_the_whole_and_each_part_cost_and_answers_the_part(qtbot):
     dialog = PartDialog('emma', model(), 5)
     qtbot.addWidget(dialog)
     intro = dialog.findChildren(type(dialog.cost))[0].text()
-    assert "'emma' is too large to record whole" in intro and 'The whole document: 6.6 million scalars' in intro
+    assert "This model is too large to record 'emma' whole without asking." in intro
+    assert 'The whole document: 6.6 million scalars' in intro and 'each position after it adds about 1.2 million' in intro
     assert dialog.positions.value() == 1 and dialog.cost.text().startswith('1 position: 1.8 million scalars')
     dialog.positions.setValue(3)
     assert dialog.cost.text().startswith('3 positions: 4.') and dialog.record.isEnabled()
@@ -54,3 +55,16 @@ def test_the_session_hook_shows_the_dialog_modal_and_returns_its_answer(qtbot, m
     assert asker(None)('emma', model(), 5) == 2
     monkeypatch.setattr(PartDialog, 'exec', lambda self: self.reject())
     assert asker(None)('emma', model(), 5) == 0
+
+
+def test_asked_again_about_the_part_recorded_it_offers_one_position_more(qtbot, monkeypatch):
+    class Trace:
+        doc, n, whole_n = 'emma', 2, 5
+
+    class Session:
+        trace = Trace()
+    offered = []
+    monkeypatch.setattr(PartDialog, 'exec', lambda self: offered.append(self.positions.value()) or self.reject())
+    asker(None, Session())('emma', model(), 5)
+    asker(None, Session())('olivia', model(), 7)  # another document: the suggestion
+    assert offered == [3, 1]

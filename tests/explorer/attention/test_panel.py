@@ -334,3 +334,9 @@ def test_a_part_recorded_shows_the_whole_documents_attention_and_links_only_what
     assert s.selected == f'n{node}'
     panel.quantity = 'score'
     assert panel._value(grid.trace)(0, 2, 3, 1) is None and panel._value(grid.trace)(0, 2, 1, 0) is not None
+    from explorer.attention import heatmap
+    lines = []
+    monkeypatch.setattr(heatmap, 'paint_part_line', lambda painter, box, recorded, *_: lines.append(recorded))
+    grid.repaint()
+    assert lines and set(lines) == {2}  # each head marks where the graph's rows end and numpy's begin
+    assert '2–4: numpy (not in the graph)' in panel._title()
