@@ -49,7 +49,7 @@ class HeatmapGrid(QWidget):
         painter = QPainter(self)
         if self.trace is None:
             self.boxes = []
-            painter.drawText(self.rect(), Qt.AlignCenter | Qt.TextWordWrap, self.title or 'Recording…')
+            painter.drawText(self.rect(), Qt.AlignCenter | Qt.TextWordWrap, self.title or waiting_text(getattr(self.panel, 'session', None)))
             return
         p = self.panel
         self.boxes, self.squeezed, self.scale = paint_heads(
@@ -126,3 +126,10 @@ class HeatmapGrid(QWidget):
                        lambda: self.head_clicked.emit(box.layer, box.head))
         menu.addAction('Export this head as PNG…', lambda: self.export_head.emit(box.layer, box.head))
         menu.exec(event.globalPos())
+
+
+def waiting_text(session):
+    """What an empty heatmap says: a recording on its way, or none asked for (a large model's question declined)."""
+    if session is None or session.recording is not None:
+        return 'Recording…'
+    return 'Nothing recorded: type a document in the field above the graph and press Enter.'

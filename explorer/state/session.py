@@ -190,8 +190,8 @@ class Session(QObject):
                 doc = tok.decode([0]) if tok.vocab_size > 1 else ''
             part = self.part_to_record(ckpt.model, doc)
             if part == 0:
-                self.record_failed.emit(f'Not opened: this model is too large to record {doc!r} whole, and you '
-                                        'chose to record none of it.')
+                self.record_failed.emit(f'Not opened: you chose to record none of {doc!r}, too large to record whole '
+                                        'through that model; the model in use stays.')
                 return False
         self.checkpoint_path, self.checkpoint, self.model, self.unsaved = path, ckpt, ckpt.model, unsaved
         self.checkpoint_changed.emit()
@@ -269,8 +269,8 @@ class Session(QObject):
         if positions is None:
             positions = self.part_to_record(self.model, doc)
             if positions == 0:
-                self.record_failed.emit(f'Not recorded: {doc!r} through this model is too large to record whole, '
-                                        'and you chose to record none of it.')
+                self.record_failed.emit(f'Not recorded: you chose none of {doc!r}, too large to record whole through '
+                                        'this model; press Enter in the field to be asked again.')
                 return False
         self.recording, self._renumbering, self.part = doc, False, positions
         self.recording_started.emit(doc)

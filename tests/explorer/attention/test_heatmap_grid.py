@@ -48,6 +48,13 @@ def test_before_a_trace_there_is_nothing_to_click(qtbot):
     assert grid.boxes == []
 
 
+def test_an_empty_grid_says_whether_a_recording_is_on_its_way():
+    from types import SimpleNamespace
+    from explorer.attention.heatmap_grid import waiting_text
+    assert waiting_text(SimpleNamespace(recording='emma')) == 'Recording…'
+    assert waiting_text(SimpleNamespace(recording=None)).startswith('Nothing recorded: type a document')
+
+
 def test_every_head_gets_a_box(grid):
     assert sorted((b.layer, b.head) for b in grid.boxes) == [(0, h) for h in range(4)] and not grid.squeezed
 

@@ -254,8 +254,8 @@ def test_declining_changes_nothing_and_says_so(qtbot, small_limit):
     session.record_failed.connect(said.append)
     assert not session.record('emma')
     assert session.current is before and session.recording is None
-    assert said == ["Not recorded: 'emma' through this model is too large to record whole, and you chose to record "
-                    'none of it.']
+    assert said == ["Not recorded: you chose none of 'emma', too large to record whole through this model; press "
+                    'Enter in the field to be asked again.']
     session.record('emma', positions=3)  # asked for by name: no question
     qtbot.waitUntil(lambda: session.trace.doc == 'emma', timeout=30000)
     assert session.trace.n == 3
@@ -273,7 +273,7 @@ def test_a_checkpoint_too_large_for_the_document_shown_is_not_opened_when_declin
     session.record_failed.connect(said.append)
     session.model_state.doc = 'emma'  # the document shown: too large through the next model
     assert not session.load_checkpoint()
-    assert session.model is model and said and said[-1].startswith('Not opened: this model is too large')
+    assert session.model is model and said and said[-1].startswith("Not opened: you chose to record none of 'emma'")
     session.worker.wait()
     session.close()
 
