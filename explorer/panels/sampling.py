@@ -4,7 +4,7 @@ cut away, and record it in the graph."""
 
 from html import escape
 
-from PySide6.QtCore import QThreadPool, Signal
+from PySide6.QtCore import QThreadPool, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
                                QListWidget, QPushButton, QSpinBox, QSplitter, QTextBrowser, QVBoxLayout, QWidget)
 
@@ -19,6 +19,7 @@ from explorer.state.background import BackgroundJob
 ROWS = 6          # tokens shown at each position at least: the most likely ones
 MAX_ROWS = 12     # at most, when top-k/top-p keep more (the rest are counted in one line)
 BAR_WIDTH = 40    # characters of bar for a probability of 1
+NARROW = 520      # pixels: a panel narrower than this puts the samples above their distribution
 
 
 class SamplingPanel(QWidget):
@@ -59,7 +60,7 @@ class SamplingPanel(QWidget):
         self.status = QLabel()
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
-        split = QSplitter()
+        self.split = split = QSplitter()
         self.list = QListWidget()
         self.list.currentRowChanged.connect(self._on_row)
         self.distribution = QTextBrowser()
@@ -69,6 +70,15 @@ class SamplingPanel(QWidget):
         split.setStretchFactor(1, 3)
         split.setSizes([130, 400])
         layout.addWidget(split, 1)
+
+    def resizeEvent(self, event):
+        """Narrow (the panel in a column beside the graph): the samples above their distribution, each as wide as
+        the panel (side by side the list was 75 px, a sample of a text-trained model a few characters of it)."""
+        super().resizeEvent(event)
+        vertical = self.width() < NARROW
+        if vertical != (self.split.orientation() == Qt.Vertical):
+            self.split.setOrientation(Qt.Vertical if vertical else Qt.Horizontal)
+            self.split.setSizes([120, 240] if vertical else [130, 400])
 
     def _make_controls(self):
         grid = QGridLayout()

@@ -186,3 +186,19 @@ def test_raised_among_the_first_columns_tabs_at_1280_by_720_it_is_whole(make_win
     whole = lambda: panel.visibleRegion().boundingRect().height() >= panel.sizeHint().height() >= 300  # noqa: E731
     qtbot.waitUntil(whole, timeout=5000)
     assert win.attention_dock.height() >= 150
+
+
+def test_narrow_the_samples_are_above_their_distribution_wide_beside_it(qtbot):
+    from PySide6.QtCore import Qt
+    from explorer.panels.sampling import NARROW, SamplingPanel
+
+    class Session:
+        model = checkpoint = None
+    panel = SamplingPanel(Session())
+    qtbot.addWidget(panel)
+    panel.resize(NARROW - 100, 600)
+    panel.show()
+    qtbot.waitUntil(lambda: panel.split.orientation() == Qt.Vertical, timeout=3000)
+    assert panel.list.width() > NARROW - 150  # a sample can be read whole
+    panel.resize(NARROW + 300, 600)
+    qtbot.waitUntil(lambda: panel.split.orientation() == Qt.Horizontal, timeout=3000)
