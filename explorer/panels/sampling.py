@@ -22,6 +22,18 @@ BAR_WIDTH = 40    # characters of bar for a probability of 1
 NARROW = 520      # pixels: a panel narrower than this puts the samples above their distribution
 
 
+def _Stacked(base, height):
+    """`base` asking for `height` pixels when its splitter stacks it above or below the other (the panel, narrow,
+    stays as tall as side by side: it gets its height among the column's tabs)."""
+    class Stacked(base):
+        def sizeHint(self):
+            hint, split = super().sizeHint(), self.parentWidget()
+            if isinstance(split, QSplitter) and split.orientation() == Qt.Vertical:
+                hint.setHeight(height)
+            return hint
+    return Stacked
+
+
 class SamplingPanel(QWidget):
     """Generate documents; see the next-token distribution at each position of one; record it.
 
@@ -61,9 +73,9 @@ class SamplingPanel(QWidget):
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
         self.split = split = QSplitter()
-        self.list = QListWidget()
+        self.list = _Stacked(QListWidget, 70)()
         self.list.currentRowChanged.connect(self._on_row)
-        self.distribution = QTextBrowser()
+        self.distribution = _Stacked(QTextBrowser, 120)()
         split.addWidget(self.list)
         split.addWidget(self.distribution)
         split.setStretchFactor(0, 1)
