@@ -111,6 +111,7 @@ class StepState:
 
 class History:
     """Snapshots and per-step records of one run; `seek(t)` replays to any step."""
+    _sizes = staticmethod(update_sizes)  # each matrix's update size, with the float operations replay checks
     batch = 1  # documents a step trains (a numpy run's history, engine.history_numpy, trains batches)
 
     def __init__(self, config, uchars, train_config, every, docs=None, losses=None, lrs=None,
@@ -231,17 +232,23 @@ class History:
     def _check(self, step, loss, before, after, adam):
         """Step `step`, just replayed, is what the history records: its loss, its update sizes (computed as
         record_step does) and, at a snapshot, the weights and Adam's moments bit for bit."""
-        differs = None
+        self._check_snapshot(step, self._step_differs(step, loss, before, after),
+                             lambda weights, m, v: weights == after and m == array('d', adam.m) and v == array('d', adam.v))
+
+    def _step_differs(self, step, loss, before, after):
+        """What replaying step `step` gave that the history does not record (its loss, an update size), or None."""
         if loss != self.losses[step - 1]:
-            differs = f'a loss of {loss!r}, not the {self.losses[step - 1]!r} it records'
-        else:
-            for name, size in update_sizes(self.shapes, before, after).items():
-                if size != self.update_norms[name][step - 1]:
-                    differs = f'another update size of {name} than it records'
-                    break
+            return f'a loss of {loss!r}, not the {self.losses[step - 1]!r} it records'
+        for name, size in self._sizes(self.shapes, before, after).items():
+            if size != self.update_norms[name][step - 1]:
+                return f'another update size of {name} than it records'
+        return None
+
+    def _check_snapshot(self, step, differs, same):
+        """Refuse the history if step `step` differs, or reaches a snapshot that `same(weights, m, v)` is not;
+        else a snapshot reached marks its interval checked."""
         if differs is None and step in self.snapshots:
-            weights, m, v = self.snapshots[step]
-            if weights != after or m != array('d', adam.m) or v != array('d', adam.v):
+            if not same(*self.snapshots[step]):
                 differs = 'other weights or Adam moments than its snapshot of that step'
             else:
                 self._checked.add(self.nearest_snapshot(step - 1))

@@ -106,6 +106,7 @@ class NumpyHistory(History):
     """A History whose steps train batches with numpy. `docs` is, as for a scalar history, one document per
     step (the first of its batch, for the views that name a step's document); `corpus` and `batches` hold
     every document of every batch."""
+    _sizes = staticmethod(update_sizes)  # numpy's, as the trainer computes them
 
     def __init__(self, config, uchars, train_config, every, batch, corpus=(), batches=(), losses=None, lrs=None,
                  update_norms=None, snapshots=None):
@@ -182,22 +183,8 @@ class NumpyHistory(History):
 
     def _check_step(self, step, loss, before, after, m, v):
         """Step `step`, just replayed, is what the file records (engine.history.History._check, with numpy)."""
-        differs = None
-        if loss != self.losses[step - 1]:
-            differs = f'a loss of {loss!r}, not the {self.losses[step - 1]!r} it records'
-        else:
-            for name, size in update_sizes(self.shapes, before, after).items():
-                if size != self.update_norms[name][step - 1]:
-                    differs = f'another update size of {name} than it records'
-                    break
-        if differs is None and step in self.snapshots:
-            weights, m0, v0 = self.snapshots[step]
-            if not (np.array_equal(weights, after) and np.array_equal(m0, m) and np.array_equal(v0, v)):
-                differs = 'other weights or Adam moments than its snapshot of that step'
-            else:
-                self._checked.add(self.nearest_snapshot(step - 1))
-        if differs is not None:
-            self._disagree(step, differs)
+        self._check_snapshot(step, self._step_differs(step, loss, before, after), lambda w0, m0, v0: (
+            np.array_equal(w0, after) and np.array_equal(m0, m) and np.array_equal(v0, v)))
 
     def series(self, index, grads):
         """engine.history.History.series with the trainer's numpy Adam on that one parameter (the same bits as

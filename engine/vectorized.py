@@ -450,7 +450,19 @@ class WeightsModel:
             yield tok.decode(ids[1:])
 
 
-class Weights(WeightsModel):
+class NumpyWeights(WeightsModel):
+    """WeightsModel's forward pass with numpy, on `weights` ({name: array}): what the trainer and Weights share."""
+
+    def _batch_loss(self, tokens, targets, loss_weights):
+        with np.errstate(all='ignore'):
+            return cross_entropy(forward(self.weights, self.model_config, tokens)[0], targets, loss_weights)[0]
+
+    def _next_probs(self, ids, temperature):
+        with np.errstate(all='ignore'):
+            return softmax(forward(self.weights, self.model_config, np.array([ids]))[0][0, -1] / temperature).tolist()
+
+
+class Weights(NumpyWeights):
     """A model's weights as numpy arrays, for what the scalar engine is too slow for on a large model (the mini
     GPT's 600,000 parameters): the sampler's next-token distributions (engine.sampling uses it above
     SAMPLE_VECTORIZED_ABOVE parameters) and the attention weights of a whole document (the explorer's
@@ -461,14 +473,6 @@ class Weights(WeightsModel):
         self.weights = {name: np.array([[p.data for p in row] for row in mat])
                         for name, mat in model.state_dict.items()}
         self._model = (0, model)
-
-    def _batch_loss(self, tokens, targets, loss_weights):
-        with np.errstate(all='ignore'):
-            return cross_entropy(forward(self.weights, self.model_config, tokens)[0], targets, loss_weights)[0]
-
-    def _next_probs(self, ids, temperature):
-        with np.errstate(all='ignore'):
-            return softmax(forward(self.weights, self.model_config, np.array([ids]))[0][0, -1] / temperature).tolist()
 
     def attention(self, doc):
         """[layer][head][query][key] softmax weights of `doc`'s positions (as microgpt cuts it), as a Trace keeps
@@ -493,7 +497,7 @@ def weights_of(model):
     return cached
 
 
-class VectorTrainer(WeightsModel):
+class VectorTrainer(NumpyWeights):
     """engine.train.Trainer with numpy: the same seed, shuffle, initial weights and Adam, B documents a step.
 
     With batch=1 each step trains the document the scalar Trainer trains. `model` gives an engine.model.Model
@@ -550,14 +554,6 @@ class VectorTrainer(WeightsModel):
         if self.history is not None and self.step % self.history.every == 0:
             self.history.snapshot(self.step, self.flat, m, v)
         return StepResult(step + 1, num_steps, float(loss), docs[0])  # a batch's first document
-
-    def _batch_loss(self, tokens, targets, loss_weights):
-        with np.errstate(all='ignore'):
-            return cross_entropy(forward(self.weights, self.model_config, tokens)[0], targets, loss_weights)[0]
-
-    def _next_probs(self, ids, temperature):
-        with np.errstate(all='ignore'):
-            return softmax(forward(self.weights, self.model_config, np.array([ids]))[0][0, -1] / temperature).tolist()
 
     def run(self):
         while self.step < self.config.num_steps:
