@@ -194,7 +194,7 @@ class SamplingPanel(QWidget):
 
     def _on_sampled(self, _):
         self.sampling = None
-        self.status.setText(f'{len(self.names)} samples, {describe(self.drawn_with)}.')
+        self.status.setText(f'{len(self.names)} samples, {describe(self.drawn_with)}.{run_on_note(self.session.model)}')
         self.samples_done.emit()
 
     def _on_failed(self, error):
@@ -235,6 +235,17 @@ class SamplingPanel(QWidget):
         row = self.list.currentRow()
         if 0 <= row < len(self.names):
             self.session.record(self.names[row])
+
+
+def run_on_note(model):
+    """Why a model trained on windows of a text (its vocabulary has a line end) gives samples that run on: it
+    was never taught to end one with BOS. Empty for a model of documents, one a line, as microgpt's."""
+    tok = model.tokenizer if model is not None else None
+    if tok is None or tok.kind != 'char' or not tok.can_read('\n'):  # a BPE reads every text: it cannot tell
+        return ''
+    return (f' This model learned windows of a continuous text (its vocabulary has ↵, a line end), never where one '
+            f'ends: it rarely draws BOS, so a sample runs to block_size ({model.config.block_size} tokens), ↵ between '
+            'its lines.')
 
 
 def describe(settings):

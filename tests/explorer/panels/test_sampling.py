@@ -202,3 +202,15 @@ def test_narrow_the_samples_are_above_their_distribution_wide_beside_it(qtbot):
     assert panel.list.width() > NARROW - 150  # a sample can be read whole
     panel.resize(NARROW + 300, 600)
     qtbot.waitUntil(lambda: panel.split.orientation() == Qt.Horizontal, timeout=3000)
+
+
+def test_a_text_trained_model_says_why_its_samples_run_on():
+    """The reviewer's mini GPT, trained on 64-character windows of names.txt, gave samples like 'en↵celan↵chasar…'."""
+    import random
+    from engine.model import GPTConfig, Model
+    from engine.tokenizer import Tokenizer
+    from explorer.panels.sampling import run_on_note
+    names = Model.init(GPTConfig(), Tokenizer.from_docs(['emma', 'olivia']), random.Random(0))
+    text = Model.init(GPTConfig(block_size=64), Tokenizer.from_docs(['emma\nolivia\n']), random.Random(0))
+    assert run_on_note(names) == '' and run_on_note(None) == ''
+    assert 'rarely draws BOS, so a sample runs to block_size (64 tokens)' in run_on_note(text)
