@@ -59,7 +59,7 @@ class LadderRoom:
 
     def open(self, name):
         """The shipped rung `name` in the window (asking first if trained weights are unsaved)."""
-        if self.window.maybe_save():  # not open_checkpoint: the folder of File › Open stays the learner's
+        if self.window.files.maybe_save():  # not open_checkpoint: the folder of File › Open stays the learner's
             self.window.session.load_checkpoint(str(shipped_checkpoint(name)))
 
     def compare(self):

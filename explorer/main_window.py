@@ -2,11 +2,9 @@
 the checkpoint in use above it, tool bars, menus, the column of panels on the right and the status bar. It
 builds the panels and connects them to each other and to the session; where they go is explorer.dock_column's."""
 
-from pathlib import Path
-
 from PySide6.QtCore import QByteArray, QEvent, QMargins, QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolBar,
+from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QToolBar,
                                QVBoxLayout, QWidget)
 
 from engine.doc_notes import recording_note
@@ -16,6 +14,7 @@ from engine.numbers import shown
 from explorer.actions import make_action
 from explorer.attention.panel import AttentionPanel
 from explorer.breadcrumb import Breadcrumb
+from explorer.checkpoint_files import CheckpointFiles
 from explorer.dock_column import DockColumn, LearnerTabs, first_geometry, first_size, full_tab_names, in_front
 from explorer.document_bar import DocumentBar
 from explorer.gradient.gradient_dock import GradientDock
@@ -51,6 +50,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.session = session
         self.settings = settings or QSettings()
+        self.files = CheckpointFiles(self)
         self.setWindowTitle('microgpt explorer[*]')
         self.graph = GraphView(session, self)
         self.setCentralWidget(self._central())
@@ -93,9 +93,9 @@ class MainWindow(QMainWindow):
 
     def create_actions(self):
         s = self.session
-        self.open_act = self._action('&Open checkpoint…', lambda: self.open_checkpoint(), QKeySequence.Open,
+        self.open_act = self._action('&Open checkpoint…', lambda: self.files.open(), QKeySequence.Open,
                                      'Load the weights of a checkpoint (JSON)')
-        self.save_act = self._action('&Save checkpoint as…', self.save_checkpoint, QKeySequence.Save,
+        self.save_act = self._action('&Save checkpoint as…', self.files.save, QKeySequence.Save,
                                      'Write the current weights to a checkpoint file')
         self.export_svg_act = self._action('Export view as &SVG…', lambda: self.export('svg'), None,
                                            'Save the graph as it is shown, as SVG')
@@ -189,7 +189,7 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu('&File')
         file_menu.addAction(self.open_act)
         self.recent_menu = file_menu.addMenu('Open &recent')
-        self._fill_recent()
+        self.files.fill_recent()
         for a in (self.save_act, None, self.export_svg_act, self.export_png_act, self.export_dot_act, None,
                   self.quit_act):
             file_menu.addSeparator() if a is None else file_menu.addAction(a)
@@ -237,8 +237,8 @@ class MainWindow(QMainWindow):
 
     def create_panels(self):
         s = self.session
-        host = Host(last_dir=self._last_dir, show_message=lambda text: self.statusBar().showMessage(text, 8000),
-                    maybe_save=self.maybe_save)
+        host = Host(last_dir=self.files.last_dir, show_message=lambda text: self.statusBar().showMessage(text, 8000),
+                    maybe_save=self.files.maybe_save)
         self.scope_tree = ScopeTree(s)
         self.inspector = Inspector(s)
         self.backprop_panel = BackpropPanel(s, self.backprop_actions(),
@@ -388,7 +388,7 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             self.training.run.wait()  # brings the weights in, unsaved
-        if not self.maybe_save():
+        if not self.files.maybe_save():
             event.ignore()
             return
         self.settings.setValue('geometry', self.saveGeometry())
@@ -421,7 +421,7 @@ class MainWindow(QMainWindow):
                                     'Trained in this window and not saved yet (File › Save checkpoint as…)')
         self.setWindowModified(s.unsaved)
         if s.checkpoint_path:
-            self.add_recent(s.checkpoint_path)
+            self.files.add_recent(s.checkpoint_path)
 
     def _on_view_changed(self):
         trace, lay = self.session.trace, self.session.layout
@@ -500,58 +500,9 @@ class MainWindow(QMainWindow):
             self.graph.setFocus()
         self.graph.land_when_drawn(key)
 
-    def open_checkpoint(self, path=None):
-        if not self.maybe_save():
-            return
-        if not path:
-            path, _ = QFileDialog.getOpenFileName(self, 'Open checkpoint', str(self._last_dir()),
-                                                  'Checkpoints (*.json)')
-        if path:
-            self.settings.setValue('last_dir', str(Path(path).parent))
-            self.session.open_checkpoint(path)
-
-    def save_checkpoint(self):
-        """Ask where, then write the weights in use; True if they were written."""
-        path, _ = QFileDialog.getSaveFileName(self, 'Save checkpoint', str(self._last_dir() / 'checkpoint.json'),
-                                              'Checkpoints (*.json)')
-        if not path:
-            return False
-        try:
-            self.session.save_checkpoint(path)
-        except OSError as e:
-            QMessageBox.warning(self, 'Save checkpoint', f'Could not save {path}: {e.strerror or e}')
-            return False
-        self.statusBar().showMessage(f'Saved {path}', 5000)
-        return True
-
-    def maybe_save(self):
-        """Before trained weights would be lost: save, discard or cancel. True to go on."""
-        if not self.session.unsaved:
-            return True
-        answer = QMessageBox.question(
-            self, 'Unsaved weights', f'The model trained here ({self.session.checkpoint_name}) is not saved. '
-            'Save it first?', QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
-        if answer == QMessageBox.Save:
-            return self.save_checkpoint()
-        return answer == QMessageBox.Discard
-
-    def add_recent(self, path):
-        recent = [p for p in self.settings.value('recent', [], type=list) if p != str(path)]
-        self.settings.setValue('recent', [str(path), *recent][:8])
-        self._fill_recent()
-
-    def _fill_recent(self):
-        self.recent_menu.clear()
-        for p in self.settings.value('recent', [], type=list):
-            self.recent_menu.addAction(Path(p).name, lambda p=p: self.open_checkpoint(p)).setStatusTip(p)
-        self.recent_menu.setEnabled(not self.recent_menu.isEmpty())
-
-    def _last_dir(self):
-        return Path(self.settings.value('last_dir', str(Path.home())))
-
     def export(self, fmt):
         from explorer.graph.export import export_view_as  # the graph command's code: loaded when asked for
-        export_view_as(self, self.graph, self.session.layout, fmt, self._last_dir() / f'{self.session.doc}.{fmt}',
+        export_view_as(self, self.graph, self.session.layout, fmt, self.files.last_dir() / f'{self.session.doc}.{fmt}',
                        lambda text: self.statusBar().showMessage(text, 5000))
 
     def show_how_to_read(self):

@@ -66,8 +66,8 @@ def test_stop_keeps_the_weights_reached(window, qtbot, dataset, tmp_path, monkey
     assert 3 <= ckpt.step < 100000 and ckpt.step == len(losses)
     assert 'Stopped at step' in panel.status.text()
     path = tmp_path / 'kept.json'
-    monkeypatch.setattr('explorer.main_window.QFileDialog.getSaveFileName', lambda *a, **k: (str(path), ''))
-    assert window.save_checkpoint()
+    monkeypatch.setattr('explorer.checkpoint_files.QFileDialog.getSaveFileName', lambda *a, **k: (str(path), ''))
+    assert window.files.save()
     assert ckpt_io.load(path).step == ckpt.step and not window.session.unsaved
     assert str(path) in window.settings.value('recent', [], type=list)
 
@@ -151,7 +151,7 @@ def test_after_saving_the_panel_no_longer_says_unsaved(window, qtbot, tmp_path, 
         qtbot.waitUntil(lambda: panel.run is None, timeout=60000)
     assert 'unsaved' in panel.status.text()
     out = tmp_path / 'kept.json'
-    monkeypatch.setattr('explorer.main_window.QFileDialog.getSaveFileName', lambda *a, **k: (str(out), ''))
+    monkeypatch.setattr('explorer.checkpoint_files.QFileDialog.getSaveFileName', lambda *a, **k: (str(out), ''))
     qtbot.keyClick(window, 'S', modifier=Qt.ControlModifier)
     assert out.exists()
     assert 'unsaved' not in panel.status.text() and 'saved as kept.json' in panel.status.text()
