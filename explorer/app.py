@@ -68,8 +68,9 @@ def parse(argv):
     parser.add_argument('--select', metavar='KEY', help="select a box by key, e.g. 'n43089' or 'g740'")
     parser.add_argument('--tour', metavar='FILE', help='play a tour (with --screenshot: its first step)')
     parser.add_argument('--positions', type=positions, metavar='K',
-                        help='a model too large to record a document whole: record its first K positions '
-                             '(without it the window asks; with --screenshot as many as record in seconds)')
+                        help='a model too large to record a document whole: record its first K positions at '
+                             'the start (the window asks about any later one; with --screenshot and without '
+                             '--positions, as many as record in seconds)')
     return parser.parse_args(argv)
 
 
