@@ -13,7 +13,7 @@ This module imports without PyTorch (the engine never needs it); `require()` say
 """
 
 from engine.errors import EngineError
-from engine.vectorized import EPS_RMS, rope_tables
+from engine.vectorized import EPS_RMS, flat_views, rope_tables
 
 try:
     import torch
@@ -38,15 +38,6 @@ def require():
 def dtype_for(device):
     """float64 on the CPU (exact enough to check against numpy), float32 on a GPU (what GPUs are fast at)."""
     return torch.float64 if torch.device(device).type == 'cpu' else torch.float32
-
-
-def views(flat, shapes):
-    """{name: [rows, cols] view into flat}, in the order of shapes (model.params order)."""
-    out, i = {}, 0
-    for name, (rows, cols) in shapes.items():
-        out[name] = flat[i:i + rows * cols].view(rows, cols)
-        i += rows * cols
-    return out
 
 
 def linear(x, w):
@@ -150,7 +141,7 @@ class GPT(torch.nn.Module if torch is not None else object):
         self.flat = torch.nn.Parameter(flat)
 
     def weights(self):
-        return views(self.flat, self.shapes)
+        return flat_views(self.flat, self.shapes)  # reshape of a contiguous slice: a view, as numpy's
 
     def forward(self, tokens, targets, loss_weights):
         return batch_loss(self.weights(), self.config, tokens, targets, loss_weights)

@@ -567,7 +567,8 @@ class VectorTrainer(NumpyWeights):
 
 
 def flat_views(flat, shapes):
-    """{name: matrix}, each a view into flat (in model.params order), so that Adam updates them all in one go."""
+    """{name: matrix}, each a view into flat (in model.params order): a numpy array or a torch tensor, whose
+    reshape of a contiguous slice is a view too, so that Adam (or autograd) updates them all in one go."""
     views, i = {}, 0
     for name, (rows, cols) in shapes.items():
         views[name] = flat[i:i + rows * cols].reshape(rows, cols)

@@ -18,7 +18,7 @@ from engine import torch_backend  # noqa: E402
 from engine.data import load_docs  # noqa: E402
 from engine.optim import TrainConfig  # noqa: E402
 from engine.presets import PRESETS, preset_config  # noqa: E402
-from engine.torch_backend import views  # noqa: E402
+from engine.vectorized import flat_views as views  # noqa: E402
 from engine.torch_train import TorchTrainer  # noqa: E402
 from engine.vectorized import VectorTrainer  # noqa: E402
 
