@@ -37,6 +37,16 @@ def names_file():
     return path
 
 
+@pytest.fixture
+def bootstrapped(monkeypatch):
+    """main.py outside .venv, its set-up step replaced by a list of the argv it would have run in .venv."""
+    import main as main_py
+    argvs = []
+    monkeypatch.setattr(main_py, '_in_venv', lambda: False)
+    monkeypatch.setattr(main_py, '_bootstrap', lambda argv: argvs.append(argv) or 0)
+    return argvs
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path, monkeypatch):
     """Keep each test's caches and settings out of the real home folder."""

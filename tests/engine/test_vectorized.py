@@ -277,11 +277,8 @@ def test_bad_backend_input_is_one_sentence_exit_2_nothing_written(tmp_path, name
     assert list(tmp_path.iterdir()) == []
 
 
-def test_train_backend_numpy_goes_to_the_venv_and_plain_train_does_not(monkeypatch):
+def test_train_backend_numpy_goes_to_the_venv_and_plain_train_does_not(bootstrapped):
     import main as main_py
-    bootstrapped = []
-    monkeypatch.setattr(main_py, '_in_venv', lambda: False)
-    monkeypatch.setattr(main_py, '_bootstrap', lambda argv: bootstrapped.append(argv) or 0)
     for argv in (['train', '--backend', 'numpy'], ['train', '--steps', '3', '--backend=numpy']):
         assert main_py.main(argv) == 0
     assert bootstrapped == [['train', '--backend', 'numpy'], ['train', '--steps', '3', '--backend=numpy']]

@@ -311,12 +311,9 @@ def checkpoint_with(tmp_path, change):
 
 # B1: every README command works as typed; only what needs Graphviz goes through .venv.
 
-def test_b1_graph_is_a_venv_command_and_train_sample_trace_are_not(monkeypatch):
+def test_b1_graph_is_a_venv_command_and_train_sample_trace_are_not(bootstrapped):
     assert main_py.COMMANDS['graph'][0] is True
     assert [main_py.COMMANDS[c][0] for c in ('train', 'sample', 'trace')] == [False, False, False]
-    bootstrapped = []
-    monkeypatch.setattr(main_py, '_in_venv', lambda: False)
-    monkeypatch.setattr(main_py, '_bootstrap', lambda argv: bootstrapped.append(argv) or 0)
     assert main_py.main(['graph', '--doc', 'emma', '-o', 'g.dot']) == 0
     assert bootstrapped == [['graph', '--doc', 'emma', '-o', 'g.dot']]
 

@@ -97,11 +97,8 @@ def test_resuming_another_runs_checkpoint_is_one_sentence_nothing_written(torch,
     assert sorted(p.name for p in tmp_path.iterdir()) == ['done.json']
 
 
-def test_train_backend_torch_goes_to_the_venv_where_the_extra_is(monkeypatch):
+def test_train_backend_torch_goes_to_the_venv_where_the_extra_is(bootstrapped):
     import main as main_py
-    bootstrapped = []
-    monkeypatch.setattr(main_py, '_in_venv', lambda: False)
-    monkeypatch.setattr(main_py, '_bootstrap', lambda argv: bootstrapped.append(argv) or 0)
     for argv in (['train', '--backend', 'torch'], ['train', '--backend=torch', '--steps', '3']):
         assert main_py.main(argv) == 0
     assert bootstrapped == [['train', '--backend', 'torch'], ['train', '--backend=torch', '--steps', '3']]
