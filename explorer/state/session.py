@@ -185,7 +185,7 @@ class Session(QObject):
         document whole and the user declines to record a part of it."""
         doc, part = self.doc, None
         if doc is not None:
-            if not self._readable(ckpt.model, doc):
+            if not ckpt.model.tokenizer.can_read(doc):
                 tok = ckpt.model.tokenizer  # its first token's text (a character, or a BPE's first byte)
                 doc = tok.decode([0]) if tok.vocab_size > 1 else ''
             part = self.part_to_record(ckpt.model, doc)
@@ -198,10 +198,6 @@ class Session(QObject):
         if doc is not None:
             self.record(doc, part)
         return True
-
-    @staticmethod
-    def _readable(model, doc):
-        return model.tokenizer.can_read(doc)
 
     def part_to_record(self, model, doc):
         """How many positions of `doc` to record through `model`: None for all of them (the recording is
